@@ -1,0 +1,3 @@
+"""Parley: a federated, verifiable notification and crisis-communication network."""
+
+__version__ = "0.1.0"

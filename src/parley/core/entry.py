@@ -1,0 +1,302 @@
+"""The entry: a signed header (the Merkle leaf) and a salted body (DESIGN.md, The entry).
+
+The header is a JSON object canonicalised by RFC 8785. It is signed by the author's ``log`` key
+over ``DOMAIN_HEADER || JCS(header without sig)``; the leaf of the log is ``JCS(header with sig)``.
+The body travels separately, only to the audience; ``body_hash = SHA-256(salt || JCS(body))``
+with a fresh 32-byte salt, so nobody outside the audience can confirm a guessed body, and a body
+can later be erased while the log still verifies.
+
+Invariants kept here: a header that parses is well-formed, coherent (audience against TLP, system
+kinds ALL+CLEAR), within the size limit, and in canonical form; a signature that verifies binds
+every field including network, policy and status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from parley.core.canonical import canonical_bytes, parse_canonical
+from parley.core.errors import InvalidEntryError, LimitExceededError
+from parley.core.keys import DOMAIN_HEADER, PublicKey, SigningKey, b64, unb64
+
+PROTOCOL_VERSION = 1
+SALT_SIZE = 32
+HEADER_MAX_BYTES = 4096
+BODY_MAX_BYTES = 16 * 1024 * 1024
+
+KINDS = (
+    "notification", "receipt", "hotline", "inquiry", "reply", "check", "assistance",
+    "roadmap", "key", "policy", "evidence", "observation",
+)  # fmt: skip
+SYSTEM_KINDS = frozenset({"receipt", "key", "policy", "evidence", "observation"})
+PUBLIC_KINDS = frozenset({"key", "policy", "evidence"})
+ADDRESSED_KINDS = frozenset(
+    {"notification", "hotline", "inquiry", "reply", "check", "assistance", "roadmap"}
+)
+STATUSES = ("Actual", "Exercise", "Test", "Draft")
+TLP_LABELS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+ALL = "ALL"
+
+PARTY_RE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
+HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+KID_RE = re.compile(r"^[0-9a-f]{16}$")
+REF_RE = re.compile(r"^([A-Z][A-Z0-9]{1,7}):(0|[1-9][0-9]{0,15})$")
+
+HEADER_FIELDS = (
+    "v", "network", "policy", "party", "node", "seq", "time", "kind", "status",
+    "audience", "tlp", "body_hash", "body_size", "kid", "sig",
+)  # fmt: skip
+
+Audience = str | tuple[str, ...]
+
+
+def check_party(code: str, *, what: str = "party") -> str:
+    if not isinstance(code, str) or not PARTY_RE.match(code):
+        raise InvalidEntryError(
+            f"{what}: {code!r} is not a party code",
+            hint="2-8 characters, capital letters and digits, starting with a letter (e.g. JP)",
+        )
+    return code
+
+
+def check_network(network: str) -> str:
+    if not isinstance(network, str) or not NETWORK_RE.match(network):
+        raise InvalidEntryError(
+            f"network: {network!r} is not a network id",
+            hint="lower-case letters, digits, '.' and '-', at most 63 characters",
+        )
+    return network
+
+
+def format_ref(party: str, seq: int) -> str:
+    return f"{party}:{seq}"
+
+
+def parse_ref(text: str) -> tuple[str, int]:
+    """Parse ``PARTY:SEQ``, the name of an entry everywhere in Parley."""
+    match = REF_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise InvalidEntryError(f"reference {text!r} is not of the form PARTY:SEQ (e.g. JP:42)")
+    return match.group(1), int(match.group(2))
+
+
+def resolve_sharing(kind: str, audience: Audience | None, tlp: str | None) -> tuple[Audience, str]:
+    """Apply the audience/TLP defaults of DESIGN.md and refuse incoherent pairs.
+
+    System kinds key, policy and evidence are always ALL + CLEAR. Without a TLP: GREEN for ALL,
+    AMBER for a named audience; never CLEAR by default.
+    """
+    if kind in PUBLIC_KINDS:
+        if audience not in (None, ALL) or tlp not in (None, "CLEAR"):
+            raise InvalidEntryError(f"{kind} entries are always audience ALL with TLP:CLEAR")
+        return ALL, "CLEAR"
+    resolved = normalise_audience(ALL if audience is None else audience)
+    if tlp is None:
+        tlp = "GREEN" if resolved == ALL else "AMBER"
+    if tlp not in TLP_LABELS:
+        raise InvalidEntryError(f"tlp: {tlp!r} is not a TLP 2.0 label {list(TLP_LABELS)}")
+    if tlp == "CLEAR" and resolved != ALL:
+        raise InvalidEntryError("tlp: TLP:CLEAR cannot go to a named audience; use ALL")
+    if tlp == "RED" and resolved == ALL:
+        raise InvalidEntryError("tlp: TLP:RED needs a named audience, not ALL")
+    return resolved, tlp
+
+
+def normalise_audience(audience: Audience | list[str]) -> Audience:
+    if audience == ALL:
+        return ALL
+    if isinstance(audience, str):
+        audience = tuple(part.strip() for part in audience.split(",") if part.strip())
+    parties = tuple(sorted({check_party(p, what="audience") for p in audience}))
+    if not parties:
+        raise InvalidEntryError("audience: empty; name at least one party or ALL")
+    return parties
+
+
+def body_hash(salt: bytes, body_bytes: bytes) -> bytes:
+    return hashlib.sha256(salt + body_bytes).digest()
+
+
+@dataclass(frozen=True)
+class Body:
+    """A body in canonical bytes with its salt."""
+
+    salt: bytes
+    data: bytes
+
+    @classmethod
+    def seal(cls, value: Any, salt: bytes, *, limit: int = BODY_MAX_BYTES) -> Body:
+        if len(salt) != SALT_SIZE:
+            raise InvalidEntryError(f"salt must be {SALT_SIZE} bytes")
+        data = canonical_bytes(value)
+        if len(data) > limit:
+            raise LimitExceededError(f"body is {len(data)} bytes, over the limit of {limit}")
+        return cls(salt, data)
+
+    @property
+    def digest(self) -> bytes:
+        return body_hash(self.salt, self.data)
+
+    def value(self) -> Any:
+        return parse_canonical(self.data, what="body")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A signed entry header. ``leaf`` holds its exact canonical bytes (the Merkle leaf input)."""
+
+    network: str
+    policy: str
+    party: str
+    node: str
+    seq: int
+    time: int
+    kind: str
+    status: str
+    audience: Audience
+    tlp: str
+    body_hash: str
+    body_size: int
+    kid: str
+    sig: str
+    v: int = PROTOCOL_VERSION
+    leaf: bytes = field(default=b"", compare=False, repr=False)
+
+    @property
+    def ref(self) -> str:
+        return format_ref(self.party, self.seq)
+
+    def unsigned_dict(self) -> dict[str, Any]:
+        audience: Any = self.audience if self.audience == ALL else list(self.audience)
+        return {
+            "v": self.v, "network": self.network, "policy": self.policy, "party": self.party,
+            "node": self.node, "seq": self.seq, "time": self.time, "kind": self.kind,
+            "status": self.status, "audience": audience, "tlp": self.tlp,
+            "body_hash": self.body_hash, "body_size": self.body_size, "kid": self.kid,
+        }  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self.unsigned_dict()
+        doc["sig"] = self.sig
+        return doc
+
+    def signing_bytes(self) -> bytes:
+        return DOMAIN_HEADER + canonical_bytes(self.unsigned_dict())
+
+    def readable_by(self, party: str | None) -> bool:
+        """Whether ``party`` (None: an unauthenticated caller) may read this entry's body."""
+        if self.audience == ALL and self.tlp == "CLEAR":
+            return True
+        if party is None:
+            return False
+        return party == self.party or (self.audience == ALL or party in self.audience)
+
+    def verify_signature(self, log_key: PublicKey) -> None:
+        if log_key.kid != self.kid:
+            raise InvalidEntryError(f"{self.ref}: signed by key {self.kid}, expected {log_key.kid}")
+        log_key.verify(
+            b"", self.signing_bytes(), unb64(self.sig, what="sig", size=64), what=self.ref
+        )
+
+    def check_body(self, body: Body) -> None:
+        from parley.core.errors import VerificationError
+
+        if len(body.data) != self.body_size:
+            raise VerificationError(
+                f"{self.ref}: body is {len(body.data)} bytes, header says {self.body_size}"
+            )
+        if body.digest.hex() != self.body_hash:
+            raise VerificationError(f"{self.ref}: body does not match its body_hash")
+
+
+def sign_header(
+    *,
+    network: str,
+    policy: str,
+    party: str,
+    node: str,
+    seq: int,
+    time: int,
+    kind: str,
+    status: str,
+    audience: Audience,
+    tlp: str,
+    body: Body,
+    log_key: SigningKey,
+    header_limit: int = HEADER_MAX_BYTES,
+) -> Header:
+    """Build, check and sign a header. The caller resolves sharing and assigns seq and time."""
+    fields: dict[str, Any] = {
+        "network": network, "policy": policy, "party": party, "node": node, "seq": seq,
+        "time": time, "kind": kind, "status": status, "audience": audience, "tlp": tlp,
+        "body_hash": body.digest.hex(), "body_size": len(body.data), "kid": log_key.kid,
+    }  # fmt: skip
+    unsigned = Header(**fields, sig="")
+    sig = b64(log_key.sign(b"", unsigned.signing_bytes()))
+    header = Header(**fields, sig=sig)
+    leaf = canonical_bytes(header.to_dict())
+    if len(leaf) > header_limit:
+        raise LimitExceededError(f"header is {len(leaf)} bytes, over the limit of {header_limit}")
+    object.__setattr__(header, "leaf", leaf)
+    _check_fields(header)
+    return header
+
+
+def parse_header(leaf: bytes, *, header_limit: int = HEADER_MAX_BYTES) -> Header:
+    """Parse a leaf's exact bytes into a well-formed header (signature not yet checked)."""
+    if len(leaf) > header_limit:
+        raise LimitExceededError(f"header is {len(leaf)} bytes, over the limit of {header_limit}")
+    doc = parse_canonical(leaf, what="header")
+    if not isinstance(doc, dict):
+        raise InvalidEntryError("header: must be a JSON object")
+    missing = [name for name in HEADER_FIELDS if name not in doc]
+    extra = sorted(set(doc) - set(HEADER_FIELDS))
+    if missing or extra:
+        raise InvalidEntryError(f"header: missing fields {missing}, unknown fields {extra}")
+    audience = doc["audience"]
+    if isinstance(audience, list):
+        audience = tuple(audience)
+    values = {name: doc[name] for name in HEADER_FIELDS}
+    values["audience"] = audience
+    header = Header(**values)
+    object.__setattr__(header, "leaf", leaf)
+    _check_fields(header)
+    return header
+
+
+def _check_fields(h: Header) -> None:
+    where = f"header {h.party}:{h.seq}" if isinstance(h.seq, int) else "header"
+    if h.v != PROTOCOL_VERSION:
+        raise InvalidEntryError(f"{where}: protocol version {h.v!r} is not supported")
+    check_network(h.network)
+    check_party(h.party)
+    for name, value, pattern in (
+        ("policy", h.policy, HEX64_RE), ("body_hash", h.body_hash, HEX64_RE),
+        ("node", h.node, KID_RE), ("kid", h.kid, KID_RE),
+    ):  # fmt: skip
+        if not isinstance(value, str) or not pattern.match(value):
+            raise InvalidEntryError(f"{where}: {name} is malformed")
+    for name, number in (("seq", h.seq), ("time", h.time), ("body_size", h.body_size)):
+        if type(number) is not int or number < 0:
+            raise InvalidEntryError(f"{where}: {name} must be a non-negative integer")
+    if not isinstance(h.kind, str) or not re.match(r"^[a-z][a-z0-9-]{0,31}$", h.kind):
+        raise InvalidEntryError(f"{where}: kind {h.kind!r} is malformed")
+    if h.status not in STATUSES:
+        raise InvalidEntryError(f"{where}: status {h.status!r} is not one of {list(STATUSES)}")
+    if h.audience != ALL:
+        if not isinstance(h.audience, tuple) or list(h.audience) != sorted(set(h.audience)):
+            raise InvalidEntryError(f"{where}: audience must be ALL or a sorted list of parties")
+        if not h.audience:
+            raise InvalidEntryError(f"{where}: audience is empty")
+        for party in h.audience:
+            check_party(party, what="audience")
+    if h.kind in KINDS:
+        resolve_sharing(h.kind, h.audience, h.tlp)
+    elif h.tlp not in TLP_LABELS:
+        raise InvalidEntryError(f"{where}: tlp {h.tlp!r} is not a TLP 2.0 label")
+    if not isinstance(h.sig, str):
+        raise InvalidEntryError(f"{where}: sig is malformed")

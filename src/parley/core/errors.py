@@ -1,0 +1,83 @@
+"""The one exception hierarchy of Parley.
+
+Every error carries a message meant for a person and, where one helps, a hint of what to do.
+The CLI and the API turn these into exit codes and RFC 9457 problem responses in one place each.
+"""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    """Base of every error Parley raises on purpose."""
+
+    exit_code = 1
+    http_status = 400
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message} (hint: {self.hint})"
+
+
+class CanonicalizationError(ParleyError):
+    """A value lies outside the signed-JSON subset (floats, non-ASCII keys, big integers...)."""
+
+
+class InvalidEntryError(ParleyError):
+    """A header or body breaks the protocol: a field is missing, malformed or incoherent."""
+
+
+class LimitExceededError(InvalidEntryError):
+    """A size, count or depth limit is exceeded."""
+
+    http_status = 413
+
+
+class VerificationError(ParleyError):
+    """A signature, hash, proof or checkpoint does not verify."""
+
+    exit_code = 3
+
+
+class ProofRequestError(ParleyError):
+    """A proof or range request is malformed or out of range."""
+
+
+class KeyFileError(ParleyError):
+    """A key file is missing, unreadable, too open, or the passphrase is wrong."""
+
+    exit_code = 4
+
+
+class PolicyError(ParleyError):
+    """A network policy is malformed, unsigned by a member, or forbids the action."""
+
+
+class NotAuthorizedError(ParleyError):
+    """The officer is unknown, not authenticated, or lacks the role for the action."""
+
+    exit_code = 5
+    http_status = 403
+
+
+class StoreError(ParleyError):
+    """The database is missing, corrupted, or in an unexpected state."""
+
+    exit_code = 6
+    http_status = 500
+
+
+class ConflictError(ParleyError):
+    """The action conflicts with existing state (a node home that already exists, ...)."""
+
+    exit_code = 7
+    http_status = 409
+
+
+class NotFoundError(ParleyError):
+    """A named thing (entry, officer, checkpoint) does not exist."""
+
+    http_status = 404

@@ -1,0 +1,204 @@
+"""The network policy: the signed agreement that sets a Parley network up (DESIGN.md, policy).
+
+A policy document names the network, its members and their identity keys, deadline defaults
+and bounds per category, which categories need a human acknowledgement, quotas, size limits,
+the witness quorum k and regime rules. Its hash ``SHA-256(DOMAIN_POLICY || JCS(document))`` is
+in every header, so traffic of one network can never be replayed into another, and every node
+judges by the same rules. It takes effect only when every member has signed it with its
+identity key; a change is a new document signed by all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from parley.core.canonical import canonical_bytes
+from parley.core.entry import NETWORK_RE, PARTY_RE
+from parley.core.errors import PolicyError, VerificationError
+from parley.core.keys import DOMAIN_POLICY, PublicKey, SigningKey, b64, unb64
+
+MS = int
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Member(_Strict):
+    party: str = Field(pattern=PARTY_RE.pattern)
+    name: str = Field(min_length=1, max_length=200)
+    identity: str = Field(min_length=44, max_length=44)
+
+    @property
+    def identity_key(self) -> PublicKey:
+        return PublicKey.from_b64(self.identity, what=f"member {self.party} identity")
+
+
+class Bound(_Strict):
+    default: MS = Field(ge=0)
+    min: MS = Field(ge=0)
+    max: MS = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bound:
+        if not self.min <= self.default <= self.max:
+            raise ValueError("bounds must satisfy min <= default <= max")
+        return self
+
+
+class Deadline(_Strict):
+    delivered_within: Bound
+    acknowledged_within: Bound
+
+
+class Quotas(_Strict):
+    entries_per_minute: int = Field(ge=1)
+    bytes_per_minute: int = Field(ge=1)
+    addressed_per_minute: int = Field(ge=1)
+
+
+class Limits(_Strict):
+    header_bytes: int = Field(ge=512, le=65536)
+    body_bytes: int = Field(ge=1024, le=1024**3)
+
+
+class ExternalWitness(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    vkey: str = Field(min_length=1, max_length=400)
+
+
+class PolicyDocument(_Strict):
+    """The unsigned policy document; its canonical bytes are what members sign."""
+
+    v: int = Field(ge=1, le=1)
+    network: str = Field(pattern=NETWORK_RE.pattern)
+    name: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    created: MS = Field(ge=0)
+    members: tuple[Member, ...] = Field(min_length=1, max_length=64)
+    deadlines: dict[str, Deadline]
+    human_ack: tuple[str, ...]
+    quotas: Quotas
+    limits: Limits
+    witness_quorum: int = Field(ge=0, le=64)
+    witnesses: tuple[ExternalWitness, ...]
+    skew_tolerance_ms: MS = Field(ge=0)
+    check_interval_ms: MS = Field(ge=1000)
+    regime: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _coherent(self) -> PolicyDocument:
+        parties = [m.party for m in self.members]
+        if parties != sorted(set(parties)):
+            raise ValueError("members must be sorted by party code, each party once")
+        if self.witness_quorum > len(self.members) - 1 + len(self.witnesses):
+            raise ValueError("witness_quorum exceeds the number of possible third-party witnesses")
+        return self
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> PolicyDocument:
+        try:
+            policy = cls.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "document"
+            raise PolicyError(f"policy {where}: {first['msg']}") from exc
+        canonical_bytes(doc)
+        return policy
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="python")
+        return _listify(doc)  # type: ignore[no-any-return]
+
+    def canonical(self) -> bytes:
+        return canonical_bytes(self.to_dict())
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(DOMAIN_POLICY + self.canonical()).hexdigest()
+
+    def member(self, party: str) -> Member:
+        for member in self.members:
+            if member.party == party:
+                return member
+        raise PolicyError(f"party {party} is not a member of network {self.network}")
+
+    def deadline(self, category: str) -> Deadline | None:
+        return self.deadlines.get(category)
+
+    def sign(self, party: str, identity: SigningKey) -> dict[str, str]:
+        member = self.member(party)
+        if member.identity != identity.public.b64:
+            raise PolicyError(f"the identity key does not match member {party} in the policy")
+        return {"party": party, "sig": b64(identity.sign(DOMAIN_POLICY, self.canonical()))}
+
+
+def _listify(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listify(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_listify(v) for v in value]
+    return value
+
+
+class SignedPolicy:
+    """A policy document with member signatures: the body of a ``policy`` entry."""
+
+    def __init__(self, document: PolicyDocument, signatures: dict[str, str]) -> None:
+        self.document = document
+        self.signatures = dict(sorted(signatures.items()))
+
+    @property
+    def hash(self) -> str:
+        return self.document.hash
+
+    def to_body(self) -> dict[str, Any]:
+        return {
+            "document": self.document.to_dict(),
+            "signatures": [{"party": p, "sig": s} for p, s in self.signatures.items()],
+        }
+
+    @classmethod
+    def from_body(cls, body: Any) -> SignedPolicy:
+        if not isinstance(body, dict) or set(body) != {"document", "signatures"}:
+            raise PolicyError("policy body must have exactly 'document' and 'signatures'")
+        document = PolicyDocument.from_dict(body["document"])
+        if document.to_dict() != body["document"]:
+            raise PolicyError("policy document carries defaults or fields it should not")
+        signatures: dict[str, str] = {}
+        for item in body["signatures"]:
+            if not isinstance(item, dict) or set(item) != {"party", "sig"}:
+                raise PolicyError("policy signature must be {party, sig}")
+            signatures[str(item["party"])] = str(item["sig"])
+        return cls(document, signatures)
+
+    def add(self, signature: dict[str, str]) -> None:
+        self.verify_one(signature["party"], signature["sig"])
+        self.signatures[signature["party"]] = signature["sig"]
+        self.signatures = dict(sorted(self.signatures.items()))
+
+    def verify_one(self, party: str, sig: str) -> None:
+        key = self.document.member(party).identity_key
+        key.verify(
+            DOMAIN_POLICY,
+            self.document.canonical(),
+            unb64(sig, what=f"policy signature of {party}", size=64),
+            what=f"policy signature of {party}",
+        )
+
+    def missing(self) -> list[str]:
+        return [m.party for m in self.document.members if m.party not in self.signatures]
+
+    def verify_complete(self) -> None:
+        """Every member has signed, and every signature verifies; nothing else is signed."""
+        for party, sig in self.signatures.items():
+            self.verify_one(party, sig)
+        missing = self.missing()
+        if missing:
+            raise VerificationError(
+                f"policy {self.hash[:16]} lacks the signatures of {', '.join(missing)}",
+                hint="every member must run 'parley policy sign' on the same draft",
+            )

@@ -1,0 +1,158 @@
+"""Sequential verification of one author's log: the rules a verifier applies to every entry.
+
+``LogVerifier`` is fed a log's entries in seq order (header leaf bytes, plus the body and salt
+where the verifier may read them) and checks, for each, before anything is stored or shown:
+
+1. the header is well-formed and canonical (``parse_header``) and within the policy's size limit;
+2. party and network never change; seq is the next one; time never decreases;
+3. seq 0 is a key statement and seq 1 a policy entry; every header names the policy in force;
+4. a key statement follows the previous one (pre-rotation commitment, signed by old and new
+   identity) and its log key signs it; other entries are signed by the log key in force, and
+   name the identity key in force as ``node`` (key validity by seq range);
+5. a policy entry is signed by every member, names this network and lists this party;
+6. a body that is present matches ``body_hash`` and ``body_size``.
+
+A verifier that pins an identity key refuses a log whose first key statement names another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parley.core.entry import Body, Header, parse_header
+from parley.core.errors import InvalidEntryError, ParleyError, VerificationError
+from parley.core.keys import KeyStatement, PublicKey
+from parley.core.policy import SignedPolicy
+
+
+@dataclass(frozen=True)
+class KeyEpoch:
+    """A key statement and the first seq from which it is in force."""
+
+    from_seq: int
+    statement: KeyStatement
+
+
+@dataclass
+class LogVerifier:
+    """Verifies one author's log entry by entry; keeps only O(1) state plus key history."""
+
+    pinned_identity: PublicKey | None = None
+    party: str | None = None
+    network: str | None = None
+    size: int = 0
+    last_time: int = 0
+    keys: list[KeyEpoch] = field(default_factory=list)
+    policies: list[tuple[int, SignedPolicy]] = field(default_factory=list)
+    announced_policy: str | None = None
+
+    @property
+    def statement(self) -> KeyStatement | None:
+        return self.keys[-1].statement if self.keys else None
+
+    @property
+    def policy(self) -> SignedPolicy | None:
+        return self.policies[-1][1] if self.policies else None
+
+    def header_limit(self) -> int:
+        policy = self.policy
+        return 4096 if policy is None else policy.document.limits.header_bytes
+
+    def feed(self, leaf: bytes, body: Body | None = None) -> Header:
+        """Verify the next entry; raise ``VerificationError`` naming it if anything is wrong."""
+        try:
+            header = parse_header(leaf, header_limit=self.header_limit())
+            self._check_position(header)
+            self._check_keys_and_policy(header, body)
+            if body is not None:
+                header.check_body(body)
+        except VerificationError:
+            raise
+        except ParleyError as exc:
+            raise VerificationError(f"entry {self.party or '?'}:{self.size}: {exc}") from exc
+        self.size += 1
+        self.last_time = header.time
+        return header
+
+    def _check_position(self, h: Header) -> None:
+        if self.party is None:
+            self.party, self.network = h.party, h.network
+        if h.party != self.party or h.network != self.network:
+            raise VerificationError(f"{h.ref}: party or network differs from the log's")
+        if h.seq != self.size:
+            raise VerificationError(f"{h.ref}: expected seq {self.size}")
+        if h.time < self.last_time:
+            raise VerificationError(f"{h.ref}: time {h.time} is earlier than {self.last_time}")
+
+    def _check_keys_and_policy(self, h: Header, body: Body | None) -> None:
+        if h.seq == 0 and h.kind != "key":
+            raise VerificationError(f"{h.ref}: a log starts with a key statement")
+        if h.seq == 1 and h.kind != "policy":
+            raise VerificationError(f"{h.ref}: the second entry of a log is its policy")
+        if h.kind == "key":
+            statement = self._key_statement(h, body)
+            log_key, identity = statement.purposes["log"], statement.identity
+        else:
+            current = self.statement
+            assert current is not None  # seq 0 is always a key statement  # noqa: S101
+            log_key, identity = current.purposes["log"], current.identity
+        if h.node != identity.kid:
+            raise VerificationError(f"{h.ref}: node {h.node} is not the identity {identity.kid}")
+        h.verify_signature(log_key)
+        if h.kind == "policy":
+            self._policy(h, body)
+        if h.seq == 0:
+            self.announced_policy = h.policy
+        elif h.policy != self.policy_hash():
+            raise VerificationError(f"{h.ref}: names policy {h.policy[:16]}, not the one in force")
+        if h.kind == "key":
+            self.keys.append(KeyEpoch(h.seq, statement))
+
+    def policy_hash(self) -> str | None:
+        policy = self.policy
+        return None if policy is None else policy.hash
+
+    def _key_statement(self, h: Header, body: Body | None) -> KeyStatement:
+        if body is None:
+            raise VerificationError(f"{h.ref}: a key statement cannot be verified without body")
+        h.check_body(body)
+        statement = KeyStatement.from_body(body.value())
+        if statement.party != h.party:
+            raise VerificationError(f"{h.ref}: key statement names party {statement.party}")
+        previous = self.statement
+        if previous is None:
+            if self.pinned_identity is not None and statement.identity != self.pinned_identity:
+                raise VerificationError(
+                    f"{h.ref}: identity {statement.identity.kid} is not the pinned key "
+                    f"{self.pinned_identity.kid}"
+                )
+        else:
+            statement.check_follows(previous)
+        return statement
+
+    def _policy(self, h: Header, body: Body | None) -> None:
+        if body is None:
+            raise VerificationError(f"{h.ref}: a policy entry cannot be verified without body")
+        h.check_body(body)
+        signed = SignedPolicy.from_body(body.value())
+        signed.verify_complete()
+        document = signed.document
+        if document.network != h.network:
+            raise VerificationError(f"{h.ref}: policy is for network {document.network}")
+        document.member(h.party)
+        if h.seq == 1 and signed.hash != self.announced_policy:
+            raise VerificationError(f"{h.ref}: policy differs from the one seq 0 announced")
+        previous = self.policy
+        if previous is not None and document.version <= previous.document.version:
+            raise InvalidEntryError(f"{h.ref}: policy version must increase")
+        self.policies.append((h.seq, signed))
+
+    def key_at(self, seq: int) -> KeyStatement:
+        """The key statement in force at ``seq`` (key validity by seq range)."""
+        found = None
+        for epoch in self.keys:
+            if epoch.from_seq <= seq:
+                found = epoch.statement
+        if found is None:
+            raise VerificationError(f"no key statement in force at seq {seq}")
+        return found
