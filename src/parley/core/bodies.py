@@ -102,7 +102,7 @@ class Assistance(_Strict):
     type: Literal["request", "offer", "accept", "decline", "status"]
     incident: EntryRef | None = None
     refers_to: EntryRef | None = None
-    resources: tuple[Resource, ...] = ()
+    resources: list[Resource] = Field(default_factory=list)
     status: str | None = Field(default=None, max_length=100)
     text: str | None = Field(default=None, max_length=LONG_TEXT)
     deadlines: Deadlines | None = None
@@ -113,13 +113,13 @@ class Step(_Strict):
     party: str = Field(pattern=PARTY_RE.pattern)
     title: str = Field(min_length=1, max_length=SHORT_TEXT)
     due: int | None = Field(default=None, ge=0)
-    after: tuple[str, ...] = ()
+    after: list[str] = Field(default_factory=list)
 
 
 class Roadmap(_Strict):
     type: Literal["roadmap", "attest"]
     title: str | None = Field(default=None, max_length=SHORT_TEXT)
-    steps: tuple[Step, ...] = ()
+    steps: list[Step] = Field(default_factory=list)
     roadmap: EntryRef | None = None
     step: str | None = None
     text: str | None = Field(default=None, max_length=LONG_TEXT)
@@ -129,7 +129,7 @@ class Roadmap(_Strict):
 class Evidence(_Strict):
     type: Literal["equivocation"]
     party: str = Field(pattern=PARTY_RE.pattern)
-    checkpoints: tuple[str, str]
+    checkpoints: list[str] = Field(min_length=2, max_length=2)
     detail: str = Field(max_length=LONG_TEXT)
 
 

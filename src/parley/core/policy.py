@@ -78,13 +78,13 @@ class PolicyDocument(_Strict):
     name: str = Field(min_length=1, max_length=200)
     version: int = Field(ge=1)
     created: MS = Field(ge=0)
-    members: tuple[Member, ...] = Field(min_length=1, max_length=64)
+    members: list[Member] = Field(min_length=1, max_length=64)
     deadlines: dict[str, Deadline]
-    human_ack: tuple[str, ...]
+    human_ack: list[str]
     quotas: Quotas
     limits: Limits
     witness_quorum: int = Field(ge=0, le=64)
-    witnesses: tuple[ExternalWitness, ...]
+    witnesses: list[ExternalWitness]
     skew_tolerance_ms: MS = Field(ge=0)
     check_interval_ms: MS = Field(ge=1000)
     regime: dict[str, Any]

@@ -17,8 +17,11 @@ A verifier that pins an identity key refuses a log whose first key statement nam
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from parley.core import merkle
+from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
 from parley.core.entry import Body, Header, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
@@ -156,3 +159,79 @@ class LogVerifier:
         if found is None:
             raise VerificationError(f"no key statement in force at seq {seq}")
         return found
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """What a full verification of a log established."""
+
+    party: str
+    network: str
+    size: int
+    root: bytes
+    checkpoints: int
+    bodies: int
+
+
+def _note_size(note: str) -> int:
+    end = note.find("\n\n")
+    if end < 0:
+        raise VerificationError("checkpoint note has no signature block")
+    return Checkpoint.parse_body(note[: end + 1].encode("utf-8")).size
+
+
+def verify_log(
+    items: Iterable[tuple[bytes, Body | None]],
+    notes: Iterable[str],
+    *,
+    pinned_identity: PublicKey | None = None,
+) -> LogReport:
+    """Verify a whole log in seq order against its checkpoints, in memory O(log n).
+
+    Every entry passes ``LogVerifier.feed``; the tree is rebuilt from the leaves keeping only
+    the frontier; every checkpoint must be signed by the log key in force at its last entry,
+    carry the recomputed root, name the log's origin, and a time no earlier than its entries.
+    """
+    pending = sorted(((_note_size(n), n) for n in notes), key=lambda pair: pair[0])
+    verifier = LogVerifier(pinned_identity=pinned_identity)
+    frontier: dict[merkle.NodeId, bytes] = {}
+    checked = bodies = 0
+    cursor = 0
+    for leaf, body in items:
+        header = verifier.feed(leaf, body)
+        bodies += body is not None
+        leaf_hash = merkle.leaf_hash(leaf)
+        frontier.update(merkle.append_leaf(header.seq, leaf_hash, frontier.__getitem__))
+        keep = merkle.range_nodes(0, verifier.size)
+        frontier = {nid: frontier[nid] for nid in keep}
+        while cursor < len(pending) and pending[cursor][0] <= verifier.size:
+            size, note = pending[cursor]
+            if size == verifier.size:
+                _check_note(verifier, note, merkle.hash_of_nodes([frontier[n] for n in keep]))
+                checked += 1
+            elif size < verifier.size:
+                raise VerificationError(f"checkpoint for size {size} is out of order")
+            cursor += 1
+    if cursor < len(pending):
+        raise VerificationError(
+            f"checkpoint for size {pending[cursor][0]} lies beyond the log "
+            f"({verifier.size} entries)"
+        )
+    if verifier.party is None or verifier.network is None:
+        raise VerificationError("the log is empty")
+    root = merkle.hash_of_nodes([frontier[n] for n in merkle.range_nodes(0, verifier.size)])
+    return LogReport(verifier.party, verifier.network, verifier.size, root, checked, bodies)
+
+
+def _check_note(verifier: LogVerifier, note: str, root: bytes) -> None:
+    assert verifier.party is not None and verifier.network is not None  # noqa: S101
+    origin = origin_for(verifier.network, verifier.party)
+    key = verifier.key_at(verifier.size - 1).purposes["log"]
+    checkpoint = open_checkpoint(note, origin, key.raw)
+    where = f"checkpoint of size {checkpoint.size}"
+    if checkpoint.origin != origin:
+        raise VerificationError(f"{where}: origin {checkpoint.origin!r} is not {origin!r}")
+    if checkpoint.root != root:
+        raise VerificationError(f"{where}: root hash does not match the entries")
+    if checkpoint.time_ms < verifier.last_time:
+        raise VerificationError(f"{where}: time line is earlier than its last entry")

@@ -1,0 +1,149 @@
+"""``parley log``: low-level appends (admin only), listing, export and entry proofs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.core import merkle
+from parley.core.canonical import parse_json
+from parley.core.entry import ALL, parse_header
+from parley.core.errors import InvalidEntryError
+from parley.node.drafting import check_draft
+from parley.node.export import build_proof, write_export
+from parley.node.log import Draft
+from parley.store import logs
+
+app = typer.Typer(help="The node's own log.", no_args_is_help=True)
+BATCH = 1000
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True, console=out,
+    )  # fmt: skip
+
+
+def _jsonl_drafts(path: Path) -> list[Draft]:
+    drafts = []
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = parse_json(line, what=f"{path} line {number}")
+                if not isinstance(item, dict):
+                    raise InvalidEntryError("expected an object")
+                unknown = set(item) - {"kind", "status", "body", "to", "tlp"}
+                if unknown:
+                    raise InvalidEntryError(f"unknown fields {sorted(unknown)}")
+                drafts.append(
+                    check_draft(item.get("kind", ""), item.get("status", ""), item.get("body"),
+                                item.get("to"), item.get("tlp"))  # fmt: skip
+                )
+            except InvalidEntryError as exc:
+                raise InvalidEntryError(f"{path} line {number}: {exc.message}",
+                                        hint=exc.hint) from exc  # fmt: skip
+    return drafts
+
+
+@app.command("append")
+@reports_errors
+def append(
+    home: HomeOption,
+    as_officer: AsOption = None,
+    kind: Annotated[str | None, typer.Option(help="Entry kind.")] = None,
+    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    body_file: Annotated[Path | None, typer.Option(help="Body as a JSON file.")] = None,
+    to: Annotated[str | None, typer.Option(help="ALL or parties, e.g. US,KR.")] = None,
+    tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label.")] = None,
+    jsonl: Annotated[Path | None, typer.Option(help="One entry per line.")] = None,
+) -> None:
+    """Append entries (admin only); print each seq and leaf hash once durable."""
+    node = open_node(home)
+    if jsonl is not None:
+        drafts = _jsonl_drafts(jsonl)
+    else:
+        if kind is None or status is None or body_file is None:
+            raise InvalidEntryError("give --kind, --status and --body-file, or --jsonl FILE")
+        body = parse_json(body_file.read_bytes(), what=str(body_file))
+        drafts = [check_draft(kind, status, body, to, tlp)]
+    acting(node, as_officer, "log.append", {"entries": len(drafts)}, "admin")
+    with progress_bar() as bar:
+        task = bar.add_task("appending", total=len(drafts))
+        for start in range(0, len(drafts), BATCH):
+            for header in node.append(drafts[start : start + BATCH]):
+                leaf_hash = merkle.leaf_hash(header.leaf).hex()
+                sys.stdout.write(f"{header.ref} {leaf_hash}\n")
+            bar.advance(task, min(BATCH, len(drafts) - start))
+
+
+def _row(stored: logs.StoredEntry) -> dict[str, Any]:
+    header = parse_header(stored.leaf)
+    doc = header.to_dict()
+    doc["ref"] = header.ref
+    doc["leaf_hash"] = stored.leaf_hash.hex()
+    return doc
+
+
+@app.command("show")
+@reports_errors
+def show(
+    home: HomeOption,
+    start: Annotated[int, typer.Option("--from", help="First seq to show.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List entries of the node's own log."""
+    node = open_node(home)
+    with node.store.read() as conn:
+        rows = [_row(s) for s in logs.get_range(conn, node.party, start, start + limit)]
+    if as_json:
+        for row in rows:
+            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+        return
+    table = Table("ref", "time (UTC)", "kind", "status", "to", "tlp", "leaf hash")
+    for row in rows:
+        when = dt.datetime.fromtimestamp(row["time"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        audience = ALL if row["audience"] == ALL else ",".join(row["audience"])
+        table.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
+                      row["leaf_hash"][:16])  # fmt: skip
+    out.print(table)
+
+
+@app.command("export")
+@reports_errors
+def export(file: Path, home: HomeOption) -> None:
+    """Write a self-contained export: headers, bodies, checkpoints and key history."""
+    node = open_node(home)
+    total = node.size()
+    with progress_bar() as bar, file.open("wb") as handle:
+        task = bar.add_task("exporting", total=total)
+        count = write_export(node.store, node.party, handle,
+                             lambda done: bar.update(task, completed=done))  # fmt: skip
+    out.print(f"Exported {count} entries of {node.party} to {file}")
+
+
+@app.command("proof")
+@reports_errors
+def proof(
+    ref: str,
+    home: HomeOption,
+    output: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
+) -> None:
+    """Write an entry proof (entry, inclusion proof, checkpoint, key history) for offline use."""
+    node = open_node(home)
+    data = orjson.dumps(build_proof(node.store, ref), option=orjson.OPT_INDENT_2) + b"\n"
+    if output is None:
+        sys.stdout.write(data.decode())
+    else:
+        output.write_bytes(data)

@@ -1,0 +1,117 @@
+"""The ``parley`` command: a thin layer over the node library (docs/cli.md lists the contract)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from parley.cli import log_cmds, policy_cmds, user_cmds, verify_cmds
+from parley.cli.common import HomeOption, open_node, out, reports_errors
+from parley.core.keys import fingerprint
+from parley.node.node import DEFAULT_NETWORK, Node
+
+app = typer.Typer(
+    name="parley",
+    help="Parley: a federated, verifiable notification and crisis-communication network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(log_cmds.app, name="log")
+app.add_typer(verify_cmds.app, name="verify")
+app.add_typer(policy_cmds.app, name="policy")
+app.add_typer(user_cmds.app, name="user")
+node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
+app.add_typer(node_app, name="node")
+
+
+@app.command()
+@reports_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="New node home folder.")],
+    party: Annotated[str, typer.Option(help="Party code, e.g. JP.")],
+    name: Annotated[str, typer.Option(help="Name of the party's crisis centre.")],
+    network: Annotated[str, typer.Option(help="Network id.")] = DEFAULT_NETWORK,
+    database: Annotated[
+        str | None, typer.Option(help="Database URL (default: SQLite in the home).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port for 'parley serve'.")] = None,
+    passphrase: Annotated[
+        bool, typer.Option("--passphrase", help="Encrypt key files (PARLEY_PASSPHRASE or prompt).")
+    ] = False,
+) -> None:
+    """Create a node home: configuration, keys, database, key statement and policy."""
+    secret = None
+    if passphrase:
+        text = os.environ.get("PARLEY_PASSPHRASE")
+        if text is None:
+            text = typer.prompt("Key passphrase", hide_input=True, confirmation_prompt=True)
+        secret = text.encode()
+    node = Node.create(
+        directory, party=party, name=name, network=network, database=database,
+        passphrase=secret, port=port,
+    )  # fmt: skip
+    identity = node.context().statement.identity
+    out.print(f"Created node {party} in {node.home.path} on network {network}")
+    out.print(f"identity key {identity.b64}")
+    out.print(f"fingerprint  {fingerprint(identity.raw)}")
+    out.print(
+        f"Move {node.home.next_identity_path} offline: it is the next identity key "
+        "(needed for 'parley key rotate')."
+    )
+
+
+@node_app.command("info")
+@reports_errors
+def node_info(
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show the node's party, keys, fingerprints and log size, for out-of-band comparison."""
+    node = open_node(home)
+    context = node.context()
+    statement = context.statement
+    info = {
+        "party": node.party,
+        "name": node.config.name,
+        "network": node.network,
+        "identity": statement.identity.b64,
+        "identity_kid": statement.identity.kid,
+        "fingerprint": fingerprint(statement.identity.raw),
+        "keys": {p: k.b64 for p, k in statement.purposes.items()},
+        "policy": context.policy.hash,
+        "size": node.size(),
+        "url": f"http://{node.config.host}:{node.config.port}",
+    }
+    if as_json:
+        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for key, value in info.items():
+        out.print(f"{key:12} {value}")
+
+
+@app.command()
+@reports_errors
+def serve(
+    home: HomeOption,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from parley.toml).")] = None,
+) -> None:
+    """Run the node's HTTP API (federation log endpoints) on uvicorn."""
+    import uvicorn
+
+    from parley.api.app import create_app
+
+    node = open_node(home)
+    bind_host = host or node.config.host
+    bind_port = port or node.config.port
+    out.print(f"Parley node {node.party} serving on http://{bind_host}:{bind_port}")
+    uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning")
+
+
+def main() -> None:
+    app()

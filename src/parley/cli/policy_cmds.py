@@ -1,0 +1,104 @@
+"""``parley policy``: draft a network policy, sign it as each member, adopt it.
+
+The workflow: one member drafts the document from every member's ``parley node info --json``;
+the draft file goes round and each member runs ``parley policy sign``; once every member has
+signed, each runs ``parley policy adopt``, which appends it to its log.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.core.canonical import parse_json
+from parley.core.errors import PolicyError
+from parley.core.policy import SignedPolicy
+from parley.node.node import now_ms
+from parley.node.policies import draft_policy
+
+app = typer.Typer(help="The network policy every member signs.", no_args_is_help=True)
+
+
+def _read(path: Path) -> SignedPolicy:
+    return SignedPolicy.from_body(parse_json(path.read_bytes(), what=str(path)))
+
+
+def _write(path: Path, policy: SignedPolicy) -> None:
+    temp = path.with_suffix(path.suffix + ".tmp")
+    temp.write_bytes(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2) + b"\n")
+    os.replace(temp, path)
+
+
+@app.command("draft")
+@reports_errors
+def draft(
+    file: Path,
+    network: Annotated[str, typer.Option(help="Network id, e.g. nea-exercise-2027.")],
+    name: Annotated[str, typer.Option(help="Name of the agreement.")],
+    member: Annotated[
+        list[Path], typer.Option(help="A member's 'parley node info --json' output; repeat.")
+    ],
+    version: Annotated[int, typer.Option(help="Policy version (must exceed the one in force).")]
+    = 2,
+    deadline_scale: Annotated[
+        float, typer.Option(help="Scale deadlines (e.g. 0.01 for a demo network).")
+    ] = 1.0,
+    quorum: Annotated[int | None, typer.Option(help="Witness quorum k.")] = None,
+    check_interval: Annotated[int, typer.Option(help="Communication check interval, ms.")]
+    = 24 * 3600 * 1000,
+) -> None:
+    """Write an unsigned policy draft for the given members."""
+    members = []
+    for path in member:
+        info = parse_json(path.read_bytes(), what=str(path))
+        if not isinstance(info, dict) or not {"party", "name", "identity"} <= set(info):
+            raise PolicyError(f"{path}: expected the output of 'parley node info --json'")
+        members.append({k: str(info[k]) for k in ("party", "name", "identity")})
+    document = draft_policy(
+        network=network, name=name, members=members, created=now_ms(), version=version,
+        witness_quorum=quorum, deadline_scale=deadline_scale, check_interval_ms=check_interval,
+    )  # fmt: skip
+    _write(file, SignedPolicy(document, {}))
+    out.print(f"Draft policy {document.hash} for {', '.join(m['party'] for m in members)}")
+
+
+@app.command("sign")
+@reports_errors
+def sign(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Add this node's identity signature to a policy draft (in place)."""
+    node = open_node(home)
+    policy = _read(file)
+    acting(node, as_officer, "policy.sign", {"policy": policy.hash}, "admin")
+    policy.add(policy.document.sign(node.party, node.identity()))
+    _write(file, policy)
+    missing = policy.missing()
+    out.print(
+        f"Signed policy {policy.hash} as {node.party}; "
+        + (f"still missing: {', '.join(missing)}" if missing else "all members have signed")
+    )
+
+
+@app.command("adopt")
+@reports_errors
+def adopt(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Append a policy that every member has signed; later entries name its hash."""
+    node = open_node(home)
+    policy = _read(file)
+    acting(node, as_officer, "policy.adopt", {"policy": policy.hash}, "admin")
+    header = node.adopt_policy(policy)
+    out.print(f"Adopted policy {policy.hash} as {header.ref}")
+
+
+@app.command("show")
+@reports_errors
+def show(home: HomeOption) -> None:
+    """Print the policy in force (document and signatures)."""
+    node = open_node(home)
+    policy = node.context().policy
+    sys.stdout.write(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -1,0 +1,157 @@
+"""A node: its home, its database, its keys and its own log, opened together.
+
+``Node.create`` makes a node home (``parley init``): it writes the identity key, the next
+identity key (pre-rotation, for offline storage), the purpose keys, the configuration, the
+database schema, and the first two entries of the log: the key statement (seq 0) and a
+single-member network policy (seq 1). ``Node.open`` opens an existing home and refuses keys
+with loose permissions, a wrong passphrase, or a database that is not a Parley database.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from pathlib import Path
+
+from parley.core.entry import Header, format_ref
+from parley.core.errors import ConflictError, PolicyError
+from parley.core.keys import PURPOSES, KeyStatement, SigningKey, commitment
+from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.node.home import NodeConfig, NodeHome, PassphraseSource, no_passphrase, write_key_file
+from parley.node.log import Draft, LocalLog, LogContext, read_context
+from parley.node.policies import draft_policy
+from parley.store import logs
+from parley.store.engine import Store
+
+DEFAULT_NETWORK = "parley-local"
+
+
+def now_ms() -> int:
+    """The node's clock: integer milliseconds UTC (read at the edges, passed into core)."""
+    return _time.time_ns() // 1_000_000
+
+
+class Node:
+    """An open node: configuration, store and own log."""
+
+    def __init__(self, home: NodeHome, config: NodeConfig, passphrase: PassphraseSource) -> None:
+        self.home = home
+        self.config = config
+        self.store = Store(config.database)
+        self._passphrase = passphrase
+        self.log = LocalLog(
+            self.store, config.party, config.network, lambda p: home.load_key(p, passphrase)
+        )
+
+    @property
+    def party(self) -> str:
+        return self.config.party
+
+    @property
+    def network(self) -> str:
+        return self.config.network
+
+    @classmethod
+    def open(cls, path: Path, passphrase: PassphraseSource = no_passphrase) -> Node:
+        home = NodeHome(path)
+        node = cls(home, home.load_config(), passphrase)
+        node.store.check()
+        return node
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        party: str,
+        name: str,
+        network: str = DEFAULT_NETWORK,
+        database: str | None = None,
+        passphrase: bytes | None = None,
+        port: int | None = None,
+    ) -> Node:
+        home = NodeHome(path)
+        config = NodeConfig(
+            party=party, name=name, network=network,
+            database=database or home.default_database(),
+            **({"port": port} if port else {}),
+        )  # fmt: skip
+        home.create(config)
+        keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}
+        next_identity = SigningKey.generate()
+        for purpose, key in keys.items():
+            write_key_file(home.key_path(purpose), key, passphrase)
+        write_key_file(home.next_identity_path, next_identity, passphrase)
+        node = cls(home, config, lambda _p: passphrase)
+        node.store.migrate()
+        with node.store.read() as conn:
+            if logs.get_state(conn, party) is not None:
+                raise ConflictError(f"the database {config.database} already holds a log")
+        statement = KeyStatement(
+            party=party,
+            identity=keys["identity"].public,
+            purposes={p: keys[p].public for p in PURPOSES},
+            next_identity=commitment(next_identity.public.raw),
+        )
+        created = now_ms()
+        document = draft_policy(
+            network=network,
+            name=f"{name} (single-member policy)",
+            members=[{"party": party, "name": name, "identity": keys["identity"].public.b64}],
+            created=created,
+            witness_quorum=0,
+        )
+        policy = SignedPolicy(document, {})
+        policy.add(document.sign(party, keys["identity"]))
+        node.log.append(
+            [
+                Draft("key", "Actual", statement.signed_body(keys["identity"])),
+                Draft("policy", "Actual", policy.to_body()),
+            ],
+            created,
+            bootstrap=(statement, policy),
+        )
+        return node
+
+    def context(self) -> LogContext:
+        with self.store.read() as conn:
+            context = read_context(conn, self.party)
+        if context is None:
+            raise PolicyError(f"the log of {self.party} has no key statement and policy yet")
+        return context
+
+    def append(self, drafts: Sequence[Draft], now: int | None = None) -> list[Header]:
+        return self.log.append(drafts, now_ms() if now is None else now)
+
+    def size(self) -> int:
+        with self.store.read() as conn:
+            state = logs.get_state(conn, self.party)
+        return 0 if state is None else state.size
+
+    def identity(self) -> SigningKey:
+        return self.home.load_key("identity", self._passphrase)
+
+    def adopt_policy(self, signed: SignedPolicy) -> Header:
+        """Append a fully signed policy; from then on every header names its hash."""
+        signed.verify_complete()
+        document: PolicyDocument = signed.document
+        if document.network != self.network:
+            raise PolicyError(
+                f"the policy is for network {document.network}; this node's log belongs to "
+                f"{self.network}",
+                hint="a log never changes network: create a node for the other network",
+            )
+        document.member(self.party)
+        current = self.context().policy.document
+        if document.version <= current.version:
+            raise PolicyError(
+                f"policy version {document.version} is not newer than {current.version}"
+            )
+        (header,) = self.append([Draft("policy", "Actual", signed.to_body())])
+        return header
+
+    def ref(self, seq: int) -> str:
+        return format_ref(self.party, seq)
+
+    def close(self) -> None:
+        self.store.dispose()

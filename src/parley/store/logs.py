@@ -1,0 +1,172 @@
+"""Reading and writing logs in the store: entries, subtree hashes, checkpoints, log state.
+
+Everything here takes an open connection; the caller decides the transaction (a write under
+the single-writer lock, or a read snapshot). Own and mirrored logs share these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from parley.core.merkle import NodeId
+from parley.store.schema import checkpoints, entries, log_state, node_key, tree_nodes
+
+
+@dataclass(frozen=True)
+class LogState:
+    party: str
+    size: int
+    root: bytes
+    last_time: int
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    party: str
+    seq: int
+    ingest: int
+    leaf: bytes
+    leaf_hash: bytes
+    kind: str
+    time: int
+    body: bytes | None
+    salt: bytes | None
+    flag: str | None
+
+
+def get_state(conn: Connection, party: str) -> LogState | None:
+    row = conn.execute(select(log_state).where(log_state.c.party == party)).first()
+    return None if row is None else LogState(row.party, row.size, row.root, row.last_time)
+
+
+def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
+    values = {"size": state.size, "root": state.root, "last_time": state.last_time}
+    if existed:
+        conn.execute(update(log_state).where(log_state.c.party == state.party).values(**values))
+    else:
+        conn.execute(insert(log_state).values(party=state.party, **values))
+
+
+def next_ingest(conn: Connection) -> int:
+    current = conn.execute(select(func.max(entries.c.ingest))).scalar()
+    return 0 if current is None else int(current) + 1
+
+
+def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(entries), list(rows))
+
+
+def insert_nodes(conn: Connection, party: str, nodes: Iterable[tuple[NodeId, bytes]]) -> None:
+    rows = [{"party": party, "node_id": node_key(*nid), "hash": h} for nid, h in nodes]
+    if rows:
+        conn.execute(insert(tree_nodes), rows)
+
+
+def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
+    """Fetch perfect-subtree hashes in one query."""
+    if not ids:
+        return {}
+    by_key = {node_key(*nid): nid for nid in ids}
+    rows = conn.execute(
+        select(tree_nodes.c.node_id, tree_nodes.c.hash).where(
+            tree_nodes.c.party == party, tree_nodes.c.node_id.in_(list(by_key))
+        )
+    )
+    return {by_key[row.node_id]: row.hash for row in rows}
+
+
+def insert_checkpoint(
+    conn: Connection, party: str, size: int, note: str, root: bytes, time: int
+) -> None:
+    conn.execute(
+        insert(checkpoints).values(party=party, size=size, note=note, root=root, time=time)
+    )
+
+
+def latest_checkpoint(conn: Connection, party: str) -> tuple[int, str] | None:
+    row = conn.execute(
+        select(checkpoints.c.size, checkpoints.c.note)
+        .where(checkpoints.c.party == party)
+        .order_by(checkpoints.c.size.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.size, row.note)
+
+
+def checkpoint_at(conn: Connection, party: str, size: int) -> str | None:
+    return conn.execute(
+        select(checkpoints.c.note).where(checkpoints.c.party == party, checkpoints.c.size == size)
+    ).scalar()
+
+
+def all_checkpoints(conn: Connection, party: str) -> list[str]:
+    rows = conn.execute(
+        select(checkpoints.c.note).where(checkpoints.c.party == party).order_by(checkpoints.c.size)
+    )
+    return [row.note for row in rows]
+
+
+def _entry(row: Any) -> StoredEntry:
+    return StoredEntry(
+        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
+        row.body, row.salt, row.flag,
+    )  # fmt: skip
+
+
+def get_range(conn: Connection, party: str, start: int, end: int) -> list[StoredEntry]:
+    """Entries with start <= seq < end, in order."""
+    rows = conn.execute(
+        select(entries)
+        .where(entries.c.party == party, entries.c.seq >= start, entries.c.seq < end)
+        .order_by(entries.c.seq)
+    )
+    return [_entry(row) for row in rows]
+
+
+def get_entry(conn: Connection, party: str, seq: int) -> StoredEntry | None:
+    row = conn.execute(
+        select(entries).where(entries.c.party == party, entries.c.seq == seq)
+    ).first()
+    return None if row is None else _entry(row)
+
+
+def find_by_leaf_hash(conn: Connection, party: str, leaf_hash: bytes) -> StoredEntry | None:
+    row = conn.execute(
+        select(entries).where(entries.c.party == party, entries.c.leaf_hash == leaf_hash).limit(1)
+    ).first()
+    return None if row is None else _entry(row)
+
+
+def key_and_policy_entries(conn: Connection, party: str) -> list[StoredEntry]:
+    """The key and policy entries of a log: the key history an offline verifier needs."""
+    rows = conn.execute(
+        select(entries)
+        .where(
+            entries.c.party == party,
+            or_(entries.c.kind == "key", entries.c.kind == "policy"),
+        )
+        .order_by(entries.c.seq)
+    )
+    return [_entry(row) for row in rows]
+
+
+def iter_log(conn: Connection, party: str, batch: int = 5000) -> Iterable[StoredEntry]:
+    """Every entry of a log in seq order, read in bounded batches (memory stays flat)."""
+    start = 0
+    while True:
+        rows = conn.execute(
+            select(entries)
+            .where(and_(entries.c.party == party, entries.c.seq >= start))
+            .order_by(entries.c.seq)
+            .limit(batch)
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield _entry(row)
+        start = rows[-1].seq + 1
