@@ -12,7 +12,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    err_console,
+    open_node,
+    out,
+    reports_errors,
+)
 from parley.core import merkle
 from parley.core.canonical import parse_json
 from parley.core.entry import ALL, parse_header
@@ -29,7 +37,7 @@ BATCH = 1000
 def progress_bar() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True, console=out,
+        TimeRemainingColumn(), transient=True, console=err_console,
     )  # fmt: skip
 
 

@@ -428,10 +428,10 @@ def _cosignature_time(checkpoint_body: bytes, signature: NoteSignature, public_k
             f" not 72 (timestamp and Ed25519 signature)",
         )
     time_s = int.from_bytes(signature.signature[:8], "big")
+    if time_s > MAX_TIMESTAMP:
+        raise VerificationError(f"cosignature by {signature.name} has a time beyond 2**63-1")
     message = cosignature_message(checkpoint_body, time_s)
-    if time_s > MAX_TIMESTAMP or not _ed25519_verifies(
-        public_key, signature.signature[8:], message
-    ):
+    if not _ed25519_verifies(public_key, signature.signature[8:], message):
         raise VerificationError(f"the cosignature by witness {signature.name} does not verify")
     return time_s
 

@@ -1,0 +1,106 @@
+"""Helpers for tests: real CLI subprocesses, real servers, real databases."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get(
+    "PARLEY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PARLEY = [sys.executable, "-m", "parley.cli"]
+OFFICER_PASSWORD = "correct-horse-battery"
+
+
+def pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env.update({"PARLEY_HOME": str(home), "COLUMNS": "200"}, **extra)
+    return env
+
+
+def run_cli(
+    *args: str, home: Path, check: bool = True, input_text: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``parley`` command in a subprocess."""
+    result = subprocess.run(
+        [*PARLEY, *args], env=cli_env(home, **env), capture_output=True, text=True,
+        timeout=120, input=input_text,
+    )  # fmt: skip
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"parley {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def officer_env(name: str = "admin") -> dict[str, str]:
+    return {"PARLEY_USER": name, "PARLEY_PASSWORD": OFFICER_PASSWORD}
+
+
+def init_node(
+    home: Path, party: str = "JP", *, database: str | None = None, network: str = "parley-test"
+) -> Path:
+    """``parley init`` plus an admin officer, through the real CLI."""
+    args = ["init", str(home), "--party", party, "--name", f"{party} crisis centre",
+            "--network", network]  # fmt: skip
+    if database:
+        args += ["--database", database]
+    run_cli(*args, home=home)
+    run_cli("user", "add", "admin", "--role", "admin", home=home,
+            PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)  # fmt: skip
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """A real ``parley serve`` process on 127.0.0.1."""
+
+    def __init__(self, home: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [*PARLEY, "serve", "--port", str(self.port)], env=cli_env(home),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                httpx.get(self.url + "/fed/v1/get-sth", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("server did not start within 30 s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
