@@ -10,7 +10,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from parley.cli import log_cmds, policy_cmds, user_cmds, verify_cmds
+from parley.cli import demo_cmds, log_cmds, policy_cmds, user_cmds, verify_cmds
 from parley.cli.common import HomeOption, open_node, out, reports_errors
 from parley.core.keys import fingerprint
 from parley.node.node import DEFAULT_NETWORK, Node
@@ -25,6 +25,7 @@ app.add_typer(log_cmds.app, name="log")
 app.add_typer(verify_cmds.app, name="verify")
 app.add_typer(policy_cmds.app, name="policy")
 app.add_typer(user_cmds.app, name="user")
+demo_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 

@@ -1,0 +1,1 @@
+"""Exercises and the demo: local multi-node networks and scenario files replayed on them."""

@@ -1,0 +1,151 @@
+"""A network of local nodes on one machine, for the demo and for exercises.
+
+``LocalNetwork.setup`` creates one node home per party under a folder, adds officer accounts,
+and has every member draft, sign and adopt one network policy (deadlines scaled down so misses
+show within minutes). ``start`` runs one ``parley serve`` process per node on 127.0.0.1;
+``stop`` ends every process it started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from parley.core.errors import ConflictError, ParleyError
+from parley.core.policy import SignedPolicy
+from parley.node import officers
+from parley.node.node import Node, now_ms
+from parley.node.policies import draft_policy
+
+PARTIES = {
+    "US": "United States, FEMA National Response Coordination Center",
+    "JP": "Japan, Cabinet Office Crisis Management Center",
+    "KR": "Republic of Korea, Central Disaster and Safety Countermeasures HQ",
+    "CN": "China, Ministry of Emergency Management Command Center",
+    "RU": "Russia, EMERCOM National Crisis Management Center",
+}
+OFFICERS = (("admin", "admin"), ("duty", "duty-officer"))
+START_TIMEOUT_S = 30
+
+
+@dataclass
+class LocalNode:
+    party: str
+    name: str
+    home: Path
+    port: int
+    passwords: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+class LocalNetwork:
+    """Several nodes of one network under one folder, each served by its own process."""
+
+    def __init__(
+        self,
+        folder: Path,
+        network: str = "parley-demo",
+        parties: dict[str, str] | None = None,
+        base_port: int = 8701,
+    ) -> None:
+        self.folder = folder.resolve()
+        self.network = network
+        chosen = parties or PARTIES
+        self.nodes = [
+            LocalNode(party, name, self.folder / party.lower(), base_port + offset)
+            for offset, (party, name) in enumerate(chosen.items())
+        ]
+
+    def setup(self, *, deadline_scale: float, fresh: bool = True) -> SignedPolicy:
+        """Create the nodes, their officers and the network policy signed by every member."""
+        if self.folder.exists():
+            if not fresh:
+                raise ConflictError(f"{self.folder} already exists")
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        opened: dict[str, Node] = {}
+        for local in self.nodes:
+            node = Node.create(local.home, party=local.party, name=local.name,
+                               network=self.network, port=local.port)  # fmt: skip
+            for name, role in OFFICERS:
+                password = secrets.token_urlsafe(9)
+                officers.add_officer(node.store, name, role, password, now_ms())
+                local.passwords[name] = password
+            opened[local.party] = node
+        members = [
+            {"party": n.party, "name": n.name,
+             "identity": opened[n.party].context().statement.identity.b64}
+            for n in self.nodes
+        ]  # fmt: skip
+        document = draft_policy(
+            network=self.network, name=f"{self.network} network policy", members=members,
+            created=now_ms(), version=2, deadline_scale=deadline_scale,
+        )  # fmt: skip
+        signed = SignedPolicy(document, {})
+        for party, node in opened.items():
+            signed.add(document.sign(party, node.identity()))
+        for node in opened.values():
+            node.adopt_policy(signed)
+            node.close()
+        self._write_logins()
+        return signed
+
+    def _write_logins(self) -> None:
+        lines = [f"{n.party} {n.url} home={n.home} " +
+                 " ".join(f"{user}:{password}" for user, password in n.passwords.items())
+                 for n in self.nodes]  # fmt: skip
+        path = self.folder / "logins.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+
+    def start(self) -> None:
+        for local in self.nodes:
+            log = (self.folder / f"{local.party.lower()}-server.log").open("wb")
+            local.process = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
+                [sys.executable, "-m", "parley.cli", "serve", "--home", str(local.home),
+                 "--port", str(local.port)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_S
+        for local in self.nodes:
+            while True:
+                if local.process is not None and local.process.poll() is not None:
+                    raise ParleyError(f"the {local.party} server exited; see its log in "
+                                      f"{self.folder}")  # fmt: skip
+                with contextlib.suppress(httpx.TransportError):
+                    httpx.get(local.url + "/fed/v1/get-sth", timeout=1)
+                    break
+                if time.monotonic() > deadline:
+                    raise ParleyError(f"the {local.party} server did not start in time")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        for local in self.nodes:
+            if local.process is not None and local.process.poll() is None:
+                local.process.terminate()
+        for local in self.nodes:
+            if local.process is not None:
+                try:
+                    local.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    local.process.kill()
+                    local.process.wait(timeout=10)
+                local.process = None
+
+    def node(self, party: str) -> LocalNode:
+        for local in self.nodes:
+            if local.party == party:
+                return local
+        raise ParleyError(f"party {party} is not in this network")

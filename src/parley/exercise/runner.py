@@ -1,0 +1,131 @@
+"""Replaying a scenario on real nodes: each step becomes a signed entry at its party's node.
+
+Steps run at their ``at`` offsets (seconds from the start). Every entry carries status
+Exercise. Deadlines come from the network policy in force at the sending node. The runner
+keeps, per step id, the entry it produced, so later steps can reference it exactly
+(``PARTY:SEQ`` and leaf hash).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parley.core import merkle
+from parley.core.entry import Header
+from parley.core.errors import InvalidEntryError
+from parley.exercise import scenario as sc
+from parley.node.drafting import check_draft
+from parley.node.log import Draft
+from parley.node.node import Node
+
+STATUS = "Exercise"
+
+
+@dataclass
+class StepResult:
+    number: int
+    step: sc.Step
+    refs: list[str]
+    error: str | None = None
+
+
+@dataclass
+class ScenarioRun:
+    """Runs one scenario against opened nodes (party -> Node)."""
+
+    scenario: sc.Scenario
+    nodes: dict[str, Node]
+    base_dir: Path
+    produced: dict[str, tuple[str, str]] = field(default_factory=dict)
+    results: list[StepResult] = field(default_factory=list)
+
+    def run(
+        self,
+        on_step: Callable[[StepResult], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> list[StepResult]:
+        started = time.monotonic()
+        for number, step in enumerate(self.scenario.steps, start=1):
+            delay = step.at - (time.monotonic() - started)
+            if delay > 0:
+                sleep(delay)
+            result = self.run_step(number, step)
+            self.results.append(result)
+            if on_step is not None:
+                on_step(result)
+        return self.results
+
+    def run_step(self, number: int, step: sc.Step) -> StepResult:
+        node = self.nodes.get(step.party)
+        if node is None:
+            return StepResult(number, step, [], f"no node for party {step.party}")
+        try:
+            drafts = self._drafts(node, step)
+            headers = node.append(drafts)
+        except InvalidEntryError as exc:
+            return StepResult(number, step, [], str(exc))
+        if step.id is not None and headers:
+            self.produced[step.id] = _ref(headers[0])
+        return StepResult(number, step, [h.ref for h in headers])
+
+    def _drafts(self, node: Node, step: sc.Step) -> list[Draft]:
+        to: Any = "ALL" if step.to == "ALL" else sorted({*step.to, step.party})
+        if isinstance(step, sc.Hotline):
+            if step.to == "ALL" or len(step.to) != 1:
+                raise InvalidEntryError("a hotline step names exactly one party in 'to'")
+            body = {"to": step.to[0], "text": step.text,
+                    "deadlines": self._deadlines(node, "hotline", step.acknowledged_within)}
+            return [check_draft("hotline", STATUS, body, to, step.tlp)]
+        if isinstance(step, sc.Inquiry):
+            body = {"about": self._entry_ref(step.about), "question": step.question,
+                    "deadlines": self._deadlines(node, "inquiry", step.reply_within * 1000)}
+            return [check_draft("inquiry", STATUS, body, to, step.tlp)]
+        if isinstance(step, sc.Assistance):
+            body = {"type": step.type,
+                    "resources": [r.model_dump(exclude_none=True) for r in step.resources],
+                    "deadlines": self._deadlines(node, "assistance", None)}
+            for name in ("incident", "refers_to"):
+                target = getattr(step, name)
+                if target is not None:
+                    body[name] = self._entry_ref(target)
+            if step.text:
+                body["text"] = step.text
+            return [check_draft("assistance", STATUS, body, to, step.tlp)]
+        return self._import_cap(node, step, to)
+
+    def _import_cap(self, node: Node, step: sc.ImportCap, to: Any) -> list[Draft]:
+        from parley.node.notifications import notification_drafts_from_cap
+
+        path = (self.base_dir / step.file).resolve()
+        return notification_drafts_from_cap(
+            node, path.read_bytes(), status=STATUS, audience=to, tlp=step.tlp,
+            category=step.category,
+        )  # fmt: skip
+
+    def _entry_ref(self, step_id: str) -> dict[str, str]:
+        if step_id not in self.produced:
+            raise InvalidEntryError(f"step {step_id!r} produced no entry to refer to")
+        ref, leaf_hash = self.produced[step_id]
+        return {"ref": ref, "leaf_hash": leaf_hash}
+
+    @staticmethod
+    def _deadlines(node: Node, deadline_class: str, acknowledged: int | None) -> dict[str, int]:
+        bounds = node.context().policy.document.deadline(deadline_class)
+        if bounds is None:
+            return {} if acknowledged is None else {"acknowledged_within": acknowledged}
+        ack = bounds.acknowledged_within
+        chosen = ack.default if acknowledged is None else acknowledged
+        if not ack.min <= chosen <= ack.max:
+            raise InvalidEntryError(
+                f"acknowledged_within {chosen} ms is outside the policy's bounds "
+                f"[{ack.min}, {ack.max}] for {deadline_class}"
+            )
+        return {"delivered_within": bounds.delivered_within.default, "acknowledged_within": chosen}
+
+
+def _ref(header: Header) -> tuple[str, str]:
+    return header.ref, merkle.leaf_hash(header.leaf).hex()
