@@ -45,7 +45,7 @@ def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
             with node.store.read() as conn:
                 items = ((s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
                          for s in logs.iter_log(conn, party))  # fmt: skip
-                report = verify_log(items, logs.all_checkpoints(conn, party))
+                report = verify_log(items, logs.iter_checkpoints(conn, party))
             verdicts[party] = f"OK, {report.size} entries, {report.checkpoints} checkpoints"
         except ParleyError as exc:
             verdicts[party] = f"FAILED: {exc}"

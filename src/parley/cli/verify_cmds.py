@@ -63,7 +63,7 @@ def log(
             (s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
             for s in logs.iter_log(conn, node.party)
         )
-        report = verify_log(items, logs.all_checkpoints(conn, node.party), pinned_identity=pinned)
+        report = verify_log(items, logs.iter_checkpoints(conn, node.party), pinned_identity=pinned)
     if state is None or report.root != state.root or report.size != state.size:
         raise VerificationError("the stored log state does not match the verified entries")
     _print_report(report)

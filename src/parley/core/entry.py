@@ -55,16 +55,17 @@ Audience = str | tuple[str, ...]
 
 
 def check_party(code: str, *, what: str = "party") -> str:
-    if not isinstance(code, str) or not PARTY_RE.match(code):
+    # fullmatch: with match, "$" would also accept a trailing newline ("JP\n").
+    if not isinstance(code, str) or not PARTY_RE.fullmatch(code) or code == ALL:
         raise InvalidEntryError(
             f"{what}: {code!r} is not a party code",
-            hint="2-8 characters, capital letters and digits, starting with a letter (e.g. JP)",
+            hint="2-8 capital letters and digits, starting with a letter (e.g. JP); not ALL",
         )
     return code
 
 
 def check_network(network: str) -> str:
-    if not isinstance(network, str) or not NETWORK_RE.match(network):
+    if not isinstance(network, str) or not NETWORK_RE.fullmatch(network):
         raise InvalidEntryError(
             f"network: {network!r} is not a network id",
             hint="lower-case letters, digits, '.' and '-', at most 63 characters",
@@ -78,7 +79,7 @@ def format_ref(party: str, seq: int) -> str:
 
 def parse_ref(text: str) -> tuple[str, int]:
     """Parse ``PARTY:SEQ``, the name of an entry everywhere in Parley."""
-    match = REF_RE.match(text) if isinstance(text, str) else None
+    match = REF_RE.fullmatch(text) if isinstance(text, str) else None
     if match is None:
         raise InvalidEntryError(f"reference {text!r} is not of the form PARTY:SEQ (e.g. JP:42)")
     return match.group(1), int(match.group(2))
@@ -270,7 +271,7 @@ def parse_header(leaf: bytes, *, header_limit: int = HEADER_MAX_BYTES) -> Header
 
 def _check_fields(h: Header) -> None:
     where = f"header {h.party}:{h.seq}" if isinstance(h.seq, int) else "header"
-    if h.v != PROTOCOL_VERSION:
+    if type(h.v) is not int or h.v != PROTOCOL_VERSION:
         raise InvalidEntryError(f"{where}: protocol version {h.v!r} is not supported")
     check_network(h.network)
     check_party(h.party)
@@ -278,25 +279,30 @@ def _check_fields(h: Header) -> None:
         ("policy", h.policy, HEX64_RE), ("body_hash", h.body_hash, HEX64_RE),
         ("node", h.node, KID_RE), ("kid", h.kid, KID_RE),
     ):  # fmt: skip
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             raise InvalidEntryError(f"{where}: {name} is malformed")
     for name, number in (("seq", h.seq), ("time", h.time), ("body_size", h.body_size)):
         if type(number) is not int or number < 0:
             raise InvalidEntryError(f"{where}: {name} must be a non-negative integer")
-    if not isinstance(h.kind, str) or not re.match(r"^[a-z][a-z0-9-]{0,31}$", h.kind):
+    if not isinstance(h.kind, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", h.kind):
         raise InvalidEntryError(f"{where}: kind {h.kind!r} is malformed")
     if h.status not in STATUSES:
         raise InvalidEntryError(f"{where}: status {h.status!r} is not one of {list(STATUSES)}")
     if h.audience != ALL:
-        if not isinstance(h.audience, tuple) or list(h.audience) != sorted(set(h.audience)):
+        if (
+            not isinstance(h.audience, tuple)
+            or not all(isinstance(party, str) for party in h.audience)
+            or list(h.audience) != sorted(set(h.audience))
+        ):
             raise InvalidEntryError(f"{where}: audience must be ALL or a sorted list of parties")
         if not h.audience:
             raise InvalidEntryError(f"{where}: audience is empty")
         for party in h.audience:
             check_party(party, what="audience")
-    if h.kind in KINDS:
-        resolve_sharing(h.kind, h.audience, h.tlp)
-    elif h.tlp not in TLP_LABELS:
+    # Check the label first: resolve_sharing would fill in a default for a missing (null) tlp.
+    # Coherence rules hold for every kind, unknown (future) kinds included.
+    if h.tlp not in TLP_LABELS:
         raise InvalidEntryError(f"{where}: tlp {h.tlp!r} is not a TLP 2.0 label")
+    resolve_sharing(h.kind, h.audience, h.tlp)
     if not isinstance(h.sig, str):
         raise InvalidEntryError(f"{where}: sig is malformed")

@@ -9,13 +9,15 @@ notes, RFC 9421) cannot take a prefix; separate keys keep them apart.
 A key statement is the body of a ``key`` entry. It names the identity key, the purpose keys,
 and commits to SHA-256 of the *next* identity key (pre-rotation). It is signed by the identity
 key, and on an identity rotation also by the previous identity key; the new identity key must
-hash to the commitment of the statement before it.
+hash to the commitment of the statement before it. It names the seq at which it stands in its
+log, so an old statement cannot be replayed later to bring a retired key back.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from parley.core.canonical import canonical_bytes
 from parley.core.errors import InvalidEntryError, VerificationError
 
 PURPOSES = ("log", "witness", "http")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 DOMAIN_HEADER = b"parley/v1/header\x00"
 DOMAIN_KEY_STATEMENT = b"parley/v1/key-statement\x00"
@@ -40,11 +43,19 @@ def b64(data: bytes) -> str:
 
 
 def unb64(text: str, *, what: str, size: int | None = None) -> bytes:
-    """Decode strict standard base64, optionally insisting on a byte length."""
+    """Decode strict, canonical standard base64, optionally insisting on a byte length.
+
+    Canonical: unused trailing bits must be zero, so the same bytes have one text form (a
+    signature re-encoded with other spare bits would otherwise give a header a new leaf hash).
+    """
+    if not isinstance(text, str):
+        raise InvalidEntryError(f"{what}: not valid base64")
     try:
         data = base64.b64decode(text.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError) as exc:
         raise InvalidEntryError(f"{what}: not valid base64") from exc
+    if b64(data) != text:
+        raise InvalidEntryError(f"{what}: not canonical base64")
     if size is not None and len(data) != size:
         raise InvalidEntryError(f"{what}: expected {size} bytes, got {len(data)}")
     return data
@@ -128,6 +139,7 @@ class KeyStatement:
     """The identity and purpose keys of a node from a given log position on."""
 
     party: str
+    seq: int
     identity: PublicKey
     purposes: dict[str, PublicKey]
     next_identity: str
@@ -136,6 +148,7 @@ class KeyStatement:
     def unsigned_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "party": self.party,
+            "seq": self.seq,
             "identity": self.identity.b64,
             "keys": {name: key.b64 for name, key in sorted(self.purposes.items())},
             "next_identity": self.next_identity,
@@ -163,24 +176,27 @@ class KeyStatement:
         """Parse a key statement and check its own signatures (not its place in a log)."""
         if not isinstance(body, dict):
             raise InvalidEntryError("key statement: body must be an object")
-        allowed = {"party", "identity", "keys", "next_identity", "previous_identity"}
+        allowed = {"party", "seq", "identity", "keys", "next_identity", "previous_identity"}
         allowed |= {"identity_sig", "previous_sig"}
         unknown = set(body) - allowed
         if unknown:
             raise InvalidEntryError(f"key statement: unknown fields {sorted(unknown)}")
         try:
-            party, identity_text = body["party"], body["identity"]
+            party, identity_text, seq = body["party"], body["identity"], body["seq"]
             keys, next_identity = body["keys"], body["next_identity"]
             identity_sig = body["identity_sig"]
         except KeyError as exc:
             raise InvalidEntryError(f"key statement: missing field {exc.args[0]}") from exc
         if not isinstance(keys, dict) or sorted(keys) != sorted(PURPOSES):
             raise InvalidEntryError(f"key statement: keys must name exactly {list(PURPOSES)}")
-        if not isinstance(next_identity, str) or len(next_identity) != 64:
+        if not isinstance(next_identity, str) or not _HEX64.fullmatch(next_identity):
             raise InvalidEntryError("key statement: next_identity must be 64 hex digits")
+        if type(seq) is not int or seq < 0:
+            raise InvalidEntryError("key statement: seq must be a non-negative integer")
         previous = body.get("previous_identity")
         statement = cls(
             party=str(party),
+            seq=seq,
             identity=PublicKey.from_b64(identity_text, what="key statement identity"),
             purposes={
                 name: PublicKey.from_b64(text, what=f"key statement {name} key")

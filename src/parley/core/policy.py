@@ -168,10 +168,14 @@ class SignedPolicy:
         document = PolicyDocument.from_dict(body["document"])
         if document.to_dict() != body["document"]:
             raise PolicyError("policy document carries defaults or fields it should not")
+        if not isinstance(body["signatures"], list):
+            raise PolicyError("policy signatures must be a list of {party, sig}")
         signatures: dict[str, str] = {}
         for item in body["signatures"]:
             if not isinstance(item, dict) or set(item) != {"party", "sig"}:
                 raise PolicyError("policy signature must be {party, sig}")
+            if str(item["party"]) in signatures:
+                raise PolicyError(f"policy signatures name {item['party']} twice")
             signatures[str(item["party"])] = str(item["sig"])
         return cls(document, signatures)
 

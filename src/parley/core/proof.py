@@ -39,9 +39,12 @@ def _bytes(value: Any, what: str) -> bytes:
     if not isinstance(value, str):
         raise VerificationError(f"{what}: missing or not base64 text")
     try:
-        return base64.b64decode(value, validate=True)
+        data = base64.b64decode(value, validate=True)
     except ValueError as exc:
         raise VerificationError(f"{what}: not valid base64") from exc
+    if base64.b64encode(data).decode("ascii") != value:
+        raise VerificationError(f"{what}: not canonical base64")
+    return data
 
 
 def _record(record: Any, what: str) -> tuple[Header, Body | None, list[bytes]]:
@@ -87,6 +90,10 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         if body is None:
             raise VerificationError(f"{header.ref}: key statement without its body")
         statement = KeyStatement.from_body(body.value())
+        if statement.party != header.party:
+            raise VerificationError(f"{header.ref}: key statement names party {statement.party}")
+        if statement.seq != header.seq:
+            raise VerificationError(f"{header.ref}: key statement was signed for another seq")
         if not epochs:
             if header.seq != 0:
                 raise VerificationError("entry proof: history does not start at seq 0")
@@ -117,6 +124,8 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         if item.node != statement.identity.kid:
             raise VerificationError(f"{item.ref}: node is not the identity in force")
         item.verify_signature(statement.purposes["log"])
+        if item.time > checkpoint.time_ms:
+            raise VerificationError(f"{item.ref}: time is later than its checkpoint's")
         merkle.verify_inclusion(
             merkle.leaf_hash(item.leaf), item.seq, checkpoint.size, item_path, checkpoint.root
         )

@@ -7,8 +7,9 @@ where the verifier may read them) and checks, for each, before anything is store
 2. party and network never change; seq is the next one; time never decreases;
 3. seq 0 is a key statement and seq 1 a policy entry; every header names the policy in force;
 4. a key statement follows the previous one (pre-rotation commitment, signed by old and new
-   identity) and its log key signs it; other entries are signed by the log key in force, and
-   name the identity key in force as ``node`` (key validity by seq range);
+   identity), certifies no purpose key retired earlier, and its log key signs it; other entries
+   are signed by the log key in force, and name the identity key in force as ``node`` (key
+   validity by seq range);
 5. a policy entry is signed by every member, names this network and lists this party;
 6. a body that is present matches ``body_hash`` and ``body_size``.
 
@@ -17,7 +18,7 @@ A verifier that pins an identity key refuses a log whose first key statement nam
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from parley.core import merkle
@@ -62,17 +63,27 @@ class LogVerifier:
         return 4096 if policy is None else policy.document.limits.header_bytes
 
     def feed(self, leaf: bytes, body: Body | None = None) -> Header:
-        """Verify the next entry; raise ``VerificationError`` naming it if anything is wrong."""
+        """Verify the next entry; raise ``VerificationError`` naming it if anything is wrong.
+
+        A refused entry changes nothing: the verifier can go on with a good copy of it.
+        """
+        saved = (self.party, self.network, self.announced_policy)
+        key_count, policy_count = len(self.keys), len(self.policies)
+        header: Header | None = None
         try:
             header = parse_header(leaf, header_limit=self.header_limit())
             self._check_position(header)
             self._check_keys_and_policy(header, body)
             if body is not None:
                 header.check_body(body)
-        except VerificationError:
-            raise
         except ParleyError as exc:
-            raise VerificationError(f"entry {self.party or '?'}:{self.size}: {exc}") from exc
+            self.party, self.network, self.announced_policy = saved
+            del self.keys[key_count:], self.policies[policy_count:]
+            named = header is not None and exc.message.startswith(f"{header.ref}:")
+            if isinstance(exc, VerificationError) and named:
+                raise
+            where = f"entry {self.party or '?'}:{self.size}"
+            raise VerificationError(f"{where}: {exc.message}", hint=exc.hint) from exc
         self.size += 1
         self.last_time = header.time
         return header
@@ -122,6 +133,10 @@ class LogVerifier:
         statement = KeyStatement.from_body(body.value())
         if statement.party != h.party:
             raise VerificationError(f"{h.ref}: key statement names party {statement.party}")
+        if statement.seq != h.seq:
+            raise VerificationError(
+                f"{h.ref}: key statement was signed for seq {statement.seq} (a replayed statement)"
+            )
         previous = self.statement
         if previous is None:
             if self.pinned_identity is not None and statement.identity != self.pinned_identity:
@@ -131,7 +146,24 @@ class LogVerifier:
                 )
         else:
             statement.check_follows(previous)
+            self._check_not_retired(h, statement, previous)
         return statement
+
+    def _check_not_retired(
+        self, h: Header, statement: KeyStatement, previous: KeyStatement
+    ) -> None:
+        """A retired purpose key signs nothing new: no statement may certify it again.
+
+        Without this, whoever holds a retired key could replay the old identity-signed
+        statement that certified it (it still passes ``check_follows``) and sign with it again.
+        """
+        in_force = set(previous.purposes.values())
+        retired = {k for e in self.keys for k in e.statement.purposes.values()} - in_force
+        reused = sorted(name for name, key in statement.purposes.items() if key in retired)
+        if reused:
+            raise VerificationError(
+                f"{h.ref}: key statement certifies a retired {', '.join(reused)} key again"
+            )
 
     def _policy(self, h: Header, body: Body | None) -> None:
         if body is None:
@@ -188,15 +220,17 @@ def verify_log(
 ) -> LogReport:
     """Verify a whole log in seq order against its checkpoints, in memory O(log n).
 
-    Every entry passes ``LogVerifier.feed``; the tree is rebuilt from the leaves keeping only
-    the frontier; every checkpoint must be signed by the log key in force at its last entry,
-    carry the recomputed root, name the log's origin, and a time no earlier than its entries.
+    ``notes`` must come in ascending order of tree size (as stores and exports keep them); both
+    streams are consumed lazily. Every entry passes ``LogVerifier.feed``; the tree is rebuilt
+    from the leaves keeping only the frontier; every checkpoint must be signed by the log key in
+    force at its last entry, carry the recomputed root, name the log's origin, and a time no
+    earlier than its entries.
     """
-    pending = sorted(((_note_size(n), n) for n in notes), key=lambda pair: pair[0])
+    pending = iter(notes)
+    upcoming = _next_note(pending, 0)
     verifier = LogVerifier(pinned_identity=pinned_identity)
     frontier: dict[merkle.NodeId, bytes] = {}
     checked = bodies = 0
-    cursor = 0
     for leaf, body in items:
         header = verifier.feed(leaf, body)
         bodies += body is not None
@@ -204,23 +238,29 @@ def verify_log(
         frontier.update(merkle.append_leaf(header.seq, leaf_hash, frontier.__getitem__))
         keep = merkle.range_nodes(0, verifier.size)
         frontier = {nid: frontier[nid] for nid in keep}
-        while cursor < len(pending) and pending[cursor][0] <= verifier.size:
-            size, note = pending[cursor]
-            if size == verifier.size:
-                _check_note(verifier, note, merkle.hash_of_nodes([frontier[n] for n in keep]))
-                checked += 1
-            elif size < verifier.size:
-                raise VerificationError(f"checkpoint for size {size} is out of order")
-            cursor += 1
-    if cursor < len(pending):
+        while upcoming is not None and upcoming[0] == verifier.size:
+            _check_note(verifier, upcoming[1], merkle.hash_of_nodes([frontier[n] for n in keep]))
+            checked += 1
+            upcoming = _next_note(pending, verifier.size)
+    if upcoming is not None:
         raise VerificationError(
-            f"checkpoint for size {pending[cursor][0]} lies beyond the log "
-            f"({verifier.size} entries)"
+            f"checkpoint for size {upcoming[0]} lies beyond the log ({verifier.size} entries)"
         )
     if verifier.party is None or verifier.network is None:
         raise VerificationError("the log is empty")
     root = merkle.hash_of_nodes([frontier[n] for n in merkle.range_nodes(0, verifier.size)])
     return LogReport(verifier.party, verifier.network, verifier.size, root, checked, bodies)
+
+
+def _next_note(notes: Iterator[str], after: int) -> tuple[int, str] | None:
+    """The next checkpoint, which must not be for a size below ``after`` (ascending order)."""
+    note = next(notes, None)
+    if note is None:
+        return None
+    size = _note_size(note)
+    if size < after or size == 0:
+        raise VerificationError(f"checkpoint for size {size} is out of order (after size {after})")
+    return size, note
 
 
 def _check_note(verifier: LogVerifier, note: str, root: bytes) -> None:

@@ -73,7 +73,7 @@ def write_export(
             count += 1
             if progress is not None and count % 1000 == 0:
                 progress(count)
-        for note in logs.all_checkpoints(conn, party):
+        for note in logs.iter_checkpoints(conn, party):
             handle.write(orjson.dumps({"type": "checkpoint", "note": note}) + b"\n")
     return count
 
@@ -92,15 +92,14 @@ class ExportReader:
             raise VerificationError(f"{self.path}: not a Parley log export (line 1)")
         return head
 
-    def notes(self) -> list[str]:
-        found = []
+    def notes(self) -> Iterator[str]:
+        """Checkpoint notes in file order (ascending size, as ``write_export`` writes them)."""
         for number, record in self._records():
             if record.get("type") == "checkpoint":
                 note = record.get("note")
                 if not isinstance(note, str):
                     raise VerificationError(f"{self.path} line {number}: checkpoint without note")
-                found.append(note)
-        return found
+                yield note
 
     def entries(self) -> Iterator[tuple[bytes, Body | None]]:
         for number, record in self._records():

@@ -29,7 +29,11 @@ from parley.store.engine import Store
 
 @dataclass(frozen=True)
 class Draft:
-    """An entry before it is signed: what the author wants to say, and to whom."""
+    """An entry before it is signed: what the author wants to say, and to whom.
+
+    ``body`` may be a function of the seq the entry will stand at: key statements name their
+    own position, which is known only under the single-writer lock.
+    """
 
     kind: str
     status: str
@@ -99,33 +103,52 @@ class LocalLog:
         if not drafts:
             return []
         with self.store.write() as conn:
-            state = logs.get_state(conn, self.party)
-            size = 0 if state is None else state.size
-            if bootstrap is not None:
-                if state is not None:
-                    raise StoreError(f"the log of {self.party} already exists")
-                statement, policy = bootstrap
-            else:
-                context = self.context(conn, size)
-                if context is None:
-                    raise StoreError(f"the log of {self.party} has no key statement and policy")
-                statement, policy = context.statement, context.policy
-            time = max(now, 0 if state is None else state.last_time)
-            headers, rows, new_nodes, frontier, log_key = self._sign_batch(
-                conn, drafts, size, time, statement, policy
-            )
-            new_size = size + len(drafts)
-            root = merkle.hash_of_nodes(list(frontier.values()))
-            checkpoint = Checkpoint(self.origin, new_size, root, time)
-            note = sign_checkpoint(checkpoint, self.origin, log_key.private)
-            logs.insert_entries(conn, rows)
-            logs.insert_nodes(conn, self.party, new_nodes)
-            logs.insert_checkpoint(conn, self.party, new_size, note, root, time)
-            logs.put_state(
-                conn, logs.LogState(self.party, new_size, root, time), existed=state is not None
-            )
+            headers, new_size, frontier = self._append(conn, drafts, now, bootstrap)
         self._frontier = (new_size, frontier)
         return headers
+
+    def append_in(self, conn: Connection, drafts: Sequence[Draft], now: int) -> list[Header]:
+        """Append ``drafts`` inside a write transaction the caller holds (``Store.write``).
+
+        The entries commit (or roll back) with the caller's transaction, so a peer's entries and
+        the receipts that answer them are stored together or not at all.
+        """
+        self._frontier = (-1, {})  # the caller may still roll back: cache nothing
+        return self._append(conn, drafts, now, None)[0] if drafts else []
+
+    def _append(
+        self,
+        conn: Connection,
+        drafts: Sequence[Draft],
+        now: int,
+        bootstrap: tuple[KeyStatement, SignedPolicy] | None,
+    ) -> tuple[list[Header], int, dict[merkle.NodeId, bytes]]:
+        state = logs.get_state(conn, self.party)
+        size = 0 if state is None else state.size
+        if bootstrap is not None:
+            if state is not None:
+                raise StoreError(f"the log of {self.party} already exists")
+            statement, policy = bootstrap
+        else:
+            context = self.context(conn, size)
+            if context is None:
+                raise StoreError(f"the log of {self.party} has no key statement and policy")
+            statement, policy = context.statement, context.policy
+        time = max(now, 0 if state is None else state.last_time)
+        headers, rows, new_nodes, frontier, log_key = self._sign_batch(
+            conn, drafts, size, time, statement, policy
+        )
+        new_size = size + len(drafts)
+        root = merkle.hash_of_nodes(list(frontier.values()))
+        checkpoint = Checkpoint(self.origin, new_size, root, time)
+        note = sign_checkpoint(checkpoint, self.origin, log_key.private)
+        logs.insert_entries(conn, rows)
+        logs.insert_nodes(conn, self.party, new_nodes)
+        logs.insert_checkpoint(conn, self.party, new_size, note, root, time)
+        logs.put_state(
+            conn, logs.LogState(self.party, new_size, root, time), existed=state is not None
+        )
+        return headers, new_size, frontier
 
     def _log_key_for(self, statement: KeyStatement) -> SigningKey:
         """The private log key that the statement certifies (reloaded after a rotation)."""
@@ -171,12 +194,13 @@ class LocalLog:
         for offset, draft in enumerate(drafts):
             seq = size + offset
             audience, tlp = resolve_sharing(draft.kind, draft.audience, draft.tlp)
-            body = Body.seal(draft.body, os.urandom(SALT_SIZE), limit=limits.body_bytes)
+            value = draft.body(seq) if callable(draft.body) else draft.body
+            body = Body.seal(value, os.urandom(SALT_SIZE), limit=limits.body_bytes)
             if draft.kind == "key":
-                statement = KeyStatement.from_body(draft.body)
+                statement = KeyStatement.from_body(value)
                 log_key = self._log_key_for(statement)
             elif draft.kind == "policy":
-                policy = SignedPolicy.from_body(draft.body)
+                policy = SignedPolicy.from_body(value)
                 limits = policy.document.limits
             header = sign_header(
                 network=self.network, policy=policy.hash, party=self.party,

@@ -89,6 +89,7 @@ class Node:
                 raise ConflictError(f"the database {config.database} already holds a log")
         statement = KeyStatement(
             party=party,
+            seq=0,
             identity=keys["identity"].public,
             purposes={p: keys[p].public for p in PURPOSES},
             next_identity=commitment(next_identity.public.raw),

@@ -6,7 +6,7 @@ the single-writer lock, or a read snapshot). Own and mirrored logs share these f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,23 @@ def all_checkpoints(conn: Connection, party: str) -> list[str]:
     return [row.note for row in rows]
 
 
+def iter_checkpoints(conn: Connection, party: str, batch: int = 5000) -> Iterator[str]:
+    """Every checkpoint note of a log in ascending size, read in bounded batches."""
+    after = -1
+    while True:
+        rows = conn.execute(
+            select(checkpoints.c.size, checkpoints.c.note)
+            .where(checkpoints.c.party == party, checkpoints.c.size > after)
+            .order_by(checkpoints.c.size)
+            .limit(batch)
+        ).fetchall()
+        if not rows:
+            return
+        for row in rows:
+            yield row.note
+        after = rows[-1].size
+
+
 def _entry(row: Any) -> StoredEntry:
     return StoredEntry(
         row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
@@ -170,3 +187,14 @@ def iter_log(conn: Connection, party: str, batch: int = 5000) -> Iterable[Stored
         for row in rows:
             yield _entry(row)
         start = rows[-1].seq + 1
+
+
+def latest_checkpoint_within(conn: Connection, party: str, size: int) -> tuple[int, str] | None:
+    """The latest stored checkpoint of ``party`` whose tree this node holds (size <= ``size``)."""
+    row = conn.execute(
+        select(checkpoints.c.size, checkpoints.c.note)
+        .where(checkpoints.c.party == party, checkpoints.c.size <= size)
+        .order_by(checkpoints.c.size.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row.size, row.note)
