@@ -1,0 +1,34 @@
+"""Errors of the formats layer, all within Parley's one hierarchy (``parley.core.errors``).
+
+Every parser in ``parley.formats`` raises a ``FormatError`` (or a subclass) for bad input and
+nothing else: the fuzz tests hold it to that. Messages name the problem (the field path, the
+line, the limit) so that an officer can fix the file or report it to the sender.
+"""
+
+from __future__ import annotations
+
+from parley.core.errors import InvalidEntryError, LimitExceededError, VerificationError
+
+
+class FormatError(InvalidEntryError):
+    """Input in an open format (CAP, STIX, GeoJSON) or a notification body is not acceptable."""
+
+
+class UnsafeXmlError(FormatError):
+    """XML that could attack the parser: DOCTYPE, entities, external references, bad encoding."""
+
+
+class XmlLimitError(FormatError, LimitExceededError):
+    """XML over a size, depth or element-count limit."""
+
+
+class CapError(FormatError):
+    """A CAP message breaks the CAP schema or a rule of the CAP specification."""
+
+
+class StixError(FormatError):
+    """A STIX 2.1 bundle is malformed, or cannot be carried as it is."""
+
+
+class XmlSignatureError(VerificationError):
+    """An XML-DSig signature is missing, unsupported, or does not verify."""

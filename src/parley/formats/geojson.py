@@ -1,0 +1,130 @@
+"""GeoJSON out (RFC 7946): the active notifications as one FeatureCollection, for map tools.
+
+This output is not signed, so coordinates are ordinary JSON numbers here (converted from the
+body's decimal strings). One Feature per area of a notification, with the notification's
+reference, status and headline in ``properties``; the headline carries ``[EXERCISE]``,
+``[TEST]`` or ``[DRAFT]`` for anything that is not Actual, and ``properties.status`` says it too.
+
+Circles have no GeoJSON type. ``circles="polygon"`` (the default) writes each circle as a
+64-sided geodesic polygon, merged into the area's MultiPolygon, so any GeoJSON tool draws it;
+``circles="point"`` writes each circle as its own Point Feature with ``radius_km`` and
+``radius_m`` properties (what Leaflet's ``L.circle`` takes), the polygons of the area staying in
+their Feature. An area with geocodes only has ``geometry: null`` (RFC 7946 s3.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from parley.core.canonical import canonical_bytes
+from parley.formats.areas import circle_ring, float_ring, geometry_rings
+from parley.formats.notification import is_active, pick_info, render_headline
+from parley.formats.values import format_iso_ms
+
+CircleMode = Literal["polygon", "point"]
+
+
+def feature_collection(
+    items: Iterable[tuple[str, Mapping[str, Any], dict[str, Any]]],
+    *,
+    now_ms: int | None = None,
+    circles: CircleMode = "polygon",
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """A FeatureCollection of ``(ref, header, body)`` items; with ``now_ms``, active ones only.
+
+    ``header`` needs ``status`` (the signed status decides the marker) and may give ``party``,
+    ``tlp`` and ``time``.
+    """
+    features: list[dict[str, Any]] = []
+    for ref, header, body in items:
+        if now_ms is not None and not is_active(body, now_ms):
+            continue
+        features.extend(_features(ref, header, body, circles, lang))
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _properties(ref: str, header: Mapping[str, Any], body: dict[str, Any], lang: str | None) -> (
+    dict[str, Any]
+):
+    status = str(header.get("status", body.get("status", "Actual")))
+    info = pick_info(body, lang) or {}
+    props: dict[str, Any] = {
+        "ref": ref,
+        "status": status,
+        "exercise": status != "Actual",
+        "category": body["category"],
+        "msg_type": body["msg_type"],
+        "headline": render_headline(dict(body, status=status), lang),
+        "sent": format_iso_ms(body["sent"]),
+    }
+    for key in ("party", "tlp"):
+        if key in header:
+            props[key] = header[key]
+    for key in ("event", "urgency", "severity", "certainty", "lang"):
+        if key in info:
+            props[key] = info[key]
+    for key in ("onset", "expires"):
+        if key in body:
+            props[key] = format_iso_ms(body[key])
+    return props
+
+
+def _areas(body: dict[str, Any], lang: str | None) -> list[dict[str, Any]]:
+    """Areas of every info block, each once, those of the reader's language first.
+
+    Language versions of an alert usually repeat the same areas with translated names.
+    """
+    seen: set[bytes] = set()
+    out = []
+    picked = pick_info(body, lang)
+    infos = body.get("info", [])
+    for info in ([picked] if picked else []) + [i for i in infos if i is not picked]:
+        for area in info.get("areas", []):
+            key = canonical_bytes({k: v for k, v in area.items() if k != "desc"})
+            if key not in seen:
+                seen.add(key)
+                out.append(area)
+    return out
+
+
+def _features(ref: str, header: Mapping[str, Any], body: dict[str, Any], circles: CircleMode,
+              lang: str | None) -> list[dict[str, Any]]:  # fmt: skip
+    base = _properties(ref, header, body, lang)
+    features = []
+    for index, area in enumerate(_areas(body, lang)):
+        props = dict(base, area=area["desc"], area_index=index)
+        if area.get("geocodes"):
+            props["geocodes"] = [dict(g) for g in area["geocodes"]]
+        polygons = [
+            [[list(p) for p in float_ring(r)]] for r in geometry_rings(area.get("geometry"))
+        ]
+        points = []
+        for circle in area.get("circles", []):
+            lon, lat = (float(c) for c in circle["center"])
+            radius = float(circle["radius_km"])
+            if circles == "polygon" and radius > 0:
+                polygons.append([[list(p) for p in circle_ring(lon, lat, radius)]])
+            else:
+                points.append((lon, lat, radius))
+        if polygons or not points:
+            features.append({
+                "type": "Feature", "id": f"{ref}/{index}",
+                "geometry": _geometry(polygons), "properties": props,
+            })  # fmt: skip
+        for number, (lon, lat, radius) in enumerate(points):
+            features.append({
+                "type": "Feature", "id": f"{ref}/{index}/circle{number}",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": dict(props, radius_km=radius, radius_m=radius * 1000.0),
+            })  # fmt: skip
+    return features
+
+
+def _geometry(polygons: list[list[list[list[float]]]]) -> dict[str, Any] | None:
+    if not polygons:
+        return None
+    if len(polygons) == 1:
+        return {"type": "Polygon", "coordinates": polygons[0]}
+    return {"type": "MultiPolygon", "coordinates": polygons}
