@@ -32,6 +32,50 @@ JSONValue = Any
 
 def check_subset(value: JSONValue, *, path: str = "$", depth: int = 0) -> None:
     """Raise ``CanonicalizationError`` naming the first place where ``value`` leaves the subset."""
+    if not _in_subset(value, depth):
+        _explain(value, path, depth)
+
+
+def _in_subset(value: JSONValue, depth: int) -> bool:
+    """The fast path: a yes/no walk that builds no paths (the hot path of every append)."""
+    if depth > MAX_DEPTH:
+        return False
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _encodable(value)
+    if kind is dict:
+        if value and depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _encodable(item)):
+                    return False
+            elif kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif item is not None and kind is not bool and not _in_subset(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        return all(_in_subset(item, depth + 1) for item in value)
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    return value is None or kind is bool
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _explain(value: JSONValue, path: str, depth: int) -> None:
+    """The slow path: find and name the first place where ``value`` leaves the subset."""
     if depth > MAX_DEPTH:
         raise CanonicalizationError(f"{path}: nesting deeper than {MAX_DEPTH} levels")
     if value is None or value is True or value is False:
@@ -51,10 +95,10 @@ def check_subset(value: JSONValue, *, path: str = "$", depth: int = 0) -> None:
         for key, item in value.items():
             if type(key) is not str or not key.isascii():
                 raise CanonicalizationError(f"{path}: object key {key!r} is not an ASCII string")
-            check_subset(item, path=f"{path}.{key}", depth=depth + 1)
+            _explain(item, f"{path}.{key}", depth + 1)
     elif kind is list:
         for index, item in enumerate(value):
-            check_subset(item, path=f"{path}[{index}]", depth=depth + 1)
+            _explain(item, f"{path}[{index}]", depth + 1)
     else:
         raise CanonicalizationError(f"{path}: {kind.__name__} is not a JSON value")
 
