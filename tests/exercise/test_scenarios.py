@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import cli_env, free_port
 
 from parley.core.errors import InvalidEntryError
 from parley.exercise.scenario import load_scenario
+from support import cli_env, free_port
 
 VALID = """
 name: Tabletop

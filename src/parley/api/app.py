@@ -2,7 +2,9 @@
 
 The watcher polls the log state every ``WATCH_INTERVAL_S`` (50 ms), so that an entry appended
 by any process under the single-writer lock (a CLI command while the server runs) is published
-as the server's checkpoint within 100 ms.
+as the server's checkpoint within 100 ms; the server's own appends (receipts) poke it at once.
+Every ``/fed/v1`` route first authenticates its caller (``peer_auth``); the replicator runs the
+federation jobs (pulls, wake-ups) and the webhook sender delivers its outbox while the app lives.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from parley.api import log_api, problems
+from parley.api import fed_api, log_api, peer_auth, problems
+from parley.node import webhooks
 from parley.node.node import Node
+from parley.node.replicator import Replicator
 from parley.store import logs
 
 WATCH_INTERVAL_S = 0.05
@@ -28,13 +32,15 @@ def _latest(node: Node) -> tuple[int, str] | None:
 
 async def _watch(app: FastAPI, node: Node) -> None:
     while True:
+        app.state.poked.clear()
         latest = await anyio.to_thread.run_sync(_latest, node)
         if latest is not None and (app.state.published is None or
                                    latest[0] != app.state.published[0]):  # fmt: skip
             app.state.published = latest
             app.state.log_grew.set()
             app.state.log_grew = asyncio.Event()
-        await asyncio.sleep(WATCH_INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.state.poked.wait(), WATCH_INTERVAL_S)
 
 
 def create_app(node: Node) -> FastAPI:
@@ -42,17 +48,28 @@ def create_app(node: Node) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.published = _latest(node)
         app.state.log_grew = asyncio.Event()
+        app.state.poked = asyncio.Event()
         watcher = asyncio.create_task(_watch(app, node))
+        app.state.replicator = Replicator(
+            node, lambda: app.state.published, lambda: app.state.log_grew, app.state.poked.set
+        )
+        federation = asyncio.create_task(app.state.replicator.run())
+        sender = asyncio.create_task(webhooks.run(node.store, node.log.key("http")))
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in (sender, federation, watcher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(title=f"Parley node {node.party}", version="1", lifespan=lifespan)
     app.state.node = node
     app.state.published = None
+    app.state.authenticator = peer_auth.Authenticator(node)
     problems.install(app)
-    app.include_router(log_api.router)
+    signed = [Depends(peer_auth.authenticate)]
+    app.include_router(log_api.router, dependencies=signed)
+    app.include_router(fed_api.router, dependencies=signed)
+    app.add_middleware(peer_auth.PeerHeader)
     return app

@@ -2,8 +2,9 @@
 
 Hashes are standard base64 as in RFC 6962. ``leaf_input`` is the exact signed-header bytes whose
 SHA-256 after a 0x00 byte is the leaf hash. Bodies (with their salts) are served only where the
-caller may read them: until peers authenticate (federation), only entries for audience ALL with
-TLP:CLEAR. Proofs are read from stored subtree hashes; every request is bounded.
+caller may read them (``Header.readable_by``, via ``fed_api.entry_item``): an authenticated peer in
+the audience, and anyone for audience ALL with TLP:CLEAR. Proofs are read from stored subtree
+hashes; every request is bounded.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from parley.api.fed_api import entry_item
+from parley.api.peer_auth import caller_party
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, vkey
-from parley.core.entry import parse_header
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.core.keys import fingerprint
 from parley.node.node import Node
@@ -118,14 +120,8 @@ def get_entries(
     node = _node(request)
     with node.store.read() as conn:
         rows = logs.get_range(conn, node.party, start, last + 1)
-    items = []
-    for stored in rows:
-        item: dict[str, Any] = {"leaf_input": _b64(stored.leaf)}
-        if stored.body is not None and parse_header(stored.leaf).readable_by(None):
-            item["body"] = _b64(stored.body)
-            item["salt"] = _b64(stored.salt or b"")
-        items.append(item)
-    return {"entries": items}
+    reader = caller_party(request)
+    return {"entries": [entry_item(stored, reader) for stored in rows]}
 
 
 @router.get("/public-key")

@@ -16,6 +16,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from parley.core.errors import NotAuthorizedError, ParleyError
 from parley.node import officers
@@ -45,9 +46,11 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except ParleyError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+            message = escape(exc.message)
+            err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
             if exc.hint:
-                err_console.print(f"[yellow]hint:[/] {exc.hint}", markup=True, highlight=False)
+                hint = escape(exc.hint)
+                err_console.print(f"[yellow]hint:[/] {hint}", markup=True, highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

@@ -10,9 +10,18 @@ from typing import Annotated
 import orjson
 import typer
 
-from parley.cli import demo_cmds, log_cmds, policy_cmds, user_cmds, verify_cmds
+from parley.cli import (
+    demo_cmds,
+    log_cmds,
+    notify_cmds,
+    peer_cmds,
+    policy_cmds,
+    user_cmds,
+    verify_cmds,
+)
 from parley.cli.common import HomeOption, open_node, out, reports_errors
 from parley.core.keys import fingerprint
+from parley.node import tlspin
 from parley.node.node import DEFAULT_NETWORK, Node
 
 app = typer.Typer(
@@ -26,6 +35,8 @@ app.add_typer(verify_cmds.app, name="verify")
 app.add_typer(policy_cmds.app, name="policy")
 app.add_typer(user_cmds.app, name="user")
 demo_cmds.register(app)
+peer_cmds.register(app)
+notify_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 
@@ -88,6 +99,9 @@ def node_info(
         "size": node.size(),
         "url": f"http://{node.config.host}:{node.config.port}",
     }
+    if tlspin.tls_paths(node.home.path)[1].exists():
+        info["url"] = f"https://{node.config.host}:{node.config.port}"
+        info["tls_spki"] = tlspin.certificate_pin(node.home.path)
     if as_json:
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -101,6 +115,9 @@ def serve(
     home: HomeOption,
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from parley.toml).")] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Serve TLS with the node's self-signed certificate.")
+    ] = False,
 ) -> None:
     """Run the node's HTTP API (federation log endpoints) on uvicorn."""
     import uvicorn
@@ -110,8 +127,17 @@ def serve(
     node = open_node(home)
     bind_host = host or node.config.host
     bind_port = port or node.config.port
-    out.print(f"Parley node {node.party} serving on http://{bind_host}:{bind_port}")
-    uvicorn.run(create_app(node), host=bind_host, port=bind_port, log_level="warning")
+    key_file = cert_file = None
+    if tls:
+        pin = tlspin.ensure_certificate(node.home.path, f"parley {node.party}")
+        key_file, cert_file = (str(path) for path in tlspin.tls_paths(node.home.path))
+        out.print(f"TLS certificate SPKI pin (give it to peers as --tls-spki): {pin}")
+    scheme = "https" if tls else "http"
+    out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}")
+    uvicorn.run(
+        create_app(node), host=bind_host, port=bind_port, log_level="warning",
+        ssl_keyfile=key_file, ssl_certfile=cert_file,
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -74,6 +74,7 @@ class ScenarioRun:
 
     def _drafts(self, node: Node, step: sc.Step) -> list[Draft]:
         to: Any = "ALL" if step.to == "ALL" else sorted({*step.to, step.party})
+        body: dict[str, Any]
         if isinstance(step, sc.Hotline):
             if step.to == "ALL" or len(step.to) != 1:
                 raise InvalidEntryError("a hotline step names exactly one party in 'to'")

@@ -105,7 +105,20 @@ class LocalLog:
         with self.store.write() as conn:
             headers, new_size, frontier = self._append(conn, drafts, now, bootstrap)
         self._frontier = (new_size, frontier)
+        self._carry_context(drafts, new_size)
         return headers
+
+    def _carry_context(self, drafts: Sequence[Draft], new_size: int) -> None:
+        """Keep the cached key statement and policy valid past our own append.
+
+        Without this every append would re-read the log's key and policy entries; a batch that
+        holds a key or policy entry drops the cache instead.
+        """
+        size, context = self._context
+        if any(d.kind in ("key", "policy") for d in drafts):
+            self._context = (-1, None)
+        elif context is not None and size == new_size - len(drafts):
+            self._context = (new_size, context)
 
     def append_in(self, conn: Connection, drafts: Sequence[Draft], now: int) -> list[Header]:
         """Append ``drafts`` inside a write transaction the caller holds (``Store.write``).
@@ -114,7 +127,9 @@ class LocalLog:
         the receipts that answer them are stored together or not at all.
         """
         self._frontier = (-1, {})  # the caller may still roll back: cache nothing
-        return self._append(conn, drafts, now, None)[0] if drafts else []
+        if not drafts:
+            return []
+        return self._append(conn, drafts, now, None)[0]
 
     def _append(
         self,
@@ -184,7 +199,7 @@ class LocalLog:
         dict[merkle.NodeId, bytes],
         SigningKey,
     ]:
-        limits = policy.document.limits
+        limits, policy_hash = policy.document.limits, policy.hash  # hashing a policy is costly
         nodes = self._load_frontier(conn, size)
         new_nodes: list[tuple[merkle.NodeId, bytes]] = []
         log_key = self._log_key_for(statement)
@@ -201,9 +216,9 @@ class LocalLog:
                 log_key = self._log_key_for(statement)
             elif draft.kind == "policy":
                 policy = SignedPolicy.from_body(value)
-                limits = policy.document.limits
+                limits, policy_hash = policy.document.limits, policy.hash
             header = sign_header(
-                network=self.network, policy=policy.hash, party=self.party,
+                network=self.network, policy=policy_hash, party=self.party,
                 node=statement.identity.kid, seq=seq, time=time, kind=draft.kind,
                 status=draft.status, audience=audience, tlp=tlp, body=body, log_key=log_key,
                 header_limit=limits.header_bytes,

@@ -17,7 +17,14 @@ from parley.core.entry import Header, format_ref
 from parley.core.errors import ConflictError, PolicyError
 from parley.core.keys import PURPOSES, KeyStatement, SigningKey, commitment
 from parley.core.policy import PolicyDocument, SignedPolicy
-from parley.node.home import NodeConfig, NodeHome, PassphraseSource, no_passphrase, write_key_file
+from parley.node.home import (
+    DEFAULT_PORT,
+    NodeConfig,
+    NodeHome,
+    PassphraseSource,
+    no_passphrase,
+    write_key_file,
+)
 from parley.node.log import Draft, LocalLog, LogContext, read_context
 from parley.node.policies import draft_policy
 from parley.store import logs
@@ -73,8 +80,7 @@ class Node:
         home = NodeHome(path)
         config = NodeConfig(
             party=party, name=name, network=network,
-            database=database or home.default_database(),
-            **({"port": port} if port else {}),
+            database=database or home.default_database(), port=port or DEFAULT_PORT,
         )  # fmt: skip
         home.create(config)
         keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}

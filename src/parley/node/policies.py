@@ -36,6 +36,27 @@ DEADLINE_CLASSES: dict[str, tuple[int, int]] = {
 }
 HUMAN_ACK = ["encounter", "hotline", "nuclear", "check", "inquiry"]
 
+# Notification category domains (docs/formats.md, Categories) by deadline class; a category
+# code absent here falls back to its domain, then to "other".
+_CATEGORY_CLASSES: dict[str, str] = {
+    "nuclear": "nuclear", "geo": "disaster", "met": "disaster", "env": "disaster",
+    "industrial": "disaster", "displacement": "disaster", "maritime.search-rescue": "disaster",
+    "security": "security", "cyber": "cyber", "health": "health", "military": "military",
+    "maritime.encounter": "encounter", "air.encounter": "encounter",
+}  # fmt: skip
+
+
+def deadline_class(category: str) -> str:
+    """The policy's deadline class for a notification category code (``geo.tsunami``).
+
+    Natural and industrial hazards, search and rescue and displacement are ``disaster``;
+    encounters at sea or in the air are ``encounter``; every other domain has its own class;
+    anything else (``general.other``, an unknown code) is ``other``.
+    """
+    if category in _CATEGORY_CLASSES:
+        return _CATEGORY_CLASSES[category]
+    return _CATEGORY_CLASSES.get(category.split(".", 1)[0], "other")
+
 
 def deadline_table(scale: float = 1.0) -> dict[str, Any]:
     """Deadline bounds per class; ``scale`` < 1 shrinks them for demo and test networks."""

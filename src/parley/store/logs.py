@@ -36,6 +36,8 @@ class StoredEntry:
     body: bytes | None
     salt: bytes | None
     flag: str | None
+    audience: str = ""  # as stored: "ALL" or "A,B"
+    tlp: str = ""
 
 
 def get_state(conn: Connection, party: str) -> LogState | None:
@@ -131,7 +133,7 @@ def iter_checkpoints(conn: Connection, party: str, batch: int = 5000) -> Iterato
 def _entry(row: Any) -> StoredEntry:
     return StoredEntry(
         row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
-        row.body, row.salt, row.flag,
+        row.body, row.salt, row.flag, row.audience, row.tlp,
     )  # fmt: skip
 
 

@@ -59,6 +59,7 @@ entries = Table(
     Column("stored_at", BigInteger, nullable=False),
 )
 Index("entries_leaf_hash", entries.c.leaf_hash)
+Index("entries_party_kind", entries.c.party, entries.c.kind, entries.c.seq)
 
 tree_nodes = Table(
     "tree_nodes",
@@ -106,3 +107,102 @@ NODE_LEVEL_SHIFT = 48
 def node_key(level: int, index: int) -> int:
     """Pack a perfect-subtree id (level, index) into one integer key (level < 64, index < 2^48)."""
     return (level << NODE_LEVEL_SHIFT) | index
+
+# Federation (migration 0002): pinned peers, their sync state, the replay cache of signed
+# requests, and the index of receipts (who answered which entry, when).
+
+peers = Table(
+    "peers",
+    metadata,
+    Column("party", String(8), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("identity", LargeBinary(32), nullable=False),
+    Column("tls_spki", String(64), nullable=True),
+    Column("key_statement", Text, nullable=False),
+    Column("added", BigInteger, nullable=False),
+)
+
+peer_status = Table(
+    "peer_status",
+    metadata,
+    Column("party", String(8), primary_key=True),
+    Column("remote_size", BigInteger, nullable=True),
+    Column("remote_note", Text, nullable=True),
+    Column("last_attempt", BigInteger, nullable=True),
+    Column("last_success", BigInteger, nullable=True),
+    Column("failures", Integer, nullable=False),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("held", Text, nullable=True),
+    Column("pending_bodies", Integer, nullable=False, default=0),
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("nonce", String(128), primary_key=True),
+    Column("party", String(8), nullable=False),
+    Column("expires", BigInteger, nullable=False),
+)
+Index("nonces_expires", nonces.c.expires)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("entry_party", String(8), primary_key=True),
+    Column("entry_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("by_party", String(8), primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("receipt_seq", BigInteger, nullable=False),
+    Column("claimed", BigInteger, nullable=False),
+    Column("stored_at", BigInteger, nullable=True),
+    Column("observed", BigInteger, nullable=False),
+    Column("officer", String(100), nullable=True),
+    Column("reply", Text, nullable=True),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered", BigInteger, nullable=True),
+)
+Index("webhook_outbox_due", webhook_outbox.c.status, webhook_outbox.c.next_attempt)
+
+# Notifications (migration 0003): the idempotency key of each notification this node wrote
+# (``key`` = SHA-256 of its CAP identifier, sender and sent time, so that identifiers of any
+# length fit a unique index on every engine) and the incident it belongs to: the seq of the
+# first message of its chain (an Alert, or a message whose references were not found here).
+
+notification_keys = Table(
+    "notification_keys",
+    metadata,
+    Column("party", String(8), primary_key=True),
+    Column("key", LargeBinary(32), primary_key=True),
+    Column("identifier", Text, nullable=False),
+    Column("sender", Text, nullable=False),
+    Column("sent", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("incident", BigInteger, nullable=False),
+)
+Index("notification_keys_seq", notification_keys.c.party, notification_keys.c.seq, unique=True)
+Index("notification_keys_incident", notification_keys.c.party, notification_keys.c.incident)

@@ -1,0 +1,163 @@
+"""Federation endpoints beyond the node's own log: wake-ups and mirrors.
+
+* ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
+  consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``).
+* ``GET /fed/v1/mirror/<party>/{get-sth, get-sth-consistency, get-proof-by-hash, get-entries}``
+  serve any log this node holds (a peer's, or its own) exactly as the author's RFC 6962-shaped
+  endpoints do: the latest checkpoint whose tree is held, proofs from stored subtree hashes,
+  headers to everyone, and bodies (with their salts) only where the caller may read them
+  (``Header.readable_by``): an authenticated peer in the audience, or anyone for ALL + CLEAR.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import Connection
+
+from parley.api.peer_auth import caller_party
+from parley.core import merkle
+from parley.core.entry import ALL, PARTY_RE
+from parley.core.errors import NotFoundError, ProofRequestError
+from parley.node import wakeup
+from parley.node.ingest import note_body
+from parley.node.node import Node
+from parley.store import logs
+
+MAX_ENTRIES = 1000
+router = APIRouter(prefix="/fed/v1")
+PartyPath = Annotated[str, Path(pattern=PARTY_RE.pattern)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+@router.post("/add-checkpoint")
+async def add_checkpoint(request: Request) -> Response:
+    import anyio
+
+    node = _node(request)
+    body = await request.body()
+    try:
+        party, hint = await anyio.to_thread.run_sync(wakeup.receive, node, body)
+    except wakeup.SizeConflictError as exc:
+        return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+    replicator = getattr(request.app.state, "replicator", None)
+    if replicator is not None:
+        replicator.wake(party, hint)
+    return Response(b"", status_code=200, media_type="text/plain")
+
+
+def _held(conn: Connection, party: str) -> tuple[int, str]:
+    """The latest checkpoint of ``party`` whose whole tree this node holds."""
+    state = logs.get_state(conn, party)
+    latest = None if state is None else logs.latest_checkpoint_within(conn, party, state.size)
+    if latest is None:
+        raise NotFoundError(f"this node holds no checkpoint of {party}'s log")
+    return latest
+
+
+def readable(stored: logs.StoredEntry, reader: str | None) -> bool:
+    """``Header.readable_by`` on the audience and TLP stored with the verified header.
+
+    The same rule without parsing each leaf again (tests hold the two to the same answers).
+    """
+    if stored.audience == ALL and stored.tlp == "CLEAR":
+        return True
+    if reader is None:
+        return False
+    return reader == stored.party or stored.audience == ALL or reader in stored.audience.split(",")
+
+
+def entry_item(stored: logs.StoredEntry, reader: str | None) -> dict[str, Any]:
+    """One get-entries item: the leaf, and the body only where ``reader`` may read it."""
+    item: dict[str, Any] = {"leaf_input": _b64(stored.leaf)}
+    if stored.body is not None and stored.salt is not None and readable(stored, reader):
+        item["body"] = _b64(stored.body)
+        item["salt"] = _b64(stored.salt)
+    return item
+
+
+@router.get("/mirror/{party}/get-sth")
+def mirror_sth(request: Request, party: PartyPath) -> dict[str, Any]:
+    with _node(request).store.read() as conn:
+        _size, note = _held(conn, party)
+    checkpoint = note_body(note)
+    return {
+        "tree_size": checkpoint.size,
+        "timestamp": checkpoint.time_ms,
+        "sha256_root_hash": _b64(checkpoint.root),
+        "checkpoint": note,
+    }
+
+
+@router.get("/mirror/{party}/get-sth-consistency")
+def mirror_consistency(
+    request: Request,
+    party: PartyPath,
+    first: Annotated[int, Query(ge=0)],
+    second: Annotated[int, Query(ge=0)],
+) -> dict[str, Any]:
+    with _node(request).store.read() as conn:
+        size, _note = _held(conn, party)
+        if first > second or second > size:
+            raise ProofRequestError(
+                f"first={first}, second={second}: need 0 <= first <= second <= tree size {size}"
+            )
+        proof = merkle.consistency_proof(
+            first, second, lambda ids: logs.get_nodes(conn, party, ids)
+        )
+    return {"consistency": [_b64(h) for h in proof]}
+
+
+@router.get("/mirror/{party}/get-proof-by-hash")
+def mirror_proof_by_hash(
+    request: Request,
+    party: PartyPath,
+    hash: Annotated[str, Query(min_length=44, max_length=44)],  # noqa: A002 - RFC 6962 name
+    tree_size: Annotated[int, Query(ge=1)],
+) -> dict[str, Any]:
+    try:
+        leaf_hash = base64.b64decode(hash, validate=True)
+    except ValueError as exc:
+        raise ProofRequestError("hash: not valid base64") from exc
+    if len(leaf_hash) != merkle.HASH_SIZE:
+        raise ProofRequestError(f"hash: expected {merkle.HASH_SIZE} bytes")
+    with _node(request).store.read() as conn:
+        size, _note = _held(conn, party)
+        if tree_size > size:
+            raise ProofRequestError(f"tree_size={tree_size} exceeds the tree size {size}")
+        stored = logs.find_by_leaf_hash(conn, party, leaf_hash)
+        if stored is None or stored.seq >= tree_size:
+            raise NotFoundError(f"no leaf with that hash in the first {tree_size} entries")
+        path = merkle.inclusion_proof(
+            stored.seq, tree_size, lambda ids: logs.get_nodes(conn, party, ids)
+        )
+    return {"leaf_index": stored.seq, "audit_path": [_b64(h) for h in path]}
+
+
+@router.get("/mirror/{party}/get-entries")
+def mirror_entries(
+    request: Request,
+    party: PartyPath,
+    start: Annotated[int, Query(ge=0)],
+    end: Annotated[int, Query(ge=0)],
+) -> dict[str, Any]:
+    reader = caller_party(request)
+    with _node(request).store.read() as conn:
+        size, _note = _held(conn, party)
+        if start > end or start >= size:
+            raise ProofRequestError(
+                f"start={start}, end={end}: need 0 <= start <= end and start < tree size {size}"
+            )
+        rows = logs.get_range(conn, party, start, min(end, size - 1, start + MAX_ENTRIES - 1) + 1)
+    return {"entries": [entry_item(stored, reader) for stored in rows]}

@@ -1,0 +1,144 @@
+"""Who is calling a federation endpoint: an authenticated peer, or an anonymous auditor.
+
+``authenticate`` is a dependency of every ``/fed/v1`` route. A request signed (RFC 9421) by a
+pinned peer's key must verify (``parley.node.fedauth``) or is refused with 401; one without a
+signature, or signed by a key of no pinned peer, is anonymous and rate-limited per client
+address (token bucket). Routes read the caller with
+``caller_party``: ``None`` means anonymous, who may read bodies of ALL + CLEAR entries only.
+Every answer to an authenticated peer carries ``Parley-Peer: <its party>`` (``PeerHeader``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastapi import Request
+
+from parley.core.errors import ParleyError
+from parley.core.keys import PublicKey
+from parley.node import peers
+from parley.node.fedauth import Caller, IncomingRequest, RequestVerifier, header_pairs
+from parley.node.node import Node, now_ms
+
+ANONYMOUS_RATE = 20.0  # requests per second, refilled continuously
+ANONYMOUS_BURST = 200.0
+MAX_SIGNED_BODY = 1024 * 1024
+KEYS_TTL_S = 1.0
+
+
+class RateLimitedError(ParleyError):
+    """An anonymous caller sent too many requests."""
+
+    http_status = 429
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+class AnonymousLimiter:
+    """A token bucket per client address (in this process)."""
+
+    def __init__(self, rate: float = ANONYMOUS_RATE, burst: float = ANONYMOUS_BURST) -> None:
+        self.rate, self.burst = rate, burst
+        self.buckets: dict[str, _Bucket] = {}
+
+    def take(self, client: str) -> None:
+        now = time.monotonic()
+        bucket = self.buckets.get(client) or _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        if bucket.tokens < 1:
+            raise RateLimitedError(
+                "too many unauthenticated requests; slow down",
+                hint="peers sign their requests and are not rate-limited this way",
+            )
+        bucket.tokens -= 1
+        self.buckets[client] = bucket
+        if len(self.buckets) > 10_000:
+            self.buckets.clear()
+
+
+class Authenticator:
+    """Holds the verifier and a short-lived cache of the pinned peers' http keys."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        skew = node.context().policy.document.skew_tolerance_ms
+        self.verifier = RequestVerifier(node.store, skew_ms=skew)
+        self.limiter = AnonymousLimiter()
+        self._keys: tuple[float, dict[str, tuple[str, PublicKey]]] = (0.0, {})
+
+    def keys(self) -> dict[str, tuple[str, PublicKey]]:
+        """The http keys of pinned peers that are members of the policy in force (cached 1 s)."""
+        stamp, keys = self._keys
+        if time.monotonic() - stamp > KEYS_TTL_S:
+            members = {m.party for m in self.node.context().policy.document.members}
+            keys = {kid: found for kid, found in peers.http_keys(self.node.store).items()
+                    if found[0] in members}  # fmt: skip
+            self._keys = (time.monotonic(), keys)
+        return keys
+
+    def verify(self, incoming: IncomingRequest, body: bytes) -> Caller | None:
+        return self.verifier.verify(incoming, body, self.keys(), now_ms())
+
+
+async def authenticate(request: Request) -> Caller | None:
+    """Dependency: set ``request.state.caller`` (None for anonymous callers)."""
+    if hasattr(request.state, "caller"):
+        caller: Caller | None = request.state.caller
+        return caller
+    auth: Authenticator = request.app.state.authenticator
+    incoming = IncomingRequest(
+        request.method, str(request.url), header_pairs(request.scope["headers"])
+    )
+    found = None
+    if incoming.has_signature():
+        body = await request.body()
+        if len(body) > MAX_SIGNED_BODY:
+            raise ParleyError(f"request body over {MAX_SIGNED_BODY} bytes")
+        found = await anyio.to_thread.run_sync(auth.verify, incoming, body)
+    if found is None:
+        auth.limiter.take(request.client.host if request.client else "?")
+    request.state.caller = found
+    return found
+
+
+def caller_party(request: Request) -> str | None:
+    """The authenticated peer's party, or None for an anonymous caller."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    return None if caller is None else caller.party
+
+
+PEER_HEADER = b"parley-peer"
+
+
+class PeerHeader:
+    """ASGI middleware: ``Parley-Peer: <party>`` on every answer to an authenticated peer.
+
+    With it a peer can tell "not in the audience" from "not recognised as a peer".
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_peer(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                caller = scope.get("state", {}).get("caller")
+                if caller is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((PEER_HEADER, caller.party.encode("ascii")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_peer)

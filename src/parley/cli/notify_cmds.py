@@ -1,0 +1,404 @@
+"""``parley import``, ``parley export`` and ``parley notify``: notifications in open formats.
+
+Thin commands over ``parley.node.notifications`` (import), ``parley.node.incidents`` (native
+alerts and their lifecycle) and ``parley.node.notification_export``. References go to stdout,
+one per line; warnings, errors and progress go to stderr. docs/formats.md, Commands, is the
+contract.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+
+from parley.cli.common import AsOption, acting, err_console, open_node, out, reports_errors
+from parley.cli.log_cmds import progress_bar
+from parley.core.entry import STATUSES
+from parley.core.errors import InvalidEntryError, ParleyError
+from parley.node.node import Node, now_ms
+
+if TYPE_CHECKING:
+    from parley.node.incidents import Outcome
+    from parley.node.notifications import FileResult, Source
+
+# The formats layer (lxml, stix2, shapely) is imported by the commands that use it, so that
+# every other ``parley`` command starts without it.
+
+IMPORT_ROLES = ("duty-officer", "analyst", "admin")
+SEND_ROLES = ("duty-officer", "admin")
+BATCH = 200
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+Home = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
+]
+To = Annotated[str | None, typer.Option("--to", help="ALL (default) or parties, e.g. US,KR.")]
+Tlp = Annotated[str | None, typer.Option(help="TLP 2.0 label (default GREEN for ALL, else AMBER).")]
+Details = Annotated[
+    list[str] | None,
+    typer.Option("--detail", help="A category detail as NAME=VALUE; repeat.", show_default=False),
+]
+Expires = Annotated[
+    str | None, typer.Option(help="Expiry: ISO 8601 time, or +DURATION such as +6h, +2d, +PT90M.")
+]
+
+notify_app = typer.Typer(
+    help="Write a native notification (options below), or update, cancel or show one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def _node(home: Path | None) -> Node:
+    if home is None:
+        raise InvalidEntryError("no node home", hint="give --home or set PARLEY_HOME")
+    return open_node(home)
+
+
+def _status(status: str | None, *, required: bool) -> str | None:
+    if status is None:
+        if required:
+            raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
+        return None
+    if status not in STATUSES:
+        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    return status
+
+
+# --------------------------------------------------------------------------------------------
+# parley import
+
+
+def _read(path: Path) -> Source | FileResult:
+    from parley.node.notifications import FileResult, Source
+
+    try:
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            error = InvalidEntryError(f"{path}: larger than {MAX_INPUT_BYTES} bytes; not read")
+            return FileResult(str(path), error=error)
+        return Source(str(path), path.read_bytes())
+    except OSError as exc:
+        return FileResult(str(path), error=InvalidEntryError(f"{path}: {exc.strerror}"))
+
+
+def _error(error: ParleyError) -> None:
+    """An error of one file or notification: the run goes on with the others."""
+    err_console.print(f"[bold red]error:[/] {escape(error.message)}", markup=True,
+                      highlight=False)  # fmt: skip
+    if error.hint:
+        err_console.print(f"[yellow]hint:[/] {escape(error.hint)}", markup=True, highlight=False)
+
+
+def _report(result: FileResult) -> tuple[int, int]:
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
+    if result.error is not None:
+        _error(result.error)
+        return 0, 0
+    new = 0
+    for note in result.notifications:
+        sys.stdout.write(note.ref + ("\n" if note.new else " already imported\n"))
+        new += note.new
+    sys.stdout.flush()
+    return new, len(result.notifications) - new
+
+
+def import_files(
+    files: Annotated[list[Path], typer.Argument(help="CAP (XML) or STIX 2.1 (JSON) files.")],
+    home: Home = None,
+    as_officer: AsOption = None,
+    to: To = None,
+    tlp: Tlp = None,
+    category: Annotated[str | None, typer.Option(help="Parley category, e.g. geo.tsunami.")]
+    = None,
+    status: Annotated[
+        str | None, typer.Option(help="Status of STIX bundles (required); CAP keeps its own.")
+    ] = None,
+    cap_signer_key: Annotated[
+        Path | None,
+        typer.Option(help="PEM public key or certificate: every CAP alert must be signed by it."),
+    ] = None,
+) -> None:
+    """Import CAP 1.2/1.1 alerts (EDXL-DE unwrapped) and STIX 2.1 bundles; print each reference."""
+    from parley.formats.categories import CATEGORIES
+    from parley.formats.xmldsig import load_public_key
+    from parley.node.notifications import (
+        FileResult,
+        ImportOptions,
+        NotificationPolicy,
+        Source,
+        import_sources,
+        sharing,
+    )
+
+    node = _node(home)
+    sharing(node, to, tlp)  # a bad --to or --tlp is refused once, before any file
+    if category is not None and category not in CATEGORIES:
+        raise InvalidEntryError(f"--category {category!r} is not a known category",
+                                hint="see docs/formats.md, Categories")  # fmt: skip
+    key = None
+    if cap_signer_key is not None:
+        try:
+            key = cap_signer_key.read_bytes()
+        except OSError as exc:
+            raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.strerror}") from exc
+        load_public_key(key)
+    options = ImportOptions(audience=to, tlp=tlp, category=category,
+                            status=_status(status, required=False), cap_signer_key=key)  # fmt: skip
+    detail = {"files": len(files), "first": str(files[0]) if files else ""}
+    acting(node, as_officer, "notification.import", detail, *IMPORT_ROLES)
+    policy = NotificationPolicy.of(node)
+    new = old = 0
+    failures: list[ParleyError] = []
+    with progress_bar() as bar:
+        task = bar.add_task("importing", total=len(files))
+        for start in range(0, len(files), BATCH):
+            chunk = [_read(path) for path in files[start : start + BATCH]]
+            sources = [item for item in chunk if isinstance(item, Source)]
+            done = iter(import_sources(node, sources, options, policy=policy))
+            for item in chunk:
+                result = item if isinstance(item, FileResult) else next(done)
+                added, again = _report(result)
+                new, old = new + added, old + again
+                if result.error is not None:
+                    failures.append(result.error)
+            bar.advance(task, len(chunk))
+    err_console.print(
+        f"{new} notification(s) imported, {old} already imported; "
+        f"{len(failures)} of {len(files)} file(s) refused", highlight=False,
+    )  # fmt: skip
+    if failures:
+        raise typer.Exit(failures[0].exit_code)
+
+
+# --------------------------------------------------------------------------------------------
+# parley export
+
+
+def export(
+    ref: Annotated[str | None, typer.Argument(help="The notification, e.g. JP:42.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="cap, stix or geojson.")] = "cap",
+    every: Annotated[bool, typer.Option("--all", help="Every notification this node may read.")]
+    = False,
+    folder: Annotated[Path | None, typer.Option("--out", help="Folder for --all.")] = None,
+    home: Home = None,
+) -> None:
+    """Write a notification as CAP 1.2, STIX 2.1 or GeoJSON to stdout, or --all to a folder."""
+    from parley.node.notification_export import FORMATS, export_all, export_ref
+
+    if fmt not in FORMATS:
+        raise InvalidEntryError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    node = _node(home)
+    if not every:
+        if ref is None or folder is not None:
+            raise InvalidEntryError("give a REF (to stdout), or --all --out DIR")
+        sys.stdout.buffer.write(export_ref(node, ref, fmt))
+        return
+    if ref is not None or folder is None:
+        raise InvalidEntryError("--all writes one file per notification: give --out DIR, no REF")
+    with progress_bar() as bar:
+        task = bar.add_task("exporting", total=None)
+        result = export_all(node, fmt, folder, lambda done: bar.update(task, completed=done))
+    for error in result.errors:
+        _error(error)
+    skipped = f"; {result.skipped} without a STIX form skipped" if result.skipped else ""
+    err_console.print(f"wrote {len(result.written)} file(s) to {folder}{skipped}",
+                      markup=False, highlight=False)  # fmt: skip
+    if result.errors:
+        raise typer.Exit(result.errors[0].exit_code)
+
+
+# --------------------------------------------------------------------------------------------
+# parley notify
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    for warning in outcome.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
+    sys.stdout.write(outcome.written.ref + "\n")
+
+
+@notify_app.callback()
+@reports_errors
+def notify(
+    ctx: typer.Context,
+    home: Home = None,
+    as_officer: AsOption = None,
+    category: Annotated[str | None, typer.Option(help="Category code, e.g. geo.earthquake.")]
+    = None,
+    severity: Annotated[str | None, typer.Option(help="Extreme, Severe, Moderate, Minor.")]
+    = None,
+    urgency: Annotated[str | None, typer.Option(help="Immediate, Expected, Future, Past.")]
+    = None,
+    certainty: Annotated[str | None, typer.Option(help="Observed, Likely, Possible.")] = None,
+    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    area: Annotated[Path | None, typer.Option(help="Area as a GeoJSON file.")] = None,
+    circle: Annotated[str | None, typer.Option(help="Area as LAT,LON,KM.")] = None,
+    area_desc: Annotated[str | None, typer.Option(help="Name of the area.")] = None,
+    headline: Annotated[str | None, typer.Option(help="Headline.")] = None,
+    description: Annotated[str | None, typer.Option(help="Description.")] = None,
+    instruction: Annotated[str | None, typer.Option(help="What people should do.")] = None,
+    lang: Annotated[str, typer.Option(help="Language (BCP 47).")] = "en",
+    to: To = None,
+    tlp: Tlp = None,
+    expires: Expires = None,
+    detail: Details = None,
+) -> None:
+    """Write and append a native Alert; print its reference."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from parley.cli.notify_input import area_option, parse_details, parse_when
+    from parley.node import incidents
+
+    wanted = {"--category": category, "--severity": severity, "--urgency": urgency,
+              "--certainty": certainty, "--status": status, "--headline": headline}  # fmt: skip
+    missing = [name for name, value in wanted.items() if value is None]
+    if missing:
+        raise InvalidEntryError(f"parley notify needs {', '.join(missing)}",
+                                hint="or: parley notify update|cancel|show REF")  # fmt: skip
+    assert category is not None and headline is not None  # noqa: S101 - narrowed above
+    node = _node(home)
+    now = now_ms()
+    fields: dict[str, Any] = {
+        "category": category, "severity": severity, "urgency": urgency,
+        "certainty": certainty, "headline": headline, "description": description,
+        "instruction": instruction, "lang": lang, "areas": [area_option(area, circle, area_desc)],
+        "details": parse_details(category, detail or [], now),
+        "expires_ms": None if expires is None else parse_when(expires, now),
+    }  # fmt: skip
+    checked = _status(status, required=True)
+    assert checked is not None  # noqa: S101 - required above
+    acting(node, as_officer, "notification.notify", {"category": category, "status": checked},
+           *SEND_ROLES)  # fmt: skip
+    outcome = incidents.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
+    _print_outcome(outcome)
+
+
+def _info_changes(previous: dict[str, Any], texts: dict[str, str | None], levels: dict[
+    str, str | None
+], lang: str | None, expires_ms: int | None) -> list[dict[str, Any]]:  # fmt: skip
+    infos: list[dict[str, Any]] = copy.deepcopy(previous.get("info", []))
+    chosen = [i for i in infos if lang is None or i["lang"].lower() == lang.lower()]
+    if lang is not None and not chosen:
+        raise InvalidEntryError(f"--lang {lang}: the notification has no info in that language")
+    for info in chosen[:1] if lang is None else chosen:
+        info.update({k: v for k, v in texts.items() if v is not None})
+    for info in infos:
+        info.update({k: v for k, v in levels.items() if v is not None})
+        if expires_ms is not None:
+            info["expires"] = expires_ms
+            info.pop("expires_tz", None)
+    return infos
+
+
+@notify_app.command("update")
+@reports_errors
+def update(
+    ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
+    home: Home = None,
+    as_officer: AsOption = None,
+    headline: Annotated[str | None, typer.Option(help="New headline.")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    instruction: Annotated[str | None, typer.Option(help="New instruction.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language whose texts change.")] = None,
+    severity: Annotated[str | None, typer.Option(help="New severity.")] = None,
+    urgency: Annotated[str | None, typer.Option(help="New urgency.")] = None,
+    certainty: Annotated[str | None, typer.Option(help="New certainty.")] = None,
+    expires: Expires = None,
+    detail: Details = None,
+) -> None:
+    """Append an Update of one of this node's notifications; print its reference."""
+    from parley.cli.notify_input import parse_details, parse_when
+    from parley.node import incidents
+
+    node = _node(home)
+    now = now_ms()
+    expires_ms = None if expires is None else parse_when(expires, now)
+    texts = {"headline": headline, "description": description, "instruction": instruction}
+    levels = {"severity": severity, "urgency": urgency, "certainty": certainty}
+    if all(v is None for v in (*texts.values(), *levels.values(), expires)) and not detail:
+        raise InvalidEntryError("nothing to update", hint="give --headline, --detail, ...")
+
+    def changes(previous: dict[str, Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "info": _info_changes(previous, texts, levels, lang, expires_ms)
+        }
+        if expires_ms is not None:
+            fields["expires"] = expires_ms
+        if detail:
+            parsed = parse_details(previous["category"], detail, now)
+            fields["details"] = {**previous.get("details", {}), **parsed}
+        return fields
+
+    acting(node, as_officer, "notification.update", {"ref": ref}, *SEND_ROLES)
+    _print_outcome(incidents.answer(node, ref, msg_type="Update", changes=changes, now=now))
+
+
+@notify_app.command("cancel")
+@reports_errors
+def cancel(
+    ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
+    home: Home = None,
+    as_officer: AsOption = None,
+    all_clear: Annotated[
+        bool, typer.Option("--all-clear", help="End it as an all-clear Update, not a Cancel.")
+    ] = False,
+) -> None:
+    """End an incident of this node: a Cancel, or with --all-clear an all-clear Update."""
+    from parley.node import incidents
+
+    node = _node(home)
+    acting(node, as_officer, "notification.cancel", {"ref": ref, "all_clear": all_clear},
+           *SEND_ROLES)  # fmt: skip
+    msg_type = "Update" if all_clear else "Cancel"
+    _print_outcome(incidents.answer(node, ref, msg_type=msg_type, all_clear=all_clear))
+
+
+@notify_app.command("show")
+@reports_errors
+def show(
+    ref: Annotated[str, typer.Argument(help="Any message of the incident, e.g. JP:42.")],
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show the current state of the incident a notification belongs to."""
+    from parley.formats.notification import status_marker
+    from parley.formats.values import format_iso_ms
+    from parley.node import incidents
+
+    node = _node(home)
+    state, links = incidents.incident_state(node, ref)
+    messages = [{"ref": link.ref, "leaf_hash": link.leaf_hash, "status": link.header.status,
+                 "msg_type": link.body["msg_type"], "sent": link.body["sent"]}
+                for link in links]  # fmt: skip
+    if as_json:
+        sys.stdout.write(orjson.dumps({**state, "messages": messages}).decode() + "\n")
+        return
+    marker = status_marker(state["status"])
+    out.print(f"{marker}incident {links[0].ref}: {state['state'].upper()} "
+              f"({state['category']}, status {state['status']})")  # fmt: skip
+    out.print(f"headline   {marker}{state.get('headline', '')}")
+    out.print(f"severity   {state.get('severity')}  urgency {state.get('urgency')}  "
+              f"certainty {state.get('certainty')}")  # fmt: skip
+    if "expires" in state:
+        out.print(f"expires    {format_iso_ms(state['expires'])}")
+    if state["details"]:
+        out.print(f"details    {orjson.dumps(state['details']).decode()}")
+    for message in messages:
+        out.print(f"  {message['ref']:<10} {message['msg_type']:<7} "
+                  f"{format_iso_ms(message['sent'])}  {message['leaf_hash'][:16]}")  # fmt: skip
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``import``, ``export`` and ``notify`` to ``parley``."""
+    root.command("import")(reports_errors(import_files))
+    root.command("export")(reports_errors(export))
+    root.add_typer(notify_app, name="notify")
+

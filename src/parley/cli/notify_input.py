@@ -1,0 +1,150 @@
+"""What an officer types for ``parley notify``: times, areas and category details, parsed.
+
+Each value is read by the kind the category table gives its field (docs/formats.md, Details
+per category), so ``--detail magnitude=7.1`` becomes the decimal string ``"7.1"`` and
+``--detail window_start=+30h`` a time in milliseconds. Errors name the option and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from parley.core.canonical import parse_json
+from parley.core.errors import InvalidEntryError, ParleyError
+from parley.formats.areas import area_from_geojson, circle_area
+from parley.formats.categories import CATEGORIES, DetailField
+from parley.formats.values import ValueFormatError, decimal_string, parse_cap_time
+
+__all__ = ["area_option", "parse_area", "parse_details", "parse_when"]
+
+_UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_SHORT = re.compile(r"(?:[0-9]+[smhdw])+")
+_SHORT_PART = re.compile(r"([0-9]+)([smhdw])")
+_ISO = re.compile(
+    r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?"
+)
+MAX_AREA_FILE = 16 * 1024 * 1024
+
+
+def parse_when(text: str, now: int) -> int:
+    """A time: ISO 8601 (UTC unless an offset is given) or ``+DURATION`` after ``now``.
+
+    Durations: ``+90s``, ``+30m``, ``+6h``, ``+2d``, ``+1w``, combined (``+1d12h``), or ISO 8601
+    (``+PT6H``, ``+P1DT12H``).
+    """
+    text = text.strip()
+    if not text.startswith("+"):
+        try:
+            return parse_cap_time(text)[0]
+        except ValueFormatError as exc:
+            raise InvalidEntryError(
+                f"time {text!r}: {exc}", hint="e.g. 2027-05-01T12:00:00+09:00, or +6h"
+            ) from exc
+    rest = text[1:]
+    if _SHORT.fullmatch(rest):
+        return now + sum(int(n) * _UNITS[u] for n, u in _SHORT_PART.findall(rest))
+    match = _ISO.fullmatch(rest.upper())
+    if match and rest.upper() != "P":
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return now + ((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
+    raise InvalidEntryError(f"duration {text!r} is not like +6h, +1d12h or +PT90M")
+
+
+def parse_area(text: str, desc: str | None = None) -> dict[str, Any]:
+    """An area from ``LAT,LON,KM`` (a circle) or ``@FILE.geojson``."""
+    if text.startswith("@"):
+        return _geojson_area(Path(text[1:]), desc)
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) != 3:
+        raise InvalidEntryError(f"area {text!r} is neither LAT,LON,KM nor @FILE.geojson")
+    lat, lon, km = parts
+    try:
+        return circle_area(lat, lon, km, desc or f"{km} km around {lat},{lon}")
+    except (ValueFormatError, ParleyError) as exc:
+        raise InvalidEntryError(f"circle {text!r}: {exc}") from exc
+
+
+def _geojson_area(path: Path, desc: str | None) -> dict[str, Any]:
+    try:
+        if path.stat().st_size > MAX_AREA_FILE:
+            raise InvalidEntryError(f"{path}: larger than {MAX_AREA_FILE} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidEntryError(f"{path}: {exc.strerror}") from exc
+    try:
+        value = orjson.loads(data)  # GeoJSON has floats: area_from_geojson makes them decimals
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEntryError(f"{path}: not valid JSON ({exc})") from exc
+    try:
+        return area_from_geojson(value, desc or path.stem)
+    except ParleyError as exc:
+        raise InvalidEntryError(f"{path}: {exc.message}", hint=exc.hint) from exc
+
+
+def area_option(area: Path | None, circle: str | None, desc: str | None) -> dict[str, Any]:
+    """The area of ``--area FILE.geojson`` or ``--circle LAT,LON,KM`` (exactly one)."""
+    if (area is None) == (circle is None):
+        raise InvalidEntryError("give the area as --area FILE.geojson or --circle LAT,LON,KM")
+    if area is not None:
+        return _geojson_area(area, desc)
+    assert circle is not None  # noqa: S101 - one of the two, checked above
+    return parse_area(circle, desc)
+
+
+def _value(field: DetailField, text: str, now: int) -> Any:
+    kind = field.kind
+    if kind in ("text", "enum"):
+        return text
+    if kind == "texts":
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if kind == "int":
+        return int(text)
+    if kind == "decimal":
+        return decimal_string(text)
+    if kind == "ms":
+        return parse_when(text, now)
+    if kind == "bool":
+        if text.lower() not in ("true", "false", "yes", "no"):
+            raise ValueError("true or false")
+        return text.lower() in ("true", "yes")
+    if kind == "point":
+        lat, lon = (decimal_string(part.strip()) for part in text.split(","))
+        return [lon, lat]
+    if kind == "area":
+        return parse_area(text)
+    if kind == "areas":
+        return [parse_area(part.strip()) for part in text.split(";") if part.strip()]
+    return parse_json(text.encode("utf-8"), what=field.name)  # object, objects
+
+
+def parse_details(category: str, pairs: list[str], now: int) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as the typed details of ``category``; an ``areas`` field adds up."""
+    if category not in CATEGORIES:
+        raise InvalidEntryError(f"category {category!r} is not known",
+                                hint="see docs/formats.md, Categories")  # fmt: skip
+    fields = {f.name: f for f in CATEGORIES[category].details}
+    details: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in fields:
+            known = ", ".join(fields) or "none"
+            raise InvalidEntryError(f"--detail {pair!r}: not NAME=VALUE with a field of "
+                                    f"{category} ({known})")  # fmt: skip
+        field = fields[name]
+        try:
+            value = _value(field, text.strip(), now)
+        except (ValueError, ValueFormatError) as exc:
+            raise InvalidEntryError(f"--detail {name}: {text!r} is not a {field.kind} "
+                                    f"({exc})") from exc  # fmt: skip
+        except ParleyError as exc:
+            raise InvalidEntryError(f"--detail {name}: {exc.message}", hint=exc.hint) from exc
+        if field.kind == "areas" and name in details:
+            details[name] = details[name] + value
+        else:
+            details[name] = value
+    return details

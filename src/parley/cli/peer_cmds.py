@@ -1,0 +1,223 @@
+"""``parley peers``, ``parley sync``, ``parley ack`` and ``parley receipts``: federation by hand.
+
+Pinning and unpinning peers are administrator actions (``--as``, audited). ``parley sync``
+pulls every pinned peer now (or one), with a progress bar on stderr, and exits non-zero if any
+pull failed. ``parley ack`` appends an ``acknowledged`` receipt for a duty officer or an
+administrator; ``parley receipts`` shows each addressee's answers to an entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    err_console,
+    open_node,
+    out,
+    reports_errors,
+)
+from parley.core.errors import ParleyError
+from parley.node import peers, receipts
+from parley.node.node import now_ms
+from parley.node.sync import sync_peer
+from parley.store import logs
+
+app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command("add")
+@reports_errors
+def add(
+    url: Annotated[str, typer.Argument(help="The peer's URL, e.g. https://cn.example:8700.")],
+    home: HomeOption,
+    party: Annotated[str, typer.Option(help="The peer's party code, e.g. CN.")],
+    key: Annotated[str, typer.Option(help="The peer's identity key (base64), from its admin.")],
+    tls_spki: Annotated[
+        str | None, typer.Option(help="SHA-256 (hex) of the peer's TLS SPKI, for https URLs.")
+    ] = None,
+    as_officer: AsOption = None,
+) -> None:
+    """Pin a peer: check it against the policy and its own key statement, then store it."""
+    node = open_node(home)
+    acting(node, as_officer, "peers.add", {"party": party, "url": url}, "admin")
+    peer = peers.pin_peer(node, url, party, key, tls_spki, now_ms())
+    out.print(f"Pinned {peer.party} at {peer.url}")
+    for name, shown in peer.fingerprints().items():
+        out.print(f"  {name:9} {shown}")
+    if peer.tls_spki:
+        out.print(f"  {'tls spki':9} {peer.tls_spki}")
+    out.print("Compare these fingerprints with the peer's administrator out of band.")
+
+
+def _rows(node: Any) -> list[dict[str, Any]]:
+    rows = []
+    for peer in peers.list_peers(node.store):
+        with node.store.read() as conn:
+            status = peers.get_status(conn, peer.party)
+            synced = peers.synced_size(conn, peer.party)
+        remote = status.remote_size
+        rows.append({
+            "party": peer.party, "url": peer.url, "identity": peer.identity.b64,
+            "fingerprint": peer.fingerprints()["identity"], "tls_spki": peer.tls_spki,
+            "checkpoint": remote, "synced": synced,
+            "lag": None if remote is None else max(remote - synced, 0),
+            "health": status.health(), "failures": status.failures,
+            "pending_bodies": status.pending_bodies,
+            "last_success": status.last_success, "next_attempt": status.next_attempt,
+            "last_error": status.last_error, "held": status.held,
+        })  # fmt: skip
+    return rows
+
+
+@app.command("list")
+@reports_errors
+def list_(
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Each peer's party, last checkpoint seen, our synced size, lag and health."""
+    node = open_node(home)
+    rows = _rows(node)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error")
+    for row in rows:
+        seen, lag = row["checkpoint"], row["lag"]
+        table.add_row(
+            row["party"], row["url"], "-" if seen is None else str(seen), str(row["synced"]),
+            "-" if lag is None else str(lag), row["health"], _when(row["last_success"]),
+            (row["held"] or row["last_error"] or "")[:60],
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command("remove")
+@reports_errors
+def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Unpin a peer (its entries stay: they are signed history)."""
+    node = open_node(home)
+    acting(node, as_officer, "peers.remove", {"party": party}, "admin")
+    peers.remove_peer(node.store, party)
+    out.print(f"Removed peer {party}")
+
+
+@app.command("release")
+@reports_errors
+def release(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Resume pulling from a peer held after a fork (once the evidence has been dealt with)."""
+    node = open_node(home)
+    acting(node, as_officer, "peers.release", {"party": party}, "admin")
+    peers.get_peer(node.store, party)
+    peers.release(node.store, party)
+    out.print(f"Released peer {party}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True, console=err_console,
+    )  # fmt: skip
+
+
+def sync(
+    home: HomeOption,
+    peer: Annotated[str | None, typer.Option(help="Pull only this peer.")] = None,
+    mirrors: Annotated[bool, typer.Option(help="Fall back to mirrors if a peer is down.")] = True,
+) -> None:
+    """Pull every pinned peer's log now: verify, store, receipt; progress on stderr."""
+    node = open_node(home)
+    parties = [peer] if peer else [p.party for p in peers.list_peers(node.store)]
+    failed = 0
+    with _progress() as bar:
+        for party in parties:
+            task = bar.add_task(f"{party}", total=None)
+
+            def advance(done: int, total: int, task: Any = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            try:
+                report = sync_peer(node, party, progress=advance, use_mirrors=mirrors)
+            except ParleyError as exc:
+                failed += 1
+                err_console.print(f"[bold red]{party}:[/] {exc}", markup=True, highlight=False)
+                continue
+            finally:
+                bar.remove_task(task)
+            note = "; ".join(report.notes)
+            out.print(
+                f"{party}: {report.before} -> {report.after} of {report.remote} via {report.via}, "
+                f"{report.stored} stored, {report.receipts} receipts, "
+                f"{report.observations} observations" + (f" ({note})" if note else "")
+            )
+    if failed:
+        raise typer.Exit(8)
+
+
+def ack(
+    ref: Annotated[str, typer.Argument(help="The entry, e.g. JP:42.")],
+    home: HomeOption,
+    reply: Annotated[
+        str | None, typer.Option(help="A short reply (at most 500 characters).")
+    ] = None,
+    as_officer: AsOption = None,
+) -> None:
+    """Acknowledge an entry addressed to this node (duty officer or admin)."""
+    node = open_node(home)
+    officer = acting(node, as_officer, "ack", {"ref": ref}, "duty-officer", "admin")
+    header = receipts.acknowledge(node, ref, officer.name, reply, now_ms())
+    with node.store.read() as conn:
+        stored = logs.get_entry(conn, node.party, header.seq)
+    leaf = "" if stored is None else stored.leaf_hash.hex()
+    out.print(f"Acknowledged {ref} as {header.ref} {leaf}")
+
+
+def receipts_cmd(
+    ref: Annotated[str, typer.Argument(help="The entry, e.g. US:7.")],
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Each addressee's status for an entry, with claimed and observed times."""
+    node = open_node(home)
+    header, rows = receipts.status(node, ref)
+    if as_json:
+        doc = {"ref": header.ref, "kind": header.kind, "time": header.time,
+               "addressees": [row.to_dict() for row in rows]}  # fmt: skip
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("party", "status", "delivered (claimed)", "delivered (observed)",
+                  "acknowledged (claimed)", "by", "reply")  # fmt: skip
+    for row in rows:
+        got, done = row.delivered or {}, row.acknowledged or {}
+        table.add_row(row.party, row.status, _when(got.get("claimed")), _when(got.get("observed")),
+                      _when(done.get("claimed")), done.get("officer") or "",
+                      done.get("reply") or "")  # fmt: skip
+    out.print(f"{header.ref} {header.kind} {header.status} sent {_when(header.time)}")
+    out.print(table)
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``peers``, ``webhooks`` and the top-level federation commands to ``parley``."""
+    from parley.cli import webhook_cmds
+
+    root.add_typer(app, name="peers")
+    root.add_typer(webhook_cmds.app, name="webhooks")
+    root.command("sync")(reports_errors(sync))
+    root.command("ack")(reports_errors(ack))
+    root.command("receipts")(reports_errors(receipts_cmd))

@@ -1,0 +1,90 @@
+"""``parley webhooks``: where the node's events go, and what became of each delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+
+from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.node import webhooks
+from parley.node.node import now_ms
+
+app = typer.Typer(help="Webhooks: signed event deliveries with retries.", no_args_is_help=True)
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command("add")
+@reports_errors
+def add(
+    url: str,
+    home: HomeOption,
+    event: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Event to send (repeat; default all): peer.held, peer.failing, observation, ..."
+        ),  # fmt: skip
+    ] = None,
+    as_officer: AsOption = None,
+) -> None:
+    """Send events to URL (POST, JSON, signed with the node's http key)."""
+    node = open_node(home)
+    acting(node, as_officer, "webhooks.add", {"url": url}, "admin")
+    hook = webhooks.add(node.store, url, list(event or []), now_ms())
+    out.print(f"Added webhook {hook.id} -> {hook.url} for {', '.join(hook.events)}")
+    out.print(f"Payloads are signed by http key {node.log.key('http').kid} ('parley node info').")
+
+
+@app.command("list")
+@reports_errors
+def list_(home: HomeOption) -> None:
+    """The webhooks and the state of their outbox."""
+    node = open_node(home)
+    rows = webhooks.outbox(node.store, limit=10_000)
+    for hook in webhooks.listed(node.store):
+        mine = [r for r in rows if r["webhook"] == hook.id]
+        counts = {
+            s: sum(r["status"] == s for r in mine) for s in ("pending", "delivered", "failed")
+        }
+        out.print(f"{hook.id:4} {hook.url}  events={','.join(hook.events)}  "
+                  + "  ".join(f"{k}={v}" for k, v in counts.items()))  # fmt: skip
+
+
+@app.command("remove")
+@reports_errors
+def remove(identifier: int, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Stop sending to a webhook (its outbox rows stay, for the record)."""
+    node = open_node(home)
+    acting(node, as_officer, "webhooks.remove", {"id": identifier}, "admin")
+    webhooks.remove(node.store, identifier)
+    out.print(f"Removed webhook {identifier}")
+
+
+@app.command("outbox")
+@reports_errors
+def outbox(
+    home: HomeOption,
+    status: Annotated[str | None, typer.Option(help="pending, delivered or failed.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Every delivery with its attempts and last error, newest first."""
+    node = open_node(home)
+    rows = webhooks.outbox(node.store, status)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("id", "event", "url", "status", "attempts", "created", "next", "last error")
+    for r in rows:
+        error = (r["last_error"] or "")[:60]
+        table.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
+                      _when(r["created"]), _when(r["next_attempt"]), error)  # fmt: skip
+    out.print(table)

@@ -1,0 +1,204 @@
+"""Signed federation requests: RFC 9421 HTTP Message Signatures with the node's ``http`` key.
+
+Every request one node sends another is signed (RFC 9421 s3.1) with Ed25519 (s3.3.6) by the
+``http`` purpose key that the sender's key statement certifies. The signature, labelled
+``parley``, covers:
+
+* ``@method`` and ``@target-uri`` (RFC 9421 s2.2.1, s2.2.2): what is asked of which server;
+* ``content-digest`` (RFC 9530) whenever the request has a body, so the body is bound too;
+* the signature parameters ``created`` (seconds), ``keyid`` (the key id of the ``http`` key: the
+  first 16 hex digits of SHA-256 of the raw key), ``alg="ed25519"``, a fresh random ``nonce``
+  and ``tag="parley-fed/v1"`` (s2.3), which keeps these signatures apart from any other use.
+
+The receiver (``RequestVerifier``) accepts a signature only if the key id names the current
+``http`` key of a pinned peer, the signature verifies over exactly those components, ``created``
+lies within the network policy's clock-skew tolerance, and the nonce was never seen before. The
+nonce cache is a database table, so every worker process of a node shares it; a nonce is kept
+until its signature could no longer be accepted anyway. A request signed by a pinned peer's key
+that fails any check is refused (401), never downgraded; a signature by a key that belongs to no
+pinned peer authenticates nobody, and the request is served as an anonymous one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from http_message_signatures import (
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    HTTPSignatureKeyResolver,
+    InvalidSignature,
+    algorithms,
+)
+from http_message_signatures.exceptions import HTTPMessageSignaturesException
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from parley.core.errors import NotAuthorizedError
+from parley.core.keys import PublicKey, SigningKey
+from parley.store.engine import Store
+from parley.store.schema import nonces
+
+LABEL = "parley"
+TAG = "parley-fed/v1"
+COVERED = ("@method", "@target-uri")
+DEFAULT_SKEW_MS = 30_000
+
+
+class RequestSignatureError(NotAuthorizedError):
+    """A signed request failed verification: bad signature, unknown key, stale, or replayed."""
+
+    http_status = 401
+
+
+class _Keys(HTTPSignatureKeyResolver):
+    def __init__(self, private: Mapping[str, Any], public: Mapping[str, Any]) -> None:
+        self.private = dict(private)
+        self.public = dict(public)
+        self.unknown: str | None = None
+
+    def resolve_private_key(self, key_id: str) -> Any:
+        return self.private[key_id]
+
+    def resolve_public_key(self, key_id: str) -> Any:
+        found = self.public.get(key_id)
+        if found is None:
+            self.unknown = key_id
+        return found
+
+
+class RequestSigner(httpx.Auth):
+    """An httpx ``Auth`` that signs each outgoing request with the node's ``http`` key."""
+
+    requires_request_body = True
+
+    def __init__(self, http_key: SigningKey) -> None:
+        self.kid = http_key.kid
+        self._signer = HTTPMessageSigner(
+            signature_algorithm=algorithms.ED25519,
+            key_resolver=_Keys({self.kid: http_key.private}, {}),
+        )
+
+    def sign(self, request: httpx.Request, *, created: dt.datetime | None = None) -> None:
+        body = request.content
+        self._signer.sign(
+            request,
+            key_id=self.kid,
+            created=created or dt.datetime.now(dt.UTC),
+            nonce=secrets.token_urlsafe(18),
+            label=LABEL,
+            tag=TAG,
+            covered_component_ids=COVERED,
+            body=body if body or request.method not in ("GET", "HEAD") else None,
+        )
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        self.sign(request)
+        yield request
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """What the verifier needs of a received request: method, absolute URL, header lines."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+
+    def has_signature(self) -> bool:
+        return any(name.lower() in ("signature", "signature-input") for name in self.headers)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated peer: its party and the key id it signed with."""
+
+    party: str
+    kid: str
+
+
+class _Verifier(HTTPMessageVerifier):
+    require_created = True
+
+
+class RequestVerifier:
+    """Checks signed requests against the pinned peers' current ``http`` keys."""
+
+    def __init__(self, store: Store, skew_ms: int = DEFAULT_SKEW_MS) -> None:
+        self.store = store
+        self.skew_ms = skew_ms
+
+    def verify(
+        self,
+        request: IncomingRequest,
+        body: bytes,
+        http_keys: Mapping[str, tuple[str, PublicKey]],
+        now_ms: int,
+    ) -> Caller | None:
+        """Return the authenticated caller, None for a key that is no pinned peer's, or raise.
+
+        ``http_keys`` maps key ids to ``(party, key)`` for every pinned peer. A signature by a
+        key this node does not know proves nothing, so its request is served as anonymous; a
+        signature by a pinned peer's key that fails any check is a ``RequestSignatureError``.
+        """
+        public = {kid: Ed25519PublicKey.from_public_bytes(key.raw)
+                  for kid, (_party, key) in http_keys.items()}  # fmt: skip
+        keys = _Keys({}, public)
+        verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
+        verifier.max_clock_skew = dt.timedelta(milliseconds=self.skew_ms)
+        try:
+            (result,) = verifier.verify(
+                request,
+                max_age=dt.timedelta(milliseconds=self.skew_ms),
+                expect_tag=TAG,
+                require_components=COVERED,
+                body=body,
+            )
+        except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
+            if keys.unknown is not None:
+                return None
+            reason = str(exc) or "the signature does not verify"
+            raise RequestSignatureError(f"request signature refused: {reason}") from exc
+        kid = str(result.parameters.get("keyid"))
+        party = http_keys[kid][0]
+        nonce = result.nonce
+        if not nonce or len(nonce) > 128:
+            raise RequestSignatureError("request signature refused: it carries no usable nonce")
+        created = int(result.parameters["created"]) * 1000
+        self._remember(nonce, party, created + 2 * self.skew_ms + 1000, now_ms)
+        return Caller(party, kid)
+
+    def _remember(self, nonce: str, party: str, expires: int, now_ms: int) -> None:
+        """Record a nonce; a nonce seen before (and not yet expired) is a replay."""
+        try:
+            with self.store.write() as conn:
+                seen = conn.execute(select(nonces.c.expires).where(nonces.c.nonce == nonce)).first()
+                if seen is not None and seen.expires >= now_ms:
+                    raise RequestSignatureError(
+                        "request signature refused: replayed request (nonce already used)"
+                    )
+                if seen is not None:
+                    conn.execute(delete(nonces).where(nonces.c.nonce == nonce))
+                conn.execute(insert(nonces).values(nonce=nonce, party=party, expires=expires))
+                if secrets.randbelow(64) == 0:
+                    conn.execute(delete(nonces).where(nonces.c.expires < now_ms))
+        except IntegrityError as exc:
+            raise RequestSignatureError(
+                "request signature refused: replayed request (nonce already used)"
+            ) from exc
+
+
+def header_pairs(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """ASGI header pairs as one comma-joined value per name (RFC 9110 s5.3)."""
+    combined: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        combined[key] = f"{combined[key]}, {text}" if key in combined else text
+    return combined

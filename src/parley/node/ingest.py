@@ -1,0 +1,385 @@
+"""Verified ingest of a peer's log: the rules applied before anything is stored.
+
+A peer's log is held here exactly as its author wrote it: the same leaves, the same RFC 9162
+subtree hashes (so this node can serve proofs as a mirror), the author's checkpoints, and the
+bodies this node may read. Nothing is appended to the local log except the receipts and
+observations that answer what was stored, in the same transaction.
+
+``LogCursor`` is the verified state of one peer's log held here: a ``LogVerifier`` rebuilt from
+the stored key and policy entries plus ``log_state`` (cheap: a handful of rows), and the frontier
+of the stored tree. ``verify_entries`` feeds a page of fetched entries through it and checks,
+for each entry, in order:
+
+1. the header is well-formed and canonical, within the policy's size limit (``parse_header``);
+2. party and network are the pinned peer's and this node's, seq is the next one, time never
+   decreases and is not later than the checkpoint being verified (``LogVerifier`` rules 2-3);
+3. the header is signed by the log key in force, names the identity in force as ``node``, and
+   the first key statement names the pinned identity (rules 3-5, pre-rotation included);
+4. a body that came with it matches ``body_hash`` and ``body_size``.
+
+``verify_target`` checks a checkpoint against what is held: signed by the log key in force at
+its last entry, its origin is ``parley/<network>/<party>``, and it agrees with the stored tree
+(same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
+every stored prefix was checked the same way, a new checkpoint is consistent with every
+checkpoint seen before. ``commit`` stores a verified page under the single-writer lock, after
+checking that no other process stored entries of that log in the meantime, and assigns local
+ingest sequence numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from parley.core import merkle
+from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for, parse_note
+from parley.core.entry import ALL, Body, Header, parse_header
+from parley.core.errors import ParleyError, VerificationError
+from parley.core.keys import KeyStatement, PublicKey
+from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.core.verify import KeyEpoch, LogVerifier
+from parley.node import receipts, webhooks
+from parley.node.fedclient import Fetched
+from parley.node.log import Draft
+from parley.node.node import Node
+from parley.node.peers import count_pending, update_statement
+from parley.node.quotas import QuotaWindow
+from parley.store import logs
+
+FLAG_WITHHELD = "body-withheld"
+FLAG_PENDING = "body-pending"
+
+
+class ConcurrentIngestError(ParleyError):
+    """Another process stored entries of the same log meanwhile: restore and try again."""
+
+
+class ForkError(VerificationError):
+    """A checkpoint signed by the peer disagrees with the tree held here."""
+
+
+@dataclass
+class LogCursor:
+    """The verified state of one peer's log as held here."""
+
+    party: str
+    network: str
+    verifier: LogVerifier
+    size: int
+    root: bytes
+    last_time: int
+    nodes: dict[merkle.NodeId, bytes] = field(default_factory=dict)
+    window: QuotaWindow | None = None
+
+    def prune(self) -> None:
+        self.nodes = {nid: self.nodes[nid] for nid in merkle.range_nodes(0, self.size)}
+
+    def root_at(self, conn: Connection, size: int) -> bytes:
+        """Root of the held tree at ``size`` (<= ``self.size``), from stored subtree hashes."""
+        return merkle.root_hash(size, lambda ids: logs.get_nodes(conn, self.party, ids))
+
+    def log_key_at(self, size: int) -> PublicKey | None:
+        if size == 0 or not self.verifier.keys:
+            return None
+        return self.verifier.key_at(size - 1).purposes["log"]
+
+
+class _HashedPolicy(SignedPolicy):
+    """A verified policy whose hash is computed once.
+
+    Every header is checked against it, and hashing re-canonicalises the whole document.
+    """
+
+    def __init__(self, signed: SignedPolicy) -> None:
+        super().__init__(signed.document, signed.signatures)
+        self._hash = signed.document.hash
+
+    @property
+    def hash(self) -> str:
+        return self._hash
+
+
+def restore(
+    conn: Connection,
+    party: str,
+    network: str,
+    pinned: PublicKey,
+    policy: PolicyDocument | None = None,
+    now: int | None = None,
+) -> LogCursor:
+    """Rebuild the verifier of a peer's log from its stored key/policy entries and state.
+
+    With ``policy`` (this node's policy in force), the cursor also enforces its quotas and,
+    given this node's clock ``now``, its clock-skew tolerance.
+    """
+    state = logs.get_state(conn, party)
+    verifier = LogVerifier(pinned_identity=pinned, party=party, network=network)
+    window = None
+    if policy is not None:
+        last_time = 0 if state is None else state.last_time
+        window = QuotaWindow.restore(conn, party, last_time, policy, now)
+    if state is None:
+        return LogCursor(party, network, verifier, 0, merkle.EMPTY_ROOT, 0, window=window)
+    for stored in logs.key_and_policy_entries(conn, party):
+        if stored.seq >= state.size:
+            break
+        header = parse_header(stored.leaf)
+        if stored.body is None or stored.salt is None:
+            raise VerificationError(f"{header.ref}: stored without the body it was verified with")
+        value = Body(stored.salt, stored.body).value()
+        if header.kind == "key":
+            if header.seq == 0:
+                verifier.announced_policy = header.policy
+            verifier.keys.append(KeyEpoch(header.seq, KeyStatement.from_body(value)))
+        else:
+            verifier.policies.append((header.seq, _HashedPolicy(SignedPolicy.from_body(value))))
+    verifier.size, verifier.last_time = state.size, state.last_time
+    ids = merkle.range_nodes(0, state.size)
+    nodes = logs.get_nodes(conn, party, ids)
+    if len(nodes) != len(ids):
+        raise VerificationError(f"the stored tree of {party} is missing subtree hashes")
+    return LogCursor(
+        party, network, verifier, state.size, state.root, state.last_time, nodes, window
+    )
+
+
+class CursorCache:
+    """Verified cursors kept between pulls by a long-running process (the server).
+
+    A cursor is reused only while the stored state of its log is exactly the one it reflects
+    (same size and root), so another process's ingest or a failed pull is never trusted.
+    """
+
+    def __init__(self) -> None:
+        self._cursors: dict[str, LogCursor] = {}
+
+    def take(self, conn: Connection, party: str) -> LogCursor | None:
+        cursor = self._cursors.pop(party, None)
+        state = logs.get_state(conn, party)
+        if (
+            cursor is None
+            or state is None
+            or (cursor.size, cursor.root) != (state.size, state.root)
+        ):
+            return None
+        return cursor
+
+    def keep(self, cursor: LogCursor) -> None:
+        self._cursors[cursor.party] = cursor
+
+
+@dataclass(frozen=True)
+class Target:
+    """A peer checkpoint whose signature has been verified."""
+
+    note: str
+    checkpoint: Checkpoint
+
+
+def note_body(note: str) -> Checkpoint:
+    """The checkpoint a note claims (signature not checked)."""
+    return Checkpoint.parse_body(parse_note(note).text.encode("utf-8"))
+
+
+def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
+    origin = origin_for(cursor.network, cursor.party)
+    checkpoint = open_checkpoint(note, origin, log_key.raw)
+    if checkpoint.origin != origin:
+        raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
+    return Target(note, checkpoint)
+
+
+def verify_target(
+    conn: Connection, cursor: LogCursor, target: Target, proof: Sequence[bytes] | None
+) -> None:
+    """Check a verified checkpoint against the held tree (see the module docstring)."""
+    checkpoint = target.checkpoint
+    if checkpoint.size <= cursor.size:
+        if cursor.root_at(conn, checkpoint.size) != checkpoint.root:
+            raise ForkError(
+                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose root "
+                "differs from the entries held here: two histories of one log"
+            )
+        return
+    if proof is None:
+        return
+    try:
+        merkle.verify_consistency(cursor.size, checkpoint.size, cursor.root, checkpoint.root, proof)
+    except VerificationError as exc:
+        raise ForkError(
+            f"{cursor.party}'s checkpoint of size {checkpoint.size} is not consistent with the "
+            f"{cursor.size} entries held here: {exc.message}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Verified:
+    header: Header
+    leaf_hash: bytes
+    body: Body | None
+    breach: tuple[str, str] | None = None  # (flag, reason) when it breaks a quota or a limit
+
+
+@dataclass
+class Page:
+    """Verified entries ready to store: from ``start``, with the subtree hashes they complete."""
+
+    start: int
+    entries: list[Verified]
+    nodes: list[tuple[merkle.NodeId, bytes]]
+    size: int
+    root: bytes
+    last_time: int
+
+
+def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int) -> Page:
+    """Verify the next entries of the log; advance ``cursor`` (discard it on any error)."""
+    start = cursor.size
+    verified: list[Verified] = []
+    new_nodes: list[tuple[merkle.NodeId, bytes]] = []
+    policies = cursor.verifier.policies
+    for item in fetched:
+        header = cursor.verifier.feed(item.leaf, item.body)
+        if header.kind == "policy":
+            policies[-1] = (policies[-1][0], _HashedPolicy(policies[-1][1]))
+        if header.time > time_limit:
+            raise VerificationError(
+                f"{header.ref}: time {header.time} is later than the checkpoint that includes it "
+                f"({time_limit})"
+            )
+        leaf_hash = merkle.leaf_hash(item.leaf)
+        completed = merkle.append_leaf(header.seq, leaf_hash, cursor.nodes.__getitem__)
+        cursor.nodes.update(completed)
+        new_nodes.extend(completed)
+        breach = None if cursor.window is None else cursor.window.admit(header)
+        verified.append(Verified(header, leaf_hash, item.body, breach))
+        cursor.size += 1
+        cursor.last_time = header.time
+    cursor.prune()
+    cursor.root = merkle.hash_of_nodes(
+        [cursor.nodes[nid] for nid in merkle.range_nodes(0, cursor.size)]
+    )
+    return Page(start, verified, new_nodes, cursor.size, cursor.root, cursor.last_time)
+
+
+@dataclass
+class Stored:
+    """What a commit stored and appended."""
+
+    entries: int = 0
+    bodies: int = 0
+    breaches: int = 0
+    receipts: list[Header] = field(default_factory=list)
+    observations: list[Header] = field(default_factory=list)
+
+
+def _audience_text(header: Header) -> str:
+    return ALL if header.audience == ALL else ",".join(header.audience)
+
+
+def commit(
+    node: Node,
+    page: Page,
+    *,
+    target: Target | None,
+    refused: bool,
+    now: int,
+) -> Stored:
+    """Store a verified page and append the receipts and observations that answer it.
+
+    ``refused``: the page came from the author, which recognised this node as a peer, so a
+    body this node may read and did not get was withheld (an observation records it). Otherwise
+    such a body is marked pending, to be fetched from the author later.
+    """
+    party = page.entries[0].header.party if page.entries else None
+    stored = Stored()
+    with node.store.write() as conn:
+        if party is None:
+            assert target is not None  # noqa: S101 - a commit stores entries or a checkpoint
+            party = target.checkpoint.origin.rsplit("/", 1)[1]
+        state = logs.get_state(conn, party)
+        if (0 if state is None else state.size) != page.start:
+            raise ConcurrentIngestError(
+                f"{party}'s log here moved to {0 if state is None else state.size} entries "
+                f"while {page.start} were expected"
+            )
+        drafts = _store_rows(conn, node, page, refused, now, stored)
+        logs.insert_nodes(conn, party, page.nodes)
+        if page.entries:
+            logs.put_state(conn, logs.LogState(party, page.size, page.root, page.last_time),
+                           existed=state is not None)  # fmt: skip
+        if target is not None and target.checkpoint.size == page.size:
+            if logs.checkpoint_at(conn, party, page.size) is None:
+                c = target.checkpoint
+                logs.insert_checkpoint(conn, party, c.size, target.note, c.root, c.time_ms)
+        headers = node.log.append_in(conn, drafts, now)
+        receipts.index_own(conn, headers, drafts, now)
+        stored.receipts = [h for h in headers if h.kind == "receipt"]
+        stored.observations = [h for h in headers if h.kind == "observation"]
+        for header, draft in zip(headers, drafts, strict=True):
+            if header.kind == "observation":
+                webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **draft.body},
+                              now)  # fmt: skip
+    return stored
+
+
+def _store_rows(
+    conn: Connection, node: Node, page: Page, refused: bool, now: int, stored: Stored
+) -> list[Draft]:
+    ingest = logs.next_ingest(conn)
+    rows: list[dict[str, Any]] = []
+    drafts: list[Draft] = []
+    indexed: list[dict[str, Any] | None] = []
+    breaches: dict[str, list[Verified]] = {}
+    for offset, item in enumerate(page.entries):
+        header, flag = item.header, None
+        if item.breach is not None:
+            flag = item.breach[0]
+            breaches.setdefault(flag, []).append(item)
+            item = Verified(header, item.leaf_hash, None, item.breach)  # stored header-only
+        elif item.body is None and header.readable_by(node.party):
+            flag = FLAG_WITHHELD if refused else FLAG_PENDING
+        rows.append({
+            "party": header.party, "seq": header.seq, "ingest": ingest + offset,
+            "leaf": header.leaf, "leaf_hash": item.leaf_hash, "kind": header.kind,
+            "status": header.status, "time": header.time, "audience": _audience_text(header),
+            "tlp": header.tlp, "body": None if item.body is None else item.body.data,
+            "salt": None if item.body is None else item.body.salt, "flag": flag,
+            "stored_at": now,
+        })  # fmt: skip
+        stored.entries += 1
+        stored.bodies += item.body is not None
+        if item.breach is None:
+            drafts.extend(_answers(conn, node, item, flag, now))
+        if header.kind == "receipt" and item.body is not None:
+            indexed.append(receipts.receipt_row(header, item.body.value(), now))
+    logs.insert_entries(conn, rows)
+    receipts.index_rows(conn, indexed)
+    pending = sum(row["flag"] == FLAG_PENDING for row in rows)
+    if pending:
+        count_pending(conn, page.entries[0].header.party, pending)
+    for flagged in breaches.values():
+        stored.breaches += len(flagged)
+        drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
+                                               flagged[0].breach or ("", "")))  # fmt: skip
+    return drafts
+
+
+def _answers(
+    conn: Connection, node: Node, item: Verified, flag: str | None, now: int
+) -> list[Draft]:
+    """The receipts and observations this node appends for one stored entry."""
+    header = item.header
+    if header.kind == "key" and item.body is not None:
+        update_statement(conn, header.party, item.body.value())
+    if not receipts.addressed_to(header, node.party):
+        return []
+    if flag == FLAG_WITHHELD:
+        detail = f"{header.party} served the header of {header.ref} without its body"
+        return [receipts.body_withheld(header, item.leaf_hash, detail)]
+    if item.body is not None:
+        return [receipts.delivered(header, item.leaf_hash, now)]
+    return []

@@ -1,0 +1,203 @@
+"""The server's federation jobs: one pull loop and one announce loop per pinned peer.
+
+* Pull loop: waits for a wake-up (a verified ``add-checkpoint`` from the peer), for the time its
+  backoff sets (failures: 1 s doubling up to an hour), or for the periodic poll, then runs
+  ``sync.sync_peer`` in a worker thread. Every loop pulls once at start-up (catch-up), and the
+  supervisor starts and stops loops as peers are pinned and removed (checked every second).
+* Announce loop: whenever this node's log grows, submits the newest checkpoint with a
+  consistency proof to the peer's ``add-checkpoint`` (C2SP tlog-witness). It starts from
+  ``old 0`` and learns the peer's recorded size from its 409 answer; bursts coalesce, because
+  each submission carries the newest checkpoint at the time it is sent. Failures back off.
+  After a pull that receipted a peer's entries, that peer is told first (the others a few
+  milliseconds later), which shortens the way of a receipt back to its sender.
+
+Nothing in flight is lost on a restart: what was not pulled is pulled by the start-up catch-up,
+and what was not announced is announced on the first submission after the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+
+from parley.core import merkle
+from parley.core.errors import ParleyError
+from parley.node import peers
+from parley.node.fedauth import RequestSigner
+from parley.node.fedclient import add_checkpoint_body, async_http_client
+from parley.node.ingest import CursorCache
+from parley.node.node import Node, now_ms
+from parley.node.sync import HeldError, Hint, sync_peer
+from parley.store import logs
+
+log = logging.getLogger("parley.federation")
+
+SUPERVISE_S = 1.0
+HELD_RECHECK_S = 60.0
+ANNOUNCE_RETRY_MAX_S = 3600.0
+HEAD_START_S = 0.02  # the sender of what was just receipted is told this much earlier
+SIZE_MEDIA_TYPE = "text/x.tlog.size"
+
+Published = Callable[[], tuple[int, str] | None]
+GrowthEvent = Callable[[], asyncio.Event]
+
+
+@dataclass
+class _PeerJobs:
+    trigger: asyncio.Event = field(default_factory=asyncio.Event)
+    hint: Hint | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def report_pause(node: Node, party: str) -> int:
+    until = peers.throttled_until(node.store, party, now_ms())
+    return 0 if until is None else until - now_ms()
+
+
+class Replicator:
+    """Runs the per-peer loops of one server process."""
+
+    def __init__(
+        self,
+        node: Node,
+        published: Published,
+        growth: GrowthEvent,
+        poke: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.node = node
+        self.published = published
+        self.growth = growth
+        self.poke = poke
+        self.jobs: dict[str, _PeerJobs] = {}
+        self.signer = RequestSigner(node.log.key("http"))
+        self.cursors = CursorCache()
+        self.first: str | None = None
+
+    def wake(self, party: str, hint: Hint | None = None) -> None:
+        """A verified wake-up from ``party``: pull now (the hint saves two requests)."""
+        jobs = self.jobs.get(party)
+        if jobs is not None:
+            jobs.hint = hint
+            jobs.trigger.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                pinned = {p.party: p for p in await anyio.to_thread.run_sync(self._peers)}
+                for party in set(self.jobs) - set(pinned):
+                    for task in self.jobs.pop(party).tasks:
+                        task.cancel()
+                for party in set(pinned) - set(self.jobs):
+                    jobs = _PeerJobs()
+                    jobs.trigger.set()  # catch up at start-up
+                    jobs.tasks = [
+                        asyncio.create_task(self._pull_loop(party, jobs)),
+                        asyncio.create_task(self._announce_loop(party)),
+                    ]
+                    self.jobs[party] = jobs
+                await asyncio.sleep(SUPERVISE_S)
+        finally:
+            for jobs in self.jobs.values():
+                for task in jobs.tasks:
+                    task.cancel()
+            for jobs in self.jobs.values():
+                for task in jobs.tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+
+    def _peers(self) -> list[peers.Peer]:
+        return peers.list_peers(self.node.store)
+
+    def _status(self, party: str) -> peers.PeerStatus:
+        with self.node.store.read() as conn:
+            return peers.get_status(conn, party)
+
+    async def _pull_loop(self, party: str, jobs: _PeerJobs) -> None:
+        while True:
+            status = await anyio.to_thread.run_sync(self._status, party)
+            wait_s = max(0.0, (status.next_attempt - now_ms()) / 1000)
+            if status.held:
+                wait_s = HELD_RECHECK_S
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(jobs.trigger.wait(), timeout=wait_s)
+            jobs.trigger.clear()
+            hint, jobs.hint = jobs.hint, None
+            try:
+                report = await anyio.to_thread.run_sync(
+                    functools.partial(sync_peer, self.node, party, hint=hint, cache=self.cursors)
+                )
+                if report.receipts or report.observations:
+                    self.first = party  # whose entries were just receipted hears it first
+                    self.poke()  # this node's log grew: announce it now
+                if report.throttled:  # over quota: wake-ups do not shorten the pause
+                    pause = await anyio.to_thread.run_sync(report_pause, self.node, party)
+                    await asyncio.sleep(max(0.0, pause / 1000))
+                    jobs.trigger.set()
+            except HeldError:
+                continue
+            except ParleyError as exc:
+                log.warning("pull from %s failed: %s", party, exc)
+            except Exception:  # noqa: BLE001 - a loop must survive anything; status shows it
+                log.exception("pull from %s crashed", party)
+                await asyncio.sleep(1)
+
+    async def _announce_loop(self, party: str) -> None:
+        acked: int | None = None
+        sent = -1
+        failures = 0
+        while True:
+            grew = self.growth()
+            if self.first is not None and self.first != party:
+                await asyncio.sleep(HEAD_START_S)
+            latest = self.published()
+            if latest is not None and latest[0] != sent:
+                try:
+                    acked = await self._announce(party, latest, acked)
+                    sent, failures = latest[0], 0
+                except (ParleyError, httpx.HTTPError) as exc:
+                    failures += 1
+                    delay = min(2.0 ** (failures - 1), ANNOUNCE_RETRY_MAX_S)
+                    log.info("announcing to %s failed (%s); retry in %.0f s", party, exc, delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(grew.wait(), timeout=delay)
+                    continue
+            await grew.wait()
+
+    async def _announce(self, party: str, latest: tuple[int, str], acked: int | None) -> int:
+        """Submit ``latest`` to the peer; return the size it now records for this node."""
+        peer = await anyio.to_thread.run_sync(peers.get_peer, self.node.store, party)
+        size, note = latest
+        old = 0 if acked is None or acked > size else acked
+        async with async_http_client(peer.url, peer.tls_spki, self.signer) as client:
+            for _attempt in range(2):
+                proof = await anyio.to_thread.run_sync(self._proof, old, size)
+                response = await client.post(
+                    "/fed/v1/add-checkpoint", content=add_checkpoint_body(old, proof, note)
+                )
+                if response.status_code == 200:
+                    return size
+                if response.status_code == 409 and response.headers.get(
+                    "content-type", ""
+                ).startswith(SIZE_MEDIA_TYPE):
+                    recorded = int(response.text.strip() or "0")
+                    if recorded > size:
+                        raise ParleyError(f"{party} records {recorded} entries of a log of {size}")
+                    old = recorded
+                    continue
+                raise ParleyError(
+                    f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
+                )
+        raise ParleyError(f"{party} kept answering 409 to the checkpoint of size {size}")
+
+    def _proof(self, old: int, size: int) -> list[bytes]:
+        with self.node.store.read() as conn:
+            return merkle.consistency_proof(
+                old, size, lambda ids: logs.get_nodes(conn, self.node.party, ids)
+            )

@@ -1,0 +1,155 @@
+"""Wake-ups: a peer submits its new checkpoint, in the shape of C2SP ``tlog-witness``.
+
+``POST /fed/v1/add-checkpoint`` carries (c2sp.org/tlog-witness, "add-checkpoint"):
+
+    old <size>                        (each line ends in a newline)
+    <base64 consistency proof hash>   (zero to 63 lines)
+    <empty line>
+    <checkpoint note>
+
+``receive`` applies the specification's checks, in its order and with its status codes:
+
+* the origin must be ``parley/<this network>/<party>`` of a pinned peer, else 404;
+* the note must carry a valid signature by that peer's current ``log`` key, else 403;
+* ``old`` must not exceed the checkpoint's size, else 400;
+* ``old`` must equal the size of the latest checkpoint of that log this node has verified
+  (0 if none), else 409 with that size in ``text/x.tlog.size``;
+* at equal sizes the roots must be equal (409); otherwise the RFC 6962 s2.1.2 consistency proof
+  from ``old`` must verify (422).
+
+The check and the update of the recorded checkpoint happen in one write transaction, so two
+racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
+wakes the pull of that peer (``parley.node.sync``); the witnessing issue adds the cosignature
+that the specification's response carries. Until then the response is 200 with an empty body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from sqlalchemy import Connection
+
+from parley.core import merkle
+from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, VerificationError
+from parley.node import peers
+from parley.node.ingest import note_body
+from parley.node.node import Node
+from parley.node.sync import Hint
+from parley.store import logs
+
+MAX_REQUEST = 64 * 1024
+MAX_PROOF_LINES = 63
+
+
+class BadSubmissionError(ParleyError):
+    """The add-checkpoint request is malformed (400)."""
+
+
+class UntrustedCheckpointError(ParleyError):
+    """No signature on the checkpoint verifies under the peer's log key (403)."""
+
+    http_status = 403
+
+
+class SizeConflictError(ParleyError):
+    """``old`` is not the size this node recorded, or the roots differ (409)."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class ProofFailedError(ParleyError):
+    """The consistency proof does not verify (422)."""
+
+    http_status = 422
+
+
+def parse_submission(body: bytes) -> tuple[int, list[bytes], str]:
+    """Split an add-checkpoint body into old size, proof hashes and checkpoint note."""
+    if len(body) > MAX_REQUEST:
+        raise BadSubmissionError(f"add-checkpoint body is over {MAX_REQUEST} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadSubmissionError("add-checkpoint body is not UTF-8") from exc
+    head, sep, note = text.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or not lines[0].startswith("old "):
+        raise BadSubmissionError(
+            "add-checkpoint body must start with 'old <size>' and a blank line"
+        )
+    size_text = lines[0][4:]
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise BadSubmissionError(f"old size {size_text!r} is not a decimal without leading zeros")
+    if len(lines) - 1 > MAX_PROOF_LINES:
+        raise BadSubmissionError(f"more than {MAX_PROOF_LINES} consistency proof lines")
+    proof = []
+    for line in lines[1:]:
+        try:
+            digest = base64.b64decode(line, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadSubmissionError("a consistency proof line is not base64") from exc
+        if len(digest) != merkle.HASH_SIZE:
+            raise BadSubmissionError("a consistency proof line is not a 32-byte hash")
+        proof.append(digest)
+    return int(size_text), proof, note
+
+
+def receive(node: Node, body: bytes) -> tuple[str, Hint]:
+    """Check a submission (see the module docstring); return the peer's party and the hint."""
+    old, proof, note = parse_submission(body)
+    try:
+        claimed = note_body(note)
+    except VerificationError as exc:
+        raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
+    party = claimed.origin.rsplit("/", 1)[-1]
+    try:
+        expected = origin_for(node.network, party)
+    except InvalidEntryError:
+        expected = None
+    if claimed.origin != expected:
+        raise NotFoundError(f"unknown log origin {claimed.origin!r}")
+    peer = peers.get_peer(node.store, party)
+    try:
+        checkpoint = open_checkpoint(note, claimed.origin, peer.log_key.raw)
+    except VerificationError as exc:
+        raise UntrustedCheckpointError(f"checkpoint of {party}: {exc.message}") from exc
+    if old > checkpoint.size:
+        raise BadSubmissionError(f"old size {old} exceeds the checkpoint's size {checkpoint.size}")
+    if old == 0 and proof:
+        raise BadSubmissionError("the consistency proof must be empty when old is 0")
+    with node.store.write() as conn:
+        size, root = _recorded(conn, party)
+        if old != size:
+            raise SizeConflictError(f"this node last verified {party} at size {size}", size=size)
+        if old == checkpoint.size and checkpoint.root != root:
+            raise SizeConflictError(
+                f"{party} signed two roots for size {old}: two histories of one log", size=size
+            )
+        if 0 < old < checkpoint.size:
+            try:
+                merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root, proof)
+            except VerificationError as exc:
+                raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
+        peers.record_remote(conn, party, checkpoint.size, note)
+    return party, Hint(note, old, proof)
+
+
+def _recorded(conn: Connection, party: str) -> tuple[int, bytes]:
+    """Size and root of the latest checkpoint of ``party`` this node has verified."""
+    status = peers.get_status(conn, party)
+    best: tuple[int, str] | None = None
+    if status.remote_size is not None and status.remote_note is not None:
+        best = (status.remote_size, status.remote_note)
+    held = logs.latest_checkpoint(conn, party)
+    if held is not None and (best is None or held[0] > best[0]):
+        best = held
+    if best is None:
+        return 0, merkle.EMPTY_ROOT
+    checkpoint: Checkpoint = note_body(best[1])
+    return checkpoint.size, checkpoint.root

@@ -1,0 +1,96 @@
+"""``add-checkpoint`` wake-ups follow C2SP tlog-witness: every check, with its status code."""
+
+from __future__ import annotations
+
+import pytest
+
+from parley.core import merkle
+from parley.core.errors import NotFoundError
+from parley.node import peers, wakeup
+from parley.node.fedclient import add_checkpoint_body
+from parley.node.node import Node
+from parley.store import logs
+
+
+def latest(node: Node) -> tuple[int, str]:
+    with node.store.read() as conn:
+        found = logs.latest_checkpoint(conn, node.party)
+    assert found is not None
+    return found
+
+
+def proof(node: Node, old: int, new: int) -> list[bytes]:
+    with node.store.read() as conn:
+        return merkle.consistency_proof(old, new, lambda ids: logs.get_nodes(conn, node.party, ids))
+
+
+@pytest.fixture
+def pair(network, kit):  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP", "KR")
+    kit.pin(nodes["JP"], nodes["US"])
+    return nodes
+
+
+def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    size, note = latest(us)
+    party, hint = wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    assert party == "US" and hint.note == note and hint.old == 0
+    with jp.store.read() as conn:
+        assert peers.get_status(conn, "US").remote_size == size
+
+
+def test_wrong_old_size_gets_409_with_the_recorded_size(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    size, note = latest(us)
+    wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    us.append([kit.check(1)])
+    new_size, new_note = latest(us)
+    with pytest.raises(wakeup.SizeConflictError) as caught:
+        wakeup.receive(jp, add_checkpoint_body(0, [], new_note))
+    assert caught.value.size == size and caught.value.http_status == 409
+    _party, hint = wakeup.receive(jp, add_checkpoint_body(size, proof(us, size, new_size), new_note))
+    assert hint.old == size
+
+
+def test_inconsistent_proof_gets_422(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    size, note = latest(us)
+    wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    us.append([kit.check(1), kit.check(2)])
+    _new, new_note = latest(us)
+    bogus = [b"\x07" * 32] * len(proof(us, size, _new))
+    with pytest.raises(wakeup.ProofFailedError) as caught:
+        wakeup.receive(jp, add_checkpoint_body(size, bogus, new_note))
+    assert caught.value.http_status == 422
+
+
+def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type: ignore[no-untyped-def]
+    us, jp, kr = pair["US"], pair["JP"], pair["KR"]
+    with pytest.raises(NotFoundError):
+        wakeup.receive(jp, add_checkpoint_body(0, [], latest(kr)[1]))  # KR is not pinned at JP
+    size, note = latest(us)
+    from parley.core.checkpoint import Checkpoint, origin_for, sign_checkpoint
+
+    origin = origin_for(us.network, "US")
+    forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
+                             kr.log.key("log").private)  # fmt: skip
+    with pytest.raises(wakeup.UntrustedCheckpointError) as caught:
+        wakeup.receive(jp, add_checkpoint_body(0, [], forged))
+    assert caught.value.http_status == 403
+
+
+def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
+    size, note = latest(pair["US"])
+    with pytest.raises(wakeup.BadSubmissionError):
+        wakeup.receive(pair["JP"], add_checkpoint_body(size + 1, [], note))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"old\n\n", b"old 01\n\nx", b"old 1\nnot base64!\n\nx", b"old 1\nAAAA\n\nx",
+     b"new 1\n\nx", ("old 1\n" + "A" * 43 + "=\n" * 64 + "\nx").encode()],
+)  # fmt: skip
+def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(wakeup.BadSubmissionError):
+        wakeup.receive(pair["JP"], body)
