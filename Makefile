@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
 chaos: $(STAMP)
-	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q -m slow tests/store/test_crash_durability.py
+	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q tests/store/test_crash_durability.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
