@@ -53,10 +53,12 @@ def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
 
 
 def summary(scenario: Scenario, results: list[StepResult], nodes: dict[str, Node]) -> bool:
-    table = Table("party", "entries", "log verification")
+    table = Table("party", "own entries", "entries held (all logs)", "log verification")
     verdicts = verify_nodes(nodes)
     for party, node in nodes.items():
-        table.add_row(party, str(node.size()), verdicts[party])
+        with node.store.read() as conn:
+            held = logs.next_ingest(conn)
+        table.add_row(party, str(node.size()), str(held), verdicts[party])
     out.print(table)
     failed = [r for r in results if r.error]
     out.print(f"{scenario.name}: {len(results) - len(failed)} of {len(results)} steps done")
@@ -80,6 +82,7 @@ def demo(
     network.setup(deadline_scale=DEMO_DEADLINE_SCALE)
     network.start()
     try:
+        network.peer()
         table = Table("party", "URL", "home", "logins (officer:password)")
         for local in network.nodes:
             table.add_row(local.party, local.url, str(local.home),
@@ -88,6 +91,7 @@ def demo(
         nodes = {local.party: Node.open(local.home) for local in network.nodes}
         run = ScenarioRun(scenario, nodes, scenario_path.parent)
         results = run.run(on_step=_report_step)
+        time.sleep(3)  # let the last entries reach every peer and the receipts come back
         ok = summary(scenario, results, nodes)
         if headless:
             time.sleep(duration)

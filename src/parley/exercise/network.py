@@ -131,6 +131,20 @@ class LocalNetwork:
                     raise ParleyError(f"the {local.party} server did not start in time")
                 time.sleep(0.1)
 
+    def peer(self) -> None:
+        """Pin every node as a peer of every other (keys read from their homes, out of band)."""
+        from parley.node.peers import pin_peer
+
+        opened = {local.party: Node.open(local.home) for local in self.nodes}
+        identities = {p: n.context().statement.identity.b64 for p, n in opened.items()}
+        for local in self.nodes:
+            for other in self.nodes:
+                if other is not local:
+                    pin_peer(opened[local.party], other.url, other.party,
+                             identities[other.party], None, now_ms())  # fmt: skip
+        for node in opened.values():
+            node.close()
+
     def stop(self) -> None:
         for local in self.nodes:
             if local.process is not None and local.process.poll() is None:
