@@ -6,6 +6,7 @@ this is the only place that does it.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import getpass
 import os
@@ -54,6 +55,13 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper
+
+
+def format_ms(ms: int | None) -> str:
+    """A signed millisecond time as UTC for tables; "-" when there is none."""
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def passphrase_source(path: str) -> bytes | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from parley.cli.common import (
     HomeOption,
     acting,
     err_console,
+    format_ms,
     open_node,
     out,
     reports_errors,
@@ -121,7 +121,7 @@ def show(
         return
     table = Table("ref", "time (UTC)", "kind", "status", "to", "tlp", "leaf hash")
     for row in rows:
-        when = dt.datetime.fromtimestamp(row["time"] / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        when = format_ms(row["time"])
         audience = ALL if row["audience"] == ALL else ",".join(row["audience"])
         table.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
                       row["leaf_hash"][:16])  # fmt: skip

@@ -8,7 +8,6 @@ administrator; ``parley receipts`` shows each addressee's answers to an entry.
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from parley.cli.common import (
     HomeOption,
     acting,
     err_console,
+    format_ms,
     open_node,
     out,
     reports_errors,
@@ -33,12 +33,6 @@ from parley.node.sync import sync_peer
 from parley.store import logs
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @app.command("add")
@@ -102,7 +96,7 @@ def list_(
         seen, lag = row["checkpoint"], row["lag"]
         table.add_row(
             row["party"], row["url"], "-" if seen is None else str(seen), str(row["synced"]),
-            "-" if lag is None else str(lag), row["health"], _when(row["last_success"]),
+            "-" if lag is None else str(lag), row["health"], format_ms(row["last_success"]),
             (row["held"] or row["last_error"] or "")[:60],
         )  # fmt: skip
     out.print(table)
@@ -205,10 +199,11 @@ def receipts_cmd(
                   "acknowledged (claimed)", "by", "reply")  # fmt: skip
     for row in rows:
         got, done = row.delivered or {}, row.acknowledged or {}
-        table.add_row(row.party, row.status, _when(got.get("claimed")), _when(got.get("observed")),
-                      _when(done.get("claimed")), done.get("officer") or "",
+        table.add_row(row.party, row.status, format_ms(got.get("claimed")),
+                      format_ms(got.get("observed")),
+                      format_ms(done.get("claimed")), done.get("officer") or "",
                       done.get("reply") or "")  # fmt: skip
-    out.print(f"{header.ref} {header.kind} {header.status} sent {_when(header.time)}")
+    out.print(f"{header.ref} {header.kind} {header.status} sent {format_ms(header.time)}")
     out.print(table)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from typing import Annotated
 
@@ -10,17 +9,19 @@ import orjson
 import typer
 from rich.table import Table
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    format_ms,
+    open_node,
+    out,
+    reports_errors,
+)
 from parley.node import webhooks
 from parley.node.node import now_ms
 
 app = typer.Typer(help="Webhooks: signed event deliveries with retries.", no_args_is_help=True)
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @app.command("add")
@@ -86,5 +87,5 @@ def outbox(
     for r in rows:
         error = (r["last_error"] or "")[:60]
         table.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
-                      _when(r["created"]), _when(r["next_attempt"]), error)  # fmt: skip
+                      format_ms(r["created"]), format_ms(r["next_attempt"]), error)  # fmt: skip
     out.print(table)
