@@ -150,10 +150,11 @@ class SignedPolicy:
     def __init__(self, document: PolicyDocument, signatures: dict[str, str]) -> None:
         self.document = document
         self.signatures = dict(sorted(signatures.items()))
+        self._hash = document.hash  # computed once: verifiers ask for it on every entry
 
     @property
     def hash(self) -> str:
-        return self.document.hash
+        return self._hash
 
     def to_body(self) -> dict[str, Any]:
         return {

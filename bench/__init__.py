@@ -1,0 +1,1 @@
+"""Benchmarks of Parley's log foundation: run them all with ``python -m bench.run_all``."""
