@@ -67,7 +67,9 @@ VALID: dict[str, list[dict[str, Any]]] = {
         {
             "type": "equivocation",
             "party": "KR",
+            "log_key": "A" * 43 + "=",
             "checkpoints": ["note one", "note two"],
+            "proof": [],
             "detail": "two roots for size 12",
         },
     ],  # fmt: skip

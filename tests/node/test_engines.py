@@ -28,7 +28,7 @@ def test_replication_round_trip_on_each_engine(network, kit, database) -> None: 
     with us.store.read() as conn:
         note = logs.latest_checkpoint(conn, "US")
     assert note is not None
-    _party, hint = wakeup.receive(jp, add_checkpoint_body(0, [], note[1]))
+    _party, hint, _line = wakeup.receive(jp, add_checkpoint_body(0, [], note[1]), now_ms())
     report = pull(jp, peer, kit.MemoryLog(us, "JP"), hint=hint)
     assert report.stored == us.size() and report.receipts == 2
     receipts.acknowledge(jp, "US:4", "duty", "seen", now_ms())

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from parley.core import merkle
+import orjson
+
+from parley.core import equivocation, merkle
+from parley.core.checkpoint import (
+    Checkpoint,
+    origin_for,
+    parse_note,
+    sign_checkpoint,
+    verify_cosignature,
+)
 from parley.core.errors import NotFoundError
-from parley.node import peers, wakeup
+from parley.node import peers, wakeup, witnessing
 from parley.node.fedclient import add_checkpoint_body
-from parley.node.node import Node
+from parley.node.node import Node, now_ms
+from parley.node.sync import Hint
 from parley.store import logs
+from parley.store import witnessing as witness_rows
+
+
+def submit(node: Node, body: bytes) -> tuple[str, Hint]:
+    party, hint, _line = wakeup.receive(node, body, now_ms())
+    return party, hint
 
 
 def latest(node: Node) -> tuple[int, str]:
@@ -34,7 +50,7 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
 def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = latest(us)
-    party, hint = wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    party, hint = submit(jp, add_checkpoint_body(0, [], note))
     assert party == "US" and hint.note == note and hint.old == 0
     with jp.store.read() as conn:
         assert peers.get_status(conn, "US").remote_size == size
@@ -43,47 +59,45 @@ def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None: 
 def test_wrong_old_size_gets_409_with_the_recorded_size(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = latest(us)
-    wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    submit(jp, add_checkpoint_body(0, [], note))
     us.append([kit.check(1)])
     new_size, new_note = latest(us)
     with pytest.raises(wakeup.SizeConflictError) as caught:
-        wakeup.receive(jp, add_checkpoint_body(0, [], new_note))
+        submit(jp, add_checkpoint_body(0, [], new_note))
     assert caught.value.size == size and caught.value.http_status == 409
-    _party, hint = wakeup.receive(jp, add_checkpoint_body(size, proof(us, size, new_size), new_note))
+    _party, hint = submit(jp, add_checkpoint_body(size, proof(us, size, new_size), new_note))
     assert hint.old == size
 
 
 def test_inconsistent_proof_gets_422(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = latest(us)
-    wakeup.receive(jp, add_checkpoint_body(0, [], note))
+    submit(jp, add_checkpoint_body(0, [], note))
     us.append([kit.check(1), kit.check(2)])
     _new, new_note = latest(us)
     bogus = [b"\x07" * 32] * len(proof(us, size, _new))
     with pytest.raises(wakeup.ProofFailedError) as caught:
-        wakeup.receive(jp, add_checkpoint_body(size, bogus, new_note))
+        submit(jp, add_checkpoint_body(size, bogus, new_note))
     assert caught.value.http_status == 422
 
 
 def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = pair["US"], pair["JP"], pair["KR"]
     with pytest.raises(NotFoundError):
-        wakeup.receive(jp, add_checkpoint_body(0, [], latest(kr)[1]))  # KR is not pinned at JP
+        submit(jp, add_checkpoint_body(0, [], latest(kr)[1]))  # KR is not pinned at JP
     size, note = latest(us)
-    from parley.core.checkpoint import Checkpoint, origin_for, sign_checkpoint
-
     origin = origin_for(us.network, "US")
     forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
                              kr.log.key("log").private)  # fmt: skip
     with pytest.raises(wakeup.UntrustedCheckpointError) as caught:
-        wakeup.receive(jp, add_checkpoint_body(0, [], forged))
+        submit(jp, add_checkpoint_body(0, [], forged))
     assert caught.value.http_status == 403
 
 
 def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
     size, note = latest(pair["US"])
     with pytest.raises(wakeup.BadSubmissionError):
-        wakeup.receive(pair["JP"], add_checkpoint_body(size + 1, [], note))
+        submit(pair["JP"], add_checkpoint_body(size + 1, [], note))
 
 
 @pytest.mark.parametrize(
@@ -93,4 +107,36 @@ def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: igno
 )  # fmt: skip
 def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(wakeup.BadSubmissionError):
-        wakeup.receive(pair["JP"], body)
+        submit(pair["JP"], body)
+
+
+def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(pair) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    size, note = latest(us)
+    _party, _hint, line = wakeup.receive(jp, add_checkpoint_body(0, [], note), 1_700_000_123_456)
+    body = parse_note(note).text.encode()
+    name = witnessing.witness_name(jp.network, "JP")
+    assert verify_cosignature(body, line, name, jp.log.key("witness").public.raw) == 1_700_000_123
+    with jp.store.read() as conn:
+        witnessed = witness_rows.get_witnessed(conn, "US")
+        assert witnessed is not None and witnessed.size == size
+        assert line in witnessed.note and witnessed.note.startswith(parse_note(note).text)
+
+
+def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(pair) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    size, note = latest(us)
+    submit(jp, add_checkpoint_body(0, [], note))
+    origin = origin_for(us.network, "US")
+    other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,
+                            us.log.key("log").private)  # fmt: skip
+    before = jp.size()
+    with pytest.raises(wakeup.SizeConflictError):
+        submit(jp, add_checkpoint_body(size, [], other))
+    with jp.store.read() as conn:
+        (found,) = witness_rows.list_equivocations(conn, "US")
+        assert peers.get_status(conn, "US").held.startswith("equivocation")
+        entry = logs.get_entry(conn, "JP", before)
+    assert found.entry_seq == before and entry is not None and entry.kind == "evidence"
+    first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))
+    assert first.size == second.size == size and first.root != second.root

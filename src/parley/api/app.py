@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
 import anyio
@@ -19,7 +20,7 @@ from fastapi import Depends, FastAPI
 from parley.api import fed_api, log_api, peer_auth, problems
 from parley.node import webhooks
 from parley.node.node import Node
-from parley.node.replicator import Replicator
+from parley.node.replicator import WITNESS_INTERVAL_S, Replicator
 from parley.store import logs
 
 WATCH_INTERVAL_S = 0.05
@@ -50,9 +51,12 @@ def create_app(node: Node) -> FastAPI:
         app.state.log_grew = asyncio.Event()
         app.state.poked = asyncio.Event()
         watcher = asyncio.create_task(_watch(app, node))
+        interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
         app.state.replicator = Replicator(
-            node, lambda: app.state.published, lambda: app.state.log_grew, app.state.poked.set
-        )
+            node, lambda: app.state.published, lambda: app.state.log_grew, app.state.poked.set,
+            witness_interval_s=interval,
+        )  # fmt: skip
+        app.state.replicator.start_witnessing()
         federation = asyncio.create_task(app.state.replicator.run())
         sender = asyncio.create_task(webhooks.run(node.store, node.log.key("http")))
         try:

@@ -1,7 +1,10 @@
 """Federation endpoints beyond the node's own log: wake-ups and mirrors.
 
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
-  consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``).
+  consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``), and the
+  answer is this node's cosignature line (C2SP tlog-cosignature).
+* ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
+  ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip).
 * ``GET /fed/v1/mirror/<party>/{get-sth, get-sth-consistency, get-proof-by-hash, get-entries}``
   serve any log this node holds (a peer's, or its own) exactly as the author's RFC 6962-shaped
   endpoints do: the latest checkpoint whose tree is held, proofs from stored subtree hashes,
@@ -22,10 +25,11 @@ from parley.api.peer_auth import caller_party
 from parley.core import merkle
 from parley.core.entry import ALL, PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
-from parley.node import wakeup
+from parley.node import wakeup, witnessing
 from parley.node.ingest import note_body
-from parley.node.node import Node
+from parley.node.node import Node, now_ms
 from parley.store import logs
+from parley.store import witnessing as witness_rows
 
 MAX_ENTRIES = 1000
 router = APIRouter(prefix="/fed/v1")
@@ -48,13 +52,34 @@ async def add_checkpoint(request: Request) -> Response:
     node = _node(request)
     body = await request.body()
     try:
-        party, hint = await anyio.to_thread.run_sync(wakeup.receive, node, body)
+        party, hint, line = await anyio.to_thread.run_sync(wakeup.receive, node, body, now_ms())
     except wakeup.SizeConflictError as exc:
         return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
     replicator = getattr(request.app.state, "replicator", None)
     if replicator is not None:
         replicator.wake(party, hint)
-    return Response(b"", status_code=200, media_type="text/plain")
+    return Response(line, status_code=200, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/checkpoint")
+def checkpoint(request: Request) -> Response:
+    """The latest checkpoint of this node's log with every cosignature held on it (signed note)."""
+    node = _node(request)
+    with node.store.read() as conn:
+        note = witnessing.cosigned_checkpoint(conn, node.party)
+    if note is None:
+        raise NotFoundError("this node has no checkpoint yet")
+    return Response(note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/witnessed/{party}")
+def witnessed(request: Request, party: PartyPath) -> Response:
+    """The checkpoint of ``party``'s log that this node last cosigned, with its cosignature."""
+    with _node(request).store.read() as conn:
+        row = witness_rows.get_witnessed(conn, party)
+    if row is None:
+        raise NotFoundError(f"this node has cosigned no checkpoint of {party}'s log")
+    return Response(row.note, media_type="text/plain; charset=utf-8")
 
 
 def _held(conn: Connection, party: str) -> tuple[int, str]:

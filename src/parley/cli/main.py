@@ -18,11 +18,14 @@ from parley.cli import (
     policy_cmds,
     user_cmds,
     verify_cmds,
+    witness_cmds,
 )
 from parley.cli.common import HomeOption, open_node, out, reports_errors
+from parley.core.checkpoint import vkey
 from parley.core.keys import fingerprint
 from parley.node import tlspin
 from parley.node.node import DEFAULT_NETWORK, Node
+from parley.node.witnessing import witness_name
 
 app = typer.Typer(
     name="parley",
@@ -34,6 +37,7 @@ app.add_typer(log_cmds.app, name="log")
 app.add_typer(verify_cmds.app, name="verify")
 app.add_typer(policy_cmds.app, name="policy")
 app.add_typer(user_cmds.app, name="user")
+app.add_typer(witness_cmds.app, name="witness")
 demo_cmds.register(app)
 peer_cmds.register(app)
 notify_cmds.register(app)
@@ -95,6 +99,8 @@ def node_info(
         "identity_kid": statement.identity.kid,
         "fingerprint": fingerprint(statement.identity.raw),
         "keys": {p: k.b64 for p, k in statement.purposes.items()},
+        "witness_vkey": vkey(witness_name(node.network, node.party),
+                             statement.purposes["witness"].raw),  # fmt: skip
         "policy": context.policy.hash,
         "size": node.size(),
         "url": f"http://{node.config.host}:{node.config.port}",

@@ -9,9 +9,10 @@ import orjson
 import typer
 
 from parley.cli.common import out, reports_errors
+from parley.core import equivocation
 from parley.core.entry import Body
 from parley.core.errors import VerificationError
-from parley.core.keys import PublicKey
+from parley.core.keys import PublicKey, fingerprint
 from parley.core.proof import verify_entry_proof
 from parley.core.verify import LogReport, verify_log
 from parley.node.export import ExportReader
@@ -86,3 +87,24 @@ def proof(file: Path, identity: IdentityOption = None) -> None:
     )
     if report.body is not None:
         out.print(orjson.dumps(report.body, option=orjson.OPT_INDENT_2).decode())
+
+
+@app.command("equivocation")
+@reports_errors
+def equivocation_evidence(
+    file: Annotated[Path, typer.Argument(help="Evidence JSON (an evidence entry's body).")],
+    key: Annotated[
+        str | None, typer.Option("--log-key", help="Require this log key (base64) of the party.")
+    ] = None,
+) -> None:
+    """Check equivocation evidence offline: two checkpoints one log signed that cannot agree."""
+    try:
+        document = orjson.loads(file.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise VerificationError(f"{file}: not readable JSON evidence ({exc})") from exc
+    evidence = equivocation.Evidence.from_dict(document)
+    if key is not None and PublicKey.from_b64(key, what="--log-key").raw != evidence.log_key:
+        raise VerificationError("the evidence is signed by another log key than --log-key")
+    first, second = equivocation.verify(evidence)
+    out.print(f"EQUIVOCATION by {evidence.party}: {equivocation.describe(first, second)}")
+    out.print(f"log key fingerprint {fingerprint(evidence.log_key)} (compare out of band)")

@@ -127,9 +127,14 @@ class Roadmap(_Strict):
 
 
 class Evidence(_Strict):
+    """Equivocation evidence (``parley.core.equivocation``) with a sentence for people."""
+
     type: Literal["equivocation"]
     party: str = Field(pattern=PARTY_RE.pattern)
+    log_key: str = Field(min_length=44, max_length=44)
     checkpoints: list[str] = Field(min_length=2, max_length=2)
+    old_root: str | None = Field(default=None, min_length=44, max_length=44)
+    proof: list[str] = Field(max_length=64)
     detail: str = Field(max_length=LONG_TEXT)
 
 

@@ -41,7 +41,7 @@ from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
 from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.core.verify import KeyEpoch, LogVerifier
-from parley.node import receipts, webhooks
+from parley.node import receipts, webhooks, witnessing
 from parley.node.fedclient import Fetched
 from parley.node.log import Draft
 from parley.node.node import Node
@@ -375,6 +375,8 @@ def _answers(
     header = item.header
     if header.kind == "key" and item.body is not None:
         update_statement(conn, header.party, item.body.value())
+    if header.kind == "evidence" and item.body is not None:
+        return witnessing.evidence_from_peer(node, conn, header.ref, item.body.value(), now)
     if not receipts.addressed_to(header, node.party):
         return []
     if flag == FLAG_WITHHELD:

@@ -13,6 +13,8 @@ import time as _time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from parley.core.entry import Header, format_ref
 from parley.core.errors import ConflictError, PolicyError
 from parley.core.keys import PURPOSES, KeyStatement, SigningKey, commitment
@@ -126,6 +128,14 @@ class Node:
         if context is None:
             raise PolicyError(f"the log of {self.party} has no key statement and policy yet")
         return context
+
+    def policy_in(self, conn: Connection) -> PolicyDocument:
+        """The policy in force at this node, read in ``conn`` (cached by the log per size)."""
+        state = logs.get_state(conn, self.party)
+        context = self.log.context(conn, 0 if state is None else state.size)
+        if context is None:
+            return self.context().policy.document
+        return context.policy.document
 
     def append(self, drafts: Sequence[Draft], now: int | None = None) -> list[Header]:
         return self.log.append(drafts, now_ms() if now is None else now)

@@ -212,8 +212,13 @@ def record_failure(store: Store, party: str, now: int, error: str, *, node: str 
 def hold(store: Store, party: str, reason: str, *, node: str = "", now: int = 0) -> None:
     """Stop pulling from a peer until an administrator acts (a fork, an equivocation)."""
     with store.write() as conn:
-        _put_status(conn, party, held=reason[:2000])
+        hold_in(conn, party, reason)
         webhooks.emit(conn, node, "peer.held", {"party": party, "reason": reason[:2000]}, now)
+
+
+def hold_in(conn: Connection, party: str, reason: str) -> None:
+    """``hold`` inside the caller's write transaction (no webhook: the caller sends its own)."""
+    _put_status(conn, party, held=reason[:2000])
 
 
 def release(store: Store, party: str) -> None:

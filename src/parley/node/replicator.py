@@ -9,7 +9,12 @@
   ``old 0`` and learns the peer's recorded size from its 409 answer; bursts coalesce, because
   each submission carries the newest checkpoint at the time it is sent. Failures back off.
   After a pull that receipted a peer's entries, that peer is told first (the others a few
-  milliseconds later), which shortens the way of a receipt back to its sender.
+  milliseconds later), which shortens the way of a receipt back to its sender. The peer answers
+  with its cosignature (C2SP tlog-cosignature), which is verified and kept.
+* Gossip loop: every witnessing interval, compares with each peer the checkpoints it cosigned
+  and gathers cosignatures (``parley.node.gossip``); a fork becomes equivocation evidence.
+* External witnesses: the same submission, unsigned, to each C2SP witness an administrator
+  added (``parley witness add``), when the log grew; failures are kept for ``witness list``.
 
 Nothing in flight is lost on a restart: what was not pulled is pulled by the start-up catch-up,
 and what was not announced is announced on the first submission after the restart.
@@ -28,14 +33,16 @@ import anyio
 import httpx
 
 from parley.core import merkle
+from parley.core.checkpoint import parse_vkey
 from parley.core.errors import ParleyError
-from parley.node import peers
+from parley.node import gossip, peers, witnessing
 from parley.node.fedauth import RequestSigner
 from parley.node.fedclient import add_checkpoint_body, async_http_client
 from parley.node.ingest import CursorCache
 from parley.node.node import Node, now_ms
 from parley.node.sync import HeldError, Hint, sync_peer
 from parley.store import logs
+from parley.store import witnessing as witness_rows
 
 log = logging.getLogger("parley.federation")
 
@@ -44,6 +51,7 @@ HELD_RECHECK_S = 60.0
 ANNOUNCE_RETRY_MAX_S = 3600.0
 HEAD_START_S = 0.02  # the sender of what was just receipted is told this much earlier
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
+WITNESS_INTERVAL_S = 3.0  # gossip with peers, and retry external witnesses, this often
 
 Published = Callable[[], tuple[int, str] | None]
 GrowthEvent = Callable[[], asyncio.Event]
@@ -70,6 +78,7 @@ class Replicator:
         published: Published,
         growth: GrowthEvent,
         poke: Callable[[], None] = lambda: None,
+        witness_interval_s: float = WITNESS_INTERVAL_S,
     ) -> None:
         self.node = node
         self.published = published
@@ -79,6 +88,8 @@ class Replicator:
         self.signer = RequestSigner(node.log.key("http"))
         self.cursors = CursorCache()
         self.first: str | None = None
+        self.witness_interval_s = witness_interval_s
+        self.witness_tasks: list[asyncio.Task[None]] = []
 
     def wake(self, party: str, hint: Hint | None = None) -> None:
         """A verified wake-up from ``party``: pull now (the hint saves two requests)."""
@@ -104,13 +115,91 @@ class Replicator:
                     self.jobs[party] = jobs
                 await asyncio.sleep(SUPERVISE_S)
         finally:
-            for jobs in self.jobs.values():
-                for task in jobs.tasks:
-                    task.cancel()
-            for jobs in self.jobs.values():
-                for task in jobs.tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            for task in self._all_tasks():
+                task.cancel()
+            for task in self._all_tasks():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    def _all_tasks(self) -> list[asyncio.Task[None]]:
+        tasks = [task for jobs in self.jobs.values() for task in jobs.tasks]
+        return tasks + self.witness_tasks
+
+    def start_witnessing(self) -> None:
+        """Start the gossip loop and the submissions to external witnesses."""
+        self.witness_tasks = [
+            asyncio.create_task(self._gossip_loop()),
+            asyncio.create_task(self._external_loop()),
+        ]
+
+    async def _gossip_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.witness_interval_s)
+            for peer in await anyio.to_thread.run_sync(self._peers):
+                try:
+                    report = await anyio.to_thread.run_sync(
+                        gossip.gossip_with, self.node, peer, self.signer
+                    )
+                except Exception:  # noqa: BLE001 - a loop must survive anything
+                    log.exception("gossip with %s crashed", peer.party)
+                    continue
+                for problem in report.problems:
+                    log.info("gossip: %s", problem)
+                for party in report.equivocations:
+                    log.error("equivocation by %s detected through %s", party, peer.party)
+
+    async def _external_loop(self) -> None:
+        """Submit this node's checkpoint to each external witness when it grew (C2SP)."""
+        acked: dict[str, int] = {}
+        while True:
+            grew = self.growth()
+            latest = self.published()
+            witnesses = await anyio.to_thread.run_sync(self._externals)
+            for witness in witnesses:
+                if latest is None or acked.get(witness.name) == latest[0]:
+                    continue
+                try:
+                    acked[witness.name] = await self._submit_external(witness, latest)
+                    error = None
+                except (ParleyError, httpx.HTTPError) as exc:
+                    error = str(exc)[:500]
+                    log.info("external witness %s: %s", witness.name, error)
+                await anyio.to_thread.run_sync(
+                    self._record_external, witness.name, acked.get(witness.name), error
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(grew.wait(), timeout=self.witness_interval_s)
+
+    def _externals(self) -> list[witness_rows.ExternalWitness]:
+        with self.node.store.read() as conn:
+            return witness_rows.list_external(conn)
+
+    def _record_external(self, name: str, size: int | None, error: str | None) -> None:
+        with self.node.store.write() as conn:
+            witness_rows.record_external(conn, name, size, error)
+
+    async def _submit_external(
+        self, witness: witness_rows.ExternalWitness, latest: tuple[int, str]
+    ) -> int:
+        size, note = latest
+        old = witness.size if witness.size is not None and witness.size <= size else 0
+        name = parse_vkey(witness.vkey).name
+        async with httpx.AsyncClient(base_url=witness.url, timeout=10.0, trust_env=False) as http:
+            for _attempt in range(2):
+                proof = await anyio.to_thread.run_sync(self._proof, old, size)
+                response = await http.post(
+                    "/add-checkpoint", content=add_checkpoint_body(old, proof, note)
+                )
+                if response.status_code == 200:
+                    await anyio.to_thread.run_sync(
+                        witnessing.keep_answer, self.node, note, response.text, name
+                    )
+                    return size
+                if response.status_code == 409 and response.text.strip().isdigit():
+                    old = int(response.text.strip())
+                    continue
+                raise ParleyError(f"witness answered {response.status_code}: {response.text[:200]}")
+        raise ParleyError(f"witness kept answering 409 to the checkpoint of size {size}")
 
     def _peers(self) -> list[peers.Peer]:
         return peers.list_peers(self.node.store)
@@ -182,6 +271,10 @@ class Replicator:
                     "/fed/v1/add-checkpoint", content=add_checkpoint_body(old, proof, note)
                 )
                 if response.status_code == 200:
+                    await anyio.to_thread.run_sync(
+                        witnessing.keep_answer, self.node, note, response.text,
+                        witnessing.witness_name(self.node.network, party),
+                    )  # fmt: skip
                     return size
                 if response.status_code == 409 and response.headers.get(
                     "content-type", ""

@@ -30,12 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import func, select, update
 
 from parley.core import merkle
 from parley.core.entry import parse_header
 from parley.core.errors import ParleyError, VerificationError
-from parley.core.policy import PolicyDocument
 from parley.node import ingest, peers, receipts
 from parley.node.fedauth import RequestSigner
 from parley.node.fedclient import (
@@ -110,7 +109,7 @@ def pull(
 ) -> PullReport:
     """One pass of the workflow against one source; raises on any verification failure."""
     with node.store.read() as conn:
-        policy = own_policy(node, conn)
+        policy = node.policy_in(conn)
         cursor = None if cache is None else cache.take(conn, peer.party)
         if cursor is None:
             cursor = ingest.restore(conn, peer.party, node.network, peer.identity, policy, now_ms())
@@ -120,15 +119,6 @@ def pull(
     if cache is not None:
         cache.keep(cursor)  # only reused while it matches the stored state exactly
     return report
-
-
-def own_policy(node: Node, conn: Connection) -> PolicyDocument:
-    """The policy in force at this node (cached by the local log per size)."""
-    state = logs.get_state(conn, node.party)
-    context = node.log.context(conn, 0 if state is None else state.size)
-    if context is None:
-        return node.context().policy.document
-    return context.policy.document
 
 
 def _pull(
@@ -318,7 +308,7 @@ def sync_peer(
     peer = peers.get_peer(node.store, party)
     with node.store.read() as conn:
         held = peers.get_status(conn, party).held
-        own_policy(node, conn).member(party)  # a party the policy no longer lists is not pulled
+        node.policy_in(conn).member(party)  # a party the policy no longer lists is not pulled
     if held:
         raise HeldError(f"pulling from {party} is held: {held}",
                         hint=f"inspect, then 'parley peers release {party}'")  # fmt: skip

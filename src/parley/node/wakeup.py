@@ -19,8 +19,9 @@
 
 The check and the update of the recorded checkpoint happen in one write transaction, so two
 racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
-wakes the pull of that peer (``parley.node.sync``); the witnessing issue adds the cosignature
-that the specification's response carries. Until then the response is 200 with an empty body.
+wakes the pull of that peer (``parley.node.sync``), and this node cosigns it with its witness key
+(``parley.node.witnessing``): the 200 response is that ``cosignature/v1`` line. Two roots for
+one size are equivocation: the evidence is recorded, then the answer is 409.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import binascii
 
 from sqlalchemy import Connection
 
-from parley.core import merkle
+from parley.core import equivocation, merkle
 from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, VerificationError
-from parley.node import peers
+from parley.node import peers, witnessing
 from parley.node.ingest import note_body
 from parley.node.node import Node
 from parley.node.sync import Hint
@@ -100,8 +101,11 @@ def parse_submission(body: bytes) -> tuple[int, list[bytes], str]:
     return int(size_text), proof, note
 
 
-def receive(node: Node, body: bytes) -> tuple[str, Hint]:
-    """Check a submission (see the module docstring); return the peer's party and the hint."""
+def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
+    """Check a submission (see the module docstring); return the party, the hint, our cosignature.
+
+    Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
+    """
     old, proof, note = parse_submission(body)
     try:
         claimed = note_body(note)
@@ -124,24 +128,29 @@ def receive(node: Node, body: bytes) -> tuple[str, Hint]:
     if old == 0 and proof:
         raise BadSubmissionError("the consistency proof must be empty when old is 0")
     with node.store.write() as conn:
-        size, root = _recorded(conn, party)
+        size, root, recorded = _recorded(conn, party)
         if old != size:
             raise SizeConflictError(f"this node last verified {party} at size {size}", size=size)
-        if old == checkpoint.size and checkpoint.root != root:
-            raise SizeConflictError(
-                f"{party} signed two roots for size {old}: two histories of one log", size=size
-            )
-        if 0 < old < checkpoint.size:
-            try:
-                merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root, proof)
-            except VerificationError as exc:
-                raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
-        peers.record_remote(conn, party, checkpoint.size, note)
-    return party, Hint(note, old, proof)
+        forked = old == checkpoint.size and checkpoint.root != root
+        if not forked:
+            if 0 < old < checkpoint.size:
+                try:
+                    merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root, proof)
+                except VerificationError as exc:
+                    raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
+            peers.record_remote(conn, party, checkpoint.size, note)
+            line = witnessing.cosign_checkpoint(node, conn, party, checkpoint, note, now)
+            return party, Hint(note, old, proof), line
+        assert recorded is not None  # noqa: S101 - a root other than the empty one was recorded
+        evidence = equivocation.Evidence(party, peer.log_key.raw, recorded, note)
+        witnessing.record_equivocation(node, conn, evidence, f"add-checkpoint from {party}", now)
+    raise SizeConflictError(
+        f"{party} signed two roots for size {old}: two histories of one log", size=size
+    )
 
 
-def _recorded(conn: Connection, party: str) -> tuple[int, bytes]:
-    """Size and root of the latest checkpoint of ``party`` this node has verified."""
+def _recorded(conn: Connection, party: str) -> tuple[int, bytes, str | None]:
+    """Size, root and note of the latest checkpoint of ``party`` this node has verified."""
     status = peers.get_status(conn, party)
     best: tuple[int, str] | None = None
     if status.remote_size is not None and status.remote_note is not None:
@@ -150,6 +159,6 @@ def _recorded(conn: Connection, party: str) -> tuple[int, bytes]:
     if held is not None and (best is None or held[0] > best[0]):
         best = held
     if best is None:
-        return 0, merkle.EMPTY_ROOT
+        return 0, merkle.EMPTY_ROOT, None
     checkpoint: Checkpoint = note_body(best[1])
-    return checkpoint.size, checkpoint.root
+    return checkpoint.size, checkpoint.root, best[1]

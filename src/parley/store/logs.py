@@ -106,6 +106,17 @@ def checkpoint_at(conn: Connection, party: str, size: int) -> str | None:
     ).scalar()
 
 
+def first_checkpoint_after(conn: Connection, party: str, seq: int) -> tuple[int, int] | None:
+    """Size and time of the first held checkpoint that contains entry ``seq``."""
+    row = conn.execute(
+        select(checkpoints.c.size, checkpoints.c.time)
+        .where(checkpoints.c.party == party, checkpoints.c.size > seq)
+        .order_by(checkpoints.c.size)
+        .limit(1)
+    ).first()
+    return None if row is None else (row.size, row.time)
+
+
 def all_checkpoints(conn: Connection, party: str) -> list[str]:
     rows = conn.execute(
         select(checkpoints.c.note).where(checkpoints.c.party == party).order_by(checkpoints.c.size)

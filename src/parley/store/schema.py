@@ -206,3 +206,52 @@ notification_keys = Table(
 )
 Index("notification_keys_seq", notification_keys.c.party, notification_keys.c.seq, unique=True)
 Index("notification_keys_incident", notification_keys.c.party, notification_keys.c.incident)
+
+# Witnessing (migration 0005): cosignatures on checkpoints of any log this node holds (its own
+# and its peers'), what this node last cosigned per log (served to peers as gossip), the
+# external C2SP witnesses an administrator added, and detected equivocations.
+
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("party", String(8), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("time", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),
+)
+Index("cosignatures_witness", cosignatures.c.party, cosignatures.c.witness, cosignatures.c.size)
+
+witnessed = Table(
+    "witnessed",
+    metadata,
+    Column("party", String(8), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("cosigned", BigInteger, nullable=False),
+)
+
+external_witnesses = Table(
+    "external_witnesses",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("vkey", Text, nullable=False),
+    Column("added", BigInteger, nullable=False),
+    Column("size", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+
+equivocations = Table(
+    "equivocations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("party", String(8), nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("detected", BigInteger, nullable=False),
+    Column("entry_seq", BigInteger, nullable=True),
+)
+Index("equivocations_party", equivocations.c.party)

@@ -1,0 +1,83 @@
+"""``parley witness``: external C2SP witnesses this node submits its checkpoints to.
+
+Peers witness each other without configuration. An administrator may add any C2SP
+``tlog-witness`` (a neutral observer's, a public witness network's) by URL and verifier key;
+its cosignatures count toward the quorum k only where the network policy names that witness.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.core.checkpoint import parse_vkey
+from parley.core.errors import InvalidEntryError, NotFoundError
+from parley.node.node import now_ms
+from parley.store import witnessing as rows
+
+app = typer.Typer(help="External C2SP witnesses of this node's log.", no_args_is_help=True)
+
+
+@app.command("add")
+@reports_errors
+def add(
+    url: Annotated[str, typer.Argument(help="The witness's base URL (it serves /add-checkpoint).")],
+    home: HomeOption,
+    vkey: Annotated[str, typer.Option("--vkey", help="The witness's verifier key (C2SP vkey).")],
+    as_officer: AsOption = None,
+) -> None:
+    """Submit this node's checkpoints to the witness at URL, checking its cosignatures by VKEY."""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidEntryError(f"witness URL {url!r} must start with http:// or https://")
+    parsed = parse_vkey(vkey)
+    node = open_node(home)
+    acting(node, as_officer, "witness.add", {"url": url, "name": parsed.name}, "admin")
+    with node.store.write() as conn:
+        rows.put_external(conn, parsed.name, url.rstrip("/"), vkey, now_ms())
+        named = vkey in {w.vkey for w in node.policy_in(conn).witnesses}
+    out.print(f"Added witness {escape(parsed.name)} at {escape(url)}")
+    if not named:
+        out.print("The network policy does not name this witness: its cosignatures are kept "
+                  "but do not count toward the quorum.")  # fmt: skip
+
+
+@app.command("list")
+@reports_errors
+def list_(
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The external witnesses, whether the policy names them, and their last answer."""
+    node = open_node(home)
+    with node.store.read() as conn:
+        named = {w.vkey for w in node.policy_in(conn).witnesses}
+        items = [{"name": w.name, "url": w.url, "vkey": w.vkey, "counts": w.vkey in named,
+                  "cosigned_size": w.size, "last_error": w.last_error}
+                 for w in rows.list_external(conn)]  # fmt: skip
+    if as_json:
+        sys.stdout.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("name", "url", "counts toward k", "cosigned size", "last error")
+    for item in items:
+        table.add_row(escape(str(item["name"])), escape(str(item["url"])),
+                      "yes" if item["counts"] else "no", str(item["cosigned_size"] or "-"),
+                      escape(str(item["last_error"] or "")))  # fmt: skip
+    out.print(table)
+
+
+@app.command("remove")
+@reports_errors
+def remove(name: str, home: HomeOption, as_officer: AsOption = None) -> None:
+    """Stop submitting to witness NAME (its cosignatures already kept stay)."""
+    node = open_node(home)
+    acting(node, as_officer, "witness.remove", {"name": name}, "admin")
+    with node.store.write() as conn:
+        if not rows.remove_external(conn, name):
+            raise NotFoundError(f"no external witness named {name!r}", hint="'parley witness list'")
+    out.print(f"Removed witness {escape(name)}")

@@ -1,0 +1,306 @@
+"""Witnessing: cosigning peers' checkpoints, gathering cosignatures, witnessed time, equivocation.
+
+Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
+
+* A node cosigns a peer's checkpoint when the peer submits it to ``add-checkpoint`` and it is
+  consistent with what this node verified before (``parley.node.wakeup`` checks that). The
+  cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under the name
+  ``parley/<network>/witness/<party>``; what it last cosigned per log is kept and served at
+  ``GET /fed/v1/witnessed/<party>`` (gossip).
+* Cosignatures stay outside the logs: the ``cosignatures`` table holds every verified one this
+  node has seen, on its own checkpoints (answers to its submissions) and on its peers' (from
+  their ``GET /fed/v1/checkpoint`` and from what other peers say they cosigned).
+* Witnessed time of entry ``seq`` of a log: the k-th earliest cosignature time, over distinct
+  witnesses other than the log's own party, on checkpoints that contain the entry (size > seq).
+  k is the policy's ``witness_quorum``; only member nodes and the external witnesses the policy
+  names count. One colluding witness cannot backdate anything when k >= 2: its early time is
+  only the first of k. With k = 0 the log's own first checkpoint time stands.
+* Two checkpoints of one log, both validly signed and not consistent, are equivocation: the
+  evidence (``parley.core.equivocation``) is stored, appended as an ``evidence`` entry, sent on
+  the ``equivocation`` webhook, and the peer is held until an administrator releases it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from parley.core import equivocation, merkle
+from parley.core.checkpoint import (
+    Checkpoint,
+    add_signature_lines,
+    cosign,
+    open_checkpoint,
+    parse_note,
+    parse_signature_line,
+    parse_vkey,
+    verify_cosignature,
+)
+from parley.core.errors import VerificationError
+from parley.core.policy import PolicyDocument
+from parley.node import peers, webhooks
+from parley.node.log import Draft
+from parley.node.node import Node
+from parley.store import logs
+from parley.store import witnessing as rows
+
+MS_PER_S = 1000
+
+
+def witness_name(network: str, party: str) -> str:
+    """The key name of a member node's ``witness`` key in cosignature lines."""
+    return f"parley/{network}/witness/{party}"
+
+
+@dataclass(frozen=True)
+class WitnessKey:
+    """A witness this node recognises: a member node (``party``) or an external witness."""
+
+    name: str
+    key: bytes
+    party: str | None
+    named_by_policy: bool
+
+    def counts_for(self, log_party: str) -> bool:
+        """Whether its cosignatures count toward the quorum on ``log_party``'s log."""
+        return self.named_by_policy and self.party != log_party
+
+
+def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[str, WitnessKey]:
+    """Every witness key this node can check: its own, its pinned peers', external ones."""
+    members = {m.party for m in policy.members}
+    own = node.log.key("witness").public.raw
+    keys = {
+        witness_name(node.network, node.party): WitnessKey(
+            witness_name(node.network, node.party), own, node.party, True
+        )
+    }
+    for peer in peers.list_peers(node.store):
+        name = witness_name(node.network, peer.party)
+        key = peer.statement.purposes["witness"].raw
+        keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
+    named = {w.vkey for w in policy.witnesses}
+    for external in rows.list_external(conn):
+        parsed = parse_vkey(external.vkey)
+        keys[parsed.name] = WitnessKey(
+            parsed.name, parsed.public_key, None, external.vkey in named
+        )
+    return keys
+
+
+def cosign_checkpoint(
+    node: Node, conn: Connection, party: str, checkpoint: Checkpoint, note: str, now: int
+) -> str:
+    """Cosign a verified, consistent checkpoint of ``party``; record it; return the line.
+
+    Call inside the write transaction that checked consistency, so that what this node says it
+    cosigned never goes backwards.
+    """
+    name = witness_name(node.network, node.party)
+    line = cosign(checkpoint.body(), name, node.log.key("witness").private, now // MS_PER_S)
+    rows.put_witnessed(conn, rows.Witnessed(
+        party, checkpoint.size, checkpoint.root, add_signature_lines(note, [line]), now,
+    ))  # fmt: skip
+    rows.put_cosignatures(conn, [rows.Cosignature(
+        party, checkpoint.size, name, checkpoint.root, (now // MS_PER_S) * MS_PER_S, line,
+    )])  # fmt: skip
+    return line
+
+
+def verified_cosignatures(
+    checkpoint: Checkpoint, party: str, lines: Iterable[str], keys: dict[str, WitnessKey]
+) -> list[rows.Cosignature]:
+    """The lines that are valid cosignatures of ``checkpoint`` by witnesses in ``keys``.
+
+    Lines by unknown keys (the log's own signature, witnesses this node does not know) are
+    skipped; a line that names a known witness and does not verify is refused.
+    """
+    body = checkpoint.body()
+    found = []
+    for line in lines:
+        try:
+            name = parse_signature_line(line).name
+        except VerificationError:
+            continue
+        witness = keys.get(name)
+        if witness is None:
+            continue
+        try:
+            time_s = verify_cosignature(body, line, name, witness.key)
+        except VerificationError as exc:
+            if "not by witness key" in exc.message:
+                continue  # a key of the same name this node does not hold (rotated, other)
+            raise
+        found.append(rows.Cosignature(
+            party, checkpoint.size, name, checkpoint.root, time_s * MS_PER_S, line,
+        ))  # fmt: skip
+    return found
+
+
+def signature_lines(note: str) -> list[str]:
+    return [signature.line() for signature in parse_note(note).signatures]
+
+
+def store_cosigned_note(
+    node: Node, conn: Connection, party: str, note: str, log_key: bytes, policy: PolicyDocument
+) -> tuple[Checkpoint, int]:
+    """Verify a cosigned checkpoint note of ``party`` and store its cosignatures."""
+    checkpoint = open_checkpoint(note, note.split("\n", 1)[0], log_key)
+    found = verified_cosignatures(
+        checkpoint, party, signature_lines(note), witness_keys(node, conn, policy)
+    )
+    return checkpoint, rows.put_cosignatures(conn, found)
+
+
+def cosigned_checkpoint(conn: Connection, party: str) -> str | None:
+    """The latest checkpoint of ``party`` this node holds, with every cosignature on it."""
+    latest = logs.latest_checkpoint(conn, party)
+    if latest is None:
+        return None
+    size, note = latest
+    return add_signature_lines(note, [c.line for c in rows.cosignatures_at(conn, party, size)])
+
+
+def witnessed_time(
+    node: Node, conn: Connection, party: str, seq: int, policy: PolicyDocument
+) -> int | None:
+    """Witnessed time (ms) of entry ``seq`` of ``party``'s log, or None while under quorum."""
+    k = policy.witness_quorum
+    if k == 0:
+        first = logs.first_checkpoint_after(conn, party, seq)
+        return None if first is None else first[1]
+    counted = [w.name for w in witness_keys(node, conn, policy).values() if w.counts_for(party)]
+    times = rows.earliest_times(conn, party, seq, counted)
+    return times[k - 1] if len(times) >= k else None
+
+
+# Equivocation -------------------------------------------------------------------------------
+
+
+def find_fork(conn: Connection, party: str, other: Checkpoint, other_note: str) -> (
+    equivocation.Evidence | None
+):  # fmt: skip
+    """Evidence that ``other`` (verified) contradicts the tree of ``party`` held here, if so.
+
+    Compared with a held checkpoint of the same size, or with the root of the held tree at
+    ``other.size`` (read from stored subtree hashes, proven against the latest held checkpoint).
+    A checkpoint larger than the held tree is not judged here: the peer that holds the larger
+    view produces the evidence, and its ``evidence`` entry reaches this node.
+    """
+    same = logs.checkpoint_at(conn, party, other.size)
+    latest = logs.latest_checkpoint(conn, party)
+    if latest is None:
+        return None
+    held_size, held_note = latest
+    if same is not None:
+        mine = _body(same)
+        if mine.root == other.root:
+            return None
+        return equivocation.Evidence(party, b"", other_note, same)
+    if other.size > held_size:
+        return None
+    get = lambda ids: logs.get_nodes(conn, party, ids)  # noqa: E731 - one-line accessor
+    root = merkle.root_hash(other.size, get)
+    if root == other.root:
+        return None
+    proof = merkle.consistency_proof(other.size, held_size, get)
+    return equivocation.Evidence(party, b"", other_note, held_note, root, tuple(proof))
+
+
+def _body(note: str) -> Checkpoint:
+    return Checkpoint.parse_body(parse_note(note).text.encode("utf-8"))
+
+
+def record_equivocation(
+    node: Node,
+    conn: Connection,
+    evidence: equivocation.Evidence,
+    source: str,
+    now: int,
+) -> int | None:
+    """Store verified evidence, hold the peer, emit the webhook; append an ``evidence`` entry.
+
+    Returns the seq of the appended entry, or None when this node already holds evidence
+    against that party (one entry per equivocating peer until an administrator acts).
+    """
+    drafts = evidence_drafts(node, conn, evidence, source, now)
+    if not drafts:
+        return None
+    (header,) = node.log.append_in(conn, drafts, now)
+    for row in rows.list_equivocations(conn, evidence.party):
+        if row.entry_seq is None:
+            rows.set_equivocation_entry(conn, row.id, header.seq)
+    return header.seq
+
+
+def evidence_drafts(
+    node: Node, conn: Connection, evidence: equivocation.Evidence, source: str, now: int
+) -> list[Draft]:
+    """Record verified evidence and hold the party; the ``evidence`` entry to append, if new."""
+    first, second = equivocation.verify(evidence)
+    detail = equivocation.describe(first, second)
+    already = rows.list_equivocations(conn, evidence.party)
+    document = orjson.dumps(evidence.to_dict()).decode()
+    rows.add_equivocation(conn, evidence.party, document, source, now)
+    peers.hold_in(conn, evidence.party, f"equivocation: {detail}")
+    webhooks.emit(conn, node.party, "equivocation",
+                  {"party": evidence.party, "detail": detail, "source": source}, now)  # fmt: skip
+    if already:
+        return []
+    return [Draft("evidence", "Actual", {**evidence.to_dict(), "detail": detail})]
+
+
+def evidence_from_peer(
+    node: Node, conn: Connection, ref: str, body: Any, now: int
+) -> list[Draft]:
+    """A peer's ``evidence`` entry: checked here on its own; if it holds, this node acts too.
+
+    Evidence names the log key it was checked with; it counts only if that is the key pinned
+    here for the accused party. Evidence that does not verify changes nothing (the entry is
+    stored as the peer's signed statement, as any other).
+    """
+    try:
+        evidence = equivocation.Evidence.from_dict(body)
+    except VerificationError:
+        return []
+    pinned = peers.find_peer(conn, evidence.party)
+    if evidence.party == node.party or pinned is None:
+        return []
+    if pinned.log_key.raw != evidence.log_key or rows.list_equivocations(conn, evidence.party):
+        return []
+    try:
+        return evidence_drafts(node, conn, evidence, f"evidence entry {ref}", now)
+    except VerificationError:
+        return []
+
+
+def evidence_with_key(evidence: equivocation.Evidence, log_key: bytes) -> equivocation.Evidence:
+    """Order the two checkpoints (smaller first) and name the log key they are signed with."""
+    first, second = evidence.first, evidence.second
+    if _body(first).size > _body(second).size:
+        first, second = second, first
+    return equivocation.Evidence(
+        evidence.party, log_key, first, second, evidence.old_root, evidence.proof
+    )
+
+
+def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
+    """Verify and keep the cosignature lines a witness answered to this node's submission.
+
+    ``witness`` names who answered; a 200 answer without a valid line by that witness is an
+    error (the witness did not do its job), other lines are ignored.
+    """
+    lines = [line + "\n" for line in answer.splitlines() if line]
+    with node.store.write() as conn:
+        policy = node.policy_in(conn)
+        checkpoint = _body(note)
+        keys = witness_keys(node, conn, policy)
+        found = [c for c in verified_cosignatures(checkpoint, node.party, lines, keys)
+                 if c.witness == witness]  # fmt: skip
+        if not found:
+            raise VerificationError(f"{witness} answered without a valid cosignature")
+        return rows.put_cosignatures(conn, found)

@@ -1,0 +1,183 @@
+"""Rows of witnessing: cosignatures, what this node cosigned, external witnesses, equivocations.
+
+Cosignatures are kept per (log, checkpoint size, witness name), outside every log (DESIGN.md,
+Witnessing): they are facts about a checkpoint, gathered from the witnesses' answers to this
+node's submissions and from peers' ``GET /fed/v1/checkpoint``. Callers verify a cosignature
+before they store it; this module only reads and writes rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from parley.store.schema import cosignatures, equivocations, external_witnesses, witnessed
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    party: str
+    size: int
+    witness: str
+    root: bytes
+    time: int  # ms (the cosignature's timestamp is whole seconds)
+    line: str
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    party: str
+    size: int
+    root: bytes
+    note: str
+    cosigned: int
+
+
+@dataclass(frozen=True)
+class ExternalWitness:
+    name: str
+    url: str
+    vkey: str
+    added: int
+    size: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Equivocation:
+    id: int
+    party: str
+    evidence: str
+    source: str
+    detected: int
+    entry_seq: int | None
+
+
+def put_cosignatures(conn: Connection, rows: Iterable[Cosignature]) -> int:
+    """Store cosignatures not yet held (a witness's first cosignature of a size stays)."""
+    stored = 0
+    for row in rows:
+        exists = conn.execute(
+            select(cosignatures.c.time).where(
+                cosignatures.c.party == row.party,
+                cosignatures.c.size == row.size,
+                cosignatures.c.witness == row.witness,
+            )
+        ).first()
+        if exists is None:
+            conn.execute(insert(cosignatures).values(**row.__dict__))
+            stored += 1
+    return stored
+
+
+def cosignatures_at(conn: Connection, party: str, size: int) -> list[Cosignature]:
+    rows = conn.execute(
+        select(cosignatures)
+        .where(cosignatures.c.party == party, cosignatures.c.size == size)
+        .order_by(cosignatures.c.witness)
+    )
+    return [Cosignature(**row._mapping) for row in rows]
+
+
+def earliest_times(conn: Connection, party: str, seq: int, witnesses: Iterable[str]) -> list[int]:
+    """Each named witness's earliest cosignature time on a checkpoint containing ``seq``, sorted."""
+    names = list(witnesses)
+    if not names:
+        return []
+    rows = conn.execute(
+        select(func.min(cosignatures.c.time))
+        .where(
+            cosignatures.c.party == party,
+            cosignatures.c.size > seq,
+            cosignatures.c.witness.in_(names),
+        )
+        .group_by(cosignatures.c.witness)
+    )
+    return sorted(int(row[0]) for row in rows)
+
+
+def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | None:
+    return conn.execute(
+        select(func.max(cosignatures.c.size)).where(
+            cosignatures.c.party == party, cosignatures.c.witness == witness
+        )
+    ).scalar()
+
+
+def get_witnessed(conn: Connection, party: str) -> Witnessed | None:
+    row = conn.execute(select(witnessed).where(witnessed.c.party == party)).first()
+    return None if row is None else Witnessed(**row._mapping)
+
+
+def all_witnessed(conn: Connection) -> list[Witnessed]:
+    rows = conn.execute(select(witnessed).order_by(witnessed.c.party))
+    return [Witnessed(**row._mapping) for row in rows]
+
+
+def put_witnessed(conn: Connection, row: Witnessed) -> None:
+    values: dict[str, Any] = dict(row.__dict__)
+    if get_witnessed(conn, row.party) is None:
+        conn.execute(insert(witnessed).values(**values))
+    else:
+        conn.execute(update(witnessed).where(witnessed.c.party == row.party).values(**values))
+
+
+def list_external(conn: Connection) -> list[ExternalWitness]:
+    rows = conn.execute(select(external_witnesses).order_by(external_witnesses.c.name))
+    return [ExternalWitness(**row._mapping) for row in rows]
+
+
+def put_external(conn: Connection, name: str, url: str, vkey: str, added: int) -> None:
+    values = {"url": url, "vkey": vkey, "added": added, "size": None, "last_error": None}
+    exists = conn.execute(
+        select(external_witnesses.c.name).where(external_witnesses.c.name == name)
+    ).first()
+    if exists is None:
+        conn.execute(insert(external_witnesses).values(name=name, **values))
+    else:
+        conn.execute(
+            update(external_witnesses).where(external_witnesses.c.name == name).values(**values)
+        )
+
+
+def remove_external(conn: Connection, name: str) -> bool:
+    result = conn.execute(external_witnesses.delete().where(external_witnesses.c.name == name))
+    return bool(result.rowcount)
+
+
+def record_external(conn: Connection, name: str, size: int | None, error: str | None) -> None:
+    values: dict[str, Any] = {"last_error": error}
+    if size is not None:
+        values["size"] = size
+    conn.execute(
+        update(external_witnesses).where(external_witnesses.c.name == name).values(**values)
+    )
+
+
+def add_equivocation(
+    conn: Connection, party: str, evidence: str, source: str, detected: int
+) -> int:
+    result = conn.execute(
+        insert(equivocations).values(
+            party=party, evidence=evidence, source=source, detected=detected, entry_seq=None
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None  # noqa: S101 - an insert into a table with an integer key
+    return int(key[0])
+
+
+def set_equivocation_entry(conn: Connection, equivocation_id: int, seq: int) -> None:
+    conn.execute(
+        update(equivocations).where(equivocations.c.id == equivocation_id).values(entry_seq=seq)
+    )
+
+
+def list_equivocations(conn: Connection, party: str | None = None) -> list[Equivocation]:
+    query = select(equivocations).order_by(equivocations.c.id)
+    if party is not None:
+        query = query.where(equivocations.c.party == party)
+    return [Equivocation(**row._mapping) for row in conn.execute(query)]
