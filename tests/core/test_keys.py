@@ -8,6 +8,8 @@ import itertools
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parley.core import keys
 from parley.core.canonical import canonical_bytes
@@ -405,3 +407,83 @@ def test_signature_bytes_are_bound_to_the_statement() -> None:
 
 def test_keys_module_exports_the_purposes() -> None:
     assert keys.PURPOSES == ("log", "witness", "http")
+
+
+# ---------------------------------------------------------------------------------------------
+# Building rotations (what 'parley key rotate' signs)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_identity_rotation_hands_over_to_the_committed_key() -> None:
+    author = Author()
+    first = author.statement()
+    fresh = commitment(SigningKey.generate().public.raw)
+    rotation = first.identity_rotation(7, author.next_identity.public, fresh)
+    assert (rotation.seq, rotation.identity, rotation.previous_identity) == (
+        7, author.next_identity.public, author.identity.public,
+    )  # fmt: skip
+    assert rotation.purposes == first.purposes and rotation.next_identity == fresh
+    body = rotation.signed_body(author.next_identity, author.identity)
+    assert KeyStatement.from_body(body) == rotation  # both signatures verify
+    with pytest.raises(InvalidEntryError, match="signed by the previous key"):
+        rotation.signed_body(author.next_identity)
+
+
+def test_rotation_to_an_uncommitted_key_is_refused() -> None:
+    """Whoever holds the identity key alone cannot hand the identity to a key of their choice."""
+    author = Author()
+    first = author.statement()
+    fresh = commitment(SigningKey.generate().public.raw)
+    for wrong in (SigningKey.generate().public, author.purposes["log"].public):
+        with pytest.raises(VerificationError, match="does not match the committed next-key hash"):
+            first.identity_rotation(3, wrong, fresh)
+    with pytest.raises(VerificationError, match="previous_identity without a rotation"):
+        first.identity_rotation(3, author.identity.public, fresh)  # "rotating" to itself
+
+
+def test_purpose_rotation_keeps_identity_and_commitment() -> None:
+    author = Author()
+    first = author.statement()
+    for purpose in PURPOSES:
+        new = SigningKey.generate().public
+        rotation = first.purpose_rotation(4, purpose, new)
+        assert rotation.purposes == {**first.purposes, purpose: new}
+        assert (rotation.identity, rotation.next_identity) == (first.identity, first.next_identity)
+        assert rotation.previous_identity is None and rotation.seq == 4
+        assert KeyStatement.from_body(rotation.signed_body(author.identity)) == rotation
+
+
+def test_purpose_rotation_of_an_unknown_purpose_refused() -> None:
+    with pytest.raises(InvalidEntryError, match="unknown key purpose 'identity'"):
+        Author().statement().purpose_rotation(2, "identity", SigningKey.generate().public)
+
+
+def test_purpose_rotation_after_an_identity_rotation_drops_previous_identity() -> None:
+    author = Author()
+    rotation = author.statement().identity_rotation(
+        2, author.next_identity.public, commitment(SigningKey.generate().public.raw)
+    )
+    purpose = rotation.purpose_rotation(3, "http", SigningKey.generate().public)
+    assert purpose.previous_identity is None
+    KeyStatement.from_body(purpose.signed_body(author.next_identity)).check_follows(rotation)
+
+
+@settings(max_examples=25, deadline=None)
+@given(committed=st.booleans(), signed_by_old=st.booleans(), seq=st.integers(1, 2**53 - 1))
+def test_a_rotation_follows_exactly_when_committed_and_signed_by_both(
+    committed: bool, signed_by_old: bool, seq: int
+) -> None:
+    author = Author()
+    first = author.statement()
+    new = author.next_identity if committed else SigningKey.generate()
+    signer = author.identity if signed_by_old else SigningKey.generate()
+    statement = author.statement(
+        seq=seq, identity=new.public, previous_identity=signer.public,
+        next_identity=commitment(SigningKey.generate().public.raw),
+    )  # fmt: skip
+    parsed = KeyStatement.from_body(statement.signed_body(new, signer))
+    if committed and signed_by_old:
+        parsed.check_follows(first)
+    else:
+        with pytest.raises(VerificationError):
+            parsed.check_follows(first)

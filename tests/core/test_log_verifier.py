@@ -9,13 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, origin_for, sign_checkpoint
 from parley.core.entry import Body, Header
 from parley.core.errors import VerificationError
-from parley.core.keys import KeyStatement, SigningKey
+from parley.core.keys import KeyStatement, SigningKey, commitment
 from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.core.proof import verify_entry_proof
 from parley.core.verify import LogVerifier, verify_log
 from parley.node.log import Draft
 from parley.node.node import Node
@@ -608,3 +611,135 @@ def test_headers_fed_keep_only_their_own_leaf(log: Any) -> None:
     headers: list[Header] = [verifier.feed(leaf, body) for leaf, body in log.items()]
     assert [h.seq for h in headers] == list(range(10))
     assert [h.leaf for h in headers] == [h.leaf for h in log.headers]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rotations: accepted when committed, history stays verifiable, retired keys sign nothing new
+# ---------------------------------------------------------------------------------------------
+
+
+def rotate_purpose(log: Any, purpose: str) -> SigningKey:
+    """Certify a fresh ``purpose`` key as 'parley key rotate --purpose' does; return the old."""
+    retired: SigningKey = log.keys[purpose]
+    if purpose == "log":
+        log.rotate_log_key()
+        return retired
+    log.keys[purpose] = SigningKey.generate()
+    statement = log.statement.purpose_rotation(log.size, purpose, log.keys[purpose].public)
+    log.append("key", statement.signed_body(log.identity))
+    return retired
+
+
+def test_identity_and_log_key_rotation_accepted_and_old_entries_still_verify(
+    new_log: NewLog,
+) -> None:
+    log = new_log()
+    log.extend(2)  # seq 2-3, under the first identity and log key
+    first_identity, first_log_key = log.identity, log.keys["log"]
+    before = log.checkpoint()
+    log.rotate_identity()  # seq 4, signed by both identities
+    rotate_purpose(log, "log")  # seq 5
+    log.extend(2)
+    report = verify_log(
+        log.items(), [before, log.checkpoint()], pinned_identity=first_identity.public
+    )
+    assert report.size == 8
+    proof = verify_entry_proof(log.proof(3), pinned_identity=first_identity.public)
+    assert proof.identity == first_identity.public  # the identity in force at JP:3
+    assert proof.header.kid == first_log_key.kid
+    verifier = LogVerifier()
+    for leaf, body in log.items():
+        verifier.feed(leaf, body)
+    assert verifier.key_at(3).identity == first_identity.public
+    assert verifier.key_at(4).identity == log.identity.public
+    assert verifier.key_at(4).purposes["log"] == first_log_key.public
+    assert verifier.key_at(7).purposes["log"] == log.keys["log"].public
+
+
+def test_rotation_to_an_uncommitted_key_is_refused(new_log: NewLog) -> None:
+    """Signed by the old and the new key, yet not the key the log committed to: refused."""
+    log = new_log()
+    log.extend(1)
+    log.rotate_identity(new=SigningKey.generate())  # seq 3
+    log.extend(1)
+    message = refused(log.items(), [])
+    assert names_entry(message, 3) and "does not match the committed next-key hash" in message
+
+
+def test_retired_identity_signs_nothing_new(new_log: NewLog) -> None:
+    """A thief of the retired identity certifies a log key of their own after the rotation."""
+    log = new_log()
+    retired = log.rotate_identity()  # seq 2
+    thief_log_key = SigningKey.generate()
+    statement = KeyStatement(
+        party="JP", seq=log.size, identity=retired.public,
+        purposes={**log.statement.purposes, "log": thief_log_key.public},
+        next_identity=log.statement.next_identity,
+    )  # fmt: skip
+    log.keys["log"] = thief_log_key
+    log.append("key", statement.signed_body(retired), node=retired.kid)  # seq 3
+    message = refused(log.items(), [])
+    assert names_entry(message, 3) and "rotation not signed by the current identity" in message
+
+
+def test_rotation_back_to_a_retired_identity_refused(new_log: NewLog) -> None:
+    """Even committed to, a retired identity key never comes back."""
+    log = new_log()
+    first, second = log.identity, log.next_identity
+    for seq, (old, new, committed) in enumerate([(first, second, first), (second, first, None)]):
+        statement = KeyStatement(
+            party="JP", seq=log.size, identity=new.public, purposes=log.statement.purposes,
+            next_identity=commitment((committed or SigningKey.generate()).public.raw),
+            previous_identity=old.public,
+        )  # fmt: skip
+        log.append("key", statement.signed_body(new, old))
+        assert log.size == 3 + seq
+    message = refused(log.items(), [])
+    assert names_entry(message, 3) and "rotates back to a retired identity" in message
+
+
+def test_entry_after_rotation_signed_by_the_retired_log_key_is_refused_not_the_ones_before(
+    new_log: NewLog,
+) -> None:
+    log = new_log()
+    log.extend(2)
+    retired = rotate_purpose(log, "log")  # seq 4
+    log.append(log_key=retired)  # seq 5: the retired key signs something new
+    verify_log(log.items()[:5], [])  # everything it signed before the rotation verifies
+    message = refused(log.items(), [])
+    assert names_entry(message, 5) and f"signed by key {retired.kid}" in message
+
+
+OPERATIONS = st.lists(
+    st.sampled_from(["entry", "identity", "log", "witness", "http"]), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=20, deadline=None)
+@given(operations=OPERATIONS, forge_at=st.integers(0, 20))
+def test_any_sequence_of_rotations_verifies_and_no_retired_log_key_signs_after_it(
+    new_log: NewLog, operations: list[str], forge_at: int
+) -> None:
+    log = new_log()
+    pinned = log.identity.public
+    log_keys = [(0, log.keys["log"])]  # (first seq, log key) of each log-key epoch
+    for operation in operations:
+        if operation == "entry":
+            log.append()
+        elif operation == "identity":
+            log.rotate_identity()
+        else:
+            rotate_purpose(log, operation)
+            if operation == "log":
+                log_keys.append((log.size - 1, log.keys["log"]))
+    report = verify_log(log.items(), [log.checkpoint()], pinned_identity=pinned)
+    verifier = LogVerifier()
+    for leaf, body in log.items():
+        verifier.feed(leaf, body)
+    for start, key in log_keys:
+        assert verifier.key_at(start).purposes["log"] == key.public
+    if len(log_keys) > 1:
+        retired = log_keys[forge_at % (len(log_keys) - 1)][1]
+        log.append(log_key=retired)
+        message = refused(log.items(), [])
+        assert names_entry(message, report.size) and f"signed by key {retired.kid}" in message

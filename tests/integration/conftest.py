@@ -51,6 +51,7 @@ class FleetNode:
     port: int
     info: dict[str, Any] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
+    server_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -62,7 +63,8 @@ class FleetNode:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [*PARLEY, "serve", "--tls", "--port", str(self.port)], env=cli_env(self.home),
+            [*PARLEY, "serve", "--tls", "--port", str(self.port)],
+            env=cli_env(self.home, **self.server_env),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
@@ -104,9 +106,12 @@ class FleetNode:
 class Fleet:
     duty_password = DUTY_PASSWORD  # JP's duty officer "duty"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, server_env: dict[str, str] | None = None) -> None:
         self.folder = folder
-        self.nodes = {p: FleetNode(p, folder / p.lower(), free_port()) for p in PARTIES}
+        self.nodes = {
+            p: FleetNode(p, folder / p.lower(), free_port(), server_env=dict(server_env or {}))
+            for p in PARTIES
+        }
 
     def __getitem__(self, party: str) -> FleetNode:
         return self.nodes[party]

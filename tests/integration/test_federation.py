@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -281,6 +282,30 @@ def test_a_peer_not_yet_recognised_gets_bodies_once_pinned(fleet, wait) -> None:
     stored = held(ru, ref)
     assert stored is not None and stored.body is not None and stored.flag is None
     wait(lambda: statuses(us, ref).get("RU") == "delivered", 30, "RU's receipt once filled")
+
+
+def own_sizes(fleet: Any) -> dict[str, int]:
+    sizes = {}
+    for party, fleet_node in fleet.nodes.items():
+        node = fleet_node.open()
+        try:
+            sizes[party] = node.size()
+        finally:
+            node.close()
+    return sizes
+
+
+def test_an_idle_network_does_not_grow(fleet, wait) -> None:  # type: ignore[no-untyped-def]
+    """Witnessing and gossip run every 3 s, yet add nothing to any log while nobody speaks."""
+    settled: list[dict[str, int]] = []
+
+    def stable() -> bool:
+        settled.append(own_sizes(fleet))
+        return len(settled) > 1 and settled[-1] == settled[-2]
+
+    wait(lambda: (time.sleep(1), stable())[1], 60, "receipts in flight to settle")
+    time.sleep(3 * 3.0 + 1)  # three witnessing intervals
+    assert own_sizes(fleet) == settled[-1]
 
 
 def test_flooding_peer_is_held_to_its_quota(fleet, wait) -> None:  # type: ignore[no-untyped-def]

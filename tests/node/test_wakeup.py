@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import orjson
+import pytest
 
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import (
@@ -13,9 +12,10 @@ from parley.core.checkpoint import (
     parse_note,
     sign_checkpoint,
     verify_cosignature,
+    witness_name,
 )
 from parley.core.errors import NotFoundError
-from parley.node import peers, wakeup, witnessing
+from parley.node import peers, wakeup
 from parley.node.fedclient import add_checkpoint_body
 from parley.node.node import Node, now_ms
 from parley.node.sync import Hint
@@ -115,7 +115,7 @@ def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(p
     size, note = latest(us)
     _party, _hint, line = wakeup.receive(jp, add_checkpoint_body(0, [], note), 1_700_000_123_456)
     body = parse_note(note).text.encode()
-    name = witnessing.witness_name(jp.network, "JP")
+    name = witness_name(jp.network, "JP")
     assert verify_cosignature(body, line, name, jp.log.key("witness").public.raw) == 1_700_000_123
     with jp.store.read() as conn:
         witnessed = witness_rows.get_witnessed(conn, "US")

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from parley.core import equivocation
-from parley.core.checkpoint import parse_note
+from parley.core.checkpoint import parse_note, witness_name
 from parley.core.errors import VerificationError
 from parley.node import gossip, peers, wakeup, witnessing
 from parley.node.fedclient import add_checkpoint_body
@@ -38,7 +38,7 @@ def witness(author: Node, witness_node: Node, now: int) -> None:
             old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
         )
     _party, _hint, line = wakeup.receive(witness_node, add_checkpoint_body(old, proof, note), now)
-    name = witnessing.witness_name(author.network, witness_node.party)
+    name = witness_name(author.network, witness_node.party)
     witnessing.keep_answer(author, note, line, name)
 
 
@@ -95,7 +95,7 @@ def test_an_answer_without_the_witness_cosignature_is_refused(four, kit) -> None
     us = four["US"]
     _size, note = latest(us)
     with pytest.raises(VerificationError):
-        witnessing.keep_answer(us, note, "", witnessing.witness_name(us.network, "JP"))
+        witnessing.keep_answer(us, note, "", witness_name(us.network, "JP"))
 
 
 def test_a_checkpoint_of_a_fork_at_the_same_size_is_evidence(four, kit) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@ The watcher polls the log state every ``WATCH_INTERVAL_S`` (50 ms), so that an e
 by any process under the single-writer lock (a CLI command while the server runs) is published
 as the server's checkpoint within 100 ms; the server's own appends (receipts) poke it at once.
 Every ``/fed/v1`` route first authenticates its caller (``peer_auth``); the replicator runs the
-federation jobs (pulls, wake-ups) and the webhook sender delivers its outbox while the app lives.
+federation jobs (pulls, wake-ups) and the webhook sender delivers its outbox while the app lives;
+the deadline loop escalates missed deadlines and the check scheduler sends communication checks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import anyio
 from fastapi import Depends, FastAPI
 
 from parley.api import fed_api, log_api, peer_auth, problems
-from parley.node import webhooks
+from parley.node import checks, deadlines, webhooks
 from parley.node.node import Node
 from parley.node.replicator import WITNESS_INTERVAL_S, Replicator
 from parley.store import logs
@@ -59,10 +60,12 @@ def create_app(node: Node) -> FastAPI:
         app.state.replicator.start_witnessing()
         federation = asyncio.create_task(app.state.replicator.run())
         sender = asyncio.create_task(webhooks.run(node.store, node.log.key("http")))
+        clocks = asyncio.create_task(deadlines.run(node, app.state.replicator.reannounce))
+        scheduler = asyncio.create_task(checks.run(node))
         try:
             yield
         finally:
-            for task in (sender, federation, watcher):
+            for task in (scheduler, clocks, sender, federation, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

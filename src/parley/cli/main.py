@@ -11,7 +11,11 @@ import orjson
 import typer
 
 from parley.cli import (
+    deadline_cmds,
     demo_cmds,
+    evidence_cmds,
+    hotline_cmds,
+    key_cmds,
     log_cmds,
     notify_cmds,
     peer_cmds,
@@ -21,11 +25,10 @@ from parley.cli import (
     witness_cmds,
 )
 from parley.cli.common import HomeOption, open_node, out, reports_errors
-from parley.core.checkpoint import vkey
+from parley.core.checkpoint import vkey, witness_name
 from parley.core.keys import fingerprint
 from parley.node import tlspin
 from parley.node.node import DEFAULT_NETWORK, Node
-from parley.node.witnessing import witness_name
 
 app = typer.Typer(
     name="parley",
@@ -35,12 +38,16 @@ app = typer.Typer(
 )
 app.add_typer(log_cmds.app, name="log")
 app.add_typer(verify_cmds.app, name="verify")
+app.add_typer(evidence_cmds.app, name="evidence")
 app.add_typer(policy_cmds.app, name="policy")
 app.add_typer(user_cmds.app, name="user")
 app.add_typer(witness_cmds.app, name="witness")
+app.add_typer(key_cmds.app, name="key")
 demo_cmds.register(app)
+deadline_cmds.register(app)
 peer_cmds.register(app)
 notify_cmds.register(app)
+hotline_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 

@@ -26,8 +26,9 @@ from parley.cli.common import (
     out,
     reports_errors,
 )
+from parley.core.deadlines import CLOCKS
 from parley.core.errors import ParleyError
-from parley.node import peers, receipts
+from parley.node import deadlines, peers, receipts
 from parley.node.node import now_ms
 from parley.node.sync import sync_peer
 from parley.store import logs
@@ -190,21 +191,35 @@ def receipts_cmd(
     """Each addressee's status for an entry, with claimed and observed times."""
     node = open_node(home)
     header, rows = receipts.status(node, ref)
+    judged = deadlines.entry_clocks(node, ref, now_ms())
+    clocks = {(c.party, c.clock): c.to_dict() for c in judged.clocks}
     if as_json:
         doc = {"ref": header.ref, "kind": header.kind, "time": header.time,
-               "addressees": [row.to_dict() for row in rows]}  # fmt: skip
+               "witnessed": judged.witnessed,
+               "addressees": [row.to_dict() | {"clocks": {clock: clocks.get((row.party, clock))
+                                                          for clock in CLOCKS}}
+                              for row in rows]}  # fmt: skip
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     table = Table("party", "status", "delivered (claimed)", "delivered (observed)",
-                  "acknowledged (claimed)", "by", "reply")  # fmt: skip
+                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
+                  "acknowledged deadline")  # fmt: skip
     for row in rows:
         got, done = row.delivered or {}, row.acknowledged or {}
+        shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
         table.add_row(row.party, row.status, format_ms(got.get("claimed")),
                       format_ms(got.get("observed")),
                       format_ms(done.get("claimed")), done.get("officer") or "",
-                      done.get("reply") or "")  # fmt: skip
-    out.print(f"{header.ref} {header.kind} {header.status} sent {format_ms(header.time)}")
+                      done.get("reply") or "", *shown)  # fmt: skip
+    out.print(f"{header.ref} {header.kind} {header.status} sent {format_ms(header.time)}, "
+              f"witnessed {format_ms(judged.witnessed)}")  # fmt: skip
     out.print(table)
+
+
+def _clock_text(clock: dict[str, Any] | None) -> str:
+    from parley.cli.deadline_cmds import clock_text
+
+    return "-" if clock is None else clock_text(clock)
 
 
 def register(root: typer.Typer) -> None:

@@ -9,7 +9,9 @@ import orjson
 import typer
 
 from parley.cli.common import out, reports_errors
+from parley.cli.evidence_cmds import show_bundle_report
 from parley.core import equivocation
+from parley.core.bundle import load_bundle, verify_bundle
 from parley.core.entry import Body
 from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey, fingerprint
@@ -108,3 +110,25 @@ def equivocation_evidence(
     first, second = equivocation.verify(evidence)
     out.print(f"EQUIVOCATION by {evidence.party}: {equivocation.describe(first, second)}")
     out.print(f"log key fingerprint {fingerprint(evidence.log_key)} (compare out of band)")
+
+
+@app.command("bundle")
+@reports_errors
+def bundle(
+    file: Annotated[Path, typer.Argument(help="An evidence bundle ('parley evidence export').")],
+    trust: Annotated[
+        list[str] | None,
+        typer.Option("--trust", help="A member's identity key (base64) you trust; repeatable."),
+    ] = None,
+    policy_hash: Annotated[
+        str | None, typer.Option("--policy-hash", help="Require the entry to be under this policy.")
+    ] = None,
+) -> None:
+    """Check an evidence bundle with no node: keys, policy, proofs, receipts, witnessed times."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise VerificationError(f"{file}: cannot read ({exc.strerror})") from exc
+    trusted = [PublicKey.from_b64(key, what="--trust") for key in trust or []]
+    report = verify_bundle(load_bundle(data), trusted=trusted, policy_hash=policy_hash)
+    show_bundle_report(report)

@@ -317,6 +317,11 @@ def origin_for(network: str, party: str) -> str:
     return f"{ORIGIN_PREFIX}{network}/{party}"
 
 
+def witness_name(network: str, party: str) -> str:
+    """The key name of a member node's ``witness`` key in cosignature lines (protocol §6.1)."""
+    return f"parley/{network}/witness/{party}"
+
+
 def _origin_problem(origin: str) -> str | None:
     parts = origin.split("/")
     if len(parts) == 3 and parts[0] + "/" == ORIGIN_PREFIX and all(map(_origin_part_ok, parts[1:])):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -225,6 +225,34 @@ class KeyStatement:
                 what="key statement previous-identity signature",
             )
         return statement
+
+    def identity_rotation(
+        self, seq: int, new_identity: PublicKey, next_identity: str
+    ) -> KeyStatement:
+        """The statement at ``seq`` that hands this identity over to ``new_identity``.
+
+        Purpose keys stay as they are; the statement commits to ``next_identity`` (hex SHA-256 of
+        a fresh next key) and must be signed by both identity keys (``signed_body``). Refused
+        unless ``new_identity`` is the key this statement committed to.
+        """
+        successor = replace(
+            self, seq=seq, identity=new_identity, next_identity=next_identity,
+            previous_identity=self.identity,
+        )  # fmt: skip
+        successor.check_follows(self)
+        return successor
+
+    def purpose_rotation(self, seq: int, purpose: str, key: PublicKey) -> KeyStatement:
+        """The statement at ``seq`` that certifies ``key`` as this identity's ``purpose`` key."""
+        if purpose not in PURPOSES:
+            raise InvalidEntryError(
+                f"unknown key purpose {purpose!r}", hint=f"one of {', '.join(PURPOSES)}"
+            )
+        successor = replace(
+            self, seq=seq, purposes={**self.purposes, purpose: key}, previous_identity=None
+        )
+        successor.check_follows(self)
+        return successor
 
     def check_follows(self, previous: KeyStatement) -> None:
         """Check that this statement may follow ``previous`` in the same log."""

@@ -7,9 +7,9 @@ where the verifier may read them) and checks, for each, before anything is store
 2. party and network never change; seq is the next one; time never decreases;
 3. seq 0 is a key statement and seq 1 a policy entry; every header names the policy in force;
 4. a key statement follows the previous one (pre-rotation commitment, signed by old and new
-   identity), certifies no purpose key retired earlier, and its log key signs it; other entries
-   are signed by the log key in force, and name the identity key in force as ``node`` (key
-   validity by seq range);
+   identity), certifies no purpose key retired earlier nor rotates back to a retired identity,
+   and its log key signs it; other entries are signed by the log key in force, and name the
+   identity key in force as ``node`` (key validity by seq range);
 5. a policy entry is signed by every member, names this network and lists this party;
 6. a body that is present matches ``body_hash`` and ``body_size``.
 
@@ -152,7 +152,7 @@ class LogVerifier:
     def _check_not_retired(
         self, h: Header, statement: KeyStatement, previous: KeyStatement
     ) -> None:
-        """A retired purpose key signs nothing new: no statement may certify it again.
+        """A retired key signs nothing new: no later statement may certify it or rotate back to it.
 
         Without this, whoever holds a retired key could replay the old identity-signed
         statement that certified it (it still passes ``check_follows``) and sign with it again.
@@ -164,6 +164,9 @@ class LogVerifier:
             raise VerificationError(
                 f"{h.ref}: key statement certifies a retired {', '.join(reused)} key again"
             )
+        retired_identities = {e.statement.identity for e in self.keys} - {previous.identity}
+        if statement.identity in retired_identities:
+            raise VerificationError(f"{h.ref}: key statement rotates back to a retired identity")
 
     def _policy(self, h: Header, body: Body | None) -> None:
         if body is None:

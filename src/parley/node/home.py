@@ -2,7 +2,7 @@
 
 Layout::
 
-    HOME/parley.toml                 party, name, network, database URL, listen address
+    HOME/parley.toml                 party, name, network, language, database URL, listen address
     HOME/keys/{identity,log,witness,http}.pem   PKCS#8, mode 0600, optionally encrypted
     HOME/offline/next-identity.pem   the pre-rotation key: move it offline after init
     HOME/parley.db                   SQLite (WAL) unless the config names PostgreSQL
@@ -14,6 +14,7 @@ can speak for the party.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Callable
@@ -31,6 +32,9 @@ from parley.core.keys import PURPOSES, SigningKey
 
 CONFIG_NAME = "parley.toml"
 DEFAULT_PORT = 8700
+# The language a node reads and writes in when parley.toml names none ([node] lang = "ja").
+DEFAULT_LANGUAGES = {"JP": "ja", "CN": "zh", "KR": "ko", "RU": "ru"}
+LANG_RE = re.compile(r"^[a-zA-Z]{2,8}(-[a-zA-Z0-9]{1,8})*$")
 PassphraseSource = Callable[[str], bytes | None]
 
 
@@ -42,10 +46,19 @@ class NodeConfig:
     database: str
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    lang: str | None = None
+
+    @property
+    def language(self) -> str:
+        """The node's language (BCP 47): ``lang`` if set, else the party's (JP ja, ..., en)."""
+        return self.lang or DEFAULT_LANGUAGES.get(self.party, "en")
 
     def to_toml(self) -> dict[str, Any]:
+        node = {"party": self.party, "name": self.name, "network": self.network}
+        if self.lang is not None:
+            node["lang"] = self.lang
         return {
-            "node": {"party": self.party, "name": self.name, "network": self.network},
+            "node": node,
             "database": {"url": self.database},
             "server": {"host": self.host, "port": self.port},
         }
@@ -108,6 +121,7 @@ class NodeHome:
                 database=str(database["url"]),
                 host=str(server.get("host", "127.0.0.1")),
                 port=int(server.get("port", DEFAULT_PORT)),
+                lang=_language(node.get("lang")),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ParleyError(f"{self.config_path}: invalid configuration ({exc})") from exc
@@ -123,6 +137,14 @@ class NodeHome:
 
     def load_keys(self, passphrase: PassphraseSource) -> dict[str, SigningKey]:
         return {name: self.load_key(name, passphrase) for name in ("identity", *PURPOSES)}
+
+
+def _language(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not LANG_RE.match(value):
+        raise ValueError(f"[node] lang = {value!r} is not a language tag such as ja or zh-Hans")
+    return value
 
 
 def write_key_file(path: Path, key: SigningKey, passphrase: bytes | None) -> None:

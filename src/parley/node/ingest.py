@@ -41,12 +41,12 @@ from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
 from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.core.verify import KeyEpoch, LogVerifier
-from parley.node import receipts, webhooks, witnessing
+from parley.node import deadlines, receipts, webhooks, witnessing
 from parley.node.fedclient import Fetched
 from parley.node.log import Draft
 from parley.node.node import Node
 from parley.node.peers import count_pending, update_statement
-from parley.node.quotas import QuotaWindow
+from parley.node.quotas import POLICY_BREACH, QuotaWindow
 from parley.store import logs
 
 FLAG_WITHHELD = "body-withheld"
@@ -235,6 +235,12 @@ class Page:
     last_time: int
 
 
+def policy_of(cursor: LogCursor) -> PolicyDocument | None:
+    """The policy in force at the last entry the cursor verified (the one its header names)."""
+    policy = cursor.verifier.policy
+    return None if policy is None else policy.document
+
+
 def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int) -> Page:
     """Verify the next entries of the log; advance ``cursor`` (discard it on any error)."""
     start = cursor.size
@@ -255,6 +261,8 @@ def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: in
         cursor.nodes.update(completed)
         new_nodes.extend(completed)
         breach = None if cursor.window is None else cursor.window.admit(header)
+        if breach is None and cursor.window is not None:  # the policy named in the header
+            breach = deadlines.ingest_breach(policy_of(cursor), header, item.body)
         verified.append(Verified(header, leaf_hash, item.body, breach))
         cursor.size += 1
         cursor.last_time = header.time
@@ -363,8 +371,11 @@ def _store_rows(
         count_pending(conn, page.entries[0].header.party, pending)
     for flagged in breaches.values():
         stored.breaches += len(flagged)
+        flag, reason = flagged[0].breach or ("", "")
+        if flag == deadlines.FLAG_DEADLINE_BOUNDS:  # recorded as a policy breach
+            flag = POLICY_BREACH
         drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
-                                               flagged[0].breach or ("", "")))  # fmt: skip
+                                               (flag, reason)))  # fmt: skip
     return drafts
 
 

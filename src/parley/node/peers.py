@@ -8,7 +8,8 @@ certificate). Pinning checks, before anything is stored:
 2. the peer answers ``/fed/v1/public-key`` with that party, this network and that identity;
 3. the first entry of its log is a key statement signed by that identity, whose ``log`` key signs
    the entry's header. Its purpose keys (``log``, ``http``, ``witness``) are kept with the pin
-   and replaced by later key statements as replication verifies them.
+   and replaced by later key statements as replication verifies them; an identity rotation
+   verified in the log moves the pinned identity too (docs/protocol.md §3).
 
 The sync status (last checkpoint seen, failures, exponential backoff, a hold on a fork) lives
 in ``peer_status`` beside the pin.
@@ -227,9 +228,17 @@ def release(store: Store, party: str) -> None:
 
 
 def update_statement(conn: Connection, party: str, statement_body: Any) -> None:
-    """Adopt a newer key statement of a peer, verified in its log by the caller."""
+    """Adopt a newer key statement of a peer, verified in its log by the caller.
+
+    The pin follows the peer's keys: its purpose keys (the ``http`` key that authenticates its
+    requests, the ``log`` key of its wake-ups) and, after an identity rotation (signed by the
+    old and the new identity, matching the old commitment), its identity key. The TLS pin is
+    not a Parley key and does not change.
+    """
     text = canonical_bytes(statement_body).decode("utf-8")
-    conn.execute(update(peers).where(peers.c.party == party).values(key_statement=text))
+    identity = _statement(text).identity
+    values = {"key_statement": text, "identity": identity.raw}
+    conn.execute(update(peers).where(peers.c.party == party).values(**values))
 
 
 def check_member(node: Node, party: str, identity: PublicKey) -> None:

@@ -33,7 +33,7 @@ import anyio
 import httpx
 
 from parley.core import merkle
-from parley.core.checkpoint import parse_vkey
+from parley.core.checkpoint import parse_vkey, witness_name
 from parley.core.errors import ParleyError
 from parley.node import gossip, peers, witnessing
 from parley.node.fedauth import RequestSigner
@@ -97,6 +97,25 @@ class Replicator:
         if jobs is not None:
             jobs.hint = hint
             jobs.trigger.set()
+
+    def reannounce(self, party: str) -> None:
+        """``party`` missed a deadline: submit the newest checkpoint to it again, and pull.
+
+        The peer may have missed the first announcement; the pull fetches an answer that
+        waits on its side (``parley.node.deadlines``).
+        """
+        jobs, latest = self.jobs.get(party), self.published()
+        if jobs is None or latest is None:
+            return
+        jobs.trigger.set()
+        jobs.tasks = [task for task in jobs.tasks if not task.done()]
+        jobs.tasks.append(asyncio.create_task(self._reannounce(party, latest)))
+
+    async def _reannounce(self, party: str, latest: tuple[int, str]) -> None:
+        try:
+            await self._announce(party, latest, None)
+        except (ParleyError, httpx.HTTPError) as exc:
+            log.info("re-announcing to %s failed: %s", party, exc)
 
     async def run(self) -> None:
         try:
@@ -271,10 +290,7 @@ class Replicator:
                     "/fed/v1/add-checkpoint", content=add_checkpoint_body(old, proof, note)
                 )
                 if response.status_code == 200:
-                    await anyio.to_thread.run_sync(
-                        witnessing.keep_answer, self.node, note, response.text,
-                        witnessing.witness_name(self.node.network, party),
-                    )  # fmt: skip
+                    await self._keep_cosignature(party, note, response.text)
                     return size
                 if response.status_code == 409 and response.headers.get(
                     "content-type", ""
@@ -288,6 +304,18 @@ class Replicator:
                     f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
                 )
         raise ParleyError(f"{party} kept answering 409 to the checkpoint of size {size}")
+
+    async def _keep_cosignature(self, party: str, note: str, answer: str) -> None:
+        """Keep the peer's cosignature; a bad one is logged, the wake-up still happened.
+
+        (A peer that rotated its witness key answers with a key this node learns only from the
+        peer's next key statement.)
+        """
+        name = witness_name(self.node.network, party)
+        try:
+            await anyio.to_thread.run_sync(witnessing.keep_answer, self.node, note, answer, name)
+        except ParleyError as exc:
+            log.warning("the cosignature %s answered was not kept: %s", party, exc)
 
     def _proof(self, old: int, size: int) -> list[bytes]:
         with self.node.store.read() as conn:

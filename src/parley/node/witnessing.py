@@ -39,6 +39,7 @@ from parley.core.checkpoint import (
     parse_signature_line,
     parse_vkey,
     verify_cosignature,
+    witness_name,
 )
 from parley.core.errors import VerificationError
 from parley.core.policy import PolicyDocument
@@ -49,11 +50,6 @@ from parley.store import logs
 from parley.store import witnessing as rows
 
 MS_PER_S = 1000
-
-
-def witness_name(network: str, party: str) -> str:
-    """The key name of a member node's ``witness`` key in cosignature lines."""
-    return f"parley/{network}/witness/{party}"
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,35 @@ equivocations = Table(
     Column("entry_seq", BigInteger, nullable=True),
 )
 Index("equivocations_party", equivocations.c.party)
+
+# Deadlines (migration 0006): one row per tracked clock (delivered, acknowledged) of an
+# addressed entry, per addressee: the deadline it states, its due time (witnessed time plus
+# deadline once witnessed, claimed time before), its state (open, met, late, missed) and when
+# it was escalated (``parley.node.deadlines``); and the communication checks this node sent,
+# one per peer and round (``parley.node.checks``).
+
+deadline_clocks = Table(
+    "deadline_clocks",
+    metadata,
+    Column("entry_party", String(8), primary_key=True),
+    Column("entry_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("addressee", String(8), primary_key=True),
+    Column("clock", String(16), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("within", BigInteger, nullable=False),
+    Column("due", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("answered", BigInteger, nullable=True),
+    Column("escalated", BigInteger, nullable=True),
+    Column("checked", BigInteger, nullable=False),
+)
+Index("deadline_clocks_due", deadline_clocks.c.state, deadline_clocks.c.due)
+
+communication_checks = Table(
+    "communication_checks",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("peer", String(8), nullable=False),
+    Column("sent", BigInteger, nullable=False),
+)
+Index("communication_checks_peer", communication_checks.c.peer, communication_checks.c.sent)

@@ -8,7 +8,8 @@ before they store it; this module only reads and writes rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,22 @@ def earliest_times(conn: Connection, party: str, seq: int, witnesses: Iterable[s
         .group_by(cosignatures.c.witness)
     )
     return sorted(int(row[0]) for row in rows)
+
+
+def cosigned_sizes(
+    conn: Connection, party: str, seq: int, counted: set[str]
+) -> Iterator[tuple[int, int]]:
+    """(size, counted cosignatures) of cosigned checkpoints containing ``seq``, smallest first.
+
+    Streamed, so the caller stops at the first size that reaches the quorum.
+    """
+    result = conn.execute(
+        select(cosignatures.c.size, cosignatures.c.witness)
+        .where(cosignatures.c.party == party, cosignatures.c.size > seq)
+        .order_by(cosignatures.c.size)
+    )
+    for size, group in itertools.groupby(result, key=lambda row: int(row.size)):
+        yield size, len({row.witness for row in group} & counted)
 
 
 def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | None:

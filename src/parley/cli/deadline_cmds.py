@@ -1,0 +1,211 @@
+"""``parley inquire``, ``reply``, ``checks``, ``compliance`` and ``status``: deadlines by hand.
+
+``inquire`` and ``reply`` act for a duty officer or an administrator (``--as``, audited).
+``checks`` lists the communication checks this node sent with each clock's outcome;
+``compliance`` shows the scoreboard (docs/protocol.md §12); ``status`` is the node's health at a
+glance: peers, open deadlines with countdowns, missed and late ones, and alerts (held peers,
+equivocations).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    format_ms,
+    open_node,
+    out,
+    reports_errors,
+)
+from parley.core.deadlines import parse_duration
+from parley.node import checks, compliance, deadlines, inquiries, peers
+from parley.node.node import Node, now_ms
+from parley.store import witnessing as witness_rows
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def format_duration(ms: int) -> str:
+    """A short human duration: 12.3s, 4m05s, 2h10m, 3d04h."""
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{ms / 1000:.1f}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def clock_text(clock: dict[str, Any]) -> str:
+    """One clock in a few words: met, late +4.0s, missed +1m02s, 25.0s left, open."""
+    state = clock["state"]
+    if state in ("late", "missed"):
+        text = f"{state} +{format_duration(clock['late_by'])}"
+    elif state == "pending":
+        remaining = clock["remaining"]
+        text = "open" if remaining is None else f"{format_duration(remaining)} left"
+    else:
+        text = state
+    if not clock["witnessed"]:
+        text += " (unwitnessed)"
+    if clock["skew"]:
+        text += " (clock skew)"
+    return text
+
+
+def inquire(
+    ref: Annotated[str, typer.Argument(help="The entry asked about, e.g. CN:12.")],
+    home: HomeOption,
+    question: Annotated[str, typer.Option(help="The question (at most 20,000 characters).")],
+    reply_within: Annotated[
+        str | None, typer.Option(help="Reply deadline, e.g. 30s, 10m, 48h (policy default).")
+    ] = None,
+    as_officer: AsOption = None,
+) -> None:
+    """Ask the author of an entry a question, with a reply deadline."""
+    node = open_node(home)
+    within = None if reply_within is None else parse_duration(reply_within)
+    acting(node, as_officer, "inquire", {"ref": ref}, "duty-officer", "admin")
+    header = inquiries.inquire(node, ref, question, within, now_ms())
+    out.print(f"Inquiry {header.ref} about {ref} sent to {', '.join(header.audience)}")
+
+
+def reply(
+    ref: Annotated[str, typer.Argument(help="The inquiry, e.g. US:31.")],
+    home: HomeOption,
+    text: Annotated[str, typer.Option(help="The answer (at most 20,000 characters).")],
+    as_officer: AsOption = None,
+) -> None:
+    """Answer an inquiry addressed to this node."""
+    node = open_node(home)
+    acting(node, as_officer, "reply", {"ref": ref}, "duty-officer", "admin")
+    header = inquiries.reply(node, ref, text, now_ms())
+    out.print(f"Reply {header.ref} to {ref}")
+
+
+def checks_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
+    """The communication checks this node sent, newest first, with their outcome per peer."""
+    node = open_node(home)
+    rows = checks.listed(node, now_ms())
+    if as_json:
+        _json(rows)
+        return
+    table = Table("check", "peer", "sent", "delivered", "acknowledged")
+    for row in rows:
+        table.add_row(row["ref"], row["peer"], format_ms(row["sent"]),
+                      clock_text(row["delivered"]), clock_text(row["acknowledged"]))  # fmt: skip
+    out.print(table)
+
+
+def compliance_cmd(
+    home: HomeOption,
+    as_json: JsonOption = False,
+    public: Annotated[
+        bool, typer.Option("--public", help="Only audience ALL + TLP CLEAR traffic.")
+    ] = False,
+) -> None:
+    """Per party: median and p95 time to deliver and to acknowledge, and misses."""
+    node = open_node(home)
+    board = compliance.scoreboard(node, now_ms(), public_only=public)
+    if as_json:
+        _json(board)
+        return
+    table = Table("party", "clock", "answers", "median", "p95", "met", "late", "missed")
+    for party, clocks in board["parties"].items():
+        for clock, f in clocks.items():
+            median, p95 = f["median_ms"], f["p95_ms"]
+            table.add_row(party, clock, str(f["answers"]),
+                          "-" if median is None else format_duration(median),
+                          "-" if p95 is None else format_duration(p95),
+                          str(f["met"]), str(f["late"]), str(f["missed"]))  # fmt: skip
+    out.print(f"Compliance ({board['scope']}) as of {format_ms(board['as_of'])}, "
+              f"witnessed times with k = {board['witness_quorum']}")  # fmt: skip
+    out.print(table)
+
+
+def health(node: Node, now: int) -> dict[str, Any]:
+    """What ``parley status`` shows: peers, open and missed deadlines, alerts."""
+    rows: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    with node.store.read() as conn:
+        for peer in peers.list_peers(node.store):
+            status = peers.get_status(conn, peer.party)
+            synced = peers.synced_size(conn, peer.party)
+            remote = status.remote_size
+            rows.append({"party": peer.party, "health": status.health(), "synced": synced,
+                         "lag": None if remote is None else max(remote - synced, 0),
+                         "last_success": status.last_success,
+                         "error": status.last_error})  # fmt: skip
+            if status.held:
+                alerts.append({"type": "held", "party": peer.party, "detail": status.held})
+        for found in witness_rows.list_equivocations(conn):
+            alerts.append({"type": "equivocation", "party": found.party,
+                           "detected": found.detected, "detail": found.source})  # fmt: skip
+    opened = deadlines.tracked(node, [deadlines.OPEN])
+    for row in opened:
+        row["remaining"] = row["due"] - now
+    missed = deadlines.tracked(node, [deadlines.MISSED, deadlines.LATE])
+    return {"node": node.party, "time": now, "peers": rows, "open": opened, "missed": missed,
+            "alerts": alerts}  # fmt: skip
+
+
+def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
+    """Node health: peers, open deadlines with countdowns, missed deadlines, alerts."""
+    node = open_node(home)
+    shown = health(node, now_ms())
+    if as_json:
+        _json(shown)
+        return
+    out.print(f"{shown['node']} at {format_ms(shown['time'])}")
+    peer_table = Table("peer", "health", "synced", "lag", "last success", "error")
+    for row in shown["peers"]:
+        lag = row["lag"]
+        peer_table.add_row(row["party"], row["health"], str(row["synced"]),
+                           "-" if lag is None else str(lag), format_ms(row["last_success"]),
+                           (row["error"] or "")[:60])  # fmt: skip
+    out.print(peer_table)
+    _deadline_table("Open deadlines", shown["open"], lambda r: (
+        f"{format_duration(r['remaining'])} left" if r["remaining"] >= 0
+        else f"due {format_duration(-r['remaining'])} ago"))  # fmt: skip
+    _deadline_table("Missed and late", shown["missed"], lambda r: r["state"] + (
+        f", escalated {format_ms(r['escalated'])}" if r["escalated"] else ""))  # fmt: skip
+    for alert in shown["alerts"]:
+        out.print(
+            f"[bold red]ALERT[/] {alert['type']} {alert['party']}: {escape(str(alert['detail']))}"
+        )
+    if not shown["alerts"]:
+        out.print("No alerts.")
+
+
+def _deadline_table(title: str, rows: list[dict[str, Any]], state: Any) -> None:
+    if not rows:
+        out.print(f"{title}: none.")
+        return
+    table = Table("entry", "kind", "addressee", "clock", "due", "state", title=title)
+    for row in rows:
+        table.add_row(row["entry"], row["kind"], row["addressee"], row["clock"],
+                      format_ms(row["due"]), state(row))  # fmt: skip
+    out.print(table)
+
+
+def register(root: typer.Typer) -> None:
+    """Add the deadline, inquiry, check, compliance and status commands to ``parley``."""
+    root.command("inquire")(reports_errors(inquire))
+    root.command("reply")(reports_errors(reply))
+    root.command("checks")(reports_errors(checks_cmd))
+    root.command("compliance")(reports_errors(compliance_cmd))
+    root.command("status")(reports_errors(status_cmd))

@@ -1,0 +1,276 @@
+r"""``parley hotline``: send standard phrases or free text to one party, read the conversation.
+
+Thin commands over ``parley.node.hotline`` and ``parley.formats.phrases``; docs/hotline.md is
+the contract. ``send`` prints the new reference on stdout and the signed rendering on stderr.
+What a peer wrote (free text, its rendering, names in parameters) is printed as plain text, never
+as Rich markup, with control and bidirectional-format characters shown as escapes (``\x1b``,
+``\u202e``) so a message cannot rewrite the terminal or reorder what the officer reads.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    err_console,
+    format_ms,
+    open_node,
+    out,
+    reports_errors,
+)
+from parley.core.entry import STATUSES
+from parley.core.errors import InvalidEntryError
+from parley.formats import phrases
+from parley.node import hotline
+from parley.node.home import NodeHome
+
+SEND_ROLES = ("duty-officer", "admin")
+
+app = typer.Typer(
+    help="The hotline: bilateral messages whose standard phrases each side reads in its own "
+    "language.",
+    no_args_is_help=True,
+)
+
+Lang = Annotated[
+    str | None,
+    typer.Option("--lang", help="Language: en, ja, ko, zh or ru (default: the node's)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+OptionalHome = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
+]
+
+
+def visible(text: str) -> str:
+    """``text`` as written, with controls and invisible format characters shown as escapes."""
+    shown = []
+    for char in text:
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf"):
+            shown.append(char)
+        elif ord(char) < 0x100:
+            shown.append(f"\\x{ord(char):02x}")
+        else:
+            shown.append(f"\\u{ord(char):04x}")
+    return "".join(shown)
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``--param NAME=VALUE`` options as a mapping; each name once."""
+    params: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise InvalidEntryError(f"--param {item!r} is not NAME=VALUE",
+                                    hint="for example --param course=045")  # fmt: skip
+        if name in params:
+            raise InvalidEntryError(f"--param {name} is given twice")
+        params[name] = value
+    return params
+
+
+@app.command("send")
+@reports_errors
+def send(
+    to: Annotated[str, typer.Argument(help="The party to send to, e.g. CN.")],
+    home: HomeOption,
+    as_officer: AsOption = None,
+    phrase: Annotated[str | None, typer.Option(help="Phrase code, e.g. nav.course-speed.")]
+    = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A phrase parameter as NAME=VALUE; repeat.",
+                     show_default=False),
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="Free text, sent as written.")] = None,
+    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    lang: Lang = None,
+    tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label (default AMBER).")] = None,
+    reply_to: Annotated[
+        str | None, typer.Option("--reply-to", help="The hotline message answered, e.g. CN:7.")
+    ] = None,
+) -> None:
+    """Send a standard phrase and/or free text to one party; print the new reference."""
+    if status is None:
+        raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
+    if status not in STATUSES:
+        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    message = hotline.Outgoing(to=to, status=status, phrase=phrase,
+                               params=parse_params(param or []), text=text, lang=lang, tlp=tlp,
+                               reply_to=reply_to)  # fmt: skip
+    node = open_node(home)
+    hotline.hotline_body(node, message)  # refuse a bad message before the officer is recorded
+    acting(node, as_officer, "hotline.send", {"to": to, "phrase": phrase, "status": status},
+           *SEND_ROLES)  # fmt: skip
+    header = hotline.send(node, message)
+    sys.stdout.write(header.ref + "\n")
+    sent = hotline.message(node, header.ref)
+    err_console.print(f"sent {header.ref} to {to} ({header.status}, TLP:{header.tlp})",
+                      markup=False, highlight=False)  # fmt: skip
+    for line in _content(sent):
+        err_console.print(line, highlight=False)
+
+
+@app.command("phrases")
+@reports_errors
+def list_phrases(
+    home: OptionalHome = None,
+    lang: Lang = None,
+    group: Annotated[str | None, typer.Option(help="Only this group, e.g. nav.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the phrase catalogue: codes, typed parameters and renderings."""
+    catalogue = phrases.catalogue()
+    if lang is None:
+        lang = "en" if home is None else phrases.language_for(NodeHome(home).load_config().language)
+    elif lang not in phrases.LANGUAGES:
+        raise InvalidEntryError(f"--lang {lang!r} is not one of {', '.join(phrases.LANGUAGES)}")
+    listed = catalogue.listing(group)
+    if as_json:
+        doc = {
+            "catalogue": catalogue.hash, "version": catalogue.version, "lang": lang,
+            "languages": list(phrases.LANGUAGES),
+            "types": {t.name: {"doc": t.doc, "example": t.example}
+                      for t in phrases.PARAM_TYPES.values()},
+            "phrases": [{"code": p.code, "group": p.group,
+                         "params": [{"name": n, "type": t} for n, t in p.params],
+                         "text": p.texts[lang], "texts": dict(p.texts)} for p in listed],
+        }  # fmt: skip
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table("code", "parameters")
+    table.add_column(f"text ({lang})", overflow="fold")
+    current = None
+    for phrase in listed:
+        if phrase.group != current:
+            current = phrase.group
+            table.add_row(Text(catalogue.group_title(current, lang), style="bold"), "", "")
+        params = ", ".join(f"{name}:{kind}" for name, kind in phrase.params)
+        table.add_row(phrase.code, params, Text(phrase.texts[lang]))
+    out.print(table)
+    out.print(f"catalogue {catalogue.hash} ({len(catalogue.phrases)} phrases); parameter types: "
+              + ", ".join(f"{t.name} ({t.doc})" for t in phrases.PARAM_TYPES.values()),
+              markup=False)  # fmt: skip
+
+
+def _answer(message: hotline.Message) -> str:
+    answer = message.answer
+    got, ack = answer.delivered or {}, answer.acknowledged or {}
+    where = f"to {answer.party}" if message.direction == "sent" else "here"
+    if answer.status == "mismatch":
+        return f"receipt by {answer.party} names another leaf hash: do not rely on it"
+    if answer.status == "none":
+        return "no receipt yet"
+    parts = [f"delivered {where} {format_ms(got.get('claimed'))} UTC"] if got else []
+    if ack:
+        reply = f': "{ack["reply"]}"' if ack.get("reply") else ""
+        parts.append(f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
+                     f"{format_ms(ack.get('claimed'))} UTC{reply}")  # fmt: skip
+    elif message.direction == "received":
+        parts.append(f"not acknowledged: parley ack {message.ref} --as OFFICER")
+    else:
+        parts.append("not acknowledged yet")
+    return "; ".join(parts)
+
+
+def _content(message: hotline.Message) -> list[Text]:
+    """The lines of a message under its heading: renderings, free text, notes."""
+    lines: list[Text] = []
+    if not message.body_held:
+        lines.append(Text("  (body not held: this node has the signed header only)",
+                          style="yellow"))  # fmt: skip
+    if message.phrase is not None:
+        lines.append(Text(f"  phrase {message.phrase} {orjson.dumps(message.params).decode()}",
+                          style="dim"))  # fmt: skip
+    signed = message.signed
+    if message.local is not None and (signed is None or signed != message.local):
+        lines.append(Text.assemble(("  " + message.local.lang + "  ", "bold"),
+                                   visible(message.local.text)))  # fmt: skip
+    if signed is not None:
+        lines.append(Text.assemble((f"  {visible(signed.lang)} (signed)  ", "bold"),
+                                   visible(signed.text)))  # fmt: skip
+    if message.text is not None:
+        body = visible(message.text).replace("\n", "\n        ")
+        lines.append(Text.assemble(("  text  ", "bold"), body))
+    if message.note:
+        lines.append(Text.assemble(("  note: ", "yellow"), visible(message.note)))
+    return lines
+
+
+def _duration(ms: int) -> str:
+    if ms % 60_000 == 0:
+        return f"{ms // 60_000} min"
+    return f"{ms / 1000:g} s"
+
+
+def _print(message: hotline.Message) -> None:
+    arrow = f"{message.author} -> {message.to}"
+    due = ("" if message.acknowledged_within is None
+           else f", ack within {_duration(message.acknowledged_within)}")  # fmt: skip
+    reply = f", reply to {message.in_reply_to}" if message.in_reply_to else ""
+    out.print(Text.assemble(
+        (f"{message.ref:<10}", "bold"),
+        f" {format_ms(message.time)} UTC  {arrow}  {message.status} TLP:{message.tlp}{due}{reply}",
+    ))  # fmt: skip
+    for line in _content(message):
+        out.print(line)
+    out.print(Text(f"  {visible(_answer(message))}", style="dim"))
+
+
+@app.command("log")
+@reports_errors
+def log(
+    peer: Annotated[str, typer.Argument(help="The other party, e.g. CN.")],
+    home: HomeOption,
+    lang: Lang = None,
+    limit: Annotated[int, typer.Option(help="The latest this many messages.")] = 100,
+    as_json: AsJson = False,
+) -> None:
+    """The conversation with one party, both ways, with times and acknowledgement status."""
+    node = open_node(home)
+    messages = hotline.conversation(node, peer, lang, limit)
+    if as_json:
+        doc = {"party": node.party, "peer": peer, "lang": hotline.chosen_language(node, lang),
+               "catalogue": phrases.catalogue_hash(),
+               "messages": [m.to_dict() for m in messages]}  # fmt: skip
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    if not messages:
+        out.print(f"no hotline messages between {node.party} and {peer}", markup=False)
+    for message in messages:
+        _print(message)
+
+
+@app.command("show")
+@reports_errors
+def show(
+    ref: Annotated[str, typer.Argument(help="The hotline message, e.g. CN:7.")],
+    home: HomeOption,
+    lang: Lang = None,
+    as_json: AsJson = False,
+) -> None:
+    """One hotline message, rendered in this node's language next to the signed rendering."""
+    node = open_node(home)
+    message = hotline.message(node, ref, lang)
+    if as_json:
+        sys.stdout.write(orjson.dumps(message.to_dict(), option=orjson.OPT_INDENT_2).decode()
+                         + "\n")  # fmt: skip
+        return
+    _print(message)
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``hotline`` to ``parley``."""
+    root.add_typer(app, name="hotline")

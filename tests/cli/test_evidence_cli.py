@@ -1,0 +1,123 @@
+"""``parley evidence export`` and ``parley verify bundle`` through the real command.
+
+Nodes are built in-process (real ``Node.create``, replication and cosignatures); the export runs
+in a CLI process on the author's home, the verification in another process with no node home.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
+from parley.core.bundle import witness_name
+from parley.core.checkpoint import Checkpoint, parse_note
+from parley.node import peers, witnessing
+from parley.node.node import Node, now_ms
+from parley.node.sync import pull
+from parley.store import logs
+from parley.store import witnessing as rows
+from support import run_cli
+
+
+def cosign_at(holder: Node, party: str, witness: Node, now: int) -> None:
+    with holder.store.read() as conn:
+        latest = logs.latest_checkpoint(conn, party)
+    assert latest is not None
+    size, note = latest
+    checkpoint = Checkpoint.parse_body(parse_note(note).text.encode())
+    with witness.store.write() as conn:
+        line = witnessing.cosign_checkpoint(witness, conn, party, checkpoint, note, now)
+    if witness is not holder:
+        cosignature = rows.Cosignature(
+            party, size, witness_name(NETWORK, witness.party), checkpoint.root, now, line
+        )
+        with holder.store.write() as conn:
+            rows.put_cosignatures(conn, [cosignature])
+
+
+@pytest.fixture
+def author(tmp_path: Path) -> tuple[Path, str, str]:
+    """US's home after US -> JP hotline, JP's receipt, cosignatures; (home, ref, US identity)."""
+    nodes = make_network(tmp_path, ("US", "JP", "KR"))
+    try:
+        for a in nodes.values():
+            for b in nodes.values():
+                if a is not b:
+                    pin(a, b)
+        us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
+        (entry,) = us.append([hotline("JP", "Do you read us?")])
+        pull(jp, peers.get_peer(jp.store, "US"), MemoryLog(us, "JP"))
+        pull(us, peers.get_peer(us.store, "JP"), MemoryLog(jp, "US"))
+        pull(us, peers.get_peer(us.store, "KR"), MemoryLog(kr, "US"))
+        t = now_ms() // 1000 * 1000
+        for party, witness, delay in (("US", jp, 1), ("US", kr, 2), ("JP", us, 3), ("JP", kr, 4)):
+            cosign_at(us, party, witness, t + delay * 1000)
+        return us.home.path, entry.ref, us.identity().public.b64
+    finally:
+        for node in nodes.values():
+            node.close()
+
+
+@pytest.fixture
+def exported(author: tuple[Path, str, str], tmp_path: Path) -> Path:
+    home, ref, _identity = author
+    file = tmp_path / "bundle.json"
+    result = run_cli("evidence", "export", ref, "--out", str(file), home=home)
+    assert f"Bundle of {ref}: receipts 1, key histories of JP, KR, US" in result.stdout
+    return file
+
+
+def verify(file: Path, tmp_path: Path, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+    nowhere = tmp_path / "no-node-here"
+    result = run_cli("verify", "bundle", str(file), *args, home=nowhere, check=check)
+    assert not nowhere.exists()
+    return result
+
+
+def test_export_then_verify_in_another_process_with_no_node(
+    author: tuple[Path, str, str], exported: Path, tmp_path: Path
+) -> None:
+    _home, ref, identity = author
+    result = verify(exported, tmp_path, "--trust", identity)
+    out = result.stdout
+    assert f"OK evidence bundle for {ref} on network {NETWORK}" in out
+    assert f"entry   {ref} hotline [Exercise] TLP:AMBER from US to JP" in out
+    assert "says      Do you read us?" in out
+    assert "receipt JP:" in out and f"delivered for {ref}" in out
+    assert out.count("witnessed existed no later than") == 2
+    assert "pinned: identity" in out and "of US" in out
+    assert "warning" not in result.stderr
+
+
+def test_verifying_without_a_pin_warns(exported: Path, tmp_path: Path) -> None:
+    result = verify(exported, tmp_path)
+    assert "OK evidence bundle" in result.stdout
+    assert "nothing pinned" in result.stderr
+
+
+def test_a_tampered_bundle_fails_with_a_message(exported: Path, tmp_path: Path) -> None:
+    doc = json.loads(exported.read_text())
+    leaf = doc["receipts"][0]["entry"]["leaf"]
+    doc["receipts"][0]["entry"]["leaf"] = leaf[:60] + ("A" if leaf[60] != "A" else "B") + leaf[61:]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(doc))
+    result = verify(tampered, tmp_path, check=False)
+    assert result.returncode != 0
+    assert "error:" in result.stderr and "receipts[0]" in result.stderr
+
+
+def test_a_bundle_under_another_policy_fails(exported: Path, tmp_path: Path) -> None:
+    result = verify(exported, tmp_path, "--policy-hash", "0" * 64, check=False)
+    assert result.returncode == 3
+    assert "not the required" in result.stderr
+
+
+def test_export_writes_to_stdout(author: tuple[Path, str, str]) -> None:
+    home, ref, _identity = author
+    result = run_cli("evidence", "export", ref, "--without-body", home=home)
+    doc = json.loads(result.stdout)
+    assert doc["format"] == "parley-evidence-bundle" and doc["ref"] == ref
+    assert "body" not in doc["entry"]["entry"]

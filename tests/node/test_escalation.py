@@ -1,0 +1,314 @@
+"""Deadlines at the node: bounds on peers' entries, escalation, inquiries, checks, compliance.
+
+Real nodes (``Node.create``, SQLite) under one policy; logs travel through ``MemoryLog`` and
+``sync.pull``, as in the ingest tests. Times are passed in, so no test sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from parley.core import compliance as formula
+from parley.core.deadlines import deadlines_for
+from parley.core.entry import ALL, Body, parse_header
+from parley.core.errors import InvalidEntryError
+from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.node import checks, deadlines, export, inquiries, peers, receipts
+from parley.node.log import Draft
+from parley.node.node import Node, now_ms
+from parley.node.policies import draft_policy
+from parley.node.sync import pull
+from parley.store import logs
+from parley.store.schema import deadline_clocks, webhook_outbox
+from support import run_cli
+
+NETWORK = "parley-test"
+
+
+@pytest.fixture
+def fleet(tmp_path: Path):  # type: ignore[no-untyped-def]
+    made: list[Node] = []
+
+    def build(*parties: str, **changes: Any) -> dict[str, Node]:
+        nodes = {p: Node.create(tmp_path / p.lower(), party=p, name=f"{p} centre",
+                                network=NETWORK) for p in parties}  # fmt: skip
+        made.extend(nodes.values())
+        members = [{"party": p, "name": f"{p} centre",
+                    "identity": n.context().statement.identity.b64} for p, n in nodes.items()]  # fmt: skip
+        document = draft_policy(network=NETWORK, name="test", members=members, created=now_ms(),
+                                version=2, deadline_scale=0.01)  # fmt: skip
+        document = PolicyDocument.from_dict({**document.to_dict(), **changes})
+        signed = SignedPolicy(document, {})
+        for party, node in nodes.items():
+            signed.add(document.sign(party, node.identity()))
+        for node in nodes.values():
+            node.adopt_policy(signed)
+        return nodes
+
+    yield build
+    for node in made:
+        node.close()
+
+
+def sync(kit: Any, receiver: Node, author: Node) -> None:
+    pinned = {p.party: p for p in peers.list_peers(receiver.store)}
+    peer = pinned.get(author.party) or kit.pin(receiver, author)
+    pull(receiver, peer, kit.MemoryLog(author, receiver.party))
+
+
+def check(node: Node, to: Any = ALL) -> Draft:
+    body = {"nonce": "ab" * 16, "deadlines": deadlines_for(node.context().policy.document,
+                                                           "check")}  # fmt: skip
+    return Draft("check", "Exercise", body, to, None)
+
+
+def events(node: Node) -> list[dict[str, Any]]:
+    with node.store.read() as conn:
+        rows = conn.execute(select(webhook_outbox.c.payload).order_by(webhook_outbox.c.id))
+        return [json.loads(row.payload) for row in rows]
+
+
+def clock_rows(node: Node) -> dict[tuple[str, str, str], str]:
+    with node.store.read() as conn:
+        rows = conn.execute(select(deadline_clocks))
+        return {(f"{r.entry_party}:{r.entry_seq}", r.addressee, r.clock): r.state for r in rows}
+
+
+def test_out_of_bounds_deadline_attack_is_stored_header_only_with_an_observation(
+    fleet, kit
+) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    stretched = {"to": "JP", "text": "answer whenever", "deadlines": {"acknowledged_within": 10**9}}
+    missing = {"nonce": "cd" * 16}
+    (bad, no_deadlines, good) = us.append([
+        Draft("hotline", "Exercise", stretched, ("JP", "US"), None),
+        Draft("check", "Exercise", missing, ("JP", "US"), None),
+        check(us, ("JP", "US")),
+    ])  # fmt: skip
+    sync(kit, jp, us)
+    with jp.store.read() as conn:
+        held = {seq: logs.get_entry(conn, "US", seq) for seq in (bad.seq, no_deadlines.seq,
+                                                                 good.seq)}  # fmt: skip
+        mine = [parse_header(e.leaf) for e in logs.iter_log(conn, "JP")]
+    for seq in (bad.seq, no_deadlines.seq):
+        assert held[seq].flag == deadlines.FLAG_DEADLINE_BOUNDS and held[seq].body is None  # type: ignore[union-attr]
+    assert held[good.seq].flag is None and held[good.seq].body is not None  # type: ignore[union-attr]
+    _header, rows = receipts.status(jp, bad.ref)
+    assert rows[0].status == "none"
+    observations = [h for h in mine if h.kind == "observation"]
+    assert len(observations) == 1
+    with jp.store.read() as conn:
+        stored = logs.get_entry(conn, "JP", observations[0].seq)
+    assert stored is not None and stored.body is not None and stored.salt is not None
+    body = Body(stored.salt, stored.body).value()
+    assert body["type"] == "policy-breach" and "outside the policy's bounds" in body["detail"]
+
+
+def test_a_missed_acknowledgement_escalates_once_then_shows_late(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    from parley.node import webhooks
+
+    webhooks.add(us.store, "http://127.0.0.1:9/hook", ["deadline.missed", "deadline.late"],
+                 now_ms())  # fmt: skip
+    quick = {
+        "nonce": "ef" * 16,
+        "deadlines": {"delivered_within": 3_000, "acknowledged_within": 3_600},
+    }  # the minimums
+    (sent,) = us.append([Draft("check", "Exercise", quick, ("JP", "US"), None)])
+    within = 3_600
+    assert deadlines.run_round(us, sent.time + 1) == []
+    assert clock_rows(us)[(sent.ref, "JP", "acknowledged")] == "open"
+    due = sent.time + within + 1
+    assert deadlines.run_round(us, due) == ["JP"]
+    assert deadlines.run_round(us, due + 10_000) == []  # once per (entry, addressee, clock)
+    assert clock_rows(us)[(sent.ref, "JP", "acknowledged")] == "missed"
+    missed = [e for e in events(us) if e["event"] == "deadline.missed"]
+    assert {(e["data"]["entry"], e["data"]["clock"]) for e in missed} == {
+        (sent.ref, "delivered"),
+        (sent.ref, "acknowledged"),
+    }
+    assert all(e["data"]["addressee"] == "JP" and not e["data"]["witnessed"] for e in missed)
+    sync(kit, jp, us)
+    receipts.acknowledge(jp, sent.ref, "duty", None, due + 1_000)  # signed after the deadline
+    sync(kit, us, jp)
+    deadlines.run_round(us, due + 20_000)
+    rows = clock_rows(us)
+    assert rows[(sent.ref, "JP", "acknowledged")] == "late"
+    assert rows[(sent.ref, "JP", "delivered")] == "met"  # escalated, then found on time
+    judged = deadlines.entry_clocks(us, sent.ref, due + 20_000)
+    (ack,) = [c for c in judged.clocks if c.clock == "acknowledged"]
+    assert ack.state == "late" and ack.late_by == 1_001  # due was sent.time + within + 1
+    late = [e["data"] for e in events(us) if e["event"] == "deadline.late"]
+    assert [(e["entry"], e["clock"]) for e in late] == [(sent.ref, "acknowledged")]
+
+
+def test_entries_addressed_to_this_node_are_tracked_for_its_own_officer(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    (sent,) = us.append([check(us, ("JP", "US"))])
+    sync(kit, jp, us)
+    deadlines.run_round(jp, now_ms())
+    rows = clock_rows(jp)
+    assert rows[(sent.ref, "JP", "acknowledged")] == "open"
+    assert (sent.ref, "JP", "delivered") in rows
+    opened = deadlines.tracked(jp, [deadlines.OPEN])
+    assert {r["entry"] for r in opened} == {sent.ref}
+
+
+def test_an_inquiry_is_answered_by_a_reply_not_by_an_acknowledgement(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    (about,) = jp.append([check(jp)])
+    sync(kit, us, jp)
+    inquiry = inquiries.inquire(us, about.ref, "Is this a drill?", 600_000, now_ms())
+    assert inquiry.audience == ("JP", "US") and inquiry.tlp == "GREEN"
+    sync(kit, jp, us)
+    receipts.acknowledge(jp, inquiry.ref, "duty", None, now_ms())
+    sync(kit, us, jp)
+    (ack,) = [c for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
+              if c.clock == "acknowledged"]  # fmt: skip
+    assert ack.state == "pending" and ack.within == 600_000
+    answer = inquiries.reply(jp, inquiry.ref, "Yes, an exercise.", now_ms())
+    assert answer.audience == ("JP", "US") and answer.status == inquiry.status
+    sync(kit, us, jp)
+    (ack,) = [c for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
+              if c.clock == "acknowledged"]  # fmt: skip
+    assert ack.state == "met" and ack.answer is not None and ack.answer.ref == answer.ref
+
+
+def test_inquiries_and_replies_refuse_what_they_cannot_be(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    (own,) = us.append([check(us)])
+    with pytest.raises(InvalidEntryError, match="own entry"):
+        inquiries.inquire(us, own.ref, "?", None, now_ms())
+    (about,) = jp.append([check(jp)])
+    sync(kit, us, jp)
+    with pytest.raises(InvalidEntryError, match="outside the policy's bounds"):
+        inquiries.inquire(us, about.ref, "?", 1, now_ms())
+    with pytest.raises(InvalidEntryError, match="not an inquiry"):
+        inquiries.reply(us, about.ref, "an answer to nothing", now_ms())
+
+
+def test_checks_go_to_each_peer_once_per_interval_and_are_acknowledged_automatically(
+    fleet, kit
+) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR", check_interval_ms=5_000, human_ack=["hotline"])
+    us, jp = nodes["US"], nodes["JP"]
+    kit.pin(us, jp)
+    kit.pin(us, nodes["KR"])
+    start = now_ms()
+    assert checks.send_due(us, start) == []  # one interval after pinning
+    sent = checks.send_due(us, start + 5_000)
+    assert sorted(h.audience for h in sent) == [("JP", "US"), ("KR", "US")]
+    assert all(h.kind == "check" and h.status == "Test" for h in sent)
+    assert checks.send_due(us, start + 9_000) == []
+    sync(kit, jp, us)
+    deadlines.run_round(jp, now_ms())
+    acked = checks.acknowledge_due(jp, now_ms())
+    assert len(acked) == 1 and checks.acknowledge_due(jp, now_ms()) == []
+    sync(kit, us, jp)
+    listed = {row["peer"]: row for row in checks.listed(us, now_ms())}
+    assert listed["JP"]["acknowledged"]["state"] == "met"
+    assert listed["KR"]["acknowledged"]["state"] == "pending"
+
+
+def test_checks_wait_for_an_officer_when_the_policy_says_so(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    us.append([check(us, ("JP", "US"))])
+    sync(kit, jp, us)
+    deadlines.run_round(jp, now_ms())
+    assert checks.acknowledge_due(jp, now_ms()) == []
+
+
+def held_exports(node: Node, folder: Path) -> list[Path]:
+    """A log export of every log this node holds (the format of ``parley log export``)."""
+    paths = []
+    for party in ("US", "JP", "KR"):
+        path = folder / f"{node.party}-{party}.jsonl"
+        with path.open("wb") as handle:
+            export.write_export(node.store, party, handle)
+        paths.append(path)
+    return paths
+
+
+def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[formula.Answered]]:
+    """The scoreboard's records rebuilt from log exports alone (k = 0: checkpoint times).
+
+    Enough for the kinds the test sends (no inquiries, so no replies to match).
+    """
+    logs_read = []
+    members: dict[str, list[str]] = {}
+    for path in paths:
+        reader = export.ExportReader(path)
+        times = sorted((int(n.split("\n")[1]), int(n.split("\ntime ")[1].split("\n")[0]))
+                       for n in reader.notes())  # fmt: skip
+        items = [(parse_header(leaf), None if body is None else body.value())
+                 for leaf, body in reader.entries()]  # fmt: skip
+        logs_read.append((times, items))
+        for header, value in items:
+            if header.kind == "policy" and value is not None:
+                document = SignedPolicy.from_body(value).document
+                members[document.hash] = [m.party for m in document.members]
+    sent, answers, leaf_hashes = [], [], {}
+    from parley.core.merkle import leaf_hash
+
+    def witnessed(times: list[tuple[int, int]], seq: int) -> int | None:
+        return next((t for size, t in times if size > seq), None)
+
+    for times, items in logs_read:
+        for header, value in items:
+            leaf_hashes[header.ref] = leaf_hash(header.leaf).hex()
+            if header.kind in {"check", "hotline", "inquiry", "reply", "notification"}:
+                named = members[header.policy] if header.audience == ALL else header.audience
+                stated = (value or {}).get("deadlines") or {}
+                sent.append(formula.Sent(
+                    header.ref, tuple(sorted(p for p in named if p != header.party)),
+                    witnessed(times, header.seq),
+                    {"delivered": stated.get("delivered_within"),
+                     "acknowledged": stated.get("acknowledged_within")},
+                    header.audience == ALL and header.tlp == "CLEAR"))  # fmt: skip
+            if header.kind == "receipt" and value is not None:
+                answers.append((value["entry"], header.party, value["type"],
+                                witnessed(times, header.seq)))  # fmt: skip
+    kept = [formula.Answered(e["ref"], party, kind, w) for e, party, kind, w in answers
+            if leaf_hashes.get(e["ref"]) == e["leaf_hash"]]  # fmt: skip
+    return sent, kept
+
+
+def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
+    fleet, kit, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("US", "JP", "KR", witness_quorum=0)
+    us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
+    document = us.context().policy.document
+    public = {"nonce": "01" * 16, "deadlines": deadlines_for(document, "check")}
+    broadcast, _public = us.append([check(us), Draft("check", "Exercise", public, ALL, "CLEAR")])
+    (hotline,) = us.append([Draft("hotline", "Exercise", {"to": "JP", "text": "hello",
+                                             "deadlines": deadlines_for(document, "hotline")},
+                     ("JP", "US"), None)])  # fmt: skip
+    for receiver in (jp, kr):
+        sync(kit, receiver, us)
+    receipts.acknowledge(jp, broadcast.ref, "duty", None, now_ms())
+    receipts.acknowledge(jp, hotline.ref, "duty", "seen", now_ms())
+    for author in (jp, kr):
+        sync(kit, us, author)
+    shown = json.loads(run_cli("compliance", "--json", home=us.home.path).stdout)
+    assert shown["witness_quorum"] == 0 and shown["parties"]["JP"]["acknowledged"]["answers"] == 2
+    sent, answers = records_from_exports(held_exports(us, tmp_path))
+    assert formula.scoreboard(sent, answers, shown["as_of"]) == shown["parties"]
+    public_shown = json.loads(run_cli("compliance", "--json", "--public",
+                                      home=us.home.path).stdout)  # fmt: skip
+    assert public_shown["parties"]["JP"]["delivered"]["answers"] == 1
+    assert (
+        formula.scoreboard(sent, answers, public_shown["as_of"], public_only=True)
+        == (public_shown["parties"])
+    )
