@@ -312,3 +312,32 @@ def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
         formula.scoreboard(sent, answers, public_shown["as_of"], public_only=True)
         == (public_shown["parties"])
     )
+
+
+def test_a_hotline_message_unacknowledged_past_its_deadline_escalates(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    """The hotline class: a 5-minute acknowledgement in a live policy, scaled down here."""
+    from parley.node import hotline, webhooks
+
+    nodes = fleet("JP", "CN")
+    jp = nodes["JP"]
+    webhooks.add(jp.store, "http://127.0.0.1:9/hook", ["deadline.missed"], now_ms())
+    sent = hotline.send(jp, hotline.Outgoing(to="CN", status="Exercise", text="Keep clear."))
+    within = deadlines_for(jp.context().policy.document, "hotline")["acknowledged_within"]
+    body = Body(*_stored_body(jp, sent.seq)).value()
+    assert body["deadlines"]["acknowledged_within"] == within
+    def missed() -> set[tuple[str, str]]:
+        return {(e["data"]["entry"], e["data"]["clock"])
+                for e in events(jp) if e["event"] == "deadline.missed"}  # fmt: skip
+
+    assert deadlines.run_round(jp, sent.time + 1) == []
+    deadlines.run_round(jp, sent.time + within - 1)  # only the delivered clock may have run out
+    assert (sent.ref, "acknowledged") not in missed()
+    deadlines.run_round(jp, sent.time + within + 1)
+    assert (sent.ref, "acknowledged") in missed()
+
+
+def _stored_body(node: Node, seq: int) -> tuple[bytes, bytes]:
+    with node.store.read() as conn:
+        stored = logs.get_entry(conn, node.party, seq)
+    assert stored is not None and stored.salt is not None and stored.body is not None
+    return stored.salt, stored.body
