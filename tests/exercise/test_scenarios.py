@@ -1,4 +1,9 @@
-"""Scenario files are validated with clear errors, and the demo runs headless end to end."""
+"""Scenario files are validated with clear errors, and the demo runs headless end to end.
+
+The headless demo is checked from its output and from the node homes it leaves behind: every
+addressee's delivered receipt, the acknowledgements the scenario gives, the one deliberately
+missed hotline acknowledgement escalated by its sender, TLS pins, and every log verifying.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from parley.core.errors import InvalidEntryError
-from parley.exercise.scenario import load_scenario
+from parley.exercise.scenario import ImportCap, ImportStix, load_scenario
 from support import cli_env, free_port
 
 VALID = """
@@ -36,6 +41,13 @@ def test_the_packaged_demo_scenario_is_valid() -> None:
 
     scenario = load_scenario(default_scenario())
     assert set(scenario.parties) == {"US", "JP", "KR", "CN", "RU"}
+    assert {step.action for step in scenario.steps} == {
+        "import-cap", "notify", "update", "cancel", "import-stix", "hotline", "ack",
+        "expect-miss", "inquiry", "reply", "assistance"}  # fmt: skip
+    assert 50 <= scenario.steps[-1].at <= 90
+    for step in scenario.steps:
+        if isinstance(step, ImportCap | ImportStix):
+            assert (default_scenario().parent / step.file).is_file()
 
 
 @pytest.mark.parametrize(
@@ -67,21 +79,113 @@ def test_reference_to_a_later_step_is_refused(tmp_path: Path) -> None:
         load_scenario(write(tmp_path, text))
 
 
+NOTIFY = """
+name: Tabletop
+parties: [JP, CN, KR]
+steps:
+  - id: event
+    party: JP
+    action: notify
+    category: nuclear.facility-event
+    headline: Reactor trip
+    severity: Moderate
+    urgency: Immediate
+    certainty: Observed
+    area: "35.4,126.4,10"
+    details: {facility: Unit 3, release: "no", ines_level: 2}
+"""
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        ("{party: CN, action: update, of: event, headline: x}",
+         "step 2, of: step 'event' is JP's notification; only its author may update it"),
+        ("{party: JP, action: update, of: event}", "step 2.*an update changes something"),
+        ("{party: JP, action: cancel, of: event, to: [CN]}",
+         "step 2, to: a cancel step keeps the audience"),
+        ("{party: JP, action: ack, of: event}", "step 2, party: JP is not an addressee"),
+        ("{party: CN, action: reply, of: event, text: nope}",
+         "step 2, of: a reply answers an inquiry"),
+        ("{party: CN, action: ack, of: nowhere}", "step 2: of names unknown or later step"),
+        ("{party: CN, action: hotline, to: [JP, KR], text: hi}",
+         "step 2.*a hotline step names exactly one party"),
+        ("{party: CN, action: hotline, to: [JP], params: {unit: A}}", "step 2.*needs a phrase"),
+        ("{party: CN, action: hotline, to: [JP], phrase: nav.teleporting}", "step 2.*phrase:"),
+        ("{party: CN, action: hotline, to: [JP], phrase: clear.keep-clear, params: {unit: A}}",
+         "step 2.*phrase:.*distance"),
+        ("{party: CN, action: import-stix, file: x.json}", "step 2.*names its audience"),
+        ("{party: JP, action: update, of: event, details: {ines_level: high}}",
+         "step 2, details: --detail ines_level: 'high' is not a int"),
+        ("{party: CN, action: hotline, to: [JP], reply_to: event, text: hi}",
+         "step 2, reply_to: step 'event' is not a hotline message between CN and JP"),
+        ("{id: seen, party: CN, action: ack, of: event}\n  - {party: KR, action: ack, of: seen}",
+         "step 3, of: step 'seen' \\(ack\\) has no entry"),
+        ("{party: CN, action: ack, of: event}\n  - {party: CN, action: expect-miss, of: event}",
+         "step 3, of: CN is expected to miss step 'event', but an ack step acknowledges it"),
+    ],
+)
+def test_answering_steps_are_refused_when_they_cannot_answer(
+    tmp_path: Path, step: str, words: str
+) -> None:
+    with pytest.raises(InvalidEntryError, match=words):
+        load_scenario(write(tmp_path, NOTIFY + "  - " + step + "\n"))
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (("ines_level: 2", "ines_level: 9"), "step 1: notification: body.details.ines_level: 9 is above 7"),
+        (("ines_level: 2", "reactor: PWR"), "step 1.*details:.*reactor"),
+        (('area: "35.4,126.4,10"', "area: Yeonggwang"), "step 1.*area:"),
+        (("category: nuclear.facility-event", "category: nuclear.meltdown"),
+         "step 1.*category 'nuclear.meltdown' is not known"),
+        (("severity: Moderate", "severity: moderate"), "step 1, severity: Input should be 'Extreme'"),
+    ],
+)
+def test_notify_steps_are_read_as_parley_notify_reads_them(
+    tmp_path: Path, change: tuple[str, str], words: str
+) -> None:
+    with pytest.raises(InvalidEntryError, match=words):
+        load_scenario(write(tmp_path, NOTIFY.replace(*change)))
+
+
+def test_a_coherent_answering_scenario_is_accepted(tmp_path: Path) -> None:
+    text = NOTIFY + """  - {id: later, party: JP, action: update, of: event, details: {ines_level: 3}}
+  - {party: CN, action: ack, of: later, reply: seen}
+  - {party: KR, action: expect-miss, of: later}
+  - {party: JP, action: cancel, of: later}
+  - {party: CN, action: hotline, to: [JP], phrase: ack.received}
+"""
+    scenario = load_scenario(write(tmp_path, text))
+    assert [s.action for s in scenario.steps] == [
+        "notify", "update", "ack", "expect-miss", "cancel", "hotline"]
+
+
 def test_unreadable_yaml_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidEntryError, match="cannot read the scenario"):
         load_scenario(write(tmp_path, "name: [unclosed"))
 
 
-def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
-    port = free_port()
-    result = subprocess.run(
+def demo(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "parley.cli", "demo", "--dir", str(tmp_path / "demo"),
-         "--headless", "--base-port", str(port)],
-        env=cli_env(tmp_path), capture_output=True, text=True, timeout=300,
+         "--headless", "--base-port", str(free_port()), *args],
+        env=cli_env(tmp_path), capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
+
+
+@pytest.mark.xdist_group("fleet")
+def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
+    result = demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "steps done" in result.stdout and "FAILED" not in result.stdout
+    assert "41 of 41 steps done" in result.stdout and "FAILED" not in result.stdout
+    assert "Every expected receipt and missed deadline is in." in result.stdout
     assert result.stdout.count("OK, ") == 5
+    assert "https://127.0.0.1:" in result.stdout and "http://" not in result.stdout
+    assert "Missed deadlines (1)" in result.stdout
+    assert "CN missed the acknowledged deadline of JP:" in result.stdout
+    assert_receipts_and_the_missed_deadline(tmp_path / "demo")
     logins = (tmp_path / "demo" / "logins.txt").read_text().splitlines()
     assert len(logins) == 5
     policy = subprocess.run(
@@ -91,3 +195,98 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     document = json.loads(policy.stdout)
     assert [s["party"] for s in document["signatures"]] == ["CN", "JP", "KR", "RU", "US"]
     assert document["document"]["network"] == "parley-demo"
+
+
+def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
+    """What the nodes hold after the demo: receipts, acknowledgements, one escalation, pins."""
+    from parley.core.entry import parse_header
+    from parley.node import deadlines, receipts
+    from parley.node.node import Node
+    from parley.node.peers import list_peers
+    from parley.node.tlspin import certificate_pin
+    from parley.store import logs
+
+    us, jp, kr = (Node.open(folder / party) for party in ("us", "jp", "kr"))
+    try:
+        _, tsunami = receipts.status(us, "US:3")
+        assert [(s.party, s.status) for s in tsunami] == [
+            ("CN", "acknowledged"), ("JP", "acknowledged"), ("KR", "acknowledged"),
+            ("RU", "acknowledged")]  # fmt: skip
+        replies = {s.party: s.acknowledged["reply"] for s in tsunami if s.acknowledged}
+        assert replies["RU"] == "Received. Kamchatka and Kuril coasts warned."
+        missed = [row for row in deadlines.tracked(jp, ["missed"]) if row["kind"] == "hotline"]
+        assert [(row["addressee"], row["clock"]) for row in missed] == [("CN", "acknowledged")]
+        header, hotline = receipts.status(jp, str(missed[0]["entry"]))
+        assert header.audience == ("CN", "JP") and [s.status for s in hotline] == ["delivered"]
+        with kr.store.read() as conn:
+            kinds = [parse_header(s.leaf).kind for s in logs.iter_log(conn, "KR")]
+        assert kinds.count("notification") == 4  # nuclear alert, update, cancel; the STIX report
+        pins = {peer.party: (peer.url, peer.tls_spki) for peer in list_peers(us.store)}
+        assert pins["JP"][0].startswith("https://")
+        assert pins["JP"][1] == certificate_pin(folder / "jp")
+    finally:
+        for node in (us, jp, kr):
+            node.close()
+
+
+@pytest.mark.xdist_group("fleet")
+def test_headless_demo_fails_naming_what_did_not_come_back(tmp_path: Path) -> None:
+    scenario = tmp_path / "unmet.yaml"
+    scenario.write_text(NOTIFY.replace("nuclear.facility-event", "health.outbreak").replace(
+        "details: {facility: Unit 3, release: \"no\", ines_level: 2}",
+        "details: {pathogen: influenza A(H5N1)}") + "    to: [CN]\n"
+        "  - {party: CN, action: expect-miss, of: event}\n", encoding="utf-8")  # fmt: skip
+    result = demo(tmp_path, "--scenario", str(scenario), "--duration", "2")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no escalation of CN's missed ack of JP:" in result.stdout
+    assert "did not bring back everything it expected" in result.stdout
+
+
+SHORT = """
+name: Short
+parties: [JP, CN]
+steps:
+  - id: hello
+    party: JP
+    action: hotline
+    to: [CN]
+    phrase: ack.received
+  - {at: 1, party: CN, action: ack, of: hello}
+"""
+
+
+@pytest.mark.xdist_group("fleet")
+def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import httpx
+
+    scenario = write(tmp_path, SHORT)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parley.cli", "demo", "--dir", str(tmp_path / "demo"),
+         "--base-port", str(port), "--scenario", str(scenario)],
+        env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "press Ctrl-C" in line:
+                break
+        assert any("← CN acknowledged JP:" in line for line in lines), "".join(lines)
+        time.sleep(1)
+        assert process.poll() is None
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0 and "Stopped every node process." in rest
+    for offset in range(5):
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"https://127.0.0.1:{port + offset}/fed/v1/get-sth", verify=False,  # noqa: S501
+                      timeout=1)  # fmt: skip

@@ -2,13 +2,15 @@
 
 ``LocalNetwork.setup`` creates one node home per party under a folder, adds officer accounts,
 and has every member draft, sign and adopt one network policy (deadlines scaled down so misses
-show within minutes). ``start`` runs one ``parley serve`` process per node on 127.0.0.1;
-``stop`` ends every process it started.
+show within minutes). Every node gets its TLS key and self-signed certificate at setup;
+``start`` runs one ``parley serve --tls`` process per node on 127.0.0.1 (TLS 1.3), and
+``peer`` pins every node's identity key and certificate SPKI hash at every other, as an
+administrator would after comparing fingerprints out of band. ``stop`` ends every process it
+started.
 """
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import shutil
 import subprocess
@@ -21,7 +23,7 @@ import httpx
 
 from parley.core.errors import ConflictError, ParleyError
 from parley.core.policy import SignedPolicy
-from parley.node import officers
+from parley.node import officers, tlspin
 from parley.node.node import Node, now_ms
 from parley.node.policies import draft_policy
 
@@ -44,10 +46,20 @@ class LocalNode:
     port: int
     passwords: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    pin: str | None = None  # SHA-256 of the TLS certificate's SubjectPublicKeyInfo, hex
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    def answers(self) -> bool:
+        """Whether the server answers over TLS with the pinned certificate key."""
+        try:
+            with httpx.Client(transport=tlspin.pinned_transport(self.pin), timeout=1) as client:
+                client.get(self.url + "/fed/v1/get-sth")
+        except httpx.TransportError:
+            return False
+        return True
 
 
 class LocalNetwork:
@@ -84,6 +96,7 @@ class LocalNetwork:
                 officers.add_officer(node.store, name, role, password, now_ms())
                 local.passwords[name] = password
             opened[local.party] = node
+            local.pin = tlspin.ensure_certificate(local.home, f"parley {local.party}")
         members = [
             {"party": n.party, "name": n.name,
              "identity": opened[n.party].context().statement.identity.b64}
@@ -103,7 +116,7 @@ class LocalNetwork:
         return signed
 
     def _write_logins(self) -> None:
-        lines = [f"{n.party} {n.url} home={n.home} " +
+        lines = [f"{n.party} {n.url} tls-spki={n.pin} home={n.home} " +
                  " ".join(f"{user}:{password}" for user, password in n.passwords.items())
                  for n in self.nodes]  # fmt: skip
         path = self.folder / "logins.txt"
@@ -115,7 +128,7 @@ class LocalNetwork:
             log = (self.folder / f"{local.party.lower()}-server.log").open("wb")
             local.process = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
                 [sys.executable, "-m", "parley.cli", "serve", "--home", str(local.home),
-                 "--port", str(local.port)],
+                 "--port", str(local.port), "--tls"],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -124,8 +137,7 @@ class LocalNetwork:
                 if local.process is not None and local.process.poll() is not None:
                     raise ParleyError(f"the {local.party} server exited; see its log in "
                                       f"{self.folder}")  # fmt: skip
-                with contextlib.suppress(httpx.TransportError):
-                    httpx.get(local.url + "/fed/v1/get-sth", timeout=1)
+                if local.answers():
                     break
                 if time.monotonic() > deadline:
                     raise ParleyError(f"the {local.party} server did not start in time")
@@ -141,7 +153,7 @@ class LocalNetwork:
             for other in self.nodes:
                 if other is not local:
                     pin_peer(opened[local.party], other.url, other.party,
-                             identities[other.party], None, now_ms())  # fmt: skip
+                             identities[other.party], other.pin, now_ms())  # fmt: skip
         for node in opened.values():
             node.close()
 

@@ -3,7 +3,10 @@
 Steps run at their ``at`` offsets (seconds from the start). Every entry carries status
 Exercise. Deadlines come from the network policy in force at the sending node. The runner
 keeps, per step id, the entry it produced, so later steps can reference it exactly
-(``PARTY:SEQ`` and leaf hash).
+(``PARTY:SEQ`` and leaf hash). Native notifications, STIX imports, hotline phrases,
+acknowledgements and replies go through the node's own services (``parley.exercise.actions``);
+a step that answers a peer's entry waits until its node holds it. An ``expect-miss`` step
+appends nothing: it is an expectation the summary checks.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from parley.core import merkle
+from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header
-from parley.core.errors import InvalidEntryError
+from parley.core.errors import InvalidEntryError, ParleyError
+from parley.exercise import actions
 from parley.exercise import scenario as sc
 from parley.node.drafting import check_draft
 from parley.node.log import Draft
@@ -42,12 +47,14 @@ class ScenarioRun:
     base_dir: Path
     produced: dict[str, tuple[str, str]] = field(default_factory=dict)
     results: list[StepResult] = field(default_factory=list)
+    sleep: Callable[[float], None] = time.sleep
 
     def run(
         self,
         on_step: Callable[[StepResult], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> list[StepResult]:
+        self.sleep = sleep
         started = time.monotonic()
         for number, step in enumerate(self.scenario.steps, start=1):
             delay = step.at - (time.monotonic() - started)
@@ -64,23 +71,43 @@ class ScenarioRun:
         if node is None:
             return StepResult(number, step, [], f"no node for party {step.party}")
         try:
-            drafts = self._drafts(node, step)
-            headers = node.append(drafts)
-        except InvalidEntryError as exc:
+            written = self._perform(node, step)
+        except ParleyError as exc:
             return StepResult(number, step, [], str(exc))
-        if step.id is not None and headers:
-            self.produced[step.id] = _ref(headers[0])
-        return StepResult(number, step, [h.ref for h in headers])
+        if step.id is not None and written:
+            self.produced[step.id] = written[0]
+        return StepResult(number, step, [ref for ref, _ in written])
 
-    def _drafts(self, node: Node, step: sc.Step) -> list[Draft]:
+    def _perform(self, node: Node, step: sc.Step) -> list[tuple[str, str]]:
+        if isinstance(step, sc.ExpectMiss):
+            return []
+        if isinstance(step, sc.Notify):
+            return actions.notify(node, step)
+        if isinstance(step, sc.Update | sc.Cancel):
+            ref = self._entry_ref(step.of)["ref"]
+            if isinstance(step, sc.Update):
+                return actions.update(node, step, ref)
+            return actions.cancel(node, step, ref)
+        if isinstance(step, sc.ImportStix):
+            return actions.import_stix(node, step, (self.base_dir / step.file).resolve())
+        if isinstance(step, sc.Hotline):
+            answered = None if step.reply_to is None else self._held_ref(node, step.reply_to)
+            return actions.hotline(node, step, answered)
+        if isinstance(step, sc.Ack):
+            return actions.ack(node, step, self._held_ref(node, step.of))
+        if isinstance(step, sc.Reply):
+            return actions.reply(node, step, self._held_ref(node, step.of))
+        return [_ref(header) for header in node.append(self._drafts(node, step))]
+
+    def _held_ref(self, node: Node, step_id: str) -> str:
+        """The entry of step ``step_id``, once ``node`` holds it (it may still be on its way)."""
+        ref = self._entry_ref(step_id)["ref"]
+        actions.wait_until_held(node, ref, self.sleep)
+        return ref
+
+    def _drafts(self, node: Node, step: sc.Inquiry | sc.Assistance | sc.ImportCap) -> list[Draft]:
         to: Any = "ALL" if step.to == "ALL" else sorted({*step.to, step.party})
         body: dict[str, Any]
-        if isinstance(step, sc.Hotline):
-            if step.to == "ALL" or len(step.to) != 1:
-                raise InvalidEntryError("a hotline step names exactly one party in 'to'")
-            body = {"to": step.to[0], "text": step.text,
-                    "deadlines": self._deadlines(node, "hotline", step.acknowledged_within)}
-            return [check_draft("hotline", STATUS, body, to, step.tlp)]
         if isinstance(step, sc.Inquiry):
             body = {"about": self._entry_ref(step.about), "question": step.question,
                     "deadlines": self._deadlines(node, "inquiry", step.reply_within * 1000)}
@@ -115,17 +142,7 @@ class ScenarioRun:
 
     @staticmethod
     def _deadlines(node: Node, deadline_class: str, acknowledged: int | None) -> dict[str, int]:
-        bounds = node.context().policy.document.deadline(deadline_class)
-        if bounds is None:
-            return {} if acknowledged is None else {"acknowledged_within": acknowledged}
-        ack = bounds.acknowledged_within
-        chosen = ack.default if acknowledged is None else acknowledged
-        if not ack.min <= chosen <= ack.max:
-            raise InvalidEntryError(
-                f"acknowledged_within {chosen} ms is outside the policy's bounds "
-                f"[{ack.min}, {ack.max}] for {deadline_class}"
-            )
-        return {"delivered_within": bounds.delivered_within.default, "acknowledged_within": chosen}
+        return deadlines_for(node.context().policy.document, deadline_class, acknowledged)
 
 
 def _ref(header: Header) -> tuple[str, str]:
