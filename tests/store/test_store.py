@@ -46,6 +46,32 @@ def test_sqlite_log_commits_use_wal_with_synchronous_full(tmp_path: Path) -> Non
     assert node.store.pragma("synchronous") == 2  # FULL
 
 
+def test_bookkeeping_writes_skip_the_flush_and_leave_log_commits_synchronous_full(
+    tmp_path: Path, database: str | None
+) -> None:
+    from sqlalchemy import insert, select
+
+    from parley.store.schema import nonces
+
+    node = make(tmp_path, database)
+    with node.store.write(durable=False) as conn:
+        if node.store.dialect == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        else:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        conn.execute(insert(nonces).values(nonce="n-1", party="CN", expires=1))
+    node.append([hotline(1)])
+    with node.store.read() as conn:
+        assert conn.execute(select(nonces.c.party)).scalar() == "CN"
+    if node.store.dialect == "sqlite":
+        assert node.store.pragma("synchronous") == 2  # FULL again for every later commit
+    with node.store.write() as conn:
+        if node.store.dialect == "postgresql":
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        else:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+
+
 def test_append_stores_entries_nodes_and_checkpoint_that_verify(
     tmp_path: Path, database: str | None
 ) -> None:

@@ -176,8 +176,8 @@ class RequestVerifier:
 
     def _remember(self, nonce: str, party: str, expires: int, now_ms: int) -> None:
         """Record a nonce; a nonce seen before (and not yet expired) is a replay."""
-        try:
-            with self.store.write() as conn:
+        try:  # a lost nonce after a power cut only reopens a window of seconds: not durable
+            with self.store.write(durable=False) as conn:
                 seen = conn.execute(select(nonces.c.expires).where(nonces.c.nonce == nonce)).first()
                 if seen is not None and seen.expires >= now_ms:
                     raise RequestSignatureError(

@@ -179,14 +179,14 @@ def record_success(store: Store, party: str, now: int, poll_ms: int) -> None:
     fresh = status.last_success is not None and now - status.last_success < SUCCESS_RESOLUTION_MS
     if fresh and status.failures == 0 and status.last_error is None:
         return
-    with store.write() as conn:
+    with store.write(durable=False) as conn:
         _put_status(conn, party, last_attempt=now, last_success=now, failures=0,
                     next_attempt=now + poll_ms, last_error=None)  # fmt: skip
 
 
 def record_throttle(store: Store, party: str, until: int, reason: str) -> None:
     """Pause pulling from a peer that broke its quotas until ``until`` (ms)."""
-    with store.write() as conn:
+    with store.write(durable=False) as conn:
         _put_status(conn, party, next_attempt=until, last_error=reason)
 
 

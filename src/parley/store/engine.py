@@ -29,6 +29,13 @@ WRITER_LOCK_KEY = 0x7061726C6579  # "parley": the advisory-lock key on PostgreSQ
 SQLITE_BUSY_TIMEOUT_S = 60
 
 
+def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+    """Set a pragma on the driver connection, outside any transaction."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None  # noqa: S101 - an open connection has its driver connection
+    dbapi.execute(f"PRAGMA {pragma}")
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
@@ -72,12 +79,29 @@ class Store:
         return engine
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction under the single-writer lock; commits durably on exit."""
-        with self._errors(), self.writer.begin() as conn:
-            if self.dialect == "postgresql":
-                conn.execute(select(text(f"pg_advisory_xact_lock({WRITER_LOCK_KEY})")))
-            yield conn
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction under the single-writer lock; commits durably on exit.
+
+        ``durable=False`` is for bookkeeping that may be lost to a power cut but never to a
+        crash of the process (the replay cache of signed requests, a peer's sync status): the
+        commit skips its own flush to disk (SQLite ``synchronous=NORMAL`` in WAL mode,
+        PostgreSQL ``synchronous_commit=off``), and the next durable commit flushes it with
+        everything before it. Nothing a node answers for is written this way.
+        """
+        with self._errors(), self.writer.connect() as conn:
+            lax_sqlite = not durable and self.dialect == "sqlite"
+            if lax_sqlite:
+                _sqlite_pragma(conn, "synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(select(text(f"pg_advisory_xact_lock({WRITER_LOCK_KEY})")))
+                        if not durable:
+                            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    yield conn
+            finally:
+                if lax_sqlite:
+                    _sqlite_pragma(conn, "synchronous=FULL")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
