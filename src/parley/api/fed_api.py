@@ -4,7 +4,8 @@
   consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``), and the
   answer is this node's cosignature line (C2SP tlog-cosignature).
 * ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
-  ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip).
+  ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip);
+  ``GET /fed/v1/witnessed``: all of them at once, by party.
 * ``GET /fed/v1/mirror/<party>/{get-sth, get-sth-consistency, get-proof-by-hash, get-entries}``
   serve any log this node holds (a peer's, or its own) exactly as the author's RFC 6962-shaped
   endpoints do: the latest checkpoint whose tree is held, proofs from stored subtree hashes,
@@ -70,6 +71,13 @@ def checkpoint(request: Request) -> Response:
     if note is None:
         raise NotFoundError("this node has no checkpoint yet")
     return Response(note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/witnessed")
+def witnessed_all(request: Request) -> dict[str, str]:
+    """Every log's checkpoint this node last cosigned, by party (one request per gossip round)."""
+    with _node(request).store.read() as conn:
+        return {row.party: row.note for row in witness_rows.all_witnessed(conn)}
 
 
 @router.get("/witnessed/{party}")

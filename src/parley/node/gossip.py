@@ -5,7 +5,7 @@ Every witnessing interval the server asks each pinned peer P for:
 * ``GET /fed/v1/checkpoint``: P's latest checkpoint with the cosignatures P gathered. Each
   cosignature by a witness this node knows is verified and kept (they make P's entries'
   witnessed times computable here).
-* ``GET /fed/v1/witnessed/<X>`` for every other log X this node holds: the checkpoint of X that
+* ``GET /fed/v1/witnessed``: for every other log X this node holds, the checkpoint of X that
   P last cosigned. X's signature is checked with the key pinned for X here; P's cosignature is
   kept; and the checkpoint is compared with the tree of X held here
   (``witnessing.find_fork``). A contradiction is equivocation, recorded with its evidence.
@@ -31,7 +31,7 @@ from parley.store import witnessing as rows
 
 log = logging.getLogger("parley.witnessing")
 
-MAX_NOTE = 64 * 1024
+MAX_ANSWER = 1024 * 1024
 
 
 @dataclass
@@ -41,13 +41,13 @@ class GossipReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _note(client: httpx.Client, path: str) -> str | None:
+def _get(client: httpx.Client, path: str) -> httpx.Response | None:
     response = client.get(path)
     if response.status_code == 404:
         return None
-    if response.status_code != 200 or len(response.content) > MAX_NOTE:
+    if response.status_code != 200 or len(response.content) > MAX_ANSWER:
         raise ParleyError(f"{path} answered {response.status_code}")
-    return response.text
+    return response
 
 
 def _log_keys(node: Node) -> dict[str, bytes]:
@@ -75,22 +75,69 @@ def consider(node: Node, party: str, note: str, log_key: bytes, source: str) -> 
     return report
 
 
-def gossip_with(node: Node, peer: peers.Peer, signer: RequestSigner) -> GossipReport:
-    """One round of gossip with one peer (see the module docstring)."""
-    report = GossipReport()
-    keys = _log_keys(node)
-    with http_client(peer.url, peer.tls_spki, signer) as client:
-        paths = {peer.party: "/fed/v1/checkpoint"}
-        paths.update({x: f"/fed/v1/witnessed/{x}" for x in keys if x != peer.party})
-        for party, path in paths.items():
-            try:
-                note = _note(client, path)
-                if note is None:
-                    continue
-                found = consider(node, party, note, keys[party], f"gossip from {peer.party}")
-            except (httpx.HTTPError, ParleyError, VerificationError) as exc:
-                report.problems.append(f"{peer.party}{path}: {exc}")
+class Gossip:
+    """The gossip of one server: a kept-alive client per peer and the notes already judged.
+
+    A note seen unchanged from the same peer was verified and compared before; it is skipped,
+    so an idle network gossips without writing anything.
+    """
+
+    def __init__(self, node: Node, signer: RequestSigner) -> None:
+        self.node = node
+        self.signer = signer
+        self.clients: dict[str, tuple[tuple[str, str | None], httpx.Client]] = {}
+        self.seen: dict[tuple[str, str], str] = {}
+
+    def _client(self, peer: peers.Peer) -> httpx.Client:
+        key = (peer.url, peer.tls_spki)
+        known = self.clients.get(peer.party)
+        if known is not None and known[0] == key:
+            return known[1]
+        if known is not None:
+            known[1].close()
+        client = http_client(peer.url, peer.tls_spki, self.signer)
+        self.clients[peer.party] = (key, client)
+        return client
+
+    def close(self) -> None:
+        for _key, client in self.clients.values():
+            client.close()
+        self.clients.clear()
+
+    def _notes(self, peer: peers.Peer, parties: set[str]) -> dict[str, str]:
+        """The peer's cosigned checkpoint and what it cosigned of the other logs held here."""
+        client = self._client(peer)
+        notes: dict[str, str] = {}
+        own = _get(client, "/fed/v1/checkpoint")
+        if own is not None:
+            notes[peer.party] = own.text
+        witnessed = _get(client, "/fed/v1/witnessed")
+        listed = witnessed.json() if witnessed is not None else {}
+        if not isinstance(listed, dict):
+            raise VerificationError(f"{peer.party}: /fed/v1/witnessed is not an object")
+        for party, note in listed.items():
+            if party in parties and party != peer.party and isinstance(note, str):
+                notes[party] = note
+        return notes
+
+    def round_with(self, peer: peers.Peer) -> GossipReport:
+        """One round of gossip with one peer (see the module docstring)."""
+        report = GossipReport()
+        keys = _log_keys(self.node)
+        try:
+            notes = self._notes(peer, set(keys))
+        except (httpx.HTTPError, ParleyError, ValueError) as exc:
+            report.problems.append(f"{peer.party}: {exc}")
+            return report
+        for party, note in notes.items():
+            if self.seen.get((peer.party, party)) == note:
                 continue
+            try:
+                found = consider(self.node, party, note, keys[party], f"gossip from {peer.party}")
+            except (ParleyError, VerificationError) as exc:
+                report.problems.append(f"{peer.party} on {party}: {exc}")
+                continue
+            self.seen[(peer.party, party)] = note
             report.cosignatures += found.cosignatures
             report.equivocations += found.equivocations
-    return report
+        return report

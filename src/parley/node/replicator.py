@@ -89,6 +89,7 @@ class Replicator:
         self.cursors = CursorCache()
         self.first: str | None = None
         self.witness_interval_s = witness_interval_s
+        self.clients: dict[str, tuple[tuple[str, str | None], httpx.AsyncClient]] = {}
         self.witness_tasks: list[asyncio.Task[None]] = []
 
     def wake(self, party: str, hint: Hint | None = None) -> None:
@@ -139,6 +140,9 @@ class Replicator:
             for task in self._all_tasks():
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            for _key, client in self.clients.values():
+                with contextlib.suppress(Exception):
+                    await client.aclose()
 
     def _all_tasks(self) -> list[asyncio.Task[None]]:
         tasks = [task for jobs in self.jobs.values() for task in jobs.tasks]
@@ -152,13 +156,18 @@ class Replicator:
         ]
 
     async def _gossip_loop(self) -> None:
+        rounds = gossip.Gossip(self.node, self.signer)
+        try:
+            await self._gossip_rounds(rounds)
+        finally:
+            rounds.close()
+
+    async def _gossip_rounds(self, rounds: gossip.Gossip) -> None:
         while True:
             await asyncio.sleep(self.witness_interval_s)
             for peer in await anyio.to_thread.run_sync(self._peers):
                 try:
-                    report = await anyio.to_thread.run_sync(
-                        gossip.gossip_with, self.node, peer, self.signer
-                    )
+                    report = await anyio.to_thread.run_sync(rounds.round_with, peer)
                 except Exception:  # noqa: BLE001 - a loop must survive anything
                     log.exception("gossip with %s crashed", peer.party)
                     continue
@@ -283,27 +292,41 @@ class Replicator:
         peer = await anyio.to_thread.run_sync(peers.get_peer, self.node.store, party)
         size, note = latest
         old = 0 if acked is None or acked > size else acked
-        async with async_http_client(peer.url, peer.tls_spki, self.signer) as client:
-            for _attempt in range(2):
-                proof = await anyio.to_thread.run_sync(self._proof, old, size)
-                response = await client.post(
-                    "/fed/v1/add-checkpoint", content=add_checkpoint_body(old, proof, note)
-                )
-                if response.status_code == 200:
-                    await self._keep_cosignature(party, note, response.text)
-                    return size
-                if response.status_code == 409 and response.headers.get(
-                    "content-type", ""
-                ).startswith(SIZE_MEDIA_TYPE):
-                    recorded = int(response.text.strip() or "0")
-                    if recorded > size:
-                        raise ParleyError(f"{party} records {recorded} entries of a log of {size}")
-                    old = recorded
-                    continue
-                raise ParleyError(
-                    f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
-                )
+        client = await self._client(peer)  # kept alive: no TLS handshake per announcement
+        for _attempt in range(2):
+            proof = await anyio.to_thread.run_sync(self._proof, old, size)
+            body = add_checkpoint_body(old, proof, note)
+            try:
+                response = await client.post("/fed/v1/add-checkpoint", content=body)
+            except httpx.TransportError:  # a kept-alive connection the peer closed: once more
+                response = await client.post("/fed/v1/add-checkpoint", content=body)
+            if response.status_code == 200:
+                await self._keep_cosignature(party, note, response.text)
+                return size
+            if response.status_code == 409 and response.headers.get(
+                "content-type", ""
+            ).startswith(SIZE_MEDIA_TYPE):
+                recorded = int(response.text.strip() or "0")
+                if recorded > size:
+                    raise ParleyError(f"{party} records {recorded} entries of a log of {size}")
+                old = recorded
+                continue
+            raise ParleyError(
+                f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
+            )
         raise ParleyError(f"{party} kept answering 409 to the checkpoint of size {size}")
+
+    async def _client(self, peer: peers.Peer) -> httpx.AsyncClient:
+        """The announcing client of ``peer``, made anew when its URL or TLS pin changed."""
+        key = (peer.url, peer.tls_spki)
+        known = self.clients.get(peer.party)
+        if known is not None and known[0] == key:
+            return known[1]
+        if known is not None:
+            await known[1].aclose()
+        client = async_http_client(peer.url, peer.tls_spki, self.signer)
+        self.clients[peer.party] = (key, client)
+        return client
 
     async def _keep_cosignature(self, party: str, note: str, answer: str) -> None:
         """Keep the peer's cosignature; a bad one is logged, the wake-up still happened.

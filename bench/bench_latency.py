@@ -1,0 +1,304 @@
+"""Delivery latency across five local nodes (issue #4, Performance).
+
+Five nodes (US, JP, KR, CN, RU) under one policy run as real ``parley serve`` processes on
+127.0.0.1 (TLS with pinned SPKI by default, ``--plain`` for HTTP), every node pinned to every
+other. This process appends notifications at US, one at a time, each addressed to ALL, exactly
+as an officer's CLI command would (a durable append by another process than the server). The
+latency of one notification runs from the return of its durable append until the fourth
+``delivered`` receipt is verified and stored at US (its ``observed`` time in US's receipts
+index). Afterwards the stages are read back from the five databases: when each peer stored the
+notification, when it signed its receipt, when US stored that receipt.
+
+Aim (issue #4): p50 under 100 ms, p99 under 250 ms over 1,000 notifications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from bench.common import (
+    SCRATCH,
+    latency_summary,
+    machine,
+    machine_line,
+    print_table,
+    record,
+    result,
+)
+from parley.core.policy import SignedPolicy
+from parley.formats.areas import circle_area
+from parley.formats.notification import new_notification
+from parley.node import tlspin
+from parley.node.log import Draft
+from parley.node.node import Node, now_ms
+from parley.node.peers import pin_peer
+from parley.node.policies import draft_policy
+from parley.store.schema import entries, receipts
+
+MODULE = "bench.bench_latency"
+PARTIES = ("US", "JP", "KR", "CN", "RU")
+NETWORK = "parley-bench-fed"
+SENDER = "US"
+TIMEOUT_S = 30.0
+POLL_S = 0.002
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--count", type=int, default=200, help="notifications (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed notifications first")
+    parser.add_argument("--plain", action="store_true", help="HTTP instead of pinned TLS")
+    parser.add_argument("--base-port", type=int, default=8761)
+    return parser.parse_args(argv)
+
+
+def _free_ports(base: int) -> list[int]:
+    return [base + i for i in range(len(PARTIES))]
+
+
+class Network:
+    """Five node homes, their servers and their pins."""
+
+    def __init__(self, folder: Path, tls: bool, base_port: int) -> None:
+        self.folder = folder
+        self.tls = tls
+        self.ports = dict(zip(PARTIES, _free_ports(base_port), strict=True))
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.pins: dict[str, str | None] = {}
+
+    def url(self, party: str) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.ports[party]}"
+
+    def home(self, party: str) -> Path:
+        return self.folder / party.lower()
+
+    def create(self) -> None:
+        nodes = {
+            p: Node.create(self.home(p), party=p, name=f"{p} centre", network=NETWORK)
+            for p in PARTIES
+        }
+        members = [
+            {"party": p, "name": f"{p} centre", "identity": n.context().statement.identity.b64}
+            for p, n in nodes.items()
+        ]
+        document = draft_policy(
+            network=NETWORK, name="bench", members=members, created=now_ms(), version=2
+        )
+        signed = SignedPolicy(document, {})
+        for party, node in nodes.items():
+            signed.add(document.sign(party, node.identity()))
+        for party, node in nodes.items():
+            node.adopt_policy(signed)
+            self.pins[party] = (
+                tlspin.ensure_certificate(self.home(party), f"parley {party}") if self.tls else None
+            )
+            node.close()
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+        for party in PARTIES:
+            args = [sys.executable, "-m", "parley.cli", "serve", "--port", str(self.ports[party])]
+            self.processes.append(
+                subprocess.Popen(
+                    args + (["--tls"] if self.tls else []),
+                    env=env | {"PARLEY_HOME": str(self.home(party))},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for party in PARTIES:
+            _wait_ready(self.url(party))
+
+    def pin_all(self) -> None:
+        for party in PARTIES:
+            node = Node.open(self.home(party))
+            try:
+                for other in PARTIES:
+                    if other != party:
+                        identity = _identity(self.home(other))
+                        pin_peer(node, self.url(other), other, identity, self.pins[other], now_ms())
+            finally:
+                node.close()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _identity(home: Path) -> str:
+    node = Node.open(home)
+    try:
+        return node.context().statement.identity.b64
+    finally:
+        node.close()
+
+
+def _wait_ready(url: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/fed/v1/get-sth", verify=False, timeout=1)  # noqa: S501 - readiness
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not start within 30 s")
+
+
+def notification(i: int) -> Draft:
+    body = new_notification(
+        category="geo.earthquake",
+        identifier=f"US-BENCH-{i}",
+        sender="bench.parley",
+        sent_ms=now_ms(),
+        status="Exercise",
+        headline=f"M6.{i % 10} earthquake, bench {i}",
+        urgency="Immediate",
+        severity="Severe",
+        certainty="Observed",
+        areas=[circle_area("38.30", "142.37", "100", "Off Miyagi")],
+    )
+    return Draft("notification", "Exercise", body, "ALL", None)
+
+
+def delivered(node: Node, seq: int) -> list[int]:
+    with node.store.read() as conn:
+        rows = conn.execute(
+            select(receipts.c.observed).where(
+                receipts.c.entry_party == SENDER,
+                receipts.c.entry_seq == seq,
+                receipts.c.type == "delivered",
+            )
+        )
+        return [int(row.observed) for row in rows]
+
+
+def send_and_wait(node: Node, i: int) -> tuple[int, int, float]:
+    """Append notification ``i``; return (seq, append-returned ms, latency seconds)."""
+    (header,) = node.append([notification(i)])
+    appended = time.time()
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        seen = delivered(node, header.seq)
+        if len(seen) >= len(PARTIES) - 1:
+            return header.seq, int(appended * 1000), max(seen) / 1000 - appended
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"notification {header.ref}: {len(seen)} of 4 receipts in {TIMEOUT_S} s"
+            )
+        time.sleep(POLL_S)
+
+
+def stages(network: Network, sent: list[tuple[int, int]]) -> dict[str, dict[str, float]]:
+    """Per stage, latency summaries (ms) over every (notification, peer) pair."""
+    stored: list[float] = []
+    back: list[float] = []
+    seqs = {seq: at for seq, at in sent}
+    for party in PARTIES[1:]:
+        node = Node.open(network.home(party))
+        try:
+            with node.store.read() as conn:
+                rows = conn.execute(
+                    select(entries.c.seq, entries.c.stored_at).where(
+                        entries.c.party == SENDER, entries.c.seq.in_(list(seqs))
+                    )
+                )
+                stored += [(row.stored_at - seqs[row.seq]) / 1000 for row in rows]
+        finally:
+            node.close()
+    us = Node.open(network.home(SENDER))
+    try:
+        with us.store.read() as conn:
+            rows = conn.execute(
+                select(receipts.c.entry_seq, receipts.c.observed, receipts.c.claimed).where(
+                    receipts.c.entry_party == SENDER,
+                    receipts.c.entry_seq.in_(list(seqs)),
+                    receipts.c.type == "delivered",
+                )
+            )
+            back = [(row.observed - row.claimed) / 1000 for row in rows]
+    finally:
+        us.close()
+    return {
+        "append -> stored at a peer": latency_summary(stored),
+        "receipt signed at peer -> stored at US": latency_summary(back),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    folder = SCRATCH / "latency"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    network = Network(folder, not args.plain, args.base_port)
+    print(machine_line(machine()))
+    network.create()
+    network.start()
+    try:
+        network.pin_all()
+        us = Node.open(network.home(SENDER))
+        for i in range(args.warmup):
+            send_and_wait(us, -1 - i)
+        sent: list[tuple[int, int]] = []
+        seconds: list[float] = []
+        for i in range(args.count):
+            seq, at, latency = send_and_wait(us, i)
+            sent.append((seq, at))
+            seconds.append(latency)
+        us.close()
+    finally:
+        network.stop()
+    summary = latency_summary(seconds)
+    by_stage = stages(network, sent)
+    rows: list[Sequence[Any]] = [
+        (
+            "append -> 4th delivered receipt at US",
+            summary["p50_ms"],
+            summary["p90_ms"],
+            summary["p99_ms"],
+            summary["max_ms"],
+        )
+    ]
+    rows += [
+        (name, s["p50_ms"], s["p90_ms"], s["p99_ms"], s["max_ms"]) for name, s in by_stage.items()
+    ]
+    print_table(
+        f"Delivery latency, {args.count} notifications, 5 nodes, "
+        f"{'HTTP' if args.plain else 'TLS'} (ms)",
+        ["stage", "p50", "p90", "p99", "max"],
+        rows,
+    )
+    record(
+        f"latency/{'plain' if args.plain else 'tls'}",
+        result(
+            "latency",
+            MODULE,
+            sys.argv[1:] if argv is None else list(argv),
+            {"count": args.count, "tls": not args.plain},
+            {"end_to_end": summary, **by_stage},
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
