@@ -105,7 +105,12 @@ def _peer(row: Any) -> Peer:
 
 def list_peers(store: Store) -> list[Peer]:
     with store.read() as conn:
-        return [_peer(row) for row in conn.execute(select(peers).order_by(peers.c.party))]
+        return peers_in(conn)
+
+
+def peers_in(conn: Connection) -> list[Peer]:
+    """Every pinned peer, read in the caller's transaction."""
+    return [_peer(row) for row in conn.execute(select(peers).order_by(peers.c.party))]
 
 
 def find_peer(conn: Connection, party: str) -> Peer | None:

@@ -75,7 +75,7 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
             witness_name(node.network, node.party), own, node.party, True
         )
     }
-    for peer in peers.list_peers(node.store):
+    for peer in peers.peers_in(conn):
         name = witness_name(node.network, peer.party)
         key = peer.statement.purposes["witness"].raw
         keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
