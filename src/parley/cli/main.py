@@ -20,6 +20,7 @@ from parley.cli import (
     notify_cmds,
     peer_cmds,
     policy_cmds,
+    restore_cmds,
     user_cmds,
     verify_cmds,
     witness_cmds,
@@ -48,6 +49,7 @@ deadline_cmds.register(app)
 peer_cmds.register(app)
 notify_cmds.register(app)
 hotline_cmds.register(app)
+restore_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 

@@ -364,6 +364,7 @@ def _store_rows(
             drafts.extend(_answers(conn, node, item, flag, now))
         if header.kind == "receipt" and item.body is not None:
             indexed.append(receipts.receipt_row(header, item.body.value(), now))
+    drafts = receipts.not_yet_answered(conn, drafts, node.party)
     logs.insert_entries(conn, rows)
     receipts.index_rows(conn, indexed)
     pending = sum(row["flag"] == FLAG_PENDING for row in rows)

@@ -28,7 +28,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, insert, select, tuple_
 
 from parley.core.bodies import Receipt, validate_body
-from parley.core.entry import ADDRESSED_KINDS, ALL, Audience, Header, parse_header, parse_ref
+from parley.core.entry import (
+    ADDRESSED_KINDS,
+    ALL,
+    Audience,
+    Header,
+    format_ref,
+    parse_header,
+    parse_ref,
+)
 from parley.core.errors import ConflictError, InvalidEntryError, NotFoundError
 from parley.core.merkle import leaf_hash as compute_leaf_hash
 from parley.node.log import Draft
@@ -133,6 +141,28 @@ def index_rows(conn: Connection, rows: Iterable[dict[str, Any] | None]) -> None:
             fresh.pop(_key(found), None)
     if fresh:
         conn.execute(insert(receipts), list(fresh.values()))
+
+
+def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> list[Draft]:
+    """``drafts`` without the receipts ``by_party`` already signed (the index says so).
+
+    A node appends one receipt of each type per entry. The index can hold one the log signed
+    before this ingest saw the entry: a node restored from its peers' mirrors has its old
+    receipts back before it pulls their logs again.
+    """
+    keys = {(d.body["entry"]["ref"], d.body["type"]): d for d in drafts if d.kind == "receipt"}
+    if not keys:
+        return drafts
+    wanted = [(*parse_ref(ref), by_party, kind) for ref, kind in keys]
+    columns = (receipts.c.entry_party, receipts.c.entry_seq, receipts.c.by_party, receipts.c.type)
+    done: set[tuple[str, str]] = set()
+    for chunk in _chunks(wanted, 200):
+        for found in conn.execute(select(*columns).where(tuple_(*columns).in_(chunk))):
+            done.add((format_ref(found.entry_party, found.entry_seq), found.type))
+    if not done:
+        return drafts
+    return [d for d in drafts if d.kind != "receipt"
+            or (d.body["entry"]["ref"], d.body["type"]) not in done]  # fmt: skip
 
 
 def _chunks(items: list[T], size: int) -> Iterable[list[T]]:

@@ -211,3 +211,32 @@ def latest_checkpoint_within(conn: Connection, party: str, size: int) -> tuple[i
         .limit(1)
     ).first()
     return None if row is None else (row.size, row.note)
+
+
+def put_body(conn: Connection, party: str, seq: int, body: bytes, salt: bytes) -> None:
+    """Attach a body (checked by the caller against its header) to an entry; clear its flag."""
+    conn.execute(
+        update(entries)
+        .where(entries.c.party == party, entries.c.seq == seq)
+        .values(body=body, salt=salt, flag=None)
+    )
+
+
+def iter_kinds(
+    conn: Connection, party: str, kinds: Sequence[str], batch: int = 5000
+) -> Iterator[StoredEntry]:
+    """Every entry of ``kinds`` in a log, in seq order, read in bounded batches."""
+    start = 0
+    while True:
+        rows = conn.execute(
+            select(entries)
+            .where(entries.c.party == party, entries.c.kind.in_(list(kinds)),
+                   entries.c.seq >= start)
+            .order_by(entries.c.seq)
+            .limit(batch)
+        ).fetchall()  # fmt: skip
+        if not rows:
+            return
+        for row in rows:
+            yield _entry(row)
+        start = rows[-1].seq + 1
