@@ -14,11 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from parley.core import compliance as formula
+from parley.core.checkpoint import Checkpoint, add_signature_lines, parse_note
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, parse_header
 from parley.core.errors import InvalidEntryError
+from parley.core.keys import KeyStatement
+from parley.core.merkle import leaf_hash
 from parley.core.policy import PolicyDocument, SignedPolicy
-from parley.node import checks, deadlines, export, inquiries, peers, receipts
+from parley.core.verify import verify_log
+from parley.core.witnessed import witnessed_times
+from parley.node import checks, deadlines, export, gossip, inquiries, peers, receipts, witnessing
 from parley.node.log import Draft
 from parley.node.node import Node, now_ms
 from parley.node.policies import draft_policy
@@ -241,30 +246,34 @@ def held_exports(node: Node, folder: Path) -> list[Path]:
 
 
 def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[formula.Answered]]:
-    """The scoreboard's records rebuilt from log exports alone (k = 0: checkpoint times).
+    """The scoreboard's records rebuilt from log exports alone, witnessed times included.
 
-    Enough for the kinds the test sends (no inquiries, so no replies to match).
+    Each export is verified (``verify_log``); witnessed times come from the cosignature lines
+    its checkpoints carry, checked against the witness keys the members' key statements
+    certify, under the newest policy the exports hold (``parley.core.witnessed``). Enough for
+    the kinds the test sends (no inquiries, so no replies to match).
     """
-    logs_read = []
-    members: dict[str, list[str]] = {}
+    logs_read, notes, statements, policies = [], {}, {}, []
     for path in paths:
         reader = export.ExportReader(path)
-        times = sorted((int(n.split("\n")[1]), int(n.split("\ntime ")[1].split("\n")[0]))
-                       for n in reader.notes())  # fmt: skip
+        report = verify_log(reader.entries(), reader.notes())
         items = [(parse_header(leaf), None if body is None else body.value())
                  for leaf, body in reader.entries()]  # fmt: skip
-        logs_read.append((times, items))
-        for header, value in items:
-            if header.kind == "policy" and value is not None:
-                document = SignedPolicy.from_body(value).document
-                members[document.hash] = [m.party for m in document.members]
+        logs_read.append(items)
+        notes[report.party] = list(reader.notes())
+        statements[report.party] = [KeyStatement.from_body(value) for header, value in items
+                                    if header.kind == "key"]  # fmt: skip
+        policies += [SignedPolicy.from_body(value).document for header, value in items
+                     if header.kind == "policy" and value is not None]  # fmt: skip
+    members = {document.hash: [m.party for m in document.members] for document in policies}
+    policy = max(policies, key=lambda document: document.version)
+    times = witnessed_times(notes, statements, policy)
     sent, answers, leaf_hashes = [], [], {}
-    from parley.core.merkle import leaf_hash
 
-    def witnessed(times: list[tuple[int, int]], seq: int) -> int | None:
-        return next((t for size, t in times if size > seq), None)
+    def witnessed(party: str, seq: int) -> int | None:
+        return times[party].time_of(seq)
 
-    for times, items in logs_read:
+    for items in logs_read:
         for header, value in items:
             leaf_hashes[header.ref] = leaf_hash(header.leaf).hex()
             if header.kind in {"check", "hotline", "inquiry", "reply", "notification"}:
@@ -272,22 +281,43 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
                 stated = (value or {}).get("deadlines") or {}
                 sent.append(formula.Sent(
                     header.ref, tuple(sorted(p for p in named if p != header.party)),
-                    witnessed(times, header.seq),
+                    witnessed(header.party, header.seq),
                     {"delivered": stated.get("delivered_within"),
                      "acknowledged": stated.get("acknowledged_within")},
                     header.audience == ALL and header.tlp == "CLEAR"))  # fmt: skip
             if header.kind == "receipt" and value is not None:
                 answers.append((value["entry"], header.party, value["type"],
-                                witnessed(times, header.seq)))  # fmt: skip
+                                witnessed(header.party, header.seq)))  # fmt: skip
     kept = [formula.Answered(e["ref"], party, kind, w) for e, party, kind, w in answers
             if leaf_hashes.get(e["ref"]) == e["leaf_hash"]]  # fmt: skip
     return sent, kept
 
 
+def cosign_held(holder: Node, party: str, witnesses: list[Node], at: int) -> None:
+    """``witnesses`` cosign the latest checkpoint of ``party`` held at ``holder``, a second apart
+    from ``at``; ``holder`` keeps the lines as gossip brings them (verified)."""
+    with holder.store.read() as conn:
+        found = logs.latest_checkpoint(conn, party)
+    assert found is not None
+    _size, note = found
+    checkpoint = Checkpoint.parse_body(parse_note(note).text.encode("utf-8"))
+    lines = []
+    for offset, witness in enumerate(witnesses):
+        with witness.store.write() as conn:
+            lines.append(witnessing.cosign_checkpoint(witness, conn, party, checkpoint, note,
+                                                      at + offset * 1000))  # fmt: skip
+    log_key = (holder.log.key("log").public.raw if party == holder.party
+               else peers.get_peer(holder.store, party).log_key.raw)  # fmt: skip
+    report = gossip.consider(holder, party, add_signature_lines(note, lines), log_key, "test")
+    assert report.equivocations == []
+
+
+@pytest.mark.parametrize("quorum", [0, 2])
 def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
-    fleet, kit, tmp_path
+    fleet, kit, tmp_path, quorum
 ) -> None:  # type: ignore[no-untyped-def]
-    nodes = fleet("US", "JP", "KR", witness_quorum=0)
+    """At k = 2 (a 3-member network's default) only the cosignatures the exports carry count."""
+    nodes = fleet("US", "JP", "KR", witness_quorum=quorum)
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
     document = us.context().policy.document
     public = {"nonce": "01" * 16, "deadlines": deadlines_for(document, "check")}
@@ -295,15 +325,31 @@ def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
     (hotline,) = us.append([Draft("hotline", "Exercise", {"to": "JP", "text": "hello",
                                              "deadlines": deadlines_for(document, "hotline")},
                      ("JP", "US"), None)])  # fmt: skip
+    for peer in (jp, kr):
+        kit.pin(us, peer)  # US checks its peers' cosignatures with their pinned witness keys
+    start = now_ms()
+    cosign_held(us, "US", [kr, jp], start)
     for receiver in (jp, kr):
         sync(kit, receiver, us)
-    receipts.acknowledge(jp, broadcast.ref, "duty", None, now_ms())
     receipts.acknowledge(jp, hotline.ref, "duty", "seen", now_ms())
+    sync(kit, us, jp)
+    cosign_held(us, "JP", [us, kr], start + 2_000)
+    receipts.acknowledge(jp, broadcast.ref, "duty", None, now_ms())
     for author in (jp, kr):
         sync(kit, us, author)
+    cosign_held(us, "JP", [kr, us], start + 5_000)
+    cosign_held(us, "KR", [jp, us], start + 4_000)
     shown = json.loads(run_cli("compliance", "--json", home=us.home.path).stdout)
-    assert shown["witness_quorum"] == 0 and shown["parties"]["JP"]["acknowledged"]["answers"] == 2
-    sent, answers = records_from_exports(held_exports(us, tmp_path))
+    assert shown["witness_quorum"] == quorum
+    assert shown["parties"]["JP"]["acknowledged"]["answers"] == 2
+    assert shown["parties"]["KR"]["delivered"]["answers"] == 2
+    if quorum == 2:  # the second-earliest third-party cosignature times, in whole seconds
+        assert shown["parties"]["JP"]["acknowledged"]["median_ms"] == 2_000
+        assert shown["parties"]["JP"]["acknowledged"]["p95_ms"] == 5_000
+    paths = held_exports(us, tmp_path)
+    assert "\u2014 parley/parley-test/witness/KR " in paths[0].read_text()  # on US's checkpoint
+    run_cli("verify", "log", str(paths[0]), home=us.home.path)  # cosignature lines break nothing
+    sent, answers = records_from_exports(paths)
     assert formula.scoreboard(sent, answers, shown["as_of"]) == shown["parties"]
     public_shown = json.loads(run_cli("compliance", "--json", "--public",
                                       home=us.home.path).stdout)  # fmt: skip

@@ -2,8 +2,11 @@
 
 A log export is JSON Lines. The first line describes the log; then one line per entry in seq
 order (the exact leaf bytes, with body and salt where this node holds them), then one line per
-checkpoint note. The key history travels inside the log itself (its ``key`` entries, with
-bodies), so ``parley verify log FILE`` needs nothing else. See docs/protocol.md, Exports.
+checkpoint note, carrying the witnesses' cosignature lines this node holds on it after the log's
+own signature. The key history travels inside the log itself (its ``key`` entries, with
+bodies), so ``parley verify log FILE`` needs nothing else; cosignatures count only for a reader
+who checks them against witness keys it trusts (``parley.core.witnessed``). See
+docs/protocol.md, Exports.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
+from sqlalchemy import Connection
 
 from parley.core import merkle
+from parley.core.checkpoint import MAX_SIGNATURES, Checkpoint, add_signature_lines, parse_note
 from parley.core.entry import Body, format_ref, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, VerificationError
-from parley.store import logs
+from parley.store import logs, witnessing
 from parley.store.engine import Store
 
 EXPORT_FORMAT = "parley-log-export"
@@ -74,8 +79,23 @@ def write_export(
             if progress is not None and count % 1000 == 0:
                 progress(count)
         for note in logs.iter_checkpoints(conn, party):
-            handle.write(orjson.dumps({"type": "checkpoint", "note": note}) + b"\n")
+            cosigned = with_cosignatures(conn, party, note)
+            handle.write(orjson.dumps({"type": "checkpoint", "note": cosigned}) + b"\n")
     return count
+
+
+def with_cosignatures(conn: Connection, party: str, note: str) -> str:
+    """``note`` with the cosignature lines this node holds on it appended (C2SP signed-note).
+
+    Only cosignatures on this very tree (same size and root) are added, so every line verifies
+    against the note's text; at most as many as the note can hold (``MAX_SIGNATURES``).
+    """
+    parsed = parse_note(note)
+    checkpoint = Checkpoint.parse_body(parsed.text.encode("utf-8"))
+    held = witnessing.cosignatures_at(conn, party, checkpoint.size)
+    lines = [c.line for c in held if c.root == checkpoint.root]
+    room = MAX_SIGNATURES - len(parsed.signatures)
+    return add_signature_lines(note, lines[:room]) if lines else note
 
 
 @dataclass
