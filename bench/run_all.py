@@ -9,9 +9,10 @@ about half an hour the first time, when it builds 1.4 million entries. ``--rebui
 the cached logs of the run first.
 
 Each bench runs in its own process, prints its tables and updates bench/out/results.json; this
-script then prints a summary. The benches of the formats layer listed in ``OTHER_BENCHES``
-(``bench_cap_parse``, ``bench_cap_import`` with 10,000 messages) run after them with bounded
-arguments and print their own figures. Benches measure and report: nothing here fails on a
+script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the formats layer's
+``bench_cap_parse`` and ``bench_cap_import`` with 10,000 messages; federation catch-up,
+``bench_catchup`` with 20,000 entries) run after them with bounded arguments and print their
+own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
 
@@ -38,6 +39,7 @@ from bench.common import (
 )
 
 MODULE = "bench.run_all"
+CATCHUP_ENTRIES = 20_000  # about two minutes, its network built included
 DEFAULT_SIZE = 200_000
 FULL_SIZE = 1_000_000
 OTHER_BENCHES = {
@@ -46,6 +48,7 @@ OTHER_BENCHES = {
         "bench.bench_cap_import",
         ["--messages", "10000", "--profile", "1000"],
     ),
+    "catchup": ("bench.bench_catchup", ["--entries", str(CATCHUP_ENTRIES)]),
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]
@@ -110,6 +113,14 @@ def summary(size: int, rss_key: str) -> list[list[Any]]:
             [f"verify_log at {size:,}", verify["verify"]["rate"], "entries/s"],
             ["verify_log / raw Ed25519 verify", verify["ratio"], ""],
         ]
+    catchup = results.get(f"catchup@{CATCHUP_ENTRIES}", {}).get("figures")
+    for run in catchup["runs"] if catchup else []:
+        rows.append([
+            f"catch-up of {CATCHUP_ENTRIES:,} entries / raw Ed25519 verify, reader {run['reader']}"
+            f"{' (TLS)' if run['tls'] else ''}",
+            f"{run['ratio']:.3f} (CPU time {run['ratio_cpu']:.3f})",
+            "aim >= 0.5" if run["reader"] == "KR" else "",
+        ])  # fmt: skip
     rss = results.get(rss_key, {}).get("figures")
     if rss:
         for row in rss["rows"]:
@@ -134,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import",
+        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup",
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached logs")
     args = parser.parse_args(argv)

@@ -13,14 +13,19 @@ every field including network, policy and status.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from parley.core.canonical import canonical_bytes, parse_canonical
-from parley.core.errors import InvalidEntryError, LimitExceededError
-from parley.core.keys import DOMAIN_HEADER, PublicKey, SigningKey, b64, unb64
+from parley.core.errors import InvalidEntryError, LimitExceededError, VerificationError
+from parley.core.keys import DOMAIN_HEADER, PublicKey, SigningKey, b64, kid_of, unb64
 
 PROTOCOL_VERSION = 1
 SALT_SIZE = 32
@@ -45,6 +50,7 @@ NETWORK_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,62}$")
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 KID_RE = re.compile(r"^[0-9a-f]{16}$")
 REF_RE = re.compile(r"^([A-Z][A-Z0-9]{1,7}):(0|[1-9][0-9]{0,15})$")
+KIND_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 HEADER_FIELDS = (
     "v", "network", "policy", "party", "node", "seq", "time", "kind", "status",
@@ -186,7 +192,12 @@ class Header:
         return doc
 
     def signing_bytes(self) -> bytes:
-        return DOMAIN_HEADER + canonical_bytes(self.unsigned_dict())
+        # parse_header keeps the unsigned form it read from the leaf (an instance attribute, so
+        # dataclasses.replace never carries it over to changed fields).
+        unsigned = self.__dict__.get("_unsigned")
+        if unsigned is None:
+            unsigned = canonical_bytes(self.unsigned_dict())
+        return DOMAIN_HEADER + unsigned
 
     def readable_by(self, party: str | None) -> bool:
         """Whether ``party`` (None: an unauthenticated caller) may read this entry's body."""
@@ -197,15 +208,17 @@ class Header:
         return party == self.party or (self.audience == ALL or party in self.audience)
 
     def verify_signature(self, log_key: PublicKey) -> None:
-        if log_key.kid != self.kid:
-            raise InvalidEntryError(f"{self.ref}: signed by key {self.kid}, expected {log_key.kid}")
-        log_key.verify(
-            b"", self.signing_bytes(), unb64(self.sig, what="sig", size=64), what=self.ref
-        )
+        """As ``log_key.verify``, with the key's id and OpenSSL object made once per key."""
+        kid, public = _log_key(log_key.raw)
+        if kid != self.kid:
+            raise InvalidEntryError(f"{self.ref}: signed by key {self.kid}, expected {kid}")
+        signature = unb64(self.sig, what="sig", size=64)
+        try:
+            public.verify(signature, self.signing_bytes())
+        except (InvalidSignature, ValueError) as exc:
+            raise VerificationError(f"{self.ref}: signature does not verify (key {kid})") from exc
 
     def check_body(self, body: Body) -> None:
-        from parley.core.errors import VerificationError
-
         if len(body.data) != self.body_size:
             raise VerificationError(
                 f"{self.ref}: body is {len(body.data)} bytes, header says {self.body_size}"
@@ -254,19 +267,29 @@ def parse_header(leaf: bytes, *, header_limit: int = HEADER_MAX_BYTES) -> Header
     doc = parse_canonical(leaf, what="header")
     if not isinstance(doc, dict):
         raise InvalidEntryError("header: must be a JSON object")
-    missing = [name for name in HEADER_FIELDS if name not in doc]
-    extra = sorted(set(doc) - set(HEADER_FIELDS))
-    if missing or extra:
+    if len(doc) != len(HEADER_FIELDS) or not _FIELD_SET.issuperset(doc):
+        missing = [name for name in HEADER_FIELDS if name not in doc]
+        extra = sorted(set(doc) - _FIELD_SET)
         raise InvalidEntryError(f"header: missing fields {missing}, unknown fields {extra}")
-    audience = doc["audience"]
-    if isinstance(audience, list):
-        audience = tuple(audience)
-    values = {name: doc[name] for name in HEADER_FIELDS}
-    values["audience"] = audience
+    values = dict(doc)
+    if isinstance(values["audience"], list):
+        values["audience"] = tuple(values["audience"])
     header = Header(**values)
     object.__setattr__(header, "leaf", leaf)
     _check_fields(header)
+    # The leaf is canonical and in the subset, so the encoder alone gives the unsigned form.
+    del doc["sig"]
+    object.__setattr__(header, "_unsigned", orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
     return header
+
+
+_FIELD_SET = frozenset(HEADER_FIELDS)
+
+
+@functools.lru_cache(maxsize=64)
+def _log_key(raw: bytes) -> tuple[str, Ed25519PublicKey]:
+    """A log key's id and OpenSSL key object: the same few keys sign every header of a log."""
+    return kid_of(raw), Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _check_fields(h: Header) -> None:
@@ -284,7 +307,7 @@ def _check_fields(h: Header) -> None:
     for name, number in (("seq", h.seq), ("time", h.time), ("body_size", h.body_size)):
         if type(number) is not int or number < 0:
             raise InvalidEntryError(f"{where}: {name} must be a non-negative integer")
-    if not isinstance(h.kind, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", h.kind):
+    if not isinstance(h.kind, str) or not KIND_RE.fullmatch(h.kind):
         raise InvalidEntryError(f"{where}: kind {h.kind!r} is malformed")
     if h.status not in STATUSES:
         raise InvalidEntryError(f"{where}: status {h.status!r} is not one of {list(STATUSES)}")
@@ -297,12 +320,24 @@ def _check_fields(h: Header) -> None:
             raise InvalidEntryError(f"{where}: audience must be ALL or a sorted list of parties")
         if not h.audience:
             raise InvalidEntryError(f"{where}: audience is empty")
-        for party in h.audience:
-            check_party(party, what="audience")
+        _check_audience(h.audience)
     # Check the label first: resolve_sharing would fill in a default for a missing (null) tlp.
     # Coherence rules hold for every kind, unknown (future) kinds included.
     if h.tlp not in TLP_LABELS:
         raise InvalidEntryError(f"{where}: tlp {h.tlp!r} is not a TLP 2.0 label")
-    resolve_sharing(h.kind, h.audience, h.tlp)
+    _check_sharing(h.kind, h.audience, h.tlp)
     if not isinstance(h.sig, str):
         raise InvalidEntryError(f"{where}: sig is malformed")
+
+
+# A log repeats a few audiences and (kind, audience, tlp) combinations: remember those that
+# passed (a failure raises, and is never cached).
+@functools.lru_cache(maxsize=1024)
+def _check_audience(audience: tuple[str, ...]) -> None:
+    for party in audience:
+        check_party(party, what="audience")
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_sharing(kind: str, audience: Audience, tlp: str) -> None:
+    resolve_sharing(kind, audience, tlp)

@@ -27,7 +27,9 @@ for a minute after each page that broke them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -171,6 +173,23 @@ def _pull(
     return report
 
 
+@dataclass(frozen=True)
+class _Served:
+    """One page as the source served it (untrusted), and the proof fetched along with it."""
+
+    entries: list[Fetched]
+    refused: bool  # ``withheld_from`` as of this answer
+    proof: list[bytes] | None  # consistency from the page's end to the checkpoint, if short of it
+
+
+def _fetch_page(node: Node, source: LogSource, start: int, *, size: int, prove: bool) -> _Served:
+    fetched = source.entries(start, min(size, start + PAGE) - 1)
+    refused = withheld_from(node, source)
+    end = start + len(fetched)
+    proof = source.consistency(end, size) if prove and end < size else None
+    return _Served(fetched, refused, proof)
+
+
 def _fetch_pages(
     node: Node,
     cursor: ingest.LogCursor,
@@ -181,23 +200,37 @@ def _fetch_pages(
     report: PullReport,
     progress: Progress | None,
 ) -> list[tuple[ingest.Page, bool]]:
-    """Fetch and verify entries up to ``size``; commit each page when ``target`` is verified."""
+    """Fetch and verify entries up to ``size``; commit each page when ``target`` is verified.
+
+    The next page, with its consistency proof, is fetched by one background thread while this
+    one is verified and stored: only the waiting for the source overlaps. Pages are still
+    verified, proven a prefix and stored strictly in order, and while the loop runs that thread
+    alone talks to ``source``.
+    """
     buffered: list[tuple[ingest.Page, bool]] = []
     start = cursor.size
-    while cursor.size < size:
-        fetched = source.entries(cursor.size, min(size, cursor.size + PAGE) - 1)
-        refused = withheld_from(node, source)
-        page = ingest.verify_entries(cursor, fetched, time_limit)
-        if target is None:
-            buffered.append((page, refused))
-        else:
-            _prove_prefix(cursor, source, target, size)
-            report.add(ingest.commit(node, page, target=target if cursor.size == size else None,
-                                     refused=refused, now=now_ms()))  # fmt: skip
-            if report.throttled:
-                break  # a flooding peer: pull the rest after a pause (quotas.WINDOW_MS)
-        if progress is not None:
-            progress(cursor.size - start, size - start)
+    fetch = functools.partial(_fetch_page, node, source, size=size, prove=target is not None)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-pull") as ahead:
+        coming = ahead.submit(fetch, cursor.size)
+        while cursor.size < size:
+            served = coming.result()
+            if not served.entries:
+                raise VerificationError(f"{source.describe()}: get-entries returned no entries")
+            following = cursor.size + len(served.entries)
+            if following < size:
+                coming = ahead.submit(fetch, following)
+            page = ingest.verify_entries(cursor, served.entries, time_limit)
+            if target is None:
+                buffered.append((page, served.refused))
+            else:
+                _prove_prefix(cursor, source, target, size, served.proof)
+                last = cursor.size == size
+                report.add(ingest.commit(node, page, target=target if last else None,
+                                         refused=served.refused, now=now_ms()))  # fmt: skip
+                if report.throttled:
+                    break  # a flooding peer: pull the rest after a pause (quotas.WINDOW_MS)
+            if progress is not None:
+                progress(cursor.size - start, size - start)
     return buffered
 
 
@@ -210,7 +243,13 @@ def withheld_from(node: Node, source: LogSource) -> bool:
     return source.author and source.recognised_as == node.party
 
 
-def _prove_prefix(cursor: ingest.LogCursor, source: LogSource, target: Target, size: int) -> None:
+def _prove_prefix(
+    cursor: ingest.LogCursor,
+    source: LogSource,
+    target: Target,
+    size: int,
+    proof: Sequence[bytes] | None,
+) -> None:
     """The entries verified so far are a prefix of the checkpoint's tree (RFC 9162 s2.1.4)."""
     checkpoint = target.checkpoint
     if cursor.size == size:
@@ -223,7 +262,7 @@ def _prove_prefix(cursor: ingest.LogCursor, source: LogSource, target: Target, s
         if key is not None:
             ingest.open_target(cursor, target.note, key)  # signed by the key in force at its end
         return
-    proof = source.consistency(cursor.size, size)
+    assert proof is not None  # noqa: S101 - fetched with every page that ends short of size
     try:
         merkle.verify_consistency(cursor.size, size, cursor.root, checkpoint.root, proof)
     except VerificationError as exc:

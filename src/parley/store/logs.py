@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
 
 from parley.core.merkle import NodeId
 from parley.store.schema import checkpoints, entries, log_state, node_key, tree_nodes
@@ -60,13 +61,32 @@ def next_ingest(conn: Connection) -> int:
 
 def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(entries), list(rows))
+        _insert_rows(conn, entries, rows)
 
 
 def insert_nodes(conn: Connection, party: str, nodes: Iterable[tuple[NodeId, bytes]]) -> None:
     rows = [{"party": party, "node_id": node_key(*nid), "hash": h} for nid, h in nodes]
     if rows:
-        conn.execute(insert(tree_nodes), rows)
+        _insert_rows(conn, tree_nodes, rows)
+
+
+def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in one DBAPI ``executemany``.
+
+    The statement is the one SQLAlchemy compiles for the dialect, but the values go to the
+    driver as they are: they already have their columns' DBAPI types (int, str, bytes, None),
+    and SQLAlchemy's per-row parameter processing cost more than SQLite's inserts themselves
+    (a page of 1,000 entries completes about 2,000 subtree hashes).
+    """
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup
+    if order is None:  # named parameters (psycopg): the rows as they are
+        params: list[Any] = list(rows)
+    elif len(order) == 1:
+        params = [(row[order[0]],) for row in rows]
+    else:
+        params = list(map(itemgetter(*order), rows))  # tuples in the statement's order
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
