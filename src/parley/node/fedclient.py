@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +96,43 @@ def http_client(url: str, tls_spki: str | None, auth: httpx.Auth | None) -> http
         base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
         follow_redirects=False, trust_env=False,
     )  # fmt: skip
+
+
+class ClientPool:
+    """Kept-alive clients, one per peer party, renewed when the peer's URL or TLS pin changes.
+
+    A server pulls from and gossips with the same peers every few seconds; one connection per
+    peer saves a TLS handshake on every request. Safe to use from worker threads.
+    """
+
+    def __init__(self, auth: httpx.Auth | None) -> None:
+        self.auth = auth
+        self._clients: dict[str, tuple[tuple[str, str | None], httpx.Client]] = {}
+        self._lock = threading.Lock()
+
+    def client(self, party: str, url: str, tls_spki: str | None) -> httpx.Client:
+        with self._lock:
+            known = self._clients.get(party)
+            if known is not None and known[0] == (url, tls_spki):
+                return known[1]
+            if known is not None:
+                known[1].close()
+            client = http_client(url, tls_spki, self.auth)
+            self._clients[party] = ((url, tls_spki), client)
+            return client
+
+    def drop(self, party: str) -> None:
+        """Forget a peer's connection (it failed): the next request opens a new one."""
+        with self._lock:
+            known = self._clients.pop(party, None)
+        if known is not None:
+            known[1].close()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for _key, client in clients:
+            client.close()
 
 
 def async_http_client(url: str, tls_spki: str | None, auth: httpx.Auth | None) -> httpx.AsyncClient:

@@ -24,8 +24,7 @@ import httpx
 from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
 from parley.core.errors import ParleyError, VerificationError
 from parley.node import peers, witnessing
-from parley.node.fedauth import RequestSigner
-from parley.node.fedclient import http_client
+from parley.node.fedclient import ClientPool
 from parley.node.node import Node, now_ms
 from parley.store import witnessing as rows
 
@@ -76,37 +75,20 @@ def consider(node: Node, party: str, note: str, log_key: bytes, source: str) -> 
 
 
 class Gossip:
-    """The gossip of one server: a kept-alive client per peer and the notes already judged.
+    """The gossip of one server: the peers' kept-alive clients and the notes already judged.
 
     A note seen unchanged from the same peer was verified and compared before; it is skipped,
     so an idle network gossips without writing anything.
     """
 
-    def __init__(self, node: Node, signer: RequestSigner) -> None:
+    def __init__(self, node: Node, pool: ClientPool) -> None:
         self.node = node
-        self.signer = signer
-        self.clients: dict[str, tuple[tuple[str, str | None], httpx.Client]] = {}
+        self.pool = pool
         self.seen: dict[tuple[str, str], str] = {}
-
-    def _client(self, peer: peers.Peer) -> httpx.Client:
-        key = (peer.url, peer.tls_spki)
-        known = self.clients.get(peer.party)
-        if known is not None and known[0] == key:
-            return known[1]
-        if known is not None:
-            known[1].close()
-        client = http_client(peer.url, peer.tls_spki, self.signer)
-        self.clients[peer.party] = (key, client)
-        return client
-
-    def close(self) -> None:
-        for _key, client in self.clients.values():
-            client.close()
-        self.clients.clear()
 
     def _notes(self, peer: peers.Peer, parties: set[str]) -> dict[str, str]:
         """The peer's cosigned checkpoint and what it cosigned of the other logs held here."""
-        client = self._client(peer)
+        client = self.pool.client(peer.party, peer.url, peer.tls_spki)
         notes: dict[str, str] = {}
         own = _get(client, "/fed/v1/checkpoint")
         if own is not None:
@@ -127,6 +109,7 @@ class Gossip:
         try:
             notes = self._notes(peer, set(keys))
         except (httpx.HTTPError, ParleyError, ValueError) as exc:
+            self.pool.drop(peer.party)
             report.problems.append(f"{peer.party}: {exc}")
             return report
         for party, note in notes.items():

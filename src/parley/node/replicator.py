@@ -37,7 +37,7 @@ from parley.core.checkpoint import parse_vkey, witness_name
 from parley.core.errors import ParleyError
 from parley.node import gossip, peers, witnessing
 from parley.node.fedauth import RequestSigner
-from parley.node.fedclient import add_checkpoint_body, async_http_client
+from parley.node.fedclient import ClientPool, add_checkpoint_body, async_http_client
 from parley.node.ingest import CursorCache
 from parley.node.node import Node, now_ms
 from parley.node.sync import HeldError, Hint, sync_peer
@@ -90,6 +90,7 @@ class Replicator:
         self.first: str | None = None
         self.witness_interval_s = witness_interval_s
         self.clients: dict[str, tuple[tuple[str, str | None], httpx.AsyncClient]] = {}
+        self.pool = ClientPool(self.signer)  # pulls and gossip, from worker threads
         self.witness_tasks: list[asyncio.Task[None]] = []
 
     def wake(self, party: str, hint: Hint | None = None) -> None:
@@ -143,6 +144,7 @@ class Replicator:
             for _key, client in self.clients.values():
                 with contextlib.suppress(Exception):
                     await client.aclose()
+            self.pool.close()
 
     def _all_tasks(self) -> list[asyncio.Task[None]]:
         tasks = [task for jobs in self.jobs.values() for task in jobs.tasks]
@@ -156,11 +158,7 @@ class Replicator:
         ]
 
     async def _gossip_loop(self) -> None:
-        rounds = gossip.Gossip(self.node, self.signer)
-        try:
-            await self._gossip_rounds(rounds)
-        finally:
-            rounds.close()
+        await self._gossip_rounds(gossip.Gossip(self.node, self.pool))
 
     async def _gossip_rounds(self, rounds: gossip.Gossip) -> None:
         while True:
@@ -247,9 +245,9 @@ class Replicator:
             jobs.trigger.clear()
             hint, jobs.hint = jobs.hint, None
             try:
-                report = await anyio.to_thread.run_sync(
-                    functools.partial(sync_peer, self.node, party, hint=hint, cache=self.cursors)
-                )
+                report = await anyio.to_thread.run_sync(functools.partial(
+                    sync_peer, self.node, party, hint=hint, cache=self.cursors, pool=self.pool,
+                ))  # fmt: skip
                 if report.receipts or report.observations:
                     self.first = party  # whose entries were just receipted hears it first
                     self.poke()  # this node's log grew: announce it now

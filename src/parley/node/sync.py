@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy import func, select, update
 
 from parley.core import merkle
@@ -41,6 +42,7 @@ from parley.node import ingest, peers, receipts
 from parley.node.fedauth import RequestSigner
 from parley.node.fedclient import (
     PAGE,
+    ClientPool,
     Fetched,
     LogSource,
     PeerRefusedError,
@@ -342,8 +344,12 @@ def sync_peer(
     progress: Progress | None = None,
     use_mirrors: bool = True,
     cache: ingest.CursorCache | None = None,
+    pool: ClientPool | None = None,
 ) -> PullReport:
-    """Pull one peer's log from the peer, or from mirrors if it is unreachable; record status."""
+    """Pull one peer's log from the peer, or from mirrors if it is unreachable; record status.
+
+    ``pool``: the server's kept-alive clients (a CLI pull opens and closes its own).
+    """
     peer = peers.get_peer(node.store, party)
     with node.store.read() as conn:
         held = peers.get_status(conn, party).held
@@ -353,7 +359,7 @@ def sync_peer(
                         hint=f"inspect, then 'parley peers release {party}'")  # fmt: skip
     signer = RequestSigner(node.log.key("http"))
     try:
-        report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache)
+        report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache, pool)
     except ingest.ForkError as exc:
         peers.hold(node.store, party, exc.message, node=node.party, now=now_ms())
         peers.record_failure(node.store, party, now_ms(), exc.message, node=node.party)
@@ -377,10 +383,11 @@ def _sync_with_retry(
     progress: Progress | None,
     use_mirrors: bool,
     cache: ingest.CursorCache | None,
+    pool: ClientPool | None,
 ) -> PullReport:
     for attempt in range(3):
         try:
-            return _sync_once(node, peer, signer, hint, progress, use_mirrors, cache)
+            return _sync_once(node, peer, signer, hint, progress, use_mirrors, cache, pool)
         except ingest.ConcurrentIngestError:
             if attempt == 2:
                 raise
@@ -396,13 +403,19 @@ def _sync_once(
     progress: Progress | None,
     use_mirrors: bool,
     cache: ingest.CursorCache | None,
+    pool: ClientPool | None,
 ) -> PullReport:
     try:
-        with http_client(peer.url, peer.tls_spki, signer) as client:
-            source = author_source(client, peer.party, peer.url)
-            report = pull(node, peer, source, hint=hint, progress=progress, cache=cache)
-            report.filled = fill_bodies(node, peer, source)
-            return report
+        if pool is None:
+            with http_client(peer.url, peer.tls_spki, signer) as client:
+                return _from_author(node, peer, client, hint, progress, cache)
+        try:
+            client = pool.client(peer.party, peer.url, peer.tls_spki)
+            return _from_author(node, peer, client, hint, progress, cache)
+        except PeerUnreachableError:  # perhaps only the kept-alive connection: a fresh one
+            pool.drop(peer.party)
+            client = pool.client(peer.party, peer.url, peer.tls_spki)
+            return _from_author(node, peer, client, hint, progress, cache)
     except PeerUnreachableError as unreachable:
         if not use_mirrors:
             raise
@@ -411,6 +424,20 @@ def _sync_once(
             raise
         mirrored.notes.append(f"{peer.party} unreachable ({unreachable.message})")
         return mirrored
+
+
+def _from_author(
+    node: Node,
+    peer: peers.Peer,
+    client: httpx.Client,
+    hint: Hint | None,
+    progress: Progress | None,
+    cache: ingest.CursorCache | None,
+) -> PullReport:
+    source = author_source(client, peer.party, peer.url)
+    report = pull(node, peer, source, hint=hint, progress=progress, cache=cache)
+    report.filled = fill_bodies(node, peer, source)
+    return report
 
 
 def _from_mirrors(
