@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -109,6 +110,10 @@ class Network:
             node.close()
 
     def start(self) -> None:
+        for party, port in self.ports.items():
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    raise SystemExit(f"port {port} for {party} is in use: stop what serves it")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
         for party in PARTIES:
             args = [sys.executable, "-m", "parley.cli", "serve", "--port", str(self.ports[party])]

@@ -291,7 +291,9 @@ def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
     error (the witness did not do its job), other lines are ignored.
     """
     lines = [line + "\n" for line in answer.splitlines() if line]
-    with node.store.write() as conn:
+    # Not durable on its own: the witness keeps what it cosigned durably and serves it again
+    # (GET /fed/v1/witnessed), and gossip gathers it back after a power cut.
+    with node.store.write(durable=False) as conn:
         policy = node.policy_in(conn)
         checkpoint = _body(note)
         keys = witness_keys(node, conn, policy)
