@@ -49,6 +49,7 @@ OTHER_BENCHES = {
         ["--messages", "10000", "--profile", "1000"],
     ),
     "catchup": ("bench.bench_catchup", ["--entries", str(CATCHUP_ENTRIES)]),
+    "latency": ("bench.bench_latency", ["--count", "200"]),  # about two minutes
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]

@@ -1,11 +1,13 @@
 """The node's ASGI application and its log watcher.
 
-The watcher polls the log state every ``WATCH_INTERVAL_S`` (50 ms), so that an entry appended
+The watcher polls the log state every ``WATCH_INTERVAL_S`` (20 ms), so that an entry appended
 by any process under the single-writer lock (a CLI command while the server runs) is published
 as the server's checkpoint within 100 ms; the server's own appends (receipts) poke it at once.
-Every ``/fed/v1`` route first authenticates its caller (``peer_auth``); the replicator runs the
-federation jobs (pulls, wake-ups) and the webhook sender delivers its outbox while the app lives;
-the deadline loop escalates missed deadlines and the check scheduler sends communication checks.
+Every ``/fed/v1`` route first authenticates its caller (``peer_auth``). The background jobs run
+in the one worker process that leads (``parley.api.workers``): the replicator runs the federation
+jobs (pulls, wake-ups), the webhook sender delivers its outbox, the deadline loop escalates missed
+deadlines and the check scheduler sends communication checks. On PostgreSQL every worker also
+hears of new checkpoints by notification, so the poll is only the fallback.
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import anyio
 from fastapi import Depends, FastAPI
 
-from parley.api import fed_api, log_api, peer_auth, problems
-from parley.node import checks, deadlines, webhooks
+from parley.api import fed_api, log_api, peer_auth, problems, workers
+from parley.core.errors import ParleyError
 from parley.node.node import Node
-from parley.node.replicator import WITNESS_INTERVAL_S, Replicator
 from parley.store import logs
 
-WATCH_INTERVAL_S = 0.05
+WATCH_INTERVAL_S = 0.02
 
 
 def _latest(node: Node) -> tuple[int, str] | None:
@@ -52,20 +54,12 @@ def create_app(node: Node) -> FastAPI:
         app.state.log_grew = asyncio.Event()
         app.state.poked = asyncio.Event()
         watcher = asyncio.create_task(_watch(app, node))
-        interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
-        app.state.replicator = Replicator(
-            node, lambda: app.state.published, lambda: app.state.log_grew, app.state.poked.set,
-            witness_interval_s=interval,
-        )  # fmt: skip
-        app.state.replicator.start_witnessing()
-        federation = asyncio.create_task(app.state.replicator.run())
-        sender = asyncio.create_task(webhooks.run(node.store, node.log.key("http")))
-        clocks = asyncio.create_task(deadlines.run(node, app.state.replicator.reannounce))
-        scheduler = asyncio.create_task(checks.run(node))
+        app.state.worker = workers.Worker(node.store, workers.BackgroundJobs(app, node))
+        election = asyncio.create_task(app.state.worker.run())
         try:
             yield
         finally:
-            for task in (scheduler, clocks, sender, federation, watcher):
+            for task in (election, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -78,5 +72,23 @@ def create_app(node: Node) -> FastAPI:
     signed = [Depends(peer_auth.authenticate)]
     app.include_router(log_api.router, dependencies=signed)
     app.include_router(fed_api.router, dependencies=signed)
+    app.include_router(workers.router, dependencies=signed)
     app.add_middleware(peer_auth.PeerHeader)
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of the node at ``PARLEY_HOME``: the factory each ``parley serve`` worker calls.
+
+    Keys are decrypted with ``PARLEY_PASSPHRASE`` when they are encrypted (``serve`` passes on a
+    passphrase typed at its prompt this way).
+    """
+    home = os.environ.get("PARLEY_HOME")
+    if not home:
+        raise ParleyError("PARLEY_HOME is not set", hint="run the workers with 'parley serve'")
+    return create_app(Node.open(Path(home), _env_passphrase))
+
+
+def _env_passphrase(_path: str) -> bytes | None:
+    value = os.environ.get("PARLEY_PASSPHRASE")
+    return None if value is None else value.encode()

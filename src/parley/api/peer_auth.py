@@ -3,7 +3,8 @@
 ``authenticate`` is a dependency of every ``/fed/v1`` route. A request signed (RFC 9421) by a
 pinned peer's key must verify (``parley.node.fedauth``) or is refused with 401; one without a
 signature, or signed by a key of no pinned peer, is anonymous and rate-limited per client
-address (token bucket). Routes read the caller with
+address (token bucket): in the process on SQLite (one server process), in the database on
+PostgreSQL, so that N workers do not grant N times the rate. Routes read the caller with
 ``caller_party``: ``None`` means anonymous, who may read bodies of ALL + CLEAR entries only.
 Every answer to an authenticated peer carries ``Parley-Peer: <its party>`` (``PeerHeader``).
 """
@@ -16,17 +17,22 @@ from typing import Any
 
 import anyio
 from fastapi import Request
+from sqlalchemy import BigInteger, cast, delete, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from parley.core.errors import ParleyError
 from parley.core.keys import PublicKey
 from parley.node import peers
 from parley.node.fedauth import Caller, IncomingRequest, RequestVerifier, header_pairs
 from parley.node.node import Node, now_ms
+from parley.store.engine import Store
+from parley.store.schema import rate_buckets
 
 ANONYMOUS_RATE = 20.0  # requests per second, refilled continuously
 ANONYMOUS_BURST = 200.0
 MAX_SIGNED_BODY = 1024 * 1024
 KEYS_TTL_S = 1.0
+SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
 
 
 class RateLimitedError(ParleyError):
@@ -48,20 +54,69 @@ class AnonymousLimiter:
         self.rate, self.burst = rate, burst
         self.buckets: dict[str, _Bucket] = {}
 
+    async def check(self, client: str) -> None:
+        self.take(client)
+
     def take(self, client: str) -> None:
         now = time.monotonic()
         bucket = self.buckets.get(client) or _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
         if bucket.tokens < 1:
-            raise RateLimitedError(
-                "too many unauthenticated requests; slow down",
-                hint="peers sign their requests and are not rate-limited this way",
-            )
+            raise _limited()
         bucket.tokens -= 1
         self.buckets[client] = bucket
         if len(self.buckets) > 10_000:
             self.buckets.clear()
+
+
+class SharedLimiter:
+    """The same token bucket per client address, in the database: every worker draws on it.
+
+    One upsert per anonymous request, under the bucket row's lock only (no writer lock, no
+    flush). Tokens are counted in thousandths; a refused request leaves the bucket at most one
+    token in debt, so a caller that keeps knocking recovers as soon as it slows down.
+    """
+
+    def __init__(
+        self, store: Store, rate: float = ANONYMOUS_RATE, burst: float = ANONYMOUS_BURST
+    ) -> None:
+        self.store, self.rate, self.burst = store, rate, burst
+        self.swept = 0
+
+    async def check(self, client: str) -> None:
+        await anyio.to_thread.run_sync(self.take, client)
+
+    def take(self, client: str) -> None:
+        now = now_ms()
+        full = int(self.burst * 1000)
+        elapsed = func.greatest(now - rate_buckets.c.stamp, 0)
+        refill = cast(elapsed * self.rate, BigInteger)
+        refilled = func.least(full, rate_buckets.c.millitokens + refill)
+        upsert = (
+            pg_insert(rate_buckets)
+            .values(client=client[:64], millitokens=full - 1000, stamp=now)
+            .on_conflict_do_update(
+                index_elements=[rate_buckets.c.client],
+                set_={"millitokens": func.greatest(refilled - 1000, -1000), "stamp": now},
+            )
+            .returning(rate_buckets.c.millitokens)
+        )
+        with self.store.shared() as conn:
+            left = conn.execute(upsert).scalar_one()
+            if now - self.swept > SWEEP_MS:
+                idle_ms = int(self.burst / self.rate * 1000)
+                conn.execute(delete(rate_buckets).where(rate_buckets.c.stamp < now - idle_ms))
+                self.swept = now
+        if left < 0:
+            raise _limited()
+
+
+def _limited() -> RateLimitedError:
+    return RateLimitedError(
+        "too many unauthenticated requests; slow down",
+        hint="peers sign their requests and are not rate-limited this way",
+    )
 
 
 class Authenticator:
@@ -71,7 +126,9 @@ class Authenticator:
         self.node = node
         skew = node.context().policy.document.skew_tolerance_ms
         self.verifier = RequestVerifier(node.store, skew_ms=skew)
-        self.limiter = AnonymousLimiter()
+        self.limiter: AnonymousLimiter | SharedLimiter = (
+            SharedLimiter(node.store) if node.store.dialect == "postgresql" else AnonymousLimiter()
+        )
         self._keys: tuple[float, dict[str, tuple[str, PublicKey]]] = (0.0, {})
 
     def keys(self) -> dict[str, tuple[str, PublicKey]]:
@@ -104,7 +161,7 @@ async def authenticate(request: Request) -> Caller | None:
             raise ParleyError(f"request body over {MAX_SIGNED_BODY} bytes")
         found = await anyio.to_thread.run_sync(auth.verify, incoming, body)
     if found is None:
-        auth.limiter.take(request.client.host if request.client else "?")
+        await auth.limiter.check(request.client.host if request.client else "?")
     request.state.caller = found
     return found
 

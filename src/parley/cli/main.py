@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -25,9 +26,10 @@ from parley.cli import (
     verify_cmds,
     witness_cmds,
 )
-from parley.cli.common import HomeOption, open_node, out, reports_errors
+from parley.cli.common import HomeOption, open_node, out, passphrase_source, reports_errors
 from parley.core.checkpoint import vkey, witness_name
-from parley.core.keys import fingerprint
+from parley.core.errors import ParleyError
+from parley.core.keys import PURPOSES, fingerprint
 from parley.node import tlspin
 from parley.node.node import DEFAULT_NETWORK, Node
 
@@ -133,13 +135,23 @@ def serve(
     tls: Annotated[
         bool, typer.Option("--tls", help="Serve TLS with the node's self-signed certificate.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (more than 1 needs PostgreSQL).")
+    ] = 1,
 ) -> None:
     """Run the node's HTTP API (federation log endpoints) on uvicorn."""
     import uvicorn
 
     from parley.api.app import create_app
 
-    node = open_node(home)
+    typed: list[bytes] = []
+    node = Node.open(home, functools.partial(_remember_passphrase, typed))
+    if workers > 1 and node.store.dialect != "postgresql":
+        raise ParleyError(
+            f"--workers {workers} needs a PostgreSQL database; this node uses SQLite, whose "
+            "single write lock and missing notifications allow one server process only",
+            hint="run 'parley serve' without --workers, or move the node to PostgreSQL",
+        )
     bind_host = host or node.config.host
     bind_port = port or node.config.port
     key_file = cert_file = None
@@ -148,11 +160,32 @@ def serve(
         key_file, cert_file = (str(path) for path in tlspin.tls_paths(node.home.path))
         out.print(f"TLS certificate SPKI pin (give it to peers as --tls-spki): {pin}")
     scheme = "https" if tls else "http"
-    out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}")
+    out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}"
+              + (f" with {workers} workers" if workers > 1 else ""))  # fmt: skip
+    target: Any = create_app(node) if workers == 1 else _worker_factory(node, typed)
     uvicorn.run(
-        create_app(node), host=bind_host, port=bind_port, log_level="warning",
-        ssl_keyfile=key_file, ssl_certfile=cert_file,
+        target, factory=workers > 1, workers=workers, host=bind_host, port=bind_port,
+        log_level="warning", ssl_keyfile=key_file, ssl_certfile=cert_file,
     )  # fmt: skip
+
+
+def _worker_factory(node: Node, typed: list[bytes]) -> str:
+    """Prepare the environment of the worker processes, which open the node themselves."""
+    for purpose in PURPOSES:  # a wrong passphrase or an open key file fails here, once
+        node.log.key(purpose)
+    node.store.dispose()
+    os.environ["PARLEY_HOME"] = str(node.home.path)
+    if typed:
+        os.environ["PARLEY_PASSPHRASE"] = typed[0].decode()
+    return "parley.api.app:create_app_from_env"
+
+
+def _remember_passphrase(typed: list[bytes], path: str) -> bytes | None:
+    """The key passphrase (environment or prompt), kept for the worker processes of ``serve``."""
+    secret = passphrase_source(path)
+    if secret is not None and not typed:
+        typed.append(secret)
+    return secret
 
 
 def main() -> None:

@@ -7,25 +7,36 @@ Durability and the single-writer rule live here:
   transaction with ``BEGIN IMMEDIATE``, which takes SQLite's one write lock across processes.
 * PostgreSQL writers take a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
   exactly one process (server worker or CLI command) appends at a time.
+* State the worker processes share that is no part of any log (rate-limit buckets, the worker
+  table) is written in ``shared`` transactions, outside the writer lock and without a flush.
+* On PostgreSQL, a ``WorkerSession`` is one worker's dedicated connection outside the pool: it
+  holds the session-level leader lock (``LEADER_LOCK_KEY``, never the writer's key) and listens
+  for notifications. When the process dies the session ends, and with it both.
 
 Readers never take the write lock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select, text
+import psycopg
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from parley.core.errors import StoreError
 
 WRITER_LOCK_KEY = 0x7061726C6579  # "parley": the advisory-lock key on PostgreSQL
+LEADER_LOCK_KEY = 0x70726C6A6F6273  # "prljobs": held by the worker that runs background jobs
+LOG_CHANNEL = "parley_log"  # NOTIFY payload: the party whose checkpoint was stored (0007 trigger)
+WAKE_CHANNEL = "parley_wake"  # NOTIFY payload: the party whose verified wake-up a worker received
+SESSION_TIMEOUT_S = 5.0  # a worker session that does not answer within this is treated as lost
 SQLITE_BUSY_TIMEOUT_S = 60
 
 
@@ -104,6 +115,34 @@ class Store:
                     _sqlite_pragma(conn, "synchronous=FULL")
 
     @contextlib.contextmanager
+    def shared(self) -> Iterator[Connection]:
+        """A short transaction for state the workers share that is no part of any log.
+
+        On PostgreSQL it takes no writer lock and skips the flush (``synchronous_commit=off``):
+        rate-limit buckets and worker heartbeats may be lost to a power cut. SQLite has one
+        write lock for everything, so this is ``write(durable=False)`` there.
+        """
+        if self.dialect == "sqlite":
+            with self.write(durable=False) as conn:
+                yield conn
+            return
+        with self._errors(), self.writer.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            yield conn
+
+    def notify(self, channel: str, payload: str) -> None:
+        """Send a notification to every worker listening on ``channel`` (PostgreSQL only)."""
+        if self.dialect != "postgresql":
+            return
+        with self._errors(), self.writer.begin() as conn:
+            conn.execute(select(func.pg_notify(channel, payload)))
+
+    def conninfo(self) -> str:
+        """The database URL for libpq (psycopg without SQLAlchemy), password included."""
+        url = make_url(self.url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot (one transaction)."""
         with self._errors(), self.reader.begin() as conn:
@@ -156,3 +195,59 @@ class Store:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+class WorkerSession:
+    """One worker's dedicated PostgreSQL connection: the leader lock and notifications.
+
+    The lock is session-level (``pg_try_advisory_lock``): it stays until this connection ends,
+    whether the worker closes it, the process dies, or the connection breaks. Every method
+    raises ``StoreError`` when the connection is lost; the worker then no longer leads.
+    """
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, store: Store, channels: tuple[str, ...]) -> WorkerSession:
+        async with _session_errors():
+            conn = await psycopg.AsyncConnection.connect(
+                store.conninfo(), autocommit=True, connect_timeout=int(SESSION_TIMEOUT_S),
+                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
+            )  # fmt: skip
+            for channel in channels:
+                await conn.execute(f"LISTEN {channel}")
+        return cls(conn)
+
+    async def try_lead(self) -> bool:
+        """Take the leader lock if no other session holds it (never waits)."""
+        async with _session_errors():
+            cursor = await asyncio.wait_for(
+                self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)),
+                SESSION_TIMEOUT_S,
+            )
+            row = await cursor.fetchone()
+        return bool(row and row[0])
+
+    async def check(self) -> None:
+        """Raise ``StoreError`` unless the session still answers (so the lock is still held)."""
+        async with _session_errors():
+            await asyncio.wait_for(self.conn.execute("SELECT 1"), SESSION_TIMEOUT_S)
+
+    async def notifications(self, timeout_s: float) -> AsyncIterator[tuple[str, str]]:
+        """The notifications that arrive within ``timeout_s``: (channel, payload) pairs."""
+        async with _session_errors():
+            async for note in self.conn.notifies(timeout=timeout_s):
+                yield note.channel, note.payload
+
+    async def close(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            await self.conn.close()
+
+
+@contextlib.asynccontextmanager
+async def _session_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except (psycopg.Error, TimeoutError) as exc:
+        raise StoreError(f"the worker's database session was lost: {exc}") from exc

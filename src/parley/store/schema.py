@@ -287,3 +287,27 @@ communication_checks = Table(
     Column("sent", BigInteger, nullable=False),
 )
 Index("communication_checks_peer", communication_checks.c.peer, communication_checks.c.sent)
+
+# Worker processes (migration 0007): one row per ``parley serve`` worker, refreshed every second,
+# saying which one leads (runs the background jobs); rows silent for a while are removed
+# (``parley.api.workers``). The anonymous rate limit's token buckets, shared by the workers of a
+# node on PostgreSQL (``parley.api.peer_auth``). Neither is part of any log.
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("pid", Integer, primary_key=True, autoincrement=False),
+    Column("started", BigInteger, nullable=False),
+    Column("heartbeat", BigInteger, nullable=False),
+    Column("leading", Boolean, nullable=False),
+)
+
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("client", String(64), primary_key=True),
+    Column("millitokens", BigInteger, nullable=False),
+    Column("stamp", BigInteger, nullable=False),
+)
+Index("rate_buckets_stamp", rate_buckets.c.stamp)

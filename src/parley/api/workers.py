@@ -1,0 +1,232 @@
+"""The worker processes of a node: which one runs the background jobs, what they tell each other.
+
+``parley serve --workers N`` (PostgreSQL only) runs N processes. Every one serves the HTTP API and
+runs its own log watcher; exactly one at a time, the *leader*, runs the background jobs: the
+replicator (pulls, announcements, gossip, external witnesses), the webhook sender, the deadline
+loop and the check scheduler. The invariants:
+
+* **One leader.** On PostgreSQL, leading is holding a session-level advisory lock
+  (``LEADER_LOCK_KEY``, never the writer's key) on the worker's own connection
+  (``WorkerSession``). A worker that does not lead tries to take it every ``ELECT_S``; the leader
+  checks its session as often and stops its jobs the moment the session fails. When a leader
+  dies, PostgreSQL ends its session and releases the lock, and another worker leads within about
+  ``ELECT_S``. Only if PostgreSQL ends a live leader's session against its will
+  (``pg_terminate_backend``) can the old leader run its jobs for up to ``ELECT_S`` after the new
+  one started; every job writes under the single-writer lock, so that repeats a pull or a
+  delivery at worst. On SQLite the node has one process, which leads from the start.
+* **Live updates.** A trigger (migration 0007) sends ``NOTIFY parley_log, '<party>'`` in every
+  transaction that stores a checkpoint, whoever appends (any worker, a CLI command). Every worker
+  listens on its session and pokes its watcher at once; the watcher's 20 ms poll stays as the
+  fallback, and is all SQLite has.
+* **Wake-ups reach the leader.** A verified ``add-checkpoint`` answered by a worker that does not
+  lead is forwarded as ``NOTIFY parley_wake, '<party>'`` (``WakeForwarder``); the leader wakes that
+  peer's pull. The hint (the checkpoint and proof) stays behind: the pull fetches the peer's
+  checkpoint itself, two requests more. A lost notification delays the pull to the next poll.
+* **Visibility.** Every worker keeps a row in ``workers`` (host, pid, start, heartbeat, leading),
+  refreshed every ``ELECT_S``; a row silent for ``STALE_MS`` is removed. The table informs
+  operators (``GET /fed/v1/node/workers``) and is never consulted by the election.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy import and_, delete, insert, not_, select, update
+
+from parley.core.errors import StoreError
+from parley.node import checks, deadlines, webhooks
+from parley.node.node import Node, now_ms
+from parley.node.replicator import WITNESS_INTERVAL_S, Replicator
+from parley.node.sync import Hint
+from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
+from parley.store.schema import workers
+
+log = logging.getLogger("parley.workers")
+
+ELECT_S = 1.0
+STALE_MS = 10_000
+
+router = APIRouter(prefix="/fed/v1")
+
+
+class WakeForwarder:
+    """Takes the replicator's place in a worker that does not lead: wake-ups go to the leader."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending: set[asyncio.Future[None]] = set()
+
+    def wake(self, party: str, hint: Hint | None = None) -> None:
+        sent = asyncio.ensure_future(anyio.to_thread.run_sync(self._send, party))
+        self.pending.add(sent)
+        sent.add_done_callback(self.pending.discard)
+
+    def _send(self, party: str) -> None:
+        try:
+            self.store.notify(WAKE_CHANNEL, party)
+        except StoreError as exc:  # the pull catches up at its next poll
+            log.warning("forwarding the wake-up of %s failed: %s", party, exc.message)
+
+
+class BackgroundJobs:
+    """The jobs only the leader runs, bound to one app (its published checkpoint and watcher)."""
+
+    def __init__(self, app: FastAPI, node: Node) -> None:
+        self.app, self.node = app, node
+        app.state.replicator = WakeForwarder(node.store)
+
+    def start(self) -> list[asyncio.Task[None]]:
+        state, node = self.app.state, self.node
+        interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
+        replicator = Replicator(
+            node, lambda: state.published, lambda: state.log_grew, state.poked.set,
+            witness_interval_s=interval,
+        )  # fmt: skip
+        replicator.start_witnessing()
+        state.replicator = replicator
+        return [
+            asyncio.create_task(replicator.run()),
+            asyncio.create_task(webhooks.run(node.store, node.log.key("http"))),
+            asyncio.create_task(deadlines.run(node, replicator.reannounce)),
+            asyncio.create_task(checks.run(node)),
+        ]
+
+    def stopped(self) -> None:
+        self.app.state.replicator = WakeForwarder(self.node.store)
+
+    def log_grew(self, party: str) -> None:
+        if party == self.node.party:
+            self.app.state.poked.set()
+
+    def wake(self, party: str) -> None:
+        self.app.state.replicator.wake(party)
+
+
+class Worker:
+    """One worker process of the node: elected (or not), listening, heartbeating."""
+
+    def __init__(self, store: Store, jobs: BackgroundJobs) -> None:
+        self.store, self.jobs = store, jobs
+        self.host, self.pid, self.started = socket.gethostname()[:255], os.getpid(), now_ms()
+        self.leading = False
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def run(self) -> None:
+        """Serve until cancelled; on the way out stop the jobs and remove this worker's row."""
+        try:
+            if self.store.dialect == "postgresql":
+                await self._run_elected()
+            else:
+                await self._run_alone()
+        finally:
+            await self._step_down()
+            with contextlib.suppress(StoreError):
+                await anyio.to_thread.run_sync(self._leave)
+
+    async def _run_alone(self) -> None:
+        self._lead()
+        while True:
+            await self._beat()
+            await asyncio.sleep(ELECT_S)
+
+    async def _run_elected(self) -> None:
+        while True:
+            session = None
+            try:
+                session = await WorkerSession.open(self.store, (LOG_CHANNEL, WAKE_CHANNEL))
+                await self._serve(session)
+            except StoreError as exc:
+                log.warning("worker %d: %s", self.pid, exc.message)
+                await self._step_down()
+                await asyncio.sleep(ELECT_S)
+            except Exception:  # noqa: BLE001 - the election must survive anything; jobs stop
+                log.exception("worker %d: the election crashed", self.pid)
+                await self._step_down()
+                await asyncio.sleep(ELECT_S)
+            finally:
+                if session is not None:
+                    await session.close()
+
+    async def _serve(self, session: WorkerSession) -> None:
+        while True:
+            if self.leading:
+                await session.check()
+            elif await session.try_lead():
+                self._lead()
+            await self._beat()
+            async for channel, payload in session.notifications(ELECT_S):
+                if channel == LOG_CHANNEL:
+                    self.jobs.log_grew(payload)
+                elif channel == WAKE_CHANNEL and self.leading:
+                    self.jobs.wake(payload)
+
+    def _lead(self) -> None:
+        log.info("worker %d leads: it runs the background jobs", self.pid)
+        self.leading = True
+        self.tasks = self.jobs.start()
+
+    async def _step_down(self) -> None:
+        if not self.leading:
+            return
+        log.info("worker %d no longer leads: background jobs stopped", self.pid)
+        self.leading = False
+        tasks, self.tasks = self.tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.jobs.stopped()
+
+    async def _beat(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._record, now_ms())
+        except StoreError as exc:  # visibility only: the election does not depend on it
+            log.warning("worker %d could not record its heartbeat: %s", self.pid, exc.message)
+
+    def _record(self, now: int) -> None:
+        me = and_(workers.c.host == self.host, workers.c.pid == self.pid)
+        with self.store.shared() as conn:
+            values = {"heartbeat": now, "leading": self.leading}
+            if not conn.execute(update(workers).where(me).values(**values)).rowcount:
+                conn.execute(insert(workers).values(host=self.host, pid=self.pid,
+                                                    started=self.started, **values))  # fmt: skip
+            if self.leading:
+                conn.execute(update(workers).where(not_(me)).values(leading=False))
+            conn.execute(delete(workers).where(workers.c.heartbeat < now - STALE_MS))
+
+    def _leave(self) -> None:
+        with self.store.shared() as conn:
+            conn.execute(delete(workers).where(workers.c.host == self.host,
+                                               workers.c.pid == self.pid))  # fmt: skip
+
+
+def worker_rows(store: Store) -> list[dict[str, Any]]:
+    """The workers that reported within ``STALE_MS``, the leader first."""
+    with store.read() as conn:
+        rows = conn.execute(
+            select(workers)
+            .where(workers.c.heartbeat >= now_ms() - STALE_MS)
+            .order_by(workers.c.leading.desc(), workers.c.started)
+        ).all()
+    return [
+        {"pid": row.pid, "leading": row.leading, "started": row.started,
+         "heartbeat": row.heartbeat}
+        for row in rows
+    ]  # fmt: skip
+
+
+@router.get("/node/workers")
+def node_workers(request: Request) -> dict[str, Any]:
+    """Which worker leads, and which one answered (pids; host names stay in the database)."""
+    node: Node = request.app.state.node
+    rows = worker_rows(node.store)
+    leader = next((row["pid"] for row in rows if row["leading"]), None)
+    return {"worker": os.getpid(), "leader": leader, "workers": rows}
