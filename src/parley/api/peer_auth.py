@@ -31,6 +31,7 @@ from parley.store.schema import rate_buckets
 ANONYMOUS_RATE = 20.0  # requests per second, refilled continuously
 ANONYMOUS_BURST = 200.0
 MAX_SIGNED_BODY = 1024 * 1024
+UNKNOWN_KEY_RECHECK_S = 0.05  # at most this stale when a signature's key is unknown
 KEYS_TTL_S = 1.0
 SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
 
@@ -131,10 +132,10 @@ class Authenticator:
         )
         self._keys: tuple[float, dict[str, tuple[str, PublicKey]]] = (0.0, {})
 
-    def keys(self) -> dict[str, tuple[str, PublicKey]]:
+    def keys(self, max_age_s: float = KEYS_TTL_S) -> dict[str, tuple[str, PublicKey]]:
         """The http keys of pinned peers that are members of the policy in force (cached 1 s)."""
         stamp, keys = self._keys
-        if time.monotonic() - stamp > KEYS_TTL_S:
+        if time.monotonic() - stamp > max_age_s:
             members = {m.party for m in self.node.context().policy.document.members}
             keys = {kid: found for kid, found in peers.http_keys(self.node.store).items()
                     if found[0] in members}  # fmt: skip
@@ -142,7 +143,15 @@ class Authenticator:
         return keys
 
     def verify(self, incoming: IncomingRequest, body: bytes) -> Caller | None:
-        return self.verifier.verify(incoming, body, self.keys(), now_ms())
+        """The authenticated caller, or None for a key no pinned peer holds.
+
+        A key unknown to the cached list is looked up again before it counts as nobody's: a
+        peer pinned a moment ago must not be served as an anonymous auditor.
+        """
+        found = self.verifier.verify(incoming, body, self.keys(), now_ms())
+        if found is None:
+            found = self.verifier.verify(incoming, body, self.keys(UNKNOWN_KEY_RECHECK_S), now_ms())
+        return found
 
 
 async def authenticate(request: Request) -> Caller | None:
