@@ -74,6 +74,7 @@ from parley.node.fedclient import (
 from parley.node.home import NodeHome, PassphraseSource, no_passphrase
 from parley.node.node import Node, now_ms
 from parley.node.notification_log import notification_key
+from parley.node.sync import seq_runs
 from parley.store import logs
 from parley.store.schema import communication_checks, notification_keys
 
@@ -436,7 +437,7 @@ def _bodies_from(
     conn: Connection, party: str, source: LogSource, wanted: Sequence[Header]
 ) -> set[int]:
     found: set[int] = set()
-    for start, end in _runs([h.seq for h in wanted]):
+    for start, end in seq_runs([h.seq for h in wanted]):
         for offset, item in enumerate(_entries(source, start, end)):
             header = parse_header(item.leaf)
             stored = logs.get_entry(conn, party, start + offset)
@@ -455,16 +456,6 @@ def _entries(source: LogSource, start: int, end: int) -> Iterator[Fetched]:
         page = source.entries(start, min(end, start + PAGE - 1))
         yield from page
         start += len(page)
-
-
-def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
-    runs: list[tuple[int, int]] = []
-    for seq in seqs:
-        if runs and runs[-1][1] == seq - 1:
-            runs[-1] = (runs[-1][0], seq)
-        else:
-            runs.append((seq, seq))
-    return runs
 
 
 def _describe(header: Header) -> str:

@@ -285,7 +285,7 @@ def fill_bodies(node: Node, peer: peers.Peer, source: LogSource, limit: int = PA
             .order_by(entries.c.seq).limit(limit)
         )]  # fmt: skip
     filled = 0
-    for start, end in _runs(pending):
+    for start, end in seq_runs(pending):
         fetched = source.entries(start, end)
         filled += _fill(node, peer.party, start, fetched, withheld_from(node, source))
     with node.store.write() as conn:
@@ -297,7 +297,8 @@ def fill_bodies(node: Node, peer: peers.Peer, source: LogSource, limit: int = PA
     return filled
 
 
-def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+def seq_runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending seqs as runs of consecutive ones: ``[1, 2, 3, 7]`` -> ``[(1, 3), (7, 7)]``."""
     runs: list[tuple[int, int]] = []
     for seq in seqs:
         if runs and runs[-1][1] == seq - 1:
