@@ -106,11 +106,18 @@ class FleetNode:
 class Fleet:
     duty_password = DUTY_PASSWORD  # JP's duty officer "duty"
 
-    def __init__(self, folder: Path, server_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        server_env: dict[str, str] | None = None,
+        parties: tuple[str, ...] = PARTIES,
+        policy_options: tuple[str, ...] = (),
+    ) -> None:
         self.folder = folder
+        self.policy_options = policy_options  # more 'parley policy draft' options
         self.nodes = {
             p: FleetNode(p, folder / p.lower(), free_port(), server_env=dict(server_env or {}))
-            for p in PARTIES
+            for p in parties
         }
 
     def __getitem__(self, party: str) -> FleetNode:
@@ -123,8 +130,9 @@ class Fleet:
     def setup(self) -> None:
         """Init, serve, then agree on the policy (CLI) and pin every peer (library, in parallel)."""
         self.each(lambda node: init_node(node.home, node.party, network=NETWORK))
-        run_cli("user", "add", "duty", "--role", "duty-officer", home=self["JP"].home,
-                PARLEY_NEW_PASSWORD=DUTY_PASSWORD, **officer_env())  # fmt: skip
+        if "JP" in self.nodes:
+            run_cli("user", "add", "duty", "--role", "duty-officer", home=self["JP"].home,
+                    PARLEY_NEW_PASSWORD=DUTY_PASSWORD, **officer_env())  # fmt: skip
         for node in self.nodes.values():
             node.start()
         self.each(lambda node: node.wait_ready())
@@ -136,7 +144,8 @@ class Fleet:
             members += ["--member", str(path)]
         draft = self.folder / "policy.json"
         run_cli("policy", "draft", str(draft), "--network", NETWORK, "--name", "NEA test",
-                "--deadline-scale", "0.01", *members, home=self.folder)  # fmt: skip
+                "--deadline-scale", "0.01", *self.policy_options, *members,
+                home=self.folder)  # fmt: skip
         for node in self.nodes.values():
             node.cli("policy", "sign", str(draft))
         self.each(lambda node: node.cli("policy", "adopt", str(draft)))

@@ -21,7 +21,6 @@ from parley.core.entry import parse_ref
 from parley.node import checks, deadlines
 from parley.node.node import Node, now_ms
 from parley.store import logs
-from support import free_port, init_node, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -36,28 +35,8 @@ class ThreeNodes(Fleet):
     """Three nodes under a policy with short deadlines and a 5 s check interval."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.nodes = {p: FleetNode(p, folder / p.lower(), free_port()) for p in PARTIES}
-
-    def setup(self) -> None:
-        self.each(lambda node: init_node(node.home, node.party, network=NETWORK))
-        for node in self.nodes.values():
-            node.start()
-        self.each(lambda node: node.wait_ready())
-        members = []
-        for node in self.nodes.values():
-            node.info = json.loads(node.cli("node", "info", "--json").stdout)
-            path = self.folder / f"{node.party}.json"
-            path.write_text(json.dumps(node.info))
-            members += ["--member", str(path)]
-        draft = self.folder / "policy.json"
-        run_cli("policy", "draft", str(draft), "--network", NETWORK, "--name", "deadline test",
-                "--deadline-scale", "0.01", "--check-interval", str(CHECK_INTERVAL_MS),
-                *members, home=self.folder)  # fmt: skip
-        for node in self.nodes.values():
-            node.cli("policy", "sign", str(draft))
-        self.each(lambda node: node.cli("policy", "adopt", str(draft)))
-        self.each(self._pin_all)
+        super().__init__(folder, parties=PARTIES,
+                         policy_options=("--check-interval", str(CHECK_INTERVAL_MS)))  # fmt: skip
 
 
 class Receiver:
