@@ -21,7 +21,7 @@ import pytest
 from conftest import Fleet, FleetNode, eventually
 from parley.store import logs
 from parley.store.engine import Store
-from support import OFFICER_PASSWORD, free_port, run_cli
+from support import OFFICER_PASSWORD, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -30,8 +30,7 @@ class SmallFleet(Fleet):
     """The integration fleet with three parties."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.nodes = {p: FleetNode(p, folder / p.lower(), free_port()) for p in ("US", "JP", "KR")}
+        super().__init__(folder, parties=("US", "JP", "KR"))
 
 
 @pytest.fixture(scope="module")
