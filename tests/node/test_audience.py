@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from parley.api.fed_api import readable
 from parley.core.entry import parse_header
+from parley.node.items import readable
 from parley.node.log import Draft
 from parley.node.sync import pull
 from parley.store import logs

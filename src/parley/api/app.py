@@ -3,6 +3,8 @@
 The watcher polls the log state every ``WATCH_INTERVAL_S`` (20 ms), so that an entry appended
 by any process under the single-writer lock (a CLI command while the server runs) is published
 as the server's checkpoint within 100 ms; the server's own appends (receipts) poke it at once.
+On SQLite it reads the log state only when the database's commit probe moved, so an idle node
+costs next to nothing.
 Every ``/fed/v1`` route first authenticates its caller (``peer_auth``). The background jobs run
 in the one worker process that leads (``parley.api.workers``): the replicator runs the federation
 jobs (pulls, wake-ups), the webhook sender delivers its outbox, the deadline loop escalates missed
@@ -35,9 +37,15 @@ def _latest(node: Node) -> tuple[int, str] | None:
 
 
 async def _watch(app: FastAPI, node: Node) -> None:
+    probe = node.store.commit_probe()  # SQLite: reads the log state only after a commit
+    seen: int | None = None
     while True:
         app.state.poked.clear()
-        latest = await anyio.to_thread.run_sync(_latest, node)
+        version = probe()
+        latest = None
+        if version is None or version != seen:
+            seen = version
+            latest = await anyio.to_thread.run_sync(_latest, node)
         if latest is not None and (app.state.published is None or
                                    latest[0] != app.state.published[0]):  # fmt: skip
             app.state.published = latest
@@ -59,6 +67,7 @@ def create_app(node: Node) -> FastAPI:
         try:
             yield
         finally:
+            app.state.authenticator.verifier.flush()  # the replay cache, written behind
             for task in (election, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

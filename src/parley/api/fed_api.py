@@ -3,6 +3,8 @@
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
   consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``), and the
   answer is this node's cosignature line (C2SP tlog-cosignature).
+* ``POST /fed/v1/push``: the same submission by the log's author, carrying the entries it adds;
+  the pull that follows verifies those instead of fetching them (``wakeup.receive_push``).
 * ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
   ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip);
   ``GET /fed/v1/witnessed``: all of them at once, by party.
@@ -24,11 +26,13 @@ from sqlalchemy import Connection
 
 from parley.api.peer_auth import caller_party
 from parley.core import merkle
-from parley.core.entry import ALL, PARTY_RE
+from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.node import wakeup, witnessing
 from parley.node.ingest import note_body
+from parley.node.items import entry_item
 from parley.node.node import Node, now_ms
+from parley.node.sync import Hint
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 
@@ -56,6 +60,28 @@ async def add_checkpoint(request: Request) -> Response:
         party, hint, line = await anyio.to_thread.run_sync(wakeup.receive, node, body, now_ms())
     except wakeup.SizeConflictError as exc:
         return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+    return _woken(request, party, hint, line)
+
+
+@router.post("/push")
+async def push(request: Request) -> Response:
+    """``add-checkpoint`` from the log's author, with the entries it adds (``wakeup``)."""
+    import anyio
+
+    node = _node(request)
+    body = await request.body()
+    caller = caller_party(request)
+    try:
+        party, hint, line = await anyio.to_thread.run_sync(
+            wakeup.receive_push, node, caller, body, now_ms()
+        )
+    except wakeup.SizeConflictError as exc:
+        return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+    return _woken(request, party, hint, line)
+
+
+def _woken(request: Request, party: str, hint: Hint, line: str) -> Response:
+    """Wake the pull of ``party`` and answer with this node's cosignature."""
     replicator = getattr(request.app.state, "replicator", None)
     if replicator is not None:
         replicator.wake(party, hint)
@@ -97,27 +123,6 @@ def _held(conn: Connection, party: str) -> tuple[int, str]:
     if latest is None:
         raise NotFoundError(f"this node holds no checkpoint of {party}'s log")
     return latest
-
-
-def readable(stored: logs.StoredEntry, reader: str | None) -> bool:
-    """``Header.readable_by`` on the audience and TLP stored with the verified header.
-
-    The same rule without parsing each leaf again (tests hold the two to the same answers).
-    """
-    if stored.audience == ALL and stored.tlp == "CLEAR":
-        return True
-    if reader is None:
-        return False
-    return reader == stored.party or stored.audience == ALL or reader in stored.audience.split(",")
-
-
-def entry_item(stored: logs.StoredEntry, reader: str | None) -> dict[str, Any]:
-    """One get-entries item: the leaf, and the body only where ``reader`` may read it."""
-    item: dict[str, Any] = {"leaf_input": _b64(stored.leaf)}
-    if stored.body is not None and stored.salt is not None and readable(stored, reader):
-        item["body"] = _b64(stored.body)
-        item["salt"] = _b64(stored.salt)
-    return item
 
 
 @router.get("/mirror/{party}/get-sth")

@@ -2,7 +2,7 @@
 
 Hashes are standard base64 as in RFC 6962. ``leaf_input`` is the exact signed-header bytes whose
 SHA-256 after a 0x00 byte is the leaf hash. Bodies (with their salts) are served only where the
-caller may read them (``Header.readable_by``, via ``fed_api.entry_item``): an authenticated peer in
+caller may read them (``Header.readable_by``, via ``items.entry_item``): an authenticated peer in
 the audience, and anyone for audience ALL with TLP:CLEAR. Proofs are read from stored subtree
 hashes; every request is bounded.
 """
@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from parley.api.fed_api import entry_item
 from parley.api.peer_auth import caller_party
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, vkey
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.core.keys import fingerprint
+from parley.node.items import entry_item
 from parley.node.node import Node
 from parley.store import logs
 

@@ -13,8 +13,12 @@ Every request one node sends another is signed (RFC 9421 s3.1) with Ed25519 (s3.
 The receiver (``RequestVerifier``) accepts a signature only if the key id names the current
 ``http`` key of a pinned peer, the signature verifies over exactly those components, ``created``
 lies within the network policy's clock-skew tolerance, and the nonce was never seen before. The
-nonce cache is a database table, so every worker process of a node shares it; a nonce is kept
-until its signature could no longer be accepted anyway. A request signed by a pinned peer's key
+nonce cache is kept in memory and in a database table, written behind the requests in batches
+(within ``FLUSH_S``) so that authentication never waits for the node's write lock; a nonce the
+memory lacks is looked up in the table, which covers a restart and the other worker processes
+of a node (a replay that reaches another worker within ``FLUSH_S`` of the original is the one
+it cannot see). A nonce is kept until its signature could no longer be accepted anyway. A
+request signed by a pinned peer's key
 that fails any check is refused (401), never downgraded; a signature by a key that belongs to no
 pinned peer authenticates nobody, and the request is served as an anonymous one.
 """
@@ -22,7 +26,10 @@ pinned peer authenticates nobody, and the request is served as an anonymous one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +45,6 @@ from http_message_signatures import (
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 from sqlalchemy import delete, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from parley.core.errors import NotAuthorizedError
 from parley.core.keys import PublicKey, SigningKey
@@ -49,6 +55,10 @@ LABEL = "parley"
 TAG = "parley-fed/v1"
 COVERED = ("@method", "@target-uri")
 DEFAULT_SKEW_MS = 30_000
+FLUSH_S = 0.05  # remembered nonces reach the database table this much later at most
+PRUNE_EVERY = 1024  # forget expired nonces in memory after this many new ones
+
+log = logging.getLogger("parley.federation")
 
 
 class RequestSignatureError(NotAuthorizedError):
@@ -133,6 +143,11 @@ class RequestVerifier:
     def __init__(self, store: Store, skew_ms: int = DEFAULT_SKEW_MS) -> None:
         self.store = store
         self.skew_ms = skew_ms
+        self._lock = threading.Lock()
+        self._seen: dict[str, int] = {}  # nonce -> expiry (ms), in memory
+        self._pending: list[dict[str, Any]] = []  # remembered, not yet in the table
+        self._flusher: threading.Thread | None = None
+        self._added = 0
 
     def verify(
         self,
@@ -176,22 +191,65 @@ class RequestVerifier:
 
     def _remember(self, nonce: str, party: str, expires: int, now_ms: int) -> None:
         """Record a nonce; a nonce seen before (and not yet expired) is a replay."""
-        try:  # a lost nonce after a power cut only reopens a window of seconds: not durable
-            with self.store.write(durable=False) as conn:
-                seen = conn.execute(select(nonces.c.expires).where(nonces.c.nonce == nonce)).first()
-                if seen is not None and seen.expires >= now_ms:
-                    raise RequestSignatureError(
-                        "request signature refused: replayed request (nonce already used)"
-                    )
-                if seen is not None:
-                    conn.execute(delete(nonces).where(nonces.c.nonce == nonce))
-                conn.execute(insert(nonces).values(nonce=nonce, party=party, expires=expires))
-                if secrets.randbelow(64) == 0:
-                    conn.execute(delete(nonces).where(nonces.c.expires < now_ms))
-        except IntegrityError as exc:
-            raise RequestSignatureError(
-                "request signature refused: replayed request (nonce already used)"
-            ) from exc
+        with self._lock:
+            known = self._seen.get(nonce)
+        if known is None:
+            with self.store.read() as conn:
+                row = conn.execute(select(nonces.c.expires).where(nonces.c.nonce == nonce)).first()
+            known = None if row is None else int(row.expires)
+        with self._lock:
+            known = max(known or 0, self._seen.get(nonce, 0))
+            if known >= now_ms:
+                raise RequestSignatureError(
+                    "request signature refused: replayed request (nonce already used)"
+                )
+            self._seen[nonce] = expires
+            self._pending.append({"nonce": nonce, "party": party, "expires": expires})
+            self._added += 1
+            if self._added % PRUNE_EVERY == 0:
+                self._seen = {n: e for n, e in self._seen.items() if e >= now_ms}
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="parley-nonces", daemon=True
+                )
+                self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        """Write the remembered nonces to the table every ``FLUSH_S``; end when none came."""
+        while True:
+            time.sleep(FLUSH_S)
+            with self._lock:
+                batch, self._pending = self._pending, []
+                if not batch:
+                    self._flusher = None
+                    return
+            try:
+                self._write(batch)
+            except Exception:  # noqa: BLE001 - memory still refuses these replays
+                log.exception("the replay cache could not be written")
+
+    def flush(self) -> None:
+        """Write the remembered nonces now (a server stopping, a test)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        now = int(time.time() * 1000)
+        with self.store.shared() as conn:
+            wanted = [row["nonce"] for row in batch]
+            present = {row.nonce: row.expires for row in conn.execute(
+                select(nonces.c.nonce, nonces.c.expires).where(nonces.c.nonce.in_(wanted))
+            )}  # fmt: skip
+            if present:
+                replays = sum(1 for expires in present.values() if expires >= now)
+                if replays:
+                    log.warning("%d replayed request(s) reached two workers at once", replays)
+                conn.execute(delete(nonces).where(nonces.c.nonce.in_(list(present))))
+            conn.execute(insert(nonces), batch)
+            if secrets.randbelow(16) == 0:
+                conn.execute(delete(nonces).where(nonces.c.expires < now))
 
 
 def header_pairs(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -240,10 +240,34 @@ class LogSource:
             raise VerificationError(
                 f"{self.describe()}: get-entries {start}..{end} returned a malformed page"
             )
-        return [_fetched(item, f"{self.party}:{start + i}") for i, item in enumerate(items)]
+        return [decode_item(item, f"{self.party}:{start + i}") for i, item in enumerate(items)]
 
 
-def _fetched(item: Any, where: str) -> Fetched:
+class PushedSource(LogSource):
+    """The author's log, with the entries its wake-up carried (``/fed/v1/push``) served first.
+
+    The author signed the push and chose its bodies for this node (``recognised``), as it does
+    for a ``get-entries`` it answers; anything else is asked of the author as usual.
+    """
+
+    def __init__(
+        self, source: LogSource, start: int, pushed: Sequence[Fetched], recognised: str
+    ) -> None:
+        super().__init__(source.client, source.prefix, party=source.party, via=source.via,
+                         author=True)  # fmt: skip
+        self.start = start
+        self.pushed = list(pushed)
+        self.recognised = recognised
+
+    def entries(self, start: int, end: int) -> list[Fetched]:
+        if start == self.start and self.pushed and end >= start:
+            served, self.pushed = self.pushed[: end - start + 1], []
+            self.recognised_as = self.recognised
+            return served
+        return super().entries(start, end)
+
+
+def decode_item(item: Any, where: str) -> Fetched:
     if not isinstance(item, dict):
         raise VerificationError(f"{where}: expected an object")
     leaf = _b64(item.get("leaf_input"), f"{where} leaf_input")

@@ -57,17 +57,24 @@ def _log_keys(node: Node) -> dict[str, bytes]:
 
 
 def consider(node: Node, party: str, note: str, log_key: bytes, source: str) -> GossipReport:
-    """Verify a (cosigned) checkpoint of ``party``, keep its cosignatures, look for a fork."""
+    """Verify a (cosigned) checkpoint of ``party``, keep its cosignatures, look for a fork.
+
+    Gathered cosignatures are kept without a flush of their own (the next gossip round brings
+    back any a power cut took); evidence of a fork is recorded durably.
+    """
     report = GossipReport()
     checkpoint: Checkpoint = open_checkpoint(note, origin_for(node.network, party), log_key)
-    with node.store.write() as conn:
+    with node.store.write(durable=False) as conn:
         policy = node.policy_in(conn)
         _checked, stored = witnessing.store_cosigned_note(node, conn, party, note, log_key, policy)
         report.cosignatures += stored
         if party == node.party or rows.list_equivocations(conn, party):
             return report  # our own log: nothing to hold; a known equivocator: already held
         found = witnessing.find_fork(conn, party, checkpoint, note)
-        if found is not None:
+    if found is not None:
+        with node.store.write() as conn:
+            if rows.list_equivocations(conn, party):
+                return report
             evidence = witnessing.evidence_with_key(found, log_key)
             witnessing.record_equivocation(node, conn, evidence, source, now_ms())
             report.equivocations.append(party)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, insert, select, tuple_
 
 from parley.core.bodies import Receipt, validate_body
+from parley.core.canonical import parse_canonical
 from parley.core.entry import (
     ADDRESSED_KINDS,
     ALL,
@@ -176,6 +177,23 @@ def index_own(
     index_rows(conn, (receipt_row(header, draft.body, now)
                       for header, draft in zip(headers, drafts, strict=True)
                       if header.kind == "receipt"))  # fmt: skip
+
+
+def answered_parties(conn: Connection, party: str, start: int, end: int) -> list[str | None]:
+    """For each of ``party``'s own entries ``start <= seq < end``: whose entry it answers.
+
+    A receipt answers the author of the entry it names; any other kind concerns everyone
+    (``None``). The announcing loops use it to tell first the peer that waits for a receipt.
+    """
+    answered: list[str | None] = []
+    for stored in logs.get_range(conn, party, start, end):
+        ref = None
+        if stored.kind == "receipt" and stored.body is not None:
+            body = parse_canonical(stored.body)
+            entry = body.get("entry") if isinstance(body, dict) else None
+            ref = entry.get("ref") if isinstance(entry, dict) else None
+        answered.append(parse_ref(ref)[0] if isinstance(ref, str) else None)
+    return answered
 
 
 def acknowledge(node: Node, ref: str, officer: str, reply: str | None, now: int) -> Header:

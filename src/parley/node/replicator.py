@@ -8,9 +8,14 @@
   consistency proof to the peer's ``add-checkpoint`` (C2SP tlog-witness). It starts from
   ``old 0`` and learns the peer's recorded size from its 409 answer; bursts coalesce, because
   each submission carries the newest checkpoint at the time it is sent. Failures back off.
-  After a pull that receipted a peer's entries, that peer is told first (the others a few
-  milliseconds later), which shortens the way of a receipt back to its sender. The peer answers
-  with its cosignature (C2SP tlog-cosignature), which is verified and kept.
+  A growth made only of receipts concerns the authors of the entries they answer: those peers
+  are told at once, the others within ``LAZY_S``, in one submission for every growth of that
+  time (a receipt's way back to its sender competes with fewer requests, and a third party
+  pulls a burst of receipts in one pass). Any other kind of entry is announced to every peer
+  at once. Once the peer's recorded size is known, a growth of at most ``PUSH_MAX_ENTRIES``
+  goes as a push (``/fed/v1/push``) that carries the entries with the bodies the peer may
+  read, so its pull needs no request of its own. The peer answers with its cosignature
+  (C2SP tlog-cosignature), verified and kept.
 * Gossip loop: every witnessing interval, compares with each peer the checkpoints it cosigned
   and gathers cosignatures (``parley.node.gossip``); a fork becomes equivocation evidence.
 * External witnesses: the same submission, unsigned, to each C2SP witness an administrator
@@ -25,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -35,10 +42,11 @@ import httpx
 from parley.core import merkle
 from parley.core.checkpoint import parse_vkey, witness_name
 from parley.core.errors import ParleyError
-from parley.node import gossip, peers, witnessing
+from parley.node import gossip, peers, receipts, wakeup, witnessing
 from parley.node.fedauth import RequestSigner
 from parley.node.fedclient import ClientPool, add_checkpoint_body, async_http_client
 from parley.node.ingest import CursorCache
+from parley.node.items import entry_item
 from parley.node.node import Node, now_ms
 from parley.node.sync import HeldError, Hint, sync_peer
 from parley.store import logs
@@ -49,7 +57,8 @@ log = logging.getLogger("parley.federation")
 SUPERVISE_S = 1.0
 HELD_RECHECK_S = 60.0
 ANNOUNCE_RETRY_MAX_S = 3600.0
-HEAD_START_S = 0.02  # the sender of what was just receipted is told this much earlier
+LAZY_S = 0.5  # receipts of others' entries reach a peer at most this much later, coalesced
+URGENT_SPAN = 64  # a longer growth is announced to every peer at once
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
 WITNESS_INTERVAL_S = 3.0  # gossip with peers, and retry external witnesses, this often
 
@@ -62,6 +71,12 @@ class _PeerJobs:
     trigger: asyncio.Event = field(default_factory=asyncio.Event)
     hint: Hint | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def push_body(submission: bytes, stored: list[logs.StoredEntry], reader: str) -> bytes:
+    """A ``/fed/v1/push`` body: the submission, and the entries as ``reader`` may see them."""
+    entries = [entry_item(entry, reader) for entry in stored]
+    return json.dumps({"submission": submission.decode("utf-8"), "entries": entries}).encode()
 
 
 def report_pause(node: Node, party: str) -> int:
@@ -87,7 +102,12 @@ class Replicator:
         self.jobs: dict[str, _PeerJobs] = {}
         self.signer = RequestSigner(node.log.key("http"))
         self.cursors = CursorCache()
-        self.first: str | None = None
+        self.answers: dict[int, str | None] = {}  # own seq -> whose entry it answers
+        self.pinned: dict[str, peers.Peer] = {}  # as of the supervisor's last look
+        self.material: dict[  # proofs and entries that lead to the newest announced size
+            tuple[int, int], tuple[list[bytes], list[logs.StoredEntry] | None]
+        ] = {}
+        self.no_push: set[str] = set()  # peers that answered 404 to a push
         self.witness_interval_s = witness_interval_s
         self.clients: dict[str, tuple[tuple[str, str | None], httpx.AsyncClient]] = {}
         self.pool = ClientPool(self.signer)  # pulls and gossip, from worker threads
@@ -123,6 +143,7 @@ class Replicator:
         try:
             while True:
                 pinned = {p.party: p for p in await anyio.to_thread.run_sync(self._peers)}
+                self.pinned = pinned
                 for party in set(self.jobs) - set(pinned):
                     for task in self.jobs.pop(party).tasks:
                         task.cancel()
@@ -249,7 +270,6 @@ class Replicator:
                     sync_peer, self.node, party, hint=hint, cache=self.cursors, pool=self.pool,
                 ))  # fmt: skip
                 if report.receipts or report.observations:
-                    self.first = party  # whose entries were just receipted hears it first
                     self.poke()  # this node's log grew: announce it now
                 if report.throttled:  # over quota: wake-ups do not shorten the pause
                     pause = await anyio.to_thread.run_sync(report_pause, self.node, party)
@@ -267,15 +287,21 @@ class Replicator:
         acked: int | None = None
         sent = -1
         failures = 0
+        pending_since: float | None = None  # when a growth not yet announced was first seen
         while True:
             grew = self.growth()
-            if self.first is not None and self.first != party:
-                await asyncio.sleep(HEAD_START_S)
             latest = self.published()
             if latest is not None and latest[0] != sent:
+                if pending_since is None:
+                    pending_since = time.monotonic()
+                waited = time.monotonic() - pending_since
+                if waited < LAZY_S and not await self._concerns(party, sent, latest[0]):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(grew.wait(), timeout=LAZY_S - waited)
+                    continue
                 try:
                     acked = await self._announce(party, latest, acked)
-                    sent, failures = latest[0], 0
+                    sent, failures, pending_since = latest[0], 0, None
                 except (ParleyError, httpx.HTTPError) as exc:
                     failures += 1
                     delay = min(2.0 ** (failures - 1), ANNOUNCE_RETRY_MAX_S)
@@ -285,19 +311,49 @@ class Replicator:
                     continue
             await grew.wait()
 
+    async def _concerns(self, party: str, sent: int, size: int) -> bool:
+        """Whether this node's entries ``sent <= seq < size`` should reach ``party`` at once."""
+        if sent < 0 or size - sent > URGENT_SPAN or size < sent:
+            return True
+        missing = [seq for seq in range(sent, size) if seq not in self.answers]
+        if missing:
+            found = await anyio.to_thread.run_sync(
+                self._answered, missing[0], missing[-1] + 1
+            )
+            if len(self.answers) > 16 * URGENT_SPAN:
+                self.answers.clear()
+            self.answers.update(found)
+        return any(self.answers.get(seq, party) in (None, party) for seq in range(sent, size))
+
+    def _answered(self, start: int, end: int) -> dict[int, str | None]:
+        with self.node.store.read() as conn:
+            answered = receipts.answered_parties(conn, self.node.party, start, end)
+        return dict(zip(range(start, start + len(answered)), answered, strict=True))
+
     async def _announce(self, party: str, latest: tuple[int, str], acked: int | None) -> int:
-        """Submit ``latest`` to the peer; return the size it now records for this node."""
-        peer = await anyio.to_thread.run_sync(peers.get_peer, self.node.store, party)
+        """Submit ``latest`` to the peer; return the size it now records for this node.
+
+        Once the peer's recorded size is known and the growth is short, the submission is a
+        push that carries the new entries (bodies only where the peer may read them).
+        """
+        peer = self.pinned.get(party)
+        if peer is None:
+            peer = await anyio.to_thread.run_sync(peers.get_peer, self.node.store, party)
         size, note = latest
         old = 0 if acked is None or acked > size else acked
+        known = acked is not None
         client = await self._client(peer)  # kept alive: no TLS handshake per announcement
-        for _attempt in range(2):
-            proof = await anyio.to_thread.run_sync(self._proof, old, size)
-            body = add_checkpoint_body(old, proof, note)
+        for _attempt in range(3):
+            proof, stored = await self._material(old, size)
+            path, body = "/fed/v1/add-checkpoint", add_checkpoint_body(old, proof, note)
+            if known and stored is not None and party not in self.no_push:
+                pushed = push_body(body, stored, party)
+                if len(pushed) <= wakeup.PUSH_MAX_BYTES:
+                    path, body = "/fed/v1/push", pushed
             try:
-                response = await client.post("/fed/v1/add-checkpoint", content=body)
+                response = await client.post(path, content=body)
             except httpx.TransportError:  # a kept-alive connection the peer closed: once more
-                response = await client.post("/fed/v1/add-checkpoint", content=body)
+                response = await client.post(path, content=body)
             if response.status_code == 200:
                 await self._keep_cosignature(party, note, response.text)
                 return size
@@ -307,12 +363,37 @@ class Replicator:
                 recorded = int(response.text.strip() or "0")
                 if recorded > size:
                     raise ParleyError(f"{party} records {recorded} entries of a log of {size}")
-                old = recorded
+                old, known = recorded, True
+                continue
+            if response.status_code == 404 and path == "/fed/v1/push":
+                self.no_push.add(party)  # a node without pushes: plain submissions
                 continue
             raise ParleyError(
                 f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
             )
         raise ParleyError(f"{party} kept answering 409 to the checkpoint of size {size}")
+
+    async def _material(
+        self, old: int, size: int
+    ) -> tuple[list[bytes], list[logs.StoredEntry] | None]:
+        """The consistency proof ``old`` -> ``size``, and the entries between if few (cached)."""
+        found = self.material.get((old, size))
+        if found is None:
+            found = await anyio.to_thread.run_sync(self._read_material, old, size)
+            if all(done != size for _old, done in self.material):
+                self.material.clear()  # keep what leads to the newest size only
+            self.material[(old, size)] = found
+        return found
+
+    def _read_material(
+        self, old: int, size: int
+    ) -> tuple[list[bytes], list[logs.StoredEntry] | None]:
+        with self.node.store.read() as conn:
+            proof = merkle.consistency_proof(
+                old, size, lambda ids: logs.get_nodes(conn, self.node.party, ids)
+            )
+            few = 0 < size - old <= wakeup.PUSH_MAX_ENTRIES
+            return proof, logs.get_range(conn, self.node.party, old, size) if few else None
 
     async def _client(self, peer: peers.Peer) -> httpx.AsyncClient:
         """The announcing client of ``peer``, made anew when its URL or TLS pin changed."""

@@ -8,7 +8,8 @@ The workflow, read top to bottom against RFC 9162 and DESIGN.md (Federation):
    RFC 9162 s2.1.4 proof from the held size (the one the wake-up carried, or
    ``get-sth-consistency``). A signed checkpoint that disagrees with the held tree is a fork:
    the peer is held until an administrator acts.
-4. Fetch the missing entries with ``get-entries`` in pages; verify each page entry by entry
+4. Fetch the missing entries with ``get-entries`` in pages (a wake-up by ``push`` carries the
+   first ones: they are verified exactly as fetched ones); verify each page entry by entry
    (``ingest.verify_entries``), then prove the page a prefix of the checkpoint with a consistency
    proof from the page's end (the last page must reproduce the checkpoint's root exactly), and
    only then store it with the receipts and observations it calls for (``ingest.commit``).
@@ -47,6 +48,7 @@ from parley.node.fedclient import (
     LogSource,
     PeerRefusedError,
     PeerUnreachableError,
+    PushedSource,
     author_source,
     http_client,
     mirror_source,
@@ -74,6 +76,7 @@ class Hint:
     note: str
     old: int
     proof: Sequence[bytes]
+    pushed: Sequence[Fetched] = ()  # the entries from ``old`` on, if the wake-up carried them
 
 
 @dataclass
@@ -436,6 +439,8 @@ def _from_author(
     cache: ingest.CursorCache | None,
 ) -> PullReport:
     source = author_source(client, peer.party, peer.url)
+    if hint is not None and hint.pushed:
+        source = PushedSource(source, hint.old, hint.pushed, node.party)
     report = pull(node, peer, source, hint=hint, progress=progress, cache=cache)
     report.filled = fill_bodies(node, peer, source)
     return report

@@ -17,6 +17,11 @@
 * at equal sizes the roots must be equal (409); otherwise the RFC 6962 s2.1.2 consistency proof
   from ``old`` must verify (422).
 
+``POST /fed/v1/push`` is the same submission from a pinned peer about its own log, carrying the
+entries from ``old`` to the checkpoint's size as ``get-entries`` items (``receive_push``): the
+pull that follows verifies them exactly as fetched ones and asks the author only for the rest,
+which saves a request and its round trip on every hop of a delivery.
+
 The check and the update of the recorded checkpoint happen in one write transaction, so two
 racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
 wakes the pull of that peer (``parley.node.sync``), and this node cosigns it with its witness key
@@ -28,13 +33,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
-from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, VerificationError
+from parley.core.errors import (
+    InvalidEntryError,
+    NotAuthorizedError,
+    NotFoundError,
+    ParleyError,
+    VerificationError,
+)
 from parley.node import peers, witnessing
+from parley.node.fedclient import decode_item
 from parley.node.ingest import note_body
 from parley.node.node import Node
 from parley.node.sync import Hint
@@ -42,6 +55,8 @@ from parley.store import logs
 
 MAX_REQUEST = 64 * 1024
 MAX_PROOF_LINES = 63
+PUSH_MAX_ENTRIES = 64
+PUSH_MAX_BYTES = 512 * 1024
 
 
 class BadSubmissionError(ParleyError):
@@ -147,6 +162,48 @@ def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
     raise SizeConflictError(
         f"{party} signed two roots for size {old}: two histories of one log", size=size
     )
+
+
+def receive_push(node: Node, caller: str | None, body: bytes, now: int) -> tuple[str, Hint, str]:
+    """``receive`` for a push: the submission, and the entries it carries in the hint.
+
+    Only a pinned peer may push, and only about its own log; the entries are decoded here and
+    verified by the pull like any others.
+    """
+    if len(body) > PUSH_MAX_BYTES:
+        raise BadSubmissionError(f"push body is over {PUSH_MAX_BYTES} bytes")
+    try:
+        doc = json.loads(body)
+    except ValueError as exc:
+        raise BadSubmissionError(f"push body is not JSON: {exc}") from exc
+    submission = doc.get("submission") if isinstance(doc, dict) else None
+    items = doc.get("entries") if isinstance(doc, dict) else None
+    if not isinstance(submission, str) or not isinstance(items, list):
+        raise BadSubmissionError("push body needs 'submission' (text) and 'entries' (a list)")
+    if len(items) > PUSH_MAX_ENTRIES:
+        raise BadSubmissionError(f"push carries {len(items)} entries, over {PUSH_MAX_ENTRIES}")
+    raw = submission.encode("utf-8")
+    old, _proof, note = parse_submission(raw)
+    try:
+        claimed = note_body(note)
+    except VerificationError as exc:
+        raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
+    party = claimed.origin.rsplit("/", 1)[-1]
+    if caller is None or caller != party:
+        raise NotAuthorizedError(
+            f"a push about {party}'s log must come from {party} itself, signed by its http key"
+        )
+    try:
+        pushed = [decode_item(item, "push entry") for item in items]
+    except VerificationError as exc:
+        raise BadSubmissionError(exc.message) from exc
+    if old + len(pushed) > claimed.size:
+        raise BadSubmissionError(
+            f"push carries {len(pushed)} entries from {old}, beyond the checkpoint's size "
+            f"{claimed.size}"
+        )
+    party, hint, line = receive(node, raw, now)
+    return party, Hint(hint.note, hint.old, hint.proof, pushed), line
 
 
 def _recorded(conn: Connection, party: str) -> tuple[int, bytes, str | None]:

@@ -5,6 +5,8 @@ Durability and the single-writer rule live here:
 * SQLite runs in WAL mode with ``synchronous=FULL``: a committed append has reached the disk
   before the commit returns, so it survives kill -9 and power loss. Writers open their
   transaction with ``BEGIN IMMEDIATE``, which takes SQLite's one write lock across processes.
+  Within one process, writers first queue on a thread lock: SQLite's own busy handler sleeps
+  1, 2, 5, 10 ms and longer between retries, a thread lock hands over at once.
 * PostgreSQL writers take a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
   exactly one process (server worker or CLI command) appends at a time.
 * State the worker processes share that is no part of any log (rate-limit buckets, the worker
@@ -21,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._queue = threading.RLock()  # SQLite writers of this process wait here, in turn
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
@@ -99,7 +103,11 @@ class Store:
         PostgreSQL ``synchronous_commit=off``), and the next durable commit flushes it with
         everything before it. Nothing a node answers for is written this way.
         """
-        with self._errors(), self.writer.connect() as conn:
+        sqlite = self.dialect == "sqlite"
+        queue: contextlib.AbstractContextManager[Any] = (
+            self._queue if sqlite else contextlib.nullcontext()
+        )
+        with queue, self._errors(), self.writer.connect() as conn:
             lax_sqlite = not durable and self.dialect == "sqlite"
             if lax_sqlite:
                 _sqlite_pragma(conn, "synchronous=NORMAL")
@@ -136,6 +144,27 @@ class Store:
             return
         with self._errors(), self.writer.begin() as conn:
             conn.execute(select(func.pg_notify(channel, payload)))
+
+    def commit_probe(self) -> Callable[[], int | None]:
+        """A cheap probe whose value changes whenever a commit landed since its last call.
+
+        SQLite: ``PRAGMA data_version`` on a connection of its own that never writes, so a
+        commit by any other connection (any thread, any process) changes it; reading it costs
+        microseconds, so a watcher may call it on its event loop. PostgreSQL: always ``None``
+        (unknown: the caller reads; its workers learn of commits by notification).
+        """
+        if self.dialect != "sqlite":
+            return lambda: None
+        database = make_url(self.url).database or ""
+        probe = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+        lock = threading.Lock()
+
+        def data_version() -> int | None:
+            with lock:
+                row = probe.execute("PRAGMA data_version").fetchone()
+            return int(row[0])
+
+        return data_version
 
     def conninfo(self) -> str:
         """The database URL for libpq (psycopg without SQLAlchemy), password included."""

@@ -1,0 +1,145 @@
+"""Pushes: a wake-up that carries the author's new entries, verified like fetched ones."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from parley.core import merkle
+from parley.core.errors import NotAuthorizedError, VerificationError
+from parley.node import ingest, peers, sync, wakeup
+from parley.node.fedclient import PushedSource, add_checkpoint_body, author_source
+from parley.node.node import Node, now_ms
+from parley.node.replicator import push_body
+from parley.store import logs
+from parley.store.schema import entries
+
+
+def latest(node: Node) -> tuple[int, str]:
+    with node.store.read() as conn:
+        found = logs.latest_checkpoint(conn, node.party)
+    assert found is not None
+    return found
+
+
+def growth_push(author: Node, old: int, reader: str) -> bytes:
+    """What the author's replicator sends ``reader`` for its entries from ``old`` on."""
+    size, note = latest(author)
+    with author.store.read() as conn:
+        proof = merkle.consistency_proof(
+            old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
+        )
+        stored = logs.get_range(conn, author.party, old, size)
+    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
+
+
+def unreachable_author(party: str) -> httpx.Client:
+    """A client for an author nobody answers for: any request it makes fails."""
+    return httpx.Client(base_url="http://127.0.0.1:9", timeout=0.5)
+
+
+def held(node: Node, party: str) -> dict[int, str | None]:
+    with node.store.read() as conn:
+        rows = conn.execute(select(entries.c.seq, entries.c.flag).where(entries.c.party == party))
+        return {row.seq: row.flag for row in rows}
+
+
+@pytest.fixture
+def pair(network, kit):  # type: ignore[no-untyped-def]
+    """US and JP; JP pins US and has recorded US's first checkpoint (a first wake-up)."""
+    nodes = network("US", "JP", "KR")
+    us, jp = nodes["US"], nodes["JP"]
+    kit.pin(jp, us)
+    kit.pin(jp, nodes["KR"])
+    size, note = latest(us)
+    wakeup.receive(jp, add_checkpoint_body(0, [], note), now_ms())
+    sync.pull(jp, peers.get_peer(jp.store, "US"), kit.MemoryLog(us, "JP"))
+    return nodes
+
+
+def pull_pushed(node: Node, author: str, body: bytes) -> sync.PullReport:
+    party, hint, _line = wakeup.receive_push(node, author, body, now_ms())
+    assert party == author and hint.pushed
+    with unreachable_author(author) as client:
+        source = PushedSource(author_source(client, author, "http://127.0.0.1:9"), hint.old,
+                              hint.pushed, node.party)  # fmt: skip
+        return sync.pull(node, peers.get_peer(node.store, author), source, hint=hint)
+
+
+def test_a_push_is_verified_and_stored_without_a_request_to_the_author(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = latest(us)
+    us.append([kit.check(1), kit.check(2, ("JP",))])
+    report = pull_pushed(jp, "US", growth_push(us, old, "JP"))
+    assert report.stored == 2 and report.receipts == 2
+    assert held(jp, "US")[old] is None and held(jp, "US")[old + 1] is None  # bodies verified
+
+
+def test_a_tampered_pushed_entry_is_refused_and_nothing_is_stored(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = latest(us)
+    us.append([kit.check(1)])
+    doc = json.loads(growth_push(us, old, "JP"))
+    leaf = bytearray(doc["entries"][0]["leaf_input"].encode())
+    leaf[40] = ord("A") if leaf[40] != ord("A") else ord("B")
+    doc["entries"][0]["leaf_input"] = leaf.decode()
+    before = held(jp, "US")
+    with pytest.raises(VerificationError):
+        pull_pushed(jp, "US", json.dumps(doc).encode())
+    assert held(jp, "US") == before
+
+
+def test_a_body_left_out_of_a_push_to_its_addressee_is_recorded_as_withheld(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = latest(us)
+    us.append([kit.check(1, ("JP",))])
+    doc = json.loads(growth_push(us, old, "JP"))
+    del doc["entries"][0]["body"], doc["entries"][0]["salt"]
+    report = pull_pushed(jp, "US", json.dumps(doc).encode())
+    assert report.observations == 1
+    assert held(jp, "US")[old] == ingest.FLAG_WITHHELD
+
+
+def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = latest(us)
+    us.append([kit.check(1)])
+    body = growth_push(us, old, "JP")
+    with jp.store.read() as conn:
+        before = peers.get_status(conn, "US").remote_size
+    for caller in ("KR", None):
+        with pytest.raises(NotAuthorizedError, match="must come from US"):
+            wakeup.receive_push(jp, caller, body, now_ms())
+    with jp.store.read() as conn:
+        assert peers.get_status(conn, "US").remote_size == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda doc: doc.update(entries=doc["entries"] * 2), "beyond the checkpoint's size"),
+        (lambda doc: doc.update(entries=[{}] * (wakeup.PUSH_MAX_ENTRIES + 1)), "over 64"),
+        (lambda doc: doc.pop("submission"), "needs 'submission'"),
+        (lambda doc: doc["entries"][0].update(leaf_input="not base64!"), "leaf_input"),
+    ],
+)
+def test_a_malformed_push_is_a_bad_request_that_changes_nothing(pair, kit, change, message) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = latest(us)
+    us.append([kit.check(1)])
+    doc = json.loads(growth_push(us, old, "JP"))
+    change(doc)
+    with jp.store.read() as conn:
+        before = peers.get_status(conn, "US").remote_size
+    with pytest.raises(wakeup.BadSubmissionError, match=message):
+        wakeup.receive_push(jp, "US", json.dumps(doc).encode(), now_ms())
+    with jp.store.read() as conn:
+        assert peers.get_status(conn, "US").remote_size == before
+
+
+def test_a_push_over_the_byte_limit_is_a_bad_request() -> None:
+    with pytest.raises(wakeup.BadSubmissionError, match="over 524288 bytes"):
+        wakeup.receive_push(None, "US", b" " * (wakeup.PUSH_MAX_BYTES + 1), 0)  # type: ignore[arg-type]
