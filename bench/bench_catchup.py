@@ -43,6 +43,7 @@ import httpx
 from bench.common import (
     BUILD_BATCH,
     NETWORK,
+    OPEN_QUOTAS,
     OUT,
     PARTY,
     PEER,
@@ -71,11 +72,6 @@ READERS = {OUTSIDER: "outsider (headers only)", PEER: "addressee (bodies + recei
 CATCHUP_FORMAT = 1
 """Bump when the cached network's contents change, so stale caches are rebuilt."""
 MARKER = "bench-catchup.json"
-OPEN_QUOTAS = {
-    "entries_per_minute": 10**9,
-    "bytes_per_minute": 10**15,
-    "addressed_per_minute": 10**9,
-}
 PROFILE_GROUPS = {
     "sync_peer, all of it": "parley/node/sync.py:sync_peer",
     "  get-entries: request, JSON, base64 (client side)": "parley/node/fedclient.py:entries",

@@ -26,6 +26,8 @@ from parley.core.policy import SignedPolicy
 from parley.store import logs
 from parley.store.engine import Store
 
+Marks = tuple[tuple[int, bytes], ...]  # (seq, leaf hash) of a log's key and policy entries
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -80,7 +82,9 @@ class LocalLog:
         self._key_loader = key_loader
         self._keys: dict[str, SigningKey] = {}
         self._frontier: tuple[int, dict[merkle.NodeId, bytes]] = (-1, {})
-        self._context: tuple[int, LogContext | None] = (-1, None)
+        # (log size, key and policy entries as (seq, leaf hash), what they say): one tuple,
+        # replaced whole, so threads never see a size with another log's context
+        self._context: tuple[int, Marks, LogContext | None] = (-1, (), None)
 
     def key(self, purpose: str) -> SigningKey:
         if purpose not in self._keys:
@@ -88,9 +92,18 @@ class LocalLog:
         return self._keys[purpose]
 
     def context(self, conn: Connection, size: int) -> LogContext | None:
-        if self._context[0] != size:
-            self._context = (size, read_context(conn, self.party))
-        return self._context[1]
+        """The key statement and policy in force at ``size``, parsed again only if they changed.
+
+        A grown log (peers' receipts, this node's own) usually adds neither: a look at the seqs
+        and leaf hashes of the key and policy entries keeps the parsed ones.
+        """
+        cached_size, marks, context = self._context
+        if cached_size != size:
+            now = logs.key_and_policy_marks(conn, self.party)
+            if now != marks or context is None:
+                context = read_context(conn, self.party)
+            self._context = (size, now, context)
+        return context
 
     def append(
         self,
@@ -114,11 +127,11 @@ class LocalLog:
         Without this every append would re-read the log's key and policy entries; a batch that
         holds a key or policy entry drops the cache instead.
         """
-        size, context = self._context
+        size, marks, context = self._context
         if any(d.kind in ("key", "policy") for d in drafts):
-            self._context = (-1, None)
+            self._context = (-1, (), None)
         elif context is not None and size == new_size - len(drafts):
-            self._context = (new_size, context)
+            self._context = (new_size, marks, context)
 
     def append_in(self, conn: Connection, drafts: Sequence[Draft], now: int) -> list[Header]:
         """Append ``drafts`` inside a write transaction the caller holds (``Store.write``).

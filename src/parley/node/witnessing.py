@@ -291,14 +291,13 @@ def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
     error (the witness did not do its job), other lines are ignored.
     """
     lines = [line + "\n" for line in answer.splitlines() if line]
+    with node.store.read() as conn:
+        keys = witness_keys(node, conn, node.policy_in(conn))
+    found = [c for c in verified_cosignatures(_body(note), node.party, lines, keys)
+             if c.witness == witness]  # fmt: skip
+    if not found:
+        raise VerificationError(f"{witness} answered without a valid cosignature")
     # Not durable on its own: the witness keeps what it cosigned durably and serves it again
     # (GET /fed/v1/witnessed), and gossip gathers it back after a power cut.
     with node.store.write(durable=False) as conn:
-        policy = node.policy_in(conn)
-        checkpoint = _body(note)
-        keys = witness_keys(node, conn, policy)
-        found = [c for c in verified_cosignatures(checkpoint, node.party, lines, keys)
-                 if c.witness == witness]  # fmt: skip
-        if not found:
-            raise VerificationError(f"{witness} answered without a valid cosignature")
         return rows.put_cosignatures(conn, found)

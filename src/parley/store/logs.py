@@ -205,6 +205,16 @@ def key_and_policy_entries(conn: Connection, party: str) -> list[StoredEntry]:
     return [_entry(row) for row in rows]
 
 
+def key_and_policy_marks(conn: Connection, party: str) -> tuple[tuple[int, bytes], ...]:
+    """Seq and leaf hash of each key and policy entry: tells whether they changed, cheaply."""
+    rows = conn.execute(
+        select(entries.c.seq, entries.c.leaf_hash)
+        .where(entries.c.party == party, entries.c.kind.in_(("key", "policy")))
+        .order_by(entries.c.seq)
+    )
+    return tuple((int(row.seq), bytes(row.leaf_hash)) for row in rows)
+
+
 def iter_log(conn: Connection, party: str, batch: int = 5000) -> Iterable[StoredEntry]:
     """Every entry of a log in seq order, read in bounded batches (memory stays flat)."""
     start = 0
