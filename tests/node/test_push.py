@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -143,3 +144,17 @@ def test_a_malformed_push_is_a_bad_request_that_changes_nothing(pair, kit, chang
 def test_a_push_over_the_byte_limit_is_a_bad_request() -> None:
     with pytest.raises(wakeup.BadSubmissionError, match="over 524288 bytes"):
         wakeup.receive_push(None, "US", b" " * (wakeup.PUSH_MAX_BYTES + 1), 0)  # type: ignore[arg-type]
+
+
+def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us = pair["US"]
+    old, _note = latest(us)
+    us.append([kit.hotline("JP", "restricted words for JP only")])
+    with us.store.read() as conn:
+        (stored,) = logs.get_range(conn, "US", old, old + 1)
+    assert stored.body is not None and stored.salt is not None
+    to_kr, to_jp = growth_push(us, old, "KR"), growth_push(us, old, "JP")
+    secrets = [b"restricted words", stored.body, base64.b64encode(stored.body),
+               base64.b64encode(stored.salt)]  # fmt: skip
+    assert not [secret for secret in secrets if secret in to_kr]
+    assert base64.b64encode(stored.body) in to_jp
