@@ -19,16 +19,9 @@ from parley.store import logs
 from parley.store.schema import entries
 
 
-def latest(node: Node) -> tuple[int, str]:
-    with node.store.read() as conn:
-        found = logs.latest_checkpoint(conn, node.party)
-    assert found is not None
-    return found
-
-
 def growth_push(author: Node, old: int, reader: str) -> bytes:
     """What the author's replicator sends ``reader`` for its entries from ``old`` on."""
-    size, note = latest(author)
+    size, note = author.checkpoint()
     with author.store.read() as conn:
         proof = merkle.consistency_proof(
             old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
@@ -55,7 +48,7 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
     us, jp = nodes["US"], nodes["JP"]
     kit.pin(jp, us)
     kit.pin(jp, nodes["KR"])
-    size, note = latest(us)
+    size, note = us.checkpoint()
     wakeup.receive(jp, add_checkpoint_body(0, [], note), now_ms())
     sync.pull(jp, peers.get_peer(jp.store, "US"), kit.MemoryLog(us, "JP"))
     return nodes
@@ -72,7 +65,7 @@ def pull_pushed(node: Node, author: str, body: bytes) -> sync.PullReport:
 
 def test_a_push_is_verified_and_stored_without_a_request_to_the_author(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.check(1), kit.check(2, ("JP",))])
     report = pull_pushed(jp, "US", growth_push(us, old, "JP"))
     assert report.stored == 2 and report.receipts == 2
@@ -81,7 +74,7 @@ def test_a_push_is_verified_and_stored_without_a_request_to_the_author(pair, kit
 
 def test_a_tampered_pushed_entry_is_refused_and_nothing_is_stored(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.check(1)])
     doc = json.loads(growth_push(us, old, "JP"))
     leaf = bytearray(doc["entries"][0]["leaf_input"].encode())
@@ -95,7 +88,7 @@ def test_a_tampered_pushed_entry_is_refused_and_nothing_is_stored(pair, kit) -> 
 
 def test_a_body_left_out_of_a_push_to_its_addressee_is_recorded_as_withheld(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.check(1, ("JP",))])
     doc = json.loads(growth_push(us, old, "JP"))
     del doc["entries"][0]["body"], doc["entries"][0]["salt"]
@@ -106,7 +99,7 @@ def test_a_body_left_out_of_a_push_to_its_addressee_is_recorded_as_withheld(pair
 
 def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.check(1)])
     body = growth_push(us, old, "JP")
     with jp.store.read() as conn:
@@ -129,7 +122,7 @@ def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, ki
 )
 def test_a_malformed_push_is_a_bad_request_that_changes_nothing(pair, kit, change, message) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.check(1)])
     doc = json.loads(growth_push(us, old, "JP"))
     change(doc)
@@ -148,7 +141,7 @@ def test_a_push_over_the_byte_limit_is_a_bad_request() -> None:
 
 def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us = pair["US"]
-    old, _note = latest(us)
+    old, _note = us.checkpoint()
     us.append([kit.hotline("JP", "restricted words for JP only")])
     with us.store.read() as conn:
         (stored,) = logs.get_range(conn, "US", old, old + 1)

@@ -28,13 +28,6 @@ def submit(node: Node, body: bytes) -> tuple[str, Hint]:
     return party, hint
 
 
-def latest(node: Node) -> tuple[int, str]:
-    with node.store.read() as conn:
-        found = logs.latest_checkpoint(conn, node.party)
-    assert found is not None
-    return found
-
-
 def proof(node: Node, old: int, new: int) -> list[bytes]:
     with node.store.read() as conn:
         return merkle.consistency_proof(old, new, lambda ids: logs.get_nodes(conn, node.party, ids))
@@ -49,7 +42,7 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
 
 def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    size, note = latest(us)
+    size, note = us.checkpoint()
     party, hint = submit(jp, add_checkpoint_body(0, [], note))
     assert party == "US" and hint.note == note and hint.old == 0
     with jp.store.read() as conn:
@@ -58,10 +51,10 @@ def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None: 
 
 def test_wrong_old_size_gets_409_with_the_recorded_size(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    size, note = latest(us)
+    size, note = us.checkpoint()
     submit(jp, add_checkpoint_body(0, [], note))
     us.append([kit.check(1)])
-    new_size, new_note = latest(us)
+    new_size, new_note = us.checkpoint()
     with pytest.raises(wakeup.SizeConflictError) as caught:
         submit(jp, add_checkpoint_body(0, [], new_note))
     assert caught.value.size == size and caught.value.http_status == 409
@@ -71,10 +64,10 @@ def test_wrong_old_size_gets_409_with_the_recorded_size(pair, kit) -> None:  # t
 
 def test_inconsistent_proof_gets_422(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    size, note = latest(us)
+    size, note = us.checkpoint()
     submit(jp, add_checkpoint_body(0, [], note))
     us.append([kit.check(1), kit.check(2)])
-    _new, new_note = latest(us)
+    _new, new_note = us.checkpoint()
     bogus = [b"\x07" * 32] * len(proof(us, size, _new))
     with pytest.raises(wakeup.ProofFailedError) as caught:
         submit(jp, add_checkpoint_body(size, bogus, new_note))
@@ -84,8 +77,8 @@ def test_inconsistent_proof_gets_422(pair, kit) -> None:  # type: ignore[no-unty
 def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = pair["US"], pair["JP"], pair["KR"]
     with pytest.raises(NotFoundError):
-        submit(jp, add_checkpoint_body(0, [], latest(kr)[1]))  # KR is not pinned at JP
-    size, note = latest(us)
+        submit(jp, add_checkpoint_body(0, [], kr.checkpoint()[1]))  # KR is not pinned at JP
+    size, note = us.checkpoint()
     origin = origin_for(us.network, "US")
     forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
                              kr.log.key("log").private)  # fmt: skip
@@ -95,7 +88,7 @@ def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type
 
 
 def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
-    size, note = latest(pair["US"])
+    size, note = pair["US"].checkpoint()
     with pytest.raises(wakeup.BadSubmissionError):
         submit(pair["JP"], add_checkpoint_body(size + 1, [], note))
 
@@ -112,7 +105,7 @@ def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # t
 
 def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    size, note = latest(us)
+    size, note = us.checkpoint()
     _party, _hint, line = wakeup.receive(jp, add_checkpoint_body(0, [], note), 1_700_000_123_456)
     body = parse_note(note).text.encode()
     name = witness_name(jp.network, "JP")
@@ -125,7 +118,7 @@ def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(p
 
 def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
-    size, note = latest(us)
+    size, note = us.checkpoint()
     submit(jp, add_checkpoint_body(0, [], note))
     origin = origin_for(us.network, "US")
     other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,

@@ -18,16 +18,9 @@ from parley.store import witnessing as rows
 T0 = 1_800_000_000_000  # ms
 
 
-def latest(node: Node) -> tuple[int, str]:
-    with node.store.read() as conn:
-        found = logs.latest_checkpoint(conn, node.party)
-    assert found is not None
-    return found
-
-
 def witness(author: Node, witness_node: Node, now: int) -> None:
     """``witness_node`` cosigns ``author``'s latest checkpoint; the author keeps the answer."""
-    size, note = latest(author)
+    size, note = author.checkpoint()
     with witness_node.store.read() as conn:
         row = rows.get_witnessed(conn, author.party)
     old = 0 if row is None else row.size
@@ -83,7 +76,7 @@ def test_one_colluding_witness_cannot_backdate_an_entry(four, kit) -> None:  # t
 def test_a_cosignature_by_the_log_itself_does_not_count(four, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = four["US"], four["JP"]
     us.append([kit.check(1)])
-    size, note = latest(us)
+    size, note = us.checkpoint()
     checkpoint = witnessing._body(note)
     with us.store.write() as conn:
         witnessing.cosign_checkpoint(us, conn, "US", checkpoint, note, T0)  # US cosigns itself
@@ -93,7 +86,7 @@ def test_a_cosignature_by_the_log_itself_does_not_count(four, kit) -> None:  # t
 
 def test_an_answer_without_the_witness_cosignature_is_refused(four, kit) -> None:  # type: ignore[no-untyped-def]
     us = four["US"]
-    _size, note = latest(us)
+    _size, note = us.checkpoint()
     with pytest.raises(VerificationError):
         witnessing.keep_answer(us, note, "", witness_name(us.network, "JP"))
 
@@ -166,7 +159,7 @@ def test_a_peers_evidence_entry_makes_this_node_hold_the_equivocator(four, kit) 
 
 def test_forged_evidence_in_a_peers_log_changes_nothing(four, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = four["US"], four["JP"], four["KR"]
-    _size, note = latest(us)
+    _size, note = us.checkpoint()
     body = {"type": "equivocation", "party": "US", "log_key": us.log.key("log").public.b64,
             "checkpoints": [note, note], "proof": [], "detail": "not a fork at all"}  # fmt: skip
     from parley.node.log import Draft

@@ -26,14 +26,8 @@ from fastapi import Depends, FastAPI
 from parley.api import fed_api, log_api, peer_auth, problems, workers
 from parley.core.errors import ParleyError
 from parley.node.node import Node
-from parley.store import logs
 
 WATCH_INTERVAL_S = 0.02
-
-
-def _latest(node: Node) -> tuple[int, str] | None:
-    with node.store.read() as conn:
-        return logs.latest_checkpoint(conn, node.party)
 
 
 async def _watch(app: FastAPI, node: Node) -> None:
@@ -45,7 +39,7 @@ async def _watch(app: FastAPI, node: Node) -> None:
         latest = None
         if version is None or version != seen:
             seen = version
-            latest = await anyio.to_thread.run_sync(_latest, node)
+            latest = await anyio.to_thread.run_sync(node.checkpoint)
         if latest is not None and (app.state.published is None or
                                    latest[0] != app.state.published[0]):  # fmt: skip
             app.state.published = latest
@@ -58,7 +52,7 @@ async def _watch(app: FastAPI, node: Node) -> None:
 def create_app(node: Node) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.published = _latest(node)
+        app.state.published = node.checkpoint()
         app.state.log_grew = asyncio.Event()
         app.state.poked = asyncio.Event()
         watcher = asyncio.create_task(_watch(app, node))

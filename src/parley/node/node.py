@@ -140,6 +140,11 @@ class Node:
     def append(self, drafts: Sequence[Draft], now: int | None = None) -> list[Header]:
         return self.log.append(drafts, now_ms() if now is None else now)
 
+    def checkpoint(self) -> tuple[int, str] | None:
+        """The newest checkpoint of this node's own log: (size, signed note); None before any."""
+        with self.store.read() as conn:
+            return logs.latest_checkpoint(conn, self.party)
+
     def size(self) -> int:
         with self.store.read() as conn:
             state = logs.get_state(conn, self.party)

@@ -116,16 +116,21 @@ def parse_submission(body: bytes) -> tuple[int, list[bytes], str]:
     return int(size_text), proof, note
 
 
+def _submitted(body: bytes) -> tuple[int, list[bytes], str, Checkpoint]:
+    """``parse_submission`` and the checkpoint it claims (signature not yet checked)."""
+    old, proof, note = parse_submission(body)
+    try:
+        return old, proof, note, note_body(note)
+    except VerificationError as exc:
+        raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
+
+
 def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
     """Check a submission (see the module docstring); return the party, the hint, our cosignature.
 
     Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
     """
-    old, proof, note = parse_submission(body)
-    try:
-        claimed = note_body(note)
-    except VerificationError as exc:
-        raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
+    old, proof, note, claimed = _submitted(body)
     party = claimed.origin.rsplit("/", 1)[-1]
     try:
         expected = origin_for(node.network, party)
@@ -183,11 +188,7 @@ def receive_push(node: Node, caller: str | None, body: bytes, now: int) -> tuple
     if len(items) > PUSH_MAX_ENTRIES:
         raise BadSubmissionError(f"push carries {len(items)} entries, over {PUSH_MAX_ENTRIES}")
     raw = submission.encode("utf-8")
-    old, _proof, note = parse_submission(raw)
-    try:
-        claimed = note_body(note)
-    except VerificationError as exc:
-        raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
+    old, _proof, _note, claimed = _submitted(raw)
     party = claimed.origin.rsplit("/", 1)[-1]
     if caller is None or caller != party:
         raise NotAuthorizedError(
