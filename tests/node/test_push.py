@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -10,11 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from parley.core import merkle
-from parley.core.errors import NotAuthorizedError, VerificationError
+from parley.core.errors import NotAuthorizedError, ParleyError, VerificationError
 from parley.node import ingest, peers, sync, wakeup
 from parley.node.fedclient import PushedSource, add_checkpoint_body, author_source
 from parley.node.node import Node, now_ms
-from parley.node.replicator import push_body
+from parley.node.replicator import Replicator, push_body
 from parley.store import logs
 from parley.store.schema import entries
 
@@ -151,3 +152,56 @@ def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair,
                base64.b64encode(stored.salt)]  # fmt: skip
     assert not [secret for secret in secrets if secret in to_kr]
     assert base64.b64encode(stored.body) in to_jp
+
+
+def announce_to(us: Node, jp_peer: peers.Peer, acked: int, answer: httpx.Response) -> tuple[
+    list[str], Replicator, int | Exception
+]:  # fmt: skip
+    """Run the replicator's announcement of US's newest checkpoint against a scripted JP."""
+    paths: list[str] = []
+
+    def scripted(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path == "/fed/v1/push":
+            return answer
+        return httpx.Response(200, text="— not a cosignature line\n")
+
+    latest = us.checkpoint()
+    assert latest is not None
+    replicator = Replicator(us, lambda: latest, asyncio.Event)
+    replicator.pinned = {"JP": jp_peer}
+    client = httpx.AsyncClient(base_url=jp_peer.url, transport=httpx.MockTransport(scripted))
+    replicator.clients["JP"] = ((jp_peer.url, jp_peer.tls_spki), client)
+
+    async def announce() -> int | Exception:
+        try:
+            return await replicator._announce("JP", latest, acked)
+        except ParleyError as exc:
+            return exc
+
+    return paths, replicator, asyncio.run(announce())
+
+
+def test_a_peer_without_the_push_route_gets_plain_submissions(network, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    jp_peer = kit.pin(us, jp)
+    old, _note = us.checkpoint()
+    us.append([kit.check(1)])
+    no_route = httpx.Response(404, json={"detail": "Not Found"})
+    paths, replicator, outcome = announce_to(us, jp_peer, old, no_route)
+    assert paths == ["/fed/v1/push", "/fed/v1/add-checkpoint"]
+    assert outcome == old + 1 and "JP" in replicator.no_push
+
+
+def test_a_push_refused_by_the_peer_is_an_error_not_a_fallback(network, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    jp_peer = kit.pin(us, jp)
+    old, _note = us.checkpoint()
+    us.append([kit.check(1)])
+    refused = httpx.Response(404, json={"detail": "unknown log origin"},
+                             headers={"content-type": "application/problem+json"})  # fmt: skip
+    paths, replicator, outcome = announce_to(us, jp_peer, old, refused)
+    assert paths == ["/fed/v1/push"] and "JP" not in replicator.no_push
+    assert isinstance(outcome, ParleyError) and "refused the checkpoint: 404" in str(outcome)

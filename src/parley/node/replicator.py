@@ -365,8 +365,10 @@ class Replicator:
                     raise ParleyError(f"{party} records {recorded} entries of a log of {size}")
                 old, known = recorded, True
                 continue
-            if response.status_code == 404 and path == "/fed/v1/push":
-                self.no_push.add(party)  # a node without pushes: plain submissions
+            if response.status_code == 404 and path == "/fed/v1/push" and not response.headers.get(
+                "content-type", ""
+            ).startswith("application/problem+json"):
+                self.no_push.add(party)  # a node without the push route: plain submissions
                 continue
             raise ParleyError(
                 f"{party} refused the checkpoint: {response.status_code} {response.text[:200]}"
