@@ -17,6 +17,7 @@ from parley.node.fedclient import PushedSource, add_checkpoint_body, author_sour
 from parley.node.node import Node, now_ms
 from parley.node.replicator import Replicator, push_body
 from parley.store import logs
+from parley.store import witnessing as witness_rows
 from parley.store.schema import entries
 
 
@@ -56,8 +57,9 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
 
 
 def pull_pushed(node: Node, author: str, body: bytes) -> sync.PullReport:
-    party, hint, _line = wakeup.receive_push(node, author, body, now_ms())
-    assert party == author and hint.pushed
+    pushed = wakeup.receive_push(node, author, body, now_ms())
+    hint = pushed.hint
+    assert pushed.party == author and hint.pushed and pushed.stored is None
     with unreachable_author(author) as client:
         source = PushedSource(author_source(client, author, "http://127.0.0.1:9"), hint.old,
                               hint.pushed, node.party)  # fmt: skip
@@ -205,3 +207,37 @@ def test_a_push_refused_by_the_peer_is_an_error_not_a_fallback(network, kit) -> 
     paths, replicator, outcome = announce_to(us, jp_peer, old, refused)
     assert paths == ["/fed/v1/push"] and "JP" not in replicator.no_push
     assert isinstance(outcome, ParleyError) and "refused the checkpoint: 404" in str(outcome)
+
+
+def test_a_push_to_the_server_is_stored_with_its_cosignature_record(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    """With the server's cursor cache the entries need no pull: stored in the cosigning commit."""
+    us, jp = pair["US"], pair["JP"]
+    old, _note = us.checkpoint()
+    us.append([kit.check(1), kit.check(2, ("JP",))])
+    size, _note = us.checkpoint()
+    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+                                 ingest.CursorCache())  # fmt: skip
+    assert pushed.stored is not None
+    assert pushed.stored.entries == 2 and len(pushed.stored.receipts) == 2
+    assert held(jp, "US")[old] is None and held(jp, "US")[old + 1] is None
+    with jp.store.read() as conn:
+        assert witness_rows.get_witnessed(conn, "US").size == size  # cosigned, same commit
+        assert logs.latest_checkpoint(conn, "US")[0] == size
+
+
+def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_the_pull(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = us.checkpoint()
+    us.append([kit.check(1)])
+    doc = json.loads(growth_push(us, old, "JP"))
+    doc["entries"][0]["body"] = base64.b64encode(b'{"nonce":"forged"}').decode()
+    before = held(jp, "US")
+    pushed = wakeup.receive_push(jp, "US", json.dumps(doc).encode(), now_ms(),
+                                 ingest.CursorCache())  # fmt: skip
+    assert pushed.stored is None and len(pushed.hint.pushed) == 1
+    assert held(jp, "US") == before
+    with unreachable_author("US") as client, pytest.raises(VerificationError):
+        source = PushedSource(author_source(client, "US", "http://127.0.0.1:9"), pushed.hint.old,
+                              pushed.hint.pushed, "JP")  # fmt: skip
+        sync.pull(jp, peers.get_peer(jp.store, "US"), source, hint=pushed.hint)
+    assert held(jp, "US") == before

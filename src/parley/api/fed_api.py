@@ -4,7 +4,8 @@
   consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``), and the
   answer is this node's cosignature line (C2SP tlog-cosignature).
 * ``POST /fed/v1/push``: the same submission by the log's author, carrying the entries it adds;
-  the pull that follows verifies those instead of fetching them (``wakeup.receive_push``).
+  verified as a pull would, they are stored with the cosignature record in one commit, and what
+  cannot be taken so is left to the pull (``wakeup.receive_push``).
 * ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
   ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip);
   ``GET /fed/v1/witnessed``: all of them at once, by party.
@@ -71,13 +72,19 @@ async def push(request: Request) -> Response:
     node = _node(request)
     body = await request.body()
     caller = caller_party(request)
+    replicator = getattr(request.app.state, "replicator", None)
+    cache = getattr(replicator, "cursors", None)  # the leader's: it stores what was pushed
     try:
-        party, hint, line = await anyio.to_thread.run_sync(
-            wakeup.receive_push, node, caller, body, now_ms()
+        pushed = await anyio.to_thread.run_sync(
+            wakeup.receive_push, node, caller, body, now_ms(), cache
         )
     except wakeup.SizeConflictError as exc:
         return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
-    return _woken(request, party, hint, line)
+    if pushed.stored is None:
+        return _woken(request, pushed.party, pushed.hint, pushed.line)
+    if replicator is not None and (pushed.stored.receipts or pushed.stored.observations):
+        replicator.poke()  # this node's log grew: announce its receipts now
+    return Response(pushed.line, status_code=200, media_type="text/plain; charset=utf-8")
 
 
 def _woken(request: Request, party: str, hint: Hint, line: str) -> Response:

@@ -302,35 +302,48 @@ def commit(
     body this node may read and did not get was withheld (an observation records it). Otherwise
     such a body is marked pending, to be fetched from the author later.
     """
+    with node.store.write() as conn:
+        return commit_in(node, conn, page, target=target, refused=refused, now=now)
+
+
+def commit_in(
+    node: Node,
+    conn: Connection,
+    page: Page,
+    *,
+    target: Target | None,
+    refused: bool,
+    now: int,
+) -> Stored:
+    """``commit`` inside a write transaction the caller holds."""
     party = page.entries[0].header.party if page.entries else None
     stored = Stored()
-    with node.store.write() as conn:
-        if party is None:
-            assert target is not None  # noqa: S101 - a commit stores entries or a checkpoint
-            party = target.checkpoint.origin.rsplit("/", 1)[1]
-        state = logs.get_state(conn, party)
-        if (0 if state is None else state.size) != page.start:
-            raise ConcurrentIngestError(
-                f"{party}'s log here moved to {0 if state is None else state.size} entries "
-                f"while {page.start} were expected"
-            )
-        drafts = _store_rows(conn, node, page, refused, now, stored)
-        logs.insert_nodes(conn, party, page.nodes)
-        if page.entries:
-            logs.put_state(conn, logs.LogState(party, page.size, page.root, page.last_time),
-                           existed=state is not None)  # fmt: skip
-        if target is not None and target.checkpoint.size == page.size:
-            if logs.checkpoint_at(conn, party, page.size) is None:
-                c = target.checkpoint
-                logs.insert_checkpoint(conn, party, c.size, target.note, c.root, c.time_ms)
-        headers = node.log.append_in(conn, drafts, now)
-        receipts.index_own(conn, headers, drafts, now)
-        stored.receipts = [h for h in headers if h.kind == "receipt"]
-        stored.observations = [h for h in headers if h.kind == "observation"]
-        for header, draft in zip(headers, drafts, strict=True):
-            if header.kind == "observation":
-                webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **draft.body},
-                              now)  # fmt: skip
+    if party is None:
+        assert target is not None  # noqa: S101 - a commit stores entries or a checkpoint
+        party = target.checkpoint.origin.rsplit("/", 1)[1]
+    state = logs.get_state(conn, party)
+    if (0 if state is None else state.size) != page.start:
+        raise ConcurrentIngestError(
+            f"{party}'s log here moved to {0 if state is None else state.size} entries "
+            f"while {page.start} were expected"
+        )
+    drafts = _store_rows(conn, node, page, refused, now, stored)
+    logs.insert_nodes(conn, party, page.nodes)
+    if page.entries:
+        logs.put_state(conn, logs.LogState(party, page.size, page.root, page.last_time),
+                       existed=state is not None)  # fmt: skip
+    if target is not None and target.checkpoint.size == page.size:
+        if logs.checkpoint_at(conn, party, page.size) is None:
+            c = target.checkpoint
+            logs.insert_checkpoint(conn, party, c.size, target.note, c.root, c.time_ms)
+    headers = node.log.append_in(conn, drafts, now)
+    receipts.index_own(conn, headers, drafts, now)
+    stored.receipts = [h for h in headers if h.kind == "receipt"]
+    stored.observations = [h for h in headers if h.kind == "observation"]
+    for header, draft in zip(headers, drafts, strict=True):
+        if header.kind == "observation":
+            webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **draft.body},
+                          now)  # fmt: skip
     return stored
 
 

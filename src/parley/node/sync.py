@@ -228,7 +228,7 @@ def _fetch_pages(
             if target is None:
                 buffered.append((page, served.refused))
             else:
-                _prove_prefix(cursor, source, target, size, served.proof)
+                _prove_prefix(cursor, source.describe(), target, size, served.proof)
                 last = cursor.size == size
                 report.add(ingest.commit(node, page, target=target if last else None,
                                          refused=served.refused, now=now_ms()))  # fmt: skip
@@ -250,7 +250,7 @@ def withheld_from(node: Node, source: LogSource) -> bool:
 
 def _prove_prefix(
     cursor: ingest.LogCursor,
-    source: LogSource,
+    where: str,
     target: Target,
     size: int,
     proof: Sequence[bytes] | None,
@@ -260,7 +260,7 @@ def _prove_prefix(
     if cursor.size == size:
         if cursor.root != checkpoint.root:
             raise VerificationError(
-                f"{source.describe()}: the entries do not reproduce the root of the checkpoint "
+                f"{where}: the entries do not reproduce the root of the checkpoint "
                 f"of size {size}"
             )
         key = cursor.log_key_at(size)
@@ -272,9 +272,56 @@ def _prove_prefix(
         merkle.verify_consistency(cursor.size, size, cursor.root, checkpoint.root, proof)
     except VerificationError as exc:
         raise VerificationError(
-            f"{source.describe()}: entries up to {cursor.size} are not a prefix of the checkpoint "
+            f"{where}: entries up to {cursor.size} are not a prefix of the checkpoint "
             f"of size {size}: {exc.message}"
         ) from exc
+
+
+@dataclass(frozen=True)
+class VerifiedPush:
+    """The entries a push carried, verified against the held tree and ready to store."""
+
+    cursor: ingest.LogCursor
+    target: Target
+    page: ingest.Page
+
+
+def verify_push(
+    node: Node, party: str, hint: Hint, cache: ingest.CursorCache
+) -> VerifiedPush | None:
+    """Verify a push's entries before any write, as a pull would; None leaves them to the pull.
+
+    Only a push that carries the whole growth from the size held here is taken this way, and
+    only if nothing in it breaks a quota or a limit (the pull handles those, with its pauses).
+    """
+    size = ingest.note_body(hint.note).size
+    if not hint.pushed or hint.old + len(hint.pushed) != size:
+        return None
+    peer = peers.get_peer(node.store, party)
+    with node.store.read() as conn:
+        policy = node.policy_in(conn)
+        cursor = cache.take(conn, party)
+        if cursor is None:
+            cursor = ingest.restore(conn, party, node.network, peer.identity, policy, now_ms())
+        elif cursor.window is not None:
+            cursor.window.reset_clock(policy, now_ms())
+        try:
+            if cursor.size != hint.old:
+                raise VerificationError(f"{party}: {cursor.size} held, pushed from {hint.old}")
+            target = ingest.open_target(cursor, hint.note, cursor.log_key_at(cursor.size)
+                                        or peer.log_key)  # fmt: skip
+            ingest.verify_target(conn, cursor, target, hint.proof)
+        except VerificationError:
+            cache.keep(cursor)  # untouched: still the held state
+            return None
+    try:
+        page = ingest.verify_entries(cursor, hint.pushed, target.checkpoint.time_ms)
+        _prove_prefix(cursor, f"{party}'s push", target, size, None)
+    except VerificationError:
+        return None  # the cursor moved: dropped; the pull verifies again and says why
+    if any(item.breach is not None for item in page.entries):
+        return None
+    return VerifiedPush(cursor, target, page)
 
 
 def fill_bodies(node: Node, peer: peers.Peer, source: LogSource, limit: int = PAGE) -> int:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
@@ -46,11 +47,11 @@ from parley.core.errors import (
     ParleyError,
     VerificationError,
 )
-from parley.node import peers, witnessing
+from parley.node import ingest, peers, witnessing
 from parley.node.fedclient import decode_item
 from parley.node.ingest import note_body
 from parley.node.node import Node
-from parley.node.sync import Hint
+from parley.node.sync import POLL_MS, Hint, verify_push
 from parley.store import logs
 
 MAX_REQUEST = 64 * 1024
@@ -125,11 +126,24 @@ def _submitted(body: bytes) -> tuple[int, list[bytes], str, Checkpoint]:
         raise BadSubmissionError(f"the checkpoint is malformed: {exc.message}") from exc
 
 
-def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
-    """Check a submission (see the module docstring); return the party, the hint, our cosignature.
+@dataclass(frozen=True)
+class Submission:
+    """A submission whose form, origin and log signature have been checked."""
 
-    Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
-    """
+    party: str
+    old: int
+    proof: list[bytes]
+    note: str
+    checkpoint: Checkpoint
+    log_key: bytes
+
+    @property
+    def hint(self) -> Hint:
+        return Hint(self.note, self.old, self.proof)
+
+
+def check(node: Node, body: bytes) -> Submission:
+    """The checks that need no transaction: form, a pinned peer's origin, its log signature."""
     old, proof, note, claimed = _submitted(body)
     party = claimed.origin.rsplit("/", 1)[-1]
     try:
@@ -147,33 +161,77 @@ def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
         raise BadSubmissionError(f"old size {old} exceeds the checkpoint's size {checkpoint.size}")
     if old == 0 and proof:
         raise BadSubmissionError("the consistency proof must be empty when old is 0")
-    with node.store.write() as conn:
-        size, root, recorded = _recorded(conn, party)
-        if old != size:
-            raise SizeConflictError(f"this node last verified {party} at size {size}", size=size)
-        forked = old == checkpoint.size and checkpoint.root != root
-        if not forked:
-            if 0 < old < checkpoint.size:
-                try:
-                    merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root, proof)
-                except VerificationError as exc:
-                    raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
-            peers.record_remote(conn, party, checkpoint.size, note)
-            line = witnessing.cosign_checkpoint(node, conn, party, checkpoint, note, now)
-            return party, Hint(note, old, proof), line
+    return Submission(party, old, proof, note, checkpoint, peer.log_key.raw)
+
+
+def record_in(node: Node, conn: Connection, submission: Submission, now: int) -> str | None:
+    """In the caller's write transaction: check against what was recorded, record, cosign.
+
+    Returns this node's cosignature line, or None when the checkpoint is a second root for a
+    recorded size: the evidence is then recorded, and the caller answers 409 once it committed.
+    """
+    party, old, checkpoint = submission.party, submission.old, submission.checkpoint
+    size, root, recorded = _recorded(conn, party)
+    if old != size:
+        raise SizeConflictError(f"this node last verified {party} at size {size}", size=size)
+    if old == checkpoint.size and checkpoint.root != root:
         assert recorded is not None  # noqa: S101 - a root other than the empty one was recorded
-        evidence = equivocation.Evidence(party, peer.log_key.raw, recorded, note)
+        evidence = equivocation.Evidence(party, submission.log_key, recorded, submission.note)
         witnessing.record_equivocation(node, conn, evidence, f"add-checkpoint from {party}", now)
-    raise SizeConflictError(
-        f"{party} signed two roots for size {old}: two histories of one log", size=size
+        return None
+    if 0 < old < checkpoint.size:
+        try:
+            merkle.verify_consistency(old, checkpoint.size, root, checkpoint.root,
+                                      submission.proof)  # fmt: skip
+        except VerificationError as exc:
+            raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
+    peers.record_remote(conn, party, checkpoint.size, submission.note)
+    return witnessing.cosign_checkpoint(node, conn, party, checkpoint, submission.note, now)
+
+
+def _forked(submission: Submission) -> SizeConflictError:
+    return SizeConflictError(
+        f"{submission.party} signed two roots for size {submission.old}: two histories of one log",
+        size=submission.old,
     )
 
 
-def receive_push(node: Node, caller: str | None, body: bytes, now: int) -> tuple[str, Hint, str]:
-    """``receive`` for a push: the submission, and the entries it carries in the hint.
+def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
+    """Check a submission (see the module docstring); return the party, the hint, our cosignature.
 
-    Only a pinned peer may push, and only about its own log; the entries are decoded here and
-    verified by the pull like any others.
+    Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
+    """
+    submission = check(node, body)
+    with node.store.write() as conn:
+        line = record_in(node, conn, submission, now)
+    if line is None:
+        raise _forked(submission)
+    return submission.party, submission.hint, line
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """What a push did: the cosignature, and the entries stored with it (else: the hint)."""
+
+    party: str
+    hint: Hint
+    line: str
+    stored: ingest.Stored | None
+
+
+def receive_push(
+    node: Node,
+    caller: str | None,
+    body: bytes,
+    now: int,
+    cache: ingest.CursorCache | None = None,
+) -> Pushed:
+    """``receive`` for a push: the submission, and the entries it carries.
+
+    Only a pinned peer may push, and only about its own log. With the server's cursor ``cache``
+    the entries are verified first (``sync.verify_push``) and stored in the transaction that
+    records and cosigns the checkpoint: one durable commit per hop, and the cosignature leaves
+    only once both are on disk. Entries that cannot be taken so stay in the hint, for the pull.
     """
     if len(body) > PUSH_MAX_BYTES:
         raise BadSubmissionError(f"push body is over {PUSH_MAX_BYTES} bytes")
@@ -203,8 +261,25 @@ def receive_push(node: Node, caller: str | None, body: bytes, now: int) -> tuple
             f"push carries {len(pushed)} entries from {old}, beyond the checkpoint's size "
             f"{claimed.size}"
         )
-    party, hint, line = receive(node, raw, now)
-    return party, Hint(hint.note, hint.old, hint.proof, pushed), line
+    submitted = check(node, raw)
+    hint = Hint(submitted.note, submitted.old, submitted.proof, pushed)
+    verified = None if cache is None else verify_push(node, submitted.party, hint, cache)
+    stored = None
+    with node.store.write() as conn:
+        line = record_in(node, conn, submitted, now)
+        if line is not None and verified is not None:
+            try:
+                with conn.begin_nested():
+                    stored = ingest.commit_in(node, conn, verified.page, target=verified.target,
+                                              refused=True, now=now)  # fmt: skip
+            except ingest.ConcurrentIngestError:
+                stored = None  # a pull stored them meanwhile, or some of them
+    if line is None:
+        raise _forked(submitted)
+    if stored is not None and verified is not None and cache is not None:
+        cache.keep(verified.cursor)
+        peers.record_success(node.store, submitted.party, now, POLL_MS)
+    return Pushed(submitted.party, hint, line, stored)
 
 
 def _recorded(conn: Connection, party: str) -> tuple[int, bytes, str | None]:
