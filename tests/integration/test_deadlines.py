@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from fleet import Fleet, FleetNode, eventually
 
-from conftest import Fleet, FleetNode, eventually
 from parley.core.entry import parse_ref
 from parley.node import checks, deadlines
 from parley.node.node import Node, now_ms

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet import Fleet, FleetNode, eventually
 
-from conftest import Fleet, FleetNode, eventually
 from parley.node import peers
 from parley.store import witnessing as rows
 from support import free_port, run_cli

@@ -1,7 +1,7 @@
 """A JP-CN hotline exchange over five real nodes (TLS, real processes): each side reads it in its
 own language, acknowledgements show in the log, and a third party holds the headers only.
 
-The fleet is the one of ``conftest.py`` (policy with deadlines scaled by 0.01). Every wait is
+The fleet is the one of ``fleet.py`` (policy with deadlines scaled by 0.01). Every wait is
 bounded in time.
 """
 

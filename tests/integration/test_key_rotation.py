@@ -1,6 +1,6 @@
 """Key rotation across real nodes: JP rotates its identity and log key while serving; US follows.
 
-Five real ``parley serve --tls`` processes (the fleet of ``conftest.py``). JP's administrator runs
+Five real ``parley serve --tls`` processes (the fleet of ``fleet.py``). JP's administrator runs
 ``parley key rotate`` and ``parley key rotate --purpose log`` on the running node and appends
 more entries; US pulls, verifies and stores them, and its pin of JP moves to the new keys. An
 entry proof made before the rotation still verifies offline, and an entry signed after the

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fleet import Fleet, FleetNode, eventually
 
-from conftest import Fleet, FleetNode, eventually
 from parley.store import logs
 from parley.store.engine import Store
 from support import OFFICER_PASSWORD, run_cli

@@ -241,3 +241,19 @@ def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_t
                               pushed.hint.pushed, "JP")  # fmt: skip
         sync.pull(jp, peers.get_peer(jp.store, "US"), source, hint=pushed.hint)
     assert held(jp, "US") == before
+
+
+@pytest.mark.parametrize("standing", ["held", "paused"])
+def test_a_push_from_a_peer_not_in_good_standing_is_left_to_the_pull(pair, kit, standing) -> None:  # type: ignore[no-untyped-def]
+    """A held equivocator or a peer paused for its quotas gets nothing stored by pushing."""
+    us, jp = pair["US"], pair["JP"]
+    if standing == "held":
+        peers.hold(jp.store, "US", "two histories of one log", node="JP", now=now_ms())
+    else:
+        peers.record_throttle(jp.store, "US", now_ms() + 60_000, "3 entries over quota")
+    old, _note = us.checkpoint()
+    us.append([kit.check(1)])
+    before = held(jp, "US")
+    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+                                 ingest.CursorCache())  # fmt: skip
+    assert pushed.stored is None and held(jp, "US") == before

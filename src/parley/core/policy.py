@@ -120,6 +120,9 @@ class PolicyDocument(_Strict):
     def hash(self) -> str:
         return hashlib.sha256(DOMAIN_POLICY + self.canonical()).hexdigest()
 
+    def has_member(self, party: str) -> bool:
+        return any(member.party == party for member in self.members)
+
     def member(self, party: str) -> Member:
         for member in self.members:
             if member.party == party:

@@ -291,15 +291,20 @@ def verify_push(
 ) -> VerifiedPush | None:
     """Verify a push's entries before any write, as a pull would; None leaves them to the pull.
 
-    Only a push that carries the whole growth from the size held here is taken this way, and
-    only if nothing in it breaks a quota or a limit (the pull handles those, with its pauses).
+    Only a push that carries the whole growth from the size held here is taken this way, from
+    a member whose pulls are in good standing (not held, not paused for its quotas, no error
+    since the last success), and only if nothing in it breaks a quota or a limit: everything
+    else is the pull's, with its holds, pauses and reports.
     """
     size = ingest.note_body(hint.note).size
     if not hint.pushed or hint.old + len(hint.pushed) != size:
         return None
     peer = peers.get_peer(node.store, party)
     with node.store.read() as conn:
+        status = peers.get_status(conn, party)
         policy = node.policy_in(conn)
+        if status.held or status.last_error is not None or not policy.has_member(party):
+            return None
         cursor = cache.take(conn, party)
         if cursor is None:
             cursor = ingest.restore(conn, party, node.network, peer.identity, policy, now_ms())

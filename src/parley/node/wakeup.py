@@ -18,9 +18,10 @@
   from ``old`` must verify (422).
 
 ``POST /fed/v1/push`` is the same submission from a pinned peer about its own log, carrying the
-entries from ``old`` to the checkpoint's size as ``get-entries`` items (``receive_push``): the
-pull that follows verifies them exactly as fetched ones and asks the author only for the rest,
-which saves a request and its round trip on every hop of a delivery.
+entries from ``old`` to the checkpoint's size as ``get-entries`` items (``receive_push``). They
+are verified exactly as fetched ones and stored in the transaction that records and cosigns the
+checkpoint; what cannot be taken whole is left to the pull, which asks the author only for the
+rest. A delivery hop costs one request and one durable commit instead of two of each.
 
 The check and the update of the recorded checkpoint happen in one write transaction, so two
 racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
