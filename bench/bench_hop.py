@@ -1,0 +1,220 @@
+"""CPU time and SQL statements of one delivery round trip, in one process (issue #4).
+
+Where ``bench_latency`` measures five servers sharing two cores, this bench takes the work of
+one notification's delivery apart, with no HTTP and no other process, so that a change to the
+per-hop code shows in figures that hardly move with the load of others: CPU time of this
+process and the number of SQL statements each step runs. Two nodes (US, JP) under one policy,
+each pinning the other; for every round:
+
+1. US appends a notification to ALL (``Node.append``, one durable commit);
+2. US reads what its replicator pushes (``Replicator._read_material``: proof and entries);
+3. JP takes the push (``wakeup.receive_push``: verify, store, cosign, append its ``delivered``
+   receipt, one durable commit);
+4. US keeps JP's cosignature (``witnessing.keep_answer``);
+5. JP's receipt is pushed back: US takes it (``receive_push``) and JP keeps US's cosignature.
+
+Each step's CPU time (``time.process_time``) and statement count (SQLAlchemy's
+``before_cursor_execute``) are summed over the rounds and given per round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from bench.bench_latency import notification
+from bench.common import OPEN_QUOTAS, SCRATCH, machine, machine_line, print_table, record, result
+from parley.core import merkle
+from parley.core.checkpoint import witness_name
+from parley.core.entry import Body
+from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.node import peers, wakeup, witnessing
+from parley.node.fedclient import add_checkpoint_body
+from parley.node.ingest import CursorCache
+from parley.node.node import Node, now_ms
+from parley.node.policies import draft_policy
+from parley.node.replicator import push_body
+from parley.store import logs
+
+MODULE = "bench.bench_hop"
+NETWORK = "parley-bench-hop"
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {MODULE}",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--rounds", type=int, default=300, help="round trips (default 300)")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed round trips first")
+    return parser.parse_args(argv)
+
+
+def pair(folder: Path) -> tuple[Node, Node]:
+    nodes = {
+        p: Node.create(folder / p.lower(), party=p, name=f"{p} centre", network=NETWORK)
+        for p in ("US", "JP")
+    }
+    members = [
+        {"party": p, "name": f"{p} centre", "identity": n.context().statement.identity.b64}
+        for p, n in nodes.items()
+    ]
+    drafted = draft_policy(
+        network=NETWORK, name="bench", members=members, created=now_ms(), version=2
+    )
+    document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
+    signed = SignedPolicy(document, {})
+    for party, node in nodes.items():
+        signed.add(document.sign(party, node.identity()))
+    for node in nodes.values():
+        node.adopt_policy(signed)
+    for receiver, author in ((nodes["US"], nodes["JP"]), (nodes["JP"], nodes["US"])):
+        with author.store.read() as conn:
+            first = logs.get_entry(conn, author.party, 0)
+        assert first is not None and first.body is not None and first.salt is not None
+        body = Body(first.salt, first.body).value()
+        identity = author.context().statement.identity
+        peers.store_pin(
+            receiver.store, author.party, "http://127.0.0.1:9", identity, None, body, now_ms()
+        )
+    return nodes["US"], nodes["JP"]
+
+
+class Cache(CursorCache):
+    """A server's cursor cache, and the size its peer last recorded of its log."""
+
+    recorded = 0
+
+
+class Meter:
+    """CPU time and SQL statements per named step."""
+
+    def __init__(self, nodes: Sequence[Node]) -> None:
+        self.cpu: Counter[str] = Counter()
+        self.statements: Counter[str] = Counter()
+        self.step = ""
+        for node in nodes:
+            for engine in {node.store.writer, node.store.reader}:
+                event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args: Any) -> None:
+        self.statements[self.step] += 1
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        self.step = step
+        start = time.process_time()
+        try:
+            yield
+        finally:
+            self.cpu[step] += time.process_time() - start
+            self.step = ""
+
+
+def growth(author: Node, old: int, reader: str) -> bytes:
+    """The push ``author``'s replicator sends ``reader`` for its entries from ``old`` on."""
+    size, note = author.checkpoint()
+    with author.store.read() as conn:
+        proof = merkle.consistency_proof(
+            old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
+        )
+        stored = logs.get_range(conn, author.party, old, size)
+    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
+
+
+def round_trip(us: Node, jp: Node, caches: dict[str, Cache], meter: Meter, i: int) -> None:
+    """One round; each node's cache also holds the size the other recorded of its log."""
+    us_old, jp_old = caches["JP"].recorded, caches["US"].recorded
+    with meter("1 US appends a notification"):
+        us.append([notification(i)])
+    with meter("2 US reads the push (proof, entries)"):
+        body = growth(us, us_old, "JP")
+    with meter("3 JP takes the push, receipts it"):
+        pushed = wakeup.receive_push(jp, "US", body, now_ms(), caches["JP"])
+    assert pushed.stored is not None and pushed.stored.receipts, "JP did not store the push"
+    with meter("4 US keeps JP's cosignature"):
+        witnessing.keep_answer(us, us.checkpoint()[1], pushed.line, witness(jp))
+    with meter("5 JP reads the receipt's push"):
+        back = growth(jp, jp_old, "US")
+    with meter("6 US takes the receipt"):
+        answered = wakeup.receive_push(us, "JP", back, now_ms(), caches["US"])
+    assert answered.stored is not None, "US did not store the receipt"
+    caches["JP"].recorded, caches["US"].recorded = us.checkpoint()[0], jp.checkpoint()[0]
+    with meter("7 JP keeps US's cosignature"):
+        witnessing.keep_answer(jp, jp.checkpoint()[1], answered.line, witness(us))
+
+
+def witness(node: Node) -> str:
+    return witness_name(node.network, node.party)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    folder = SCRATCH / "hop"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(machine_line(machine()))
+    us, jp = pair(folder)
+    caches = {"US": Cache(), "JP": Cache()}
+    warm = Meter([])
+    for i in range(args.warmup):
+        round_trip(us, jp, caches, warm, -1 - i)
+    meter = Meter([us, jp])
+    wall = time.perf_counter()
+    for i in range(args.rounds):
+        round_trip(us, jp, caches, meter, i)
+    wall = time.perf_counter() - wall
+    us.close()
+    jp.close()
+    steps = sorted(meter.cpu)
+    rows: list[Sequence[Any]] = [
+        (
+            step,
+            round(meter.cpu[step] * 1000 / args.rounds, 2),
+            round(meter.statements[step] / args.rounds, 1),
+        )
+        for step in steps
+    ]
+    total_cpu = sum(meter.cpu.values()) * 1000 / args.rounds
+    total_sql = sum(meter.statements.values()) / args.rounds
+    rows.append(("all of a round trip", round(total_cpu, 2), round(total_sql, 1)))
+    print_table(
+        f"One delivery round trip, {args.rounds} rounds (per round)",
+        ["step", "CPU ms", "SQL statements"],
+        rows,
+    )
+    print(f"wall {wall * 1000 / args.rounds:.2f} ms per round")
+    record(
+        "hop",
+        result(
+            "hop",
+            MODULE,
+            sys.argv[1:] if argv is None else list(argv),
+            {"rounds": args.rounds},
+            {
+                "steps": {
+                    s: {
+                        "cpu_ms": meter.cpu[s] * 1000 / args.rounds,
+                        "statements": meter.statements[s] / args.rounds,
+                    }
+                    for s in steps
+                },
+                "cpu_ms": total_cpu,
+                "statements": total_sql,
+            },
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
