@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, delete, insert, select, update
 
 from parley.core.canonical import canonical_bytes
 from parley.core.entry import check_party
@@ -108,13 +108,19 @@ def list_peers(store: Store) -> list[Peer]:
         return peers_in(conn)
 
 
+# Built once: these run on every request and every delivery hop.
+_PEERS = select(peers).order_by(peers.c.party)
+_PEER = select(peers).where(peers.c.party == bindparam("party"))
+_STATUS = select(peer_status).where(peer_status.c.party == bindparam("party"))
+
+
 def peers_in(conn: Connection) -> list[Peer]:
     """Every pinned peer, read in the caller's transaction."""
-    return [_peer(row) for row in conn.execute(select(peers).order_by(peers.c.party))]
+    return [_peer(row) for row in conn.execute(_PEERS)]
 
 
 def find_peer(conn: Connection, party: str) -> Peer | None:
-    row = conn.execute(select(peers).where(peers.c.party == party)).first()
+    row = conn.execute(_PEER, {"party": party}).first()
     return None if row is None else _peer(row)
 
 
@@ -132,7 +138,7 @@ def http_keys(store: Store) -> dict[str, tuple[str, PublicKey]]:
 
 
 def get_status(conn: Connection, party: str) -> PeerStatus:
-    row = conn.execute(select(peer_status).where(peer_status.c.party == party)).first()
+    row = conn.execute(_STATUS, {"party": party}).first()
     if row is None:
         return PeerStatus(party, None, None, None, None, 0, 0, None, None)
     return PeerStatus(
@@ -142,12 +148,20 @@ def get_status(conn: Connection, party: str) -> PeerStatus:
 
 
 def _put_status(conn: Connection, party: str, **values: Any) -> None:
-    exists = conn.execute(select(peer_status.c.party).where(peer_status.c.party == party)).first()
-    if exists:
-        conn.execute(update(peer_status).where(peer_status.c.party == party).values(**values))
-    else:
+    updated = conn.execute(_status_update(tuple(sorted(values))), {"key": party, **values})
+    if not updated.rowcount:
         defaults: dict[str, Any] = {"failures": 0, "next_attempt": 0, "pending_bodies": 0}
         conn.execute(insert(peer_status).values(party=party, **(defaults | values)))
+
+
+@functools.lru_cache(maxsize=32)
+def _status_update(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of a peer's status row that sets ``columns`` (built once per set)."""
+    return (
+        update(peer_status)
+        .where(peer_status.c.party == bindparam("key"))
+        .values({column: bindparam(column) for column in columns})
+    )
 
 
 def record_remote(conn: Connection, party: str, size: int, note: str) -> None:

@@ -6,12 +6,24 @@ the single-writer lock, or a read snapshot). Own and mirrored logs share these f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from parley.core.merkle import NodeId
 from parley.store.schema import checkpoints, entries, log_state, node_key, tree_nodes
@@ -41,21 +53,46 @@ class StoredEntry:
     tlp: str = ""
 
 
+# The statements of the delivery path are built once (a statement built per call costs more
+# than SQLite's work); each names its parameters with bindparam.
+_STATE = select(log_state).where(log_state.c.party == bindparam("party"))
+_STATE_UPDATE = (
+    update(log_state)
+    .where(log_state.c.party == bindparam("key"))
+    .values(size=bindparam("size"), root=bindparam("root"), last_time=bindparam("last_time"))
+)
+_NEXT_INGEST = select(func.max(entries.c.ingest))
+_NODES = select(tree_nodes.c.node_id, tree_nodes.c.hash).where(
+    tree_nodes.c.party == bindparam("party"),
+    tree_nodes.c.node_id.in_(bindparam("ids", expanding=True)),
+)
+_CHECKPOINT_INSERT = insert(checkpoints)
+_LATEST_CHECKPOINT = (
+    select(checkpoints.c.size, checkpoints.c.note)
+    .where(checkpoints.c.party == bindparam("party"))
+    .order_by(checkpoints.c.size.desc())
+    .limit(1)
+)
+_CHECKPOINT_AT = select(checkpoints.c.note).where(
+    checkpoints.c.party == bindparam("party"), checkpoints.c.size == bindparam("size")
+)
+
+
 def get_state(conn: Connection, party: str) -> LogState | None:
-    row = conn.execute(select(log_state).where(log_state.c.party == party)).first()
+    row = conn.execute(_STATE, {"party": party}).first()
     return None if row is None else LogState(row.party, row.size, row.root, row.last_time)
 
 
 def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
     values = {"size": state.size, "root": state.root, "last_time": state.last_time}
     if existed:
-        conn.execute(update(log_state).where(log_state.c.party == state.party).values(**values))
+        conn.execute(_STATE_UPDATE, {"key": state.party, **values})
     else:
         conn.execute(insert(log_state).values(party=state.party, **values))
 
 
 def next_ingest(conn: Connection) -> int:
-    current = conn.execute(select(func.max(entries.c.ingest))).scalar()
+    current = conn.execute(_NEXT_INGEST).scalar()
     return 0 if current is None else int(current) + 1
 
 
@@ -78,15 +115,27 @@ def _insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any
     and SQLAlchemy's per-row parameter processing cost more than SQLite's inserts themselves
     (a page of 1,000 entries completes about 2,000 subtree hashes).
     """
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    order = compiled.positiontup
+    sql, order = _insert_sql(table, conn.dialect, tuple(rows[0]))
     if order is None:  # named parameters (psycopg): the rows as they are
         params: list[Any] = list(rows)
     elif len(order) == 1:
         params = [(row[order[0]],) for row in rows]
     else:
         params = list(map(itemgetter(*order), rows))  # tuples in the statement's order
-    conn.exec_driver_sql(compiled.string, params)
+    conn.exec_driver_sql(sql, params)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(
+    table: Table, dialect: Dialect, keys: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None]:
+    """The INSERT text of ``table`` for ``keys``, and its parameter order (None when named).
+
+    Compiled once per table, dialect and set of columns: compiling costs more than the insert.
+    """
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    order = compiled.positiontup
+    return compiled.string, None if order is None else tuple(order)
 
 
 def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeId, bytes]:
@@ -94,11 +143,7 @@ def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeI
     if not ids:
         return {}
     by_key = {node_key(*nid): nid for nid in ids}
-    rows = conn.execute(
-        select(tree_nodes.c.node_id, tree_nodes.c.hash).where(
-            tree_nodes.c.party == party, tree_nodes.c.node_id.in_(list(by_key))
-        )
-    )
+    rows = conn.execute(_NODES, {"party": party, "ids": list(by_key)})
     return {by_key[row.node_id]: row.hash for row in rows}
 
 
@@ -106,24 +151,17 @@ def insert_checkpoint(
     conn: Connection, party: str, size: int, note: str, root: bytes, time: int
 ) -> None:
     conn.execute(
-        insert(checkpoints).values(party=party, size=size, note=note, root=root, time=time)
+        _CHECKPOINT_INSERT, {"party": party, "size": size, "note": note, "root": root, "time": time}
     )
 
 
 def latest_checkpoint(conn: Connection, party: str) -> tuple[int, str] | None:
-    row = conn.execute(
-        select(checkpoints.c.size, checkpoints.c.note)
-        .where(checkpoints.c.party == party)
-        .order_by(checkpoints.c.size.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_LATEST_CHECKPOINT, {"party": party}).first()
     return None if row is None else (row.size, row.note)
 
 
 def checkpoint_at(conn: Connection, party: str, size: int) -> str | None:
-    return conn.execute(
-        select(checkpoints.c.note).where(checkpoints.c.party == party, checkpoints.c.size == size)
-    ).scalar()
+    return conn.execute(_CHECKPOINT_AT, {"party": party, "size": size}).scalar()
 
 
 def first_checkpoint_after(conn: Connection, party: str, seq: int) -> tuple[int, int] | None:
@@ -168,13 +206,20 @@ def _entry(row: Any) -> StoredEntry:
     )  # fmt: skip
 
 
+_RANGE = (
+    select(entries)
+    .where(
+        entries.c.party == bindparam("party"),
+        entries.c.seq >= bindparam("start"),
+        entries.c.seq < bindparam("end"),
+    )
+    .order_by(entries.c.seq)
+)
+
+
 def get_range(conn: Connection, party: str, start: int, end: int) -> list[StoredEntry]:
     """Entries with start <= seq < end, in order."""
-    rows = conn.execute(
-        select(entries)
-        .where(entries.c.party == party, entries.c.seq >= start, entries.c.seq < end)
-        .order_by(entries.c.seq)
-    )
+    rows = conn.execute(_RANGE, {"party": party, "start": start, "end": end})
     return [_entry(row) for row in rows]
 
 

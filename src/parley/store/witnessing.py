@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from parley.store.schema import cosignatures, equivocations, external_witnesses, witnessed
 
@@ -57,19 +57,33 @@ class Equivocation:
     entry_seq: int | None
 
 
+# Built once: the delivery path runs them for every checkpoint a node cosigns or is answered.
+_COSIGNATURE = select(cosignatures.c.time).where(
+    cosignatures.c.party == bindparam("party"),
+    cosignatures.c.size == bindparam("size"),
+    cosignatures.c.witness == bindparam("witness"),
+)
+_COSIGNATURE_INSERT = insert(cosignatures)
+_WITNESSED = select(witnessed).where(witnessed.c.party == bindparam("party"))
+_WITNESSED_UPDATE = (
+    update(witnessed)
+    .where(witnessed.c.party == bindparam("key"))
+    .values(
+        size=bindparam("size"),
+        root=bindparam("root"),
+        note=bindparam("note"),
+        cosigned=bindparam("cosigned"),
+    )
+)
+
+
 def put_cosignatures(conn: Connection, rows: Iterable[Cosignature]) -> int:
     """Store cosignatures not yet held (a witness's first cosignature of a size stays)."""
     stored = 0
     for row in rows:
-        exists = conn.execute(
-            select(cosignatures.c.time).where(
-                cosignatures.c.party == row.party,
-                cosignatures.c.size == row.size,
-                cosignatures.c.witness == row.witness,
-            )
-        ).first()
-        if exists is None:
-            conn.execute(insert(cosignatures).values(**row.__dict__))
+        key = {"party": row.party, "size": row.size, "witness": row.witness}
+        if conn.execute(_COSIGNATURE, key).first() is None:
+            conn.execute(_COSIGNATURE_INSERT, row.__dict__)
             stored += 1
     return stored
 
@@ -125,7 +139,7 @@ def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | No
 
 
 def get_witnessed(conn: Connection, party: str) -> Witnessed | None:
-    row = conn.execute(select(witnessed).where(witnessed.c.party == party)).first()
+    row = conn.execute(_WITNESSED, {"party": party}).first()
     return None if row is None else Witnessed(**row._mapping)
 
 
@@ -136,10 +150,9 @@ def all_witnessed(conn: Connection) -> list[Witnessed]:
 
 def put_witnessed(conn: Connection, row: Witnessed) -> None:
     values: dict[str, Any] = dict(row.__dict__)
-    if get_witnessed(conn, row.party) is None:
-        conn.execute(insert(witnessed).values(**values))
-    else:
-        conn.execute(update(witnessed).where(witnessed.c.party == row.party).values(**values))
+    changes = {"key": values.pop("party"), **values}
+    if not conn.execute(_WITNESSED_UPDATE, changes).rowcount:
+        conn.execute(insert(witnessed).values(party=row.party, **values))
 
 
 def list_external(conn: Connection) -> list[ExternalWitness]:
