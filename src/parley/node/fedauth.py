@@ -44,7 +44,7 @@ from http_message_signatures import (
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from parley.core.errors import NotAuthorizedError
 from parley.core.keys import PublicKey, SigningKey
@@ -57,6 +57,7 @@ COVERED = ("@method", "@target-uri")
 DEFAULT_SKEW_MS = 30_000
 FLUSH_S = 0.05  # remembered nonces reach the database table this much later at most
 PRUNE_EVERY = 1024  # forget expired nonces in memory after this many new ones
+_NONCE = select(nonces.c.expires).where(nonces.c.nonce == bindparam("nonce"))
 
 log = logging.getLogger("parley.federation")
 
@@ -147,6 +148,7 @@ class RequestVerifier:
         self._seen: dict[str, int] = {}  # nonce -> expiry (ms), in memory
         self._pending: list[dict[str, Any]] = []  # remembered, not yet in the table
         self._flusher: threading.Thread | None = None
+        self._due = threading.Event()  # nonces wait in ``_pending``
         self._added = 0
 
     def verify(
@@ -195,7 +197,7 @@ class RequestVerifier:
             known = self._seen.get(nonce)
         if known is None:
             with self.store.read() as conn:
-                row = conn.execute(select(nonces.c.expires).where(nonces.c.nonce == nonce)).first()
+                row = conn.execute(_NONCE, {"nonce": nonce}).first()
             known = None if row is None else int(row.expires)
         with self._lock:
             known = max(known or 0, self._seen.get(nonce, 0))
@@ -213,16 +215,21 @@ class RequestVerifier:
                     target=self._flush_loop, name="parley-nonces", daemon=True
                 )
                 self._flusher.start()
+            self._due.set()
 
     def _flush_loop(self) -> None:
-        """Write the remembered nonces to the table every ``FLUSH_S``; end when none came."""
+        """Write the remembered nonces to the table at most ``FLUSH_S`` after they came.
+
+        The thread stays: starting one per request of a quiet node cost more than the check.
+        """
         while True:
+            self._due.wait()
             time.sleep(FLUSH_S)
             with self._lock:
+                self._due.clear()
                 batch, self._pending = self._pending, []
-                if not batch:
-                    self._flusher = None
-                    return
+            if not batch:
+                continue
             try:
                 self._write(batch)
             except Exception:  # noqa: BLE001 - memory still refuses these replays
