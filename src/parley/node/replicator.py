@@ -15,7 +15,7 @@
   at once. Once the peer's recorded size is known, a growth of at most ``PUSH_MAX_ENTRIES``
   goes as a push (``/fed/v1/push``) that carries the entries with the bodies the peer may
   read, so its pull needs no request of its own. The peer answers with its cosignature
-  (C2SP tlog-cosignature), verified and kept.
+  (C2SP tlog-cosignature), verified and kept in batches (``KEEP_S``).
 * Gossip loop: every witnessing interval, compares with each peer the checkpoints it cosigned
   and gathers cosignatures (``parley.node.gossip``); a fork becomes equivocation evidence.
 * External witnesses: the same submission, unsigned, to each C2SP witness an administrator
@@ -57,10 +57,11 @@ log = logging.getLogger("parley.federation")
 SUPERVISE_S = 1.0
 HELD_RECHECK_S = 60.0
 ANNOUNCE_RETRY_MAX_S = 3600.0
-LAZY_S = 0.5  # receipts of others' entries reach a peer at most this much later, coalesced
+LAZY_S = 2.0  # receipts of others' entries reach a peer at most this much later, coalesced
 URGENT_SPAN = 64  # a longer growth is announced to every peer at once
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
 WITNESS_INTERVAL_S = 3.0  # gossip with peers, and retry external witnesses, this often
+KEEP_S = 0.2  # peers' cosignatures are verified and kept in batches, at most this much later
 
 Published = Callable[[], tuple[int, str] | None]
 GrowthEvent = Callable[[], asyncio.Event]
@@ -112,6 +113,8 @@ class Replicator:
         self.clients: dict[str, tuple[tuple[str, str | None], httpx.AsyncClient]] = {}
         self.pool = ClientPool(self.signer)  # pulls and gossip, from worker threads
         self.witness_tasks: list[asyncio.Task[None]] = []
+        self.unkept: list[witnessing.Answer] = []  # peers' cosignatures still to verify and keep
+        self.answered_event = asyncio.Event()
 
     def wake(self, party: str, hint: Hint | None = None) -> None:
         """A verified wake-up from ``party``: pull now (the hint saves two requests)."""
@@ -140,6 +143,7 @@ class Replicator:
             log.info("re-announcing to %s failed: %s", party, exc)
 
     async def run(self) -> None:
+        keeper = asyncio.create_task(self._keep_loop())
         try:
             while True:
                 pinned = {p.party: p for p in await anyio.to_thread.run_sync(self._peers)}
@@ -157,11 +161,14 @@ class Replicator:
                     self.jobs[party] = jobs
                 await asyncio.sleep(SUPERVISE_S)
         finally:
-            for task in self._all_tasks():
+            for task in [*self._all_tasks(), keeper]:
                 task.cancel()
-            for task in self._all_tasks():
+            for task in [*self._all_tasks(), keeper]:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            answers, self.unkept = self.unkept, []
+            with contextlib.suppress(Exception):
+                await anyio.to_thread.run_sync(self._keep, answers)
             for _key, client in self.clients.values():
                 with contextlib.suppress(Exception):
                     await client.aclose()
@@ -410,16 +417,37 @@ class Replicator:
         return client
 
     async def _keep_cosignature(self, party: str, note: str, answer: str) -> None:
-        """Keep the peer's cosignature; a bad one is logged, the wake-up still happened.
-
-        (A peer that rotated its witness key answers with a key this node learns only from the
-        peer's next key statement.)
-        """
+        """Queue the peer's cosignature for the keeping loop (``_keep_loop``)."""
         name = witness_name(self.node.network, party)
+        self.unkept.append(witnessing.Answer(note, answer, name))
+        self.answered_event.set()
+
+    async def _keep_loop(self) -> None:
+        """Verify and keep the peers' cosignatures in batches, at most ``KEEP_S`` after they came.
+
+        Keeping them is no part of a delivery: a batch of every answer of that time costs one
+        read of the witness keys and one transaction, and the next announcement does not wait
+        for it. A bad cosignature is logged; the wake-up still happened. (A peer that rotated
+        its witness key answers with a key this node learns only from its next key statement.)
+        """
+        while True:
+            await self.answered_event.wait()
+            await asyncio.sleep(KEEP_S)
+            self.answered_event.clear()
+            answers, self.unkept = self.unkept, []
+            await anyio.to_thread.run_sync(self._keep, answers)
+
+    def _keep(self, answers: list[witnessing.Answer]) -> None:
+        if not answers:
+            return
         try:
-            await anyio.to_thread.run_sync(witnessing.keep_answer, self.node, note, answer, name)
+            kept = witnessing.keep_answers(self.node, answers)
         except ParleyError as exc:
-            log.warning("the cosignature %s answered was not kept: %s", party, exc)
+            log.warning("%d cosignatures were not kept: %s", len(answers), exc)
+            return
+        for answer, outcome in zip(answers, kept, strict=True):
+            if isinstance(outcome, ParleyError):
+                log.warning("the cosignature %s answered was not kept: %s", answer.witness, outcome)
 
     def _proof(self, old: int, size: int) -> list[bytes]:
         with self.node.store.read() as conn:

@@ -22,7 +22,7 @@ Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,20 +284,46 @@ def evidence_with_key(evidence: equivocation.Evidence, log_key: bytes) -> equivo
     )
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A witness's 200 answer to this node's submission of ``note``: its cosignature lines."""
+
+    note: str
+    text: str
+    witness: str
+
+
 def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
     """Verify and keep the cosignature lines a witness answered to this node's submission.
 
     ``witness`` names who answered; a 200 answer without a valid line by that witness is an
     error (the witness did not do its job), other lines are ignored.
     """
-    lines = [line + "\n" for line in answer.splitlines() if line]
+    (kept,) = keep_answers(node, [Answer(note, answer, witness)])
+    if isinstance(kept, VerificationError):
+        raise kept
+    return kept
+
+
+def keep_answers(node: Node, answers: Sequence[Answer]) -> list[int | VerificationError]:
+    """``keep_answer`` for several answers at once: one read of the keys, one transaction.
+
+    Each answer gets the number of cosignatures it added, or the error that refused it.
+    """
+    lines_of = [[line + "\n" for line in a.text.splitlines() if line] for a in answers]
     with node.store.read() as conn:
         keys = witness_keys(node, conn, node.policy_in(conn))
-    found = [c for c in verified_cosignatures(_body(note), node.party, lines, keys)
-             if c.witness == witness]  # fmt: skip
-    if not found:
-        raise VerificationError(f"{witness} answered without a valid cosignature")
+    found: list[list[rows.Cosignature] | VerificationError] = []
+    for answer, lines in zip(answers, lines_of, strict=True):
+        valid = [c for c in verified_cosignatures(_body(answer.note), node.party, lines, keys)
+                 if c.witness == answer.witness]  # fmt: skip
+        refused = VerificationError(f"{answer.witness} answered without a valid cosignature")
+        found.append(valid or refused)
+    refusals = [c for c in found if isinstance(c, VerificationError)]
+    if len(refusals) == len(found):
+        return list(refusals)
     # Not durable on its own: the witness keeps what it cosigned durably and serves it again
     # (GET /fed/v1/witnessed), and gossip gathers it back after a power cut.
     with node.store.write(durable=False) as conn:
-        return rows.put_cosignatures(conn, found)
+        return [c if isinstance(c, VerificationError) else rows.put_cosignatures(conn, c)
+                for c in found]  # fmt: skip
