@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
@@ -182,3 +183,31 @@ def test_concurrent_appenders_in_separate_processes_share_one_consistent_log(
         ingests = [s.ingest for s in logs.iter_log(conn, node.party)]
     assert ingests == list(range(122))
     node.close()
+
+
+def test_a_durable_commit_by_another_process_reaches_the_commit_listener(tmp_path: Path) -> None:
+    node = make(tmp_path, None)
+    listener = node.store.commit_listener()
+    assert listener is not None
+    try:
+        assert node.store.commit_listener() is None  # one listener per database
+        listener.settimeout(10)
+        script = "import sys, pathlib; from parley.node.node import Node; " + (
+            "from test_store import hotline; Node.open(pathlib.Path(sys.argv[1])).append([hotline(1)])"
+        )
+        subprocess.run([sys.executable, "-c", script, str(node.home.path)], check=True,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})  # fmt: skip
+        assert listener.recv(64) == b"c"
+        listener.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while listener.recv(64):
+                pass  # the child's other commits, if any
+        with node.store.write(durable=False):
+            pass  # bookkeeping says nothing: no log grows that way
+        with pytest.raises(BlockingIOError):
+            listener.recv(64)
+    finally:
+        listener.close()
+    again = node.store.commit_listener()  # free again once the listener is closed
+    assert again is not None
+    again.close()

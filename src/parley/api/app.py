@@ -1,10 +1,13 @@
 """The node's ASGI application and its log watcher.
 
-The watcher polls the log state every ``WATCH_INTERVAL_S`` (20 ms), so that an entry appended
-by any process under the single-writer lock (a CLI command while the server runs) is published
-as the server's checkpoint within 100 ms; the server's own appends (receipts) poke it at once.
-On SQLite it reads the log state only when the database's commit probe moved, so an idle node
-costs next to nothing.
+The watcher publishes as the server's checkpoint every entry appended by any process under the
+single-writer lock (a CLI command while the server runs), within 100 ms; the server's own
+appends (receipts) poke it at once. On SQLite every durable commit of another process sends a
+datagram that pokes it too (``Store.commit_listener``), and a look at the database's commit
+probe every ``LISTENING_INTERVAL_S`` (50 ms) is the fallback; the log state is read only when
+the probe moved, so an idle node costs next to nothing. Where no datagram can be heard it looks
+every ``PROBE_INTERVAL_S`` (5 ms), and on PostgreSQL reads the log state every
+``WATCH_INTERVAL_S`` (20 ms).
 Every ``/fed/v1`` route first authenticates its caller (``peer_auth``). The background jobs run
 in the one worker process that leads (``parley.api.workers``): the replicator runs the federation
 jobs (pulls, wake-ups), the webhook sender delivers its outbox, the deadline loop escalates missed
@@ -17,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import anyio
@@ -27,11 +31,35 @@ from parley.api import fed_api, log_api, peer_auth, problems, workers
 from parley.core.errors import ParleyError
 from parley.node.node import Node
 
-WATCH_INTERVAL_S = 0.02
+WATCH_INTERVAL_S = 0.02  # a read of the log state each time (PostgreSQL: NOTIFY comes first)
+PROBE_INTERVAL_S = 0.005  # SQLite: a look at PRAGMA data_version, microseconds each
+LISTENING_INTERVAL_S = 0.05  # SQLite with commit datagrams: the poll is only a fallback
 
 
 async def _watch(app: FastAPI, node: Node) -> None:
     probe = node.store.commit_probe()  # SQLite: reads the log state only after a commit
+    listener = node.store.commit_listener()
+    if listener is not None:
+        asyncio.get_running_loop().add_reader(listener.fileno(), _heard, listener, app)
+    try:
+        await _watch_rounds(app, node, probe, listener is not None)
+    finally:
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener.fileno())
+            listener.close()
+
+
+def _heard(listener: socket.socket, app: FastAPI) -> None:
+    """A commit datagram came (``Store.commit_listener``): drain them all, look at once."""
+    with contextlib.suppress(BlockingIOError):
+        while listener.recv(64):
+            pass
+    app.state.poked.set()
+
+
+async def _watch_rounds(
+    app: FastAPI, node: Node, probe: Callable[[], int | None], listening: bool
+) -> None:
     seen: int | None = None
     while True:
         app.state.poked.clear()
@@ -45,8 +73,12 @@ async def _watch(app: FastAPI, node: Node) -> None:
             app.state.published = latest
             app.state.log_grew.set()
             app.state.log_grew = asyncio.Event()
+        interval = (
+            WATCH_INTERVAL_S if version is None
+            else LISTENING_INTERVAL_S if listening else PROBE_INTERVAL_S
+        )  # fmt: skip
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(app.state.poked.wait(), WATCH_INTERVAL_S)
+            await asyncio.wait_for(app.state.poked.wait(), interval)
 
 
 def create_app(node: Node) -> FastAPI:

@@ -11,6 +11,10 @@ Durability and the single-writer rule live here:
   exactly one process (server worker or CLI command) appends at a time.
 * State the worker processes share that is no part of any log (rate-limit buckets, the worker
   table) is written in ``shared`` transactions, outside the writer lock and without a flush.
+* A server learns of commits made by other processes (a CLI append) at once: on PostgreSQL by
+  NOTIFY, on SQLite by a datagram that every durable commit sends to an abstract Unix socket
+  named after the database file (``commit_listener``; Linux). Nothing depends on it arriving:
+  the server also polls.
 * On PostgreSQL, a ``WorkerSession`` is one worker's dedicated connection outside the pool: it
   holds the session-level leader lock (``LEADER_LOCK_KEY``, never the writer's key) and listens
   for notifications. When the process dies the session ends, and with it both.
@@ -22,7 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import os
+import socket
 import sqlite3
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -50,6 +58,14 @@ def _sqlite_pragma(conn: Connection, pragma: str) -> None:
     dbapi.execute(f"PRAGMA {pragma}")
 
 
+def _commit_address(database: str) -> bytes | None:
+    """The abstract Unix socket address of a SQLite database's commit datagrams (Linux)."""
+    if not database or database.startswith(":") or not sys.platform.startswith("linux"):
+        return None
+    digest = hashlib.sha256(os.path.realpath(database).encode()).hexdigest()[:40]
+    return b"\0parley-commits-" + digest.encode("ascii")
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
@@ -60,6 +76,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self._queue = threading.RLock()  # SQLite writers of this process wait here, in turn
+        self._commit_address: bytes | None = None  # SQLite: see commit_listener
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
@@ -68,6 +85,7 @@ class Store:
                 raise StoreError(f"database folder {Path(database).parent} does not exist")
             self.writer = self._sqlite_engine(url, immediate=True)
             self.reader = self._sqlite_engine(url, immediate=False)
+            self._commit_address = _commit_address(database)
         elif self.dialect == "postgresql":
             self.writer = create_engine(url, pool_pre_ping=True)
             self.reader = self.writer
@@ -121,6 +139,35 @@ class Store:
             finally:
                 if lax_sqlite:
                     _sqlite_pragma(conn, "synchronous=FULL")
+        if sqlite and durable:
+            self._signal_commit()
+
+    def _signal_commit(self) -> None:
+        """Tell a server listening on this database that a commit landed (best effort)."""
+        address = self._commit_address
+        if address is None:
+            return
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as tell:
+            tell.setblocking(False)
+            tell.sendto(b"c", address)
+
+    def commit_listener(self) -> socket.socket | None:
+        """SQLite: a socket that receives a datagram after each durable commit by any process.
+
+        None on PostgreSQL (NOTIFY does this), where abstract sockets do not exist, or when
+        another process listens already (a second server of one database): poll instead.
+        """
+        address = self._commit_address
+        if address is None:
+            return None
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            listener.bind(address)
+        except OSError:
+            listener.close()
+            return None
+        listener.setblocking(False)
+        return listener
 
     @contextlib.contextmanager
     def shared(self) -> Iterator[Connection]:
