@@ -164,9 +164,14 @@ def _status_update(columns: tuple[str, ...]) -> Update:
     )
 
 
-def record_remote(conn: Connection, party: str, size: int, note: str) -> None:
-    """Remember the largest checkpoint the peer has shown us (verified by the caller)."""
-    current = get_status(conn, party)
+def record_remote(
+    conn: Connection, party: str, size: int, note: str, current: PeerStatus | None = None
+) -> None:
+    """Remember the largest checkpoint the peer has shown us (verified by the caller).
+
+    ``current``: the peer's status as read in this transaction, if the caller has it.
+    """
+    current = get_status(conn, party) if current is None else current
     if current.remote_size is None or size > current.remote_size:
         _put_status(conn, party, remote_size=size, remote_note=note)
 
@@ -195,12 +200,22 @@ def record_success(store: Store, party: str, now: int, poll_ms: int) -> None:
     """Note a successful pull (to within 5 s: a burst of pulls costs no write each)."""
     with store.read() as conn:
         status = get_status(conn, party)
-    fresh = status.last_success is not None and now - status.last_success < SUCCESS_RESOLUTION_MS
-    if fresh and status.failures == 0 and status.last_error is None:
+    if _still_fresh(status, now):
         return
     with store.write(durable=False) as conn:
+        record_success_in(conn, party, now, poll_ms)
+
+
+def record_success_in(conn: Connection, party: str, now: int, poll_ms: int) -> None:
+    """``record_success`` in the caller's write transaction (a push stored in it)."""
+    if not _still_fresh(get_status(conn, party), now):
         _put_status(conn, party, last_attempt=now, last_success=now, failures=0,
                     next_attempt=now + poll_ms, last_error=None)  # fmt: skip
+
+
+def _still_fresh(status: PeerStatus, now: int) -> bool:
+    fresh = status.last_success is not None and now - status.last_success < SUCCESS_RESOLUTION_MS
+    return fresh and status.failures == 0 and status.last_error is None
 
 
 def record_throttle(store: Store, party: str, until: int, reason: str) -> None:

@@ -287,7 +287,7 @@ class VerifiedPush:
 
 
 def verify_push(
-    node: Node, party: str, hint: Hint, cache: ingest.CursorCache
+    node: Node, peer: peers.Peer, hint: Hint, cache: ingest.CursorCache
 ) -> VerifiedPush | None:
     """Verify a push's entries before any write, as a pull would; None leaves them to the pull.
 
@@ -299,7 +299,7 @@ def verify_push(
     size = ingest.note_body(hint.note).size
     if not hint.pushed or hint.old + len(hint.pushed) != size:
         return None
-    peer = peers.get_peer(node.store, party)
+    party = peer.party
     with node.store.read() as conn:
         status = peers.get_status(conn, party)
         policy = node.policy_in(conn)

@@ -137,6 +137,7 @@ class Submission:
     note: str
     checkpoint: Checkpoint
     log_key: bytes
+    peer: peers.Peer
 
     @property
     def hint(self) -> Hint:
@@ -162,7 +163,7 @@ def check(node: Node, body: bytes) -> Submission:
         raise BadSubmissionError(f"old size {old} exceeds the checkpoint's size {checkpoint.size}")
     if old == 0 and proof:
         raise BadSubmissionError("the consistency proof must be empty when old is 0")
-    return Submission(party, old, proof, note, checkpoint, peer.log_key.raw)
+    return Submission(party, old, proof, note, checkpoint, peer.log_key.raw, peer)
 
 
 def record_in(node: Node, conn: Connection, submission: Submission, now: int) -> str | None:
@@ -172,7 +173,8 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
     recorded size: the evidence is then recorded, and the caller answers 409 once it committed.
     """
     party, old, checkpoint = submission.party, submission.old, submission.checkpoint
-    size, root, recorded = _recorded(conn, party)
+    status = peers.get_status(conn, party)
+    size, root, recorded = _recorded(conn, status)
     if old != size:
         raise SizeConflictError(f"this node last verified {party} at size {size}", size=size)
     if old == checkpoint.size and checkpoint.root != root:
@@ -186,7 +188,7 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
                                       submission.proof)  # fmt: skip
         except VerificationError as exc:
             raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
-    peers.record_remote(conn, party, checkpoint.size, submission.note)
+    peers.record_remote(conn, party, checkpoint.size, submission.note, status)
     return witnessing.cosign_checkpoint(node, conn, party, checkpoint, submission.note, now)
 
 
@@ -264,7 +266,9 @@ def receive_push(
         )
     submitted = check(node, raw)
     hint = Hint(submitted.note, submitted.old, submitted.proof, pushed)
-    verified = None if cache is None else verify_push(node, submitted.party, hint, cache)
+    verified = (
+        None if cache is None else verify_push(node, submitted.peer, hint, cache)
+    )
     stored = None
     with node.store.write() as conn:
         line = record_in(node, conn, submitted, now)
@@ -275,17 +279,18 @@ def receive_push(
                                               refused=True, now=now)  # fmt: skip
             except ingest.ConcurrentIngestError:
                 stored = None  # a pull stored them meanwhile, or some of them
+            if stored is not None:
+                peers.record_success_in(conn, submitted.party, now, POLL_MS)
     if line is None:
         raise _forked(submitted)
     if stored is not None and verified is not None and cache is not None:
         cache.keep(verified.cursor)
-        peers.record_success(node.store, submitted.party, now, POLL_MS)
     return Pushed(submitted.party, hint, line, stored)
 
 
-def _recorded(conn: Connection, party: str) -> tuple[int, bytes, str | None]:
-    """Size, root and note of the latest checkpoint of ``party`` this node has verified."""
-    status = peers.get_status(conn, party)
+def _recorded(conn: Connection, status: peers.PeerStatus) -> tuple[int, bytes, str | None]:
+    """Size, root and note of the latest checkpoint of a peer's log this node has verified."""
+    party = status.party
     best: tuple[int, str] | None = None
     if status.remote_size is not None and status.remote_note is not None:
         best = (status.remote_size, status.remote_note)
