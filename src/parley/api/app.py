@@ -68,11 +68,7 @@ async def _watch_rounds(
         if version is None or version != seen:
             seen = version
             latest = await anyio.to_thread.run_sync(node.checkpoint)
-        if latest is not None and (app.state.published is None or
-                                   latest[0] != app.state.published[0]):  # fmt: skip
-            app.state.published = latest
-            app.state.log_grew.set()
-            app.state.log_grew = asyncio.Event()
+        workers.publish(app.state, latest)
         interval = (
             WATCH_INTERVAL_S if version is None
             else LISTENING_INTERVAL_S if listening else PROBE_INTERVAL_S

@@ -33,6 +33,7 @@ from parley.node import wakeup, witnessing
 from parley.node.ingest import note_body
 from parley.node.items import entry_item
 from parley.node.node import Node, now_ms
+from parley.node.replicator import HandOver, Replicator
 from parley.node.sync import Hint
 from parley.store import logs
 from parley.store import witnessing as witness_rows
@@ -73,17 +74,26 @@ async def push(request: Request) -> Response:
     body = await request.body()
     caller = caller_party(request)
     replicator = getattr(request.app.state, "replicator", None)
-    cache = getattr(replicator, "cursors", None)  # the leader's: it stores what was pushed
+    leader = replicator if isinstance(replicator, Replicator) else None  # stores what came
+
+    def receive() -> tuple[wakeup.Pushed, HandOver | None]:
+        cache = None if leader is None else leader.cursors
+        pushed = wakeup.receive_push(node, caller, body, now_ms(), cache)
+        stored = pushed.stored
+        if leader is None or stored is None or stored.observations or not stored.receipts:
+            return pushed, None
+        return pushed, leader.prepare_hand_over(pushed.party, stored.receipts)
+
     try:
-        pushed = await anyio.to_thread.run_sync(
-            wakeup.receive_push, node, caller, body, now_ms(), cache
-        )
+        pushed, hand_over = await anyio.to_thread.run_sync(receive)
     except wakeup.SizeConflictError as exc:
         return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
     if pushed.stored is None:
         return _woken(request, pushed.party, pushed.hint, pushed.line)
-    if replicator is not None and (pushed.stored.receipts or pushed.stored.observations):
-        replicator.poke()  # this node's log grew: announce its receipts now
+    if leader is not None and hand_over is not None:
+        leader.handed_over(hand_over)  # its receipts go to the pusher at once
+    elif leader is not None and pushed.stored.observations:
+        leader.poke()  # this node's log grew: announce it now
     return Response(pushed.line, status_code=200, media_type="text/plain; charset=utf-8")
 
 

@@ -75,6 +75,22 @@ class WakeForwarder:
             log.warning("forwarding the wake-up of %s failed: %s", party, exc.message)
 
 
+def publish(state: Any, latest: tuple[int, str] | None) -> bool:
+    """Make ``latest`` the app's published checkpoint if it is newer; wake the announcers.
+
+    The watcher publishes what it reads; a push handler publishes the growth it just committed
+    (``Replicator.handed_over``), one look at the log earlier. Logs only grow, so the newest
+    size wins whoever publishes first.
+    """
+    current = state.published
+    if latest is None or (current is not None and latest[0] <= current[0]):
+        return False
+    state.published = latest
+    state.log_grew.set()
+    state.log_grew = asyncio.Event()
+    return True
+
+
 class BackgroundJobs:
     """The jobs only the leader runs, bound to one app (its published checkpoint and watcher)."""
 
@@ -87,7 +103,7 @@ class BackgroundJobs:
         interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
         replicator = Replicator(
             node, lambda: state.published, lambda: state.log_grew, state.poked.set,
-            witness_interval_s=interval,
+            witness_interval_s=interval, publish=lambda latest: publish(state, latest),
         )  # fmt: skip
         replicator.start_witnessing()
         state.replicator = replicator

@@ -41,6 +41,7 @@ import httpx
 
 from parley.core import merkle
 from parley.core.checkpoint import parse_vkey, witness_name
+from parley.core.entry import Header
 from parley.core.errors import ParleyError
 from parley.node import gossip, peers, receipts, wakeup, witnessing
 from parley.node.fedauth import RequestSigner
@@ -65,6 +66,15 @@ KEEP_S = 0.2  # peers' cosignatures are verified and kept in batches, at most th
 
 Published = Callable[[], tuple[int, str] | None]
 GrowthEvent = Callable[[], asyncio.Event]
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """A growth of receipts that a push handler committed, ready to announce (see Replicator)."""
+
+    latest: tuple[int, str]
+    answers: dict[int, str]  # own seq -> the party whose entry it answers
+    material: tuple[tuple[int, int], tuple[list[bytes], list[logs.StoredEntry] | None]] | None
 
 
 @dataclass
@@ -95,11 +105,14 @@ class Replicator:
         growth: GrowthEvent,
         poke: Callable[[], None] = lambda: None,
         witness_interval_s: float = WITNESS_INTERVAL_S,
+        publish: Callable[[tuple[int, str]], object] | None = None,
     ) -> None:
         self.node = node
         self.published = published
         self.growth = growth
         self.poke = poke
+        self.publish = publish
+        self.acked: dict[str, int] = {}  # the size each peer last recorded of this node's log
         self.jobs: dict[str, _PeerJobs] = {}
         self.signer = RequestSigner(node.log.key("http"))
         self.cursors = CursorCache()
@@ -308,6 +321,7 @@ class Replicator:
                     continue
                 try:
                     acked = await self._announce(party, latest, acked)
+                    self.acked[party] = acked
                     sent, failures, pending_since = latest[0], 0, None
                 except (ParleyError, httpx.HTTPError) as exc:
                     failures += 1
@@ -317,6 +331,35 @@ class Replicator:
                         await asyncio.wait_for(grew.wait(), timeout=delay)
                     continue
             await grew.wait()
+
+    def prepare_hand_over(self, answered: str, receipts: list[Header]) -> HandOver | None:
+        """Read what announcing a push's ``receipts`` to their author ``answered`` takes.
+
+        Runs in the thread that stored the push and appended the receipts: the newest
+        checkpoint, and the proof and entries from the size the author recorded, so that
+        ``handed_over`` starts the announcement without another look at the log.
+        """
+        latest = self.node.checkpoint()
+        if latest is None:
+            return None
+        size, old = latest[0], self.acked.get(answered)
+        material = None
+        if old is not None and 0 <= old < size:
+            material = ((old, size), self._read_material(old, size))
+        return HandOver(latest, {header.seq: answered for header in receipts}, material)
+
+    def handed_over(self, hand_over: HandOver) -> None:
+        """On the event loop: publish a growth prepared by ``prepare_hand_over``."""
+        self.answers.update(hand_over.answers)
+        if hand_over.material is not None:
+            key, found = hand_over.material
+            if all(done != key[1] for _old, done in self.material):
+                self.material.clear()
+            self.material[key] = found
+        if self.publish is None:
+            self.poke()
+        else:
+            self.publish(hand_over.latest)
 
     async def _concerns(self, party: str, sent: int, size: int) -> bool:
         """Whether this node's entries ``sent <= seq < size`` should reach ``party`` at once."""
