@@ -43,7 +43,6 @@ import httpx
 from bench.common import (
     BUILD_BATCH,
     NETWORK,
-    OPEN_QUOTAS,
     OUT,
     PARTY,
     PEER,
@@ -57,7 +56,9 @@ from bench.common import (
     machine_line,
     median,
     now_iso,
+    open_network,
     peak_rss_mib,
+    pin_offline,
     print_table,
     profile,
     record,
@@ -133,38 +134,11 @@ def network_home(size: int) -> Path:
 
 def build_network(size: int, home: Path) -> dict[str, Any]:
     """Create JP, CN and KR under one policy; JP pins both and writes ``size`` entries."""
-    from parley.core.entry import Body
-    from parley.core.policy import PolicyDocument, SignedPolicy
-    from parley.node import peers
-    from parley.node.node import Node, now_ms
-    from parley.node.policies import draft_policy
-    from parley.store import logs
-
-    nodes = {
-        p: Node.create(home / p.lower(), party=p, name=f"{p} bench centre", network=NETWORK)
-        for p in (PARTY, PEER, OUTSIDER)
-    }
-    members = [
-        {"party": p, "name": f"{p} bench centre", "identity": n.context().statement.identity.b64}
-        for p, n in nodes.items()
-    ]
-    drafted = draft_policy(network=NETWORK, name="catch-up bench network", members=members,
-                           created=now_ms(), version=2)  # fmt: skip
-    document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
-    signed = SignedPolicy(document, {})
-    for party, node in nodes.items():
-        signed.add(document.sign(party, node.identity()))
-    for node in nodes.values():
-        node.adopt_policy(signed)
+    nodes = open_network({p: home / p.lower() for p in (PARTY, PEER, OUTSIDER)}, NETWORK,
+                         "catch-up bench network", "bench centre")  # fmt: skip
     author = nodes[PARTY]
     for party in (PEER, OUTSIDER):  # recognised, so their requests are signed and authenticated
-        with nodes[party].store.read() as conn:
-            first = logs.get_entry(conn, party, 0)
-        assert first is not None and first.body is not None and first.salt is not None  # noqa: S101
-        identity = nodes[party].context().statement.identity
-        statement = Body(first.salt, first.body).value()
-        peers.store_pin(author.store, party, "http://127.0.0.1:9", identity, None, statement,
-                        now_ms())  # fmt: skip
+        pin_offline(author, nodes[party])
     clock = Clock()
     written = author.size()
     while written < size + 3:  # key, policy v1, policy v2 come first

@@ -32,16 +32,22 @@ from typing import Any
 from sqlalchemy import event
 
 from bench.bench_latency import notification
-from bench.common import OPEN_QUOTAS, SCRATCH, machine, machine_line, print_table, record, result
+from bench.common import (
+    SCRATCH,
+    machine,
+    machine_line,
+    open_network,
+    pin_offline,
+    print_table,
+    record,
+    result,
+)
 from parley.core import merkle
 from parley.core.checkpoint import witness_name
-from parley.core.entry import Body
-from parley.core.policy import PolicyDocument, SignedPolicy
-from parley.node import peers, wakeup, witnessing
+from parley.node import wakeup, witnessing
 from parley.node.fedclient import add_checkpoint_body
 from parley.node.ingest import CursorCache
 from parley.node.node import Node, now_ms
-from parley.node.policies import draft_policy
 from parley.node.replicator import push_body
 from parley.store import logs
 
@@ -61,32 +67,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def pair(folder: Path) -> tuple[Node, Node]:
-    nodes = {
-        p: Node.create(folder / p.lower(), party=p, name=f"{p} centre", network=NETWORK)
-        for p in ("US", "JP")
-    }
-    members = [
-        {"party": p, "name": f"{p} centre", "identity": n.context().statement.identity.b64}
-        for p, n in nodes.items()
-    ]
-    drafted = draft_policy(
-        network=NETWORK, name="bench", members=members, created=now_ms(), version=2
-    )
-    document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
-    signed = SignedPolicy(document, {})
-    for party, node in nodes.items():
-        signed.add(document.sign(party, node.identity()))
-    for node in nodes.values():
-        node.adopt_policy(signed)
-    for receiver, author in ((nodes["US"], nodes["JP"]), (nodes["JP"], nodes["US"])):
-        with author.store.read() as conn:
-            first = logs.get_entry(conn, author.party, 0)
-        assert first is not None and first.body is not None and first.salt is not None
-        body = Body(first.salt, first.body).value()
-        identity = author.context().statement.identity
-        peers.store_pin(
-            receiver.store, author.party, "http://127.0.0.1:9", identity, None, body, now_ms()
-        )
+    nodes = open_network({p: folder / p.lower() for p in ("US", "JP")}, NETWORK)
+    pin_offline(nodes["US"], nodes["JP"])
+    pin_offline(nodes["JP"], nodes["US"])
     return nodes["US"], nodes["JP"]
 
 

@@ -32,23 +32,21 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.common import (
-    OPEN_QUOTAS,
     SCRATCH,
     latency_summary,
     machine,
     machine_line,
+    open_network,
     print_table,
     record,
     result,
 )
-from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.formats.areas import circle_area
 from parley.formats.notification import new_notification
 from parley.node import tlspin
 from parley.node.log import Draft
 from parley.node.node import Node, now_ms
 from parley.node.peers import pin_peer
-from parley.node.policies import draft_policy
 from parley.store.schema import entries, receipts
 
 MODULE = "bench.bench_latency"
@@ -93,23 +91,8 @@ class Network:
         return self.folder / party.lower()
 
     def create(self) -> None:
-        nodes = {
-            p: Node.create(self.home(p), party=p, name=f"{p} centre", network=NETWORK)
-            for p in PARTIES
-        }
-        members = [
-            {"party": p, "name": f"{p} centre", "identity": n.context().statement.identity.b64}
-            for p, n in nodes.items()
-        ]
-        drafted = draft_policy(
-            network=NETWORK, name="bench", members=members, created=now_ms(), version=2
-        )
-        document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
-        signed = SignedPolicy(document, {})
+        nodes = open_network({p: self.home(p) for p in PARTIES}, NETWORK)
         for party, node in nodes.items():
-            signed.add(document.sign(party, node.identity()))
-        for party, node in nodes.items():
-            node.adopt_policy(signed)
             self.pins[party] = (
                 tlspin.ensure_certificate(self.home(party), f"parley {party}") if self.tls else None
             )

@@ -37,6 +37,7 @@ from parley.core.canonical import canonical_bytes
 from parley.core.entry import SALT_SIZE
 from parley.core.keys import DOMAIN_HEADER, SigningKey
 from parley.node.log import Draft
+from parley.node.node import Node
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -51,6 +52,47 @@ OPEN_QUOTAS = {
     "bytes_per_minute": 10**15,
     "addressed_per_minute": 10**9,
 }
+
+
+def open_network(
+    homes: dict[str, Path], network: str, name: str = "bench", centre: str = "centre"
+) -> dict[str, Node]:
+    """New nodes (party -> home) under one policy with ``OPEN_QUOTAS``, signed by every one."""
+    from parley.core.policy import PolicyDocument, SignedPolicy
+    from parley.node.node import Node, now_ms
+    from parley.node.policies import draft_policy
+
+    nodes = {p: Node.create(home, party=p, name=f"{p} {centre}", network=network)
+             for p, home in homes.items()}  # fmt: skip
+    members = [
+        {"party": p, "name": f"{p} {centre}", "identity": n.context().statement.identity.b64}
+        for p, n in nodes.items()
+    ]
+    drafted = draft_policy(network=network, name=name, members=members, created=now_ms(),
+                           version=2)  # fmt: skip
+    document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
+    signed = SignedPolicy(document, {})
+    for party, node in nodes.items():
+        signed.add(document.sign(party, node.identity()))
+    for node in nodes.values():
+        node.adopt_policy(signed)
+    return nodes
+
+
+def pin_offline(receiver: Node, author: Node, url: str = "http://127.0.0.1:9") -> None:
+    """Pin ``author`` at ``receiver`` from its first key statement, with no request."""
+    from parley.core.entry import Body
+    from parley.node import peers
+    from parley.node.node import now_ms
+    from parley.store import logs
+
+    with author.store.read() as conn:
+        first = logs.get_entry(conn, author.party, 0)
+    assert first is not None and first.body is not None and first.salt is not None  # noqa: S101
+    identity = author.context().statement.identity
+    statement = Body(first.salt, first.body).value()
+    peers.store_pin(receiver.store, author.party, url, identity, None, statement, now_ms())
+
 
 PARTY = "JP"
 PEER = "CN"

@@ -11,7 +11,8 @@ the cached logs of the run first.
 Each bench runs in its own process, prints its tables and updates bench/out/results.json; this
 script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the formats layer's
 ``bench_cap_parse`` and ``bench_cap_import`` with 10,000 messages; federation catch-up,
-``bench_catchup`` with 20,000 entries) run after them with bounded arguments and print their
+``bench_catchup`` with 20,000 entries; delivery latency and one delivery round trip,
+``bench_latency`` and ``bench_hop``) run after them with bounded arguments and print their
 own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
@@ -50,6 +51,7 @@ OTHER_BENCHES = {
     ),
     "catchup": ("bench.bench_catchup", ["--entries", str(CATCHUP_ENTRIES)]),
     "latency": ("bench.bench_latency", ["--count", "200"]),  # about two minutes
+    "hop": ("bench.bench_hop", ["--rounds", "300"]),  # about ten seconds
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]

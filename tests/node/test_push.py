@@ -257,3 +257,44 @@ def test_a_push_from_a_peer_not_in_good_standing_is_left_to_the_pull(pair, kit, 
     pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is None and held(jp, "US") == before
+
+
+def test_a_pushs_receipts_are_handed_to_the_announcer_with_the_pushers_material(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    """The push handler publishes the growth it committed: no watcher pass, no more reads."""
+    us, jp = pair["US"], pair["JP"]
+    jp_old, _note = jp.checkpoint()
+    old, _note = us.checkpoint()
+    us.append([kit.check(1), kit.check(2, ("JP",))])
+    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+                                 ingest.CursorCache())  # fmt: skip
+    assert pushed.stored is not None and len(pushed.stored.receipts) == 2
+    published: list[tuple[int, str]] = []
+    replicator = Replicator(jp, lambda: None, asyncio.Event, publish=published.append)
+    replicator.acked["US"] = jp_old  # what US recorded of JP's log before these receipts
+    hand_over = replicator.prepare_hand_over("US", pushed.stored.receipts)
+    assert hand_over is not None
+    replicator.handed_over(hand_over)
+    size, note = jp.checkpoint()
+    assert published == [(size, note)]
+    assert {replicator.answers[h.seq] for h in pushed.stored.receipts} == {"US"}
+    proof, entries = replicator.material[(jp_old, size)]
+    assert [e.seq for e in entries or []] == list(range(jp_old, size))
+    with jp.store.read() as conn:
+        expected = merkle.consistency_proof(jp_old, size,
+                                            lambda ids: logs.get_nodes(conn, "JP", ids))  # fmt: skip
+    assert proof == expected
+
+
+def test_a_hand_over_without_a_recorded_size_carries_no_material(pair, kit) -> None:  # type: ignore[no-untyped-def]
+    us, jp = pair["US"], pair["JP"]
+    old, _note = us.checkpoint()
+    us.append([kit.check(1)])
+    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+                                 ingest.CursorCache())  # fmt: skip
+    assert pushed.stored is not None
+    pokes: list[bool] = []
+    replicator = Replicator(jp, lambda: None, asyncio.Event, poke=lambda: pokes.append(True))
+    hand_over = replicator.prepare_hand_over("US", pushed.stored.receipts)
+    assert hand_over is not None and hand_over.material is None  # the loop reads it itself
+    replicator.handed_over(hand_over)
+    assert pokes == [True] and not replicator.material  # no publisher: the watcher is poked

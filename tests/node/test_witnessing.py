@@ -170,3 +170,26 @@ def test_forged_evidence_in_a_peers_log_changes_nothing(four, kit) -> None:  # t
     with kr.store.read() as conn:
         assert rows.list_equivocations(conn) == []
         assert not peers.get_status(conn, "US").held
+
+
+def test_answers_kept_in_a_batch_keep_the_valid_and_name_the_refused(four, kit) -> None:  # type: ignore[no-untyped-def]
+    us = four["US"]
+    us.append([kit.check(1)])
+    size, note = us.checkpoint()
+    lines = {}
+    for party in ("JP", "KR"):
+        _party, _hint, lines[party] = wakeup.receive(four[party], add_checkpoint_body(0, [], note),
+                                                     T0)  # fmt: skip
+    names = {party: witness_name(us.network, party) for party in ("JP", "KR", "CN")}
+    answers = [
+        witnessing.Answer(note, lines["JP"], names["JP"]),
+        witnessing.Answer(note, lines["JP"], names["CN"]),  # CN did not sign this line
+        witnessing.Answer(note, lines["KR"], names["KR"]),
+    ]
+    kept = witnessing.keep_answers(us, answers)
+    assert kept[0] == 1 and kept[2] == 1
+    assert isinstance(kept[1], VerificationError) and names["CN"] in kept[1].message
+    with us.store.read() as conn:
+        held = {c.witness for c in rows.cosignatures_at(conn, "US", size)}
+    assert held == {names["JP"], names["KR"]}
+    assert witnessing.keep_answers(us, answers[:1]) == [0]  # a second time adds nothing
