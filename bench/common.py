@@ -58,24 +58,16 @@ def open_network(
     homes: dict[str, Path], network: str, name: str = "bench", centre: str = "centre"
 ) -> dict[str, Node]:
     """New nodes (party -> home) under one policy with ``OPEN_QUOTAS``, signed by every one."""
-    from parley.core.policy import PolicyDocument, SignedPolicy
-    from parley.node.node import Node, now_ms
+    from parley.core.policy import PolicyDocument
+    from parley.node.node import Node, adopt_by_all, members_of, now_ms
     from parley.node.policies import draft_policy
 
     nodes = {p: Node.create(home, party=p, name=f"{p} {centre}", network=network)
              for p, home in homes.items()}  # fmt: skip
-    members = [
-        {"party": p, "name": f"{p} {centre}", "identity": n.context().statement.identity.b64}
-        for p, n in nodes.items()
-    ]
-    drafted = draft_policy(network=network, name=name, members=members, created=now_ms(),
-                           version=2)  # fmt: skip
+    drafted = draft_policy(network=network, name=name, members=members_of(nodes.values()),
+                           created=now_ms(), version=2)  # fmt: skip
     document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
-    signed = SignedPolicy(document, {})
-    for party, node in nodes.items():
-        signed.add(document.sign(party, node.identity()))
-    for node in nodes.values():
-        node.adopt_policy(signed)
+    adopt_by_all(nodes.values(), document)
     return nodes
 
 

@@ -19,11 +19,11 @@ import pytest
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, origin_for, sign_checkpoint
 from parley.core.entry import SALT_SIZE, Body, Header, parse_header, sign_header
-from parley.core.policy import PolicyDocument, SignedPolicy
+from parley.core.policy import PolicyDocument
 from parley.node import peers
 from parley.node.fedclient import Fetched
 from parley.node.log import Draft
-from parley.node.node import Node, now_ms
+from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
 
@@ -41,17 +41,12 @@ def make_network(
                        database=(databases or {}).get(p))  # fmt: skip
         for p in parties
     }
-    members = [{"party": p, "name": f"{p} centre",
-                "identity": n.context().statement.identity.b64} for p, n in nodes.items()]  # fmt: skip
-    document = draft_policy(network=NETWORK, name="test network", members=members,
-                            created=now_ms(), version=2, deadline_scale=0.01)  # fmt: skip
+    document = draft_policy(network=NETWORK, name="test network",
+                            members=members_of(nodes.values()), created=now_ms(), version=2,
+                            deadline_scale=0.01)  # fmt: skip
     if quotas is not None:
         document = PolicyDocument.from_dict({**document.to_dict(), "quotas": quotas})
-    signed = SignedPolicy(document, {})
-    for party, node in nodes.items():
-        signed.add(document.sign(party, node.identity()))
-    for node in nodes.values():
-        node.adopt_policy(signed)
+    adopt_by_all(nodes.values(), document)
     return nodes
 
 

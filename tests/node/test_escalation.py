@@ -25,7 +25,7 @@ from parley.core.verify import verify_log
 from parley.core.witnessed import witnessed_times
 from parley.node import checks, deadlines, export, gossip, inquiries, peers, receipts, witnessing
 from parley.node.log import Draft
-from parley.node.node import Node, now_ms
+from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.node.sync import pull
 from parley.store import logs
@@ -43,16 +43,9 @@ def fleet(tmp_path: Path):  # type: ignore[no-untyped-def]
         nodes = {p: Node.create(tmp_path / p.lower(), party=p, name=f"{p} centre",
                                 network=NETWORK) for p in parties}  # fmt: skip
         made.extend(nodes.values())
-        members = [{"party": p, "name": f"{p} centre",
-                    "identity": n.context().statement.identity.b64} for p, n in nodes.items()]  # fmt: skip
-        document = draft_policy(network=NETWORK, name="test", members=members, created=now_ms(),
-                                version=2, deadline_scale=0.01)  # fmt: skip
-        document = PolicyDocument.from_dict({**document.to_dict(), **changes})
-        signed = SignedPolicy(document, {})
-        for party, node in nodes.items():
-            signed.add(document.sign(party, node.identity()))
-        for node in nodes.values():
-            node.adopt_policy(signed)
+        document = draft_policy(network=NETWORK, name="test", members=members_of(nodes.values()),
+                                created=now_ms(), version=2, deadline_scale=0.01)  # fmt: skip
+        adopt_by_all(nodes.values(), PolicyDocument.from_dict({**document.to_dict(), **changes}))
         return nodes
 
     yield build

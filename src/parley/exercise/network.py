@@ -24,7 +24,7 @@ import httpx
 from parley.core.errors import ConflictError, ParleyError
 from parley.core.policy import SignedPolicy
 from parley.node import officers, tlspin
-from parley.node.node import Node, now_ms
+from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 
 PARTIES = {
@@ -97,20 +97,13 @@ class LocalNetwork:
                 local.passwords[name] = password
             opened[local.party] = node
             local.pin = tlspin.ensure_certificate(local.home, f"parley {local.party}")
-        members = [
-            {"party": n.party, "name": n.name,
-             "identity": opened[n.party].context().statement.identity.b64}
-            for n in self.nodes
-        ]  # fmt: skip
         document = draft_policy(
-            network=self.network, name=f"{self.network} network policy", members=members,
-            created=now_ms(), version=2, deadline_scale=deadline_scale,
+            network=self.network, name=f"{self.network} network policy",
+            members=members_of(opened[n.party] for n in self.nodes), created=now_ms(),
+            version=2, deadline_scale=deadline_scale,
         )  # fmt: skip
-        signed = SignedPolicy(document, {})
-        for party, node in opened.items():
-            signed.add(document.sign(party, node.identity()))
+        signed = adopt_by_all(opened.values(), document)
         for node in opened.values():
-            node.adopt_policy(signed)
             node.close()
         self._write_logins()
         return signed

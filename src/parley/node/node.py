@@ -10,7 +10,7 @@ with loose permissions, a wrong passphrase, or a database that is not a Parley d
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -177,3 +177,27 @@ class Node:
 
     def close(self) -> None:
         self.store.dispose()
+
+
+def members_of(nodes: Iterable[Node]) -> list[dict[str, str]]:
+    """The policy's member list of nodes held on this machine, under their own names."""
+    return [
+        {"party": node.party, "name": node.config.name,
+         "identity": node.context().statement.identity.b64}
+        for node in nodes
+    ]  # fmt: skip
+
+
+def adopt_by_all(nodes: Iterable[Node], document: PolicyDocument) -> SignedPolicy:
+    """Sign ``document`` by every one of ``nodes`` and adopt it at each.
+
+    For a network whose members all run on one machine (the demo, an exercise, tests,
+    benches); members of a real network sign with ``parley policy sign`` on their own nodes.
+    """
+    held = list(nodes)
+    signed = SignedPolicy(document, {})
+    for node in held:
+        signed.add(document.sign(node.party, node.identity()))
+    for node in held:
+        node.adopt_policy(signed)
+    return signed
