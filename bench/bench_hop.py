@@ -42,14 +42,11 @@ from bench.common import (
     record,
     result,
 )
-from parley.core import merkle
 from parley.core.checkpoint import witness_name
 from parley.node import wakeup, witnessing
-from parley.node.fedclient import add_checkpoint_body
 from parley.node.ingest import CursorCache
 from parley.node.node import Node, now_ms
-from parley.node.replicator import push_body
-from parley.store import logs
+from parley.node.replicator import growth_push
 
 MODULE = "bench.bench_hop"
 NETWORK = "parley-bench-hop"
@@ -104,31 +101,20 @@ class Meter:
             self.step = ""
 
 
-def growth(author: Node, old: int, reader: str) -> bytes:
-    """The push ``author``'s replicator sends ``reader`` for its entries from ``old`` on."""
-    size, note = author.checkpoint()
-    with author.store.read() as conn:
-        proof = merkle.consistency_proof(
-            old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
-        )
-        stored = logs.get_range(conn, author.party, old, size)
-    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
-
-
 def round_trip(us: Node, jp: Node, caches: dict[str, Cache], meter: Meter, i: int) -> None:
     """One round; each node's cache also holds the size the other recorded of its log."""
     us_old, jp_old = caches["JP"].recorded, caches["US"].recorded
     with meter("1 US appends a notification"):
         us.append([notification(i)])
     with meter("2 US reads the push (proof, entries)"):
-        body = growth(us, us_old, "JP")
+        body = growth_push(us, us_old, "JP")
     with meter("3 JP takes the push, receipts it"):
         pushed = wakeup.receive_push(jp, "US", body, now_ms(), caches["JP"])
     assert pushed.stored is not None and pushed.stored.receipts, "JP did not store the push"
     with meter("4 US keeps JP's cosignature"):
         witnessing.keep_answer(us, us.checkpoint()[1], pushed.line, witness(jp))
     with meter("5 JP reads the receipt's push"):
-        back = growth(jp, jp_old, "US")
+        back = growth_push(jp, jp_old, "US")
     with meter("6 US takes the receipt"):
         answered = wakeup.receive_push(us, "JP", back, now_ms(), caches["US"])
     assert answered.stored is not None, "US did not store the receipt"

@@ -15,21 +15,10 @@ from parley.core.errors import NotAuthorizedError, ParleyError, VerificationErro
 from parley.node import ingest, peers, sync, wakeup
 from parley.node.fedclient import PushedSource, add_checkpoint_body, author_source
 from parley.node.node import Node, now_ms
-from parley.node.replicator import Replicator, push_body
+from parley.node.replicator import Replicator, growth_push
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 from parley.store.schema import entries
-
-
-def growth_push(author: Node, old: int, reader: str) -> bytes:
-    """What the author's replicator sends ``reader`` for its entries from ``old`` on."""
-    size, note = author.checkpoint()
-    with author.store.read() as conn:
-        proof = merkle.consistency_proof(
-            old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
-        )
-        stored = logs.get_range(conn, author.party, old, size)
-    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
 
 
 def unreachable_author(party: str) -> httpx.Client:

@@ -90,6 +90,34 @@ def push_body(submission: bytes, stored: list[logs.StoredEntry], reader: str) ->
     return json.dumps({"submission": submission.decode("utf-8"), "entries": entries}).encode()
 
 
+def read_material(
+    node: Node, old: int, size: int
+) -> tuple[list[bytes], list[logs.StoredEntry] | None]:
+    """The consistency proof ``old`` -> ``size`` of this node's log, and the entries between.
+
+    The entries only if a push can carry them (at most ``wakeup.PUSH_MAX_ENTRIES``).
+    """
+    with node.store.read() as conn:
+        proof = merkle.consistency_proof(
+            old, size, lambda ids: logs.get_nodes(conn, node.party, ids)
+        )
+        few = 0 < size - old <= wakeup.PUSH_MAX_ENTRIES
+        return proof, logs.get_range(conn, node.party, old, size) if few else None
+
+
+def growth_push(node: Node, old: int, reader: str) -> bytes:
+    """The push of this node's entries from ``old`` to its newest checkpoint, for ``reader``."""
+    latest = node.checkpoint()
+    if latest is None:
+        raise ParleyError(f"{node.party} has no checkpoint yet")
+    size, note = latest
+    proof, stored = read_material(node, old, size)
+    if stored is None:
+        limit = wakeup.PUSH_MAX_ENTRIES
+        raise ParleyError(f"a push carries 1 to {limit} entries, not {size - old}")
+    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
+
+
 def report_pause(node: Node, party: str) -> int:
     until = peers.throttled_until(node.store, party, now_ms())
     return 0 if until is None else until - now_ms()
@@ -440,12 +468,7 @@ class Replicator:
     def _read_material(
         self, old: int, size: int
     ) -> tuple[list[bytes], list[logs.StoredEntry] | None]:
-        with self.node.store.read() as conn:
-            proof = merkle.consistency_proof(
-                old, size, lambda ids: logs.get_nodes(conn, self.node.party, ids)
-            )
-            few = 0 < size - old <= wakeup.PUSH_MAX_ENTRIES
-            return proof, logs.get_range(conn, self.node.party, old, size) if few else None
+        return read_material(self.node, old, size)
 
     async def _client(self, peer: peers.Peer) -> httpx.AsyncClient:
         """The announcing client of ``peer``, made anew when its URL or TLS pin changed."""
