@@ -90,6 +90,41 @@ def test_sign_header_and_parse_header_round_trip() -> None:
     parsed.verify_signature(LOG_KEY.public)
 
 
+PARTIES = st.from_regex(r"[A-Z][A-Z0-9]{1,7}", fullmatch=True).filter(lambda p: p != ALL)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    network=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,62}", fullmatch=True),
+    party=PARTIES,
+    seq=st.integers(0, 2**53 - 1),
+    time=st.integers(0, 2**53 - 1),
+    kind=st.sampled_from(sorted(set(KINDS) - set(PUBLIC_KINDS))),
+    status=st.sampled_from(sorted(STATUSES)),
+    audience=st.one_of(st.just(ALL), st.lists(PARTIES, min_size=1, max_size=5, unique=True)),
+)
+def test_signed_header_bytes_are_rfc8785_of_its_fields(
+    network: str, party: str, seq: int, time: int, kind: str, status: str, audience: Any
+) -> None:
+    """sign_header encodes with the sorted-key encoder alone: its bytes must be JCS's."""
+    import rfc8785
+
+    shared = ALL if audience == ALL else tuple(sorted(audience))
+    tlp = "GREEN" if shared == ALL else "AMBER"
+    header = make_header(network=network, party=party, seq=seq, time=time, kind=kind,
+                         status=status, audience=shared, tlp=tlp)  # fmt: skip
+    assert header.leaf == rfc8785.dumps(header.to_dict())
+    unsigned = header.to_dict()
+    del unsigned["sig"]
+    assert header.signing_bytes() == DOMAIN_HEADER + rfc8785.dumps(unsigned)
+    parse_header(header.leaf).verify_signature(LOG_KEY.public)
+
+
+def test_header_integers_beyond_the_json_subset_are_refused() -> None:
+    with pytest.raises(InvalidEntryError, match="seq is over 2\\^53 - 1"):
+        make_header(seq=2**53)
+
+
 def test_named_audience_round_trips_as_a_sorted_list() -> None:
     header = make_header(audience=("CN", "KR"), tlp="AMBER")
     assert header.to_dict()["audience"] == ["CN", "KR"]

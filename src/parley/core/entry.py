@@ -23,7 +23,7 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from parley.core.canonical import canonical_bytes, parse_canonical
+from parley.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from parley.core.errors import InvalidEntryError, LimitExceededError, VerificationError
 from parley.core.keys import DOMAIN_HEADER, PublicKey, SigningKey, b64, kid_of, unb64
 
@@ -250,13 +250,20 @@ def sign_header(
         "body_hash": body.digest.hex(), "body_size": len(body.data), "kid": log_key.kid,
     }  # fmt: skip
     unsigned = Header(**fields, sig="")
-    sig = b64(log_key.sign(b"", unsigned.signing_bytes()))
+    _check_fields(unsigned)
+    for name in ("seq", "time", "body_size"):
+        if fields[name] > MAX_SAFE_INTEGER:
+            raise InvalidEntryError(f"header {party}:{seq}: {name} is over 2^53 - 1")
+    # Every field is now an ASCII string of its pattern, a known label, a party list or an
+    # integer within +/-(2^53-1): in the subset, where the sorted-key encoder is RFC 8785.
+    unsigned_bytes = orjson.dumps(unsigned.unsigned_dict(), option=orjson.OPT_SORT_KEYS)
+    sig = b64(log_key.sign(DOMAIN_HEADER, unsigned_bytes))
     header = Header(**fields, sig=sig)
-    leaf = canonical_bytes(header.to_dict())
+    leaf = orjson.dumps(header.to_dict(), option=orjson.OPT_SORT_KEYS)
     if len(leaf) > header_limit:
         raise LimitExceededError(f"header is {len(leaf)} bytes, over the limit of {header_limit}")
     object.__setattr__(header, "leaf", leaf)
-    _check_fields(header)
+    object.__setattr__(header, "_unsigned", unsigned_bytes)
     return header
 
 

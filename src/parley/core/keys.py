@@ -16,6 +16,7 @@ log, so an old statement cannot be replayed later to bring a retired key back.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -113,8 +114,9 @@ class SigningKey:
     def generate(cls) -> SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
-    @property
+    @functools.cached_property
     def public(self) -> PublicKey:
+        """The public half (derived once: every signed header names its key id)."""
         from cryptography.hazmat.primitives import serialization
 
         raw = self.private.public_key().public_bytes(
@@ -122,7 +124,7 @@ class SigningKey:
         )
         return PublicKey(raw)
 
-    @property
+    @functools.cached_property
     def kid(self) -> str:
         return self.public.kid
 
