@@ -4,7 +4,7 @@ The watcher publishes as the server's checkpoint every entry appended by any pro
 single-writer lock (a CLI command while the server runs), within 100 ms; the server's own
 appends (receipts) poke it at once. On SQLite every durable commit of another process sends a
 datagram that pokes it too (``Store.commit_listener``), and a look at the database's commit
-probe every ``LISTENING_INTERVAL_S`` (50 ms) is the fallback; the log state is read only when
+probe every ``LISTENING_INTERVAL_S`` (100 ms) is the fallback; the log state is read only when
 the probe moved, so an idle node costs next to nothing. Where no datagram can be heard it looks
 every ``PROBE_INTERVAL_S`` (5 ms), and on PostgreSQL reads the log state every
 ``WATCH_INTERVAL_S`` (20 ms).
@@ -33,7 +33,7 @@ from parley.node.node import Node
 
 WATCH_INTERVAL_S = 0.02  # a read of the log state each time (PostgreSQL: NOTIFY comes first)
 PROBE_INTERVAL_S = 0.005  # SQLite: a look at PRAGMA data_version, microseconds each
-LISTENING_INTERVAL_S = 0.05  # SQLite with commit datagrams: the poll is only a fallback
+LISTENING_INTERVAL_S = 0.1  # SQLite with commit datagrams: the poll is only a fallback
 
 
 async def _watch(app: FastAPI, node: Node) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -396,8 +397,14 @@ def sign_checkpoint(cp: Checkpoint, key_name: str, private_key: Ed25519PrivateKe
     return sign_note(cp.body().decode("ascii"), key_name, private_key)
 
 
+@functools.lru_cache(maxsize=256)
 def open_checkpoint(note: str | bytes, key_name: str, public_key_raw: bytes) -> Checkpoint:
-    """Verify the log's signature on a checkpoint note, then parse its body."""
+    """Verify the log's signature on a checkpoint note, then parse its body.
+
+    A pure function of its arguments, remembered for the last few: a delivery checks one
+    note against one key several times (the submission, its target, the last page), and a
+    failure raises each time (lru_cache keeps results only).
+    """
     text = verify_note(note, key_name, public_key_raw)
     return Checkpoint.parse_body(text.encode("utf-8"))
 

@@ -26,6 +26,7 @@ pinned peer authenticates nobody, and the request is served as an anonymous one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import secrets
 import threading
@@ -164,8 +165,7 @@ class RequestVerifier:
         key this node does not know proves nothing, so its request is served as anonymous; a
         signature by a pinned peer's key that fails any check is a ``RequestSignatureError``.
         """
-        public = {kid: Ed25519PublicKey.from_public_bytes(key.raw)
-                  for kid, (_party, key) in http_keys.items()}  # fmt: skip
+        public = {kid: _openssl_key(key.raw) for kid, (_party, key) in http_keys.items()}
         keys = _Keys({}, public)
         verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
         verifier.max_clock_skew = dt.timedelta(milliseconds=self.skew_ms)
@@ -257,6 +257,12 @@ class RequestVerifier:
             conn.execute(insert(nonces), batch)
             if secrets.randbelow(16) == 0:
                 conn.execute(delete(nonces).where(nonces.c.expires < now))
+
+
+@functools.lru_cache(maxsize=256)
+def _openssl_key(raw: bytes) -> Ed25519PublicKey:
+    """The OpenSSL object of a pinned http key, made once (every request is checked against all)."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def header_pairs(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:

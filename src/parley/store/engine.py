@@ -12,9 +12,9 @@ Durability and the single-writer rule live here:
 * State the worker processes share that is no part of any log (rate-limit buckets, the worker
   table) is written in ``shared`` transactions, outside the writer lock and without a flush.
 * A server learns of commits made by other processes (a CLI append) at once: on PostgreSQL by
-  NOTIFY, on SQLite by a datagram that every durable commit sends to an abstract Unix socket
-  named after the database file (``commit_listener``; Linux). Nothing depends on it arriving:
-  the server also polls.
+  NOTIFY, on SQLite by a datagram that every durable commit of a process that does not listen
+  sends to an abstract Unix socket named after the database file (``commit_listener``; Linux).
+  Nothing depends on it arriving: the server also polls.
 * On PostgreSQL, a ``WorkerSession`` is one worker's dedicated connection outside the pool: it
   holds the session-level leader lock (``LEADER_LOCK_KEY``, never the writer's key) and listens
   for notifications. When the process dies the session ends, and with it both.
@@ -77,6 +77,7 @@ class Store:
         self.url = url
         self._queue = threading.RLock()  # SQLite writers of this process wait here, in turn
         self._commit_address: bytes | None = None  # SQLite: see commit_listener
+        self._listening = False  # this store's process listens: its own commits say nothing
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
@@ -145,14 +146,14 @@ class Store:
     def _signal_commit(self) -> None:
         """Tell a server listening on this database that a commit landed (best effort)."""
         address = self._commit_address
-        if address is None:
+        if address is None or self._listening:
             return
         with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as tell:
             tell.setblocking(False)
             tell.sendto(b"c", address)
 
     def commit_listener(self) -> socket.socket | None:
-        """SQLite: a socket that receives a datagram after each durable commit by any process.
+        """SQLite: a socket that receives a datagram after each durable commit of another process.
 
         None on PostgreSQL (NOTIFY does this), where abstract sockets do not exist, or when
         another process listens already (a second server of one database): poll instead.
@@ -167,6 +168,7 @@ class Store:
             listener.close()
             return None
         listener.setblocking(False)
+        self._listening = True  # the listening process pokes itself after its own appends
         return listener
 
     @contextlib.contextmanager
