@@ -7,11 +7,12 @@ process and the number of SQL statements each step runs. Two nodes (US, JP) unde
 each pinning the other; for every round:
 
 1. US appends a notification to ALL (``Node.append``, one durable commit);
-2. US reads what its replicator pushes (``Replicator._read_material``: proof and entries);
+2. US reads what its replicator pushes (``replicator.growth_push``: proof and entries);
 3. JP takes the push (``wakeup.receive_push``: verify, store, cosign, append its ``delivered``
    receipt, one durable commit);
 4. US keeps JP's cosignature (``witnessing.keep_answer``);
-5. JP's receipt is pushed back: US takes it (``receive_push``) and JP keeps US's cosignature.
+5. JP reads the push of its receipt, US takes it (``receive_push``), and JP keeps US's
+   cosignature (steps 5 to 7 of the table).
 
 Each step's CPU time (``time.process_time``) and statement count (SQLAlchemy's
 ``before_cursor_execute``) are summed over the rounds and given per round.

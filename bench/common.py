@@ -34,10 +34,14 @@ from pathlib import Path
 from typing import Any
 
 from parley.core.canonical import canonical_bytes
-from parley.core.entry import SALT_SIZE
+from parley.core.entry import SALT_SIZE, Body
 from parley.core.keys import DOMAIN_HEADER, SigningKey
+from parley.core.policy import PolicyDocument
+from parley.node import peers
 from parley.node.log import Draft
-from parley.node.node import Node
+from parley.node.node import Node, adopt_by_all, members_of, now_ms
+from parley.node.policies import draft_policy
+from parley.store import logs
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -58,10 +62,6 @@ def open_network(
     homes: dict[str, Path], network: str, name: str = "bench", centre: str = "centre"
 ) -> dict[str, Node]:
     """New nodes (party -> home) under one policy with ``OPEN_QUOTAS``, signed by every one."""
-    from parley.core.policy import PolicyDocument
-    from parley.node.node import Node, adopt_by_all, members_of, now_ms
-    from parley.node.policies import draft_policy
-
     nodes = {p: Node.create(home, party=p, name=f"{p} {centre}", network=network)
              for p, home in homes.items()}  # fmt: skip
     drafted = draft_policy(network=network, name=name, members=members_of(nodes.values()),
@@ -73,11 +73,6 @@ def open_network(
 
 def pin_offline(receiver: Node, author: Node, url: str = "http://127.0.0.1:9") -> None:
     """Pin ``author`` at ``receiver`` from its first key statement, with no request."""
-    from parley.core.entry import Body
-    from parley.node import peers
-    from parley.node.node import now_ms
-    from parley.store import logs
-
     with author.store.read() as conn:
         first = logs.get_entry(conn, author.party, 0)
     assert first is not None and first.body is not None and first.salt is not None  # noqa: S101
@@ -611,11 +606,8 @@ def cached_build(size: int) -> dict[str, Any] | None:
 
 def cache_problem(size: int) -> str | None:
     """Why the current code cannot use the cached log, or None (migrates the schema if due)."""
-    from parley.core.entry import Body
     from parley.core.errors import ParleyError
     from parley.core.verify import LogVerifier
-    from parley.node.node import Node
-    from parley.store import logs
 
     try:
         node = Node.open(log_home(size))
@@ -664,8 +656,6 @@ def db_bytes(home: Path) -> int:
 
 def build_log(size: int, home: Path, batch: int = BUILD_BATCH) -> dict[str, Any]:
     """Build a log of exactly ``size`` entries; runs in the fresh process ``ensure_log`` starts."""
-    from parley.node.node import Node
-
     fingerprint = source_fingerprint()
     started = time.perf_counter()
     noise = Interference()

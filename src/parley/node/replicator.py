@@ -380,10 +380,7 @@ class Replicator:
         """On the event loop: publish a growth prepared by ``prepare_hand_over``."""
         self.answers.update(hand_over.answers)
         if hand_over.material is not None:
-            key, found = hand_over.material
-            if all(done != key[1] for _old, done in self.material):
-                self.material.clear()
-            self.material[key] = found
+            self._keep_material(*hand_over.material)
         if self.publish is None:
             self.poke()
         else:
@@ -460,10 +457,15 @@ class Replicator:
         found = self.material.get((old, size))
         if found is None:
             found = await anyio.to_thread.run_sync(self._read_material, old, size)
-            if all(done != size for _old, done in self.material):
-                self.material.clear()  # keep what leads to the newest size only
-            self.material[(old, size)] = found
+            self._keep_material((old, size), found)
         return found
+
+    def _keep_material(
+        self, key: tuple[int, int], found: tuple[list[bytes], list[logs.StoredEntry] | None]
+    ) -> None:
+        if all(done != key[1] for _old, done in self.material):
+            self.material.clear()  # keep what leads to the newest size only
+        self.material[key] = found
 
     def _read_material(
         self, old: int, size: int

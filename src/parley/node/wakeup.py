@@ -136,8 +136,11 @@ class Submission:
     proof: list[bytes]
     note: str
     checkpoint: Checkpoint
-    log_key: bytes
     peer: peers.Peer
+
+    @property
+    def log_key(self) -> bytes:
+        return self.peer.log_key.raw
 
     @property
     def hint(self) -> Hint:
@@ -163,7 +166,7 @@ def check(node: Node, body: bytes) -> Submission:
         raise BadSubmissionError(f"old size {old} exceeds the checkpoint's size {checkpoint.size}")
     if old == 0 and proof:
         raise BadSubmissionError("the consistency proof must be empty when old is 0")
-    return Submission(party, old, proof, note, checkpoint, peer.log_key.raw, peer)
+    return Submission(party, old, proof, note, checkpoint, peer)
 
 
 def record_in(node: Node, conn: Connection, submission: Submission, now: int) -> str | None:
@@ -266,9 +269,7 @@ def receive_push(
         )
     submitted = check(node, raw)
     hint = Hint(submitted.note, submitted.old, submitted.proof, pushed)
-    verified = (
-        None if cache is None else verify_push(node, submitted.peer, hint, cache)
-    )
+    verified = None if cache is None else verify_push(node, submitted.peer, hint, cache)
     stored = None
     with node.store.write() as conn:
         line = record_in(node, conn, submitted, now)
