@@ -99,7 +99,7 @@ class FleetNode:
     def client(self, signer: RequestSigner | None = None) -> httpx.Client:
         """An HTTP client to this node over pinned TLS: anonymous, or signing as a peer."""
         return httpx.Client(base_url=self.url, transport=tlspin.pinned_transport(self.pin),
-                            auth=signer, timeout=10)  # fmt: skip
+                            auth=signer, timeout=10, headers={"parley-to": self.party})  # fmt: skip
 
 
 class Fleet:

@@ -151,7 +151,8 @@ def _every_endpoint(client: httpx.Client, party: str, seq: int, leaf_hash: str) 
 
 def test_replayed_requests_are_refused(fleet) -> None:  # type: ignore[no-untyped-def]
     us = fleet["US"]
-    request = httpx.Request("GET", us.url + "/fed/v1/get-entries?start=0&end=3")
+    request = httpx.Request("GET", us.url + "/fed/v1/get-entries?start=0&end=3",
+                            headers={"parley-to": "US"})  # fmt: skip
     fleet.signer("CN").sign(request)
     with httpx.Client(transport=__import__("parley.node.tlspin", fromlist=["x"])
                       .pinned_transport(us.pin), timeout=10) as client:  # fmt: skip

@@ -8,6 +8,7 @@ import pytest
 from parley.node import receipts, wakeup
 from parley.node.fedauth import (
     IncomingRequest,
+    Recipient,
     RequestSignatureError,
     RequestSigner,
     RequestVerifier,
@@ -34,12 +35,13 @@ def test_replication_round_trip_on_each_engine(network, kit, database) -> None: 
     receipts.acknowledge(jp, "US:4", "duty", "seen", now_ms())
     header, rows = receipts.status(jp, "US:4")
     assert header.ref == "US:4" and rows[0].status == "acknowledged"
-    request = httpx.Request("GET", "http://127.0.0.1:1/fed/v1/get-sth")
+    request = httpx.Request("GET", "http://127.0.0.1:1/fed/v1/get-sth", headers={"parley-to": "JP"})
     key = us.log.key("http")
     RequestSigner(key).sign(request)
     verifier = RequestVerifier(jp.store)
     incoming = IncomingRequest("GET", str(request.url), dict(request.headers))
     keys = {key.kid: ("US", key.public)}
-    assert verifier.verify(incoming, b"", keys, now_ms()) is not None
+    me = Recipient("JP", ("http://127.0.0.1:1",))
+    assert verifier.verify(incoming, b"", keys, now_ms(), me) is not None
     with pytest.raises(RequestSignatureError, match="replayed"):
-        verifier.verify(incoming, b"", keys, now_ms())
+        verifier.verify(incoming, b"", keys, now_ms(), me)

@@ -13,11 +13,14 @@ import pytest
 from http_message_signatures import HTTPMessageSigner, algorithms
 from sqlalchemy import func, select
 
+from parley.core.errors import ParleyError
 from parley.core.keys import SigningKey
 from parley.node.fedauth import (
+    COVERED,
     FLUSH_S,
     TAG,
     IncomingRequest,
+    Recipient,
     RequestSignatureError,
     RequestSigner,
     RequestVerifier,
@@ -28,6 +31,7 @@ from parley.store.engine import Store, sqlite_url
 from parley.store.schema import nonces
 
 URL = "http://127.0.0.1:8701/fed/v1/get-entries?start=0&end=9"
+ME = Recipient("JP", ("http://127.0.0.1:8701",))  # the verifying node
 
 
 @pytest.fixture
@@ -43,8 +47,8 @@ def cn_key() -> SigningKey:
 
 
 def signed(key: SigningKey, method: str = "GET", url: str = URL, content: bytes | None = None,
-           created: dt.datetime | None = None) -> httpx.Request:  # fmt: skip
-    request = httpx.Request(method, url, content=content)
+           created: dt.datetime | None = None, to: str = "JP") -> httpx.Request:  # fmt: skip
+    request = httpx.Request(method, url, content=content, headers={"parley-to": to})
     RequestSigner(key).sign(request, created=created)
     return request
 
@@ -63,17 +67,20 @@ def verifier_of(store: Store) -> RequestVerifier:
     return VERIFIERS[store]
 
 
-def verify(store: Store, key: SigningKey, request: IncomingRequest, body: bytes = b"") -> object:
+def verify(
+    store: Store, key: SigningKey, request: IncomingRequest, body: bytes = b"",
+    recipient: Recipient = ME,
+) -> object:  # fmt: skip
     keys = {key.kid: ("CN", key.public)}
-    return verifier_of(store).verify(request, body, keys, now_ms())
+    return verifier_of(store).verify(request, body, keys, now_ms(), recipient)
 
 
 def test_a_signed_request_authenticates_its_peer(store: Store, cn_key: SigningKey) -> None:
     request = signed(cn_key)
     caller = verify(store, cn_key, incoming(request))
     assert getattr(caller, "party", None) == "CN"
-    assert 'tag="parley-fed/v1"' in request.headers["signature-input"]
-    assert '"@method" "@target-uri"' in request.headers["signature-input"]
+    assert 'tag="parley-fed/v2"' in request.headers["signature-input"]
+    assert '("@method" "@authority" "@target-uri" "parley-to")' in request.headers["signature-input"]
 
 
 def test_replayed_request_attack(store: Store, cn_key: SigningKey) -> None:
@@ -102,7 +109,7 @@ def test_replay_after_a_restart_attack(store: Store, cn_key: SigningKey) -> None
     verifier_of(store).flush()  # what a stopping server does
     restarted = RequestVerifier(Store(store.url), skew_ms=30_000)
     with pytest.raises(RequestSignatureError, match="replayed"):
-        restarted.verify(incoming(request), b"", {cn_key.kid: ("CN", cn_key.public)}, now_ms())
+        restarted.verify(incoming(request), b"", {cn_key.kid: ("CN", cn_key.public)}, now_ms(), ME)
 
 
 def test_authentication_does_not_wait_for_the_write_lock(store: Store, cn_key: SigningKey) -> None:
@@ -159,11 +166,11 @@ def test_swapped_body_attack(store: Store, cn_key: SigningKey) -> None:
 
 
 def test_signature_without_nonce_is_refused(store: Store, cn_key: SigningKey) -> None:
-    request = httpx.Request("GET", URL)
+    request = httpx.Request("GET", URL, headers={"parley-to": "JP"})
     signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
                                key_resolver=_Keys({cn_key.kid: cn_key.private}, {}))  # fmt: skip
     signer.sign(request, key_id=cn_key.kid, label="parley", tag=TAG,
-                covered_component_ids=("@method", "@target-uri"))  # fmt: skip
+                covered_component_ids=COVERED)  # fmt: skip
     with pytest.raises(RequestSignatureError, match="nonce"):
         verify(store, cn_key, incoming(request))
 
@@ -182,3 +189,57 @@ def test_signature_by_a_peer_key_for_another_peer_fails(store: Store, cn_key: Si
     headers["signature-input"] = f'{forged}keyid="{cn_key.kid}";{rest}'
     with pytest.raises(RequestSignatureError):
         verify(store, cn_key, IncomingRequest("GET", URL, headers))
+
+
+def test_request_signed_for_another_node_is_refused_whatever_its_host_header(
+    store: Store, cn_key: SigningKey
+) -> None:
+    """The authority is checked against the receiver's own URLs, never the Host header."""
+    to_kr = signed(cn_key, url=URL.replace("8701", "8702"), to="KR")
+    headers = dict(to_kr.headers) | {"host": "127.0.0.1:8701"}
+    relayed = IncomingRequest("GET", URL, headers)  # as the receiving server parsed it
+    with pytest.raises(RequestSignatureError, match="addressed to KR, not to JP"):
+        verify(store, cn_key, relayed)
+
+
+def test_request_to_this_address_for_another_party_is_refused(
+    store: Store, cn_key: SigningKey
+) -> None:
+    """Two nodes behind one address: the covered Parley-To keeps their requests apart."""
+    with pytest.raises(RequestSignatureError, match="addressed to 'KR', not to JP"):
+        verify(store, cn_key, incoming(signed(cn_key, to="KR")))
+
+
+def test_rewritten_recipient_header_breaks_the_signature(store: Store, cn_key: SigningKey) -> None:
+    request = signed(cn_key, url=URL.replace("8701", "8702"), to="KR")
+    headers = dict(request.headers) | {"parley-to": "JP"}
+    with pytest.raises(RequestSignatureError, match="does not verify as a request to this node"):
+        verify(store, cn_key, IncomingRequest("GET", URL, headers))
+
+
+def test_signature_under_the_retired_tag_is_refused_by_name(
+    store: Store, cn_key: SigningKey
+) -> None:
+    request = httpx.Request("GET", URL, headers={"parley-to": "JP"})
+    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
+                               key_resolver=_Keys({cn_key.kid: cn_key.private}, {}))  # fmt: skip
+    signer.sign(request, key_id=cn_key.kid, label="parley", tag="parley-fed/v1", nonce="n1",
+                created=dt.datetime.now(dt.UTC), covered_component_ids=("@method", "@target-uri"))  # fmt: skip
+    with pytest.raises(RequestSignatureError, match="parley-fed/v1.*parley-fed/v2"):
+        verify(store, cn_key, incoming(request))
+
+
+def test_a_signature_older_than_the_skew_tolerance_is_refused(
+    store: Store, cn_key: SigningKey
+) -> None:
+    """One bound: ``created`` within the tolerance (30 s here) of now, not twice that."""
+    late = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=45)
+    with pytest.raises(RequestSignatureError, match="age"):
+        verify(store, cn_key, incoming(signed(cn_key, created=late)))
+    recent = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=20)
+    assert verify(store, cn_key, incoming(signed(cn_key, created=recent))) is not None
+
+
+def test_a_request_without_a_recipient_is_not_signed(cn_key: SigningKey) -> None:
+    with pytest.raises(ParleyError, match="names no recipient"):
+        RequestSigner(cn_key).sign(httpx.Request("GET", URL))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from parley.core import merkle
+from parley.core import equivocation, merkle
 from parley.core.canonical import canonical_bytes
 from parley.core.entry import Body, parse_header
 from parley.core.errors import VerificationError
@@ -137,6 +137,24 @@ def test_rewritten_history_attack(us_jp, kit) -> None:  # type: ignore[no-untype
 
 
 def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+    """The proof leads to the new signed root from another root at the held size: evidence."""
+    us, jp, peer = us_jp
+    first = kit.MemoryLog(us, "JP")
+    first.items, first.size = first.items[:3], 3
+    pull(jp, peer, first)
+    rewritten = kit.MemoryLog(us, "JP")
+    rewritten.forge(2, body={"nonce": "e" * 32, "deadlines": {}})
+    before = snapshot(jp)
+    with pytest.raises(ingest.ForkError, match="first 3 entries differ") as caught:
+        pull(jp, peer, rewritten)
+    assert snapshot(jp) == before
+    assert caught.value.evidence is not None
+    small, large = equivocation.verify(caught.value.evidence)  # stands alone, offline
+    assert (small.size, large.size) == (3, rewritten.size)
+
+
+def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+    """From size 4 the proof pins no old root: the entries are recomputed and refused."""
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
     first.items, first.size = first.items[:4], 4
@@ -144,8 +162,9 @@ def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None
     rewritten = kit.MemoryLog(us, "JP")
     rewritten.forge(2, body={"nonce": "e" * 32, "deadlines": {}})
     before = snapshot(jp)
-    with pytest.raises(ingest.ForkError, match="not consistent"):
+    with pytest.raises(VerificationError, match="entries do not match the checkpoint") as caught:
         pull(jp, peer, rewritten)
+    assert not isinstance(caught.value, ingest.ForkError)
     assert snapshot(jp) == before
 
 
@@ -186,12 +205,25 @@ def test_bogus_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-
     first = kit.MemoryLog(us, "JP")
     first.items, first.size = first.items[:3], 3
     pull(jp, peer, first)
-    source = kit.MemoryLog(us, "JP")
+    source = kit.MemoryLog(us, "JP", from_author=False)  # a mirror's bogus proof
     source.consistency = lambda a, b: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
     before = snapshot(jp)
-    with pytest.raises(VerificationError):
+    with pytest.raises(ingest.BadProofError, match="does not verify"):
         pull(jp, peer, source)
     assert snapshot(jp) == before
+
+
+def test_bogus_consistency_proof_from_the_author_is_checked_by_recomputation(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+    """A proof proves nothing about the author: its signed entries must reproduce its root."""
+    us, jp, peer = us_jp
+    first = kit.MemoryLog(us, "JP")
+    first.items, first.size = first.items[:3], 3
+    pull(jp, peer, first)
+    source = kit.MemoryLog(us, "JP")
+    source.consistency = lambda a, b: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
+    report = pull(jp, peer, source)
+    assert report.after == us.size()
+    assert any("does not verify" in note for note in report.notes)
 
 
 def test_stale_checkpoint_is_checked_against_the_held_tree(us_jp, kit) -> None:  # type: ignore[no-untyped-def]

@@ -17,9 +17,12 @@ def test_a_peer_pinned_just_now_is_authenticated_not_served_as_anonymous(network
     assert auth.keys() == {}  # cached: nobody pinned yet
     kit.pin(jp, us)
     time.sleep(UNKNOWN_KEY_RECHECK_S)  # the cache is older than the recheck bound, not 1 s
-    request = httpx.Request("GET", "http://127.0.0.1:8702/fed/v1/get-entries?start=0&end=1")
+    request = httpx.Request(
+        "GET", "http://127.0.0.1:8702/fed/v1/get-entries?start=0&end=1", headers={"parley-to": "JP"}
+    )
     RequestSigner(us.log.key("http")).sign(request)
     caller = auth.verify(
-        IncomingRequest(request.method, str(request.url), dict(request.headers)), b""
+        IncomingRequest(request.method, str(request.url), dict(request.headers)), b"",
+        "http://127.0.0.1:8702",
     )
     assert caller is not None and caller.party == "US"

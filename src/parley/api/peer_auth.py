@@ -1,9 +1,13 @@
 """Who is calling a federation endpoint: an authenticated peer, or an anonymous auditor.
 
 ``authenticate`` is a dependency of every ``/fed/v1`` route. A request signed (RFC 9421) by a
-pinned peer's key must verify (``parley.node.fedauth``) or is refused with 401; one without a
-signature, or signed by a key of no pinned peer, is anonymous and rate-limited per client
-address (token bucket): in the process on SQLite (one server process), in the database on
+pinned peer's key must verify as addressed to this node (``parley.node.fedauth``: one of its
+own URLs, or the local address the connection reached; its party) or is refused with 401; one
+without a signature, or signed by a key of no pinned peer, is anonymous and rate-limited per
+client address (token bucket). Until its signature has verified, a request counts as anonymous:
+a refused signature draws on the same bucket, so forged signatures cannot flood a node with
+401s either. A signed body is read only up to ``MAX_SIGNED_BODY`` (413 past it). The buckets
+live in the process on SQLite (one server process), in the database on
 PostgreSQL, so that N workers do not grant N times the rate. Routes read the caller with
 ``caller_party``: ``None`` means anonymous, who may read bodies of ALL + CLEAR entries only.
 Every answer to an authenticated peer carries ``Parley-Peer: <its party>`` (``PeerHeader``).
@@ -23,7 +27,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from parley.core.errors import ParleyError
 from parley.core.keys import PublicKey
 from parley.node import peers
-from parley.node.fedauth import Caller, IncomingRequest, RequestVerifier, header_pairs
+from parley.node.fedauth import (
+    Caller,
+    IncomingRequest,
+    Recipient,
+    RequestSignatureError,
+    RequestVerifier,
+    header_pairs,
+)
 from parley.node.node import Node, now_ms
 from parley.store.engine import Store
 from parley.store.schema import rate_buckets
@@ -34,6 +45,12 @@ MAX_SIGNED_BODY = 1024 * 1024
 UNKNOWN_KEY_RECHECK_S = 0.05  # at most this stale when a signature's key is unknown
 KEYS_TTL_S = 1.0
 SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
+
+
+class BodyTooLargeError(ParleyError):
+    """A request body is over the limit of its route."""
+
+    http_status = 413
 
 
 class RateLimitedError(ParleyError):
@@ -142,15 +159,31 @@ class Authenticator:
             self._keys = (time.monotonic(), keys)
         return keys
 
-    def verify(self, incoming: IncomingRequest, body: bytes) -> Caller | None:
+    def recipient(self, arrived_at: str | None) -> Recipient:
+        """The node as a request must address it: its party, its URLs, the address it reached.
+
+        ``arrived_at`` is the local address of the connection (scheme, socket host and port, as
+        the server saw them), never anything the request says about itself.
+        """
+        urls = self.node.config.urls
+        if arrived_at is not None and arrived_at not in urls:
+            urls = (*urls, arrived_at)
+        return Recipient(self.node.party, urls)
+
+    def verify(
+        self, incoming: IncomingRequest, body: bytes, arrived_at: str | None = None
+    ) -> Caller | None:
         """The authenticated caller, or None for a key no pinned peer holds.
 
         A key unknown to the cached list is looked up again before it counts as nobody's: a
         peer pinned a moment ago must not be served as an anonymous auditor.
         """
-        found = self.verifier.verify(incoming, body, self.keys(), now_ms())
+        recipient = self.recipient(arrived_at)
+        found = self.verifier.verify(incoming, body, self.keys(), now_ms(), recipient)
         if found is None:
-            found = self.verifier.verify(incoming, body, self.keys(UNKNOWN_KEY_RECHECK_S), now_ms())
+            found = self.verifier.verify(
+                incoming, body, self.keys(UNKNOWN_KEY_RECHECK_S), now_ms(), recipient
+            )
         return found
 
 
@@ -163,16 +196,49 @@ async def authenticate(request: Request) -> Caller | None:
     incoming = IncomingRequest(
         request.method, str(request.url), header_pairs(request.scope["headers"])
     )
+    client = request.client.host if request.client else "?"
     found = None
     if incoming.has_signature():
-        body = await request.body()
-        if len(body) > MAX_SIGNED_BODY:
-            raise ParleyError(f"request body over {MAX_SIGNED_BODY} bytes")
-        found = await anyio.to_thread.run_sync(auth.verify, incoming, body)
+        body = await _bounded_body(request)
+        try:
+            found = await anyio.to_thread.run_sync(
+                auth.verify, incoming, body, arrived_at(request.scope)
+            )
+        except RequestSignatureError:
+            await auth.limiter.check(client)  # a failed signature is an anonymous request
+            raise
     if found is None:
-        await auth.limiter.check(request.client.host if request.client else "?")
+        await auth.limiter.check(client)
     request.state.caller = found
     return found
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body of a signed request, refused (413) past ``MAX_SIGNED_BODY`` before it is read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
+        raise BodyTooLargeError(
+            f"request body of {declared} bytes is over the limit of {MAX_SIGNED_BODY} bytes"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_SIGNED_BODY:
+            raise BodyTooLargeError(f"request body is over the limit of {MAX_SIGNED_BODY} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # noqa: SLF001 - the route reads the body this dependency consumed
+    return body
+
+
+def arrived_at(scope: Any) -> str | None:
+    """The URL of the local socket a request reached (``scope["server"]``), not its Host header."""
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return None
+    host, port = server
+    host = f"[{host}]" if ":" in host else host
+    return f"{scope.get('scheme', 'http')}://{host}:{port}"
 
 
 def caller_party(request: Request) -> str | None:

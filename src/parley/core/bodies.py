@@ -139,9 +139,12 @@ class Evidence(_Strict):
 
 
 class Observation(_Strict):
-    type: Literal["body-withheld", "over-quota", "clock-skew", "policy-breach", "late"]
+    type: Literal[
+        "body-withheld", "over-quota", "clock-skew", "policy-breach", "late", "bad-mirror"
+    ]
     party: str = Field(pattern=PARTY_RE.pattern)
     entry: EntryRef | None = None
+    log: str | None = Field(default=None, pattern=PARTY_RE.pattern)  # bad-mirror: whose log
     detail: str = Field(max_length=LONG_TEXT)
 
 

@@ -332,6 +332,28 @@ def verify_consistency(
         )
 
 
+def fork_root(first: int, second: int, proof: Sequence[bytes], second_root: bytes) -> bytes | None:
+    """The root at ``first`` that a consistency proof binds ``second_root`` to, if it pins one.
+
+    RFC 9162 s2.1.4.2: unless ``first`` is a power of two (then the proof omits the old root),
+    the proof alone yields the old root it leads from. When it also reproduces ``second_root``,
+    that tree of size ``second`` extends exactly this root at ``first`` (SHA-256 collision
+    resistance): the material of equivocation evidence (``parley.core.equivocation``). None
+    when the proof pins no old root or does not lead to ``second_root``.
+    """
+    if not 0 < first < second or first & (first - 1) == 0:
+        return None
+    try:
+        for position, element in enumerate(proof):
+            _check_hash(f"consistency proof element {position}", element)
+        if len(proof) != len(_consistency_ranges(first, second)):
+            return None
+        first_computed, second_computed = _roots_from_consistency(first, second, b"", proof)
+    except VerificationError:
+        return None
+    return first_computed if second_computed == second_root else None
+
+
 def _roots_from_consistency(
     first: int, second: int, first_root: bytes, proof: Sequence[bytes]
 ) -> tuple[bytes, bytes]:

@@ -4,23 +4,33 @@ Every request one node sends another is signed (RFC 9421 s3.1) with Ed25519 (s3.
 ``http`` purpose key that the sender's key statement certifies. The signature, labelled
 ``parley``, covers:
 
-* ``@method`` and ``@target-uri`` (RFC 9421 s2.2.1, s2.2.2): what is asked of which server;
+* ``@method``, ``@authority`` and ``@target-uri`` (RFC 9421 s2.2.1, s2.2.3, s2.2.2): what is
+  asked of which server, under the URL the sender pinned the recipient with;
+* ``parley-to``: the party code of the recipient, so a request is bound to one node even where
+  two nodes share an address;
 * ``content-digest`` (RFC 9530) whenever the request has a body, so the body is bound too;
 * the signature parameters ``created`` (seconds), ``keyid`` (the key id of the ``http`` key: the
   first 16 hex digits of SHA-256 of the raw key), ``alg="ed25519"``, a fresh random ``nonce``
-  and ``tag="parley-fed/v1"`` (s2.3), which keeps these signatures apart from any other use.
+  and ``tag="parley-fed/v2"`` (s2.3), which keeps these signatures apart from any other use.
 
-The receiver (``RequestVerifier``) accepts a signature only if the key id names the current
-``http`` key of a pinned peer, the signature verifies over exactly those components, ``created``
-lies within the network policy's clock-skew tolerance, and the nonce was never seen before. The
-nonce cache is kept in memory and in a database table, written behind the requests in batches
+The receiver (``RequestVerifier``) rebuilds the target URI from one of *its own* URLs (the
+``[server] url`` settings, and the local address the connection arrived on), never from the
+request's ``Host`` header, and accepts a signature only if the key id names the current ``http``
+key of a pinned peer, the signature verifies over exactly those components for one of its own
+URLs, ``parley-to`` names its own party, ``created`` lies within the network policy's clock-skew
+tolerance (``DEFAULT_SKEW_MS`` when the policy is silent), and the nonce was never seen before.
+A request that a peer received and relays to a third node therefore fails there: its authority
+and ``parley-to`` name the first recipient. A request signed under the earlier tag
+``parley-fed/v1``, which bound neither, is refused with a message naming both versions.
+
+The nonce cache is kept in memory and in a database table, written behind the requests in batches
 (within ``FLUSH_S``) so that authentication never waits for the node's write lock; a nonce the
 memory lacks is looked up in the table, which covers a restart and the other worker processes
 of a node (a replay that reaches another worker within ``FLUSH_S`` of the original is the one
 it cannot see). A nonce is kept until its signature could no longer be accepted anyway. A
-request signed by a pinned peer's key
-that fails any check is refused (401), never downgraded; a signature by a key that belongs to no
-pinned peer authenticates nobody, and the request is served as an anonymous one.
+request signed by a pinned peer's key that fails any check is refused (401), never downgraded;
+a signature by a key that belongs to no pinned peer authenticates nobody, and the request is
+served as an anonymous one.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import logging
 import secrets
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,14 +58,16 @@ from http_message_signatures import (
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 from sqlalchemy import bindparam, delete, insert, select
 
-from parley.core.errors import NotAuthorizedError
+from parley.core.errors import NotAuthorizedError, ParleyError
 from parley.core.keys import PublicKey, SigningKey
 from parley.store.engine import Store
 from parley.store.schema import nonces
 
 LABEL = "parley"
-TAG = "parley-fed/v1"
-COVERED = ("@method", "@target-uri")
+TAG = "parley-fed/v2"
+RETIRED_TAGS = ("parley-fed/v1",)  # signed without the recipient: refused, by name
+RECIPIENT = "parley-to"
+COVERED = ("@method", "@authority", "@target-uri", RECIPIENT)
 DEFAULT_SKEW_MS = 30_000
 FLUSH_S = 0.05  # remembered nonces reach the database table this much later at most
 PRUNE_EVERY = 1024  # forget expired nonces in memory after this many new ones
@@ -98,6 +111,12 @@ class RequestSigner(httpx.Auth):
         )
 
     def sign(self, request: httpx.Request, *, created: dt.datetime | None = None) -> None:
+        """Sign ``request``; it must name its recipient party in ``Parley-To``."""
+        if not request.headers.get(RECIPIENT):
+            raise ParleyError(
+                f"a federation request to {request.url} names no recipient ({RECIPIENT} header)",
+                hint="open peer clients with fedclient.http_client(..., recipient=PARTY)",
+            )
         body = request.content
         self._signer.sign(
             request,
@@ -125,6 +144,24 @@ class IncomingRequest:
 
     def has_signature(self) -> bool:
         return any(name.lower() in ("signature", "signature-input") for name in self.headers)
+
+    def addressed_to(self, base: str) -> IncomingRequest:
+        """The same request as if sent to ``base`` (scheme and authority only).
+
+        The receiver verifies a signature against its own URLs this way: the ``Host`` header
+        a request carries is the sender's to choose, so it is never trusted.
+        """
+        parts = urllib.parse.urlsplit(self.url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        return IncomingRequest(self.method, base.rstrip("/") + target, self.headers)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The receiving node as a signed request must name it: its party and its own URLs."""
+
+    party: str
+    urls: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -158,30 +195,43 @@ class RequestVerifier:
         body: bytes,
         http_keys: Mapping[str, tuple[str, PublicKey]],
         now_ms: int,
+        recipient: Recipient,
     ) -> Caller | None:
         """Return the authenticated caller, None for a key that is no pinned peer's, or raise.
 
-        ``http_keys`` maps key ids to ``(party, key)`` for every pinned peer. A signature by a
-        key this node does not know proves nothing, so its request is served as anonymous; a
-        signature by a pinned peer's key that fails any check is a ``RequestSignatureError``.
+        ``http_keys`` maps key ids to ``(party, key)`` for every pinned peer; ``recipient`` is
+        this node: its party and its own URLs. A signature by a key this node does not know
+        proves nothing, so its request is served as anonymous; a signature by a pinned peer's
+        key that fails any check is a ``RequestSignatureError``.
         """
+        _refuse_retired_tag(request)
         public = {kid: _openssl_key(key.raw) for kid, (_party, key) in http_keys.items()}
         keys = _Keys({}, public)
         verifier = _Verifier(signature_algorithm=algorithms.ED25519, key_resolver=keys)
         verifier.max_clock_skew = dt.timedelta(milliseconds=self.skew_ms)
-        try:
-            (result,) = verifier.verify(
-                request,
-                max_age=dt.timedelta(milliseconds=self.skew_ms),
-                expect_tag=TAG,
-                require_components=COVERED,
-                body=body,
+        reason = "this node has no URL to check the request against"
+        for url in recipient.urls:
+            try:
+                (result,) = verifier.verify(
+                    request.addressed_to(url),
+                    max_age=dt.timedelta(0),  # with the skew: ``created`` within +-skew of now
+                    expect_tag=TAG,
+                    require_components=COVERED,
+                    body=body,
+                )
+                break
+            except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
+                if keys.unknown is not None:
+                    return None
+                reason = str(exc) or "the signature does not verify"
+        else:
+            raise _misaddressed(request, recipient, reason)
+        addressed = request.headers.get(RECIPIENT, "")
+        if addressed != recipient.party:
+            raise RequestSignatureError(
+                f"request signature refused: it is addressed to {addressed!r}, not to "
+                f"{recipient.party}: a request relayed from another node"
             )
-        except (InvalidSignature, HTTPMessageSignaturesException, ValueError) as exc:
-            if keys.unknown is not None:
-                return None
-            reason = str(exc) or "the signature does not verify"
-            raise RequestSignatureError(f"request signature refused: {reason}") from exc
         kid = str(result.parameters.get("keyid"))
         party = http_keys[kid][0]
         nonce = result.nonce
@@ -257,6 +307,31 @@ class RequestVerifier:
             conn.execute(insert(nonces), batch)
             if secrets.randbelow(16) == 0:
                 conn.execute(delete(nonces).where(nonces.c.expires < now))
+
+
+def _refuse_retired_tag(request: IncomingRequest) -> None:
+    """A request signed the way earlier versions did is refused by name, not as a bad signature."""
+    signed = request.headers.get("signature-input", "")
+    for retired in RETIRED_TAGS:
+        if f'tag="{retired}"' in signed and f'tag="{TAG}"' not in signed:
+            raise RequestSignatureError(
+                f"request signature refused: it is signed as {retired}, which this node no "
+                f"longer accepts; sign as {TAG} (the recipient's authority and party covered)",
+                hint="upgrade the sending node: both ends of a federation speak one version",
+            )
+
+
+def _misaddressed(request: IncomingRequest, recipient: Recipient, reason: str) -> Exception:
+    addressed = request.headers.get(RECIPIENT)
+    if addressed and addressed != recipient.party:
+        return RequestSignatureError(
+            f"request signature refused: it is addressed to {addressed}, not to "
+            f"{recipient.party}: a request relayed from another node"
+        )
+    return RequestSignatureError(
+        f"request signature refused: it does not verify as a request to this node "
+        f"({', '.join(recipient.urls) or 'no URL'}): {reason}"
+    )
 
 
 @functools.lru_cache(maxsize=256)

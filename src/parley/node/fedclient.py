@@ -26,6 +26,7 @@ import httpx
 from parley.core.entry import Body
 from parley.core.errors import ParleyError, ProofRequestError, VerificationError
 from parley.node import tlspin
+from parley.node.fedauth import RECIPIENT
 
 TIMEOUT_S = 10.0
 PAGE = 1000
@@ -82,11 +83,14 @@ def check_url(url: str, tls_spki: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def http_client(url: str, tls_spki: str | None, auth: httpx.Auth | None) -> httpx.Client:
+def http_client(
+    url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
+) -> httpx.Client:
     """A client for one peer: signed requests, TLS 1.3 with the SPKI pin for https.
 
-    Plain http (loopback only) never loads a CA bundle, and no proxy settings are taken from
-    the environment: a peer is reached directly or not at all.
+    Every request names ``recipient`` (the peer's party) in ``Parley-To``, which the signature
+    covers (``fedauth``). Plain http (loopback only) never loads a CA bundle, and no proxy
+    settings are taken from the environment: a peer is reached directly or not at all.
     """
     if url.startswith("https:"):
         transport: httpx.HTTPTransport = tlspin.pinned_transport(tls_spki)
@@ -94,7 +98,7 @@ def http_client(url: str, tls_spki: str | None, auth: httpx.Auth | None) -> http
         transport = httpx.HTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
     return httpx.Client(
         base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
-        follow_redirects=False, trust_env=False,
+        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
     )  # fmt: skip
 
 
@@ -117,7 +121,7 @@ class ClientPool:
                 return known[1]
             if known is not None:
                 known[1].close()
-            client = http_client(url, tls_spki, self.auth)
+            client = http_client(url, tls_spki, self.auth, party)
             self._clients[party] = ((url, tls_spki), client)
             return client
 
@@ -135,14 +139,16 @@ class ClientPool:
             client.close()
 
 
-def async_http_client(url: str, tls_spki: str | None, auth: httpx.Auth | None) -> httpx.AsyncClient:
+def async_http_client(
+    url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
+) -> httpx.AsyncClient:
     if url.startswith("https:"):
         transport: httpx.AsyncHTTPTransport = tlspin.async_pinned_transport(tls_spki)
     else:
         transport = httpx.AsyncHTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
     return httpx.AsyncClient(
         base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
-        follow_redirects=False, trust_env=False,
+        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
     )  # fmt: skip
 
 

@@ -21,9 +21,11 @@ for each entry, in order:
 its last entry, its origin is ``parley/<network>/<party>``, and it agrees with the stored tree
 (same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
 every stored prefix was checked the same way, a new checkpoint is consistent with every
-checkpoint seen before. ``commit`` stores a verified page under the single-writer lock, after
-checking that no other process stored entries of that log in the meantime, and assigns local
-ingest sequence numbers.
+checkpoint seen before. Only the first disagreement is a fork (``ForkError``): it is
+recomputed from the author's signed entries and checkpoints. A proof that fails is a
+``BadProofError``, the fault of whoever served it. ``commit`` stores a verified page under the
+single-writer lock, after checking that no other process stored entries of that log in the
+meantime, and assigns local ingest sequence numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from parley.core import merkle
+from parley.core import equivocation, merkle
 from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for, parse_note
 from parley.core.entry import ALL, Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
@@ -58,7 +60,27 @@ class ConcurrentIngestError(ParleyError):
 
 
 class ForkError(VerificationError):
-    """A checkpoint signed by the peer disagrees with the tree held here."""
+    """A checkpoint signed by the author disagrees with the tree held here: two histories.
+
+    Established by recomputation alone: the root of the held tree (built from the author's
+    signed entries, each prefix proven against the author's signed checkpoints) at the
+    checkpoint's size differs from the root the author signed. ``target`` is that checkpoint.
+    """
+
+    def __init__(
+        self, message: str, target: Target, evidence: equivocation.Evidence | None = None
+    ) -> None:
+        super().__init__(message)
+        self.target = target
+        self.evidence = evidence  # set when the checkpoint is larger than the held tree
+
+
+class BadProofError(VerificationError):
+    """A consistency proof that does not verify: the fault of whoever served it.
+
+    A proof is not signed, so it proves nothing about the author: it condemns the source that
+    served it (a mirror gets an ``observation``), never the log's author.
+    """
 
 
 @dataclass
@@ -173,10 +195,11 @@ class CursorCache:
 
 @dataclass(frozen=True)
 class Target:
-    """A peer checkpoint whose signature has been verified."""
+    """A peer checkpoint whose signature has been verified, and the log key that signed it."""
 
     note: str
     checkpoint: Checkpoint
+    log_key: bytes
 
 
 def note_body(note: str) -> Checkpoint:
@@ -189,7 +212,11 @@ def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
     checkpoint = open_checkpoint(note, origin, log_key.raw)
     if checkpoint.origin != origin:
         raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
-    return Target(note, checkpoint)
+    if checkpoint.size == 0 and checkpoint.root != merkle.EMPTY_ROOT:
+        raise VerificationError(
+            f"{cursor.party}'s checkpoint of size 0 does not carry the root of the empty tree"
+        )
+    return Target(note, checkpoint, log_key.raw)
 
 
 def verify_target(
@@ -201,7 +228,8 @@ def verify_target(
         if cursor.root_at(conn, checkpoint.size) != checkpoint.root:
             raise ForkError(
                 f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose root "
-                "differs from the entries held here: two histories of one log"
+                "differs from the entries held here: two histories of one log",
+                target,
             )
         return
     if proof is None:
@@ -209,10 +237,33 @@ def verify_target(
     try:
         merkle.verify_consistency(cursor.size, checkpoint.size, cursor.root, checkpoint.root, proof)
     except VerificationError as exc:
-        raise ForkError(
-            f"{cursor.party}'s checkpoint of size {checkpoint.size} is not consistent with the "
-            f"{cursor.size} entries held here: {exc.message}"
+        evidence = _fork_evidence(conn, cursor, target, proof)
+        if evidence is not None:
+            raise ForkError(
+                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose first "
+                f"{cursor.size} entries differ from the entries held here: two histories of "
+                "one log",
+                target,
+                evidence,
+            ) from exc
+        raise BadProofError(
+            f"the consistency proof from the {cursor.size} entries held here to "
+            f"{cursor.party}'s checkpoint of size {checkpoint.size} does not verify: "
+            f"{exc.message}"
         ) from exc
+
+
+def _fork_evidence(
+    conn: Connection, cursor: LogCursor, target: Target, proof: Sequence[bytes]
+) -> equivocation.Evidence | None:
+    """Evidence that ``target`` extends another history, if the failed proof pins one."""
+    old_root = merkle.fork_root(cursor.size, target.checkpoint.size, proof, target.checkpoint.root)
+    held = logs.checkpoint_at(conn, cursor.party, cursor.size)
+    if old_root is None or old_root == cursor.root or held is None:
+        return None
+    return equivocation.Evidence(
+        cursor.party, target.log_key, held, target.note, old_root, tuple(proof)
+    )
 
 
 @dataclass(frozen=True)
@@ -280,6 +331,7 @@ class Stored:
     entries: int = 0
     bodies: int = 0
     breaches: int = 0
+    breach_flags: dict[str, int] = field(default_factory=dict)  # flag -> entries
     receipts: list[Header] = field(default_factory=list)
     observations: list[Header] = field(default_factory=list)
 
@@ -388,6 +440,7 @@ def _store_rows(
         flag, reason = flagged[0].breach or ("", "")
         if flag == deadlines.FLAG_DEADLINE_BOUNDS:  # recorded as a policy breach
             flag = POLICY_BREACH
+        stored.breach_flags[flag] = stored.breach_flags.get(flag, 0) + len(flagged)
         drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
                                                (flag, reason)))  # fmt: skip
     return drafts

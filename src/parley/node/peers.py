@@ -338,7 +338,7 @@ def pin_peer(node: Node, url: str, party: str, key: str, tls_spki: str | None, n
         if find_peer(conn, party) is not None:
             raise ConflictError(f"{party} is pinned already", hint="'parley peers remove' it first")
     signer = RequestSigner(node.log.key("http"))
-    with http_client(url, pin, signer) as client:
+    with http_client(url, pin, signer, party) as client:
         body = fetch_statement(author_source(client, party, url), party, node.network, identity)
     return store_pin(node.store, party, url, identity, pin, body, now)
 

@@ -480,7 +480,7 @@ class Replicator:
             return known[1]
         if known is not None:
             await known[1].aclose()
-        client = async_http_client(peer.url, peer.tls_spki, self.signer)
+        client = async_http_client(peer.url, peer.tls_spki, self.signer, peer.party)
         self.clients[peer.party] = (key, client)
         return client
 

@@ -233,7 +233,9 @@ def _contact(
     for address in addresses:
         if address.party == node.party:
             raise PolicyError(f"{address.party} is this node's own party; name its peers")
-        client = clients.enter_context(http_client(address.url, address.tls_spki, signer))
+        client = clients.enter_context(
+            http_client(address.url, address.tls_spki, signer, address.party)
+        )
         try:
             author = author_source(client, address.party, address.url)
             statement = peers.fetch_statement(author, address.party, node.network, address.identity)

@@ -6,8 +6,11 @@ The workflow, read top to bottom against RFC 9162 and DESIGN.md (Federation):
 2. Take the peer's latest checkpoint: from a wake-up (``add-checkpoint``) or ``get-sth``.
 3. Verify its signature by the log key in force, and its consistency with the held tree: the
    RFC 9162 s2.1.4 proof from the held size (the one the wake-up carried, or
-   ``get-sth-consistency``). A signed checkpoint that disagrees with the held tree is a fork:
-   the peer is held until an administrator acts.
+   ``get-sth-consistency``). A signed checkpoint whose root differs from the held tree at its
+   size is a fork: recorded as equivocation evidence (two checkpoints signed by the author),
+   and the peer is held until an administrator acts. A proof that does not verify proves
+   nothing about the author: from the author, its entries are fetched and must reproduce the
+   signed root instead; from a mirror, the mirror is condemned (``parley.node.mirrors``).
 4. Fetch the missing entries with ``get-entries`` in pages (a wake-up by ``push`` carries the
    first ones: they are verified exactly as fetched ones); verify each page entry by entry
    (``ingest.verify_entries``), then prove the page a prefix of the checkpoint with a consistency
@@ -21,7 +24,9 @@ The workflow, read top to bottom against RFC 9162 and DESIGN.md (Federation):
    withheld, with an ``observation``.
 
 A peer that cannot be reached is pulled from the other pinned peers' mirrors instead: the
-signatures make a mirrored copy as good as the original. Failures back off exponentially per
+signatures make a mirrored copy as good as the original, and a mirror that serves anything
+the author did not sign (a bad proof, a forged entry) gets a ``bad-mirror`` observation and
+the next mirror is tried. Failures back off exponentially per
 peer, from a second up to an hour; a peer over its quotas (``parley.node.quotas``) is paused
 for a minute after each page that broke them.
 """
@@ -39,7 +44,7 @@ from sqlalchemy import func, select, update
 from parley.core import merkle
 from parley.core.entry import parse_header
 from parley.core.errors import ParleyError, VerificationError
-from parley.node import ingest, peers, receipts
+from parley.node import ingest, mirrors, peers, receipts
 from parley.node.fedauth import RequestSigner
 from parley.node.fedclient import (
     PAGE,
@@ -91,6 +96,7 @@ class PullReport:
     observations: int = 0
     filled: int = 0
     breaches: int = 0
+    breach_flags: dict[str, int] = field(default_factory=dict)  # flag -> entries
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -98,9 +104,17 @@ class PullReport:
         """The peer broke its quotas: the pull stopped early and pauses for a window."""
         return self.breaches > 0
 
+    def breach_summary(self) -> str:
+        """What the stored header-only entries broke, by flag: "2 clock-skew, 1 over-quota"."""
+        flags = ", ".join(f"{n} {flag}" for flag, n in sorted(self.breach_flags.items()))
+        noun = "entry" if self.breaches == 1 else "entries"
+        return f"{self.breaches} {noun} stored header-only ({flags or 'a policy limit'})"
+
     def add(self, stored: ingest.Stored) -> None:
         self.stored += stored.entries
         self.breaches += stored.breaches
+        for flag, count in stored.breach_flags.items():
+            self.breach_flags[flag] = self.breach_flags.get(flag, 0) + count
         self.receipts += len(stored.receipts)
         self.observations += len(stored.observations)
 
@@ -156,8 +170,15 @@ def _pull(
     if target is not None:
         proof = (hint.proof if hint is not None and hint.old == cursor.size
                  else source.consistency(cursor.size, claimed.size))  # fmt: skip
-        with node.store.read() as conn:
-            ingest.verify_target(conn, cursor, target, proof)
+        try:
+            with node.store.read() as conn:
+                ingest.verify_target(conn, cursor, target, proof)
+        except ingest.BadProofError as exc:
+            if not source.author:
+                raise  # a mirror's proof condemns the mirror (``_from_mirrors``)
+            report.notes.append(f"{exc.message}; its entries are checked against it instead")
+            target = None  # recompute: the entries must reproduce the signed root (step 4)
+    if target is not None:
         if hint is None and peers.is_news(node.store, peer.party, claimed.size):
             with node.store.write() as conn:
                 peers.record_remote(conn, peer.party, claimed.size, note)
@@ -417,7 +438,7 @@ def sync_peer(
     try:
         report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache, pool)
     except ingest.ForkError as exc:
-        peers.hold(node.store, party, exc.message, node=node.party, now=now_ms())
+        mirrors.record_fork(node, party, exc, now_ms())
         peers.record_failure(node.store, party, now_ms(), exc.message, node=node.party)
         raise
     except ParleyError as exc:
@@ -425,7 +446,7 @@ def sync_peer(
         raise
     if report.throttled:
         peers.record_throttle(node.store, party, now_ms() + WINDOW_MS,
-                              f"{report.breaches} entries over quota; pulling paused")  # fmt: skip
+                              f"{report.breach_summary()}; pulling paused")  # fmt: skip
     else:
         peers.record_success(node.store, party, now_ms(), POLL_MS)
     return report
@@ -463,7 +484,7 @@ def _sync_once(
 ) -> PullReport:
     try:
         if pool is None:
-            with http_client(peer.url, peer.tls_spki, signer) as client:
+            with http_client(peer.url, peer.tls_spki, signer, peer.party) as client:
                 return _from_author(node, peer, client, hint, progress, cache)
         try:
             client = pool.client(peer.party, peer.url, peer.tls_spki)
@@ -507,11 +528,16 @@ def _from_mirrors(
         if other.party == peer.party:
             continue
         try:
-            with http_client(other.url, other.tls_spki, signer) as client:
+            with http_client(other.url, other.tls_spki, signer, other.party) as client:
                 source = mirror_source(client, peer.party, other.url)
                 report = pull(node, peer, source, progress=progress)
         except (PeerUnreachableError, PeerRefusedError):
             continue
+        except ingest.ForkError:
+            raise  # the author's own signatures disagree, whoever relayed them
+        except VerificationError as exc:
+            mirrors.condemn(node, other.party, peer.party, exc.message, now_ms())
+            continue  # the mirror served what the author did not sign: try the next one
         if best is None:
             best = report
         else:
