@@ -202,6 +202,8 @@ class Fleet:
         port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.seen: set[int] = set()
+        token = run_cli("user", "token", "admin", home=home, **officer_env()).stdout.split()[-1]
+        self.admin = {"authorization": f"Bearer {token}"}  # the workers route is not public
         self.process = subprocess.Popen(
             [*PARLEY, "serve", "--port", str(port), "--workers", "2", *(["--tls"] if tls else [])],
             env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -209,7 +211,8 @@ class Fleet:
 
     def workers(self) -> dict[str, Any] | None:
         try:  # the self-signed certificate is checked by pin elsewhere (tests/node)
-            answer = httpx.get(self.url + "/fed/v1/node/workers", timeout=2, verify=False).json()  # noqa: S501
+            answer = httpx.get(self.url + "/fed/v1/node/workers", timeout=2, verify=False,  # noqa: S501
+                               headers=self.admin).json()  # fmt: skip
         except httpx.TransportError:
             return None
         self.seen |= {row["pid"] for row in answer["workers"]}
@@ -283,7 +286,8 @@ def test_a_cli_append_is_published_by_every_worker_within_a_second(
     while time.monotonic() - appended_at < 1.0 and len(published) < 2:
         with httpx.Client(timeout=1) as client:  # a new connection may land on either worker
             sth = client.get(fleet.url + "/fed/v1/get-sth").json()
-            worker = client.get(fleet.url + "/fed/v1/node/workers").json()["worker"]
+            worker = client.get(fleet.url + "/fed/v1/node/workers",
+                                headers=fleet.admin).json()["worker"]  # fmt: skip
         if sth["tree_size"] == before + 1:
             published.setdefault(worker, time.monotonic() - appended_at)
         time.sleep(0.02)

@@ -35,7 +35,7 @@ def append_hotline(home: Path, *extra: str) -> str:
 
 
 def log_size(home: Path) -> int:
-    out = run_cli("log", "show", "--json", "--limit", "100000", home=home).stdout
+    out = run_cli("log", "show", "--json", "--limit", "100000", home=home, **officer_env()).stdout
     return len(out.splitlines())
 
 
@@ -83,7 +83,7 @@ def test_append_prints_ref_and_leaf_hash_and_verifies(home: Path) -> None:
     line = append_hotline(home)
     ref, leaf_hash = line.split()
     assert ref == "JP:2" and len(leaf_hash) == 64
-    shown = [json.loads(x) for x in run_cli("log", "show", "--json", home=home).stdout.splitlines()]
+    shown = [json.loads(x) for x in run_cli("log", "show", "--json", home=home, **officer_env()).stdout.splitlines()]
     assert shown[2]["leaf_hash"] == leaf_hash
     assert shown[2]["audience"] == ["CN"] and shown[2]["tlp"] == "AMBER"
     assert "OK JP" in run_cli("verify", "log", home=home).stdout
@@ -176,7 +176,7 @@ def test_tampered_export_is_refused_naming_the_entry(home: Path) -> None:
     append_hotline(home)
     append_hotline(home)
     export = home.parent / "export.jsonl"
-    run_cli("log", "export", str(export), home=home)
+    run_cli("log", "export", str(export), home=home, **officer_env())
     assert "OK JP on parley-test: 4 entries" in run_cli("verify", "log", str(export),
                                                         home=home).stdout
     lines = export.read_text().splitlines()
@@ -196,7 +196,7 @@ def test_tampered_export_is_refused_naming_the_entry(home: Path) -> None:
 def test_tampered_body_in_export_is_refused(home: Path) -> None:
     append_hotline(home)
     export = home.parent / "export.jsonl"
-    run_cli("log", "export", str(export), home=home)
+    run_cli("log", "export", str(export), home=home, **officer_env())
     lines = export.read_text().splitlines()
     record = json.loads(lines[3])  # seq 2
     body = json.loads(base64.b64decode(record["body"]))
@@ -214,7 +214,7 @@ def test_tampered_body_in_export_is_refused(home: Path) -> None:
 def test_entry_proof_verifies_offline_and_fails_when_altered(home: Path) -> None:
     append_hotline(home)
     proof = home.parent / "proof.json"
-    run_cli("log", "proof", "JP:2", "--out", str(proof), home=home)
+    run_cli("log", "proof", "JP:2", "--out", str(proof), home=home, **officer_env())
     identity = json.loads(run_cli("node", "info", "--json", home=home).stdout)["identity"]
     elsewhere = home.parent / "auditor"
     elsewhere.mkdir()
@@ -255,7 +255,8 @@ def test_three_members_draft_sign_and_adopt_a_network_policy(tmp_path: Path) -> 
         policy_hash = policy_hash or info["policy"]
         assert info["policy"] == policy_hash
     line = append_hotline(homes["JP"])
-    header = json.loads(run_cli("log", "show", "--json", "--from", "3", home=homes["JP"]).stdout)
+    header = json.loads(run_cli("log", "show", "--json", "--from", "3", home=homes["JP"],
+                                **officer_env()).stdout)
     assert line.startswith("JP:3") and header["policy"] == policy_hash
     assert "OK JP" in run_cli("verify", "log", home=homes["JP"]).stdout
 

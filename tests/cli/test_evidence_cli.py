@@ -6,6 +6,7 @@ in a CLI process on the author's home, the verification in another process with 
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -14,12 +15,13 @@ import pytest
 from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
 from parley.core.bundle import witness_name
 from parley.core.checkpoint import Checkpoint, parse_note
-from parley.node import peers, witnessing
+from parley.core.entry import parse_header
+from parley.node import officers, peers, receipts, witnessing
 from parley.node.node import Node, now_ms
 from parley.node.sync import pull
 from parley.store import logs
 from parley.store import witnessing as rows
-from support import run_cli
+from support import OFFICER_PASSWORD, officer_env, run_cli
 
 
 def cosign_at(holder: Node, party: str, witness: Node, now: int) -> None:
@@ -38,18 +40,26 @@ def cosign_at(holder: Node, party: str, witness: Node, now: int) -> None:
             rows.put_cosignatures(conn, [cosignature])
 
 
-@pytest.fixture
-def author(tmp_path: Path) -> tuple[Path, str, str]:
-    """US's home after US -> JP hotline, JP's receipt, cosignatures; (home, ref, US identity)."""
-    nodes = make_network(tmp_path, ("US", "JP", "KR"))
+REPLY = "Roger: our second battery withdraws at dawn"
+
+
+def make_author(folder: Path, reply: str | None = None) -> tuple[Path, str, str]:
+    """US's home after US -> JP hotline, JP's receipts, cosignatures; (home, ref, US identity).
+
+    With ``reply``, JP's duty officer also acknowledges the message with that reply.
+    """
+    nodes = make_network(folder, ("US", "JP", "KR"))
     try:
         for a in nodes.values():
             for b in nodes.values():
                 if a is not b:
                     pin(a, b)
         us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
+        officers.add_officer(us.store, "admin", "admin", OFFICER_PASSWORD, now_ms())
         (entry,) = us.append([hotline("JP", "Do you read us?")])
         pull(jp, peers.get_peer(jp.store, "US"), MemoryLog(us, "JP"))
+        if reply is not None:
+            receipts.acknowledge(jp, entry.ref, "duty", reply, now_ms())
         pull(us, peers.get_peer(us.store, "JP"), MemoryLog(jp, "US"))
         pull(us, peers.get_peer(us.store, "KR"), MemoryLog(kr, "US"))
         t = now_ms() // 1000 * 1000
@@ -62,10 +72,16 @@ def author(tmp_path: Path) -> tuple[Path, str, str]:
 
 
 @pytest.fixture
+def author(tmp_path: Path) -> tuple[Path, str, str]:
+    return make_author(tmp_path)
+
+
+@pytest.fixture
 def exported(author: tuple[Path, str, str], tmp_path: Path) -> Path:
     home, ref, _identity = author
     file = tmp_path / "bundle.json"
-    result = run_cli("evidence", "export", ref, "--out", str(file), home=home)
+    result = run_cli("evidence", "export", ref, "--out", str(file), home=home,
+                     **officer_env())
     assert f"Bundle of {ref}: receipts 1, key histories of JP, KR, US" in result.stdout
     return file
 
@@ -117,7 +133,40 @@ def test_a_bundle_under_another_policy_fails(exported: Path, tmp_path: Path) -> 
 
 def test_export_writes_to_stdout(author: tuple[Path, str, str]) -> None:
     home, ref, _identity = author
-    result = run_cli("evidence", "export", ref, "--without-body", home=home)
+    result = run_cli("evidence", "export", ref, "--without-body", home=home, **officer_env())
     doc = json.loads(result.stdout)
     assert doc["format"] == "parley-evidence-bundle" and doc["ref"] == ref
     assert "body" not in doc["entry"]["entry"]
+
+
+def bodies_in(value: object) -> list[bytes]:
+    """Every body a bundle carries, decoded (wherever it sits in the document)."""
+    if isinstance(value, list):
+        return [b for item in value for b in bodies_in(item)]
+    if not isinstance(value, dict):
+        return []
+    found = [base64.b64decode(value["body"])] if isinstance(value.get("body"), str) else []
+    return found + [b for item in value.values() for b in bodies_in(item)]
+
+
+def test_evidence_without_body_leaks_reply_text_attack(tmp_path: Path) -> None:
+    home, ref, identity = make_author(tmp_path / "nodes", REPLY)
+    with_bodies = run_cli("evidence", "export", ref, home=home, **officer_env()).stdout
+    assert any(REPLY.encode() in body for body in bodies_in(json.loads(with_bodies)))
+    file = tmp_path / "bundle.json"
+    run_cli("evidence", "export", ref, "--without-body", "--out", str(file), home=home,
+            **officer_env())  # fmt: skip
+    data = file.read_bytes()
+    doc = json.loads(data)
+    carried = bodies_in(doc)
+    for secret in (REPLY, "Do you read us?"):
+        assert secret.encode() not in data
+        assert not any(secret.encode() in body for body in carried), secret
+    assert {parse_header(base64.b64decode(p["entry"]["leaf"])).kind for p in doc["keys"]} == {"key"}
+    assert "body" not in doc["entry"]["entry"]
+    kept = [json.loads(body) for proof in doc["receipts"] for body in bodies_in(proof)]
+    assert kept and all("reply" not in receipt for receipt in kept)  # delivered ones stay
+    result = verify(file, tmp_path, "--trust", identity)
+    assert f"OK evidence bundle for {ref}" in result.stdout
+    assert "delivered for" in result.stdout
+    assert REPLY not in result.stdout

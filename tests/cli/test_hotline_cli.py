@@ -48,7 +48,8 @@ def hotline(home: Path, *args: str, check: bool = True, **env: str):  # type: ig
 
 
 def log_size(home: Path) -> int:
-    return len(run_cli("log", "show", "--json", "--limit", "100000", home=home).stdout.splitlines())
+    return len(run_cli("log", "show", "--json", "--limit", "100000", home=home,
+                       **officer_env()).stdout.splitlines())
 
 
 def test_phrases_lists_the_catalogue_in_the_node_s_or_the_chosen_language(
@@ -79,11 +80,11 @@ def test_send_signs_an_amber_message_to_both_parties_and_prints_its_reference(
     assert ref.startswith("JP:")
     assert "Kirishimaは針路045°、速力12ノットで航行中です。" in sent.stderr
     (row,) = [json.loads(line) for line in
-              run_cli("log", "show", "--json", "--limit", "100000", home=jp).stdout.splitlines()
+              run_cli("log", "show", "--json", "--limit", "100000", home=jp, **officer_env()).stdout.splitlines()
               if json.loads(line)["ref"] == ref]  # fmt: skip
     assert row["kind"] == "hotline" and row["audience"] == ["CN", "JP"] and row["tlp"] == "AMBER"
     assert row["status"] == "Exercise"
-    shown = json.loads(hotline(jp, "show", ref, "--json", "--lang", "ko").stdout)
+    shown = json.loads(hotline(jp, "show", ref, "--json", "--lang", "ko", **DUTY).stdout)
     assert shown["params"] == {"unit": "Kirishima", "course": "045", "speed": "12"}
     assert shown["catalogue"] == phrases.catalogue_hash() and shown["catalogue_matches"]
     assert shown["signed_rendering"]["lang"] == "ja"
@@ -94,7 +95,7 @@ def test_send_signs_an_amber_message_to_both_parties_and_prints_its_reference(
                                "acknowledged": None}  # fmt: skip
     reply = hotline(jp, "send", "CN", "--phrase", "ack.checking", "--reply-to", ref, "--lang",
                     "en", "--tlp", "RED", "--status", "Exercise", **DUTY).stdout.strip()
-    answered = json.loads(hotline(jp, "show", reply, "--json").stdout)
+    answered = json.loads(hotline(jp, "show", reply, "--json", **DUTY).stdout)
     assert answered["in_reply_to"] == ref and answered["tlp"] == "RED"
     assert answered["signed_rendering"] == {"lang": "en", "text": "We are checking and will reply."}
 
@@ -135,22 +136,23 @@ def test_the_log_shows_free_text_exactly_as_written_never_as_markup(
     jp = homes["JP"]
     text = "[bold red]Keep clear[/] of grid [31] \x1b[2J now\u202e"
     ref = hotline(jp, "send", "CN", "--text", text, "--status", "Test", **DUTY).stdout.strip()
-    shown = hotline(jp, "log", "CN").stdout
+    shown = hotline(jp, "log", "CN", **DUTY).stdout
     assert "[bold red]Keep clear[/] of grid [31] \\x1b[2J now\\u202e" in shown
     assert "\x1b" not in shown and "\u202e" not in shown
     assert ref in shown and "JP -> CN  Test TLP:AMBER, ack within 5 min" in shown
     assert "no receipt yet" in shown
-    doc = json.loads(hotline(jp, "log", "CN", "--json").stdout)
+    doc = json.loads(hotline(jp, "log", "CN", "--json", **DUTY).stdout)
     assert doc["party"] == "JP" and doc["peer"] == "CN" and doc["lang"] == "ja"
     assert doc["messages"][-1]["text"] == text  # JSON keeps the exact characters
     assert [m["direction"] for m in doc["messages"]] == ["sent"] * len(doc["messages"])
     times = [m["time"] for m in doc["messages"]]
     assert times == sorted(times)
-    limited = json.loads(hotline(jp, "log", "CN", "--json", "--limit", "1").stdout)
+    limited = json.loads(hotline(jp, "log", "CN", "--json", "--limit", "1", **DUTY).stdout)
     assert [m["ref"] for m in limited["messages"]] == [ref]
 
 
 def test_the_log_with_a_party_without_messages_says_so(homes: dict[str, Path]) -> None:
-    assert "no hotline messages between CN and JP" in hotline(homes["CN"], "log", "JP").stdout
-    same = hotline(homes["CN"], "log", "CN", check=False)
+    shown = hotline(homes["CN"], "log", "JP", **officer_env()).stdout
+    assert "no hotline messages between CN and JP" in shown
+    same = hotline(homes["CN"], "log", "CN", check=False, **officer_env())
     assert same.returncode != 0 and "with another party" in same.stderr

@@ -29,7 +29,8 @@ def info(home: Path) -> dict[str, object]:
 
 
 def key_entries(home: Path) -> list[dict[str, object]]:
-    lines = run_cli("log", "show", "--json", "--limit", "1000", home=home).stdout.splitlines()
+    shown = run_cli("log", "show", "--json", "--limit", "1000", home=home, **officer_env())
+    lines = shown.stdout.splitlines()
     return [entry for entry in map(json.loads, lines) if entry["kind"] == "key"]
 
 
@@ -68,7 +69,7 @@ def test_rotate_identity_hands_over_to_the_committed_key_and_writes_a_fresh_one(
     assert stat.S_IMODE(next_path.stat().st_mode) == 0o600
     assert stat.S_IMODE((home / "keys" / "identity.pem").stat().st_mode) == 0o600
     proof = home.parent / "proof.json"
-    run_cli("log", "proof", "JP:2", "--out", str(proof), home=home)
+    run_cli("log", "proof", "JP:2", "--out", str(proof), home=home, **officer_env())
     statement = json.loads(base64.b64decode(json.loads(proof.read_text())["entry"]["body"]))
     assert statement["previous_identity"] == before["identity"]
     assert statement["identity"] == committed and statement["seq"] == 2
@@ -150,11 +151,11 @@ def test_verify_log_of_an_export_spanning_rotations_passes(home: Path) -> None:
     run_cli("key", "rotate", "--purpose", "log", home=home, **officer_env())
     append_hotline(home)
     export = home.parent / "export.jsonl"
-    run_cli("log", "export", str(export), home=home)
+    run_cli("log", "export", str(export), home=home, **officer_env())
     verified = run_cli("verify", "log", str(export), "--identity", str(first_identity), home=home)
     assert "7 entries" in verified.stdout
     old_proof = home.parent / "old.json"
-    run_cli("log", "proof", "JP:2", "--out", str(old_proof), home=home)
+    run_cli("log", "proof", "JP:2", "--out", str(old_proof), home=home, **officer_env())
     assert run_cli("verify", "proof", str(old_proof), home=home).returncode == 0
 
 

@@ -100,7 +100,8 @@ def test_relayed_signed_request_attack(fleet: Fleet) -> None:
     authority = us.url.removeprefix("https://")
     genuine = send_to(us, signed_request(fleet, "JP", us, path), authority)
     assert genuine.status_code == 200 and reveals(genuine)  # the probe can see a leak
-    for host in (authority, "evil.example:1"):
+    signed_for = cn.url.removeprefix("https://")  # the authority JP's signature covers
+    for host in (signed_for, authority, "evil.example:1"):
         relayed = send_to(us, signed_request(fleet, "JP", cn, path), host)  # JP -> CN, at US
         assert relayed.status_code == 401, (host, relayed.status_code)
         assert relayed.headers["content-type"].startswith("application/problem+json")

@@ -133,3 +133,16 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
     assert found.entry_seq == before and entry is not None and entry.kind == "evidence"
     first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))
     assert first.size == second.size == size and first.root != second.root
+
+
+def test_size_zero_checkpoint_with_a_root_from_a_new_peer_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
+    """A signed but malformed tree head (size 0, non-empty root) is refused, not asserted on."""
+    us, jp = pair["US"], pair["JP"]
+    origin = origin_for(us.network, "US")
+    empty_but_rooted = sign_checkpoint(Checkpoint(origin, 0, b"\x07" * 32, 1), origin,
+                                       us.log.key("log").private)  # fmt: skip
+    with pytest.raises(wakeup.BadSubmissionError, match="root of the empty tree") as caught:
+        submit(jp, add_checkpoint_body(0, [], empty_but_rooted))
+    assert caught.value.http_status == 400
+    with jp.store.read() as conn:
+        assert peers.get_status(conn, "US").remote_size in (0, None)

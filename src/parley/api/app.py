@@ -13,6 +13,10 @@ in the one worker process that leads (``parley.api.workers``): the replicator ru
 jobs (pulls, wake-ups), the webhook sender delivers its outbox, the deadline loop escalates missed
 deadlines and the check scheduler sends communication checks. On PostgreSQL every worker also
 hears of new checkpoints by notification, so the poll is only the fallback.
+
+At the edge, ``parley.api.limits`` bounds every request body before it is read, and the
+OpenAPI document is served like any ``/fed/v1`` route: through ``peer_auth.authenticate``, so
+anonymous callers draw on their rate limit (``/docs`` and ``/redoc`` are not served).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from pathlib import Path
 
 import anyio
 from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 
-from parley.api import fed_api, log_api, peer_auth, problems, workers
+from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
 from parley.core.errors import ParleyError
 from parley.node.node import Node
 
@@ -83,9 +88,10 @@ def create_app(node: Node) -> FastAPI:
         app.state.published = node.checkpoint()
         app.state.log_grew = asyncio.Event()
         app.state.poked = asyncio.Event()
-        watcher = asyncio.create_task(_watch(app, node))
+        failed = app.state.failed_jobs
+        watcher = workers.watch(asyncio.create_task(_watch(app, node)), "log watcher", failed)
         app.state.worker = workers.Worker(node.store, workers.BackgroundJobs(app, node))
-        election = asyncio.create_task(app.state.worker.run())
+        election = workers.watch(asyncio.create_task(app.state.worker.run()), "election", failed)
         try:
             yield
         finally:
@@ -95,16 +101,25 @@ def create_app(node: Node) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(title=f"Parley node {node.party}", version="1", lifespan=lifespan)
+    app = FastAPI(title=f"Parley node {node.party}", version="1", lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None)  # fmt: skip
     app.state.node = node
     app.state.published = None
+    app.state.failed_jobs = workers.FailedJobs()
     app.state.authenticator = peer_auth.Authenticator(node)
     problems.install(app)
     signed = [Depends(peer_auth.authenticate)]
     app.include_router(log_api.router, dependencies=signed)
     app.include_router(fed_api.router, dependencies=signed)
     app.include_router(workers.router, dependencies=signed)
+
+    @app.get("/openapi.json", dependencies=signed, include_in_schema=False)
+    def openapi() -> JSONResponse:
+        """The OpenAPI document, rate-limited for anonymous callers like every route."""
+        return JSONResponse(app.openapi())
+
     app.add_middleware(peer_auth.PeerHeader)
+    app.add_middleware(limits.BodyLimit, limits=fed_api.BODY_LIMITS)
     return app
 
 

@@ -14,6 +14,10 @@
   endpoints do: the latest checkpoint whose tree is held, proofs from stored subtree hashes,
   headers to everyone, and bodies (with their salts) only where the caller may read them
   (``Header.readable_by``): an authenticated peer in the audience, or anyone for ALL + CLEAR.
+
+The two routes that take a body have their limits in ``BODY_LIMITS`` (``parley.api.limits``
+enforces them before a byte is read); a push from an anonymous caller is refused before its
+body is read at all.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from parley.api.peer_auth import caller_party
+from parley.api.problems import require_peer
 from parley.core import merkle
 from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
@@ -40,6 +45,10 @@ from parley.store import witnessing as witness_rows
 
 MAX_ENTRIES = 1000
 router = APIRouter(prefix="/fed/v1")
+BODY_LIMITS = {  # bytes; every other route takes none (``parley.api.limits``)
+    ("POST", "/fed/v1/add-checkpoint"): wakeup.MAX_REQUEST,
+    ("POST", "/fed/v1/push"): wakeup.PUSH_MAX_BYTES,
+}
 PartyPath = Annotated[str, Path(pattern=PARTY_RE.pattern)]
 
 
@@ -71,8 +80,8 @@ async def push(request: Request) -> Response:
     import anyio
 
     node = _node(request)
+    caller = require_peer(request, "a push")  # the log's author, checked once its body is read
     body = await request.body()
-    caller = caller_party(request)
     replicator = getattr(request.app.state, "replicator", None)
     leader = replicator if isinstance(replicator, Replicator) else None  # stores what came
 

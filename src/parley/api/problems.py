@@ -1,14 +1,33 @@
-"""RFC 9457 problem details: the one place where errors become HTTP responses."""
+"""RFC 9457 problem details: the one place where errors become HTTP responses.
+
+Every error answer of the node is ``application/problem+json``: a ``ParleyError`` (its
+``http_status``), a request that fails validation (400), a route or method that does not exist
+(Starlette's ``HTTPException``: 404, 405), the body limits of ``parley.api.limits`` (413), and
+anything unexpected (500, logged with its traceback, its detail withheld).
+"""
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from parley.core.errors import ParleyError
+from parley.api.peer_auth import caller_party
+from parley.core.errors import NotAuthorizedError, ParleyError
+from parley.node import officers
 
 PROBLEM_TYPE = "https://parley.invalid/problems/"
+log = logging.getLogger("parley.api")
+
+
+class PeerRequiredError(NotAuthorizedError):
+    """The route answers pinned peers and administrators, and the caller is neither (401)."""
+
+    http_status = 401
 
 
 def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
@@ -16,6 +35,32 @@ def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
         {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail},
         status_code=status,
         media_type="application/problem+json",
+    )
+
+
+def require_peer(request: Request, what: str) -> str:
+    """The authenticated peer's party, or ``admin:NAME`` for an administrator's bearer token.
+
+    Anyone else gets ``PeerRequiredError`` (401). An administrator authenticates with an
+    officer token (``parley user token NAME``) in ``Authorization: Bearer NAME.SECRET``.
+    """
+    party = caller_party(request)
+    if party is not None:
+        return party
+    bearer = request.headers.get("authorization", "")
+    scheme, _, token = bearer.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        node = request.app.state.node
+        try:
+            officer = officers.authenticate(node.store, None, token=token.strip())
+        except NotAuthorizedError as exc:
+            raise PeerRequiredError(f"{what}: {exc.message}") from exc
+        if officer.role == "admin":
+            return f"admin:{officer.name}"
+    raise PeerRequiredError(
+        f"{what} answers pinned peers and administrators only",
+        hint="sign the request with the http key of a pinned peer (RFC 9421), or send an "
+        "administrator's token as 'Authorization: Bearer NAME.SECRET'",
     )
 
 
@@ -31,3 +76,19 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
         return problem(400, "Bad request", f"{where}: {first.get('msg')}", "bad-request")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        answer = problem(exc.status_code, str(exc.detail), str(exc.detail), "http")
+        answer.headers.update(exc.headers or {})
+        return answer
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        return problem(400, "Client disconnected", "the request ended before its body", "gone")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal error", "the node failed to answer; its log says why",
+                       "internal")  # fmt: skip

@@ -24,7 +24,14 @@ loop and the check scheduler. The invariants:
   checkpoint itself, two requests more. A lost notification delays the pull to the next poll.
 * **Visibility.** Every worker keeps a row in ``workers`` (host, pid, start, heartbeat, leading),
   refreshed every ``ELECT_S``; a row silent for ``STALE_MS`` is removed. The table informs
-  operators (``GET /fed/v1/node/workers``) and is never consulted by the election.
+  operators (``GET /fed/v1/node/workers``, pinned peers and administrators only: it names
+  process ids) and is never
+  consulted by the election.
+* **No silent death.** Every background job runs under ``watch``: a job that raises, or returns
+  while the worker still leads, is logged with its reason and recorded in ``FailedJobs``
+  (``app.state.failed_jobs``), and so is a failure to start the jobs at all. A recorded failure
+  turns ``GET /fed/v1/node/health`` (pinned peers and administrators) red, 503, until the
+  process restarts.
 """
 
 from __future__ import annotations
@@ -34,12 +41,15 @@ import contextlib
 import logging
 import os
 import socket
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import and_, delete, insert, not_, select, update
 
+from parley.api.problems import require_peer
 from parley.core.errors import StoreError
 from parley.node import checks, deadlines, webhooks
 from parley.node.node import Node, now_ms
@@ -54,6 +64,47 @@ ELECT_S = 1.0
 STALE_MS = 10_000
 
 router = APIRouter(prefix="/fed/v1")
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """A background job that died: which, why, and when (ms)."""
+
+    job: str
+    reason: str
+    at: int
+
+
+@dataclass
+class FailedJobs:
+    """The background jobs of this process that died; any one turns the node's health red."""
+
+    failed: list[FailedJob] = field(default_factory=list)
+
+    def record(self, job: str, reason: str) -> None:
+        log.error("background job %s died: %s; the node's health is red", job, reason)
+        self.failed = [*self.failed[-19:], FailedJob(job, reason, now_ms())]
+
+    def report(self) -> dict[str, Any]:
+        return {"status": "failing" if self.failed else "ok",
+                "failed_jobs": [asdict(job) for job in self.failed]}  # fmt: skip
+
+
+def watch(task: asyncio.Task[None], job: str, failed: FailedJobs) -> asyncio.Task[None]:
+    """Record ``task`` in ``failed`` if it raises or returns; a cancelled task is not a failure."""
+
+    def done(finished: asyncio.Task[None]) -> None:
+        if finished.cancelled():
+            return
+        exc = finished.exception()
+        if exc is None:
+            failed.record(job, "it returned; it should run until the worker stops leading")
+        else:
+            log.error("background job %s raised", job, exc_info=exc)
+            failed.record(job, f"{type(exc).__name__}: {exc}")
+
+    task.add_done_callback(done)
+    return task
 
 
 class WakeForwarder:
@@ -97,22 +148,37 @@ class BackgroundJobs:
     def __init__(self, app: FastAPI, node: Node) -> None:
         self.app, self.node = app, node
         app.state.replicator = WakeForwarder(node.store)
+        self.failed: FailedJobs = app.state.failed_jobs
 
     def start(self) -> list[asyncio.Task[None]]:
+        """Start the jobs, each watched; if they cannot start, that is recorded as a failure."""
+        try:
+            return self._start()
+        except Exception as exc:  # noqa: BLE001 - recorded and logged: health shows it
+            log.error("the background jobs could not start", exc_info=exc)
+            self.failed.record("start", f"{type(exc).__name__}: {exc}")
+            return []
+
+    def _start(self) -> list[asyncio.Task[None]]:
         state, node = self.app.state, self.node
         interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
+        http_key = node.log.key("http")
         replicator = Replicator(
             node, lambda: state.published, lambda: state.log_grew, state.poked.set,
             witness_interval_s=interval, publish=lambda latest: publish(state, latest),
         )  # fmt: skip
         replicator.start_witnessing()
+        for task in replicator.witness_tasks:
+            watch(task, "witnessing", self.failed)
         state.replicator = replicator
         return [
-            asyncio.create_task(replicator.run()),
-            asyncio.create_task(webhooks.run(node.store, node.log.key("http"))),
-            asyncio.create_task(deadlines.run(node, replicator.reannounce)),
-            asyncio.create_task(checks.run(node)),
-        ]
+            watch(asyncio.create_task(replicator.run()), "replicator", self.failed),
+            watch(asyncio.create_task(webhooks.run(node.store, http_key)), "webhooks",
+                  self.failed),
+            watch(asyncio.create_task(deadlines.run(node, replicator.reannounce)), "deadlines",
+                  self.failed),
+            watch(asyncio.create_task(checks.run(node)), "checks", self.failed),
+        ]  # fmt: skip
 
     def stopped(self) -> None:
         self.app.state.replicator = WakeForwarder(self.node.store)
@@ -241,8 +307,21 @@ def worker_rows(store: Store) -> list[dict[str, Any]]:
 
 @router.get("/node/workers")
 def node_workers(request: Request) -> dict[str, Any]:
-    """Which worker leads, and which one answered (pids; host names stay in the database)."""
+    """Which worker leads, and which one answered (pids; host names stay in the database).
+
+    Pinned peers and administrators only: process ids help an attacker more than an auditor.
+    """
+    require_peer(request, "/fed/v1/node/workers")
     node: Node = request.app.state.node
     rows = worker_rows(node.store)
     leader = next((row["pid"] for row in rows if row["leading"]), None)
     return {"worker": os.getpid(), "leader": leader, "workers": rows}
+
+
+@router.get("/node/health")
+def node_health(request: Request) -> JSONResponse:
+    """``ok`` (200), or ``failing`` (503) with the background jobs of this worker that died."""
+    require_peer(request, "/fed/v1/node/health")
+    failed: FailedJobs = request.app.state.failed_jobs
+    report = failed.report()
+    return JSONResponse(report, status_code=503 if report["status"] != "ok" else 200)

@@ -2,18 +2,24 @@
 
 Every ParleyError becomes one line on stderr (message, then hint) and the error's exit code;
 this is the only place that does it.
+
+Every command that writes, and every command that shows what entries say (bodies, headlines,
+replies) or writes an export, names and authenticates an officer (``acting`` for writes,
+``reading`` for reads) and lands in the audit trail, refused attempts too. Files the CLI writes
+for an officer (exports, proofs, bundles) are 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, BinaryIO, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -21,10 +27,14 @@ from rich.markup import escape
 
 from parley.core.errors import NotAuthorizedError, ParleyError
 from parley.node import officers
+from parley.node.home import write_private
 from parley.node.node import Node, now_ms
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Roles that may read what entries say. Every role today: an observer reads, it does not act.
+READ_ROLES = ("duty-officer", "analyst", "admin", "observer")
 
 err_console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -101,3 +111,30 @@ def acting(
         raise
     officers.record(node.store, officer.name, action, detail, "ok", now_ms())
     return officer
+
+
+def reading(node: Node, name: str | None, action: str, detail: dict[str, Any]) -> officers.Officer:
+    """Authenticate an officer who may read entries (``READ_ROLES``), audited as ``acting``."""
+    return acting(node, name, action, detail, *READ_ROLES)
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """Write an export the officer asked for, readable by this account alone."""
+    write_private(path, data)
+
+
+def open_output(path: Path) -> BinaryIO:
+    """Open an export file for writing, readable by this account alone (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Create files readable by this account alone while the block runs (umask 077)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)

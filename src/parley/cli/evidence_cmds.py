@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from parley.cli.common import HomeOption, err_console, open_node, out, reports_errors
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    err_console,
+    open_node,
+    out,
+    reading,
+    reports_errors,
+    write_output,
+)
 from parley.core.bundle import BundleReport, Said
 from parley.core.entry import ALL
 from parley.formats.notification import render_headline
@@ -30,17 +39,21 @@ def export(
     home: HomeOption,
     output: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
     without_body: Annotated[
-        bool, typer.Option("--without-body", help="Leave the entry's body and salt out.")
+        bool, typer.Option("--without-body", help="Leave the entry's body out, and every "
+                           "acknowledgement whose body carries a reply.")
     ] = False,
+    as_officer: AsOption = None,
 ) -> None:
     """Write the entry, every receipt about it, their cosigned checkpoints and the key history."""
     node = open_node(home)
-    bundle = build_bundle(node, ref, with_body=not without_body)
+    reading(node, as_officer, "evidence.export", {"ref": ref, "without_body": without_body})
+    left_out: list[str] = []
+    bundle = build_bundle(node, ref, with_body=not without_body, left_out=left_out)
     data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
     if output is None:
         sys.stdout.write(data.decode())
     else:
-        output.write_bytes(data)
+        write_output(output, data)
     held = {proof["ref"].split(":")[0] for proof in bundle["keys"]}
     members = [m.party for m in node.context().policy.document.members]
     missing = [party for party in members if party not in held]
@@ -49,6 +62,11 @@ def export(
         f"Bundle of {bundle['ref']}: receipts {len(bundle['receipts'])}, key histories of "
         f"{', '.join(sorted(held)) or 'none'}" + (f" -> {output}" if output else "")
     )
+    if left_out:
+        err_console.print(
+            f"note: {len(left_out)} acknowledgement(s) with a reply left out "
+            f"({', '.join(left_out)}): the reply is in the body, which proves the receipt's link"
+        )
     if missing:
         err_console.print(
             f"warning: no log of {', '.join(missing)} held here: their cosignatures will not "

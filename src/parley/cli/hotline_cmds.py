@@ -27,6 +27,7 @@ from parley.cli.common import (
     format_ms,
     open_node,
     out,
+    reading,
     reports_errors,
 )
 from parley.core.entry import STATUSES
@@ -234,12 +235,14 @@ def _print(message: hotline.Message) -> None:
 def log(
     peer: Annotated[str, typer.Argument(help="The other party, e.g. CN.")],
     home: HomeOption,
+    as_officer: AsOption = None,
     lang: Lang = None,
     limit: Annotated[int, typer.Option(help="The latest this many messages.")] = 100,
     as_json: AsJson = False,
 ) -> None:
     """The conversation with one party, both ways, with times and acknowledgement status."""
     node = open_node(home)
+    reading(node, as_officer, "hotline.log", {"peer": peer})
     messages = hotline.conversation(node, peer, lang, limit)
     if as_json:
         doc = {"party": node.party, "peer": peer, "lang": hotline.chosen_language(node, lang),
@@ -258,11 +261,13 @@ def log(
 def show(
     ref: Annotated[str, typer.Argument(help="The hotline message, e.g. CN:7.")],
     home: HomeOption,
+    as_officer: AsOption = None,
     lang: Lang = None,
     as_json: AsJson = False,
 ) -> None:
     """One hotline message, rendered in this node's language next to the signed rendering."""
     node = open_node(home)
+    reading(node, as_officer, "hotline.show", {"ref": ref})
     message = hotline.message(node, ref, lang)
     if as_json:
         sys.stdout.write(orjson.dumps(message.to_dict(), option=orjson.OPT_INDENT_2).decode()

@@ -1,4 +1,7 @@
-"""``parley log``: low-level appends (admin only), listing, export and entry proofs."""
+"""``parley log``: low-level appends (admin only), listing, export and entry proofs.
+
+Listing, export and proofs show what entries say: they need an officer who may read.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +21,11 @@ from parley.cli.common import (
     err_console,
     format_ms,
     open_node,
+    open_output,
     out,
+    reading,
     reports_errors,
+    write_output,
 )
 from parley.core import merkle
 from parley.core.canonical import parse_json
@@ -107,12 +113,14 @@ def _row(stored: logs.StoredEntry) -> dict[str, Any]:
 @reports_errors
 def show(
     home: HomeOption,
+    as_officer: AsOption = None,
     start: Annotated[int, typer.Option("--from", help="First seq to show.")] = 0,
     limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List entries of the node's own log."""
     node = open_node(home)
+    reading(node, as_officer, "log.show", {"from": start, "limit": limit})
     with node.store.read() as conn:
         rows = [_row(s) for s in logs.get_range(conn, node.party, start, start + limit)]
     if as_json:
@@ -130,11 +138,12 @@ def show(
 
 @app.command("export")
 @reports_errors
-def export(file: Path, home: HomeOption) -> None:
+def export(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
     """Write a self-contained export: headers, bodies, checkpoints and key history."""
     node = open_node(home)
+    reading(node, as_officer, "log.export", {"file": str(file)})
     total = node.size()
-    with progress_bar() as bar, file.open("wb") as handle:
+    with progress_bar() as bar, open_output(file) as handle:
         task = bar.add_task("exporting", total=total)
         count = write_export(node.store, node.party, handle,
                              lambda done: bar.update(task, completed=done))  # fmt: skip
@@ -146,12 +155,14 @@ def export(file: Path, home: HomeOption) -> None:
 def proof(
     ref: str,
     home: HomeOption,
+    as_officer: AsOption = None,
     output: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
 ) -> None:
     """Write an entry proof (entry, inclusion proof, checkpoint, key history) for offline use."""
     node = open_node(home)
+    reading(node, as_officer, "log.proof", {"ref": ref})
     data = orjson.dumps(build_proof(node.store, ref), option=orjson.OPT_INDENT_2) + b"\n"
     if output is None:
         sys.stdout.write(data.decode())
     else:
-        output.write_bytes(data)
+        write_output(output, data)

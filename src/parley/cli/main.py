@@ -70,6 +70,11 @@ def init(
     passphrase: Annotated[
         bool, typer.Option("--passphrase", help="Encrypt key files (PARLEY_PASSPHRASE or prompt).")
     ] = False,
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="A public URL of this node, as peers reach it; repeat "
+                     "(default https://127.0.0.1:PORT).", show_default=False),
+    ] = None,
 ) -> None:
     """Create a node home: configuration, keys, database, key statement and policy."""
     secret = None
@@ -80,12 +85,14 @@ def init(
         secret = text.encode()
     node = Node.create(
         directory, party=party, name=name, network=network, database=database,
-        passphrase=secret, port=port,
+        passphrase=secret, port=port, urls=url or (),
     )  # fmt: skip
     identity = node.context().statement.identity
     out.print(f"Created node {party} in {node.home.path} on network {network}")
     out.print(f"identity key {identity.b64}")
     out.print(f"fingerprint  {fingerprint(identity.raw)}")
+    out.print(f"urls         {', '.join(node.config.urls)} ([server] url in parley.toml)",
+              markup=False)  # fmt: skip
     out.print(
         f"Move {node.home.next_identity_path} offline: it is the next identity key "
         "(needed for 'parley key rotate')."
@@ -115,6 +122,7 @@ def node_info(
         "policy": context.policy.hash,
         "size": node.size(),
         "url": f"http://{node.config.host}:{node.config.port}",
+        "urls": list(node.config.urls),
     }
     if tlspin.tls_paths(node.home.path)[1].exists():
         info["url"] = f"https://{node.config.host}:{node.config.port}"
@@ -123,7 +131,8 @@ def node_info(
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for key, value in info.items():
-        out.print(f"{key:12} {value}")
+        shown = ", ".join(node.config.urls) if key == "urls" else value
+        out.print(f"{key:12} {shown}", markup=False)
 
 
 @app.command()
@@ -139,9 +148,13 @@ def serve(
         int, typer.Option(min=1, help="Worker processes (more than 1 needs PostgreSQL).")
     ] = 1,
 ) -> None:
-    """Run the node's HTTP API (federation log endpoints) on uvicorn."""
+    """Run the node's HTTP API (federation log endpoints) on uvicorn.
+
+    Refuses to start when another server runs on the home or a key file is unsafe.
+    """
     import uvicorn
 
+    from parley.api import server
     from parley.api.app import create_app
 
     typed: list[bytes] = []
@@ -152,21 +165,37 @@ def serve(
             "single write lock and missing notifications allow one server process only",
             hint="run 'parley serve' without --workers, or move the node to PostgreSQL",
         )
+    lock = server.hold_serve_lock(node.home.path)  # held until this process exits
     bind_host = host or node.config.host
     bind_port = port or node.config.port
-    key_file = cert_file = None
-    if tls:
-        pin = tlspin.ensure_certificate(node.home.path, f"parley {node.party}")
-        key_file, cert_file = (str(path) for path in tlspin.tls_paths(node.home.path))
+    pin = tlspin.ensure_certificate(node.home.path, f"parley {node.party}") if tls else None
+    _check_key_files(node)
+    if pin is not None:
         out.print(f"TLS certificate SPKI pin (give it to peers as --tls-spki): {pin}")
     scheme = "https" if tls else "http"
     out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}"
               + (f" with {workers} workers" if workers > 1 else ""))  # fmt: skip
     target: Any = create_app(node) if workers == 1 else _worker_factory(node, typed)
-    uvicorn.run(
-        target, factory=workers > 1, workers=workers, host=bind_host, port=bind_port,
-        log_level="warning", ssl_keyfile=key_file, ssl_certfile=cert_file,
-    )  # fmt: skip
+    try:
+        uvicorn.run(
+            target, factory=workers > 1, workers=workers, host=bind_host, port=bind_port,
+            **server.uvicorn_options(node.home.path, tls=tls),
+        )  # fmt: skip
+    finally:
+        os.close(lock)
+
+
+def _check_key_files(node: Node) -> None:
+    """Load every signing key and check the TLS key file before serving: refuse, never limp.
+
+    A key that fails later would stop the background jobs of a server that seems to run.
+    """
+    node.identity()
+    for purpose in PURPOSES:
+        node.log.key(purpose)
+    tls_key, _cert = tlspin.tls_paths(node.home.path)
+    if tls_key.exists():
+        tlspin.check_key_file(tls_key)
 
 
 def _worker_factory(node: Node, typed: list[bytes]) -> str:

@@ -17,7 +17,16 @@ import orjson
 import typer
 from rich.markup import escape
 
-from parley.cli.common import AsOption, acting, err_console, open_node, out, reports_errors
+from parley.cli.common import (
+    AsOption,
+    acting,
+    err_console,
+    open_node,
+    out,
+    private_files,
+    reading,
+    reports_errors,
+)
 from parley.cli.log_cmds import progress_bar
 from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
@@ -189,6 +198,7 @@ def export(
     = False,
     folder: Annotated[Path | None, typer.Option("--out", help="Folder for --all.")] = None,
     home: Home = None,
+    as_officer: AsOption = None,
 ) -> None:
     """Write a notification as CAP 1.2, STIX 2.1 or GeoJSON to stdout, or --all to a folder."""
     from parley.node.notification_export import FORMATS, export_all, export_ref
@@ -199,11 +209,13 @@ def export(
     if not every:
         if ref is None or folder is not None:
             raise InvalidEntryError("give a REF (to stdout), or --all --out DIR")
+        reading(node, as_officer, "notification.export", {"ref": ref, "format": fmt})
         sys.stdout.buffer.write(export_ref(node, ref, fmt))
         return
     if ref is not None or folder is None:
         raise InvalidEntryError("--all writes one file per notification: give --out DIR, no REF")
-    with progress_bar() as bar:
+    reading(node, as_officer, "notification.export", {"all": str(folder), "format": fmt})
+    with progress_bar() as bar, private_files():
         task = bar.add_task("exporting", total=None)
         result = export_all(node, fmt, folder, lambda done: bar.update(task, completed=done))
     for error in result.errors:
@@ -367,6 +379,7 @@ def show(
     ref: Annotated[str, typer.Argument(help="Any message of the incident, e.g. JP:42.")],
     home: Home = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_officer: AsOption = None,
 ) -> None:
     """Show the current state of the incident a notification belongs to."""
     from parley.formats.notification import status_marker
@@ -374,6 +387,7 @@ def show(
     from parley.node import incidents
 
     node = _node(home)
+    reading(node, as_officer, "notification.show", {"ref": ref})
     state, links = incidents.incident_state(node, ref)
     messages = [{"ref": link.ref, "leaf_hash": link.leaf_hash, "status": link.header.status,
                  "msg_type": link.body["msg_type"], "sent": link.body["sent"]}

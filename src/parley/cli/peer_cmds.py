@@ -24,6 +24,7 @@ from parley.cli.common import (
     format_ms,
     open_node,
     out,
+    reading,
     reports_errors,
 )
 from parley.core.deadlines import CLOCKS
@@ -187,9 +188,11 @@ def receipts_cmd(
     ref: Annotated[str, typer.Argument(help="The entry, e.g. US:7.")],
     home: HomeOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_officer: AsOption = None,
 ) -> None:
-    """Each addressee's status for an entry, with claimed and observed times."""
+    """Each addressee's status for an entry, with claimed and observed times (an officer's)."""
     node = open_node(home)
+    reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
     header, rows = receipts.status(node, ref)
     judged = deadlines.entry_clocks(node, ref, now_ms())
     clocks = {(c.party, c.clock): c.to_dict() for c in judged.clocks}

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    open_node,
+    out,
+    reading,
+    reports_errors,
+)
 from parley.core.errors import InvalidEntryError
 from parley.node import officers
 from parley.node.node import now_ms
@@ -52,8 +60,9 @@ def token(name: str, home: HomeOption, as_officer: AsOption = None) -> None:
 
 @app.command("list")
 @reports_errors
-def list_(home: HomeOption) -> None:
-    """List officers and their roles."""
+def list_(home: HomeOption, as_officer: AsOption = None) -> None:
+    """List officers and their roles (any officer may read them)."""
     node = open_node(home)
+    reading(node, as_officer, "user.list", {})
     for officer in officers.list_officers(node.store):
         out.print(f"{officer.name:24} {officer.role}")

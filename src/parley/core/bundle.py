@@ -10,6 +10,12 @@ where every ``proof`` is an entry proof (docs/protocol.md, Exports and entry pro
 exporting node holds for it. ``entry`` proves the entry, ``receipts`` every receipt about it,
 ``keys`` the latest key statement of each member log (for the members' ``witness`` keys).
 
+A bundle *without the body* (``parley.node.evidence.build_bundle``) carries the entry's header
+only and leaves out every acknowledgement whose body holds a reply: a receipt's link to the
+entry is in its body, so a receipt travels whole or not at all (step 5 refuses one without).
+Delivered receipts and acknowledgements without a reply stay. The key and policy entries of the
+histories keep their bodies: verification needs them, and they say nothing of the entry.
+
 A verifier that holds nothing but the bundle (and optionally pinned identity keys or the policy
 hash it expects) checks, in this order:
 

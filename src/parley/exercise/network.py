@@ -11,6 +11,7 @@ started.
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -86,7 +87,7 @@ class LocalNetwork:
             if not fresh:
                 raise ConflictError(f"{self.folder} already exists")
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
+        self.folder.mkdir(mode=0o700, parents=True)
         opened: dict[str, Node] = {}
         for local in self.nodes:
             node = Node.create(local.home, party=local.party, name=local.name,
@@ -118,7 +119,8 @@ class LocalNetwork:
 
     def start(self) -> None:
         for local in self.nodes:
-            log = (self.folder / f"{local.party.lower()}-server.log").open("wb")
+            path = self.folder / f"{local.party.lower()}-server.log"
+            log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
             local.process = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
                 [sys.executable, "-m", "parley.cli", "serve", "--home", str(local.home),
                  "--port", str(local.port), "--tls"],

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, select
 from parley.core import merkle
 from parley.core.bundle import BUNDLE_FORMAT
 from parley.core.checkpoint import add_signature_lines, parse_vkey, witness_name
-from parley.core.entry import format_ref, parse_ref
+from parley.core.entry import Body, format_ref, parse_ref
 from parley.core.errors import NotFoundError
 from parley.core.policy import PolicyDocument
 from parley.core.proof import PROOF_FORMAT
@@ -36,8 +36,16 @@ from parley.store import witnessing as rows
 from parley.store.schema import receipts
 
 
-def build_bundle(node: Node, ref: str, *, with_body: bool = True) -> dict[str, Any]:
-    """The evidence bundle of entry ``ref`` as this node holds it."""
+def build_bundle(
+    node: Node, ref: str, *, with_body: bool = True, left_out: list[str] | None = None
+) -> dict[str, Any]:
+    """The evidence bundle of entry ``ref`` as this node holds it.
+
+    Without the body (``with_body=False``) the entry travels header-only, and so does no word of
+    what anybody wrote about it: a receipt carrying an acknowledgement's reply text is left out
+    (its reference is appended to ``left_out``), because a receipt proves its link to the entry
+    only with its body. Delivered receipts, and acknowledgements without a reply, stay.
+    """
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
         policy = node.policy_in(conn)
@@ -45,15 +53,26 @@ def build_bundle(node: Node, ref: str, *, with_body: bool = True) -> dict[str, A
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
         entry = _witnessed_proof(conn, stored, policy, with_body=with_body)
-        answers = [
-            _witnessed_proof(conn, receipt, policy, with_body=True)
-            for receipt in _receipts(conn, stored)
-        ]
+        answers = []
+        for receipt in _receipts(conn, stored):
+            if not with_body and _replies(receipt):
+                if left_out is not None:
+                    left_out.append(format_ref(receipt.party, receipt.seq))
+                continue
+            answers.append(_witnessed_proof(conn, receipt, policy, with_body=True))
         keys = [proof for m in policy.members if (proof := _key_proof(conn, m.party)) is not None]
     return {
         "format": BUNDLE_FORMAT, "v": 1, "ref": format_ref(party, seq),
         "entry": entry, "receipts": answers, "keys": keys,
     }  # fmt: skip
+
+
+def _replies(receipt: logs.StoredEntry) -> bool:
+    """Whether a held receipt's body carries an officer's reply text."""
+    if receipt.body is None or receipt.salt is None:
+        return False
+    value = Body(receipt.salt, receipt.body).value()
+    return isinstance(value, dict) and bool(value.get("reply"))
 
 
 def _receipts(conn: Connection, stored: logs.StoredEntry) -> list[logs.StoredEntry]:

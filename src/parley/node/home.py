@@ -2,13 +2,21 @@
 
 Layout::
 
-    HOME/parley.toml                 party, name, network, language, database URL, listen address
+    HOME/parley.toml                 party, name, network, language, database URL, listen address,
+                                     the node's own public URLs
     HOME/keys/{identity,log,witness,http}.pem   PKCS#8, mode 0600, optionally encrypted
     HOME/offline/next-identity.pem   the pre-rotation key: move it offline after init
     HOME/parley.db                   SQLite (WAL) unless the config names PostgreSQL
 
-Key files are refused when any group or other permission bit is set: whoever can read them
-can speak for the party.
+The home is private to the account that runs the node: the folder is 0700 and every file in it
+0600. Key files are refused when any group or other permission bit is set: whoever can read them
+can speak for the party. The home folder and its SQLite database are refused the same way
+(``check_private``): the database holds every body this node may read, RED ones too, and the
+officers' password hashes.
+
+A relative SQLite path in ``[database] url`` (the default, ``sqlite+pysqlite:///parley.db``) is
+relative to the home, so a copied or moved home opens its own database; an absolute path is
+used as written.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import os
 import re
 import stat
 import tomllib
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +34,8 @@ from typing import Any
 import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from parley.core.entry import check_network, check_party
 from parley.core.errors import ConflictError, KeyFileError, ParleyError
@@ -32,6 +43,9 @@ from parley.core.keys import PURPOSES, SigningKey
 
 CONFIG_NAME = "parley.toml"
 DEFAULT_PORT = 8700
+# The default database: SQLite in the home, written relative to it (resolved at load time).
+HOME_DATABASE = "sqlite+pysqlite:///parley.db"
+LOOSE_BITS = stat.S_IRWXG | stat.S_IRWXO
 # The language a node reads and writes in when parley.toml names none ([node] lang = "ja").
 DEFAULT_LANGUAGES = {"JP": "ja", "CN": "zh", "KR": "ko", "RU": "ru"}
 LANG_RE = re.compile(r"^[a-zA-Z]{2,8}(-[a-zA-Z0-9]{1,8})*$")
@@ -47,6 +61,8 @@ class NodeConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     lang: str | None = None
+    # The node's public URLs (``[server] url``): a signed request must be addressed to one.
+    urls: tuple[str, ...] = ()
 
     @property
     def language(self) -> str:
@@ -57,11 +73,74 @@ class NodeConfig:
         node = {"party": self.party, "name": self.name, "network": self.network}
         if self.lang is not None:
             node["lang"] = self.lang
-        return {
-            "node": node,
-            "database": {"url": self.database},
-            "server": {"host": self.host, "port": self.port},
-        }
+        server: dict[str, Any] = {"host": self.host, "port": self.port}
+        if self.urls:
+            server["url"] = list(self.urls)
+        return {"node": node, "database": {"url": self.database}, "server": server}
+
+
+def check_urls(value: Any) -> tuple[str, ...]:
+    """``[server] url``: one URL or a list of them, each ``http(s)://HOST[:PORT]``, normalised.
+
+    These are the URLs peers reach this node under and sign their requests for; a signed
+    request addressed to any other URL is refused, so each must be exactly scheme and authority.
+    """
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple):
+        raise ParleyError(f"[server] url = {value!r} is not a URL or a list of URLs",
+                          hint='e.g. url = ["https://jp.example:8700"]')  # fmt: skip
+    return tuple(_check_url(item) for item in values)
+
+
+def _check_url(value: Any) -> str:
+    hint = "give scheme, host and optional port only, e.g. https://jp.example:8700"
+    if not isinstance(value, str):
+        raise ParleyError(f"[server] url: {value!r} is not a URL", hint=hint)
+    parts = urllib.parse.urlsplit(value.strip())
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "?" in value
+        or "#" in value
+    ):
+        raise ParleyError(f"[server] url: {value!r} is not an http(s) URL of this node",
+                          hint=hint)  # fmt: skip
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def database_to_write(database: str | None) -> str:
+    """The ``[database] url`` to write at init: the home's own SQLite file, or ``database``.
+
+    A relative SQLite path given on the command line names a file relative to where the
+    command ran, so it is written absolute: in parley.toml a relative path means the home.
+    """
+    if database is None:
+        return HOME_DATABASE
+    return _sqlite_relative_to(database, Path.cwd())
+
+
+def _sqlite_relative_to(url: str, folder: Path) -> str:
+    """``url`` with a relative SQLite file path made absolute under ``folder``; others as given."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ParleyError(f"[database] url = {url!r} is not a database URL",
+                          hint="e.g. postgresql+psycopg://parley@db/parley") from exc  # fmt: skip
+    path = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not path or path.startswith((":", "file:")):
+        return url
+    if Path(path).is_absolute():
+        return url
+    return parsed.set(database=str(folder / path)).render_as_string(hide_password=False)
 
 
 def no_passphrase(_path: str) -> bytes | None:
@@ -86,8 +165,37 @@ class NodeHome:
     def next_identity_path(self) -> Path:
         return self.path / "offline" / "next-identity.pem"
 
-    def default_database(self) -> str:
-        return f"sqlite+pysqlite:///{self.path / 'parley.db'}"
+    def resolve_database(self, url: str) -> str:
+        """``url`` with a relative SQLite path made absolute under the home."""
+        return _sqlite_relative_to(url, self.path)
+
+    def sqlite_files(self, url: str) -> list[Path]:
+        """The SQLite database file of ``url`` and its -wal and -shm files, those that exist."""
+        parsed = make_url(url)
+        database = parsed.database or ""
+        if parsed.get_backend_name() != "sqlite" or not database or database.startswith(":"):
+            return []
+        main = Path(database)
+        files = [main, main.with_name(main.name + "-wal"), main.with_name(main.name + "-shm")]
+        return [path for path in files if path.exists()]
+
+    def check_private(self, config: NodeConfig) -> None:
+        """Refuse a home folder or SQLite database that other local users could read."""
+        folder_mode = stat.S_IMODE(self.path.stat().st_mode)
+        if folder_mode & LOOSE_BITS:
+            raise KeyFileError(
+                f"node home {self.path} is open to other users (mode {folder_mode:o}): it holds "
+                "the keys and the database",
+                hint=f"chmod 700 {self.path}",
+            )
+        for path in self.sqlite_files(config.database):
+            file_mode = stat.S_IMODE(path.stat().st_mode)
+            if file_mode & LOOSE_BITS:
+                raise KeyFileError(
+                    f"database file {path} is readable by others (mode {file_mode:o}): it holds "
+                    "every body this node may read and the officers' password hashes",
+                    hint=f"chmod 600 {path}",
+                )
 
     def exists(self) -> bool:
         return self.config_path.exists()
@@ -95,15 +203,17 @@ class NodeHome:
     def create(self, config: NodeConfig) -> None:
         check_party(config.party)
         check_network(config.network)
+        check_urls(list(config.urls))
         if self.exists() or (self.path / "keys").exists():
             raise ConflictError(
                 f"{self.path} already holds a node; refusing to overwrite it",
                 hint="choose another folder, or remove this one if you really mean to",
             )
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path.chmod(0o700)  # an existing folder, or one made under a loose umask
         self.keys_dir.mkdir(mode=0o700, exist_ok=False)
         self.next_identity_path.parent.mkdir(mode=0o700, exist_ok=True)
-        self.config_path.write_text(tomli_w.dumps(config.to_toml()), encoding="utf-8")
+        write_private(self.config_path, tomli_w.dumps(config.to_toml()).encode("utf-8"))
 
     def load_config(self) -> NodeConfig:
         if not self.exists():
@@ -118,13 +228,20 @@ class NodeHome:
                 party=check_party(node["party"]),
                 name=str(node["name"]),
                 network=check_network(node["network"]),
-                database=str(database["url"]),
+                database=self.resolve_database(str(database["url"])),
                 host=str(server.get("host", "127.0.0.1")),
                 port=int(server.get("port", DEFAULT_PORT)),
                 lang=_language(node.get("lang")),
+                urls=self._urls(server.get("url", [])),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ParleyError(f"{self.config_path}: invalid configuration ({exc})") from exc
+
+    def _urls(self, value: Any) -> tuple[str, ...]:
+        try:
+            return check_urls(value)
+        except ParleyError as exc:
+            raise ParleyError(f"{self.config_path}: {exc.message}", hint=exc.hint) from exc
 
     def key_path(self, purpose: str) -> Path:
         return self.keys_dir / f"{purpose}.pem"
@@ -145,6 +262,14 @@ def _language(value: Any) -> str | None:
     if not isinstance(value, str) or not LANG_RE.match(value):
         raise ValueError(f"[node] lang = {value!r} is not a language tag such as ja or zh-Hans")
     return value
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` readable by this account alone (0600, even if it existed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(data)
 
 
 def write_key_file(path: Path, key: SigningKey, passphrase: bytes | None) -> None:
@@ -168,7 +293,7 @@ def read_key_file(path: Path, passphrase: PassphraseSource) -> SigningKey:
         mode = path.stat().st_mode
     except FileNotFoundError as exc:
         raise KeyFileError(f"key file {path} is missing") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if mode & LOOSE_BITS:
         raise KeyFileError(
             f"key file {path} is readable by others (mode {stat.S_IMODE(mode):o})",
             hint=f"chmod 600 {path}",

@@ -3,8 +3,10 @@
 ``Node.create`` makes a node home (``parley init``): it writes the identity key, the next
 identity key (pre-rotation, for offline storage), the purpose keys, the configuration, the
 database schema, and the first two entries of the log: the key statement (seq 0) and a
-single-member network policy (seq 1). ``Node.open`` opens an existing home and refuses keys
-with loose permissions, a wrong passphrase, or a database that is not a Parley database.
+single-member network policy (seq 1). The home is made 0700 and its files 0600.
+``Node.open`` opens an existing home and refuses a home folder or SQLite database that other
+users could read, keys with loose permissions, a wrong passphrase, or a database that is not a
+Parley database.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from parley.node.home import (
     NodeConfig,
     NodeHome,
     PassphraseSource,
+    check_urls,
+    database_to_write,
     no_passphrase,
     write_key_file,
 )
@@ -63,7 +67,9 @@ class Node:
     @classmethod
     def open(cls, path: Path, passphrase: PassphraseSource = no_passphrase) -> Node:
         home = NodeHome(path)
-        node = cls(home, home.load_config(), passphrase)
+        config = home.load_config()
+        home.check_private(config)
+        node = cls(home, config, passphrase)
         node.store.check()
         return node
 
@@ -78,13 +84,17 @@ class Node:
         database: str | None = None,
         passphrase: bytes | None = None,
         port: int | None = None,
+        urls: Sequence[str] = (),
     ) -> Node:
+        """Create a node home at ``path``; ``urls`` default to ``https://127.0.0.1:PORT``."""
         home = NodeHome(path)
-        config = NodeConfig(
-            party=party, name=name, network=network,
-            database=database or home.default_database(), port=port or DEFAULT_PORT,
+        port = port or DEFAULT_PORT
+        written = NodeConfig(
+            party=party, name=name, network=network, database=database_to_write(database),
+            port=port, urls=check_urls(list(urls) or [f"https://127.0.0.1:{port}"]),
         )  # fmt: skip
-        home.create(config)
+        home.create(written)
+        config = home.load_config()  # the database resolved against the home
         keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}
         next_identity = SigningKey.generate()
         for purpose, key in keys.items():

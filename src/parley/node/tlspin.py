@@ -6,7 +6,9 @@ renewed certificate with the same key keeps its pin, and no certificate authorit
 
 The client checks the pin inside the TLS handshake, before a single byte of HTTP is sent: a
 connection whose certificate carries another key fails as a connection error. Only TLS 1.3 is
-offered. Hostname and chain validation are replaced by the pin, not added to it.
+offered, and the server accepts nothing older (``server_context``). Hostname and chain
+validation are replaced by the pin, not added to it. The TLS key file must be readable by its
+owner only (``check_key_file``), like the node's signing keys.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import datetime as dt
 import hashlib
 import os
 import ssl
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from parley.core.errors import ParleyError
+from parley.core.errors import KeyFileError, ParleyError
 
 CERT_DAYS = 825
 
@@ -61,6 +64,29 @@ def client_context() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # the SPKI pin replaces chain and name checks
     return context
+
+
+def server_context(key_path: Path, cert_path: Path) -> ssl.SSLContext:
+    """The served TLS context: the node's key and certificate, TLS 1.3 only, HTTP/1.1."""
+    check_key_file(key_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.load_cert_chain(str(cert_path), str(key_path))
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def check_key_file(key_path: Path) -> None:
+    """Refuse a TLS key file that is missing or readable by anyone but its owner."""
+    try:
+        mode = key_path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"TLS key file {key_path} is missing") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"TLS key file {key_path} is readable by others (mode {stat.S_IMODE(mode):o})",
+            hint=f"chmod 600 {key_path}",
+        )
 
 
 def _check_peer(ssl_object: Any, pin: str) -> None:

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
@@ -59,6 +60,8 @@ MAX_REQUEST = 64 * 1024
 MAX_PROOF_LINES = 63
 PUSH_MAX_ENTRIES = 64
 PUSH_MAX_BYTES = 512 * 1024
+PUSH_MAX_DEPTH = 3  # {"entries": [{"leaf_input": "..."}]}: an object, a list, an object
+MAX_SIZE_DIGITS = 20  # a tree size is below 2**64
 
 
 class BadSubmissionError(ParleyError):
@@ -102,7 +105,8 @@ def parse_submission(body: bytes) -> tuple[int, list[bytes], str]:
             "add-checkpoint body must start with 'old <size>' and a blank line"
         )
     size_text = lines[0][4:]
-    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+    if (not (size_text.isascii() and size_text.isdigit()) or len(size_text) > MAX_SIZE_DIGITS
+            or (size_text != "0" and size_text.startswith("0"))):  # fmt: skip
         raise BadSubmissionError(f"old size {size_text!r} is not a decimal without leading zeros")
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise BadSubmissionError(f"more than {MAX_PROOF_LINES} consistency proof lines")
@@ -166,6 +170,8 @@ def check(node: Node, body: bytes) -> Submission:
         raise BadSubmissionError(f"old size {old} exceeds the checkpoint's size {checkpoint.size}")
     if old == 0 and proof:
         raise BadSubmissionError("the consistency proof must be empty when old is 0")
+    if checkpoint.size == 0 and checkpoint.root != merkle.EMPTY_ROOT:
+        raise BadSubmissionError("a checkpoint of size 0 must carry the root of the empty tree")
     return Submission(party, old, proof, note, checkpoint, peer)
 
 
@@ -239,12 +245,7 @@ def receive_push(
     records and cosigns the checkpoint: one durable commit per hop, and the cosignature leaves
     only once both are on disk. Entries that cannot be taken so stay in the hint, for the pull.
     """
-    if len(body) > PUSH_MAX_BYTES:
-        raise BadSubmissionError(f"push body is over {PUSH_MAX_BYTES} bytes")
-    try:
-        doc = json.loads(body)
-    except ValueError as exc:
-        raise BadSubmissionError(f"push body is not JSON: {exc}") from exc
+    doc = parse_push(body)
     submission = doc.get("submission") if isinstance(doc, dict) else None
     items = doc.get("entries") if isinstance(doc, dict) else None
     if not isinstance(submission, str) or not isinstance(items, list):
@@ -287,6 +288,42 @@ def receive_push(
     if stored is not None and verified is not None and cache is not None:
         cache.keep(verified.cursor)
     return Pushed(submitted.party, hint, line, stored)
+
+
+def parse_push(body: bytes) -> Any:
+    """The JSON document of a push body, within ``PUSH_MAX_BYTES`` and ``PUSH_MAX_DEPTH``.
+
+    orjson refuses invalid UTF-8 and lone surrogates, and stops at 1024 levels on its own (no
+    recursion to exhaust); the depth a push may have is much smaller, and checked after.
+    """
+    if len(body) > PUSH_MAX_BYTES:
+        raise BadSubmissionError(f"push body is over {PUSH_MAX_BYTES} bytes")
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):
+            raise _too_deep() from exc
+        raise BadSubmissionError(f"push body is not JSON: {exc}") from exc
+    if _depth(doc) > PUSH_MAX_DEPTH:
+        raise _too_deep()
+    return doc
+
+
+def _too_deep() -> BadSubmissionError:
+    return BadSubmissionError(f"push body nests deeper than {PUSH_MAX_DEPTH} levels")
+
+
+def _depth(doc: Any) -> int:
+    """How deeply lists and objects nest in ``doc`` (iterative: no recursion on hostile input)."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        value, level = todo.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, level)
+            if level <= PUSH_MAX_DEPTH:  # deeper than that is refused anyway
+                todo.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _recorded(conn: Connection, status: peers.PeerStatus) -> tuple[int, bytes, str | None]:

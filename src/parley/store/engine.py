@@ -7,6 +7,8 @@ Durability and the single-writer rule live here:
   transaction with ``BEGIN IMMEDIATE``, which takes SQLite's one write lock across processes.
   Within one process, writers first queue on a thread lock: SQLite's own busy handler sleeps
   1, 2, 5, 10 ms and longer between retries, a thread lock hands over at once.
+* A SQLite database file is created 0600 before SQLite first opens it (``_create_private``);
+  SQLite gives its -wal and -shm files the mode of the database file, so they are 0600 too.
 * PostgreSQL writers take a transaction-scoped advisory lock (``pg_advisory_xact_lock``), so
   exactly one process (server worker or CLI command) appends at a time.
 * State the worker processes share that is no part of any log (rate-limit buckets, the worker
@@ -66,6 +68,20 @@ def _commit_address(database: str) -> bytes | None:
     return b"\0parley-commits-" + digest.encode("ascii")
 
 
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite file readable by this account alone, unless it exists.
+
+    An empty file is an empty database to SQLite; its journal files take this file's mode.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"cannot create the database file {path}: {exc.strerror}") from exc
+    os.close(fd)
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
@@ -84,6 +100,8 @@ class Store:
             database = parsed.database or ""
             if database and not database.startswith(":") and not Path(database).parent.is_dir():
                 raise StoreError(f"database folder {Path(database).parent} does not exist")
+            if database and not database.startswith((":", "file:")):
+                _create_private(Path(database))
             self.writer = self._sqlite_engine(url, immediate=True)
             self.reader = self._sqlite_engine(url, immediate=False)
             self._commit_address = _commit_address(database)
