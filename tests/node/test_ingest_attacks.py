@@ -136,14 +136,21 @@ def test_rewritten_history_attack(us_jp, kit) -> None:  # type: ignore[no-untype
         pull(jp, peer, rewritten)
 
 
-def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
-    """The proof leads to the new signed root from another root at the held size: evidence."""
+def held_then_rewritten(us_jp, kit, held: int):  # type: ignore[no-untyped-def]
+    """JP holds US's first ``held`` entries; US then rewrites entry 2 (a second history)."""
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
-    first.items, first.size = first.items[:3], 3
+    first.items, first.size = first.items[:held], held
     pull(jp, peer, first)
     rewritten = kit.MemoryLog(us, "JP")
     rewritten.forge(2, body={"nonce": "e" * 32, "deadlines": {}})
+    return rewritten
+
+
+def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+    """The proof leads to the new signed root from another root at the held size: evidence."""
+    _us, jp, peer = us_jp
+    rewritten = held_then_rewritten(us_jp, kit, 3)
     before = snapshot(jp)
     with pytest.raises(ingest.ForkError, match="first 3 entries differ") as caught:
         pull(jp, peer, rewritten)
@@ -155,12 +162,8 @@ def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None
 
 def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
     """From size 4 the proof pins no old root: the entries are recomputed and refused."""
-    us, jp, peer = us_jp
-    first = kit.MemoryLog(us, "JP")
-    first.items, first.size = first.items[:4], 4
-    pull(jp, peer, first)
-    rewritten = kit.MemoryLog(us, "JP")
-    rewritten.forge(2, body={"nonce": "e" * 32, "deadlines": {}})
+    _us, jp, peer = us_jp
+    rewritten = held_then_rewritten(us_jp, kit, 4)
     before = snapshot(jp)
     with pytest.raises(VerificationError, match="entries do not match the checkpoint") as caught:
         pull(jp, peer, rewritten)
