@@ -26,8 +26,9 @@ def write_json(path: Path, value: object) -> Path:
 HOTLINE = {"to": "CN", "text": "Keep clear of my bow", "deadlines": {"acknowledged_within": 300000}}
 
 
-def append_hotline(home: Path, *extra: str) -> str:
-    body = write_json(home.parent / "hotline.json", HOTLINE)
+def append_hotline(home: Path, *extra: str, acknowledged_within: int = 300000) -> str:
+    deadlines = {"acknowledged_within": acknowledged_within}
+    body = write_json(home.parent / "hotline.json", HOTLINE | {"deadlines": deadlines})
     result = run_cli("log", "append", "--kind", "hotline", "--status", "Exercise",
                      "--body-file", str(body), "--to", "CN", *extra, home=home,
                      **officer_env())  # fmt: skip
@@ -254,7 +255,7 @@ def test_three_members_draft_sign_and_adopt_a_network_policy(tmp_path: Path) -> 
         info = json.loads(run_cli("node", "info", "--json", home=home).stdout)
         policy_hash = policy_hash or info["policy"]
         assert info["policy"] == policy_hash
-    line = append_hotline(homes["JP"])
+    line = append_hotline(homes["JP"], acknowledged_within=3000)  # within the scaled bound
     header = json.loads(run_cli("log", "show", "--json", "--from", "3", home=homes["JP"],
                                 **officer_env()).stdout)
     assert line.startswith("JP:3") and header["policy"] == policy_hash

@@ -422,3 +422,18 @@ def test_generated_notifications_round_trip_through_cap(body: dict[str, Any]) ->
     check_subset(again)
     want = copy.deepcopy(body)
     assert _without(again, "source") == _without(want, "source")
+
+
+def test_schema_error_keeps_the_allowed_values() -> None:
+    from parley.formats.cap_schema import validate_cap
+
+    alert = etree.fromstring(
+        f'<alert xmlns="{CAP12}"><identifier>x-1</identifier><sender>jp@example</sender>'
+        "<sent>2026-12-04T18:02:11+09:00</sent><status>Bogus</status><msgType>Alert</msgType>"
+        "<scope>Public</scope></alert>".encode()
+    )
+    with pytest.raises(CapError) as caught:
+        validate_cap(alert)
+    message = caught.value.message
+    assert "'Actual'" in message and "'Exercise'" in message, message
+    assert "urn:oasis" not in message

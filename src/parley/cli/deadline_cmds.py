@@ -27,9 +27,8 @@ from parley.cli.common import (
     reports_errors,
 )
 from parley.core.deadlines import parse_duration
-from parley.node import checks, compliance, deadlines, inquiries, peers
-from parley.node.node import Node, now_ms
-from parley.store import witnessing as witness_rows
+from parley.node import checks, compliance, health, inquiries
+from parley.node.node import now_ms
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
@@ -137,36 +136,10 @@ def compliance_cmd(
     out.print(table)
 
 
-def health(node: Node, now: int) -> dict[str, Any]:
-    """What ``parley status`` shows: peers, open and missed deadlines, alerts."""
-    rows: list[dict[str, Any]] = []
-    alerts: list[dict[str, Any]] = []
-    with node.store.read() as conn:
-        for peer in peers.list_peers(node.store):
-            status = peers.get_status(conn, peer.party)
-            synced = peers.synced_size(conn, peer.party)
-            remote = status.remote_size
-            rows.append({"party": peer.party, "health": status.health(), "synced": synced,
-                         "lag": None if remote is None else max(remote - synced, 0),
-                         "last_success": status.last_success,
-                         "error": status.last_error})  # fmt: skip
-            if status.held:
-                alerts.append({"type": "held", "party": peer.party, "detail": status.held})
-        for found in witness_rows.list_equivocations(conn):
-            alerts.append({"type": "equivocation", "party": found.party,
-                           "detected": found.detected, "detail": found.source})  # fmt: skip
-    opened = deadlines.tracked(node, [deadlines.OPEN])
-    for row in opened:
-        row["remaining"] = row["due"] - now
-    missed = deadlines.tracked(node, [deadlines.MISSED, deadlines.LATE])
-    return {"node": node.party, "time": now, "peers": rows, "open": opened, "missed": missed,
-            "alerts": alerts}  # fmt: skip
-
-
 def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     """Node health: peers, open deadlines with countdowns, missed deadlines, alerts."""
     node = open_node(home)
-    shown = health(node, now_ms())
+    shown = health.health(node, now_ms())
     if as_json:
         _json(shown)
         return
@@ -183,7 +156,7 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
         else f"due {format_duration(-r['remaining'])} ago"))  # fmt: skip
     _deadline_table("Missed and late", shown["missed"], lambda r: r["state"] + (
         f", escalated {format_ms(r['escalated'])}" if r["escalated"] else ""))  # fmt: skip
-    for alert in shown["alerts"]:
+    for alert in shown["alerts"]:  # a peer's words (observation details): never markup
         out.print(
             f"[bold red]ALERT[/] {alert['type']} {alert['party']}: {escape(str(alert['detail']))}"
         )

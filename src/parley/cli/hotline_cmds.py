@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -175,15 +175,36 @@ def _answer(message: hotline.Message) -> str:
     if answer.status == "none":
         return "no receipt yet"
     parts = [f"delivered {where} {format_ms(got.get('claimed'))} UTC"] if got else []
+    clock = _ack_clock(message)
     if ack:
         reply = f': "{ack["reply"]}"' if ack.get("reply") else ""
+        late = f" ({_clock_words(clock)})" if clock and clock["state"] == "late" else ""
         parts.append(f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
-                     f"{format_ms(ack.get('claimed'))} UTC{reply}")  # fmt: skip
+                     f"{format_ms(ack.get('claimed'))} UTC{reply}{late}")  # fmt: skip
     elif message.direction == "received":
-        parts.append(f"not acknowledged: parley ack {message.ref} --as OFFICER")
+        parts.append(f"not acknowledged: parley ack {message.ref} --as OFFICER{_clock_note(clock)}")
     else:
-        parts.append("not acknowledged yet")
+        parts.append(f"not acknowledged yet{_clock_note(clock)}")
     return "; ".join(parts)
+
+
+def _ack_clock(message: hotline.Message) -> dict[str, Any] | None:
+    found = [c for c in message.clocks if c["clock"] == "acknowledged"]
+    return found[0] if found else None
+
+
+def _clock_words(clock: dict[str, Any]) -> str:
+    from parley.cli.deadline_cmds import clock_text
+
+    text = clock_text(clock)
+    if clock.get("escalated"):
+        text += f", escalated {format_ms(clock['escalated'])} UTC"
+    return text
+
+
+def _clock_note(clock: dict[str, Any] | None) -> str:
+    """`` (missed +4.0s, escalated ...)`` or `` (2.0s left)``: the acknowledgement clock."""
+    return "" if clock is None else f" ({_clock_words(clock)})"
 
 
 def _content(message: hotline.Message) -> list[Text]:

@@ -12,25 +12,26 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
     err_console,
-    format_ms,
+    format_time,
     open_node,
     open_output,
     out,
     reading,
     reports_errors,
+    table,
     write_output,
 )
 from parley.core import merkle
 from parley.core.canonical import parse_json
 from parley.core.entry import ALL, parse_header
-from parley.core.errors import InvalidEntryError
+from parley.core.errors import InvalidEntryError, PolicyError
+from parley.core.policy import PolicyDocument
 from parley.node.drafting import check_draft
 from parley.node.export import build_proof, write_export
 from parley.node.log import Draft
@@ -47,7 +48,7 @@ def progress_bar() -> Progress:
     )  # fmt: skip
 
 
-def _jsonl_drafts(path: Path) -> list[Draft]:
+def _jsonl_drafts(path: Path, policy: PolicyDocument) -> list[Draft]:
     drafts = []
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -62,11 +63,13 @@ def _jsonl_drafts(path: Path) -> list[Draft]:
                     raise InvalidEntryError(f"unknown fields {sorted(unknown)}")
                 drafts.append(
                     check_draft(item.get("kind", ""), item.get("status", ""), item.get("body"),
-                                item.get("to"), item.get("tlp"))  # fmt: skip
+                                item.get("to"), item.get("tlp"), policy=policy)  # fmt: skip
                 )
-            except InvalidEntryError as exc:
-                raise InvalidEntryError(f"{path} line {number}: {exc.message}",
-                                        hint=exc.hint) from exc  # fmt: skip
+            except (InvalidEntryError, PolicyError) as exc:
+                raise type(exc)(f"{path} line {number}: {exc.message}",
+                                hint=exc.hint) from exc  # fmt: skip
+    if not drafts:
+        raise InvalidEntryError(f"{path}: no entries in the file", hint="one JSON object a line")
     return drafts
 
 
@@ -84,13 +87,14 @@ def append(
 ) -> None:
     """Append entries (admin only); print each seq and leaf hash once durable."""
     node = open_node(home)
+    policy = node.context().policy.document  # refuse what peers would store header-only
     if jsonl is not None:
-        drafts = _jsonl_drafts(jsonl)
+        drafts = _jsonl_drafts(jsonl, policy)
     else:
         if kind is None or status is None or body_file is None:
             raise InvalidEntryError("give --kind, --status and --body-file, or --jsonl FILE")
         body = parse_json(body_file.read_bytes(), what=str(body_file))
-        drafts = [check_draft(kind, status, body, to, tlp)]
+        drafts = [check_draft(kind, status, body, to, tlp, policy=policy)]
     acting(node, as_officer, "log.append", {"entries": len(drafts)}, "admin")
     with progress_bar() as bar:
         task = bar.add_task("appending", total=len(drafts))
@@ -127,13 +131,14 @@ def show(
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")
         return
-    table = Table("ref", "time (UTC)", "kind", "status", "to", "tlp", "leaf hash")
+    grid = table("ref", "time", "kind", "status", "to", "tlp", "leaf hash",
+                 whole=("ref", "kind", "leaf hash"))
     for row in rows:
-        when = format_ms(row["time"])
+        when = format_time(row["time"])
         audience = ALL if row["audience"] == ALL else ",".join(row["audience"])
-        table.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
-                      row["leaf_hash"][:16])  # fmt: skip
-    out.print(table)
+        grid.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
+                     row["leaf_hash"][:16])  # fmt: skip
+    out.print(grid)
 
 
 @app.command("export")

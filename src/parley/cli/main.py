@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,10 +13,12 @@ import orjson
 import typer
 
 from parley.cli import (
+    category_cmds,
     deadline_cmds,
     demo_cmds,
     evidence_cmds,
     hotline_cmds,
+    inbox_cmds,
     key_cmds,
     log_cmds,
     notify_cmds,
@@ -51,9 +54,11 @@ deadline_cmds.register(app)
 peer_cmds.register(app)
 notify_cmds.register(app)
 hotline_cmds.register(app)
+inbox_cmds.register(app)
 restore_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
+category_cmds.register(app)
 
 
 @app.command()
@@ -131,7 +136,11 @@ def node_info(
         sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for key, value in info.items():
-        shown = ", ".join(node.config.urls) if key == "urls" else value
+        if isinstance(value, dict):
+            for purpose, b64 in value.items():
+                out.print(f"{key + '.' + purpose:12} {b64}", markup=False)
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else value
         out.print(f"{key:12} {shown}", markup=False)
 
 
@@ -172,6 +181,7 @@ def serve(
     _check_key_files(node)
     if pin is not None:
         out.print(f"TLS certificate SPKI pin (give it to peers as --tls-spki): {pin}")
+    _check_port_free(bind_host, bind_port)
     scheme = "https" if tls else "http"
     out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}"
               + (f" with {workers} workers" if workers > 1 else ""))  # fmt: skip
@@ -183,6 +193,17 @@ def serve(
         )  # fmt: skip
     finally:
         os.close(lock)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on, before saying the node serves on it."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ParleyError(f"cannot serve on {host}:{port}: {exc.strerror}",
+                              hint="stop what uses the port, or give --port") from exc  # fmt: skip
 
 
 def _check_key_files(node: Node) -> None:

@@ -21,9 +21,11 @@ from parley.cli.common import (
     AsOption,
     acting,
     err_console,
+    format_time,
     open_node,
     out,
     private_files,
+    read_file,
     reading,
     reports_errors,
 )
@@ -154,11 +156,12 @@ def import_files(
                                 hint="see docs/formats.md, Categories")  # fmt: skip
     key = None
     if cap_signer_key is not None:
+        key = read_file(cap_signer_key, "--cap-signer-key")
         try:
-            key = cap_signer_key.read_bytes()
-        except OSError as exc:
-            raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.strerror}") from exc
-        load_public_key(key)
+            load_public_key(key)
+        except ParleyError as exc:
+            raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.message}",
+                                    hint=exc.hint) from exc  # fmt: skip
     options = ImportOptions(audience=to, tlp=tlp, category=category,
                             status=_status(status, required=False), cap_signer_key=key)  # fmt: skip
     detail = {"files": len(files), "first": str(files[0]) if files else ""}
@@ -382,8 +385,7 @@ def show(
     as_officer: AsOption = None,
 ) -> None:
     """Show the current state of the incident a notification belongs to."""
-    from parley.formats.notification import status_marker
-    from parley.formats.values import format_iso_ms
+    from parley.formats.notification import pick_info, status_marker
     from parley.node import incidents
 
     node = _node(home)
@@ -397,17 +399,56 @@ def show(
         return
     marker = status_marker(state["status"])
     out.print(f"{marker}incident {links[0].ref}: {state['state'].upper()} "
-              f"({state['category']}, status {state['status']})")  # fmt: skip
-    out.print(f"headline   {marker}{state.get('headline', '')}")
+              f"({state['category']}, status {state['status']})", markup=False)  # fmt: skip
+    out.print(f"headline   {marker}{state.get('headline', '')}", markup=False)
     out.print(f"severity   {state.get('severity')}  urgency {state.get('urgency')}  "
-              f"certainty {state.get('certainty')}")  # fmt: skip
+              f"certainty {state.get('certainty')}", markup=False)  # fmt: skip
+    if "onset" in state:
+        out.print(f"onset      {format_time(state['onset'])}", markup=False)
     if "expires" in state:
-        out.print(f"expires    {format_iso_ms(state['expires'])}")
-    if state["details"]:
-        out.print(f"details    {orjson.dumps(state['details']).decode()}")
+        out.print(f"expires    {format_time(state['expires'])}", markup=False)
+    for line in _info_lines(pick_info({"info": state["info"]}) or {}):
+        out.print(line, markup=False)
+    for line in _detail_lines(state["category"], state["details"]):
+        out.print(line, markup=False)
     for message in messages:
         out.print(f"  {message['ref']:<10} {message['msg_type']:<7} "
-                  f"{format_iso_ms(message['sent'])}  {message['leaf_hash'][:16]}")  # fmt: skip
+                  f"{format_time(message['sent'])}  {message['leaf_hash'][:16]}",
+                  markup=False)  # fmt: skip
+
+
+def _info_lines(info: dict[str, Any]) -> list[str]:
+    """The texts and areas of the info block a reader sees first."""
+    lines = [f"{label:<10} {info[key]}" for key, label in
+             (("description", "description"), ("instruction", "instruction"))
+             if info.get(key)]  # fmt: skip
+    for area in info.get("areas", []):
+        shapes = [f"circle {c['radius_km']} km around {c['center'][1]},{c['center'][0]}"
+                  for c in area.get("circles", [])]  # fmt: skip
+        polygons = len(area.get("polygons", []))
+        if polygons:
+            shapes.append(f"{polygons} polygon(s)")
+        lines.append(f"area       {area.get('desc', '')}" + (f" ({'; '.join(shapes)})"
+                                                             if shapes else ""))  # fmt: skip
+    return lines
+
+
+def _detail_lines(code: str, details: dict[str, Any]) -> list[str]:
+    """One line per category detail; times in the officer's zone and UTC."""
+    from parley.formats.categories import CATEGORIES
+
+    known = CATEGORIES.get(code)
+    kinds = {f.name: f.kind for f in known.details} if known is not None else {}
+    lines = []
+    for name, value in details.items():
+        if kinds.get(name) == "ms" and isinstance(value, int):
+            shown = format_time(value)
+        elif isinstance(value, str | int):
+            shown = str(value)
+        else:
+            shown = orjson.dumps(value).decode()
+        lines.append(f"  {name:<16} {shown}")
+    return ["details"] + lines if lines else []
 
 
 def register(root: typer.Typer) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -210,7 +211,8 @@ def receipts_cmd(
     for row in rows:
         got, done = row.delivered or {}, row.acknowledged or {}
         shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
-        table.add_row(row.party, row.status, format_ms(got.get("claimed")),
+        table.add_row(row.party, escape(row.header_only or row.status),
+                      format_ms(got.get("claimed")),
                       format_ms(got.get("observed")),
                       format_ms(done.get("claimed")), done.get("officer") or "",
                       done.get("reply") or "", *shown)  # fmt: skip

@@ -15,9 +15,17 @@ from typing import Annotated
 import orjson
 import typer
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
-from parley.core.canonical import parse_json
-from parley.core.errors import PolicyError
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    file_error,
+    open_node,
+    out,
+    read_json,
+    reports_errors,
+)
+from parley.core.errors import ParleyError, PolicyError
 from parley.core.policy import SignedPolicy
 from parley.node.node import now_ms
 from parley.node.policies import draft_policy
@@ -26,13 +34,20 @@ app = typer.Typer(help="The network policy every member signs.", no_args_is_help
 
 
 def _read(path: Path) -> SignedPolicy:
-    return SignedPolicy.from_body(parse_json(path.read_bytes(), what=str(path)))
+    body = read_json(path, "policy")
+    try:
+        return SignedPolicy.from_body(body)
+    except ParleyError as exc:
+        raise PolicyError(f"policy {path}: {exc.message}", hint=exc.hint) from exc
 
 
 def _write(path: Path, policy: SignedPolicy) -> None:
     temp = path.with_suffix(path.suffix + ".tmp")
-    temp.write_bytes(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2) + b"\n")
-    os.replace(temp, path)
+    try:
+        temp.write_bytes(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2) + b"\n")
+        os.replace(temp, path)
+    except OSError as exc:
+        raise file_error(exc, path) from exc
 
 
 @app.command("draft")
@@ -56,7 +71,7 @@ def draft(
     """Write an unsigned policy draft for the given members."""
     members = []
     for path in member:
-        info = parse_json(path.read_bytes(), what=str(path))
+        info = read_json(path, "--member")
         if not isinstance(info, dict) or not {"party", "name", "identity"} <= set(info):
             raise PolicyError(f"{path}: expected the output of 'parley node info --json'")
         members.append({k: str(info[k]) for k in ("party", "name", "identity")})

@@ -15,7 +15,14 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from parley.cli.common import HomeOption, err_console, out, passphrase_source, reports_errors
+from parley.cli.common import (
+    HomeOption,
+    err_console,
+    out,
+    party_code,
+    passphrase_source,
+    reports_errors,
+)
 from parley.core.errors import ParleyError
 from parley.node import officers
 from parley.node.node import Node, now_ms
@@ -80,7 +87,8 @@ def _addresses(
         )
     for index, url in enumerate(urls):
         pin = pins[index] if pins else None
-        found.append(PeerAddress.parse(url, parties[index], keys[index], pin))
+        found.append(PeerAddress.parse(url, party_code(parties[index], what="--party"),
+                                       keys[index], pin))  # fmt: skip
     return found
 
 

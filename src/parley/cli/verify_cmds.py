@@ -8,12 +8,12 @@ from typing import Annotated
 import orjson
 import typer
 
-from parley.cli.common import out, reports_errors
+from parley.cli.common import format_time, json_error, out, read_file, reports_errors
 from parley.cli.evidence_cmds import show_bundle_report
 from parley.core import equivocation
-from parley.core.bundle import load_bundle, verify_bundle
+from parley.core.bundle import BUNDLE_FORMAT, load_bundle, verify_bundle
 from parley.core.entry import Body
-from parley.core.errors import VerificationError
+from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import PublicKey, fingerprint
 from parley.core.proof import verify_entry_proof
 from parley.core.verify import LogReport, verify_log
@@ -30,6 +30,32 @@ IdentityOption = Annotated[
 
 def _pinned(identity: str | None) -> PublicKey | None:
     return None if identity is None else PublicKey.from_b64(identity, what="--identity")
+
+
+def _document(file: Path, what: str) -> object:
+    """A JSON file to verify: unreadable is a file error, malformed a verification failure."""
+    try:
+        data = read_file(file)
+    except ParleyError as exc:
+        if not file.is_file():
+            raise
+        raise VerificationError(exc.message, hint=f"is this {what}?") from exc
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        error = json_error(str(file), exc)
+        raise VerificationError(error.message, hint=f"is this {what}?") from exc
+
+
+def _refuse_bundle(file: Path) -> None:
+    """An evidence bundle given to 'verify log' gets a pointer to 'verify bundle'."""
+    with file.open("rb") as handle:
+        start = handle.read(4096)
+    if start.lstrip().startswith(b"{\n") and BUNDLE_FORMAT.encode() in start:
+        raise VerificationError(
+            f"{file} is an evidence bundle, not a log export",
+            hint=f"check it with 'parley verify bundle {file}'",
+        )
 
 
 def _print_report(report: LogReport) -> None:
@@ -50,6 +76,8 @@ def log(
     """Check every signature, the tree, every body against its hash, and the checkpoints."""
     pinned = _pinned(identity)
     if file is not None:
+        read_file(file, "log export")
+        _refuse_bundle(file)
         reader = ExportReader(file)
         head = reader.head()
         report = verify_log(reader.entries(), reader.notes(), pinned_identity=pinned)
@@ -76,16 +104,13 @@ def log(
 @reports_errors
 def proof(file: Path, identity: IdentityOption = None) -> None:
     """Check an entry proof made by 'parley log proof', with no node."""
-    try:
-        doc = orjson.loads(file.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise VerificationError(f"{file}: not valid JSON") from exc
+    doc = _document(file, "an entry proof ('parley log proof')")
     report = verify_entry_proof(doc, pinned_identity=_pinned(identity))
     h = report.header
     out.print(
-        f"OK {h.ref} kind={h.kind} status={h.status} time={h.time} "
+        f"OK {h.ref} kind={h.kind} status={h.status} time {format_time(h.time)}, "
         f"included in checkpoint of size {report.checkpoint.size} "
-        f"(time {report.checkpoint.time_ms}); author identity {report.identity.kid}"
+        f"(time {format_time(report.checkpoint.time_ms)}); author identity {report.identity.kid}"
     )
     if report.body is not None:
         out.print(orjson.dumps(report.body, option=orjson.OPT_INDENT_2).decode())
@@ -100,10 +125,7 @@ def equivocation_evidence(
     ] = None,
 ) -> None:
     """Check equivocation evidence offline: two checkpoints one log signed that cannot agree."""
-    try:
-        document = orjson.loads(file.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise VerificationError(f"{file}: not readable JSON evidence ({exc})") from exc
+    document = _document(file, "equivocation evidence (an evidence entry's body)")
     evidence = equivocation.Evidence.from_dict(document)
     if key is not None and PublicKey.from_b64(key, what="--log-key").raw != evidence.log_key:
         raise VerificationError("the evidence is signed by another log key than --log-key")
@@ -125,10 +147,7 @@ def bundle(
     ] = None,
 ) -> None:
     """Check an evidence bundle with no node: keys, policy, proofs, receipts, witnessed times."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise VerificationError(f"{file}: cannot read ({exc.strerror})") from exc
+    _document(file, "an evidence bundle ('parley evidence export')")
     trusted = [PublicKey.from_b64(key, what="--trust") for key in trust or []]
-    report = verify_bundle(load_bundle(data), trusted=trusted, policy_hash=policy_hash)
+    report = verify_bundle(load_bundle(read_file(file)), trusted=trusted, policy_hash=policy_hash)
     show_bundle_report(report)

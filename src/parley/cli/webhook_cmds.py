@@ -7,16 +7,16 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
-    format_ms,
+    format_time,
     open_node,
     out,
     reports_errors,
+    table,
 )
 from parley.node import webhooks
 from parley.node.node import now_ms
@@ -83,9 +83,10 @@ def outbox(
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("id", "event", "url", "status", "attempts", "created", "next", "last error")
+    grid = table("id", "event", "url", "status", "attempts", "created", "next", "last error",
+                 whole=("id", "status"))
     for r in rows:
         error = (r["last_error"] or "")[:60]
-        table.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
-                      format_ms(r["created"]), format_ms(r["next_attempt"]), error)  # fmt: skip
-    out.print(table)
+        grid.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
+                     format_time(r["created"]), format_time(r["next_attempt"]), error)  # fmt: skip
+    out.print(grid)

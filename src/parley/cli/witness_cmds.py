@@ -13,9 +13,8 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors
+from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors, table
 from parley.core.checkpoint import parse_vkey
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.node.node import now_ms
@@ -63,12 +62,12 @@ def list_(
     if as_json:
         sys.stdout.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("name", "url", "counts toward k", "cosigned size", "last error")
+    grid = table("name", "url", "counts toward k", "cosigned size", "last error", whole=("name",))
     for item in items:
-        table.add_row(escape(str(item["name"])), escape(str(item["url"])),
-                      "yes" if item["counts"] else "no", str(item["cosigned_size"] or "-"),
-                      escape(str(item["last_error"] or "")))  # fmt: skip
-    out.print(table)
+        grid.add_row(escape(str(item["name"])), escape(str(item["url"])),
+                     "yes" if item["counts"] else "no", str(item["cosigned_size"] or "-"),
+                     escape(str(item["last_error"] or "")))  # fmt: skip
+    out.print(grid)
 
 
 @app.command("remove")

@@ -24,7 +24,8 @@ SCHEMA_FILES = {"1.2": "CAP-v1.2.xsd", "1.1": "CAP-v1.1.xsd"}
 NAMESPACES = {"1.2": CAP12_NS, "1.1": CAP11_NS}
 
 _local = threading.local()
-_NS_IN_MESSAGE = re.compile(r"\{[^}]*\}")
+# A namespace in braces ("{urn:oasis:...}status"), not the braces of a set of allowed values.
+_NS_IN_MESSAGE = re.compile(r"\{(?:urn:|https?://)[^}]*\}")
 
 
 @functools.cache

@@ -19,13 +19,15 @@ Reading (``conversation``, ``message``) renders each phrase again from this node
 the reader's language, next to the sender's signed rendering. When the sender's catalogue hash
 differs from this node's, the message says so: the local rendering may then not be what the
 sender meant, and the signed rendering is the sender's word. Acknowledgement status comes from
-the receipts this node holds (``parley.node.receipts``): delivered, acknowledged, by whom, when.
+the receipts this node holds (``parley.node.receipts``): delivered, acknowledged, by whom, when;
+each message's clocks (acknowledged within, missed, late, escalated) are judged at read time by
+``parley.node.deadlines``, the same judgement ``parley status`` and the inbox show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
@@ -34,6 +36,7 @@ from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.formats import phrases
+from parley.node import deadlines
 from parley.node.drafting import check_draft
 from parley.node.node import Node, now_ms
 from parley.store import logs
@@ -117,7 +120,8 @@ def send(node: Node, message: Outgoing, now: int | None = None) -> Header:
     """Sign and append one hotline message; return its header."""
     body = hotline_body(node, message)
     audience = ",".join(sorted({node.party, body["to"]}))
-    draft = check_draft(KIND, message.status, body, audience, message.tlp)
+    draft = check_draft(KIND, message.status, body, audience, message.tlp,
+                        policy=node.context().policy.document)  # fmt: skip
     (header,) = node.append([draft], now_ms() if now is None else now)
     return header
 
@@ -193,6 +197,7 @@ class Message:
     local: Rendered | None = None
     catalogue_matches: bool | None = None
     note: str | None = None
+    clocks: list[dict[str, Any]] = field(default_factory=list)  # the addressee's, judged now
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +210,7 @@ class Message:
             "rendering": None if self.local is None else self.local.to_dict(),
             "note": self.note, "text": self.text, "in_reply_to": self.in_reply_to,
             "acknowledged_within": self.acknowledged_within, "answer": self.answer.to_dict(),
+            "clocks": self.clocks,
         }  # fmt: skip
 
 
@@ -271,8 +277,17 @@ def _answer(addressee: str, leaf_hash: bytes, rows: Iterable[Any]) -> Answer:
     return Answer(addressee, "mismatch" if mismatch else status, delivered, acknowledged)
 
 
-def _message(node: Node, row: Any, answers: Mapping[tuple[str, int], list[Any]],
-             lang: str) -> Message | None:  # fmt: skip
+@dataclass(frozen=True)
+class _Reading:
+    """What reading messages needs besides the row: receipts, language, time, judgement."""
+
+    conn: Connection
+    answers: Mapping[tuple[str, int], list[Any]]
+    lang: str
+    now: int
+
+
+def _message(node: Node, row: Any, reading: _Reading) -> Message | None:
     """The message of a stored hotline entry, or None if it is not between this node and a peer."""
     header = parse_header(row.leaf)
     held = row.body is not None and row.flag is None
@@ -286,6 +301,7 @@ def _message(node: Node, row: Any, answers: Mapping[tuple[str, int], list[Any]],
     if to is None or (header.party != node.party and to != node.party):
         return None
     addressee = to if header.party == node.party else node.party
+    answers, lang = reading.answers, reading.lang
     rows = [r for r in answers.get((header.party, header.seq), []) if r.by_party == addressee]
     return Message(
         ref=header.ref, leaf_hash=row.leaf_hash.hex(), author=header.party, to=to,
@@ -297,6 +313,23 @@ def _message(node: Node, row: Any, answers: Mapping[tuple[str, int], list[Any]],
         in_reply_to=fields.get("in_reply_to"),
         acknowledged_within=fields.get("acknowledged_within"), **_reading(fields, lang),
     )  # fmt: skip
+
+
+def summary(node: Node, body: Any, lang: str | None = None) -> str:
+    """A hotline body in one line: its phrase rendered in ``lang`` (the node's), then its text.
+
+    Falls back to the sender's signed rendering when this node's catalogue cannot render it.
+    """
+    fields = _fields(body)
+    parts = []
+    if fields.get("phrase") is not None:
+        local = _reading(fields, chosen_language(node, lang)).get("local")
+        signed = fields.get("signed")
+        shown = local or signed
+        parts.append(shown.text if shown is not None else f"phrase {fields['phrase']}")
+    if fields.get("text"):
+        parts.append(fields["text"])
+    return " / ".join(parts) or "(empty hotline message)"
 
 
 Receipts = dict[tuple[str, int], list[Any]]
@@ -313,9 +346,18 @@ def _receipts_for(conn: Connection, keys: list[tuple[str, int]]) -> Receipts:
     return found
 
 
+def _judged(node: Node, conn: Connection, message: Message, row: Any, now: int) -> Message:
+    """``message`` with its addressee's clocks judged at ``now``."""
+    addressee = message.to if message.direction == "sent" else node.party
+    clocks = deadlines.addressee_clocks(node, conn, deadlines.stored_of(row),
+                                        node.policy_in(conn), now, addressee)  # fmt: skip
+    return replace(message, clocks=clocks)
+
+
 def conversation(
-    node: Node, peer: str, lang: str | None = None, limit: int = DEFAULT_LIMIT
-) -> list[Message]:
+    node: Node, peer: str, lang: str | None = None, limit: int = DEFAULT_LIMIT,
+    now: int | None = None,
+) -> list[Message]:  # fmt: skip
     """The hotline messages between this node and ``peer``, both ways, oldest first.
 
     Ordered by the authors' claimed times (then by reference); the last ``limit`` are returned.
@@ -331,13 +373,14 @@ def conversation(
             entries.c.kind == KIND, entries.c.party.in_([node.party, peer]),
         )).fetchall()  # fmt: skip
         answers = _receipts_for(conn, [(row.party, row.seq) for row in rows])
-    messages = [m for row in rows if (m := _message(node, row, answers, lang)) is not None]
-    messages = [m for m in messages if peer in (m.author, m.to)]
-    messages.sort(key=lambda m: (m.time, *parse_ref(m.ref)))
-    return messages[-limit:]
+        reading = _Reading(conn, answers, lang, now_ms() if now is None else now)
+        found = [(m, row) for row in rows if (m := _message(node, row, reading)) is not None]
+        found = [(m, row) for m, row in found if peer in (m.author, m.to)]
+        found.sort(key=lambda pair: (pair[0].time, *parse_ref(pair[0].ref)))
+        return [_judged(node, conn, m, row, reading.now) for m, row in found[-limit:]]
 
 
-def message(node: Node, ref: str, lang: str | None = None) -> Message:
+def message(node: Node, ref: str, lang: str | None = None, now: int | None = None) -> Message:
     """One hotline message sent or addressed to this node, as ``conversation`` shows it."""
     party, seq = parse_ref(ref)
     lang = chosen_language(node, lang)
@@ -345,10 +388,14 @@ def message(node: Node, ref: str, lang: str | None = None) -> Message:
         row = conn.execute(select(entries).where(
             entries.c.party == party, entries.c.seq == seq,
         )).first()  # fmt: skip
-        answers = _receipts_for(conn, [(party, seq)])
-    if row is None:
-        raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
-    found = _message(node, row, answers, lang) if row.kind == KIND else None
+        if row is None:
+            raise NotFoundError(f"entry {ref} is not held by this node",
+                                hint="'parley sync' first")  # fmt: skip
+        reading = _Reading(conn, _receipts_for(conn, [(party, seq)]), lang,
+                           now_ms() if now is None else now)  # fmt: skip
+        found = _message(node, row, reading) if row.kind == KIND else None
+        if found is not None:
+            found = _judged(node, conn, found, row, reading.now)
     if found is None:
         raise InvalidEntryError(f"{ref} is not a hotline message sent or addressed to {node.party}")
     return found

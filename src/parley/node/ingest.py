@@ -429,6 +429,8 @@ def _store_rows(
             drafts.extend(_answers(conn, node, item, flag, now))
         if header.kind == "receipt" and item.body is not None:
             indexed.append(receipts.receipt_row(header, item.body.value(), now))
+        if header.kind == "observation" and item.body is not None:
+            _observed_ours(conn, node, header, item.body, now)
     drafts = receipts.not_yet_answered(conn, drafts, node.party)
     logs.insert_entries(conn, rows)
     receipts.index_rows(conn, indexed)
@@ -444,6 +446,16 @@ def _store_rows(
         drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
                                                (flag, reason)))  # fmt: skip
     return drafts
+
+
+def _observed_ours(conn: Connection, node: Node, header: Header, body: Body, now: int) -> None:
+    """Queue an ``observation`` webhook when a peer observed one of this node's entries."""
+    try:
+        about = receipts.observation_about(header, body.value(), node.party)
+    except ParleyError:
+        return
+    if about is not None:
+        webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **about}, now)
 
 
 def _answers(

@@ -14,6 +14,10 @@ A receipt names its entry by ``PARTY:SEQ`` and leaf hash, keeps the entry's stat
 inherits its audience and TLP, with the entry's author added to a named audience so the sender
 can read the receipt. Receipts never get receipts.
 
+An observation a peer signs about one of this node's entries (``observation_about``) is how
+the sender learns that a peer stored its entry header-only: ingest queues an ``observation``
+webhook for it, and ``observations_about`` finds them for ``parley receipts`` and ``status``.
+
 The ``receipts`` table indexes every receipt this node can read (its own and its peers'), so
 ``parley receipts REF`` answers without scanning logs. It records the receipt's signed time
 (``claimed``), the receiver's claimed storage time, and when this node stored it (``observed``).
@@ -21,6 +25,7 @@ The ``receipts`` table indexes every receipt this node can read (its own and its
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -33,19 +38,22 @@ from parley.core.entry import (
     ADDRESSED_KINDS,
     ALL,
     Audience,
+    Body,
     Header,
     format_ref,
     parse_header,
     parse_ref,
 )
-from parley.core.errors import ConflictError, InvalidEntryError, NotFoundError
+from parley.core.errors import ConflictError, InvalidEntryError, NotFoundError, ParleyError
 from parley.core.merkle import leaf_hash as compute_leaf_hash
 from parley.node.log import Draft
 from parley.node.node import Node
+from parley.store import inbox as inbox_rows
 from parley.store import logs
 from parley.store.schema import receipts
 
 REPLY_MAX = 500
+SPAN_RE = re.compile(r"\(([A-Z0-9]{2,8}):([0-9]+)\.\.([A-Z0-9]{2,8}):([0-9]+)\)")
 T = TypeVar("T")
 
 
@@ -236,14 +244,28 @@ class AddresseeStatus:
     status: str
     delivered: dict[str, Any] | None
     acknowledged: dict[str, Any] | None
+    observed: tuple[dict[str, Any], ...] = ()  # its observations about the entry (header-only)
+
+    @property
+    def header_only(self) -> str | None:
+        """Why the addressee stored the entry header-only, as its observation says; or None."""
+        if not self.observed:
+            return None
+        seen = self.observed[0]
+        return f"stored header-only by {self.party}: {seen['type']}: {seen['detail']}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"party": self.party, "status": self.status, "delivered": self.delivered,
-                "acknowledged": self.acknowledged}  # fmt: skip
+                "acknowledged": self.acknowledged, "header_only": self.header_only,
+                "observations": list(self.observed)}  # fmt: skip
 
 
 def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
-    """Each addressee's status for entry ``ref``: none, delivered or acknowledged."""
+    """Each addressee's status for entry ``ref``: none, delivered, acknowledged (or mismatch).
+
+    ``observed``: the addressee's signed observations that it stored this node's entry without
+    its body (policy breach, over quota, ...); ``header_only`` says why in one line.
+    """
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
         stored = logs.get_entry(conn, party, seq)
@@ -272,11 +294,64 @@ def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
             "reply": row.reply,
             "matches": row.leaf_hash == leaf_hash,
         }
+    seen = observations_about(node, ref)
     result = []
     for addressee in addressees:
         got, ack = found.get((addressee, "delivered")), found.get((addressee, "acknowledged"))
         state = "acknowledged" if ack else "delivered" if got else "none"
         if any(r is not None and not r["matches"] for r in (got, ack)):
             state = "mismatch"
-        result.append(AddresseeStatus(addressee, state, got, ack))
+        observed = tuple(o for o in seen if o["by"] == addressee)
+        result.append(AddresseeStatus(addressee, state, got, ack, observed))
     return header, result
+
+
+# Observations peers signed about this node's entries ---------------------------------------
+
+
+def observation_about(header: Header, value: Any, party: str) -> dict[str, Any] | None:
+    """What a peer's observation says about an entry of ``party``; None if it names none.
+
+    ``first`` and ``last`` are the seqs of the run it covers: a breach observation names the
+    first entry of a run and states the span (``US:3..US:5``) in its detail.
+    """
+    if header.kind != "observation" or header.party == party or not isinstance(value, dict):
+        return None
+    entry = value.get("entry")
+    ref = entry.get("ref") if isinstance(entry, dict) else None
+    try:
+        named, first = parse_ref(ref) if isinstance(ref, str) else ("", 0)
+    except ParleyError:
+        return None
+    if named != party:
+        return None
+    given = value.get("detail")
+    detail = given if isinstance(given, str) else ""
+    last = first
+    span = SPAN_RE.search(detail)
+    if span and span.group(1) == span.group(3) == party and int(span.group(2)) == first:
+        last = max(first, int(span.group(4)))
+    return {"observation": header.ref, "by": header.party, "time": header.time,
+            "type": str(value.get("type")), "entry": ref, "first": first, "last": last,
+            "detail": detail}  # fmt: skip
+
+
+def observations_about(node: Node, ref: str | None = None, limit: int = 1000
+                       ) -> list[dict[str, Any]]:  # fmt: skip
+    """Peers' observations about this node's entries (about ``ref`` only), newest first."""
+    seq = None if ref is None else parse_ref(ref)[1]
+    if ref is not None and parse_ref(ref)[0] != node.party:
+        return []
+    found = []
+    with node.store.read() as conn:
+        for stored in inbox_rows.peer_observations(conn, node.party, limit):
+            if stored.body is None or stored.salt is None:
+                continue
+            try:
+                value = Body(stored.salt, stored.body).value()
+            except ParleyError:
+                continue
+            about = observation_about(parse_header(stored.leaf), value, node.party)
+            if about is not None and (seq is None or about["first"] <= seq <= about["last"]):
+                found.append(about)
+    return found

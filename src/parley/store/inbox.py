@@ -1,0 +1,94 @@
+"""The store's queries behind the inbox (``parley.node.inbox``) and observations about us.
+
+Pages by the local ingest sequence (``entries.ingest``, assigned under the single-writer lock),
+never by timestamps: a page is a range of ingest numbers, newest first, or oldest first after a
+cursor for a poller. The audience filter here is a prefix match on the stored text (``ALL``, or
+party codes joined by commas); the caller checks membership exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_
+
+from parley.store.logs import StoredEntry
+from parley.store.schema import entries, receipts
+
+
+def _stored(row: Any) -> StoredEntry:
+    return StoredEntry(
+        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
+        row.body, row.salt, row.flag, row.audience, row.tlp,
+    )  # fmt: skip
+
+
+def latest_ingest(conn: Connection) -> int:
+    """The highest ingest sequence stored (-1 for an empty store)."""
+    value = conn.execute(select(func.max(entries.c.ingest))).scalar()
+    return -1 if value is None else int(value)
+
+
+def addressed_page(
+    conn: Connection,
+    party: str,
+    kinds: Sequence[str],
+    *,
+    author: str | None = None,
+    status: str | None = None,
+    unacknowledged: bool = False,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[StoredEntry]:
+    """Other parties' entries of ``kinds`` whose audience may name ``party``.
+
+    Newest first, below ``before``; or, with ``after``, oldest first above it.
+    """
+    c = entries.c
+    where = [c.party != party, c.kind.in_(list(kinds)),
+             or_(c.audience == "ALL", c.audience.like(f"%{party}%"))]  # fmt: skip
+    if author is not None:
+        where.append(c.party == author)
+    if status is not None:
+        where.append(c.status == status)
+    if unacknowledged:
+        acked = select(receipts.c.entry_seq).where(
+            receipts.c.entry_party == c.party, receipts.c.entry_seq == c.seq,
+            receipts.c.by_party == party, receipts.c.type == "acknowledged",
+        )  # fmt: skip
+        where.append(~exists(acked))
+    order: Any = c.ingest
+    if after is not None:
+        where.append(c.ingest > after)
+    else:
+        if before is not None:
+            where.append(c.ingest < before)
+        order = c.ingest.desc()
+    rows = conn.execute(select(entries).where(and_(*where)).order_by(order).limit(limit))
+    return [_stored(row) for row in rows]
+
+
+def receipts_by(
+    conn: Connection, keys: Sequence[tuple[str, int]], by_party: str
+) -> dict[tuple[str, int], dict[str, bytes]]:
+    """For each entry ``keys`` (party, seq): the types of receipt ``by_party`` signed -> leaf."""
+    found: dict[tuple[str, int], dict[str, bytes]] = {}
+    columns = (receipts.c.entry_party, receipts.c.entry_seq)
+    for start in range(0, len(keys), 200):
+        chunk = list(keys[start : start + 200])
+        rows = conn.execute(select(receipts).where(tuple_(*columns).in_(chunk),
+                                                   receipts.c.by_party == by_party))  # fmt: skip
+        for row in rows:
+            found.setdefault((row.entry_party, row.entry_seq), {})[row.type] = row.leaf_hash
+    return found
+
+
+def peer_observations(conn: Connection, party: str, limit: int = 1000) -> list[StoredEntry]:
+    """Other parties' ``observation`` entries held with their body, newest first."""
+    c = entries.c
+    rows = conn.execute(select(entries).where(
+        c.kind == "observation", c.party != party, c.body.is_not(None),
+    ).order_by(c.ingest.desc()).limit(limit))  # fmt: skip
+    return [_stored(row) for row in rows]

@@ -1,0 +1,89 @@
+"""``parley status`` as a service: open clocks judged against the answers held, at once.
+
+Real nodes (``Node.create``, SQLite) under one policy; logs travel through ``MemoryLog`` and
+``sync.pull``. The deadline rounds are run by hand with times passed in.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from parley.node import deadlines, health, hotline, peers, receipts, webhooks
+from parley.node.log import Draft
+from parley.node.node import Node, now_ms
+from parley.node.sync import pull
+from parley.store.schema import webhook_outbox
+
+
+def sync(kit: Any, receiver: Node, author: Node) -> None:
+    pinned = {p.party: p for p in peers.list_peers(receiver.store)}
+    peer = pinned.get(author.party) or kit.pin(receiver, author)
+    pull(receiver, peer, kit.MemoryLog(author, receiver.party))
+
+
+def open_refs(node: Node, now: int) -> set[tuple[str, str, str]]:
+    return {(r["entry"], r["addressee"], r["clock"]) for r in health.health(node, now)["open"]}
+
+
+def test_status_stops_listing_a_clock_as_open_once_it_is_acknowledged(network, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    (sent,) = us.append([kit.hotline("JP", "confirm")])
+    deadlines.run_round(us, sent.time)
+    sync(kit, jp, us)
+    deadlines.run_round(jp, sent.time)
+    assert open_refs(jp, sent.time + 500) == {(sent.ref, "JP", "acknowledged")}
+
+    receipts.acknowledge(jp, sent.ref, "duty", None, sent.time + 600)
+    sync(kit, us, jp)
+
+    assert open_refs(jp, sent.time + 700) == set()  # no deadline round ran meanwhile
+    assert open_refs(us, sent.time + 700) == set()
+
+
+def test_status_lists_a_missed_clock_as_overdue_before_the_round_escalates_it(
+    network, kit
+) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us = nodes["US"]
+    (sent,) = us.append([kit.hotline("JP", "anyone?")])
+    deadlines.run_round(us, sent.time)
+    (row,) = health.health(us, sent.time + 5000)["open"]
+    assert row["state"] == "missed" and row["remaining"] == -2000
+
+
+def test_status_and_receipts_show_our_entry_stored_header_only_by_a_peer(network, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    webhooks.add(us.store, "http://127.0.0.1:9/hook", ["observation"], now_ms())
+    stretched = {"to": "JP", "text": "whenever", "deadlines": {"acknowledged_within": 300000}}
+    (bad,) = us.append([Draft("hotline", "Exercise", stretched, ("JP", "US"), None)])
+    sync(kit, jp, us)
+    sync(kit, us, jp)
+
+    (alert,) = [a for a in health.health(us, now_ms())["alerts"] if a["type"] == "header-only"]
+    assert alert["party"] == "JP" and alert["entry"] == bad.ref
+    assert "policy-breach" in alert["detail"] and "300000" in alert["detail"]
+    (seen,) = receipts.observations_about(us, bad.ref)
+    assert seen["by"] == "JP" and seen["type"] == "policy-breach"
+    with us.store.read() as conn:
+        queued = [json.loads(r.payload) for r in conn.execute(
+            select(webhook_outbox.c.payload).where(webhook_outbox.c.event == "observation"))]
+    (event,) = queued
+    assert event["data"]["entry"] == bad.ref and event["data"]["by"] == "JP"
+    assert event["data"]["type"] == "policy-breach"
+
+
+def test_the_hotline_log_shows_a_missed_acknowledgement_as_missed(network, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = network("US", "JP")
+    us = nodes["US"]
+    (sent,) = us.append([kit.hotline("JP", "anyone?")])
+    deadlines.run_round(us, sent.time)
+    deadlines.run_round(us, sent.time + 5000)  # escalates
+
+    (message,) = hotline.conversation(us, "JP", now=sent.time + 6000)
+    (clock,) = [c for c in message.clocks if c["clock"] == "acknowledged"]
+    assert clock["state"] == "missed" and clock["escalated"] == sent.time + 5000
