@@ -133,6 +133,7 @@ def test_peers_holding_two_histories_of_jp_make_the_restore_refuse(fleet) -> Non
     us.stop()
     lose_database(jp)
     shutil.copy(backup, jp.home / "parley.db")  # the old copy of the node writes history B
+    (jp.home / "parley.db").chmod(0o600)  # a restored backup must be as private as the home
     kr.start()
     kr.wait_ready()
     jp.start()

@@ -150,6 +150,7 @@ def test_database_that_is_not_parley_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
     sqlite3.connect(db).execute("CREATE TABLE other (x)").connection.close()
+    db.chmod(0o600)  # private, as a node's database must be: the check is about its contents
     with pytest.raises(StoreError, match="not a Parley database"):
         Node.open(tmp_path / "JP")
 
