@@ -21,12 +21,11 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shapely import make_valid
-from shapely.geometry import MultiPolygon, Point, Polygon
-from shapely.geometry.base import BaseGeometry
-from shapely.ops import unary_union
+if TYPE_CHECKING:  # shapely (with numpy) is imported where shapes are built, not at start-up
+    from shapely.geometry import MultiPolygon
+    from shapely.geometry.base import BaseGeometry
 
 from parley.formats.errors import FormatError
 from parley.formats.values import DECIMAL_RE, ValueFormatError, decimal_string
@@ -259,6 +258,10 @@ def float_ring(ring: Ring) -> list[tuple[float, float]]:
 
 def area_shape(area: dict[str, Any]) -> BaseGeometry | None:
     """The area as one shapely geometry (polygons and circles), or None for geocodes only."""
+    from shapely import make_valid
+    from shapely.geometry import Point, Polygon
+    from shapely.ops import unary_union
+
     parts: list[BaseGeometry] = [
         make_valid(Polygon(float_ring(r))) for r in geometry_rings(area.get("geometry"))
     ]
@@ -337,6 +340,8 @@ def _string_ring(ring: Any, where: str) -> Ring:
 
 def multipolygon_of(shape: BaseGeometry | None) -> MultiPolygon | None:
     """Normalise a shape to a MultiPolygon (points dropped), for comparisons in tests and tools."""
+    from shapely.geometry import MultiPolygon, Polygon
+
     if shape is None:
         return None
     if isinstance(shape, Polygon):

@@ -36,12 +36,14 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
+
+if TYPE_CHECKING:  # psycopg is imported by the PostgreSQL paths only, not by every command
+    import psycopg
 
 from parley.core.errors import StoreError
 
@@ -306,6 +308,8 @@ class WorkerSession:
 
     @classmethod
     async def open(cls, store: Store, channels: tuple[str, ...]) -> WorkerSession:
+        import psycopg
+
         async with _session_errors():
             conn = await psycopg.AsyncConnection.connect(
                 store.conninfo(), autocommit=True, connect_timeout=int(SESSION_TIMEOUT_S),
@@ -337,12 +341,16 @@ class WorkerSession:
                 yield note.channel, note.payload
 
     async def close(self) -> None:
+        import psycopg
+
         with contextlib.suppress(psycopg.Error):
             await self.conn.close()
 
 
 @contextlib.asynccontextmanager
 async def _session_errors() -> AsyncIterator[None]:
+    import psycopg
+
     try:
         yield
     except (psycopg.Error, TimeoutError) as exc:
