@@ -96,7 +96,9 @@ class LocalNetwork:
             for offset, (party, name) in enumerate(chosen.items())
         ]
 
-    def setup(self, *, deadline_scale: float, fresh: bool = True) -> SignedPolicy:
+    def setup(
+        self, *, deadline_scale: float, deadline_floor_ms: int = 1, fresh: bool = True
+    ) -> SignedPolicy:
         """Create the nodes, their officers and the network policy signed by every member."""
         if self.folder.exists():
             if not fresh:
@@ -118,7 +120,7 @@ class LocalNetwork:
         document = draft_policy(
             network=self.network, name=f"{self.network} network policy",
             members=members_of(opened[n.party] for n in self.nodes), created=now_ms(),
-            version=2, deadline_scale=deadline_scale,
+            version=2, deadline_scale=deadline_scale, deadline_floor_ms=deadline_floor_ms,
         )  # fmt: skip
         signed = adopt_by_all(opened.values(), document)
         for node in opened.values():

@@ -186,14 +186,15 @@ def judge_stored(
     return EntryClocks(header, entry.witnessed, judged)
 
 
-def entry_clocks(node: Node, ref: str, now: int) -> EntryClocks:
-    """Every addressee's clocks on entry ``ref`` (``parley receipts``)."""
+def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = None
+                 ) -> EntryClocks:  # fmt: skip
+    """Every addressee's clocks on entry ``ref`` (or those of ``only``): ``parley receipts``."""
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
         stored = logs.get_entry(conn, party, seq)
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node")
-        return judge_stored(node, conn, stored, node.policy_in(conn), now)
+        return judge_stored(node, conn, stored, node.policy_in(conn), now, only)
 
 
 # Tracking ---------------------------------------------------------------------------------
