@@ -433,3 +433,21 @@ def test_an_assistance_status_does_not_answer_the_offer_it_names(fleet, kit) -> 
     (ack,) = [c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks
               if c.clock == "acknowledged"]  # fmt: skip
     assert ack.state == "missed"
+
+
+def test_a_scaled_down_policy_keeps_every_deadline_longer_than_witnessing_resolves() -> None:
+    """The demo's 100x scale once gave 0.6 s delivery deadlines, judged on whole seconds."""
+    from parley.node.policies import WITNESSED_FLOOR_MS, deadline_table
+    from parley.node.replicator import LAZY_S
+
+    # two whole-second floors (entry and answer) and the lazy announcement of a receipt
+    assert WITNESSED_FLOOR_MS > 2 * 1000 + LAZY_S * 1000
+    table = deadline_table(0.01, WITNESSED_FLOOR_MS)
+    for bounds in table.values():
+        for clock in ("delivered_within", "acknowledged_within"):
+            assert bounds[clock]["min"] >= WITNESSED_FLOOR_MS
+            assert bounds[clock]["min"] <= bounds[clock]["default"] <= bounds[clock]["max"]
+    assert table["nuclear"]["delivered_within"]["default"] == WITNESSED_FLOOR_MS  # 60 s / 100
+    assert table["disaster"]["acknowledged_within"]["default"] == 36_000  # scaled, above it
+    assert deadline_table(0.01) == deadline_table(0.01, 1)  # without a floor: as before
+    assert deadline_table(0.01)["nuclear"]["delivered_within"]["default"] == 600

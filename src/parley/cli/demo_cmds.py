@@ -139,7 +139,7 @@ def _seconds(ms: int | None) -> str:
 
 
 def _clock_cell(clock: dict[str, Any] | None) -> str:
-    """``0.0 s, met (witnessed +2.0 s of 10.0 s)``: claimed delay, then the judgement."""
+    """``0.0 s, met`` / ``witnessed +2 s of 10 s``: claimed delay, then the judgement."""
     if clock is None:
         return "—"
     from parley.cli.deadline_cmds import clock_text
@@ -150,10 +150,15 @@ def _clock_cell(clock: dict[str, Any] | None) -> str:
     if answer is not None and clock["within"] is not None and clock["due"] is not None:
         start = clock["due"] - clock["within"]
         best = answer["claimed"] if answer["witnessed"] is None else answer["witnessed"]
-        judged += f" (witnessed +{_seconds(best - start)} of {_seconds(clock['within'])})"
+        judged += f"\nwitnessed +{_whole(best - start)} of {_whole(clock['within'])}"
     elif clock["within"] is not None:
-        judged += f" (of {_seconds(clock['within'])})"
+        judged += f"\nof {_whole(clock['within'])}"
     return judged if claimed is None else f"{_seconds(claimed)}, {judged}"
+
+
+def _whole(ms: int) -> str:
+    """Seconds without a needless decimal: witnessed times are whole seconds."""
+    return f"{ms / 1000:g} s"
 
 
 def receipts_summary(record: dict[str, Any]) -> None:

@@ -145,7 +145,8 @@ class LocalNetwork:
         path.chmod(0o600)
 
     def start(self) -> None:
-        self.progress(f"starting {len(self.nodes)} servers (parley serve --tls)")
+        self.progress(f"starting {len(self.nodes)} servers (parley serve --tls); waiting until "
+                      "each answers over TLS")
         for local in self.nodes:
             path = self.folder / f"{local.party.lower()}-server.log"
             log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
