@@ -105,3 +105,38 @@ def test_background_job_death_turns_health_red(failing: Fleet) -> None:
     jp.stop()
     output = process.stdout.read()
     assert "not-a-number" in output and "background job" in output, output
+
+
+def test_serve_stops_promptly_while_a_client_idles_on_a_tls_keep_alive_connection(
+    home: Path,
+) -> None:
+    """SIGTERM with a peer's pooled TLS connection open: out in seconds, not the 10 s grace.
+
+    Closing an idle TLS connection waits for the client's close_notify, which a pooled client
+    never sends; the server drops idle connections instead (``BoundedH11Protocol.shutdown``).
+    """
+    pin = tlspin.ensure_certificate(home, "parley JP")
+    port = free_port()
+    process = subprocess.Popen(
+        [*PARLEY, "serve", "--port", str(port), "--tls"], env=cli_env(home),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        with httpx.Client(transport=tlspin.pinned_transport(pin), timeout=2) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    assert client.get(f"https://127.0.0.1:{port}/fed/v1/get-sth").is_success
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline and process.poll() is None
+                    time.sleep(0.1)
+            asked = time.monotonic()
+            process.terminate()  # the client keeps its connection in its pool meanwhile
+            process.wait(timeout=30)
+            took = time.monotonic() - asked
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert took < 4, f"parley serve took {took:.1f} s to stop"

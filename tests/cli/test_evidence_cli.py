@@ -104,6 +104,7 @@ def test_export_then_verify_in_another_process_with_no_node(
     assert "says      Do you read us?" in out
     assert "receipt JP:" in out and f"delivered for {ref}" in out
     assert out.count("witnessed existed no later than") == 2
+    assert out.count("(±1 s: cosignature times are whole seconds, so before ") == 2
     assert "pinned: identity" in out and "of US" in out
     assert "warning" not in result.stderr
 

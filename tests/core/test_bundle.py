@@ -381,3 +381,21 @@ def test_unknown_fields_are_refused(scene: Scene) -> None:
 def test_a_file_that_is_not_json_is_refused() -> None:
     with pytest.raises(VerificationError, match="not valid JSON"):
         load_bundle(b"{not json")
+
+
+def test_a_bound_from_whole_second_cosignatures_is_read_to_the_second(new_scene) -> None:  # type: ignore[no-untyped-def]
+    """Cosigned in the same second as claimed: the bound covers the claim, so no skew flag."""
+    scene = new_scene(skew_tolerance_ms=0)
+    claimed = scene.entry.time
+    second = claimed // 1000 * 1000
+    cosign_at(scene.us, "US", scene.jp, claimed)
+    cosign_at(scene.us, "US", scene.kr, claimed + 1)
+    said = verify_bundle(scene.bundle()).entry
+    assert said.witnessing.bound == second and said.witnessing.precision_ms == 1000
+    assert said.witnessing.latest == second + 999 and said.witnessing.latest >= claimed
+    assert said.skew is None
+    late = new_scene(skew_tolerance_ms=0)
+    cosign_at(late.us, "US", late.jp, late.entry.time - 2_000)  # a witness clock behind
+    cosign_at(late.us, "US", late.kr, late.entry.time - 2_000)
+    flagged = verify_bundle(late.bundle()).entry
+    assert flagged.skew == late.entry.time - (flagged.witnessing.latest or 0) > 0

@@ -8,6 +8,7 @@ missed hotline acknowledgement escalated by its sender, TLS pins, and every log 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -179,13 +180,16 @@ def demo(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Complet
 def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     result = demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "41 of 41 steps done" in result.stdout and "FAILED" not in result.stdout
+    assert "45 of 45 steps done" in result.stdout and "FAILED" not in result.stdout
     assert "Every expected receipt and missed deadline is in." in result.stdout
     assert result.stdout.count("OK, ") == 5
     assert "https://127.0.0.1:" in result.stdout and "http://" not in result.stdout
     assert "Missed deadlines (1)" in result.stdout
     assert "CN missed the acknowledged deadline of JP:" in result.stdout
+    assert_progress_lines_carry_their_elapsed_time(result.stdout)
+    assert_the_summary_agrees_with_itself(tmp_path / "demo")
     assert_receipts_and_the_missed_deadline(tmp_path / "demo")
+    assert_nothing_else_escalates_later(tmp_path / "demo")
     logins = (tmp_path / "demo" / "logins.txt").read_text().splitlines()
     assert len(logins) == 5
     policy = subprocess.run(
@@ -195,6 +199,73 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     document = json.loads(policy.stdout)
     assert [s["party"] for s in document["signatures"]] == ["CN", "JP", "KR", "RU", "US"]
     assert document["document"]["network"] == "parley-demo"
+
+
+def assert_progress_lines_carry_their_elapsed_time(stdout: str) -> None:
+    """Setup, steps, receipts and the wait each print with the seconds since the start."""
+    lines = stdout.splitlines()
+    for marker in ("creating node JP", "every member signs", "answers on https://",
+                   "✓ step 1 US", "← CN delivered", "Waiting up to", "Converged.",
+                   "Stopped every node process in"):  # fmt: skip
+        found = [line for line in lines if marker in line]
+        assert found, marker
+        assert all(re.match(r"^ *\d+\.\ds ", line) for line in found), found
+
+
+def assert_the_summary_agrees_with_itself(folder: Path) -> None:
+    """Rows, compliance and log counts of summary.json: one judgement, after convergence."""
+    record = json.loads((folder / "summary.json").read_text())
+    for party, row in record["compliance"].items():
+        for clock in ("delivered", "acknowledged"):
+            counted = record["judged"].get(party, {}).get(
+                clock, {"met": 0, "late": 0, "missed": 0})
+            assert counted == {k: row[clock][k] for k in ("met", "late", "missed")}, (
+                party, clock, counted, row[clock])
+    delivered = [answer["clocks"]["delivered"] for entry in record["entries"]
+                 for answer in entry["answers"]]  # fmt: skip
+    assert delivered and all(c["state"] == "met" for c in delivered), delivered
+    assert all(row["delivered"]["late"] == 0 for row in record["compliance"].values())
+    assert record["converged"] is True and record["behind"] == []
+    assert len({held["held"] for held in record["logs"].values()}) == 1, record["logs"]
+    offer = [e for e in record["entries"] if e["kind"] == "assistance"][0]
+    (cn,) = offer["answers"]
+    assert cn["party"] == "CN" and cn["clocks"]["acknowledged"]["state"] == "met"
+    assert cn["clocks"]["acknowledged"]["answer"]["ref"].startswith("CN:")
+
+
+def assert_nothing_else_escalates_later(folder: Path) -> None:
+    """Judged a day on, the only clock left unanswered is the one the scenario expects."""
+    from parley.core.entry import ADDRESSED_KINDS, parse_header
+    from parley.node import deadlines
+    from parley.node.node import Node, now_ms
+    from parley.store import logs
+
+    later = now_ms() + 86_400_000
+    missed = []
+    for party in ("us", "jp", "kr", "cn", "ru"):
+        node = Node.open(folder / party)
+        try:
+            with node.store.read() as conn:
+                refs = [parse_header(s.leaf).ref for s in logs.iter_log(conn, node.party)
+                        if s.kind in ADDRESSED_KINDS]  # fmt: skip
+            for ref in refs:
+                missed += [(ref, c.party, c.clock) for c in
+                           deadlines.entry_clocks(node, ref, later).clocks if c.state == "missed"]
+        finally:
+            node.close()
+    assert len(missed) == 1 and missed[0][0].startswith("JP:"), missed
+    assert missed[0][1:] == ("CN", "acknowledged")
+    jp = folder / "jp"
+    duty = [w for line in (folder / "logins.txt").read_text().splitlines()
+            if line.startswith("JP ") for w in line.split() if w.startswith("duty:")]  # fmt: skip
+    shown = subprocess.run(
+        [sys.executable, "-m", "parley.cli", "hotline", "log", "CN", "--as", "duty"],
+        env={**cli_env(jp), "PARLEY_PASSWORD": duty[0].split(":", 1)[1]},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "deadline missed: not acknowledged by CN" in shown.stdout, shown.stdout
+    assert "not acknowledged yet" not in shown.stdout
 
 
 def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
@@ -257,6 +328,11 @@ steps:
 
 @pytest.mark.xdist_group("fleet")
 def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole foreground group) stops every server within seconds.
+
+    The previous run in the same folder is kept as ``demo.prev``, never deleted unannounced.
+    """
+    import os
     import signal
     import time
 
@@ -264,10 +340,13 @@ def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path:
 
     scenario = write(tmp_path, SHORT)
     port = free_port()
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "earlier-run.txt").write_text("kept")
     process = subprocess.Popen(
         [sys.executable, "-m", "parley.cli", "demo", "--dir", str(tmp_path / "demo"),
          "--base-port", str(port), "--scenario", str(scenario)],
         env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )  # fmt: skip
     try:
         assert process.stdout is not None
@@ -277,15 +356,22 @@ def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path:
             if "press Ctrl-C" in line:
                 break
         assert any("← CN acknowledged JP:" in line for line in lines), "".join(lines)
+        assert any("kept the previous run as" in line and "demo.prev" in line
+                   for line in lines), "".join(lines)  # fmt: skip
+        assert (tmp_path / "demo.prev" / "earlier-run.txt").read_text() == "kept"
         time.sleep(1)
         assert process.poll() is None
-        process.send_signal(signal.SIGINT)
+        pressed = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
         rest = process.communicate(timeout=60)[0]
+        took = time.monotonic() - pressed
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 0 and "Stopped every node process." in rest
+    assert process.returncode == 0 and "Stopped every node process in" in rest, rest
+    assert "at once" in rest and "killed" not in rest, rest  # every server stopped by itself
+    assert took < 8, f"Ctrl-C took {took:.1f} s"
     for offset in range(5):
         with pytest.raises(httpx.TransportError):
             httpx.get(f"https://127.0.0.1:{port + offset}/fed/v1/get-sth", verify=False,  # noqa: S501

@@ -380,3 +380,74 @@ def _stored_body(node: Node, seq: int) -> tuple[bytes, bytes]:
         stored = logs.get_entry(conn, node.party, seq)
     assert stored is not None and stored.salt is not None and stored.body is not None
     return stored.salt, stored.body
+
+
+def assistance(node: Node, kind: str, to: Any, refers_to: Any = None) -> Draft:
+    body: dict[str, Any] = {
+        "type": kind, "resources": [{"kind": "vaccine", "quantity": "20000", "unit": "dose"}],
+        "deadlines": deadlines_for(node.context().policy.document, "assistance"),
+    }  # fmt: skip
+    if refers_to is not None:
+        body["refers_to"] = refers_to
+    return Draft("assistance", "Exercise", body, to, None)
+
+
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_accepting_or_declining_an_offer_answers_its_acknowledgement_clock(
+    fleet, kit, answer: str
+) -> None:  # type: ignore[no-untyped-def]
+    """An officer's acceptance is an answer: no escalation, met in every view and compliance."""
+    from parley.node import compliance
+
+    nodes = fleet("US", "JP", "CN", witness_quorum=0)
+    jp, cn = nodes["JP"], nodes["CN"]
+    (offer,) = jp.append([assistance(jp, "offer", ("CN", "JP"))])
+    sync(kit, cn, jp)
+    named = {"ref": offer.ref, "leaf_hash": leaf_hash(offer.leaf).hex()}
+    (reply,) = cn.append([assistance(cn, answer, ("CN", "JP"), named)])
+    sync(kit, jp, cn)
+    later = now_ms() + 3_600_000  # long past every deadline of the offer
+    (ack,) = [c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks
+              if c.clock == "acknowledged"]  # fmt: skip
+    assert ack.state == "met" and ack.answer is not None and ack.answer.ref == reply.ref
+    deadlines.run_round(jp, later)
+    assert clock_rows(jp)[(offer.ref, "CN", "acknowledged")] == "met"
+    assert not [e for e in events(jp) if e["event"] == "deadline.missed"
+                and e["data"]["entry"] == offer.ref and e["data"]["clock"] == "acknowledged"]
+    assert offer.ref not in {row["entry"] for row in deadlines.open_clocks(jp, later)}
+    figures = compliance.scoreboard(jp, later)["parties"]["CN"]["acknowledged"]
+    assert (figures["met"], figures["missed"]) == (1, 0)
+
+
+def test_an_assistance_status_does_not_answer_the_offer_it_names(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes = fleet("JP", "CN", witness_quorum=0)
+    jp, cn = nodes["JP"], nodes["CN"]
+    (offer,) = jp.append([assistance(jp, "offer", ("CN", "JP"))])
+    sync(kit, cn, jp)
+    named = {"ref": offer.ref, "leaf_hash": leaf_hash(offer.leaf).hex()}
+    cn.append([assistance(cn, "status", ("CN", "JP"), named)])
+    wrong = {"ref": offer.ref, "leaf_hash": "00" * 32}
+    cn.append([assistance(cn, "accept", ("CN", "JP"), wrong)])
+    sync(kit, jp, cn)
+    later = now_ms() + 3_600_000
+    (ack,) = [c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks
+              if c.clock == "acknowledged"]  # fmt: skip
+    assert ack.state == "missed"
+
+
+def test_a_scaled_down_policy_keeps_every_deadline_longer_than_witnessing_resolves() -> None:
+    """The demo's 100x scale once gave 0.6 s delivery deadlines, judged on whole seconds."""
+    from parley.node.policies import WITNESSED_FLOOR_MS, deadline_table
+    from parley.node.replicator import LAZY_S
+
+    # two whole-second floors (entry and answer) and the lazy announcement of a receipt
+    assert WITNESSED_FLOOR_MS > 2 * 1000 + LAZY_S * 1000
+    table = deadline_table(0.01, WITNESSED_FLOOR_MS)
+    for bounds in table.values():
+        for clock in ("delivered_within", "acknowledged_within"):
+            assert bounds[clock]["min"] >= WITNESSED_FLOOR_MS
+            assert bounds[clock]["min"] <= bounds[clock]["default"] <= bounds[clock]["max"]
+    assert table["nuclear"]["delivered_within"]["default"] == WITNESSED_FLOOR_MS  # 60 s / 100
+    assert table["disaster"]["acknowledged_within"]["default"] == 36_000  # scaled, above it
+    assert deadline_table(0.01) == deadline_table(0.01, 1)  # without a floor: as before
+    assert deadline_table(0.01)["nuclear"]["delivered_within"]["default"] == 600

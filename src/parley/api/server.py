@@ -74,6 +74,20 @@ class BoundedH11Protocol(H11Protocol):
         if self.conn.their_state is h11.SEND_BODY and self._linger is None:
             self._linger = self.loop.call_later(LINGER_S, self._close_lingering)
 
+    def shutdown(self) -> None:
+        """The server stops: drop an idle keep-alive connection at once.
+
+        Uvicorn closes it, and over TLS a close waits for the client's close_notify (asyncio's
+        SSL shutdown timeout, 30 s), which a client idling in its pool never sends, so every
+        stop sat out the graceful-shutdown timeout (10 s) with nothing in flight. A request in
+        flight is still answered first.
+        """
+        if self.cycle is None or self.cycle.response_complete:
+            self._cancel()
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
         if self._linger is not None:

@@ -9,31 +9,34 @@ if every step succeeded, every expected receipt and escalation arrived
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from parley.cli.common import AsOption, acting, out, reports_errors
-from parley.core.entry import Body
+from parley.core.deadlines import ACKNOWLEDGED, DELIVERED
 from parley.core.errors import ParleyError
-from parley.core.verify import verify_log
 from parley.exercise import report
-from parley.exercise.network import LocalNetwork
+from parley.exercise.network import STOP_TIMEOUT_S, LocalNetwork
 from parley.exercise.runner import ScenarioRun, StepResult
 from parley.exercise.scenario import ExpectMiss, Scenario, load_scenario
+from parley.node import convergence
 from parley.node.node import Node, now_ms
-from parley.store import logs
+from parley.node.policies import WITNESSED_FLOOR_MS
 
 DEMO_DEADLINE_SCALE = 0.01
 POLL_S = 0.2
 SETTLE_S = 30.0
+CONVERGE_S = 15.0
 
 
 def default_scenario() -> Path:
@@ -47,16 +50,36 @@ def _label(result: StepResult) -> str:
     return f"step {result.number} {step.party}: {step.title or default}"
 
 
-def _report_step(result: StepResult) -> None:
-    if result.error:
-        out.print(f"[red]✗[/] {escape(_label(result))}: {escape(result.error)}")
-    elif isinstance(result.step, ExpectMiss):
-        out.print(f"[yellow]…[/] {escape(_label(result))} (expected never to acknowledge)")
-    else:
-        out.print(f"[green]✓[/] {escape(_label(result))} → {', '.join(result.refs)}")
+class Progress:
+    """Prints progress lines, each with the seconds elapsed since the command started."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, text: str) -> None:
+        out.print(f"[dim]{self.elapsed():6.1f}s[/] {text}", highlight=False)
+
+    def plain(self, text: str) -> None:
+        """A line of someone else's words, never read as markup."""
+        self(escape(text))
 
 
-def watching(feed: report.ReceiptFeed) -> Callable[[float], None]:
+def step_reporter(say: Progress) -> Callable[[StepResult], None]:
+    def report_step(result: StepResult) -> None:
+        if result.error:
+            say(f"[red]✗[/] {escape(_label(result))}: {escape(result.error)}")
+        elif isinstance(result.step, ExpectMiss):
+            say(f"[yellow]…[/] {escape(_label(result))} (expected never to acknowledge)")
+        else:
+            say(f"[green]✓[/] {escape(_label(result))} → {', '.join(result.refs)}")
+
+    return report_step
+
+
+def watching(feed: report.ReceiptFeed, say: Progress) -> Callable[[float], None]:
     """A ``sleep`` that prints each receipt coming back to its sender while it waits."""
 
     def sleep(seconds: float) -> None:
@@ -64,10 +87,10 @@ def watching(feed: report.ReceiptFeed) -> Callable[[float], None]:
         while True:
             for ref, party, kind, _claimed in feed.new():
                 colour = "green" if kind == "acknowledged" else "cyan"
-                out.print(f"    [{colour}]←[/] {party} {kind} {ref}")
+                say(f"    [{colour}]←[/] {party} {kind} {ref}")
             for row in feed.new_misses():
-                out.print(f"    [red]![/] {row['addressee']} missed the {row['clock']} deadline "
-                          f"of {row['entry']}: escalated by its sender's node")  # fmt: skip
+                say(f"    [red]![/] {row['addressee']} missed the {row['clock']} deadline "
+                    f"of {row['entry']}: escalated by its sender's node")  # fmt: skip
             left = until - time.monotonic()
             if left <= 0:
                 return
@@ -87,9 +110,23 @@ def settle(expected: list[report.Expected], nodes: dict[str, Node],
         sleep(0.5)
 
 
+def converge(nodes: dict[str, Node], sleep: Callable[[float], None], timeout: float) -> list[str]:
+    """Wait (at most ``timeout`` s) until every node holds every log as its author does."""
+    deadline = time.monotonic() + timeout
+    while True:
+        views = {party: convergence.held(node) for party, node in nodes.items()}
+        lags = [lag.describe() for lag in convergence.behind(views)]
+        if not lags or time.monotonic() > deadline:
+            return lags
+        sleep(0.5)
+
+
 def wait_for_interrupt() -> None:
-    """Block until Ctrl-C (SIGINT) or SIGTERM; the signal is taken, not left to a handler."""
-    stops = {signal.SIGINT, signal.SIGTERM}
+    """Block until Ctrl-C (SIGINT), SIGTERM or SIGHUP (its terminal closed).
+
+    The signal is taken, not left to a handler.
+    """
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     try:
         signal.sigwait(stops)
@@ -97,47 +134,58 @@ def wait_for_interrupt() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
 
-def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
-    """Verify every node's own log from its store; return party -> verdict."""
-    verdicts = {}
-    for party, node in nodes.items():
-        try:
-            with node.store.read() as conn:
-                items = ((s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
-                         for s in logs.iter_log(conn, party))  # fmt: skip
-                report = verify_log(items, logs.iter_checkpoints(conn, party))
-            verdicts[party] = f"OK, {report.size} entries, {report.checkpoints} checkpoints"
-        except ParleyError as exc:
-            verdicts[party] = f"FAILED: {exc}"
-    return verdicts
-
-
 def _seconds(ms: int | None) -> str:
     return "—" if ms is None else f"{ms / 1000:.1f} s"
 
 
-def receipts_summary(results: list[StepResult], nodes: dict[str, Node]) -> None:
-    entries = report.receipts_table(results, nodes)
+def _clock_cell(clock: dict[str, Any] | None) -> str:
+    """``0.0 s, met`` / ``witnessed +2 s of 10 s``: claimed delay, then the judgement."""
+    if clock is None:
+        return "—"
+    from parley.cli.deadline_cmds import clock_text
+
+    claimed = clock.get("claimed_after")
+    judged = clock_text(clock) if clock["within"] is not None else "no deadline"
+    answer = clock["answer"]
+    if answer is not None and clock["within"] is not None and clock["due"] is not None:
+        start = clock["due"] - clock["within"]
+        best = answer["claimed"] if answer["witnessed"] is None else answer["witnessed"]
+        judged += f"\nwitnessed +{_whole(best - start)} of {_whole(clock['within'])}"
+    elif clock["within"] is not None:
+        judged += f"\nof {_whole(clock['within'])}"
+    return judged if claimed is None else f"{_seconds(claimed)}, {judged}"
+
+
+def _whole(ms: int) -> str:
+    """Seconds without a needless decimal: witnessed times are whole seconds."""
+    return f"{ms / 1000:g} s"
+
+
+def receipts_summary(record: dict[str, Any]) -> None:
+    entries = record["entries"]
     kinds: dict[str, int] = {}
     for entry in entries:
-        kinds[entry.kind] = kinds.get(entry.kind, 0) + 1
+        kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
     out.print(f"Sent: {len(entries)} addressed entries (" +
               ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) + ")")  # fmt: skip
     table = Table("step", "entry", "to", "delivered", "acknowledged", "officer: reply",
-                  title="Receipts per addressee, after the entry's time")  # fmt: skip
+                  title="Receipts per addressee: claimed time after the entry's, then the "
+                  "judgement on witnessed times (docs/protocol.md §11) as the addressee's "
+                  "node makes it")  # fmt: skip
     for entry in entries:
-        for number, answer in enumerate(entry.answers):
+        for number, answer in enumerate(entry["answers"]):
             first = number == 0
-            said = ": ".join(x for x in (answer.officer, answer.reply) if x)
-            table.add_row(str(entry.number) if first else "",
-                          f"{entry.ref} {entry.kind}" if first else "", answer.party,
-                          _seconds(answer.delivered_after), _seconds(answer.acknowledged_after),
-                          said)  # fmt: skip
+            said = ": ".join(x for x in (answer["officer"], answer["reply"]) if x)
+            got = answer["clocks"]
+            table.add_row(str(entry["step"]) if first else "",
+                          f"{entry['ref']} {entry['kind']}" if first else "", answer["party"],
+                          _clock_cell(got.get(DELIVERED)), _clock_cell(got.get(ACKNOWLEDGED)),
+                          escape(said))  # fmt: skip
     out.print(table)
 
 
-def misses_summary(nodes: dict[str, Node]) -> None:
-    missed = report.missed_clocks(nodes)
+def misses_summary(record: dict[str, Any]) -> None:
+    missed = record["missed"]
     title = f"Missed deadlines ({len(missed)}), escalated by the sender's node"
     table = Table("entry", "kind", "addressee", "clock", "deadline", "escalated", title=title)
     for row in missed:
@@ -148,49 +196,76 @@ def misses_summary(nodes: dict[str, Node]) -> None:
     out.print(table)
 
 
-def compliance_summary(nodes: dict[str, Node]) -> None:
-    from parley.node import compliance
-
+def compliance_summary(record: dict[str, Any]) -> None:
     table = Table("party", "delivered: answers / met / late / missed, median",
                   "acknowledged: answers / met / late / missed, median",
                   title="Compliance per party (witnessed times; each party's row as its own "
                   "node computes it, which holds every entry addressed to it)")  # fmt: skip
-    now = now_ms()
-    for party, node in nodes.items():
-        clocks = compliance.scoreboard(node, now)["parties"].get(party)
+    for party, clocks in record["compliance"].items():
         if clocks is None:
             continue
         cells = [f"{c['answers']} / {c['met']} / {c['late']} / {c['missed']}, "
-                 f"{_seconds(c['median_ms'])}" for c in (clocks["delivered"],
-                                                         clocks["acknowledged"])]  # fmt: skip
+                 f"{_seconds(c['median_ms'])}" for c in (clocks[DELIVERED],
+                                                         clocks[ACKNOWLEDGED])]  # fmt: skip
         table.add_row(party, *cells)
     out.print(table)
 
 
-def summary(scenario: Scenario, results: list[StepResult], nodes: dict[str, Node],
-            left: list[report.Expected] | None = None) -> bool:  # fmt: skip
-    """Print the summary; True if every step ran, nothing expected is missing, logs verify."""
-    receipts_summary(results, nodes)
-    misses_summary(nodes)
-    compliance_summary(nodes)
-    table = Table("party", "own entries", "entries held (all logs)", "log verification")
-    verdicts = verify_nodes(nodes)
-    for party, node in nodes.items():
-        with node.store.read() as conn:
-            held = logs.next_ingest(conn)
-        table.add_row(party, str(node.size()), str(held), verdicts[party])
+def logs_summary(record: dict[str, Any]) -> None:
+    converged = record["converged"]
+    title = ("Logs: every node holds every log as its author does (converged)" if converged
+             else "Logs: NOT converged yet, so the nodes' counts differ")  # fmt: skip
+    table = Table("party", "own entries", "entries held (all logs)", "log verification",
+                  title=title)  # fmt: skip
+    for party, held in record["logs"].items():
+        table.add_row(party, str(held["own"]), str(held["held"]), record["verification"][party])
     out.print(table)
+    for lag in record["behind"]:
+        out.print(f"  not converged: {escape(lag)}")
+
+
+def summary(scenario: Scenario, results: list[StepResult], nodes: dict[str, Node],
+            left: list[report.Expected] | None = None,
+            folder: Path | None = None) -> bool:  # fmt: skip
+    """Print the summary; True if every step ran, nothing expected is missing, logs verify.
+
+    Everything shown is judged at one instant (``parley.exercise.report.summary``); with
+    ``folder``, the same record is written to ``folder/summary.json``.
+    """
+    record = report.summary(results, nodes, now_ms())
+    if folder is not None:
+        path = folder / "summary.json"
+        path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
+        path.chmod(0o600)
+    receipts_summary(record)
+    misses_summary(record)
+    compliance_summary(record)
+    logs_summary(record)
     failed = [r for r in results if r.error]
     out.print(f"{scenario.name}: {len(results) - len(failed)} of {len(results)} steps done")
     for item in left or []:
         out.print(f"[red]✗[/] {item.describe()}", markup=True, highlight=False)
     if left == []:
         out.print("Every expected receipt and missed deadline is in.")
-    return not failed and not left and all(v.startswith("OK") for v in verdicts.values())
+    verdicts = record["verification"].values()
+    return not failed and not left and all(v.startswith("OK") for v in verdicts)
+
+
+def _stop(network: LocalNetwork, say: Progress) -> None:
+    """Stop every server; a terminal that went away (a broken pipe) does not prevent it."""
+    with contextlib.suppress(OSError):
+        say(f"Stopping the {len(network.nodes)} node servers at once (SIGTERM to all, SIGKILL "
+            f"to any still running after {STOP_TIMEOUT_S:.0f} s)")  # fmt: skip
+    started = time.monotonic()
+    killed = network.stop()
+    note = f"; killed {', '.join(killed)}" if killed else ""
+    with contextlib.suppress(OSError):
+        say(f"Stopped every node process in {time.monotonic() - started:.1f} s{note}.")
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live.")]
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live (a "
+                                            "previous run there is kept as DIR.prev).")]
     = Path("demo-run"),
     headless: Annotated[bool, typer.Option(help="Run the scenario and exit.")] = False,
     duration: Annotated[
@@ -201,38 +276,54 @@ def demo(
     scenario_file: Annotated[Path | None, typer.Option("--scenario")] = None,
 ) -> None:
     """Set up five nodes (US, JP, KR, CN, RU) on 127.0.0.1 and replay a scenario."""
+    say = Progress()
     scenario_path = scenario_file or default_scenario()
     scenario = load_scenario(scenario_path)
-    network = LocalNetwork(directory, base_port=base_port)
-    out.print(f"Setting up {len(network.nodes)} nodes of network {network.network} "
-              f"in {network.folder}")  # fmt: skip
-    network.setup(deadline_scale=DEMO_DEADLINE_SCALE)
-    network.start()
+    network = LocalNetwork(directory, base_port=base_port, progress=say.plain)
+    say(f"Setting up {len(network.nodes)} nodes of network {network.network} "
+        f"in {escape(str(network.folder))}")  # fmt: skip
+    started = False
     try:
-        network.peer()
-        table = Table("party", "URL (TLS 1.3)", "TLS SPKI pin", "home",
-                      "logins (officer:password)")  # fmt: skip
-        for local in network.nodes:
-            table.add_row(local.party, local.url, f"{(local.pin or '')[:16]}…", str(local.home),
-                          " ".join(f"{u}:{p}" for u, p in local.passwords.items()))  # fmt: skip
-        out.print(table)
-        nodes = {local.party: Node.open(local.home) for local in network.nodes}
-        sleep = watching(report.ReceiptFeed(nodes))
-        run = ScenarioRun(scenario, nodes, scenario_path.parent)
-        results = run.run(on_step=_report_step, sleep=sleep)
-        out.print(f"Waiting up to {duration:.0f} s for the expected receipts and missed deadlines")
-        left = settle(report.expectations(results, nodes), nodes, sleep, duration)
-        ok = summary(scenario, results, nodes, left)
+        network.setup(deadline_scale=DEMO_DEADLINE_SCALE, deadline_floor_ms=WITNESSED_FLOOR_MS)
+        started = True
+        network.start()
+        ok = _run(network, scenario, scenario_path, duration, say)
         if headless:
             if not ok:
                 out.print("[red]The demo did not bring back everything it expected.[/]")
                 raise typer.Exit(1)
             return
-        out.print("The nodes keep running; press Ctrl-C to stop them.")
+        say("The nodes keep running; press Ctrl-C to stop them.")
         wait_for_interrupt()
+    except KeyboardInterrupt:
+        say("Interrupted.")
+        raise typer.Exit(130) from None
     finally:
-        network.stop()
-        out.print("Stopped every node process.")
+        if started:
+            _stop(network, say)
+
+
+def _run(network: LocalNetwork, scenario: Scenario, scenario_path: Path, duration: float,
+         say: Progress) -> bool:  # fmt: skip
+    network.peer()
+    table = Table("party", "URL (TLS 1.3)", "TLS SPKI pin", "home",
+                  "logins (officer:password)")  # fmt: skip
+    for local in network.nodes:
+        table.add_row(local.party, local.url, f"{(local.pin or '')[:16]}…", str(local.home),
+                      " ".join(f"{u}:{p}" for u, p in local.passwords.items()))  # fmt: skip
+    out.print(table)
+    nodes = {local.party: Node.open(local.home) for local in network.nodes}
+    sleep = watching(report.ReceiptFeed(nodes), say)
+    run = ScenarioRun(scenario, nodes, scenario_path.parent)
+    say(f"Replaying {escape(scenario.name)}: {len(scenario.steps)} steps over about "
+        f"{scenario.steps[-1].at:.0f} s")  # fmt: skip
+    results = run.run(on_step=step_reporter(say), sleep=sleep)
+    say(f"Waiting up to {duration:.0f} s for the expected receipts and missed deadlines")
+    left = settle(report.expectations(results, nodes), nodes, sleep, duration)
+    say(f"Waiting up to {CONVERGE_S:.0f} s until every node holds every log (converged)")
+    lags = converge(nodes, sleep, CONVERGE_S)
+    say("Converged." if not lags else f"Not converged after {CONVERGE_S:.0f} s.")
+    return summary(scenario, results, nodes, left, network.folder)
 
 
 def exercise_run(
@@ -255,7 +346,7 @@ def exercise_run(
     missing = [p for s in scenario.steps for p in [s.party] if p not in nodes]
     if missing:
         raise ParleyError(f"the scenario needs nodes for {', '.join(sorted(set(missing)))}")
-    results = ScenarioRun(scenario, nodes, file.parent).run(on_step=_report_step)
+    results = ScenarioRun(scenario, nodes, file.parent).run(on_step=step_reporter(Progress()))
     if not summary(scenario, results, nodes):
         raise typer.Exit(1)
 

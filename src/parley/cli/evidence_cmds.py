@@ -103,7 +103,9 @@ def _witnessed(said: Said) -> str:
         )
     if w.bound is None:
         return f"under quorum: {len(w.cosigners)} of k={w.k} cosignatures ({who or 'none'})"
-    return f"existed no later than {when(w.bound)} (k={w.k}; cosigned by {who})"
+    second = when(w.bound).replace(".000Z", "Z")
+    return (f"existed no later than {second} (±1 s: cosignature times are whole seconds, so "
+            f"before {when(w.bound + w.precision_ms)}; k={w.k}; cosigned by {who})")  # fmt: skip
 
 
 def _show_said(said: Said, role: str) -> None:
@@ -117,7 +119,7 @@ def _show_said(said: Said, role: str) -> None:
         f"  checkpoint of size {said.witnessing.checkpoint_size}, leaf {said.leaf_hash.hex()}"
     )
     if said.skew is not None:
-        out.print(f"  FLAG: claimed time is {said.skew} ms after its witnessed time")
+        out.print(f"  FLAG: claimed time is {said.skew} ms after the end of its witnessed second")
     for reason in said.witnessing.uncounted:
         out.print(f"  not counted: {reason}")
 

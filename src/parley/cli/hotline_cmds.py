@@ -182,7 +182,12 @@ def _answer(message: hotline.Message) -> str:
         parts.append(f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
                      f"{format_ms(ack.get('claimed'))} UTC{reply}{late}")  # fmt: skip
     elif message.direction == "received":
-        parts.append(f"not acknowledged: parley ack {message.ref} --as OFFICER{_clock_note(clock)}")
+        missed = "deadline missed, " if clock and clock["state"] == "missed" else ""
+        parts.append(f"{missed}not acknowledged: parley ack {message.ref} --as OFFICER"
+                     f"{_clock_note(clock)}")  # fmt: skip
+    elif clock and clock["state"] == "missed":
+        parts.append(f"deadline missed: not acknowledged by {answer.party}"
+                     f"{_clock_note(clock)}")  # fmt: skip
     else:
         parts.append(f"not acknowledged yet{_clock_note(clock)}")
     return "; ".join(parts)

@@ -35,8 +35,11 @@ hash it expects) checks, in this order:
    party, k being the anchor's ``witness_quorum``. Witnesses are the other members, under the
    key name ``parley/<network>/witness/<party>`` with any ``witness`` key their verified chain
    certifies, and the anchor's external witnesses. It is an upper bound: the entry existed no
-   later than that. One colluding witness cannot move it earlier when k >= 2. With k = 0 the
-   checkpoint's own time line stands (the log's claim). Lines by other keys are reported and
+   later than that. Cosignature times are whole seconds (the witness's clock rounded down), so
+   the bound has a precision of one second: the entry existed before ``bound + 1 s``
+   (``Witnessing.latest``), and a claimed time within that second is no skew. One colluding
+   witness cannot move it earlier when k >= 2. With k = 0 the checkpoint's own time line
+   stands (the log's claim, in ms). Lines by other keys are reported and
    never counted; a line by a known witness key that does not verify rejects the bundle.
 
 Nothing here reads a clock, a file or the network.
@@ -86,6 +89,12 @@ class Witnessing:
     cosigners: tuple[tuple[str, int], ...]  # (witness name, ms) counted, earliest first
     uncounted: tuple[str, ...]  # other signature lines, each with why it does not count
     bound: int | None  # ms: existed no later than; None while under quorum
+    precision_ms: int = 1  # the bound's resolution: MS_PER_S for cosignature times (whole s)
+
+    @property
+    def latest(self) -> int | None:
+        """The last millisecond the bound allows (``bound`` read at its precision)."""
+        return None if self.bound is None else self.bound + self.precision_ms - 1
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ class Said:
     body: Any | None
     leaf_hash: bytes
     witnessing: Witnessing
-    skew: int | None  # claimed time minus the witnessed bound, when beyond the tolerance
+    skew: int | None  # claimed time minus the bound's last ms (``latest``), beyond the tolerance
 
 
 @dataclass(frozen=True)
@@ -361,7 +370,8 @@ def _witness_keys(policy: PolicyDocument, proofs: Sequence[_Proven]) -> dict[str
 def _said(proven: _Proven, policy: PolicyDocument, witnesses: Mapping[str, _Witness]) -> Said:
     witnessing = _witnessing(proven, policy.witness_quorum, witnesses)
     header = proven.report.header
-    skew = None if witnessing.bound is None else header.time - witnessing.bound
+    latest = witnessing.latest
+    skew = None if latest is None else header.time - latest
     if skew is not None and skew <= policy.skew_tolerance_ms:
         skew = None
     return Said(header, proven.report.body, proven.leaf_hash, witnessing, skew)
@@ -385,7 +395,7 @@ def _witnessing(proven: _Proven, k: int, witnesses: Mapping[str, _Witness]) -> W
         bound = cosigners[k - 1][1] if len(cosigners) >= k else None
     return Witnessing(
         k, checkpoint.size, checkpoint.time_ms, cosigners,
-        _uncounted(proven, witnesses, known), bound,
+        _uncounted(proven, witnesses, known), bound, 1 if k == 0 else MS_PER_S,
     )  # fmt: skip
 
 

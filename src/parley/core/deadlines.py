@@ -45,6 +45,32 @@ DURATION_RE = re.compile(r"^([0-9]{1,12})(ms|s|m|h|d)$")
 UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
+# kind answered -> (kind of the answering entry, its body field naming the answered entry,
+# the body types that answer; None: any)
+ACKNOWLEDGING_ENTRIES: dict[str, tuple[str, str, frozenset[str] | None]] = {
+    "inquiry": ("reply", "inquiry", None),
+    "assistance": ("assistance", "refers_to", frozenset({"accept", "decline"})),
+}
+# kinds whose acknowledged clock an ``acknowledged`` receipt does not stop (only an answer does)
+ANSWER_ONLY_KINDS = frozenset({"inquiry"})
+
+
+def answers_acknowledgement(answered_kind: str, kind: str, body: Any, ref: str,
+                            leaf_hash: str) -> bool:  # fmt: skip
+    """Whether an entry of ``kind`` with ``body`` answers entry ``ref``'s acknowledged clock.
+
+    ``ref`` is of ``answered_kind`` with leaf hash ``leaf_hash`` (hex); docs/protocol.md §11.
+    The caller checks that the answering entry is by an addressee of ``ref``.
+    """
+    rule = ACKNOWLEDGING_ENTRIES.get(answered_kind)
+    if rule is None or not isinstance(body, dict):
+        return False
+    answer_kind, field, types = rule
+    if kind != answer_kind or body.get(field) != {"ref": ref, "leaf_hash": leaf_hash}:
+        return False
+    return types is None or body.get("type") in types
+
+
 def parse_duration(text: str) -> int:
     """Milliseconds of a duration such as ``30s``, ``10m``, ``48h``, ``2d`` or ``500ms``."""
     match = DURATION_RE.fullmatch(text.strip())

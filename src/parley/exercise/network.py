@@ -6,7 +6,11 @@ show within minutes). Every node gets its TLS key and self-signed certificate at
 ``start`` runs one ``parley serve --tls`` process per node on 127.0.0.1 (TLS 1.3), and
 ``peer`` pins every node's identity key and certificate SPKI hash at every other, as an
 administrator would after comparing fingerprints out of band. ``stop`` ends every process it
-started.
+started, all at once: SIGTERM to every server, one shared wait, then SIGKILL to stragglers.
+
+A new setup never deletes a previous run without a word: ``setup`` moves an existing folder
+aside to ``<folder>.prev`` (replacing an older one) and says so through ``progress``. Every
+long phase reports through the optional ``progress`` callback, so an edge can show it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +42,14 @@ PARTIES = {
 }
 OFFICERS = (("admin", "admin"), ("duty", "duty-officer"))
 START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 5.0  # one shared grace period for every server, then SIGKILL
+PREVIOUS_SUFFIX = ".prev"
+
+Progress = Callable[[str], None]
+
+
+def _silent(_message: str) -> None:
+    return None
 
 
 @dataclass
@@ -72,8 +85,10 @@ class LocalNetwork:
         network: str = "parley-demo",
         parties: dict[str, str] | None = None,
         base_port: int = 8701,
+        progress: Progress = _silent,
     ) -> None:
         self.folder = folder.resolve()
+        self.progress = progress
         self.network = network
         chosen = parties or PARTIES
         self.nodes = [
@@ -81,15 +96,18 @@ class LocalNetwork:
             for offset, (party, name) in enumerate(chosen.items())
         ]
 
-    def setup(self, *, deadline_scale: float, fresh: bool = True) -> SignedPolicy:
+    def setup(
+        self, *, deadline_scale: float, deadline_floor_ms: int = 1, fresh: bool = True
+    ) -> SignedPolicy:
         """Create the nodes, their officers and the network policy signed by every member."""
         if self.folder.exists():
             if not fresh:
                 raise ConflictError(f"{self.folder} already exists")
-            shutil.rmtree(self.folder)
+            self.progress(f"kept the previous run as {self.keep_previous()}")
         self.folder.mkdir(mode=0o700, parents=True)
         opened: dict[str, Node] = {}
         for local in self.nodes:
+            self.progress(f"creating node {local.party}: keys, officers, TLS certificate")
             node = Node.create(local.home, party=local.party, name=local.name,
                                network=self.network, port=local.port)  # fmt: skip
             for name, role in OFFICERS:
@@ -98,16 +116,25 @@ class LocalNetwork:
                 local.passwords[name] = password
             opened[local.party] = node
             local.pin = tlspin.ensure_certificate(local.home, f"parley {local.party}")
+        self.progress(f"every member signs the network policy of {self.network}")
         document = draft_policy(
             network=self.network, name=f"{self.network} network policy",
             members=members_of(opened[n.party] for n in self.nodes), created=now_ms(),
-            version=2, deadline_scale=deadline_scale,
+            version=2, deadline_scale=deadline_scale, deadline_floor_ms=deadline_floor_ms,
         )  # fmt: skip
         signed = adopt_by_all(opened.values(), document)
         for node in opened.values():
             node.close()
         self._write_logins()
         return signed
+
+    def keep_previous(self) -> Path:
+        """Move the existing folder aside to ``<folder>.prev`` (replacing an older one)."""
+        previous = self.folder.with_name(self.folder.name + PREVIOUS_SUFFIX)
+        if previous.exists():
+            shutil.rmtree(previous)
+        self.folder.rename(previous)
+        return previous
 
     def _write_logins(self) -> None:
         lines = [f"{n.party} {n.url} tls-spki={n.pin} home={n.home} " +
@@ -118,6 +145,8 @@ class LocalNetwork:
         path.chmod(0o600)
 
     def start(self) -> None:
+        self.progress(f"starting {len(self.nodes)} servers (parley serve --tls); waiting until "
+                      "each answers over TLS")
         for local in self.nodes:
             path = self.folder / f"{local.party.lower()}-server.log"
             log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
@@ -137,11 +166,13 @@ class LocalNetwork:
                 if time.monotonic() > deadline:
                     raise ParleyError(f"the {local.party} server did not start in time")
                 time.sleep(0.1)
+            self.progress(f"{local.party} answers on {local.url}")
 
     def peer(self) -> None:
         """Pin every node as a peer of every other (keys read from their homes, out of band)."""
         from parley.node.peers import pin_peer
 
+        self.progress("pinning every node at every other (identity key and TLS SPKI hash)")
         opened = {local.party: Node.open(local.home) for local in self.nodes}
         identities = {p: n.context().statement.identity.b64 for p, n in opened.items()}
         for local in self.nodes:
@@ -152,18 +183,29 @@ class LocalNetwork:
         for node in opened.values():
             node.close()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> list[str]:
+        """Stop every server at once; return the parties whose server had to be killed.
+
+        SIGTERM goes to every server first, then one shared wait of at most ``timeout`` s
+        lets them shut down in parallel; whichever is still running then gets SIGKILL. So
+        stopping takes at most ``timeout`` s, however many servers there are.
+        """
+        running = [(n.party, n.process) for n in self.nodes
+                   if n.process is not None and n.process.poll() is None]  # fmt: skip
+        for _party, process in running:
+            process.terminate()
+        deadline = time.monotonic() + timeout
+        killed = []
+        for party, process in running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                killed.append(party)
         for local in self.nodes:
-            if local.process is not None and local.process.poll() is None:
-                local.process.terminate()
-        for local in self.nodes:
-            if local.process is not None:
-                try:
-                    local.process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    local.process.kill()
-                    local.process.wait(timeout=10)
-                local.process = None
+            local.process = None
+        return killed
 
     def node(self, party: str) -> LocalNode:
         for local in self.nodes:

@@ -9,23 +9,29 @@ Expectations, read at each entry's author node (where receipts come back to):
   deadline passed with no answer and the deadline service escalated it
   (``parley.node.deadlines``).
 
-``ReceiptFeed`` reports receipts as they arrive, for the live progress of the demo.
+``summary`` gathers what the demo's summary shows, judged at one instant by the node services
+(clocks, compliance, convergence), so its tables cannot contradict each other. ``ReceiptFeed``
+reports receipts as they arrive, for the live progress of the demo.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
+from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, DELIVERED
-from parley.core.entry import parse_ref
+from parley.core.entry import Body, parse_ref
 from parley.core.errors import ParleyError
+from parley.core.verify import verify_log
 from parley.exercise import scenario as sc
 from parley.exercise.runner import StepResult
 from parley.node import deadlines, receipts
-from parley.node.node import Node
+from parley.node.node import Node, now_ms
+from parley.store import logs
 from parley.store.schema import receipts as receipt_rows
 
 MISSED = "missed"
@@ -33,13 +39,25 @@ MISSED = "missed"
 
 @dataclass(frozen=True)
 class Answer:
-    """One addressee's answers to one entry, with the times after the entry's signed time."""
+    """One addressee's answers to one entry, and its clocks as its own node judges them."""
 
     party: str
-    delivered_after: int | None  # ms
-    acknowledged_after: int | None  # ms
     officer: str | None
     reply: str | None
+    clocks: dict[str, clocks.Clock]  # delivered, acknowledged: the one judgement, at ``now``
+
+    def claimed_after(self, clock: str, entry_time: int) -> int | None:
+        """How long after the entry's claimed time the answer on ``clock`` claims to come."""
+        found = self.clocks.get(clock)
+        if found is None or found.answer is None:
+            return None
+        return found.answer.stamp.claimed - entry_time
+
+    def to_dict(self, entry_time: int) -> dict[str, Any]:
+        return {"party": self.party, "officer": self.officer, "reply": self.reply,
+                "clocks": {name: clock.to_dict() | {
+                    "claimed_after": self.claimed_after(name, entry_time)}
+                    for name, clock in self.clocks.items()}}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,7 +65,12 @@ class EntryReceipts:
     number: int
     ref: str
     kind: str
+    time: int  # the entry's claimed time
     answers: list[Answer]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.number, "ref": self.ref, "kind": self.kind, "time": self.time,
+                "answers": [a.to_dict(self.time) for a in self.answers]}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,25 +116,16 @@ def expectations(results: list[StepResult], nodes: dict[str, Node]) -> list[Expe
     return expected
 
 
-def missed_clocks(nodes: dict[str, Node]) -> list[dict[str, object]]:
+def missed_clocks(nodes: dict[str, Node], now: int | None = None) -> list[dict[str, object]]:
     """Clocks of its own entries a node escalated as missed and that are still unanswered.
 
-    A receipt that came after the escalation makes the clock late, which the deadline service
-    records on its next look at it; such clocks are left out here already.
+    Each escalated row is judged again (``parley.node.deadlines.tracked``, at ``now`` or the
+    present): an answer that came after the escalation makes it late, and it is left out.
     """
-    found = []
-    for party, node in nodes.items():
-        for row in deadlines.tracked(node, [MISSED]):
-            ref = str(row["entry"])
-            if parse_ref(ref)[0] == party and not _answered(node, ref, row):
-                found.append(row)
-    return found
-
-
-def _answered(node: Node, ref: str, row: dict[str, object]) -> bool:
-    _header, statuses = receipts.status(node, ref)
-    return any(s.party == row["addressee"] and getattr(s, str(row["clock"]), None) is not None
-               for s in statuses)  # fmt: skip
+    at = now_ms() if now is None else now
+    return [row for party, node in nodes.items()
+            for row in deadlines.tracked(node, [MISSED], now=at)
+            if parse_ref(str(row["entry"]))[0] == party and row["state"] == MISSED]  # fmt: skip
 
 
 def outstanding(expected: list[Expected], nodes: dict[str, Node]) -> list[Expected]:
@@ -135,8 +149,13 @@ def outstanding(expected: list[Expected], nodes: dict[str, Node]) -> list[Expect
     return left
 
 
-def receipts_table(results: list[StepResult], nodes: dict[str, Node]) -> list[EntryReceipts]:
-    """Per entry: each addressee's delivered and acknowledged times, as its author holds them."""
+def receipts_table(results: list[StepResult], nodes: dict[str, Node], now: int
+                   ) -> list[EntryReceipts]:  # fmt: skip
+    """Per entry and addressee: its answers, and its clocks as the addressee's node judges them.
+
+    The clocks come from ``parley.node.deadlines`` (witnessed times, §11) at the addressee's
+    own node, the node whose compliance row (§12) counts them, so the two agree at ``now``.
+    """
     table = []
     for result, ref in entry_results(results):
         author = _author(nodes, ref)
@@ -148,14 +167,79 @@ def receipts_table(results: list[StepResult], nodes: dict[str, Node]) -> list[En
             continue
         answers = []
         for s in statuses:
-            got, ack = s.delivered, s.acknowledged
-            answers.append(Answer(
-                s.party, None if got is None else got["claimed"] - header.time,
-                None if ack is None else ack["claimed"] - header.time,
-                None if ack is None else ack["officer"], None if ack is None else ack["reply"],
-            ))  # fmt: skip
-        table.append(EntryReceipts(result.number, ref, header.kind, answers))
+            ack = s.acknowledged
+            holder = nodes.get(s.party)
+            judged = {} if holder is None else {
+                c.clock: c for c in deadlines.entry_clocks(holder, ref, now, [s.party]).clocks
+            }  # fmt: skip
+            answers.append(Answer(s.party, None if ack is None else ack["officer"],
+                                  None if ack is None else ack["reply"], judged))  # fmt: skip
+        table.append(EntryReceipts(result.number, ref, header.kind, header.time, answers))
     return table
+
+
+def judged_counts(table: list[EntryReceipts]) -> dict[str, dict[str, dict[str, int]]]:
+    """Per addressee and clock: how many witnessed clocks of the table are met, late, missed.
+
+    Counted as §12 counts them, so they equal each party's compliance row at the same ``now``.
+    """
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    for entry in table:
+        for answer in entry.answers:
+            for name, clock in answer.clocks.items():
+                if not clock.witnessed or clock.within is None:
+                    continue
+                if clock.state not in (clocks.MET, clocks.LATE, clocks.MISSED):
+                    continue
+                per = counts.setdefault(answer.party, {}).setdefault(
+                    name, {clocks.MET: 0, clocks.LATE: 0, clocks.MISSED: 0})
+                per[clock.state] += 1
+    return counts
+
+
+def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
+    """Verify every node's own log from its store; return party -> verdict."""
+    verdicts = {}
+    for party, node in nodes.items():
+        try:
+            with node.store.read() as conn:
+                items = ((s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
+                         for s in logs.iter_log(conn, party))  # fmt: skip
+                verified = verify_log(items, logs.iter_checkpoints(conn, party))
+            verdicts[party] = f"OK, {verified.size} entries, {verified.checkpoints} checkpoints"
+        except ParleyError as exc:
+            verdicts[party] = f"FAILED: {exc}"
+    return verdicts
+
+
+def summary(results: list[StepResult], nodes: dict[str, Node], now: int) -> dict[str, Any]:
+    """Everything the demo's summary shows, judged at one ``now`` (also its ``summary.json``).
+
+    ``entries``: each addressee's clocks as its own node judges them; ``judged``: their
+    witnessed met/late/missed counts; ``compliance``: each party's row of §12 as its own node
+    computes it (equal to ``judged`` for the entries the scenario sent); ``missed``: what the
+    senders' nodes escalated and is still unanswered; ``logs``: entries held per node, with
+    ``converged`` and what is ``behind`` (``parley.node.convergence``): counts differ between
+    nodes until they have converged.
+    """
+    from parley.node import compliance, convergence
+
+    table = receipts_table(results, nodes, now)
+    views = {party: convergence.held(node) for party, node in nodes.items()}
+    lags = convergence.behind(views)
+    return {
+        "as_of": now,
+        "entries": [entry.to_dict() for entry in table],
+        "judged": judged_counts(table),
+        "compliance": {party: compliance.scoreboard(node, now)["parties"].get(party)
+                       for party, node in nodes.items()},
+        "missed": missed_clocks(nodes, now),
+        "logs": {party: {"own": views[party].get(party, (0, b""))[0],
+                         "held": convergence.entries_held(views[party])} for party in nodes},
+        "converged": not lags,
+        "behind": [lag.describe() for lag in lags],
+        "verification": verify_nodes(nodes),
+    }  # fmt: skip
 
 
 class ReceiptFeed:

@@ -4,7 +4,9 @@ DESIGN.md, "Deadlines, time and compliance"; the formula is ``parley.core.compli
 docs/protocol.md §12. Records come from signed fields only: each addressed entry's header
 (author, audience, TLP, the policy it names, whose members ``ALL`` means) and stated
 ``deadlines`` (where this node reads the body), each receipt's body (which entry, which leaf
-hash, which type) and header (who, which seq), each reply's ``inquiry`` reference; and witnessed
+hash, which type) and header (who, which seq), each reply's ``inquiry`` reference and each
+assistance acceptance's or refusal's ``refers_to`` (``parley.core.deadlines
+.answers_acknowledgement``); and witnessed
 times (``parley.node.witnessing``). Flagged entries (policy breaches, withheld or pending
 bodies) are left out. A member computes over what it can read; ``public`` keeps the entries
 with audience ALL and TLP CLEAR.
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from parley.core import compliance
+from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, CLOCKS
 from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, format_ref, parse_header
 from parley.core.policy import PolicyDocument, SignedPolicy
@@ -55,24 +58,32 @@ def _sent(
     return sent, header
 
 
+def _named_refs(value: Any) -> list[str]:
+    """The refs an answering entry's body names (``inquiry``, ``refers_to``)."""
+    if not isinstance(value, dict):
+        return []
+    named = (value.get(name) for name in ("inquiry", "refers_to"))
+    return [n["ref"] for n in named if isinstance(n, dict) and isinstance(n.get("ref"), str)]
+
+
 def gather(
     node: Node, conn: Connection, policy: PolicyDocument
 ) -> tuple[list[compliance.Sent], list[compliance.Answered]]:
     """Every unflagged addressed entry held here, and every answer to one of them."""
     members = policy_members(conn)
-    sent, leaf_hashes, inquiries = [], {}, set()
+    sent, leaf_hashes, kinds = [], {}, {}
     rows = conn.execute(select(entries).where(
         entries.c.kind.in_(sorted(ADDRESSED_KINDS)), entries.c.flag.is_(None),
     ).order_by(entries.c.ingest))  # fmt: skip
-    replies = []
+    answering = {rule[0] for rule in clocks.ACKNOWLEDGING_ENTRIES.values()}
+    candidates = []
     for row in rows:
         record, header = _sent(node, conn, row, members, policy)
         sent.append(record)
         leaf_hashes[record.ref] = row.leaf_hash
-        if header.kind == "inquiry":
-            inquiries.add(record.ref)
-        if header.kind == "reply" and row.body is not None:
-            replies.append((header, Body(row.salt, row.body).value()))
+        kinds[record.ref] = header.kind
+        if header.kind in answering and row.body is not None:
+            candidates.append((header, Body(row.salt, row.body).value()))
     answers = [
         compliance.Answered(
             format_ref(r.entry_party, r.entry_seq), r.by_party, r.type,
@@ -80,18 +91,20 @@ def gather(
         )
         for r in conn.execute(select(receipts))
         if leaf_hashes.get(format_ref(r.entry_party, r.entry_seq)) == r.leaf_hash
-        and not (r.type == ACKNOWLEDGED and format_ref(r.entry_party, r.entry_seq) in inquiries)
+        and not (r.type == ACKNOWLEDGED
+                 and kinds[format_ref(r.entry_party, r.entry_seq)] in clocks.ANSWER_ONLY_KINDS)
     ]  # fmt: skip
-    for header, value in replies:
-        about = value.get("inquiry") if isinstance(value, dict) else None
-        if not isinstance(about, dict) or about.get("ref") not in inquiries:
-            continue
-        if leaf_hashes[about["ref"]].hex() != about.get("leaf_hash"):
-            continue
-        answers.append(compliance.Answered(
-            about["ref"], header.party, ACKNOWLEDGED,
-            witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
-        ))  # fmt: skip
+    for header, value in candidates:
+        for ref in _named_refs(value):
+            kind = kinds.get(ref)
+            if kind is None or not clocks.answers_acknowledgement(
+                kind, header.kind, value, ref, leaf_hashes[ref].hex()
+            ):
+                continue
+            answers.append(compliance.Answered(
+                ref, header.party, ACKNOWLEDGED,
+                witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
+            ))  # fmt: skip
     return sent, answers
 
 

@@ -11,8 +11,10 @@ DESIGN.md, "Deadlines, time and compliance"; docs/protocol.md §11; the judgemen
   carries no category.
 * **Answers.** A ``delivered`` receipt answers the delivered clock; an ``acknowledged`` receipt
   the acknowledged clock, except for an ``inquiry``, whose acknowledged clock (its reply-within)
-  only a ``reply`` entry of the addressee naming it (ref and leaf hash) answers. A receipt that
-  names another leaf hash answers nothing.
+  only a ``reply`` entry of the addressee naming it (ref and leaf hash) answers. An
+  ``assistance`` offer or request is also answered by the addressee's ``accept`` or ``decline``
+  naming it in ``refers_to`` (``parley.core.deadlines.answers_acknowledgement``). A receipt
+  that names another leaf hash answers nothing.
 * **Tracking.** Every addressed entry this node writes, and every peer's entry addressed to it
   that it holds with its body, gets one ``deadline_clocks`` row per addressee and per clock the
   entry states a deadline for. Entries are found by the local ingest sequence from a cursor in
@@ -119,7 +121,7 @@ def receipt_answers(
     for row in rows:
         if row.leaf_hash != stored.leaf_hash:
             continue
-        if row.type == clocks.ACKNOWLEDGED and header.kind == "inquiry":
+        if row.type == clocks.ACKNOWLEDGED and header.kind in clocks.ANSWER_ONLY_KINDS:
             continue
         stamp = _stamp(node, conn, row.by_party, row.receipt_seq, row.claimed, policy)
         found.append(clocks.Answer(row.by_party, row.type, f"{row.by_party}:{row.receipt_seq}",
@@ -127,22 +129,27 @@ def receipt_answers(
     return found
 
 
-def reply_answers(
+def entry_answers(
     node: Node, conn: Connection, stored: logs.StoredEntry, header: Header,
     parties: Sequence[str], policy: PolicyDocument,
 ) -> list[clocks.Answer]:  # fmt: skip
-    """The replies of ``parties`` that name inquiry ``header`` exactly (ref and leaf hash)."""
-    if header.kind != "inquiry" or not parties:
+    """Entries of ``parties`` that answer ``header``'s acknowledged clock, naming it exactly.
+
+    A reply to an inquiry; an acceptance or a refusal of an assistance offer or request
+    (``parley.core.deadlines.answers_acknowledgement``).
+    """
+    rule = clocks.ACKNOWLEDGING_ENTRIES.get(header.kind)
+    if rule is None or not parties:
         return []
     rows = conn.execute(select(entries).where(
-        entries.c.kind == "reply", entries.c.party.in_(list(parties)),
+        entries.c.kind == rule[0], entries.c.party.in_(list(parties)),
         entries.c.time >= header.time, entries.c.body.is_not(None),
     ).order_by(entries.c.party, entries.c.seq))  # fmt: skip
-    wanted = {"ref": header.ref, "leaf_hash": stored.leaf_hash.hex()}
     found = []
     for row in rows:
         value = Body(row.salt, row.body).value()
-        if isinstance(value, dict) and value.get("inquiry") == wanted:
+        if clocks.answers_acknowledgement(header.kind, row.kind, value, header.ref,
+                                          stored.leaf_hash.hex()):  # fmt: skip
             stamp = _stamp(node, conn, row.party, row.seq, row.time, policy)
             found.append(clocks.Answer(row.party, clocks.ACKNOWLEDGED, f"{row.party}:{row.seq}",
                                        stamp))  # fmt: skip
@@ -173,20 +180,21 @@ def judge_stored(
     parties = addressees(header, members) if only is None else list(only)
     entry = _stamp(node, conn, header.party, header.seq, header.time, policy)
     answers = receipt_answers(node, conn, stored, header, policy)
-    answers += reply_answers(node, conn, stored, header, parties, policy)
+    answers += entry_answers(node, conn, stored, header, parties, policy)
     judged = clocks.judge(entry, stated_deadlines(body_value(stored)), parties, answers, now,
                           policy.skew_tolerance_ms)  # fmt: skip
     return EntryClocks(header, entry.witnessed, judged)
 
 
-def entry_clocks(node: Node, ref: str, now: int) -> EntryClocks:
-    """Every addressee's clocks on entry ``ref`` (``parley receipts``)."""
+def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = None
+                 ) -> EntryClocks:  # fmt: skip
+    """Every addressee's clocks on entry ``ref`` (or those of ``only``): ``parley receipts``."""
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
         stored = logs.get_entry(conn, party, seq)
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node")
-        return judge_stored(node, conn, stored, node.policy_in(conn), now)
+        return judge_stored(node, conn, stored, node.policy_in(conn), now, only)
 
 
 # Tracking ---------------------------------------------------------------------------------

@@ -34,6 +34,12 @@ DEADLINE_CLASSES: dict[str, tuple[int, int]] = {
     "roadmap": (60 * MINUTE, 7 * 24 * HOUR),
     "other": (15 * MINUTE, 24 * HOUR),
 }
+# The shortest deadline that witnessed times can judge: a cosignature time is whole seconds
+# (rounded down, so +-1 s on each of the entry and the answer), and a receipt's k-th
+# cosignature can follow it by the time its node takes to announce it to a second witness
+# (``parley.node.replicator.LAZY_S``, 2 s). A scaled-down policy (the demo's) keeps every
+# deadline at least this long, or prompt answers would be judged late.
+WITNESSED_FLOOR_MS = 10 * SECOND
 HUMAN_ACK = ["encounter", "hotline", "nuclear", "check", "inquiry"]
 
 # Notification category domains (docs/formats.md, Categories) by deadline class; a category
@@ -58,14 +64,19 @@ def deadline_class(category: str) -> str:
     return _CATEGORY_CLASSES.get(category.split(".", 1)[0], "other")
 
 
-def deadline_table(scale: float = 1.0) -> dict[str, Any]:
-    """Deadline bounds per class; ``scale`` < 1 shrinks them for demo and test networks."""
+def deadline_table(scale: float = 1.0, floor_ms: int = 1) -> dict[str, Any]:
+    """Deadline bounds per class; ``scale`` < 1 shrinks them for demo and test networks.
+
+    No default or minimum goes under ``floor_ms``: a network that judges its deadlines on
+    witnessed times needs them longer than witnessing can resolve (``WITNESSED_FLOOR_MS``).
+    """
     table: dict[str, Any] = {}
+    floor = max(1, floor_ms)
     for name, (delivered, acknowledged) in DEADLINE_CLASSES.items():
-        d, a = max(1, int(delivered * scale)), max(1, int(acknowledged * scale))
+        d, a = max(floor, int(delivered * scale)), max(floor, int(acknowledged * scale))
         table[name] = {
-            "delivered_within": {"default": d, "min": max(1, d // 10), "max": d * 4},
-            "acknowledged_within": {"default": a, "min": max(1, a // 10), "max": a * 4},
+            "delivered_within": {"default": d, "min": max(floor, d // 10), "max": d * 4},
+            "acknowledged_within": {"default": a, "min": max(floor, a // 10), "max": a * 4},
         }
     return table
 
@@ -79,6 +90,7 @@ def draft_policy(
     version: int = 1,
     witness_quorum: int | None = None,
     deadline_scale: float = 1.0,
+    deadline_floor_ms: int = 1,
     check_interval_ms: int = 24 * HOUR,
 ) -> PolicyDocument:
     """A policy document with Parley's defaults for the given members (sorted by party)."""
@@ -95,7 +107,7 @@ def draft_policy(
                 {"party": m["party"], "name": m["name"], "identity": m["identity"]}
                 for m in ordered
             ],
-            "deadlines": deadline_table(deadline_scale),
+            "deadlines": deadline_table(deadline_scale, deadline_floor_ms),
             "human_ack": HUMAN_ACK,
             "quotas": {
                 "entries_per_minute": 600,

@@ -83,6 +83,12 @@ def get_state(conn: Connection, party: str) -> LogState | None:
     return None if row is None else LogState(row.party, row.size, row.root, row.last_time)
 
 
+def held_logs(conn: Connection) -> dict[str, tuple[int, bytes]]:
+    """Every log held here (own and mirrored): party -> (tree size, root hash)."""
+    rows = conn.execute(select(log_state.c.party, log_state.c.size, log_state.c.root))
+    return {row.party: (int(row.size), bytes(row.root)) for row in rows}
+
+
 def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
     values = {"size": state.size, "root": state.root, "last_time": state.last_time}
     if existed:
