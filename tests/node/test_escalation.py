@@ -419,6 +419,21 @@ def test_accepting_or_declining_an_offer_answers_its_acknowledgement_clock(
     assert (figures["met"], figures["missed"]) == (1, 0)
 
 
+def test_an_accepted_offer_leaves_the_addressees_unacknowledged_inbox(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    from parley.node import inbox
+
+    nodes = fleet("JP", "CN", witness_quorum=0)
+    jp, cn = nodes["JP"], nodes["CN"]
+    (offer,) = jp.append([assistance(jp, "offer", ("CN", "JP"))])
+    sync(kit, cn, jp)
+    waiting = inbox.Filters(unacknowledged=True)
+    assert offer.ref in [i.ref for i in inbox.listing(cn, now_ms(), waiting).items]
+    named = {"ref": offer.ref, "leaf_hash": leaf_hash(offer.leaf).hex()}
+    cn.append([assistance(cn, "accept", ("CN", "JP"), named)])
+    assert offer.ref not in [i.ref for i in inbox.listing(cn, now_ms(), waiting).items]
+    assert offer.ref in [i.ref for i in inbox.listing(cn, now_ms()).items]
+
+
 def test_an_assistance_status_does_not_answer_the_offer_it_names(fleet, kit) -> None:  # type: ignore[no-untyped-def]
     nodes = fleet("JP", "CN", witness_quorum=0)
     jp, cn = nodes["JP"], nodes["CN"]

@@ -208,6 +208,16 @@ def _matches(node: Node, header: Header, value: Any, filters: Filters) -> bool:
         value.get("category") == filters.category)  # fmt: skip
 
 
+def _answered(node: Node, conn: Connection, stored: logs.StoredEntry, header: Header,
+              policy: PolicyDocument) -> bool:  # fmt: skip
+    """Whether this party answered the entry by an entry of its own (an offer it accepted).
+
+    The store's ``unacknowledged`` prefilter sees acknowledgement receipts only; the clock
+    judgement also counts the answers of ``deadlines.entry_answers``, and the inbox agrees.
+    """
+    return bool(deadlines.entry_answers(node, conn, stored, header, [node.party], policy))
+
+
 def listing(
     node: Node,
     now: int,
@@ -225,6 +235,7 @@ def listing(
     kinds = [filters.kind] if filters.kind else list(KINDS)
     found: list[tuple[logs.StoredEntry, Header, Any]] = []
     with node.store.read() as conn:
+        policy = node.policy_in(conn)
         cursor = rows.latest_ingest(conn) if after is None else after
         older = None
         position_after, position_before = after, before
@@ -241,7 +252,9 @@ def listing(
                     position_before = stored.ingest
                 header = parse_header(stored.leaf)
                 value = body_of(stored)[0] if stored.flag is None else None
-                if _matches(node, header, value, filters):
+                if _matches(node, header, value, filters) and not (
+                    filters.unacknowledged and _answered(node, conn, stored, header, policy)
+                ):
                     found.append((stored, header, value))
                     if len(found) == limit:
                         older = stored.ingest if after is None else None
@@ -249,7 +262,6 @@ def listing(
             if len(page) < SCAN_PAGE:
                 break
         answered = rows.receipts_by(conn, [(s.party, s.seq) for s, _, _ in found], node.party)
-        policy = node.policy_in(conn)
         items = [_item(node, conn, s, h, v, answered.get((s.party, s.seq), {}), policy, now)
                  for s, h, v in found]  # fmt: skip
     if after is not None:
