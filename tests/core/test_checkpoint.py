@@ -252,7 +252,7 @@ def test_real_world_checkpoint_and_its_witness_cosignature_verify() -> None:
 
 def test_foreign_checkpoint_bodies_are_not_parley_checkpoints() -> None:
     text = cp.parse_note(SPEC_COSIGNED_CHECKPOINT).text.encode()
-    with pytest.raises(VerificationError, match="4 lines"):
+    with pytest.raises(VerificationError, match="origin"):
         Checkpoint.parse_body(text)
 
 
@@ -359,11 +359,10 @@ ROOT64 = base64.b64encode(ROOT).decode()
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        (f"{ORIGIN}\n42\n{ROOT64}\n", "4 lines"),
-        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\nextra\n", "4 lines"),
-        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\ntime 2\n", "4 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\nextra\n", "3 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\ntime 2\n", "3 lines"),
         (f"{ORIGIN}\n42\n{ROOT64}\ntime 1", "end with a newline"),
-        (f"{ORIGIN}\n42\n{ROOT64}\n\ntime 1\n", "4 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\n\ntime 1\n", "3 lines"),
         ("", "end with a newline"),
         (f"{ORIGIN}\n042\n{ROOT64}\ntime 1\n", "leading zeros"),
         (f"{ORIGIN}\n-1\n{ROOT64}\ntime 1\n", "tree size"),
@@ -391,6 +390,22 @@ ROOT64 = base64.b64encode(ROOT).decode()
 def test_parse_body_refuses_anything_but_the_exact_format(body: str, problem: str) -> None:
     with pytest.raises(VerificationError, match=problem):
         Checkpoint.parse_body(body.encode())
+
+
+def test_checkpoint_without_extension_lines_is_the_plain_c2sp_form() -> None:
+    plain = Checkpoint(ORIGIN, 42, ROOT)
+    assert plain.body() == f"{ORIGIN}\n42\n{ROOT64}\n".encode()
+    assert Checkpoint.parse_body(plain.body()) == plain
+    assert plain.time_ms is None
+    assert plain.log_time(1767225600000) == 1767225600000
+    assert Checkpoint(ORIGIN, 0, hashlib.sha256(b"").digest()).log_time(5) == 0
+
+
+def test_legacy_time_line_checkpoints_still_parse_and_keep_their_time() -> None:
+    legacy = Checkpoint.parse_body(f"{ORIGIN}\n42\n{ROOT64}\ntime 7\n".encode())
+    assert legacy.time_ms == 7
+    assert legacy.log_time(1767225600000) == 7
+    assert legacy.body() == f"{ORIGIN}\n42\n{ROOT64}\ntime 7\n".encode()
 
 
 def test_checkpoint_values_are_checked_on_construction() -> None:

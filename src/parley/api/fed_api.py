@@ -29,13 +29,13 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
+from parley.api.log_api import sth_answer
 from parley.api.peer_auth import caller_party
 from parley.api.problems import require_peer
 from parley.core import merkle
 from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.node import wakeup, witnessing
-from parley.node.ingest import note_body
 from parley.node.items import entry_item
 from parley.node.node import Node, now_ms
 from parley.node.replicator import HandOver, Replicator
@@ -155,13 +155,7 @@ def _held(conn: Connection, party: str) -> tuple[int, str]:
 def mirror_sth(request: Request, party: PartyPath) -> dict[str, Any]:
     with _node(request).store.read() as conn:
         _size, note = _held(conn, party)
-    checkpoint = note_body(note)
-    return {
-        "tree_size": checkpoint.size,
-        "timestamp": checkpoint.time_ms,
-        "sha256_root_hash": _b64(checkpoint.root),
-        "checkpoint": note,
-    }
+    return sth_answer(_node(request), party, note)
 
 
 @router.get("/mirror/{party}/get-sth-consistency")

@@ -82,7 +82,7 @@ class Witnessing:
 
     k: int
     checkpoint_size: int
-    checkpoint_time: int  # ms, the log's own time line
+    checkpoint_time: int  # ms, the log's own time: its time line, else the entry's header time
     cosigners: tuple[tuple[str, int], ...]  # (witness name, ms) counted, earliest first
     uncounted: tuple[str, ...]  # other signature lines, each with why it does not count
     bound: int | None  # ms: existed no later than; None while under quorum
@@ -379,12 +379,13 @@ def _witnessing(proven: _Proven, k: int, witnesses: Mapping[str, _Witness]) -> W
                 earliest = min(found * MS_PER_S, times.get(witness.name, found * MS_PER_S))
                 times[witness.name] = earliest
     cosigners = tuple(sorted(times.items(), key=lambda item: (item[1], item[0])))
+    own_time = proven.report.header.time if checkpoint.time_ms is None else checkpoint.time_ms
     if k == 0:
-        bound: int | None = checkpoint.time_ms
+        bound: int | None = own_time
     else:
         bound = cosigners[k - 1][1] if len(cosigners) >= k else None
     return Witnessing(
-        k, checkpoint.size, checkpoint.time_ms, cosigners,
+        k, checkpoint.size, own_time, cosigners,
         _uncounted(proven, witnesses, known), bound,
     )  # fmt: skip
 

@@ -5,9 +5,11 @@
   ``SHA-256(key name || 0x0A || signature type || public key)[:4]``; Ed25519 is type 0x01. Verifier
   keys ("vkeys") are written ``<name>+<hex key ID>+base64(type || public key)``.
 * C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint): the note text of a tree head is the origin, the
-  tree size in decimal and the base64 root hash, one per line. A Parley checkpoint adds exactly one
-  extension line, ``time <ms>``: the log's time, integer milliseconds UTC. Its origin is
-  ``parley/<network>/<party>`` and it is signed by the node's ``log`` key.
+  tree size in decimal and the base64 root hash, one per line, and no extension line: the form
+  every default-configured C2SP witness cosigns (protocol s6). Logs begun before that form carry
+  one extension line, ``time <ms>`` (the log's time, integer milliseconds UTC); they keep it, and
+  a verifier accepts both forms forever (signed history is never rewritten). Checkpoints are
+  signed by the node's ``log`` key under the log's origin (``origin_problem`` says which).
 * C2SP tlog-cosignature, ``cosignature/v1`` (c2sp.org/tlog-cosignature): a witness signs the
   lines ``cosignature/v1`` and ``time <seconds>`` followed by the checkpoint text, with Ed25519
   (signature type 0x04); its signature line carries
@@ -23,7 +25,7 @@ Security invariants:
 * Signature lines from unknown keys (name and key ID not both matching) are kept but ignored; a
   line from a known key that fails to verify rejects the whole note (signed-note, "Signatures").
 * The format of a signed checkpoint can never change: ``Checkpoint.parse_body`` accepts exactly
-  the bytes ``Checkpoint.body`` writes.
+  the bytes ``Checkpoint.body`` writes, in either form, and nothing else.
 """
 
 from __future__ import annotations
@@ -346,7 +348,8 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
-    time_ms: int
+    time_ms: int | None = None
+    """The legacy ``time <ms>`` extension line, or None for the extension-free form."""
 
     def __post_init__(self) -> None:
         problem = _origin_problem(self.origin)
@@ -354,14 +357,27 @@ class Checkpoint:
             problem = f"tree size {self.size} is outside 0..2**63-1"
         if problem is None and len(self.root) != ROOT_SIZE:
             problem = f"root hash is {ROOT_SIZE} bytes, got {len(self.root)}"
-        if problem is None and not 0 <= self.time_ms <= MAX_TIMESTAMP:
+        if problem is None and self.time_ms is not None and not 0 <= self.time_ms <= MAX_TIMESTAMP:
             problem = f"checkpoint time {self.time_ms} ms is outside 0..2**63-1"
         if problem is not None:
             raise InvalidEntryError(problem)
 
     def body(self) -> bytes:
-        """The note text: origin, size, base64 root and ``time <ms>``, each ending in a newline."""
-        return f"{self.origin}\n{self.size}\n{_b64(self.root)}\ntime {self.time_ms}\n".encode()
+        """The note text: origin, size, base64 root (and a legacy ``time <ms>``), one per line."""
+        text = f"{self.origin}\n{self.size}\n{_b64(self.root)}\n"
+        if self.time_ms is not None:
+            text += f"time {self.time_ms}\n"
+        return text.encode()
+
+    def log_time(self, last_entry_time: int) -> int:
+        """The log's time at this checkpoint (protocol s6).
+
+        Its ``time`` line where it has one, else the time of its last entry (0 for the empty
+        tree), which the log signed too.
+        """
+        if self.time_ms is not None:
+            return self.time_ms
+        return last_entry_time if self.size else 0
 
     @classmethod
     def parse_body(cls, body: bytes) -> Checkpoint:
@@ -373,11 +389,12 @@ class Checkpoint:
         if not text.endswith("\n"):
             raise VerificationError("a checkpoint body must end with a newline")
         lines = text[:-1].split("\n")
-        if len(lines) != 4:
+        if len(lines) not in (3, 4):
             raise VerificationError(
-                f"a Parley checkpoint has 4 lines (origin, size, root, time), got {len(lines)}",
+                f"a Parley checkpoint has 3 lines (origin, size, root), or 4 with the legacy "
+                f"'time <ms>' line, got {len(lines)}",
             )
-        origin, size_line, root_line, time_line = lines
+        origin, size_line, root_line = lines[:3]
         problem = _origin_problem(origin)
         if problem is not None:
             raise VerificationError(problem)
@@ -385,9 +402,13 @@ class Checkpoint:
         root = _unb64(root_line, "root hash")
         if len(root) != ROOT_SIZE:
             raise VerificationError(f"root hash is {ROOT_SIZE} bytes, got {len(root)}")
+        if len(lines) == 3:
+            return cls(origin, size, root)
+        time_line = lines[3]
         if not time_line.startswith("time "):
             raise VerificationError(
-                f"the extension line must be 'time <ms>', got {time_line[:40]!r}"
+                f"the only extension line a Parley checkpoint may carry is the legacy "
+                f"'time <ms>', got {time_line[:40]!r}"
             )
         return cls(origin, size, root, _parse_decimal(time_line[5:], "checkpoint time"))
 

@@ -124,7 +124,7 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         if item.node != statement.identity.kid:
             raise VerificationError(f"{item.ref}: node is not the identity in force")
         item.verify_signature(statement.purposes["log"])
-        if item.time > checkpoint.time_ms:
+        if checkpoint.time_ms is not None and item.time > checkpoint.time_ms:
             raise VerificationError(f"{item.ref}: time is later than its checkpoint's")
         merkle.verify_inclusion(
             merkle.leaf_hash(item.leaf), item.seq, checkpoint.size, item_path, checkpoint.root

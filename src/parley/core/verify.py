@@ -276,5 +276,5 @@ def _check_note(verifier: LogVerifier, note: str, root: bytes) -> None:
         raise VerificationError(f"{where}: origin {checkpoint.origin!r} is not {origin!r}")
     if checkpoint.root != root:
         raise VerificationError(f"{where}: root hash does not match the entries")
-    if checkpoint.time_ms < verifier.last_time:
+    if checkpoint.time_ms is not None and checkpoint.time_ms < verifier.last_time:
         raise VerificationError(f"{where}: time line is earlier than its last entry")

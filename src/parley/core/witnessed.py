@@ -28,7 +28,7 @@ checkpoint and its root against the entries (the time line that k = 0 relies on)
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from parley.core.checkpoint import (
@@ -142,18 +142,29 @@ def note_cosignatures(
 
 
 def witnessed_log(
-    party: str, notes: Iterable[str], witnesses: Mapping[str, Witness], quorum: int
+    party: str,
+    notes: Iterable[str],
+    witnesses: Mapping[str, Witness],
+    quorum: int,
+    entry_times: Sequence[int] = (),
 ) -> WitnessedLog:
-    """Witnessed times of ``party``'s log from its verified checkpoint notes (any order)."""
+    """Witnessed times of ``party``'s log from its verified checkpoint notes (any order).
+
+    ``entry_times`` are the header times of the log's entries by seq: at k = 0 the log's own
+    time stands, and an extension-free checkpoint states it only through its last entry.
+    """
     counted = {name: w for name, w in witnesses.items() if w.party != party}
-    held: dict[int, tuple[int, dict[str, int]]] = {}
+    held: dict[int, tuple[int | None, dict[str, int]]] = {}
     for note in notes:
         checkpoint, times = note_cosignatures(note, counted)
         if checkpoint.origin.rsplit("/", 1)[-1] != party:
             raise VerificationError(f"checkpoint {checkpoint.origin} is not of {party}'s log")
         if checkpoint.size in held:
             raise VerificationError(f"two checkpoints of {party}'s log for size {checkpoint.size}")
-        held[checkpoint.size] = (checkpoint.time_ms, times)
+        last = checkpoint.size - 1
+        own = (checkpoint.log_time(entry_times[last]) if 0 <= last < len(entry_times)
+               else checkpoint.time_ms)  # fmt: skip
+        held[checkpoint.size] = (own, times)
     sizes = sorted(held)
     earliest: dict[str, int] = {}
     results: list[int | None] = []
@@ -173,12 +184,17 @@ def witnessed_times(
     notes: Mapping[str, Iterable[str]],
     statements: Mapping[str, Iterable[KeyStatement]],
     policy: PolicyDocument,
+    entry_times: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, WitnessedLog]:
     """Witnessed times of every log in ``notes`` (party -> its exported checkpoint notes).
 
     ``statements`` are the key statements found in the exports (party -> statements in seq
-    order); ``policy`` gives the members, the external witnesses and the quorum k.
+    order); ``policy`` gives the members, the external witnesses and the quorum k;
+    ``entry_times`` the header times of each log's entries by seq (needed at k = 0 for
+    extension-free checkpoints, protocol s6.1).
     """
     witnesses = counted_witnesses(policy, statements)
     quorum = policy.witness_quorum
-    return {party: witnessed_log(party, held, witnesses, quorum) for party, held in notes.items()}
+    times = entry_times or {}
+    return {party: witnessed_log(party, held, witnesses, quorum, times.get(party, ()))
+            for party, held in notes.items()}  # fmt: skip

@@ -292,8 +292,14 @@ def policy_of(cursor: LogCursor) -> PolicyDocument | None:
     return None if policy is None else policy.document
 
 
-def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int) -> Page:
-    """Verify the next entries of the log; advance ``cursor`` (discard it on any error)."""
+def verify_entries(
+    cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int | None
+) -> Page:
+    """Verify the next entries of the log; advance ``cursor`` (discard it on any error).
+
+    ``time_limit`` is the legacy ``time`` line of the checkpoint that includes them, if it has
+    one (header-time rule, protocol s4.1); an extension-free checkpoint states no time.
+    """
     start = cursor.size
     verified: list[Verified] = []
     new_nodes: list[tuple[merkle.NodeId, bytes]] = []
@@ -302,7 +308,7 @@ def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: in
         header = cursor.verifier.feed(item.leaf, item.body)
         if header.kind == "policy":
             policies[-1] = (policies[-1][0], _HashedPolicy(policies[-1][1]))
-        if header.time > time_limit:
+        if time_limit is not None and header.time > time_limit:
             raise VerificationError(
                 f"{header.ref}: time {header.time} is later than the checkpoint that includes it "
                 f"({time_limit})"
@@ -387,7 +393,8 @@ def commit_in(
     if target is not None and target.checkpoint.size == page.size:
         if logs.checkpoint_at(conn, party, page.size) is None:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, party, c.size, target.note, c.root, c.time_ms)
+            logs.insert_checkpoint(conn, party, c.size, target.note, c.root,
+                                   c.log_time(page.last_time))  # fmt: skip
     headers = node.log.append_in(conn, drafts, now)
     receipts.index_own(conn, headers, drafts, now)
     stored.receipts = [h for h in headers if h.kind == "receipt"]

@@ -168,7 +168,9 @@ class LocalLog:
         )
         new_size = size + len(drafts)
         root = merkle.hash_of_nodes(list(frontier.values()))
-        checkpoint = Checkpoint(self.origin, new_size, root, time)
+        checkpoint = Checkpoint(
+            self.origin, new_size, root, time if policy.document.time_line else None
+        )
         note = sign_checkpoint(checkpoint, self.origin, log_key.private)
         logs.insert_entries(conn, rows)
         logs.insert_nodes(conn, self.party, new_nodes)

@@ -394,7 +394,8 @@ def _check_sightings(
             )
         if sighting.what == "mirror" and sighting.size not in stored:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root, c.time_ms)
+            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root,
+                                   c.log_time(cursor.last_time))  # fmt: skip
             stored.add(sighting.size)
     return len(stored)
 

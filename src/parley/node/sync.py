@@ -221,7 +221,7 @@ def _fetch_pages(
     cursor: ingest.LogCursor,
     source: LogSource,
     size: int,
-    time_limit: int,
+    time_limit: int | None,
     target: Target | None,
     report: PullReport,
     progress: Progress | None,
