@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The independent C2SP witness and verifier of the interoperability test need Python >= 3.12.
-PY312 ?= $(shell command -v python3.12 || echo /root/.pyenv/versions/3.12.1/bin/python3.12)
+# pyenv's own builds first: its shim on PATH fails unless 3.12 is the selected version.
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 WVENV := .venv-witness
 WSTAMP := $(WVENV)/.installed
 

@@ -246,7 +246,7 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
     certify, under the newest policy the exports hold (``parley.core.witnessed``). Enough for
     the kinds the test sends (no inquiries, so no replies to match).
     """
-    logs_read, notes, statements, policies = [], {}, {}, []
+    logs_read, notes, statements, policies, entry_times = [], {}, {}, [], {}
     for path in paths:
         reader = export.ExportReader(path)
         report = verify_log(reader.entries(), reader.notes())
@@ -254,13 +254,14 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
                  for leaf, body in reader.entries()]  # fmt: skip
         logs_read.append(items)
         notes[report.party] = list(reader.notes())
+        entry_times[report.party] = [header.time for header, _value in items]
         statements[report.party] = [KeyStatement.from_body(value) for header, value in items
                                     if header.kind == "key"]  # fmt: skip
         policies += [SignedPolicy.from_body(value).document for header, value in items
                      if header.kind == "policy" and value is not None]  # fmt: skip
     members = {document.hash: [m.party for m in document.members] for document in policies}
     policy = max(policies, key=lambda document: document.version)
-    times = witnessed_times(notes, statements, policy)
+    times = witnessed_times(notes, statements, policy, entry_times)
     sent, answers, leaf_hashes = [], [], {}
 
     def witnessed(party: str, seq: int) -> int | None:

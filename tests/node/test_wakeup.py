@@ -124,8 +124,9 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
     other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,
                             us.log.key("log").private)  # fmt: skip
     before = jp.size()
-    with pytest.raises(wakeup.SizeConflictError):
+    with pytest.raises(wakeup.ForkedCheckpointError) as caught:  # C2SP tlog-witness (2026): 422
         submit(jp, add_checkpoint_body(size, [], other))
+    assert caught.value.http_status == 422
     with jp.store.read() as conn:
         (found,) = witness_rows.list_equivocations(conn, "US")
         assert peers.get_status(conn, "US").held.startswith("equivocation")

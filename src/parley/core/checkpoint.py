@@ -56,11 +56,13 @@ __all__ = [
     "VerifierKey",
     "add_signature_lines",
     "cosign",
+    "cosigner_vkey",
     "cosignature_message",
     "cosignatures_in",
     "key_hash",
     "open_checkpoint",
     "origin_for",
+    "parse_cosigner_vkey",
     "parse_note",
     "parse_signature_line",
     "parse_vkey",
@@ -135,6 +137,24 @@ def vkey(name: str, public_key_raw: bytes, signature_type: int = SIGNATURE_ED255
     return f"{name}+{key_hash(name, signature_type, public_key_raw).hex()}+{encoded}"
 
 
+def cosigner_vkey(name: str, public_key_raw: bytes) -> str:
+    """A witness's vkey: C2SP tlog-cosignature type 0x04, the key ID computed over 0x04."""
+    return vkey(name, public_key_raw, SIGNATURE_COSIGNATURE_V1)
+
+
+def parse_cosigner_vkey(text: str) -> VerifierKey:
+    """Parse a witness's vkey: only an Ed25519 ``cosignature/v1`` key (type 0x04) is one."""
+    parsed = parse_vkey(text)
+    if parsed.signature_type != SIGNATURE_COSIGNATURE_V1:
+        raise VerificationError(
+            f"{parsed.name}+{parsed.key_hash.hex()} is a signed-note key of type "
+            f"0x{parsed.signature_type:02x}, not an Ed25519 cosignature/v1 witness key (0x04)",
+            hint="a C2SP witness publishes its vkey as <name>+<key ID>+base64(0x04 || key); "
+            "ask its operator for that one",
+        )
+    return parsed
+
+
 def parse_vkey(text: str) -> VerifierKey:
     """Parse a verifier key string, checking its key ID; only Ed25519 types 0x01 and 0x04."""
     parts = text.split("+", 2)
@@ -148,7 +168,12 @@ def parse_vkey(text: str) -> VerifierKey:
     material = _unb64(encoded, "vkey key material")
     if not material or material[0] not in _SUPPORTED_TYPES:
         kind = f"0x{material[0]:02x}" if material else "none"
-        raise VerificationError(f"unsupported vkey signature type {kind}: need 0x01 or 0x04")
+        raise VerificationError(
+            f"unsupported vkey signature type {kind}: Parley checks Ed25519 note keys (0x01) and "
+            f"Ed25519 cosignature/v1 witness keys (0x04) only",
+            hint="other types (such as the ML-DSA cosignatures C2SP describes) count only once "
+            "the network policy names them",
+        )
     public_key = material[1:]
     if len(public_key) != ED25519_KEY_SIZE:
         raise VerificationError(f"an Ed25519 vkey holds 32 bytes of key, got {len(public_key)}")

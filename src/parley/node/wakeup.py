@@ -14,8 +14,8 @@
 * ``old`` must not exceed the checkpoint's size, else 400;
 * ``old`` must equal the size of the latest checkpoint of that log this node has verified
   (0 if none), else 409 with that size in ``text/x.tlog.size``;
-* at equal sizes the roots must be equal (409); otherwise the RFC 6962 s2.1.2 consistency proof
-  from ``old`` must verify (422).
+* at equal sizes the roots must be equal (422, after the evidence is recorded); otherwise the
+  RFC 6962 s2.1.2 consistency proof from ``old`` must verify (422).
 
 ``POST /fed/v1/push`` is the same submission from a pinned peer about its own log, carrying the
 entries from ``old`` to the checkpoint's size as ``get-entries`` items (``receive_push``). They
@@ -27,7 +27,7 @@ The check and the update of the recorded checkpoint happen in one write transact
 racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
 wakes the pull of that peer (``parley.node.sync``), and this node cosigns it with its witness key
 (``parley.node.witnessing``): the 200 response is that ``cosignature/v1`` line. Two roots for
-one size are equivocation: the evidence is recorded, then the answer is 409.
+one size are equivocation: the evidence is recorded, then the answer is 422.
 """
 
 from __future__ import annotations
@@ -86,6 +86,15 @@ class SizeConflictError(ParleyError):
 
 class ProofFailedError(ParleyError):
     """The consistency proof does not verify (422)."""
+
+    http_status = 422
+
+
+class ForkedCheckpointError(ParleyError):
+    """A checkpoint of the size this node recorded, with another root: equivocation (422).
+
+    C2SP tlog-witness (2026) answers it 422; it was 409 naming the same size before.
+    """
 
     http_status = 422
 
@@ -179,7 +188,7 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
     """In the caller's write transaction: check against what was recorded, record, cosign.
 
     Returns this node's cosignature line, or None when the checkpoint is a second root for a
-    recorded size: the evidence is then recorded, and the caller answers 409 once it committed.
+    recorded size: the evidence is then recorded, and the caller answers 422 once it committed.
     """
     party, old, checkpoint = submission.party, submission.old, submission.checkpoint
     status = peers.get_status(conn, party)
@@ -201,17 +210,17 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
     return witnessing.cosign_checkpoint(node, conn, party, checkpoint, submission.note, now)
 
 
-def _forked(submission: Submission) -> SizeConflictError:
-    return SizeConflictError(
-        f"{submission.party} signed two roots for size {submission.old}: two histories of one log",
-        size=submission.old,
+def _forked(submission: Submission) -> ForkedCheckpointError:
+    return ForkedCheckpointError(
+        f"{submission.party} signed two roots for size {submission.old}: two histories of one "
+        f"log; the evidence is recorded",
     )
 
 
 def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
     """Check a submission (see the module docstring); return the party, the hint, our cosignature.
 
-    Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
+    Two roots for one size are equivocation: the evidence is recorded before the 422 answer.
     """
     submission = check(node, body)
     with node.store.write() as conn:

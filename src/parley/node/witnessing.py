@@ -22,6 +22,7 @@ Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,9 @@ from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import (
+    SIGNATURE_COSIGNATURE_V1,
     Checkpoint,
+    VerifierKey,
     add_signature_lines,
     cosign,
     open_checkpoint,
@@ -81,11 +84,27 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
         keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
     named = {w.vkey for w in policy.witnesses}
     for external in rows.list_external(conn):
-        parsed = parse_vkey(external.vkey)
+        parsed = cosigner_key(external.vkey)
+        if parsed is None:
+            continue  # added before 'witness add' checked the type: it verifies nothing
         keys[parsed.name] = WitnessKey(
             parsed.name, parsed.public_key, None, external.vkey in named
         )
     return keys
+
+
+def cosigner_key(text: str) -> VerifierKey | None:
+    """An external witness's vkey if it is an Ed25519 ``cosignature/v1`` key (type 0x04).
+
+    Only that type counts (protocol s6.1): its key ID is computed over 0x04, and a line counts
+    only under that (name, key ID). A vkey of another type names no cosignature this node can
+    check, so it verifies nothing.
+    """
+    try:
+        parsed = parse_vkey(text)
+    except VerificationError:
+        return None
+    return parsed if parsed.signature_type == SIGNATURE_COSIGNATURE_V1 else None
 
 
 def cosign_checkpoint(
@@ -135,6 +154,19 @@ def verified_cosignatures(
             party, checkpoint.size, name, checkpoint.root, time_s * MS_PER_S, line,
         ))  # fmt: skip
     return found
+
+
+def witnessed_by_origin(conn: Connection, origin_hash: str) -> str | None:
+    """What this node last cosigned for the log whose origin hashes to ``origin_hash``.
+
+    C2SP tlog-witness's monitoring endpoint, ``GET /<hex(SHA-256(origin))>/checkpoint``: the
+    checkpoint with the log's signature and this witness's cosignature.
+    """
+    for row in rows.all_witnessed(conn):
+        origin = row.note.split("\n", 1)[0]
+        if hashlib.sha256(origin.encode("utf-8")).hexdigest() == origin_hash:
+            return row.note
+    return None
 
 
 def signature_lines(note: str) -> list[str]:

@@ -1,0 +1,217 @@
+"""Independent C2SP code against live Parley nodes: aics-witness cosigns, aics-tlog verifies.
+
+``aics-witness`` (a C2SP tlog-witness) and ``aics-tlog`` (a C2SP checkpoint, cosignature and
+RFC 6962 proof verifier), from PyPI and unmodified, run from their own Python 3.12 virtual
+environment (``make .venv-witness/.installed``, pinned with hashes in
+``requirements-witness.lock``). The witness runs in its default configuration: it refuses
+checkpoints with extension lines, and learns the log's origin and vkey from ``parley node
+info`` as its operator would. Two real ``parley serve --tls`` nodes, US and JP, federate; JP
+witnesses US's log and the external witness does too. Without Python 3.12 this test fails: it
+never skips.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fleet import Fleet, eventually
+
+from support import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
+
+REPO = Path(__file__).resolve().parents[2]
+WITNESS_BIN = REPO / ".venv-witness" / "bin"
+WITNESS_NAME = "witness.interop.invalid/w1"
+
+
+def tool(name: str) -> str:
+    path = WITNESS_BIN / name
+    if not path.exists():
+        pytest.fail(
+            f"{path} is missing: run 'make .venv-witness/.installed' (it needs Python 3.12, "
+            "found under pyenv or as python3.12 on PATH)"
+        )
+    return str(path)
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args[0]} failed: {result.stdout}\n{result.stderr}")
+    return result
+
+
+def tlog(*args: str) -> dict[str, Any]:
+    """Run ``aics-tlog``; it prints one JSON report and exits 0 only when the check passed."""
+    result = run(tool("aics-tlog"), *args, check=False)
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ok"], report
+    return report
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = Fleet(tmp_path_factory.mktemp("interop"), parties=("US", "JP"))
+    try:
+        fleet.setup()
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+@pytest.fixture(scope="module")
+def witness(pair: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """aics-witness in its default configuration, trusting US's log as `node info` shows it."""
+    folder = tmp_path_factory.mktemp("aics-witness")
+    config = str(folder / "witness.json")
+    vkey = run(tool("aics-witness"), "init", "--config", config, "--name", WITNESS_NAME)
+    us = pair["US"].info
+    run(tool("aics-witness"), "add-log", "--config", config, "--origin", us["origin"],
+        "--vkey", us["log_vkey"])  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [tool("aics-witness"), "serve", "--config", config, "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        eventually(lambda: _healthy(url), 20, "aics-witness to serve")
+        yield {"url": url, "vkey": vkey.stdout.strip().splitlines()[-1], "config": config}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def cosigned_note(pair: Fleet, names: tuple[str, ...]) -> str | None:
+    """US's latest checkpoint, once it carries a cosignature by every one of ``names``."""
+    with pair["US"].client() as client:
+        note = client.get("/fed/v1/checkpoint").text
+    signers = {line.split(" ")[1] for line in note.splitlines() if line.startswith("\u2014 ")}
+    return note if set(names) <= signers else None
+
+
+def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies_it(
+    pair: Fleet, witness: dict[str, str], tmp_path: Path
+) -> None:
+    us, jp = pair["US"].info, pair["JP"].info
+    jp_witness = jp["witness_vkey"].split("+")[0]
+    assert base64.b64decode(jp["witness_vkey"].split("+")[2])[0] == 0x04
+    pair["US"].cli("witness", "add", witness["url"], "--vkey", witness["vkey"])
+    with pair["US"].client() as client:
+        old = client.get("/fed/v1/get-sth").json()
+    pair["US"].cli("log", "append", "--kind", "check", "--status", "Test", "--body-file",
+                   str(_check_body(tmp_path)), "--to", "JP")  # fmt: skip
+    note = eventually(lambda: cosigned_note(pair, (WITNESS_NAME, jp_witness)), 30,
+                      "US's checkpoint cosigned by aics-witness and by JP")  # fmt: skip
+    body = note[: note.index("\n\n") + 1]
+    assert len(body.splitlines()) == 3, "no extension line: what a default witness cosigns"
+    listed = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
+    assert listed[0]["last_error"] is None and listed[0]["cosigned_size"] > old["tree_size"]
+
+    (tmp_path / "cp.note").write_text(note)
+    report = tlog("verify-checkpoint", "--note", str(tmp_path / "cp.note"),
+                  "--origin", us["origin"], "--log-key", us["log_vkey"],
+                  "--witness-key", witness["vkey"], "--witness-key", jp["witness_vkey"],
+                  "--quorum", "2", "--max-age", "600")  # fmt: skip
+    assert sorted(report["witnesses"]) == sorted([WITNESS_NAME, jp_witness])
+
+    size = int(body.splitlines()[1])
+    with pair["US"].client() as client:
+        leaf = base64.b64decode(
+            client.get("/fed/v1/get-entries", params={"start": 2, "end": 2}).json()["entries"][0][
+                "leaf_input"
+            ]
+        )
+        digest = base64.b64encode(hashlib.sha256(b"\x00" + leaf).digest()).decode()
+        inclusion = client.get("/fed/v1/get-proof-by-hash",
+                               params={"hash": digest, "tree_size": size}).json()  # fmt: skip
+        consistency = client.get("/fed/v1/get-sth-consistency",
+                                 params={"first": old["tree_size"], "second": size}).json()  # fmt: skip
+    (tmp_path / "leaf").write_bytes(leaf)
+    (tmp_path / "inclusion").write_text("\n".join(inclusion["audit_path"]) + "\n")
+    tlog("verify-inclusion", "--leaf", str(tmp_path / "leaf"), "--index", "2",
+         "--proof", str(tmp_path / "inclusion"), "--checkpoint", str(tmp_path / "cp.note"),
+         "--log-key", us["log_vkey"])  # fmt: skip
+    (tmp_path / "old.note").write_text(old["checkpoint"])
+    tlog("verify-checkpoint", "--note", str(tmp_path / "old.note"), "--origin", us["origin"],
+         "--log-key", us["log_vkey"])  # fmt: skip
+    (tmp_path / "consistency").write_text("\n".join(consistency["consistency"]) + "\n")
+    tlog("verify-consistency", "--old-size", str(old["tree_size"]), "--new-size", str(size),
+         "--old-root", old["sha256_root_hash"], "--new-root", body.splitlines()[2],
+         "--proof", str(tmp_path / "consistency"))  # fmt: skip
+
+
+def test_parley_witness_monitoring_endpoint_serves_what_aics_tlog_verifies(
+    pair: Fleet, witness: dict[str, str], tmp_path: Path
+) -> None:
+    us, jp = pair["US"].info, pair["JP"].info
+    origin_hash = hashlib.sha256(us["origin"].encode()).hexdigest()
+
+    def monitored() -> str | None:
+        with pair["JP"].client() as client:
+            answer = client.get(f"/{origin_hash}/checkpoint")
+        return answer.text if answer.status_code == 200 else None
+
+    note = eventually(monitored, 30, "JP to serve what it cosigned for US's origin")
+    (tmp_path / "jp.note").write_text(note)
+    tlog("verify-checkpoint", "--note", str(tmp_path / "jp.note"), "--origin", us["origin"],
+         "--log-key", us["log_vkey"], "--witness-key", jp["witness_vkey"], "--quorum", "1",
+         "--max-age", "600")  # fmt: skip
+
+
+def test_a_witness_refusal_backs_off_and_shows_its_reason(
+    pair: Fleet, witness: dict[str, str], tmp_path: Path
+) -> None:
+    """A witness that does not know the log answers 404; Parley retries later, not every 3 s."""
+    stranger = tmp_path / "stranger.json"
+    vkey = run(tool("aics-witness"), "init", "--config", str(stranger), "--name",
+               "stranger.interop.invalid/w2").stdout.strip().splitlines()[-1]  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603
+        [tool("aics-witness"), "serve", "--config", str(stranger), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        eventually(lambda: _healthy(f"http://127.0.0.1:{port}"), 20, "the second witness")
+        pair["US"].cli("witness", "add", f"http://127.0.0.1:{port}", "--vkey", vkey)
+
+        def refused() -> dict[str, Any] | None:
+            rows = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
+            row = next(r for r in rows if r["name"] == "stranger.interop.invalid/w2")
+            return row if row["last_error"] else None
+
+        row = eventually(refused, 30, "the refusal to show in 'parley witness list'")
+        assert "404" in row["last_error"] and "next attempt in 3 s" in row["last_error"]
+        again = eventually(lambda: "failed 2 times" in (refused() or {}).get("last_error", ""),
+                           20, "the second attempt")  # fmt: skip
+        assert again
+        assert "next attempt in 6 s" in (refused() or {})["last_error"]  # doubled
+        shown = pair["US"].cli("witness", "list").stdout
+        assert "404" in shown
+    finally:
+        pair["US"].cli("witness", "remove", "stranger.interop.invalid/w2")
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _check_body(folder: Path) -> Path:
+    path = folder / "check.json"
+    path.write_text(json.dumps({"nonce": f"{time.time_ns():032x}"[-32:], "deadlines": {}}))
+    return path
