@@ -58,6 +58,9 @@ FLAG_PENDING = "body-pending"
 class ConcurrentIngestError(ParleyError):
     """Another process stored entries of the same log meanwhile: restore and try again."""
 
+    problem = "concurrent-ingest"
+    title = "Log moved meanwhile"
+
 
 class ForkError(VerificationError):
     """A checkpoint signed by the author disagrees with the tree held here: two histories.
@@ -66,6 +69,9 @@ class ForkError(VerificationError):
     signed entries, each prefix proven against the author's signed checkpoints) at the
     checkpoint's size differs from the root the author signed. ``target`` is that checkpoint.
     """
+
+    problem = "fork"
+    title = "Two histories of one log"
 
     def __init__(
         self, message: str, target: Target, evidence: equivocation.Evidence | None = None
@@ -81,6 +87,9 @@ class BadProofError(VerificationError):
     A proof is not signed, so it proves nothing about the author: it condemns the source that
     served it (a mirror gets an ``observation``), never the log's author.
     """
+
+    problem = "bad-proof"
+    title = "Proof does not verify"
 
 
 @dataclass

@@ -85,9 +85,15 @@ Progress = Callable[[int, int], None]
 class RestoreForkError(VerificationError):
     """Peers hold two different histories of this node's log: nothing was restored."""
 
+    problem = "restore-fork"
+    title = "Restore found two histories"
+
 
 class LostEntriesError(VerificationError):
     """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
+
+    problem = "lost-entries"
+    title = "Entries lost"
 
 
 @dataclass(frozen=True)

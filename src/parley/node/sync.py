@@ -71,6 +71,8 @@ Progress = Callable[[int, int], None]
 class HeldError(ParleyError):
     """Pulling from this peer is held (a fork was seen) until an administrator releases it."""
 
+    problem = "peer-held"
+    title = "Peer held"
     exit_code = 3
 
 

@@ -67,16 +67,23 @@ MAX_SIZE_DIGITS = 20  # a tree size is below 2**64
 class BadSubmissionError(ParleyError):
     """The add-checkpoint request is malformed (400)."""
 
+    problem = "malformed-submission"
+    title = "Malformed add-checkpoint submission"
+
 
 class UntrustedCheckpointError(ParleyError):
     """No signature on the checkpoint verifies under the peer's log key (403)."""
 
+    problem = "untrusted-checkpoint"
+    title = "Checkpoint not signed by the log's key"
     http_status = 403
 
 
 class SizeConflictError(ParleyError):
     """``old`` is not the size this node recorded, or the roots differ (409)."""
 
+    problem = "old-size-mismatch"
+    title = "Old size is not the recorded one"
     http_status = 409
 
     def __init__(self, message: str, *, size: int) -> None:
@@ -87,6 +94,8 @@ class SizeConflictError(ParleyError):
 class ProofFailedError(ParleyError):
     """The consistency proof does not verify (422)."""
 
+    problem = "consistency-proof-failed"
+    title = "Consistency proof does not verify"
     http_status = 422
 
 
@@ -96,6 +105,8 @@ class ForkedCheckpointError(ParleyError):
     C2SP tlog-witness (2026) answers it 422; it was 409 naming the same size before.
     """
 
+    problem = "conflicting-root"
+    title = "Two roots for one tree size"
     http_status = 422
 
 
