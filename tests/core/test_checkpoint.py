@@ -613,3 +613,47 @@ def test_cosignature_round_trips(checkpoint: Checkpoint, time_s: int, seed: byte
     assert cp.cosignatures_in(note, {"witness.example/w": raw(key)}) == {
         "witness.example/w": time_s
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Origins (protocol s6): the legacy form, and a deployment's, chosen once at init
+# ---------------------------------------------------------------------------------------------
+KID = "0123456789abcdef"
+
+
+def test_deployment_origin_is_a_schema_less_url_unique_to_the_first_identity() -> None:
+    origin = cp.deployment_origin("parley-local", "JP", KID)
+    assert origin == "0123456789abcdef.parley.invalid/parley-local/JP"
+    assert cp.deployment_origin("parley-local", "JP", "fedcba9876543210") != origin
+    assert cp.origin_parts(origin) == ("parley-local", "JP")
+    assert cp.origin_parts("parley/parley-local/JP") == ("parley-local", "JP")
+    assert cp.witness_name_for(origin) == "0123456789abcdef.parley.invalid/parley-local/witness/JP"
+    assert cp.witness_name_for("parley/parley-local/JP") == cp.witness_name("parley-local", "JP")
+    with pytest.raises(InvalidEntryError, match="key id"):
+        cp.deployment_origin("parley-local", "JP", "not-a-kid")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["example.com/log", "0123456789abcde.parley.invalid/n/JP", "0123456789ABCDEF.parley.invalid/n/JP",
+     "x.0123456789abcdef.parley.invalid/n/JP", "0123456789abcdef.parley.invalid/n/JP/x",
+     "0123456789abcdef.parley.example/n/JP"],
+)  # fmt: skip
+def test_origins_of_neither_form_are_refused(origin: str) -> None:
+    assert cp.origin_parts(origin) is None
+    with pytest.raises(VerificationError, match="origin"):
+        Checkpoint.parse_body(f"{origin}\n1\n{ROOT64}\n".encode())
+
+
+def test_a_checkpoint_under_another_origin_of_the_same_log_is_refused_once_one_is_held() -> None:
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes_raw()
+    origin = cp.deployment_origin("n", "JP", KID)
+    note = cp.sign_checkpoint(Checkpoint(origin, 1, ROOT), origin, key)
+    assert cp.open_log_checkpoint(note, "n", "JP", raw, origin).origin == origin
+    legacy = cp.origin_for("n", "JP")
+    renamed = cp.sign_checkpoint(Checkpoint(legacy, 2, ROOT), legacy, key)
+    with pytest.raises(VerificationError, match="keeps one origin"):
+        cp.open_log_checkpoint(renamed, "n", "JP", raw, origin)
+    with pytest.raises(VerificationError, match="not an origin of KR's log"):
+        cp.open_log_checkpoint(note, "n", "KR", raw)

@@ -30,7 +30,7 @@ from parley.cli import (
     witness_cmds,
 )
 from parley.cli.common import HomeOption, open_node, out, passphrase_source, reports_errors
-from parley.core.checkpoint import cosigner_vkey, vkey, witness_name
+from parley.core.checkpoint import cosigner_vkey, vkey, witness_name_for
 from parley.core.errors import ParleyError
 from parley.core.keys import PURPOSES, fingerprint
 from parley.node import tlspin
@@ -124,7 +124,7 @@ def node_info(
         "keys": {p: k.b64 for p, k in statement.purposes.items()},
         "origin": node.log.origin,
         "log_vkey": vkey(node.log.origin, statement.purposes["log"].raw),
-        "witness_vkey": cosigner_vkey(witness_name(node.network, node.party),
+        "witness_vkey": cosigner_vkey(witness_name_for(node.log.origin),
                                       statement.purposes["witness"].raw),  # fmt: skip
         "policy": context.policy.hash,
         "size": node.size(),

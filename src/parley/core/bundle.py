@@ -61,6 +61,7 @@ from parley.core.checkpoint import (
     parse_note,
     parse_vkey,
     witness_name,
+    witness_name_for,
 )
 from parley.core.entry import ALL, Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
@@ -344,12 +345,12 @@ class _Witness:
 def _witness_keys(policy: PolicyDocument, proofs: Sequence[_Proven]) -> dict[str, _Witness]:
     """Every witness the anchor policy recognises, with the keys the bundle certifies for it."""
     keys: dict[str, set[bytes]] = {m.party: set() for m in policy.members}
+    names = {m.party: witness_name(policy.network, m.party) for m in policy.members}
     for proven in proofs:
         keys[proven.party].update(s.purposes["witness"].raw for s in proven.chain)
+        names[proven.party] = witness_name_for(proven.report.checkpoint.origin)  # s6.1 rule
     witnesses = {
-        witness_name(policy.network, party): _Witness(
-            witness_name(policy.network, party), tuple(sorted(raw)), party
-        )
+        names[party]: _Witness(names[party], tuple(sorted(raw)), party)
         for party, raw in keys.items()
     }
     for external in policy.witnesses:

@@ -57,11 +57,14 @@ __all__ = [
     "add_signature_lines",
     "cosign",
     "cosigner_vkey",
+    "deployment_origin",
     "cosignature_message",
     "cosignatures_in",
     "key_hash",
     "open_checkpoint",
+    "open_log_checkpoint",
     "origin_for",
+    "origin_parts",
     "parse_cosigner_vkey",
     "parse_note",
     "parse_signature_line",
@@ -71,6 +74,7 @@ __all__ = [
     "verify_cosignature",
     "verify_note",
     "vkey",
+    "witness_name_for",
 ]
 
 SIGNATURE_ED25519: Final = 0x01
@@ -84,10 +88,12 @@ ROOT_SIZE: Final = 32
 ED25519_KEY_SIZE: Final = 32
 ED25519_SIGNATURE_SIZE: Final = 64
 ORIGIN_PREFIX: Final = "parley/"
+DEPLOYMENT_SUFFIX: Final = ".parley.invalid"
 
 _SIGNATURE_PREFIX: Final = "\u2014 "
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+_KID = re.compile(r"[0-9a-f]{16}")
 _ORIGIN_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SUPPORTED_TYPES: Final = (SIGNATURE_ED25519, SIGNATURE_COSIGNATURE_V1)
 
@@ -334,27 +340,98 @@ def _origin_part_ok(part: str) -> bool:
     return _ORIGIN_PART.fullmatch(part) is not None
 
 
-def origin_for(network: str, party: str) -> str:
-    """The checkpoint origin (and log key name) ``parley/<network>/<party>``."""
+def _check_parts(network: str, party: str) -> None:
     for what, part in (("network", network), ("party", party)):
         if not _origin_part_ok(part):
             raise InvalidEntryError(
                 f"invalid {what} name {part!r} for an origin: 1-64 of A-Z a-z 0-9 . _ -, "
                 f"starting with a letter or digit",
             )
+
+
+def origin_for(network: str, party: str) -> str:
+    """The legacy origin ``parley/<network>/<party>`` of logs begun before deployment origins.
+
+    Two deployments that keep one network name share it; new logs take ``deployment_origin``.
+    """
+    _check_parts(network, party)
     return f"{ORIGIN_PREFIX}{network}/{party}"
 
 
+def deployment_origin(network: str, party: str, first_identity_kid: str) -> str:
+    """A new log's origin, chosen once at ``init``: ``<kid>.parley.invalid/<network>/<party>``.
+
+    A schema-less URL (C2SP tlog-checkpoint) unique across deployments: ``<kid>`` is the key id
+    of the node's first identity key (protocol s2), which no rotation changes. ``.invalid``
+    (RFC 6761) says that the host names nothing to resolve. Stored by the node, never recomputed.
+    """
+    _check_parts(network, party)
+    if _KID.fullmatch(first_identity_kid) is None:
+        raise InvalidEntryError(f"{first_identity_kid!r} is not a key id (16 hex digits)")
+    return f"{first_identity_kid}{DEPLOYMENT_SUFFIX}/{network}/{party}"
+
+
+def origin_parts(origin: str) -> tuple[str, str] | None:
+    """(network, party) that a valid origin of either form names, else None."""
+    parts = origin.split("/")
+    if len(parts) != 3 or not all(map(_origin_part_ok, parts[1:])):
+        return None
+    host = parts[0]
+    legacy = host + "/" == ORIGIN_PREFIX
+    deployed = host.endswith(DEPLOYMENT_SUFFIX) and _KID.fullmatch(
+        host.removesuffix(DEPLOYMENT_SUFFIX)
+    ) is not None
+    return (parts[1], parts[2]) if legacy or deployed else None
+
+
 def witness_name(network: str, party: str) -> str:
-    """The key name of a member node's ``witness`` key in cosignature lines (protocol §6.1)."""
+    """The legacy key name of a member node's ``witness`` key (protocol §6.1)."""
     return f"parley/{network}/witness/{party}"
 
 
+def witness_name_for(origin: str) -> str:
+    """The witness key name of the node whose log has ``origin``: the same rule as the origin.
+
+    ``parley/<network>/witness/<party>`` beside a legacy origin,
+    ``<kid>.parley.invalid/<network>/witness/<party>`` beside a deployment origin.
+    """
+    parts = origin_parts(origin)
+    if parts is None:
+        raise InvalidEntryError(f"{origin[:80]!r} is not a Parley log origin")
+    host = origin.split("/", 1)[0]
+    return f"{host}/{parts[0]}/witness/{parts[1]}"
+
+
 def _origin_problem(origin: str) -> str | None:
-    parts = origin.split("/")
-    if len(parts) == 3 and parts[0] + "/" == ORIGIN_PREFIX and all(map(_origin_part_ok, parts[1:])):
+    if origin_parts(origin) is not None:
         return None
-    return f"checkpoint origin {origin[:80]!r} is not parley/<network>/<party>"
+    return (
+        f"checkpoint origin {origin[:80]!r} is neither parley/<network>/<party> nor "
+        f"<kid>.parley.invalid/<network>/<party>"
+    )
+
+
+def open_log_checkpoint(
+    note: str | bytes, network: str, party: str, log_key: bytes, held_origin: str | None = None
+) -> Checkpoint:
+    """Verify a checkpoint of ``party``'s log on ``network``, under the origin its text names.
+
+    The origin must be of either form for that network and party and, once a checkpoint of the
+    log is held, equal to the origin held (one origin per log, never recomputed); the log's
+    signature must verify under it as key name.
+    """
+    text = note.decode("utf-8", "replace") if isinstance(note, bytes) else note
+    origin = text.split("\n", 1)[0]
+    if origin_parts(origin) != (network, party):
+        raise VerificationError(
+            f"checkpoint origin {origin[:80]!r} is not an origin of {party}'s log on {network}"
+        )
+    if held_origin is not None and origin != held_origin:
+        raise VerificationError(
+            f"checkpoint origin {origin[:80]!r} differs from the origin {held_origin!r} held for "
+            f"{party}'s log: a log keeps one origin"
+        )
+    return open_checkpoint(note, origin, log_key)
 
 
 def _parse_decimal(text: str, what: str) -> int:

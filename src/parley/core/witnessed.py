@@ -39,6 +39,7 @@ from parley.core.checkpoint import (
     parse_vkey,
     verify_cosignature,
     witness_name,
+    witness_name_for,
 )
 from parley.core.errors import VerificationError
 from parley.core.keys import KeyStatement
@@ -87,7 +88,9 @@ class WitnessedLog:
 
 
 def counted_witnesses(
-    policy: PolicyDocument, statements: Mapping[str, Iterable[KeyStatement]]
+    policy: PolicyDocument,
+    statements: Mapping[str, Iterable[KeyStatement]],
+    origins: Mapping[str, str] | None = None,
 ) -> dict[str, Witness]:
     """The witnesses ``policy`` counts, by name, with the keys members' statements certify.
 
@@ -107,7 +110,9 @@ def counted_witnesses(
             )
         if any(s.party != member.party for s in chain):
             raise VerificationError(f"a key statement among {member.party}'s names another party")
-        name = witness_name(policy.network, member.party)
+        origin = (origins or {}).get(member.party)
+        name = (witness_name(policy.network, member.party) if origin is None
+                else witness_name_for(origin))  # fmt: skip
         keys = frozenset(s.purposes["witness"].raw for s in chain)
         found[name] = Witness(name, keys, member.party)
     for external in policy.witnesses:
@@ -193,8 +198,10 @@ def witnessed_times(
     ``entry_times`` the header times of each log's entries by seq (needed at k = 0 for
     extension-free checkpoints, protocol s6.1).
     """
-    witnesses = counted_witnesses(policy, statements)
+    listed = {party: list(held) for party, held in notes.items()}
+    origins = {party: held[0].split("\n", 1)[0] for party, held in listed.items() if held}
+    witnesses = counted_witnesses(policy, statements, origins)
     quorum = policy.witness_quorum
     times = entry_times or {}
     return {party: witnessed_log(party, held, witnesses, quorum, times.get(party, ()))
-            for party, held in notes.items()}  # fmt: skip
+            for party, held in listed.items()}  # fmt: skip

@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for, parse_note
+from parley.core.checkpoint import Checkpoint, open_log_checkpoint, parse_note
 from parley.core.entry import ALL, Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
@@ -148,6 +148,9 @@ def restore(
     """
     state = logs.get_state(conn, party)
     verifier = LogVerifier(pinned_identity=pinned, party=party, network=network)
+    held = logs.latest_checkpoint(conn, party)
+    if held is not None:
+        verifier.origin = held[1].split("\n", 1)[0]  # verified when it was stored
     window = None
     if policy is not None:
         last_time = 0 if state is None else state.last_time
@@ -217,10 +220,9 @@ def note_body(note: str) -> Checkpoint:
 
 
 def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
-    origin = origin_for(cursor.network, cursor.party)
-    checkpoint = open_checkpoint(note, origin, log_key.raw)
-    if checkpoint.origin != origin:
-        raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
+    checkpoint = open_log_checkpoint(note, cursor.network, cursor.party, log_key.raw,
+                                     cursor.verifier.origin)  # fmt: skip
+    cursor.verifier.origin = checkpoint.origin
     if checkpoint.size == 0 and checkpoint.root != merkle.EMPTY_ROOT:
         raise VerificationError(
             f"{cursor.party}'s checkpoint of size 0 does not carry the root of the empty tree"

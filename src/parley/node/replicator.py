@@ -40,7 +40,7 @@ import anyio
 import httpx
 
 from parley.core import merkle
-from parley.core.checkpoint import parse_vkey, witness_name
+from parley.core.checkpoint import parse_vkey
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
 from parley.node import gossip, peers, receipts, wakeup, witnessing
@@ -506,8 +506,7 @@ class Replicator:
 
     async def _keep_cosignature(self, party: str, note: str, answer: str) -> None:
         """Queue the peer's cosignature for the keeping loop (``_keep_loop``)."""
-        name = witness_name(self.node.network, party)
-        self.unkept.append(witnessing.Answer(note, answer, name))
+        self.unkept.append(witnessing.Answer(note, answer, party, by_party=True))
         self.answered_event.set()
 
     async def _keep_loop(self) -> None:

@@ -41,9 +41,8 @@ import orjson
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_parts
 from parley.core.errors import (
-    InvalidEntryError,
     NotAuthorizedError,
     NotFoundError,
     ParleyError,
@@ -174,14 +173,15 @@ class Submission:
 def check(node: Node, body: bytes) -> Submission:
     """The checks that need no transaction: form, a pinned peer's origin, its log signature."""
     old, proof, note, claimed = _submitted(body)
-    party = claimed.origin.rsplit("/", 1)[-1]
-    try:
-        expected = origin_for(node.network, party)
-    except InvalidEntryError:
-        expected = None
-    if claimed.origin != expected:
+    parts = origin_parts(claimed.origin)
+    if parts is None or parts[0] != node.network:
         raise NotFoundError(f"unknown log origin {claimed.origin!r}")
+    party = parts[1]
     peer = peers.get_peer(node.store, party)
+    with node.store.read() as conn:
+        held = logs.latest_checkpoint(conn, party)
+    if held is not None and held[1].split("\n", 1)[0] != claimed.origin:
+        raise NotFoundError(f"unknown log origin {claimed.origin!r}: {party}'s log has another")
     try:
         checkpoint = open_checkpoint(note, claimed.origin, peer.log_key.raw)
     except VerificationError as exc:

@@ -38,11 +38,12 @@ from parley.core.checkpoint import (
     add_signature_lines,
     cosign,
     open_checkpoint,
+    origin_for,
     parse_note,
     parse_signature_line,
     parse_vkey,
     verify_cosignature,
-    witness_name,
+    witness_name_for,
 )
 from parley.core.errors import VerificationError
 from parley.core.policy import PolicyDocument
@@ -73,13 +74,10 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
     """Every witness key this node can check: its own, its pinned peers', external ones."""
     members = {m.party for m in policy.members}
     own = node.log.key("witness").public.raw
-    keys = {
-        witness_name(node.network, node.party): WitnessKey(
-            witness_name(node.network, node.party), own, node.party, True
-        )
-    }
+    mine = witness_name_for(node.log.origin)
+    keys = {mine: WitnessKey(mine, own, node.party, True)}
     for peer in peers.peers_in(conn):
-        name = witness_name(node.network, peer.party)
+        name = member_witness_name(conn, node.network, peer.party)
         key = peer.statement.purposes["witness"].raw
         keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
     named = {w.vkey for w in policy.witnesses}
@@ -91,6 +89,17 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
             parsed.name, parsed.public_key, None, external.vkey in named
         )
     return keys
+
+
+def log_origin(conn: Connection, network: str, party: str) -> str:
+    """The origin of ``party``'s log as its checkpoints held here name it (else the legacy)."""
+    held = logs.latest_checkpoint(conn, party)
+    return held[1].split("\n", 1)[0] if held is not None else origin_for(network, party)
+
+
+def member_witness_name(conn: Connection, network: str, party: str) -> str:
+    """The key name member ``party`` cosigns under: the rule of its log's origin (s6.1)."""
+    return witness_name_for(log_origin(conn, network, party))
 
 
 def cosigner_key(text: str) -> VerifierKey | None:
@@ -115,7 +124,7 @@ def cosign_checkpoint(
     Call inside the write transaction that checked consistency, so that what this node says it
     cosigned never goes backwards.
     """
-    name = witness_name(node.network, node.party)
+    name = witness_name_for(node.log.origin)
     line = cosign(checkpoint.body(), name, node.log.key("witness").private, now // MS_PER_S)
     rows.put_witnessed(conn, rows.Witnessed(
         party, checkpoint.size, checkpoint.root, add_signature_lines(note, [line]), now,
@@ -322,7 +331,8 @@ class Answer:
 
     note: str
     text: str
-    witness: str
+    witness: str  # the witness's key name; for a member, its party code (``by_party``)
+    by_party: bool = False
 
 
 def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
@@ -347,8 +357,9 @@ def keep_answers(node: Node, answers: Sequence[Answer]) -> list[int | Verificati
         keys = witness_keys(node, conn, node.policy_in(conn))
     found: list[list[rows.Cosignature] | VerificationError] = []
     for answer, lines in zip(answers, lines_of, strict=True):
-        valid = [c for c in verified_cosignatures(_body(answer.note), node.party, lines, keys)
-                 if c.witness == answer.witness]  # fmt: skip
+        found_lines = verified_cosignatures(_body(answer.note), node.party, lines, keys)
+        by = (lambda c: keys[c.witness].party) if answer.by_party else (lambda c: c.witness)
+        valid = [c for c in found_lines if by(c) == answer.witness]
         refused = VerificationError(f"{answer.witness} answered without a valid cosignature")
         found.append(valid or refused)
     refusals = [c for c in found if isinstance(c, VerificationError)]
