@@ -37,6 +37,7 @@ from parley.core.checkpoint import (
     VerifierKey,
     add_signature_lines,
     cosign,
+    deployment_origin,
     open_checkpoint,
     origin_for,
     parse_note,
@@ -91,15 +92,21 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
     return keys
 
 
-def log_origin(conn: Connection, network: str, party: str) -> str:
-    """The origin of ``party``'s log as its checkpoints held here name it (else the legacy)."""
-    held = logs.latest_checkpoint(conn, party)
-    return held[1].split("\n", 1)[0] if held is not None else origin_for(network, party)
-
-
 def member_witness_name(conn: Connection, network: str, party: str) -> str:
-    """The key name member ``party`` cosigns under: the rule of its log's origin (s6.1)."""
-    return witness_name_for(log_origin(conn, network, party))
+    """The key name member ``party`` cosigns under: the rule of its log's origin (s6.1).
+
+    The origin its checkpoints held here carry; before any is held, the deployment origin of
+    the first identity of its pinned key statement (a pin starts at the first statement), or,
+    for a party not pinned, the legacy origin.
+    """
+    held = logs.latest_checkpoint(conn, party)
+    if held is not None:
+        return witness_name_for(held[1].split("\n", 1)[0])
+    peer = peers.find_peer(conn, party)
+    if peer is None:
+        return witness_name_for(origin_for(network, party))
+    kid = peer.statement.identity.kid
+    return witness_name_for(deployment_origin(network, party, kid))
 
 
 def cosigner_key(text: str) -> VerifierKey | None:
