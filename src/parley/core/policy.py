@@ -103,6 +103,8 @@ class PolicyDocument(_Strict):
 
     @classmethod
     def from_dict(cls, doc: Any) -> PolicyDocument:
+        if isinstance(doc, dict) and doc.get("checkpoint_time_line", False) is None:
+            raise PolicyError("policy checkpoint_time_line: true or false, or left out")
         try:
             policy = cls.model_validate(doc)
         except ValidationError as exc:
