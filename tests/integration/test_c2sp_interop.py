@@ -5,8 +5,9 @@ RFC 6962 proof verifier), from PyPI and unmodified, run from their own Python 3.
 environment (``make .venv-witness/.installed``, pinned with hashes in
 ``requirements-witness.lock``). The witness runs in its default configuration: it refuses
 checkpoints with extension lines, and learns the log's origin and vkey from ``parley node
-info`` as its operator would. Two real ``parley serve --tls`` nodes, US and JP, federate; JP
-witnesses US's log and the external witness does too. Without Python 3.12 this test fails: it
+info`` as its operator would. Two real ``parley serve`` processes (plain HTTP on 127.0.0.1, as
+the witness protocol allows), US and JP, federate; JP witnesses US's log and the external
+witness does too. Without Python 3.12 this test fails: it
 never skips.
 """
 
@@ -19,20 +20,28 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fleet import Fleet, eventually
+from fleet import eventually
 
-from support import free_port
+from parley.core.entry import Body
+from parley.node import officers, peers
+from parley.node.node import Node, adopt_by_all, members_of, now_ms
+from parley.node.policies import draft_policy
+from parley.store import logs
+from parley.store import witnessing as witness_rows
+from support import OFFICER_PASSWORD, PARLEY, cli_env, free_port, officer_env, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
 
 REPO = Path(__file__).resolve().parents[2]
 WITNESS_BIN = REPO / ".venv-witness" / "bin"
 WITNESS_NAME = "witness.interop.invalid/w1"
+NETWORK = "parley-test"
 
 
 def tool(name: str) -> str:
@@ -60,18 +69,89 @@ def tlog(*args: str) -> dict[str, Any]:
     return report
 
 
+@dataclass
+class LiveNode:
+    """A real ``parley serve`` process (plain HTTP on 127.0.0.1, as the witness protocol allows)."""
+
+    party: str
+    home: Path
+    port: int
+    info: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, home=self.home, **officer_env())
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return httpx.get(self.url + path, params=params, timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(tmp_path_factory.mktemp("interop"), parties=("US", "JP"))
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveNode]]:
+    """US and JP: made by the library (fast), agreed on a policy, pinned, served for real."""
+    folder = tmp_path_factory.mktemp("interop")
+    live = {p: LiveNode(p, folder / p.lower(), free_port()) for p in ("US", "JP")}
+    nodes = {p: Node.create(n.home, party=p, name=f"{p} centre", network=NETWORK, port=n.port,
+                            urls=[n.url]) for p, n in live.items()}  # fmt: skip
     try:
-        fleet.setup()
-        yield fleet
+        for node in nodes.values():
+            officers.add_officer(node.store, "admin", "admin", OFFICER_PASSWORD, now_ms())
+        document = draft_policy(network=NETWORK, name="interop", members=members_of(
+            nodes.values()), created=now_ms(), version=2)  # fmt: skip
+        adopt_by_all(nodes.values(), document)
+        for reader in nodes.values():
+            for author in nodes.values():
+                if author is not reader:
+                    _pin(reader, author, live[author.party].url)
     finally:
-        fleet.stop()
+        for node in nodes.values():
+            node.close()
+    try:
+        for node in live.values():
+            node.info = json.loads(node.cli("node", "info", "--json").stdout)
+            node.process = subprocess.Popen(  # noqa: S603
+                [*PARLEY, "serve", "--port", str(node.port)], env=cli_env(node.home),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+            )  # fmt: skip
+        for node in live.values():
+            eventually(lambda n=node: _answers(n.url + "/fed/v1/get-sth"), 30, "the servers")
+        yield live
+    finally:
+        for node in live.values():
+            node.stop()
+
+
+def _pin(reader: Node, author: Node, url: str) -> None:
+    with author.store.read() as conn:
+        first = logs.get_entry(conn, author.party, 0)
+    assert first is not None and first.body is not None and first.salt is not None
+    statement = Body(first.salt, first.body).value()
+    identity = author.context().statement.identity
+    peers.store_pin(reader.store, author.party, url, identity, None, statement, now_ms())
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 @pytest.fixture(scope="module")
-def witness(pair: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def witness(pair: dict[str, LiveNode], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """aics-witness in its default configuration, trusting US's log as `node info` shows it."""
     folder = tmp_path_factory.mktemp("aics-witness")
     config = str(folder / "witness.json")
@@ -86,37 +166,28 @@ def witness(pair: Fleet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        eventually(lambda: _healthy(url), 20, "aics-witness to serve")
+        eventually(lambda: _answers(url + "/healthz"), 20, "aics-witness to serve")
         yield {"url": url, "vkey": vkey.stdout.strip().splitlines()[-1], "config": config}
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def cosigned_note(pair: Fleet, names: tuple[str, ...]) -> str | None:
+def cosigned_note(pair: dict[str, LiveNode], names: tuple[str, ...]) -> str | None:
     """US's latest checkpoint, once it carries a cosignature by every one of ``names``."""
-    with pair["US"].client() as client:
-        note = client.get("/fed/v1/checkpoint").text
+    note = pair["US"].get("/fed/v1/checkpoint").text
     signers = {line.split(" ")[1] for line in note.splitlines() if line.startswith("\u2014 ")}
     return note if set(names) <= signers else None
 
 
 def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies_it(
-    pair: Fleet, witness: dict[str, str], tmp_path: Path
+    pair: dict[str, LiveNode], witness: dict[str, str], tmp_path: Path
 ) -> None:
     us, jp = pair["US"].info, pair["JP"].info
     jp_witness = jp["witness_vkey"].split("+")[0]
     assert base64.b64decode(jp["witness_vkey"].split("+", 2)[2])[0] == 0x04
     pair["US"].cli("witness", "add", witness["url"], "--vkey", witness["vkey"])
-    with pair["US"].client() as client:
-        old = client.get("/fed/v1/get-sth").json()
+    old = pair["US"].get("/fed/v1/get-sth").json()
     pair["US"].cli("log", "append", "--kind", "check", "--status", "Test", "--body-file",
                    str(_check_body(tmp_path)), "--to", "JP")  # fmt: skip
     note = eventually(lambda: cosigned_note(pair, (WITNESS_NAME, jp_witness)), 30,
@@ -134,17 +205,13 @@ def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies
     assert sorted(report["witnesses"]) == sorted([WITNESS_NAME, jp_witness])
 
     size = int(body.splitlines()[1])
-    with pair["US"].client() as client:
-        leaf = base64.b64decode(
-            client.get("/fed/v1/get-entries", params={"start": 2, "end": 2}).json()["entries"][0][
-                "leaf_input"
-            ]
-        )
-        digest = base64.b64encode(hashlib.sha256(b"\x00" + leaf).digest()).decode()
-        inclusion = client.get("/fed/v1/get-proof-by-hash",
-                               params={"hash": digest, "tree_size": size}).json()  # fmt: skip
-        consistency = client.get("/fed/v1/get-sth-consistency",
-                                 params={"first": old["tree_size"], "second": size}).json()  # fmt: skip
+    us_node = pair["US"]
+    item = us_node.get("/fed/v1/get-entries", start=2, end=2).json()["entries"][0]
+    leaf = base64.b64decode(item["leaf_input"])
+    digest = base64.b64encode(hashlib.sha256(b"\x00" + leaf).digest()).decode()
+    inclusion = us_node.get("/fed/v1/get-proof-by-hash", hash=digest, tree_size=size).json()
+    consistency = us_node.get("/fed/v1/get-sth-consistency", first=old["tree_size"],
+                              second=size).json()  # fmt: skip
     (tmp_path / "leaf").write_bytes(leaf)
     (tmp_path / "inclusion").write_text("\n".join(inclusion["audit_path"]) + "\n")
     tlog("verify-inclusion", "--leaf", str(tmp_path / "leaf"), "--index", "2",
@@ -160,14 +227,13 @@ def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies
 
 
 def test_parley_witness_monitoring_endpoint_serves_what_aics_tlog_verifies(
-    pair: Fleet, witness: dict[str, str], tmp_path: Path
+    pair: dict[str, LiveNode], witness: dict[str, str], tmp_path: Path
 ) -> None:
     us, jp = pair["US"].info, pair["JP"].info
     origin_hash = hashlib.sha256(us["origin"].encode()).hexdigest()
 
     def monitored() -> str | None:
-        with pair["JP"].client() as client:
-            answer = client.get(f"/{origin_hash}/checkpoint")
+        answer = pair["JP"].get(f"/{origin_hash}/checkpoint")
         return answer.text if answer.status_code == 200 else None
 
     note = eventually(monitored, 30, "JP to serve what it cosigned for US's origin")
@@ -178,7 +244,7 @@ def test_parley_witness_monitoring_endpoint_serves_what_aics_tlog_verifies(
 
 
 def test_a_witness_refusal_backs_off_and_shows_its_reason(
-    pair: Fleet, witness: dict[str, str], tmp_path: Path
+    pair: dict[str, LiveNode], witness: dict[str, str], tmp_path: Path
 ) -> None:
     """A witness that does not know the log answers 404; Parley retries later, not every 3 s."""
     stranger = tmp_path / "stranger.json"
@@ -190,27 +256,32 @@ def test_a_witness_refusal_backs_off_and_shows_its_reason(
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        eventually(lambda: _healthy(f"http://127.0.0.1:{port}"), 20, "the second witness")
+        eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 20, "the second witness")
         pair["US"].cli("witness", "add", f"http://127.0.0.1:{port}", "--vkey", vkey)
 
-        def refused() -> dict[str, Any] | None:
-            rows = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
-            row = next(r for r in rows if r["name"] == "stranger.interop.invalid/w2")
-            return row if row["last_error"] else None
+        def refused() -> str | None:  # what 'parley witness list' shows, read without a CLI
+            node = Node.open(pair["US"].home)
+            try:
+                with node.store.read() as conn:
+                    rows = witness_rows.list_external(conn)
+            finally:
+                node.close()
+            return next(r.last_error for r in rows if r.name == "stranger.interop.invalid/w2")
 
-        row = eventually(refused, 30, "the refusal to show in 'parley witness list'")
-        assert "404 unknown log origin" in row["last_error"]
-        first = row["last_error"]
+        first = eventually(refused, 30, "the refusal to be recorded")
+        assert "404 unknown log origin" in first
 
         def later() -> str | None:
-            error: str = (refused() or {})["last_error"]
+            error = refused() or first
             return error if _failures(error) > _failures(first) else None
 
         error = eventually(later, 30, "a later attempt")
         base = _delay(first) / 2 ** (_failures(first) - 1)  # the witness interval
         assert _delay(error) == base * 2 ** (_failures(error) - 1)  # doubles with each refusal
-        shown = pair["US"].cli("witness", "list").stdout
-        assert "404" in shown
+        listed = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
+        row = next(r for r in listed if r["name"] == "stranger.interop.invalid/w2")
+        assert "404 unknown log origin" in row["last_error"] and "next attempt in" in row["last_error"]
+        assert "404" in pair["US"].cli("witness", "list").stdout
     finally:
         pair["US"].cli("witness", "remove", "stranger.interop.invalid/w2")
         process.terminate()
