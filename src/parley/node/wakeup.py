@@ -9,9 +9,10 @@
 
 ``receive`` applies the specification's checks, in its order and with its status codes:
 
-* the origin must be ``parley/<this network>/<party>`` of a pinned peer, else 404;
+* the origin must name a pinned peer's log on this network, in either form (protocol s6), and
+  once a checkpoint of that log is held, be the origin held; else 404;
 * the note must carry a valid signature by that peer's current ``log`` key, else 403;
-* ``old`` must not exceed the checkpoint's size, else 400;
+* ``old`` is ASCII decimal and must not exceed the checkpoint's size, else 400;
 * ``old`` must equal the size of the latest checkpoint of that log this node has verified
   (0 if none), else 409 with that size in ``text/x.tlog.size``;
 * at equal sizes the roots must be equal (422, after the evidence is recorded); otherwise the
@@ -79,7 +80,7 @@ class UntrustedCheckpointError(ParleyError):
 
 
 class SizeConflictError(ParleyError):
-    """``old`` is not the size this node recorded, or the roots differ (409)."""
+    """``old`` is not the size this node recorded (409, answered as ``text/x.tlog.size``)."""
 
     problem = "old-size-mismatch"
     title = "Old size is not the recorded one"
