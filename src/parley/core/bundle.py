@@ -33,7 +33,7 @@ hash it expects) checks, in this order:
 6. witnessed time (DESIGN.md, Deadlines, time and compliance): on the checkpoint that includes
    an entry, the k-th earliest cosignature time over distinct witnesses other than the log's own
    party, k being the anchor's ``witness_quorum``. Witnesses are the other members, under the
-   key name ``parley/<network>/witness/<party>`` with any ``witness`` key their verified chain
+   witness name of their log's origin (protocol s6.1) with any ``witness`` key their verified chain
    certifies, and the anchor's external witnesses. It is an upper bound: the entry existed no
    later than that. One colluding witness cannot move it earlier when k >= 2. With k = 0 the
    checkpoint's own time line stands (the log's claim). Lines by other keys are reported and

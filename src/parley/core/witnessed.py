@@ -6,8 +6,8 @@ module applies the same rule to what log exports hold, so that anyone with the e
 recompute them (and the compliance scoreboard, §12) without a node:
 
 * The witnesses that count on the log of party L are the members of the policy other than L,
-  under their names ``parley/<network>/witness/<party>``, and the external witnesses the policy
-  names. A member's witness keys are those certified by the key statements of its own log
+  under the witness names of their logs' origins (protocol s6.1), and the external witnesses the
+  policy names. A member's witness keys are those certified by the key statements of its own log
   (every one of them: a cosignature is not positioned in the witness's log, so a rotated
   witness key's earlier cosignatures keep counting, as they do at a node). The statements must
   be rooted at the identity the policy lists for the member, or they are refused.

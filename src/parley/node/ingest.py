@@ -18,7 +18,8 @@ for each entry, in order:
 4. a body that came with it matches ``body_hash`` and ``body_size``.
 
 ``verify_target`` checks a checkpoint against what is held: signed by the log key in force at
-its last entry, its origin is ``parley/<network>/<party>``, and it agrees with the stored tree
+its last entry, its origin is one of the log (either form, protocol s6; once one is held, that
+one), and it agrees with the stored tree
 (same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
 every stored prefix was checked the same way, a new checkpoint is consistent with every
 checkpoint seen before. Only the first disagreement is a fork (``ForkError``): it is

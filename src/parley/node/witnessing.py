@@ -4,8 +4,9 @@ Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 * A node cosigns a peer's checkpoint when the peer submits it to ``add-checkpoint`` and it is
   consistent with what this node verified before (``parley.node.wakeup`` checks that). The
-  cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under the name
-  ``parley/<network>/witness/<party>``; what it last cosigned per log is kept and served at
+  cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under its witness
+  name (the rule of its log's origin, protocol s6.1); what it last cosigned per log is kept and
+  served at
   ``GET /fed/v1/witnessed/<party>`` (gossip).
 * Cosignatures stay outside the logs: the ``cosignatures`` table holds every verified one this
   node has seen, on its own checkpoints (answers to its submissions) and on its peers' (from
