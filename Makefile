@@ -3,6 +3,11 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The independent C2SP witness and verifier of the interoperability test need Python >= 3.12.
+# pyenv's own builds first: its shim on PATH fails unless 3.12 is the selected version.
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+WVENV := .venv-witness
+WSTAMP := $(WVENV)/.installed
 
 .PHONY: test lint typecheck unit demo bench chaos fuzz clean
 
@@ -13,11 +18,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(WSTAMP): requirements-witness.lock
+	test -x $(WVENV)/bin/python || $(PY312) -m venv $(WVENV)
+	$(WVENV)/bin/python -m pip install --quiet --require-hashes --only-binary :all: -r requirements-witness.lock
+	touch $(WSTAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-unit: $(STAMP)
+unit: $(STAMP) $(WSTAMP)
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint unit
@@ -32,4 +42,4 @@ chaos: $(STAMP)
 	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q tests/store/test_crash_durability.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WVENV) .pytest_cache .mypy_cache .ruff_cache

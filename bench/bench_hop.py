@@ -43,7 +43,7 @@ from bench.common import (
     record,
     result,
 )
-from parley.core.checkpoint import witness_name
+from parley.core.checkpoint import witness_name_for
 from parley.node import wakeup, witnessing
 from parley.node.ingest import CursorCache
 from parley.node.node import Node, now_ms
@@ -125,7 +125,7 @@ def round_trip(us: Node, jp: Node, caches: dict[str, Cache], meter: Meter, i: in
 
 
 def witness(node: Node) -> str:
-    return witness_name(node.network, node.party)
+    return witness_name_for(node.log.origin)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

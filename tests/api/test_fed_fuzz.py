@@ -12,6 +12,7 @@ routes, so a route added without a grammar here fails the suite.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ class Target:
     signed: TestClient
     note: str
     size: int
+    us_note: str
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     signed = TestClient(app, base_url=base, raise_server_exceptions=False,
                         headers={"Parley-To": "JP"})  # fmt: skip
     signed.auth = signer
-    yield Target(app, anonymous, signed, published[1], published[0])
+    us_published = us.checkpoint()
+    assert us_published is not None
+    yield Target(app, anonymous, signed, published[1], published[0], us_published[1])
     jp.close()
     us.close()
 
@@ -102,6 +106,10 @@ hostile_text = st.text(max_size=80) | st.sampled_from(
      "\u202e", "a" * 300]
 )  # fmt: skip
 sizes = st.integers(min_value=0, max_value=2**64 + 1).map(str) | hostile_text
+origin_hashes = (
+    st.binary(min_size=32, max_size=32).map(bytes.hex) | hostile_text
+    | st.just(hashlib.sha256(b"parley/parley-test/US").hexdigest())
+)  # fmt: skip
 parties = st.sampled_from(["JP", "US", "KR", "XX", "jp", "J", "JPN"]) | hostile_text
 
 
@@ -195,6 +203,7 @@ GETS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "/fed/v1/node/workers": no_query,
     "/fed/v1/node/health": no_query,
     "/openapi.json": no_query,
+    "/{origin_hash}/checkpoint": no_query,
 }
 POSTS: dict[str, Callable[[str], st.SearchStrategy[bytes]]] = {
     "/fed/v1/add-checkpoint": add_checkpoint_bodies,
@@ -232,6 +241,9 @@ def test_get_routes_answer_without_5xx(target: Target, data: st.DataObject) -> N
     if "{party}" in path:
         party = data.draw(parties | st.just("JP"))
         path = path.replace("{party}", _escaped(party))
+    if "{origin_hash}" in path:
+        digest = data.draw(origin_hashes)
+        path = path.replace("{origin_hash}", _escaped(digest))
     query = "&".join(f"{name}={_escaped(str(value))}" for name, value in params.items())
     answer = _client(target, data.draw(st.booleans())).get(path + ("?" + query if query else ""))
     _check(answer)
@@ -281,6 +293,24 @@ def test_fuzz_reaches_verified_answers(target: Target) -> None:
     assert entries.status_code == 200
     submission = add_checkpoint_body(0, [], target.note)
     assert target.signed.post("/fed/v1/add-checkpoint", content=submission).status_code == 404
+
+
+def test_a_stale_old_size_gets_409_with_exactly_the_c2sp_content_type(target: Target) -> None:
+    """C2SP tlog-witness: the 409 names the recorded size as ``text/x.tlog.size``, no charset."""
+    answer = target.signed.post("/fed/v1/add-checkpoint",
+                                content=add_checkpoint_body(1, [], target.us_note))  # fmt: skip
+    assert answer.status_code == 409
+    assert answer.headers["content-type"] == "text/x.tlog.size"
+    assert answer.content == b"0\n"
+
+
+def test_monitoring_endpoint_answers_404_problem_for_an_origin_never_cosigned(
+    target: Target,
+) -> None:
+    digest = hashlib.sha256(b"parley/parley-test/XX").hexdigest()
+    answer = target.anonymous.get(f"/{digest}/checkpoint")
+    _check(answer)
+    assert answer.status_code == 404
 
 
 HOSTILE_SUBMISSIONS = [

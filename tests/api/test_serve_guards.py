@@ -94,8 +94,9 @@ def test_background_job_death_turns_health_red(failing: Fleet) -> None:
             assert time.monotonic() < deadline, "JP's health stayed green"
             time.sleep(0.1)
     assert health.status_code == 503, health.text
+    assert health.headers["content-type"] == "application/problem+json"
     report = health.json()
-    assert report["status"] == "failing"
+    assert report["health"] == "failing" and report["status"] == 503
     assert any("not-a-number" in job["reason"] for job in report["failed_jobs"]), report
     with us.client(failing.signer("JP")) as client:
         healthy = client.get("/fed/v1/node/health", headers={"Parley-To": "US"})

@@ -272,3 +272,30 @@ def test_policy_of_another_network_is_refused(tmp_path: Path) -> None:
     run_cli("policy", "sign", str(draft), home=jp, **officer_env())
     result = run_cli("policy", "adopt", str(draft), home=jp, check=False, **officer_env())
     assert result.returncode != 0 and "never changes network" in result.stderr
+
+
+def test_node_info_prints_the_witness_vkey_as_a_cosignature_key(home: Path) -> None:
+    from parley.core.checkpoint import key_hash, parse_cosigner_vkey, parse_vkey
+
+    info = json.loads(run_cli("node", "info", "--json", home=home).stdout)
+    witness = parse_cosigner_vkey(info["witness_vkey"])  # type 0x04, key ID over 0x04
+    assert witness.public_key == base64.b64decode(info["keys"]["witness"])
+    assert witness.key_hash == key_hash(witness.name, 0x04, witness.public_key)
+    log = parse_vkey(info["log_vkey"])
+    assert (log.name, log.signature_type) == (info["origin"], 0x01)
+
+
+def test_witness_add_refuses_a_vkey_that_is_not_a_cosignature_key(home: Path) -> None:
+    from parley.core.checkpoint import vkey
+
+    note_key = vkey("witness.example/w1", b"\x07" * 32)  # a signed-note key, type 0x01
+    result = run_cli("witness", "add", "http://127.0.0.1:9", "--vkey", note_key, home=home,
+                     check=False, **officer_env())  # fmt: skip
+    assert result.returncode != 0
+    assert "not an Ed25519 cosignature/v1 witness key (0x04)" in result.stderr
+    mldsa = "witness.example/w1+00000000+" + base64.b64encode(b"\x06" + b"\x01" * 1312).decode()
+    result = run_cli("witness", "add", "http://127.0.0.1:9", "--vkey", mldsa, home=home,
+                     check=False, **officer_env())  # fmt: skip
+    assert result.returncode != 0 and "0x06" in result.stderr and "policy names" in result.stderr
+    listed = json.loads(run_cli("witness", "list", "--json", home=home).stdout)
+    assert listed == []

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
-from parley.core.bundle import witness_name
-from parley.core.checkpoint import Checkpoint, parse_note
+from parley.core.checkpoint import Checkpoint, parse_note, witness_name_for
 from parley.core.entry import parse_header
 from parley.node import officers, peers, receipts, witnessing
 from parley.node.node import Node, now_ms
@@ -34,7 +33,7 @@ def cosign_at(holder: Node, party: str, witness: Node, now: int) -> None:
         line = witnessing.cosign_checkpoint(witness, conn, party, checkpoint, note, now)
     if witness is not holder:
         cosignature = rows.Cosignature(
-            party, size, witness_name(NETWORK, witness.party), checkpoint.root, now, line
+            party, size, witness_name_for(witness.log.origin), checkpoint.root, now, line
         )
         with holder.store.write() as conn:
             rows.put_cosignatures(conn, [cosignature])

@@ -27,6 +27,7 @@ from parley.core.checkpoint import (
     cosign,
     parse_note,
     vkey,
+    witness_name_for,
 )
 from parley.core.errors import VerificationError
 from parley.core.keys import SigningKey
@@ -51,7 +52,7 @@ def cosign_at(holder: Node, party: str, witness: Node, now: int) -> int:
     with witness.store.write() as conn:
         line = witnessing.cosign_checkpoint(witness, conn, party, checkpoint, note, now)
     if witness is not holder:
-        name = witness_name(NETWORK, witness.party)
+        name = witness_name_for(witness.log.origin)  # the deployment's witness name (s6.1)
         with holder.store.write() as conn:
             rows.put_cosignatures(
                 conn,
@@ -137,6 +138,11 @@ def new_scene(tmp_path: Path) -> Iterator[Callable[..., Scene]]:
         each.close()
 
 
+def named(scene: Scene, party: str) -> str:
+    """The key name ``party``'s node cosigns under: its log's origin's rule (protocol s6.1)."""
+    return witness_name_for(scene.nodes[party].log.origin)
+
+
 def fails(bundle: Any, **kwargs: Any) -> str:
     with pytest.raises(VerificationError) as caught:
         verify_bundle(bundle, **kwargs)
@@ -159,7 +165,7 @@ def test_a_bundle_verifies_offline_with_who_said_what_and_when(scene: Scene) -> 
     assert entry.header.audience == ("JP",) and entry.body["text"] == "Do you read us?"
     assert entry.witnessing.k == 2
     assert [name for name, _ in entry.witnessing.cosigners] == [
-        witness_name(NETWORK, "JP"), witness_name(NETWORK, "KR"),
+        named(scene, "JP"), named(scene, "KR"),
     ]  # fmt: skip
     assert entry.witnessing.bound == scene.t + 5_000  # the second earliest
     assert entry.witnessing.uncounted == ()
@@ -201,7 +207,7 @@ def test_a_bundle_verifies_across_identity_log_and_witness_rotations(
     assert report.entry.header.node == current.kid
     assert report.entry.witnessing.bound == made.t + 5_000
     (receipt,) = report.receipts
-    assert receipt.witnessing.cosigners[0] == (witness_name(NETWORK, "US"), made.t + 3_000)
+    assert receipt.witnessing.cosigners[0] == (named(made, "US"), made.t + 3_000)
 
 
 def test_without_cosignatures_nothing_is_witnessed(new_scene: Callable[..., Scene]) -> None:
@@ -298,13 +304,13 @@ def test_a_cosignature_by_an_unknown_witness_does_not_count(scene: Scene) -> Non
         bundle["entry"], cosign(checkpoint.body(), witness_name(NETWORK, "XX"), stranger, early)
     )
     with_line(
-        bundle["entry"], cosign(checkpoint.body(), witness_name(NETWORK, "JP"), stranger, early)
+        bundle["entry"], cosign(checkpoint.body(), named(scene, "JP"), stranger, early)
     )
     after = verify_bundle(bundle).entry.witnessing
     assert after.cosigners == before.cosigners and after.bound == before.bound
     assert after.uncounted == (
         f"{witness_name(NETWORK, 'XX')} (not a witness of the policy)",
-        f"{witness_name(NETWORK, 'JP')} (a key the bundle does not certify)",
+        f"{named(scene, 'JP')} (a key the bundle does not certify)",
     )
 
 
@@ -312,14 +318,14 @@ def test_the_log_cosigning_itself_does_not_count(scene: Scene) -> None:
     cosign_at(scene.us, "US", scene.us, scene.t - DAY)
     witnessing_ = verify_bundle(scene.bundle()).entry.witnessing
     assert witnessing_.bound == scene.t + 5_000
-    assert witnessing_.uncounted == (f"{witness_name(NETWORK, 'US')} (the log's own party)",)
+    assert witnessing_.uncounted == (f"{named(scene, 'US')} (the log's own party)",)
 
 
 def test_a_member_cosignature_with_a_rewritten_time_is_refused(scene: Scene) -> None:
     bundle = scene.bundle()
     note = bundle["entry"]["checkpoint"]
     parsed = parse_note(note)
-    kr = next(s for s in parsed.signatures if s.name == witness_name(NETWORK, "KR"))
+    kr = next(s for s in parsed.signatures if s.name == named(scene, "KR"))
     earlier = (int.from_bytes(kr.signature[:8], "big") - 3600).to_bytes(8, "big")
     forged = NoteSignature(kr.name, kr.key_hash, earlier + kr.signature[8:]).line()
     bundle["entry"]["checkpoint"] = note.replace(kr.line(), forged)
@@ -334,7 +340,7 @@ def test_one_colluding_witness_cannot_backdate_a_receipt(
     honest = cosign_at(made.us, "JP", made.us, made.t + 3_000)
     backdated = cosign_at(made.us, "JP", made.kr, made.t - 10 * DAY)  # KR colludes with JP
     (receipt,) = verify_bundle(made.bundle()).receipts
-    assert receipt.witnessing.cosigners[0] == (witness_name(NETWORK, "KR"), backdated)
+    assert receipt.witnessing.cosigners[0] == (named(made, "KR"), backdated)
     if k == 1:
         assert receipt.witnessing.bound == backdated  # k = 1 trusts any single witness
     else:

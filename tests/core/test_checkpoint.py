@@ -252,7 +252,7 @@ def test_real_world_checkpoint_and_its_witness_cosignature_verify() -> None:
 
 def test_foreign_checkpoint_bodies_are_not_parley_checkpoints() -> None:
     text = cp.parse_note(SPEC_COSIGNED_CHECKPOINT).text.encode()
-    with pytest.raises(VerificationError, match="4 lines"):
+    with pytest.raises(VerificationError, match="origin"):
         Checkpoint.parse_body(text)
 
 
@@ -359,11 +359,10 @@ ROOT64 = base64.b64encode(ROOT).decode()
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        (f"{ORIGIN}\n42\n{ROOT64}\n", "4 lines"),
-        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\nextra\n", "4 lines"),
-        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\ntime 2\n", "4 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\nextra\n", "3 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\ntime 1\ntime 2\n", "3 lines"),
         (f"{ORIGIN}\n42\n{ROOT64}\ntime 1", "end with a newline"),
-        (f"{ORIGIN}\n42\n{ROOT64}\n\ntime 1\n", "4 lines"),
+        (f"{ORIGIN}\n42\n{ROOT64}\n\ntime 1\n", "3 lines"),
         ("", "end with a newline"),
         (f"{ORIGIN}\n042\n{ROOT64}\ntime 1\n", "leading zeros"),
         (f"{ORIGIN}\n-1\n{ROOT64}\ntime 1\n", "tree size"),
@@ -391,6 +390,22 @@ ROOT64 = base64.b64encode(ROOT).decode()
 def test_parse_body_refuses_anything_but_the_exact_format(body: str, problem: str) -> None:
     with pytest.raises(VerificationError, match=problem):
         Checkpoint.parse_body(body.encode())
+
+
+def test_checkpoint_without_extension_lines_is_the_plain_c2sp_form() -> None:
+    plain = Checkpoint(ORIGIN, 42, ROOT)
+    assert plain.body() == f"{ORIGIN}\n42\n{ROOT64}\n".encode()
+    assert Checkpoint.parse_body(plain.body()) == plain
+    assert plain.time_ms is None
+    assert plain.log_time(1767225600000) == 1767225600000
+    assert Checkpoint(ORIGIN, 0, hashlib.sha256(b"").digest()).log_time(5) == 0
+
+
+def test_legacy_time_line_checkpoints_still_parse_and_keep_their_time() -> None:
+    legacy = Checkpoint.parse_body(f"{ORIGIN}\n42\n{ROOT64}\ntime 7\n".encode())
+    assert legacy.time_ms == 7
+    assert legacy.log_time(1767225600000) == 7
+    assert legacy.body() == f"{ORIGIN}\n42\n{ROOT64}\ntime 7\n".encode()
 
 
 def test_checkpoint_values_are_checked_on_construction() -> None:
@@ -598,3 +613,47 @@ def test_cosignature_round_trips(checkpoint: Checkpoint, time_s: int, seed: byte
     assert cp.cosignatures_in(note, {"witness.example/w": raw(key)}) == {
         "witness.example/w": time_s
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Origins (protocol s6): the legacy form, and a deployment's, chosen once at init
+# ---------------------------------------------------------------------------------------------
+KID = "0123456789abcdef"
+
+
+def test_deployment_origin_is_a_schema_less_url_unique_to_the_first_identity() -> None:
+    origin = cp.deployment_origin("parley-local", "JP", KID)
+    assert origin == "0123456789abcdef.parley.invalid/parley-local/JP"
+    assert cp.deployment_origin("parley-local", "JP", "fedcba9876543210") != origin
+    assert cp.origin_parts(origin) == ("parley-local", "JP")
+    assert cp.origin_parts("parley/parley-local/JP") == ("parley-local", "JP")
+    assert cp.witness_name_for(origin) == "0123456789abcdef.parley.invalid/parley-local/witness/JP"
+    assert cp.witness_name_for("parley/parley-local/JP") == cp.witness_name("parley-local", "JP")
+    with pytest.raises(InvalidEntryError, match="key id"):
+        cp.deployment_origin("parley-local", "JP", "not-a-kid")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["example.com/log", "0123456789abcde.parley.invalid/n/JP", "0123456789ABCDEF.parley.invalid/n/JP",
+     "x.0123456789abcdef.parley.invalid/n/JP", "0123456789abcdef.parley.invalid/n/JP/x",
+     "0123456789abcdef.parley.example/n/JP"],
+)  # fmt: skip
+def test_origins_of_neither_form_are_refused(origin: str) -> None:
+    assert cp.origin_parts(origin) is None
+    with pytest.raises(VerificationError, match="origin"):
+        Checkpoint.parse_body(f"{origin}\n1\n{ROOT64}\n".encode())
+
+
+def test_a_checkpoint_under_another_origin_of_the_same_log_is_refused_once_one_is_held() -> None:
+    key = Ed25519PrivateKey.generate()
+    raw = key.public_key().public_bytes_raw()
+    origin = cp.deployment_origin("n", "JP", KID)
+    note = cp.sign_checkpoint(Checkpoint(origin, 1, ROOT), origin, key)
+    assert cp.open_log_checkpoint(note, "n", "JP", raw, origin).origin == origin
+    legacy = cp.origin_for("n", "JP")
+    renamed = cp.sign_checkpoint(Checkpoint(legacy, 2, ROOT), legacy, key)
+    with pytest.raises(VerificationError, match="keeps one origin"):
+        cp.open_log_checkpoint(renamed, "n", "JP", raw, origin)
+    with pytest.raises(VerificationError, match="not an origin of KR's log"):
+        cp.open_log_checkpoint(note, "n", "KR", raw)

@@ -277,8 +277,8 @@ def test_checkpoint_of_another_origin_refused(log: Any) -> None:
     cp = Checkpoint(other, 10, log.root(), log.time)
     forged = sign_checkpoint(cp, log.origin, log.keys["log"].private)
     message = refused(log.items(), [forged])
-    assert "origin 'parley/nea-live/JP' is not 'parley/parley-test/JP'" in message
-    assert "no signature by key" in refused(log.items(), [log.checkpoint(origin=other)])
+    assert "origin 'parley/nea-live/JP' is not an origin of JP's log on parley-test" in message
+    assert "not an origin of JP's log" in refused(log.items(), [log.checkpoint(origin=other)])
 
 
 def test_checkpoint_earlier_than_its_entries_refused(log: Any) -> None:
@@ -743,3 +743,19 @@ def test_any_sequence_of_rotations_verifies_and_no_retired_log_key_signs_after_i
         log.append(log_key=retired)
         message = refused(log.items(), [])
         assert names_entry(message, report.size) and f"signed by key {retired.kid}" in message
+
+
+def test_a_legacy_log_verifies_forever_and_may_continue_in_the_extension_free_form(
+    new_log: NewLog,
+) -> None:
+    """Signed history is never rewritten: `time`-line checkpoints verify beside plain ones."""
+    log = new_log()
+    log.extend(3)
+    legacy = log.checkpoint()  # the legacy form, with its time line
+    assert "\ntime " in legacy
+    log.extend(2)
+    plain = sign_checkpoint(Checkpoint(log.origin, log.size, log.root()), log.origin,
+                            log.keys["log"].private)  # fmt: skip
+    assert "\ntime " not in plain
+    report = verify_log(log.items(), [legacy, plain])
+    assert (report.size, report.checkpoints) == (log.size, 2)

@@ -307,3 +307,18 @@ def test_from_body_does_not_verify_but_verify_complete_does(document: PolicyDocu
     parsed = SignedPolicy.from_body(body)
     with pytest.raises(VerificationError):
         parsed.verify_complete()
+
+
+def test_checkpoint_time_line_is_absent_in_older_policies_and_false_in_new_ones() -> None:
+    from parley.node.policies import draft_policy
+
+    members = [{"party": "JP", "name": "JP", "identity": b64(b"\x01" * 32)}]
+    new = draft_policy(network="parley-test", name="n", members=members, created=1)
+    assert new.checkpoint_time_line is False and not new.time_line
+    older = new.to_dict()
+    del older["checkpoint_time_line"]
+    legacy = PolicyDocument.from_dict(older)
+    assert legacy.time_line and "checkpoint_time_line" not in legacy.to_dict()
+    assert legacy.canonical() == canonical_bytes(older)  # the hash of an older policy is unchanged
+    with pytest.raises(PolicyError, match="checkpoint_time_line"):
+        PolicyDocument.from_dict({**older, "checkpoint_time_line": None})

@@ -147,7 +147,7 @@ def test_peers_holding_two_histories_of_jp_make_the_restore_refuse(fleet) -> Non
     refused = jp.cli("restore", *peer_options(fleet, "US", "KR"), check=False)
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "two histories of JP's log" in refused.stderr
-    assert refused.stderr.count("parley/parley-test/JP") >= 2  # both checkpoints are shown
+    assert refused.stderr.count(".parley.invalid/parley-test/JP") >= 2  # both checkpoints shown
     store = Store(f"sqlite+pysqlite:///{jp.home / 'parley.db'}")
     try:
         with store.read() as conn:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from parley.core import merkle
-from parley.core.checkpoint import Checkpoint, origin_for, sign_checkpoint
+from parley.core.checkpoint import Checkpoint, sign_checkpoint
 from parley.core.entry import SALT_SIZE, Body, Header, parse_header, sign_header
 from parley.core.policy import PolicyDocument
 from parley.node import peers
@@ -97,7 +97,7 @@ class MemoryLog:
         self.author = from_author  # LogSource.author: served by the author itself
         self.recognised_as = reader  # LogSource.recognised_as: whom the server authenticated
         self.log_key = author.log.key("log")
-        self.origin = origin_for(author.network, author.party)
+        self.origin = author.log.origin  # the origin the author chose at init
         with author.store.read() as conn:
             stored = list(logs.iter_log(conn, author.party))
         self.items: list[Fetched] = []

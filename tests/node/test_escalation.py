@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from parley.core import compliance as formula
-from parley.core.checkpoint import Checkpoint, add_signature_lines, parse_note
+from parley.core.checkpoint import Checkpoint, add_signature_lines, parse_note, witness_name_for
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, parse_header
 from parley.core.errors import InvalidEntryError
@@ -246,7 +246,7 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
     certify, under the newest policy the exports hold (``parley.core.witnessed``). Enough for
     the kinds the test sends (no inquiries, so no replies to match).
     """
-    logs_read, notes, statements, policies = [], {}, {}, []
+    logs_read, notes, statements, policies, entry_times = [], {}, {}, [], {}
     for path in paths:
         reader = export.ExportReader(path)
         report = verify_log(reader.entries(), reader.notes())
@@ -254,13 +254,14 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
                  for leaf, body in reader.entries()]  # fmt: skip
         logs_read.append(items)
         notes[report.party] = list(reader.notes())
+        entry_times[report.party] = [header.time for header, _value in items]
         statements[report.party] = [KeyStatement.from_body(value) for header, value in items
                                     if header.kind == "key"]  # fmt: skip
         policies += [SignedPolicy.from_body(value).document for header, value in items
                      if header.kind == "policy" and value is not None]  # fmt: skip
     members = {document.hash: [m.party for m in document.members] for document in policies}
     policy = max(policies, key=lambda document: document.version)
-    times = witnessed_times(notes, statements, policy)
+    times = witnessed_times(notes, statements, policy, entry_times)
     sent, answers, leaf_hashes = [], [], {}
 
     def witnessed(party: str, seq: int) -> int | None:
@@ -340,7 +341,8 @@ def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
         assert shown["parties"]["JP"]["acknowledged"]["median_ms"] == 2_000
         assert shown["parties"]["JP"]["acknowledged"]["p95_ms"] == 5_000
     paths = held_exports(us, tmp_path)
-    assert "\u2014 parley/parley-test/witness/KR " in paths[0].read_text()  # on US's checkpoint
+    kr_name = witness_name_for(kr.log.origin)
+    assert f"\u2014 {kr_name} " in paths[0].read_text()  # on US's checkpoint
     run_cli("verify", "log", str(paths[0]), home=us.home.path)  # cosignature lines break nothing
     sent, answers = records_from_exports(paths)
     assert formula.scoreboard(sent, answers, shown["as_of"]) == shown["parties"]

@@ -8,11 +8,10 @@ import pytest
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import (
     Checkpoint,
-    origin_for,
     parse_note,
     sign_checkpoint,
     verify_cosignature,
-    witness_name,
+    witness_name_for,
 )
 from parley.core.errors import NotFoundError
 from parley.node import peers, wakeup
@@ -79,7 +78,7 @@ def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type
     with pytest.raises(NotFoundError):
         submit(jp, add_checkpoint_body(0, [], kr.checkpoint()[1]))  # KR is not pinned at JP
     size, note = us.checkpoint()
-    origin = origin_for(us.network, "US")
+    origin = us.log.origin
     forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
                              kr.log.key("log").private)  # fmt: skip
     with pytest.raises(wakeup.UntrustedCheckpointError) as caught:
@@ -108,7 +107,7 @@ def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(p
     size, note = us.checkpoint()
     _party, _hint, line = wakeup.receive(jp, add_checkpoint_body(0, [], note), 1_700_000_123_456)
     body = parse_note(note).text.encode()
-    name = witness_name(jp.network, "JP")
+    name = witness_name_for(jp.log.origin)
     assert verify_cosignature(body, line, name, jp.log.key("witness").public.raw) == 1_700_000_123
     with jp.store.read() as conn:
         witnessed = witness_rows.get_witnessed(conn, "US")
@@ -120,12 +119,13 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
     submit(jp, add_checkpoint_body(0, [], note))
-    origin = origin_for(us.network, "US")
+    origin = us.log.origin
     other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,
                             us.log.key("log").private)  # fmt: skip
     before = jp.size()
-    with pytest.raises(wakeup.SizeConflictError):
+    with pytest.raises(wakeup.ForkedCheckpointError) as caught:  # C2SP tlog-witness (2026): 422
         submit(jp, add_checkpoint_body(size, [], other))
+    assert caught.value.http_status == 422
     with jp.store.read() as conn:
         (found,) = witness_rows.list_equivocations(conn, "US")
         assert peers.get_status(conn, "US").held.startswith("equivocation")
@@ -138,7 +138,7 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
 def test_size_zero_checkpoint_with_a_root_from_a_new_peer_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
     """A signed but malformed tree head (size 0, non-empty root) is refused, not asserted on."""
     us, jp = pair["US"], pair["JP"]
-    origin = origin_for(us.network, "US")
+    origin = us.log.origin
     empty_but_rooted = sign_checkpoint(Checkpoint(origin, 0, b"\x07" * 32, 1), origin,
                                        us.log.key("log").private)  # fmt: skip
     with pytest.raises(wakeup.BadSubmissionError, match="root of the empty tree") as caught:

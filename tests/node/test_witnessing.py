@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from parley.core import equivocation
-from parley.core.checkpoint import parse_note, witness_name
+from parley.core.checkpoint import parse_note, witness_name_for
 from parley.core.errors import VerificationError
 from parley.node import gossip, peers, wakeup, witnessing
 from parley.node.fedclient import add_checkpoint_body
@@ -31,7 +31,7 @@ def witness(author: Node, witness_node: Node, now: int) -> None:
             old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
         )
     _party, _hint, line = wakeup.receive(witness_node, add_checkpoint_body(old, proof, note), now)
-    name = witness_name(author.network, witness_node.party)
+    name = witness_name_for(witness_node.log.origin)
     witnessing.keep_answer(author, note, line, name)
 
 
@@ -88,7 +88,7 @@ def test_an_answer_without_the_witness_cosignature_is_refused(four, kit) -> None
     us = four["US"]
     _size, note = us.checkpoint()
     with pytest.raises(VerificationError):
-        witnessing.keep_answer(us, note, "", witness_name(us.network, "JP"))
+        witnessing.keep_answer(us, note, "", witness_name_for(four["JP"].log.origin))
 
 
 def test_a_checkpoint_of_a_fork_at_the_same_size_is_evidence(four, kit) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_answers_kept_in_a_batch_keep_the_valid_and_name_the_refused(four, kit) 
     for party in ("JP", "KR"):
         _party, _hint, lines[party] = wakeup.receive(four[party], add_checkpoint_body(0, [], note),
                                                      T0)  # fmt: skip
-    names = {party: witness_name(us.network, party) for party in ("JP", "KR", "CN")}
+    names = {party: witness_name_for(four[party].log.origin) for party in ("JP", "KR", "CN")}
     answers = [
         witnessing.Answer(note, lines["JP"], names["JP"]),
         witnessing.Answer(note, lines["JP"], names["CN"]),  # CN did not sign this line

@@ -111,6 +111,7 @@ def create_app(node: Node) -> FastAPI:
     signed = [Depends(peer_auth.authenticate)]
     app.include_router(log_api.router, dependencies=signed)
     app.include_router(fed_api.router, dependencies=signed)
+    app.include_router(fed_api.monitor_router, dependencies=signed)
     app.include_router(workers.router, dependencies=signed)
 
     @app.get("/openapi.json", dependencies=signed, include_in_schema=False)

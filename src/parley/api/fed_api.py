@@ -29,16 +29,16 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
+from parley.api.log_api import sth_answer
 from parley.api.peer_auth import caller_party
 from parley.api.problems import require_peer
 from parley.core import merkle
 from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.node import wakeup, witnessing
-from parley.node.ingest import note_body
 from parley.node.items import entry_item
 from parley.node.node import Node, now_ms
-from parley.node.replicator import HandOver, Replicator
+from parley.node.replicator import SIZE_MEDIA_TYPE, HandOver, Replicator
 from parley.node.sync import Hint
 from parley.store import logs
 from parley.store import witnessing as witness_rows
@@ -70,7 +70,7 @@ async def add_checkpoint(request: Request) -> Response:
     try:
         party, hint, line = await anyio.to_thread.run_sync(wakeup.receive, node, body, now_ms())
     except wakeup.SizeConflictError as exc:
-        return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+        return size_conflict(exc.size)
     return _woken(request, party, hint, line)
 
 
@@ -96,7 +96,7 @@ async def push(request: Request) -> Response:
     try:
         pushed, hand_over = await anyio.to_thread.run_sync(receive)
     except wakeup.SizeConflictError as exc:
-        return Response(f"{exc.size}\n", status_code=409, media_type="text/x.tlog.size")
+        return size_conflict(exc.size)
     if pushed.stored is None:
         return _woken(request, pushed.party, pushed.hint, pushed.line)
     if leader is not None and hand_over is not None:
@@ -104,6 +104,16 @@ async def push(request: Request) -> Response:
     elif leader is not None and pushed.stored.observations:
         leader.poke()  # this node's log grew: announce it now
     return Response(pushed.line, status_code=200, media_type="text/plain; charset=utf-8")
+
+
+def size_conflict(size: int) -> Response:
+    """C2SP tlog-witness's 409: the recorded size, Content-Type exactly ``text/x.tlog.size``.
+
+    Starlette adds ``; charset=utf-8`` to any ``text/`` media type it is given, so the header
+    is set by hand.
+    """
+    return Response(f"{size}\n".encode("ascii"), status_code=409,
+                    headers={"content-type": SIZE_MEDIA_TYPE})  # fmt: skip
 
 
 def _woken(request: Request, party: str, hint: Hint, line: str) -> Response:
@@ -142,6 +152,25 @@ def witnessed(request: Request, party: PartyPath) -> Response:
     return Response(row.note, media_type="text/plain; charset=utf-8")
 
 
+monitor_router = APIRouter()
+
+
+@monitor_router.get("/{origin_hash}/checkpoint")
+def monitored(
+    request: Request, origin_hash: Annotated[str, Path(pattern="^[0-9a-f]{64}$")]
+) -> Response:
+    """C2SP tlog-witness's monitoring endpoint, beside ``/fed/v1/witnessed/<party>``.
+
+    The latest checkpoint cosigned for the origin whose SHA-256 is ``origin_hash`` (lower-case
+    hex), with this node's cosignature.
+    """
+    with _node(request).store.read() as conn:
+        note = witnessing.witnessed_by_origin(conn, origin_hash)
+    if note is None:
+        raise NotFoundError(f"this node has cosigned no checkpoint of origin hash {origin_hash}")
+    return Response(note, media_type="text/plain; charset=utf-8")
+
+
 def _held(conn: Connection, party: str) -> tuple[int, str]:
     """The latest checkpoint of ``party`` whose whole tree this node holds."""
     state = logs.get_state(conn, party)
@@ -155,13 +184,7 @@ def _held(conn: Connection, party: str) -> tuple[int, str]:
 def mirror_sth(request: Request, party: PartyPath) -> dict[str, Any]:
     with _node(request).store.read() as conn:
         _size, note = _held(conn, party)
-    checkpoint = note_body(note)
-    return {
-        "tree_size": checkpoint.size,
-        "timestamp": checkpoint.time_ms,
-        "sha256_root_hash": _b64(checkpoint.root),
-        "checkpoint": note,
-    }
+    return sth_answer(_node(request), party, note)
 
 
 @router.get("/mirror/{party}/get-sth-consistency")

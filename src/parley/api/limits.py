@@ -32,6 +32,8 @@ READ_LIMIT = 0  # GET and HEAD carry no body
 class BodyTooLargeError(ParleyError):
     """The request body is larger than its route accepts (413)."""
 
+    problem = "body-too-large"
+    title = "Request body too large"
     http_status = 413
 
     def __init__(self, route: str, limit: int) -> None:
@@ -73,7 +75,8 @@ class BodyLimit:
         limit = limit_for(self.limits, method, route)
         declared = _declared_length(scope)
         if declared == -1:
-            answer = problems.problem(400, "Bad request", "Content-Length is not a number",
+            answer = problems.problem(400, problems.EDGE_PROBLEMS["bad-request"],
+                                      "Content-Length is not a number",
                                       "bad-request")  # fmt: skip
             await answer(scope, receive, send)
             return

@@ -48,16 +48,30 @@ def _checkpoint_body(note: str) -> Checkpoint:
     return Checkpoint.parse_body(note[: note.index("\n\n") + 1].encode("utf-8"))
 
 
-@router.get("/get-sth")
-def get_sth(request: Request) -> dict[str, Any]:
-    _size, note = current_sth(request)
+def sth_answer(node: Node, party: str, note: str) -> dict[str, Any]:
+    """``get-sth``: the checkpoint as JSON, ``timestamp`` being the log's time at it.
+
+    That is the legacy ``time`` line, or the signed time of its last entry (0 when empty):
+    protocol s6 and s8.
+    """
     checkpoint = _checkpoint_body(note)
+    timestamp = checkpoint.time_ms
+    if timestamp is None:
+        with node.store.read() as conn:
+            timestamp = logs.checkpoint_time(conn, party, checkpoint.size) or 0
     return {
         "tree_size": checkpoint.size,
-        "timestamp": checkpoint.time_ms,
+        "timestamp": timestamp,
         "sha256_root_hash": _b64(checkpoint.root),
         "checkpoint": note,
     }
+
+
+@router.get("/get-sth")
+def get_sth(request: Request) -> dict[str, Any]:
+    _size, note = current_sth(request)
+    node = _node(request)
+    return sth_answer(node, node.party, note)
 
 
 @router.get("/get-sth-consistency")

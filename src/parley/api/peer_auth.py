@@ -15,6 +15,7 @@ Every answer to an authenticated peer carries ``Parley-Peer: <its party>`` (``Pe
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -50,13 +51,21 @@ SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be f
 class BodyTooLargeError(ParleyError):
     """A request body is over the limit of its route."""
 
+    problem = "body-too-large"
+    title = "Request body too large"
     http_status = 413
 
 
 class RateLimitedError(ParleyError):
-    """An anonymous caller sent too many requests."""
+    """An anonymous caller sent too many requests (429, with ``Retry-After``)."""
 
     http_status = 429
+    problem = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: int = 1) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = max(1, retry_after_s)
 
 
 @dataclass
@@ -81,7 +90,7 @@ class AnonymousLimiter:
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
         if bucket.tokens < 1:
-            raise _limited()
+            raise _limited(math.ceil((1 - bucket.tokens) / self.rate))
         bucket.tokens -= 1
         self.buckets[client] = bucket
         if len(self.buckets) > 10_000:
@@ -127,13 +136,14 @@ class SharedLimiter:
                 conn.execute(delete(rate_buckets).where(rate_buckets.c.stamp < now - idle_ms))
                 self.swept = now
         if left < 0:
-            raise _limited()
+            raise _limited(math.ceil(-left / 1000 / self.rate))
 
 
-def _limited() -> RateLimitedError:
+def _limited(retry_after_s: int) -> RateLimitedError:
     return RateLimitedError(
         "too many unauthenticated requests; slow down",
         hint="peers sign their requests and are not rate-limited this way",
+        retry_after_s=retry_after_s,
     )
 
 

@@ -3,7 +3,13 @@
 Every error answer of the node is ``application/problem+json``: a ``ParleyError`` (its
 ``http_status``), a request that fails validation (400), a route or method that does not exist
 (Starlette's ``HTTPException``: 404, 405), the body limits of ``parley.api.limits`` (413), and
-anything unexpected (500, logged with its traceback, its detail withheld).
+anything unexpected (500, logged with its traceback, its detail withheld). The one exception is
+what C2SP tlog-witness fixes: the 409 of ``add-checkpoint`` is ``text/x.tlog.size``.
+
+Each problem's ``type`` is ``PROBLEM_TYPE`` followed by a stable slug: an error class's
+``problem`` attribute, or one of ``EDGE_PROBLEMS`` here; never a Python class name, so renaming
+code changes no answer. ``title`` is the slug's fixed title, meant for a person; ``detail`` says
+what happened this time. docs/protocol.md s8.3 lists every slug. A 429 carries ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -21,12 +27,24 @@ from parley.core.errors import NotAuthorizedError, ParleyError
 from parley.node import officers
 
 PROBLEM_TYPE = "https://parley.invalid/problems/"
+# Problems raised by the HTTP layer itself rather than by a ParleyError: slug -> title.
+EDGE_PROBLEMS = {
+    "bad-request": "Bad request",
+    "no-such-route": "No such route",
+    "method-not-allowed": "Method not allowed",
+    "client-disconnected": "Client disconnected",
+    "internal": "Internal error",
+    "unhealthy": "Node failing",
+}
+_HTTP_SLUGS = {404: "no-such-route", 405: "method-not-allowed"}
 log = logging.getLogger("parley.api")
 
 
 class PeerRequiredError(NotAuthorizedError):
     """The route answers pinned peers and administrators, and the caller is neither (401)."""
 
+    problem = "peer-required"
+    title = "Pinned peer or administrator required"
     http_status = 401
 
 
@@ -68,27 +86,34 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ParleyError)
     async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
-        kind = type(exc).__name__.removesuffix("Error").lower() or "error"
-        return problem(exc.http_status, type(exc).__name__, detail, kind)
+        answer = problem(exc.http_status, exc.title, detail, exc.problem)
+        retry_after = getattr(exc, "retry_after_s", None)
+        if retry_after is not None:
+            answer.headers["Retry-After"] = str(retry_after)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
-        return problem(400, "Bad request", f"{where}: {first.get('msg')}", "bad-request")
+        return problem(400, EDGE_PROBLEMS["bad-request"], f"{where}: {first.get('msg')}",
+                       "bad-request")  # fmt: skip
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        answer = problem(exc.status_code, str(exc.detail), str(exc.detail), "http")
+        slug = _HTTP_SLUGS.get(exc.status_code, "bad-request")
+        title = EDGE_PROBLEMS[slug]
+        answer = problem(exc.status_code, title, str(exc.detail), slug)
         answer.headers.update(exc.headers or {})
         return answer
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
-        return problem(400, "Client disconnected", "the request ended before its body", "gone")
+        return problem(400, EDGE_PROBLEMS["client-disconnected"],
+                       "the request ended before its body", "client-disconnected")  # fmt: skip
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return problem(500, "Internal error", "the node failed to answer; its log says why",
-                       "internal")  # fmt: skip
+        return problem(500, EDGE_PROBLEMS["internal"],
+                       "the node failed to answer; its log says why", "internal")  # fmt: skip

@@ -45,11 +45,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
+import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import and_, delete, insert, not_, select, update
 
-from parley.api.problems import require_peer
+from parley.api.problems import EDGE_PROBLEMS, problem, require_peer
 from parley.core.errors import StoreError
 from parley.node import checks, deadlines, webhooks
 from parley.node.node import Node, now_ms
@@ -320,8 +321,19 @@ def node_workers(request: Request) -> dict[str, Any]:
 
 @router.get("/node/health")
 def node_health(request: Request) -> JSONResponse:
-    """``ok`` (200), or ``failing`` (503) with the background jobs of this worker that died."""
+    """``ok`` (200), or a 503 problem listing the background jobs of this worker that died.
+
+    The problem (RFC 9457) carries the report as extension members: ``health`` (``failing``)
+    and ``failed_jobs``.
+    """
     require_peer(request, "/fed/v1/node/health")
     failed: FailedJobs = request.app.state.failed_jobs
     report = failed.report()
-    return JSONResponse(report, status_code=503 if report["status"] != "ok" else 200)
+    if report["status"] == "ok":
+        return JSONResponse(report)
+    names = ", ".join(job["job"] for job in report["failed_jobs"])
+    answer = problem(503, EDGE_PROBLEMS["unhealthy"], f"background jobs failed: {names}",
+                     "unhealthy")  # fmt: skip
+    extended = {**orjson.loads(answer.body), "health": report["status"],
+                "failed_jobs": report["failed_jobs"]}  # fmt: skip
+    return JSONResponse(extended, status_code=503, media_type="application/problem+json")

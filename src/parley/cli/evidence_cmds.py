@@ -99,7 +99,7 @@ def _witnessed(said: Said) -> str:
     who = ", ".join(f"{name.rsplit('/', 1)[-1]} {when(ms)}" for name, ms in w.cosigners)
     if w.k == 0:
         return (
-            f"existed no later than {when(w.checkpoint_time)} (k=0: the log's own checkpoint time)"
+            f"existed no later than {when(w.checkpoint_time)} (k=0: the log's own time)"
         )
     if w.bound is None:
         return f"under quorum: {len(w.cosigners)} of k={w.k} cosignatures ({who or 'none'})"

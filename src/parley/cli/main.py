@@ -30,7 +30,7 @@ from parley.cli import (
     witness_cmds,
 )
 from parley.cli.common import HomeOption, open_node, out, passphrase_source, reports_errors
-from parley.core.checkpoint import vkey, witness_name
+from parley.core.checkpoint import cosigner_vkey, vkey, witness_name_for
 from parley.core.errors import ParleyError
 from parley.core.keys import PURPOSES, fingerprint
 from parley.node import tlspin
@@ -122,8 +122,10 @@ def node_info(
         "identity_kid": statement.identity.kid,
         "fingerprint": fingerprint(statement.identity.raw),
         "keys": {p: k.b64 for p, k in statement.purposes.items()},
-        "witness_vkey": vkey(witness_name(node.network, node.party),
-                             statement.purposes["witness"].raw),  # fmt: skip
+        "origin": node.log.origin,
+        "log_vkey": vkey(node.log.origin, statement.purposes["log"].raw),
+        "witness_vkey": cosigner_vkey(witness_name_for(node.log.origin),
+                                      statement.purposes["witness"].raw),  # fmt: skip
         "policy": context.policy.hash,
         "size": node.size(),
         "url": f"http://{node.config.host}:{node.config.port}",

@@ -107,10 +107,12 @@ def proof(file: Path, identity: IdentityOption = None) -> None:
     doc = _document(file, "an entry proof ('parley log proof')")
     report = verify_entry_proof(doc, pinned_identity=_pinned(identity))
     h = report.header
+    stated = report.checkpoint.time_ms  # only a legacy checkpoint states a time (protocol s6)
+    when = "" if stated is None else f" (time {format_time(stated)})"
     out.print(
         f"OK {h.ref} kind={h.kind} status={h.status} time {format_time(h.time)}, "
-        f"included in checkpoint of size {report.checkpoint.size} "
-        f"(time {format_time(report.checkpoint.time_ms)}); author identity {report.identity.kid}"
+        f"included in checkpoint of size {report.checkpoint.size}{when}; "
+        f"author identity {report.identity.kid}"
     )
     if report.body is not None:
         out.print(orjson.dumps(report.body, option=orjson.OPT_INDENT_2).decode())

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors, table
-from parley.core.checkpoint import parse_vkey
+from parley.core.checkpoint import parse_cosigner_vkey
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.node.node import now_ms
 from parley.store import witnessing as rows
@@ -34,7 +34,7 @@ def add(
     """Submit this node's checkpoints to the witness at URL, checking its cosignatures by VKEY."""
     if not url.startswith(("http://", "https://")):
         raise InvalidEntryError(f"witness URL {url!r} must start with http:// or https://")
-    parsed = parse_vkey(vkey)
+    parsed = parse_cosigner_vkey(vkey)
     node = open_node(home)
     acting(node, as_officer, "witness.add", {"url": url, "name": parsed.name}, "admin")
     with node.store.write() as conn:

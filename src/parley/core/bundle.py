@@ -33,13 +33,14 @@ hash it expects) checks, in this order:
 6. witnessed time (DESIGN.md, Deadlines, time and compliance): on the checkpoint that includes
    an entry, the k-th earliest cosignature time over distinct witnesses other than the log's own
    party, k being the anchor's ``witness_quorum``. Witnesses are the other members, under the
-   key name ``parley/<network>/witness/<party>`` with any ``witness`` key their verified chain
+   witness name of their log's origin (protocol s6.1) with any ``witness`` key their verified chain
    certifies, and the anchor's external witnesses. It is an upper bound: the entry existed no
    later than that. Cosignature times are whole seconds (the witness's clock rounded down), so
    the bound has a precision of one second: the entry existed before ``bound + 1 s``
    (``Witnessing.latest``), and a claimed time within that second is no skew. One colluding
-   witness cannot move it earlier when k >= 2. With k = 0 the checkpoint's own time line
-   stands (the log's claim, in ms). Lines by other keys are reported and
+   witness cannot move it earlier when k >= 2. With k = 0 the log's own claim stands, in ms:
+   the checkpoint's time line, or without one the entry's header time. Lines by other keys are
+   reported and
    never counted; a line by a known witness key that does not verify rejects the bundle.
 
 Nothing here reads a clock, a file or the network.
@@ -64,6 +65,7 @@ from parley.core.checkpoint import (
     parse_note,
     parse_vkey,
     witness_name,
+    witness_name_for,
 )
 from parley.core.entry import ALL, Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
@@ -85,7 +87,7 @@ class Witnessing:
 
     k: int
     checkpoint_size: int
-    checkpoint_time: int  # ms, the log's own time line
+    checkpoint_time: int  # ms, the log's own time: its time line, else the entry's header time
     cosigners: tuple[tuple[str, int], ...]  # (witness name, ms) counted, earliest first
     uncounted: tuple[str, ...]  # other signature lines, each with why it does not count
     bound: int | None  # ms: existed no later than; None while under quorum
@@ -353,12 +355,12 @@ class _Witness:
 def _witness_keys(policy: PolicyDocument, proofs: Sequence[_Proven]) -> dict[str, _Witness]:
     """Every witness the anchor policy recognises, with the keys the bundle certifies for it."""
     keys: dict[str, set[bytes]] = {m.party: set() for m in policy.members}
+    names = {m.party: witness_name(policy.network, m.party) for m in policy.members}
     for proven in proofs:
         keys[proven.party].update(s.purposes["witness"].raw for s in proven.chain)
+        names[proven.party] = witness_name_for(proven.report.checkpoint.origin)  # s6.1 rule
     witnesses = {
-        witness_name(policy.network, party): _Witness(
-            witness_name(policy.network, party), tuple(sorted(raw)), party
-        )
+        names[party]: _Witness(names[party], tuple(sorted(raw)), party)
         for party, raw in keys.items()
     }
     for external in policy.witnesses:
@@ -389,12 +391,13 @@ def _witnessing(proven: _Proven, k: int, witnesses: Mapping[str, _Witness]) -> W
                 earliest = min(found * MS_PER_S, times.get(witness.name, found * MS_PER_S))
                 times[witness.name] = earliest
     cosigners = tuple(sorted(times.items(), key=lambda item: (item[1], item[0])))
+    own_time = proven.report.header.time if checkpoint.time_ms is None else checkpoint.time_ms
     if k == 0:
-        bound: int | None = checkpoint.time_ms
+        bound: int | None = own_time
     else:
         bound = cosigners[k - 1][1] if len(cosigners) >= k else None
     return Witnessing(
-        k, checkpoint.size, checkpoint.time_ms, cosigners,
+        k, checkpoint.size, own_time, cosigners,
         _uncounted(proven, witnesses, known), bound, 1 if k == 0 else MS_PER_S,
     )  # fmt: skip
 

@@ -5,9 +5,11 @@
   ``SHA-256(key name || 0x0A || signature type || public key)[:4]``; Ed25519 is type 0x01. Verifier
   keys ("vkeys") are written ``<name>+<hex key ID>+base64(type || public key)``.
 * C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint): the note text of a tree head is the origin, the
-  tree size in decimal and the base64 root hash, one per line. A Parley checkpoint adds exactly one
-  extension line, ``time <ms>``: the log's time, integer milliseconds UTC. Its origin is
-  ``parley/<network>/<party>`` and it is signed by the node's ``log`` key.
+  tree size in decimal and the base64 root hash, one per line, and no extension line: the form
+  every default-configured C2SP witness cosigns (protocol s6). Logs begun before that form carry
+  one extension line, ``time <ms>`` (the log's time, integer milliseconds UTC); they keep it, and
+  a verifier accepts both forms forever (signed history is never rewritten). Checkpoints are
+  signed by the node's ``log`` key under the log's origin (``origin_problem`` says which).
 * C2SP tlog-cosignature, ``cosignature/v1`` (c2sp.org/tlog-cosignature): a witness signs the
   lines ``cosignature/v1`` and ``time <seconds>`` followed by the checkpoint text, with Ed25519
   (signature type 0x04); its signature line carries
@@ -23,7 +25,7 @@ Security invariants:
 * Signature lines from unknown keys (name and key ID not both matching) are kept but ignored; a
   line from a known key that fails to verify rejects the whole note (signed-note, "Signatures").
 * The format of a signed checkpoint can never change: ``Checkpoint.parse_body`` accepts exactly
-  the bytes ``Checkpoint.body`` writes.
+  the bytes ``Checkpoint.body`` writes, in either form, and nothing else.
 """
 
 from __future__ import annotations
@@ -54,11 +56,16 @@ __all__ = [
     "VerifierKey",
     "add_signature_lines",
     "cosign",
+    "cosigner_vkey",
+    "deployment_origin",
     "cosignature_message",
     "cosignatures_in",
     "key_hash",
     "open_checkpoint",
+    "open_log_checkpoint",
     "origin_for",
+    "origin_parts",
+    "parse_cosigner_vkey",
     "parse_note",
     "parse_signature_line",
     "parse_vkey",
@@ -67,6 +74,7 @@ __all__ = [
     "verify_cosignature",
     "verify_note",
     "vkey",
+    "witness_name_for",
 ]
 
 SIGNATURE_ED25519: Final = 0x01
@@ -80,10 +88,12 @@ ROOT_SIZE: Final = 32
 ED25519_KEY_SIZE: Final = 32
 ED25519_SIGNATURE_SIZE: Final = 64
 ORIGIN_PREFIX: Final = "parley/"
+DEPLOYMENT_SUFFIX: Final = ".parley.invalid"
 
 _SIGNATURE_PREFIX: Final = "\u2014 "
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+_KID = re.compile(r"[0-9a-f]{16}")
 _ORIGIN_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _SUPPORTED_TYPES: Final = (SIGNATURE_ED25519, SIGNATURE_COSIGNATURE_V1)
 
@@ -133,6 +143,24 @@ def vkey(name: str, public_key_raw: bytes, signature_type: int = SIGNATURE_ED255
     return f"{name}+{key_hash(name, signature_type, public_key_raw).hex()}+{encoded}"
 
 
+def cosigner_vkey(name: str, public_key_raw: bytes) -> str:
+    """A witness's vkey: C2SP tlog-cosignature type 0x04, the key ID computed over 0x04."""
+    return vkey(name, public_key_raw, SIGNATURE_COSIGNATURE_V1)
+
+
+def parse_cosigner_vkey(text: str) -> VerifierKey:
+    """Parse a witness's vkey: only an Ed25519 ``cosignature/v1`` key (type 0x04) is one."""
+    parsed = parse_vkey(text)
+    if parsed.signature_type != SIGNATURE_COSIGNATURE_V1:
+        raise VerificationError(
+            f"{parsed.name}+{parsed.key_hash.hex()} is a signed-note key of type "
+            f"0x{parsed.signature_type:02x}, not an Ed25519 cosignature/v1 witness key (0x04)",
+            hint="a C2SP witness publishes its vkey as <name>+<key ID>+base64(0x04 || key); "
+            "ask its operator for that one",
+        )
+    return parsed
+
+
 def parse_vkey(text: str) -> VerifierKey:
     """Parse a verifier key string, checking its key ID; only Ed25519 types 0x01 and 0x04."""
     parts = text.split("+", 2)
@@ -146,7 +174,12 @@ def parse_vkey(text: str) -> VerifierKey:
     material = _unb64(encoded, "vkey key material")
     if not material or material[0] not in _SUPPORTED_TYPES:
         kind = f"0x{material[0]:02x}" if material else "none"
-        raise VerificationError(f"unsupported vkey signature type {kind}: need 0x01 or 0x04")
+        raise VerificationError(
+            f"unsupported vkey signature type {kind}: Parley checks Ed25519 note keys (0x01) and "
+            f"Ed25519 cosignature/v1 witness keys (0x04) only",
+            hint="other types (such as the ML-DSA cosignatures C2SP describes) count only once "
+            "the network policy names them",
+        )
     public_key = material[1:]
     if len(public_key) != ED25519_KEY_SIZE:
         raise VerificationError(f"an Ed25519 vkey holds 32 bytes of key, got {len(public_key)}")
@@ -307,27 +340,98 @@ def _origin_part_ok(part: str) -> bool:
     return _ORIGIN_PART.fullmatch(part) is not None
 
 
-def origin_for(network: str, party: str) -> str:
-    """The checkpoint origin (and log key name) ``parley/<network>/<party>``."""
+def _check_parts(network: str, party: str) -> None:
     for what, part in (("network", network), ("party", party)):
         if not _origin_part_ok(part):
             raise InvalidEntryError(
                 f"invalid {what} name {part!r} for an origin: 1-64 of A-Z a-z 0-9 . _ -, "
                 f"starting with a letter or digit",
             )
+
+
+def origin_for(network: str, party: str) -> str:
+    """The legacy origin ``parley/<network>/<party>`` of logs begun before deployment origins.
+
+    Two deployments that keep one network name share it; new logs take ``deployment_origin``.
+    """
+    _check_parts(network, party)
     return f"{ORIGIN_PREFIX}{network}/{party}"
 
 
+def deployment_origin(network: str, party: str, first_identity_kid: str) -> str:
+    """A new log's origin, chosen once at ``init``: ``<kid>.parley.invalid/<network>/<party>``.
+
+    A schema-less URL (C2SP tlog-checkpoint) unique across deployments: ``<kid>`` is the key id
+    of the node's first identity key (protocol s2), which no rotation changes. ``.invalid``
+    (RFC 6761) says that the host names nothing to resolve. Stored by the node, never recomputed.
+    """
+    _check_parts(network, party)
+    if _KID.fullmatch(first_identity_kid) is None:
+        raise InvalidEntryError(f"{first_identity_kid!r} is not a key id (16 hex digits)")
+    return f"{first_identity_kid}{DEPLOYMENT_SUFFIX}/{network}/{party}"
+
+
+def origin_parts(origin: str) -> tuple[str, str] | None:
+    """(network, party) that a valid origin of either form names, else None."""
+    parts = origin.split("/")
+    if len(parts) != 3 or not all(map(_origin_part_ok, parts[1:])):
+        return None
+    host = parts[0]
+    legacy = host + "/" == ORIGIN_PREFIX
+    deployed = host.endswith(DEPLOYMENT_SUFFIX) and _KID.fullmatch(
+        host.removesuffix(DEPLOYMENT_SUFFIX)
+    ) is not None
+    return (parts[1], parts[2]) if legacy or deployed else None
+
+
 def witness_name(network: str, party: str) -> str:
-    """The key name of a member node's ``witness`` key in cosignature lines (protocol §6.1)."""
+    """The legacy key name of a member node's ``witness`` key (protocol §6.1)."""
     return f"parley/{network}/witness/{party}"
 
 
+def witness_name_for(origin: str) -> str:
+    """The witness key name of the node whose log has ``origin``: the same rule as the origin.
+
+    ``parley/<network>/witness/<party>`` beside a legacy origin,
+    ``<kid>.parley.invalid/<network>/witness/<party>`` beside a deployment origin.
+    """
+    parts = origin_parts(origin)
+    if parts is None:
+        raise InvalidEntryError(f"{origin[:80]!r} is not a Parley log origin")
+    host = origin.split("/", 1)[0]
+    return f"{host}/{parts[0]}/witness/{parts[1]}"
+
+
 def _origin_problem(origin: str) -> str | None:
-    parts = origin.split("/")
-    if len(parts) == 3 and parts[0] + "/" == ORIGIN_PREFIX and all(map(_origin_part_ok, parts[1:])):
+    if origin_parts(origin) is not None:
         return None
-    return f"checkpoint origin {origin[:80]!r} is not parley/<network>/<party>"
+    return (
+        f"checkpoint origin {origin[:80]!r} is neither parley/<network>/<party> nor "
+        f"<kid>.parley.invalid/<network>/<party>"
+    )
+
+
+def open_log_checkpoint(
+    note: str | bytes, network: str, party: str, log_key: bytes, held_origin: str | None = None
+) -> Checkpoint:
+    """Verify a checkpoint of ``party``'s log on ``network``, under the origin its text names.
+
+    The origin must be of either form for that network and party and, once a checkpoint of the
+    log is held, equal to the origin held (one origin per log, never recomputed); the log's
+    signature must verify under it as key name.
+    """
+    text = note.decode("utf-8", "replace") if isinstance(note, bytes) else note
+    origin = text.split("\n", 1)[0]
+    if origin_parts(origin) != (network, party):
+        raise VerificationError(
+            f"checkpoint origin {origin[:80]!r} is not an origin of {party}'s log on {network}"
+        )
+    if held_origin is not None and origin != held_origin:
+        raise VerificationError(
+            f"checkpoint origin {origin[:80]!r} differs from the origin {held_origin!r} held for "
+            f"{party}'s log: a log keeps one origin"
+        )
+    return open_checkpoint(note, origin, log_key)
 
 
 def _parse_decimal(text: str, what: str) -> int:
@@ -346,7 +450,8 @@ class Checkpoint:
     origin: str
     size: int
     root: bytes
-    time_ms: int
+    time_ms: int | None = None
+    """The legacy ``time <ms>`` extension line, or None for the extension-free form."""
 
     def __post_init__(self) -> None:
         problem = _origin_problem(self.origin)
@@ -354,14 +459,27 @@ class Checkpoint:
             problem = f"tree size {self.size} is outside 0..2**63-1"
         if problem is None and len(self.root) != ROOT_SIZE:
             problem = f"root hash is {ROOT_SIZE} bytes, got {len(self.root)}"
-        if problem is None and not 0 <= self.time_ms <= MAX_TIMESTAMP:
+        if problem is None and self.time_ms is not None and not 0 <= self.time_ms <= MAX_TIMESTAMP:
             problem = f"checkpoint time {self.time_ms} ms is outside 0..2**63-1"
         if problem is not None:
             raise InvalidEntryError(problem)
 
     def body(self) -> bytes:
-        """The note text: origin, size, base64 root and ``time <ms>``, each ending in a newline."""
-        return f"{self.origin}\n{self.size}\n{_b64(self.root)}\ntime {self.time_ms}\n".encode()
+        """The note text: origin, size, base64 root (and a legacy ``time <ms>``), one per line."""
+        text = f"{self.origin}\n{self.size}\n{_b64(self.root)}\n"
+        if self.time_ms is not None:
+            text += f"time {self.time_ms}\n"
+        return text.encode()
+
+    def log_time(self, last_entry_time: int) -> int:
+        """The log's time at this checkpoint (protocol s6).
+
+        Its ``time`` line where it has one, else the time of its last entry (0 for the empty
+        tree), which the log signed too.
+        """
+        if self.time_ms is not None:
+            return self.time_ms
+        return last_entry_time if self.size else 0
 
     @classmethod
     def parse_body(cls, body: bytes) -> Checkpoint:
@@ -373,11 +491,12 @@ class Checkpoint:
         if not text.endswith("\n"):
             raise VerificationError("a checkpoint body must end with a newline")
         lines = text[:-1].split("\n")
-        if len(lines) != 4:
+        if len(lines) not in (3, 4):
             raise VerificationError(
-                f"a Parley checkpoint has 4 lines (origin, size, root, time), got {len(lines)}",
+                f"a Parley checkpoint has 3 lines (origin, size, root), or 4 with the legacy "
+                f"'time <ms>' line, got {len(lines)}",
             )
-        origin, size_line, root_line, time_line = lines
+        origin, size_line, root_line = lines[:3]
         problem = _origin_problem(origin)
         if problem is not None:
             raise VerificationError(problem)
@@ -385,9 +504,13 @@ class Checkpoint:
         root = _unb64(root_line, "root hash")
         if len(root) != ROOT_SIZE:
             raise VerificationError(f"root hash is {ROOT_SIZE} bytes, got {len(root)}")
+        if len(lines) == 3:
+            return cls(origin, size, root)
+        time_line = lines[3]
         if not time_line.startswith("time "):
             raise VerificationError(
-                f"the extension line must be 'time <ms>', got {time_line[:40]!r}"
+                f"the only extension line a Parley checkpoint may carry is the legacy "
+                f"'time <ms>', got {time_line[:40]!r}"
             )
         return cls(origin, size, root, _parse_decimal(time_line[5:], "checkpoint time"))
 

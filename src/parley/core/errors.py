@@ -12,6 +12,10 @@ class ParleyError(Exception):
 
     exit_code = 1
     http_status = 400
+    # RFC 9457: the stable problem type (a slug under the base URI of docs/protocol.md s8.3,
+    # never derived from a class name) and its title for a person.
+    problem = "refused"
+    title = "Request refused"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -25,40 +29,60 @@ class ParleyError(Exception):
 class CanonicalizationError(ParleyError):
     """A value lies outside the signed-JSON subset (floats, non-ASCII keys, big integers...)."""
 
+    problem = "not-canonical"
+    title = "Not canonical JSON"
+
 
 class InvalidEntryError(ParleyError):
     """A header or body breaks the protocol: a field is missing, malformed or incoherent."""
+
+    problem = "invalid-input"
+    title = "Invalid input"
 
 
 class LimitExceededError(InvalidEntryError):
     """A size, count or depth limit is exceeded."""
 
+    problem = "too-large"
+    title = "Over a size limit"
     http_status = 413
 
 
 class VerificationError(ParleyError):
     """A signature, hash, proof or checkpoint does not verify."""
 
+    problem = "verification-failed"
+    title = "Verification failed"
     exit_code = 3
 
 
 class ProofRequestError(ParleyError):
     """A proof or range request is malformed or out of range."""
 
+    problem = "bad-proof-request"
+    title = "Bad proof or range request"
+
 
 class KeyFileError(ParleyError):
     """A key file is missing, unreadable, too open, or the passphrase is wrong."""
 
+    problem = "key-file"
+    title = "Key file problem"
     exit_code = 4
 
 
 class PolicyError(ParleyError):
     """A network policy is malformed, unsigned by a member, or forbids the action."""
 
+    problem = "policy"
+    title = "Refused by the network policy"
+
 
 class NotAuthorizedError(ParleyError):
     """The officer is unknown, not authenticated, or lacks the role for the action."""
 
+    problem = "not-authorized"
+    title = "Not authorized"
     exit_code = 5
     http_status = 403
 
@@ -66,6 +90,8 @@ class NotAuthorizedError(ParleyError):
 class StoreError(ParleyError):
     """The database is missing, corrupted, or in an unexpected state."""
 
+    problem = "store"
+    title = "Storage failure"
     exit_code = 6
     http_status = 500
 
@@ -73,6 +99,8 @@ class StoreError(ParleyError):
 class ConflictError(ParleyError):
     """The action conflicts with existing state (a node home that already exists, ...)."""
 
+    problem = "conflict"
+    title = "Conflicts with existing state"
     exit_code = 7
     http_status = 409
 
@@ -80,4 +108,6 @@ class ConflictError(ParleyError):
 class NotFoundError(ParleyError):
     """A named thing (entry, officer, checkpoint) does not exist."""
 
+    problem = "not-found"
+    title = "Not found"
     http_status = 404

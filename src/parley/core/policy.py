@@ -88,6 +88,9 @@ class PolicyDocument(_Strict):
     skew_tolerance_ms: MS = Field(ge=0)
     check_interval_ms: MS = Field(ge=1000)
     regime: dict[str, Any]
+    checkpoint_time_line: bool | None = None
+    """False: the network's logs sign extension-free C2SP checkpoints (protocol s6). Absent
+    (policies written before that form) means true: the legacy ``time <ms>`` line."""
 
     @model_validator(mode="after")
     def _coherent(self) -> PolicyDocument:
@@ -100,6 +103,8 @@ class PolicyDocument(_Strict):
 
     @classmethod
     def from_dict(cls, doc: Any) -> PolicyDocument:
+        if isinstance(doc, dict) and doc.get("checkpoint_time_line", False) is None:
+            raise PolicyError("policy checkpoint_time_line: true or false, or left out")
         try:
             policy = cls.model_validate(doc)
         except ValidationError as exc:
@@ -111,6 +116,8 @@ class PolicyDocument(_Strict):
 
     def to_dict(self) -> dict[str, Any]:
         doc = self.model_dump(mode="python")
+        if doc["checkpoint_time_line"] is None:
+            del doc["checkpoint_time_line"]  # absent in every policy signed before the field
         return _listify(doc)  # type: ignore[no-any-return]
 
     def canonical(self) -> bytes:
@@ -119,6 +126,11 @@ class PolicyDocument(_Strict):
     @property
     def hash(self) -> str:
         return hashlib.sha256(DOMAIN_POLICY + self.canonical()).hexdigest()
+
+    @property
+    def time_line(self) -> bool:
+        """Whether logs under this policy write the legacy ``time`` line in their checkpoints."""
+        return self.checkpoint_time_line is not False
 
     def has_member(self, party: str) -> bool:
         return any(member.party == party for member in self.members)

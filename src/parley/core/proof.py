@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley.core import merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.entry import Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
@@ -115,8 +115,8 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         return found[-1]
 
     size_hint = Checkpoint.parse_body(note[: note.find("\n\n") + 1].encode("utf-8")).size
-    origin = origin_for(first.network, first.party)
-    checkpoint = open_checkpoint(note, origin, key_at(size_hint - 1).purposes["log"].raw)
+    checkpoint = open_log_checkpoint(note, first.network, first.party,
+                                     key_at(size_hint - 1).purposes["log"].raw)  # fmt: skip
     for item, item_path in included:
         if (item.party, item.network) != (first.party, first.network):
             raise VerificationError(f"{item.ref}: belongs to another log")
@@ -124,7 +124,7 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         if item.node != statement.identity.kid:
             raise VerificationError(f"{item.ref}: node is not the identity in force")
         item.verify_signature(statement.purposes["log"])
-        if item.time > checkpoint.time_ms:
+        if checkpoint.time_ms is not None and item.time > checkpoint.time_ms:
             raise VerificationError(f"{item.ref}: time is later than its checkpoint's")
         merkle.verify_inclusion(
             merkle.leaf_hash(item.leaf), item.seq, checkpoint.size, item_path, checkpoint.root

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from parley.core import merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.entry import Body, Header, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
@@ -49,6 +49,7 @@ class LogVerifier:
     keys: list[KeyEpoch] = field(default_factory=list)
     policies: list[tuple[int, SignedPolicy]] = field(default_factory=list)
     announced_policy: str | None = None
+    origin: str | None = None  # the log's origin, from its first verified checkpoint on
 
     @property
     def statement(self) -> KeyStatement | None:
@@ -268,13 +269,12 @@ def _next_note(notes: Iterator[str], after: int) -> tuple[int, str] | None:
 
 def _check_note(verifier: LogVerifier, note: str, root: bytes) -> None:
     assert verifier.party is not None and verifier.network is not None  # noqa: S101
-    origin = origin_for(verifier.network, verifier.party)
     key = verifier.key_at(verifier.size - 1).purposes["log"]
-    checkpoint = open_checkpoint(note, origin, key.raw)
+    checkpoint = open_log_checkpoint(note, verifier.network, verifier.party, key.raw,
+                                     verifier.origin)  # fmt: skip
+    verifier.origin = checkpoint.origin
     where = f"checkpoint of size {checkpoint.size}"
-    if checkpoint.origin != origin:
-        raise VerificationError(f"{where}: origin {checkpoint.origin!r} is not {origin!r}")
     if checkpoint.root != root:
         raise VerificationError(f"{where}: root hash does not match the entries")
-    if checkpoint.time_ms < verifier.last_time:
+    if checkpoint.time_ms is not None and checkpoint.time_ms < verifier.last_time:
         raise VerificationError(f"{where}: time line is earlier than its last entry")

@@ -6,8 +6,8 @@ module applies the same rule to what log exports hold, so that anyone with the e
 recompute them (and the compliance scoreboard, §12) without a node:
 
 * The witnesses that count on the log of party L are the members of the policy other than L,
-  under their names ``parley/<network>/witness/<party>``, and the external witnesses the policy
-  names. A member's witness keys are those certified by the key statements of its own log
+  under the witness names of their logs' origins (protocol s6.1), and the external witnesses the
+  policy names. A member's witness keys are those certified by the key statements of its own log
   (every one of them: a cosignature is not positioned in the witness's log, so a rotated
   witness key's earlier cosignatures keep counting, as they do at a node). The statements must
   be rooted at the identity the policy lists for the member, or they are refused.
@@ -28,7 +28,7 @@ checkpoint and its root against the entries (the time line that k = 0 relies on)
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from parley.core.checkpoint import (
@@ -39,6 +39,7 @@ from parley.core.checkpoint import (
     parse_vkey,
     verify_cosignature,
     witness_name,
+    witness_name_for,
 )
 from parley.core.errors import VerificationError
 from parley.core.keys import KeyStatement
@@ -87,7 +88,9 @@ class WitnessedLog:
 
 
 def counted_witnesses(
-    policy: PolicyDocument, statements: Mapping[str, Iterable[KeyStatement]]
+    policy: PolicyDocument,
+    statements: Mapping[str, Iterable[KeyStatement]],
+    origins: Mapping[str, str] | None = None,
 ) -> dict[str, Witness]:
     """The witnesses ``policy`` counts, by name, with the keys members' statements certify.
 
@@ -107,7 +110,9 @@ def counted_witnesses(
             )
         if any(s.party != member.party for s in chain):
             raise VerificationError(f"a key statement among {member.party}'s names another party")
-        name = witness_name(policy.network, member.party)
+        origin = (origins or {}).get(member.party)
+        name = (witness_name(policy.network, member.party) if origin is None
+                else witness_name_for(origin))  # fmt: skip
         keys = frozenset(s.purposes["witness"].raw for s in chain)
         found[name] = Witness(name, keys, member.party)
     for external in policy.witnesses:
@@ -142,18 +147,29 @@ def note_cosignatures(
 
 
 def witnessed_log(
-    party: str, notes: Iterable[str], witnesses: Mapping[str, Witness], quorum: int
+    party: str,
+    notes: Iterable[str],
+    witnesses: Mapping[str, Witness],
+    quorum: int,
+    entry_times: Sequence[int] = (),
 ) -> WitnessedLog:
-    """Witnessed times of ``party``'s log from its verified checkpoint notes (any order)."""
+    """Witnessed times of ``party``'s log from its verified checkpoint notes (any order).
+
+    ``entry_times`` are the header times of the log's entries by seq: at k = 0 the log's own
+    time stands, and an extension-free checkpoint states it only through its last entry.
+    """
     counted = {name: w for name, w in witnesses.items() if w.party != party}
-    held: dict[int, tuple[int, dict[str, int]]] = {}
+    held: dict[int, tuple[int | None, dict[str, int]]] = {}
     for note in notes:
         checkpoint, times = note_cosignatures(note, counted)
         if checkpoint.origin.rsplit("/", 1)[-1] != party:
             raise VerificationError(f"checkpoint {checkpoint.origin} is not of {party}'s log")
         if checkpoint.size in held:
             raise VerificationError(f"two checkpoints of {party}'s log for size {checkpoint.size}")
-        held[checkpoint.size] = (checkpoint.time_ms, times)
+        last = checkpoint.size - 1
+        own = (checkpoint.log_time(entry_times[last]) if 0 <= last < len(entry_times)
+               else checkpoint.time_ms)  # fmt: skip
+        held[checkpoint.size] = (own, times)
     sizes = sorted(held)
     earliest: dict[str, int] = {}
     results: list[int | None] = []
@@ -173,12 +189,19 @@ def witnessed_times(
     notes: Mapping[str, Iterable[str]],
     statements: Mapping[str, Iterable[KeyStatement]],
     policy: PolicyDocument,
+    entry_times: Mapping[str, Sequence[int]] | None = None,
 ) -> dict[str, WitnessedLog]:
     """Witnessed times of every log in ``notes`` (party -> its exported checkpoint notes).
 
     ``statements`` are the key statements found in the exports (party -> statements in seq
-    order); ``policy`` gives the members, the external witnesses and the quorum k.
+    order); ``policy`` gives the members, the external witnesses and the quorum k;
+    ``entry_times`` the header times of each log's entries by seq (needed at k = 0 for
+    extension-free checkpoints, protocol s6.1).
     """
-    witnesses = counted_witnesses(policy, statements)
+    listed = {party: list(held) for party, held in notes.items()}
+    origins = {party: held[0].split("\n", 1)[0] for party, held in listed.items() if held}
+    witnesses = counted_witnesses(policy, statements, origins)
     quorum = policy.witness_quorum
-    return {party: witnessed_log(party, held, witnesses, quorum) for party, held in notes.items()}
+    times = entry_times or {}
+    return {party: witnessed_log(party, held, witnesses, quorum, times.get(party, ()))
+            for party, held in listed.items()}  # fmt: skip

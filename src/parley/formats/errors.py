@@ -13,22 +13,40 @@ from parley.core.errors import InvalidEntryError, LimitExceededError, Verificati
 class FormatError(InvalidEntryError):
     """Input in an open format (CAP, STIX, GeoJSON) or a notification body is not acceptable."""
 
+    problem = "invalid-format"
+    title = "Invalid format"
+
 
 class UnsafeXmlError(FormatError):
     """XML that could attack the parser: DOCTYPE, entities, external references, bad encoding."""
+
+    problem = "unsafe-xml"
+    title = "Unsafe XML"
 
 
 class XmlLimitError(FormatError, LimitExceededError):
     """XML over a size, depth or element-count limit."""
 
+    problem = "xml-too-large"
+    title = "XML over a limit"
+
 
 class CapError(FormatError):
     """A CAP message breaks the CAP schema or a rule of the CAP specification."""
+
+    problem = "invalid-cap"
+    title = "Invalid CAP 1.2 message"
 
 
 class StixError(FormatError):
     """A STIX 2.1 bundle is malformed, or cannot be carried as it is."""
 
+    problem = "invalid-stix"
+    title = "Invalid STIX 2.1 bundle"
+
 
 class XmlSignatureError(VerificationError):
     """An XML-DSig signature is missing, unsupported, or does not verify."""
+
+    problem = "bad-xml-signature"
+    title = "XML signature does not verify"

@@ -66,6 +66,9 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 class PhraseError(FormatError):
     """A phrase code, parameter or language is not acceptable, or the catalogue is malformed."""
 
+    problem = "invalid-phrase"
+    title = "Invalid phrase"
+
 
 # --------------------------------------------------------------------------------------------
 # Parameter types: each turns an officer's string into its canonical form, or says why not

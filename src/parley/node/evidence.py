@@ -24,13 +24,14 @@ from sqlalchemy import Connection, select
 
 from parley.core import merkle
 from parley.core.bundle import BUNDLE_FORMAT
-from parley.core.checkpoint import add_signature_lines, parse_vkey, witness_name
+from parley.core.checkpoint import add_signature_lines, parse_vkey
 from parley.core.entry import Body, format_ref, parse_ref
 from parley.core.errors import NotFoundError
 from parley.core.policy import PolicyDocument
 from parley.core.proof import PROOF_FORMAT
 from parley.node.export import entry_record
 from parley.node.node import Node
+from parley.node.witnessing import member_witness_name
 from parley.store import logs
 from parley.store import witnessing as rows
 from parley.store.schema import receipts
@@ -110,9 +111,10 @@ def _witnessed_proof(
     return _proof(conn, stored, size, with_body=with_body)
 
 
-def _counted_witnesses(policy: PolicyDocument, party: str) -> set[str]:
+def _counted_witnesses(conn: Connection, policy: PolicyDocument, party: str) -> set[str]:
     """Witness names whose cosignatures count on ``party``'s log (mirrors ``witnessed_time``)."""
-    names = {witness_name(policy.network, m.party) for m in policy.members if m.party != party}
+    names = {member_witness_name(conn, policy.network, m.party) for m in policy.members
+             if m.party != party}  # fmt: skip
     return names | {parse_vkey(w.vkey).name for w in policy.witnesses}
 
 
@@ -127,7 +129,8 @@ def _proving_size(conn: Connection, party: str, seq: int, policy: PolicyDocument
     if k == 0:
         return first[0]
     best = (0, first[0])  # (count, size)
-    for size, count in rows.cosigned_sizes(conn, party, seq, _counted_witnesses(policy, party)):
+    counted = _counted_witnesses(conn, policy, party)
+    for size, count in rows.cosigned_sizes(conn, party, seq, counted):
         if size > held or logs.checkpoint_at(conn, party, size) is None:
             continue
         if count >= k:

@@ -79,6 +79,8 @@ log = logging.getLogger("parley.federation")
 class RequestSignatureError(NotAuthorizedError):
     """A signed request failed verification: bad signature, unknown key, stale, or replayed."""
 
+    problem = "bad-request-signature"
+    title = "Request signature refused"
     http_status = 401
 
 

@@ -36,6 +36,8 @@ MAX_PROOF = 64
 class PeerUnreachableError(ParleyError):
     """A peer (or mirror) could not be reached, or answered with a server error."""
 
+    problem = "peer-unreachable"
+    title = "Peer unreachable"
     exit_code = 8
     http_status = 502
 
@@ -43,6 +45,8 @@ class PeerUnreachableError(ParleyError):
 class PeerRefusedError(ParleyError):
     """A peer answered a federation request with an error status."""
 
+    problem = "peer-refused"
+    title = "Peer refused"
     exit_code = 8
     http_status = 502
 

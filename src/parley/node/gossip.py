@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.errors import ParleyError, VerificationError
 from parley.node import peers, witnessing
 from parley.node.fedclient import ClientPool
@@ -63,7 +63,7 @@ def consider(node: Node, party: str, note: str, log_key: bytes, source: str) -> 
     back any a power cut took); evidence of a fork is recorded durably.
     """
     report = GossipReport()
-    checkpoint: Checkpoint = open_checkpoint(note, origin_for(node.network, party), log_key)
+    checkpoint: Checkpoint = open_log_checkpoint(note, node.network, party, log_key)
     with node.store.write(durable=False) as conn:
         policy = node.policy_in(conn)
         _checked, stored = witnessing.store_cosigned_note(node, conn, party, note, log_key, policy)

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from parley.core.checkpoint import origin_parts
 from parley.core.entry import check_network, check_party
 from parley.core.errors import ConflictError, KeyFileError, ParleyError
 from parley.core.keys import PURPOSES, SigningKey
@@ -63,6 +64,9 @@ class NodeConfig:
     lang: str | None = None
     # The node's public URLs (``[server] url``): a signed request must be addressed to one.
     urls: tuple[str, ...] = ()
+    # The log's origin, chosen once by ``parley init`` (protocol s6) and never recomputed;
+    # None in homes made before deployment origins: their log keeps parley/<network>/<party>.
+    origin: str | None = None
 
     @property
     def language(self) -> str:
@@ -73,10 +77,22 @@ class NodeConfig:
         node = {"party": self.party, "name": self.name, "network": self.network}
         if self.lang is not None:
             node["lang"] = self.lang
+        if self.origin is not None:
+            node["origin"] = self.origin
         server: dict[str, Any] = {"host": self.host, "port": self.port}
         if self.urls:
             server["url"] = list(self.urls)
         return {"node": node, "database": {"url": self.database}, "server": server}
+
+
+def _origin(value: Any, network: str, party: str) -> str | None:
+    """``[node] origin``: absent in older homes; else an origin of this node's log."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or origin_parts(value) != (network, party):
+        raise ValueError(f"[node] origin = {value!r} is not an origin of {party}'s log "
+                         f"on {network}")  # fmt: skip
+    return value
 
 
 def check_urls(value: Any) -> tuple[str, ...]:
@@ -233,6 +249,7 @@ class NodeHome:
                 port=int(server.get("port", DEFAULT_PORT)),
                 lang=_language(node.get("lang")),
                 urls=self._urls(server.get("url", [])),
+                origin=_origin(node.get("origin"), node["network"], node["party"]),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ParleyError(f"{self.config_path}: invalid configuration ({exc})") from exc

@@ -18,7 +18,8 @@ for each entry, in order:
 4. a body that came with it matches ``body_hash`` and ``body_size``.
 
 ``verify_target`` checks a checkpoint against what is held: signed by the log key in force at
-its last entry, its origin is ``parley/<network>/<party>``, and it agrees with the stored tree
+its last entry, its origin is one of the log (either form, protocol s6; once one is held, that
+one), and it agrees with the stored tree
 (same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
 every stored prefix was checked the same way, a new checkpoint is consistent with every
 checkpoint seen before. Only the first disagreement is a fork (``ForkError``): it is
@@ -37,7 +38,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for, parse_note
+from parley.core.checkpoint import Checkpoint, open_log_checkpoint, parse_note
 from parley.core.entry import ALL, Body, Header, parse_header
 from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import KeyStatement, PublicKey
@@ -58,6 +59,9 @@ FLAG_PENDING = "body-pending"
 class ConcurrentIngestError(ParleyError):
     """Another process stored entries of the same log meanwhile: restore and try again."""
 
+    problem = "concurrent-ingest"
+    title = "Log moved meanwhile"
+
 
 class ForkError(VerificationError):
     """A checkpoint signed by the author disagrees with the tree held here: two histories.
@@ -66,6 +70,9 @@ class ForkError(VerificationError):
     signed entries, each prefix proven against the author's signed checkpoints) at the
     checkpoint's size differs from the root the author signed. ``target`` is that checkpoint.
     """
+
+    problem = "fork"
+    title = "Two histories of one log"
 
     def __init__(
         self, message: str, target: Target, evidence: equivocation.Evidence | None = None
@@ -81,6 +88,9 @@ class BadProofError(VerificationError):
     A proof is not signed, so it proves nothing about the author: it condemns the source that
     served it (a mirror gets an ``observation``), never the log's author.
     """
+
+    problem = "bad-proof"
+    title = "Proof does not verify"
 
 
 @dataclass
@@ -139,6 +149,9 @@ def restore(
     """
     state = logs.get_state(conn, party)
     verifier = LogVerifier(pinned_identity=pinned, party=party, network=network)
+    held = logs.latest_checkpoint(conn, party)
+    if held is not None:
+        verifier.origin = held[1].split("\n", 1)[0]  # verified when it was stored
     window = None
     if policy is not None:
         last_time = 0 if state is None else state.last_time
@@ -208,10 +221,9 @@ def note_body(note: str) -> Checkpoint:
 
 
 def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
-    origin = origin_for(cursor.network, cursor.party)
-    checkpoint = open_checkpoint(note, origin, log_key.raw)
-    if checkpoint.origin != origin:
-        raise VerificationError(f"checkpoint origin {checkpoint.origin!r} is not {origin!r}")
+    checkpoint = open_log_checkpoint(note, cursor.network, cursor.party, log_key.raw,
+                                     cursor.verifier.origin)  # fmt: skip
+    cursor.verifier.origin = checkpoint.origin
     if checkpoint.size == 0 and checkpoint.root != merkle.EMPTY_ROOT:
         raise VerificationError(
             f"{cursor.party}'s checkpoint of size 0 does not carry the root of the empty tree"
@@ -292,8 +304,14 @@ def policy_of(cursor: LogCursor) -> PolicyDocument | None:
     return None if policy is None else policy.document
 
 
-def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int) -> Page:
-    """Verify the next entries of the log; advance ``cursor`` (discard it on any error)."""
+def verify_entries(
+    cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int | None
+) -> Page:
+    """Verify the next entries of the log; advance ``cursor`` (discard it on any error).
+
+    ``time_limit`` is the legacy ``time`` line of the checkpoint that includes them, if it has
+    one (header-time rule, protocol s4.1); an extension-free checkpoint states no time.
+    """
     start = cursor.size
     verified: list[Verified] = []
     new_nodes: list[tuple[merkle.NodeId, bytes]] = []
@@ -302,7 +320,7 @@ def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: in
         header = cursor.verifier.feed(item.leaf, item.body)
         if header.kind == "policy":
             policies[-1] = (policies[-1][0], _HashedPolicy(policies[-1][1]))
-        if header.time > time_limit:
+        if time_limit is not None and header.time > time_limit:
             raise VerificationError(
                 f"{header.ref}: time {header.time} is later than the checkpoint that includes it "
                 f"({time_limit})"
@@ -387,7 +405,8 @@ def commit_in(
     if target is not None and target.checkpoint.size == page.size:
         if logs.checkpoint_at(conn, party, page.size) is None:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, party, c.size, target.note, c.root, c.time_ms)
+            logs.insert_checkpoint(conn, party, c.size, target.note, c.root,
+                                   c.log_time(page.last_time))  # fmt: skip
     headers = node.log.append_in(conn, drafts, now)
     receipts.index_own(conn, headers, drafts, now)
     stored.receipts = [h for h in headers if h.kind == "receipt"]

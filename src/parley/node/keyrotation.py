@@ -253,7 +253,7 @@ def _append(
         loaded.add(purpose)
         return node.home.load_key(purpose, passphrase)
 
-    log = LocalLog(node.store, node.party, node.network, load)
+    log = LocalLog(node.store, node.party, node.network, load, origin=node.log.origin)
     (header,) = log.append([Draft("key", "Actual", body)], now)
     return header
 

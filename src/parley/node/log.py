@@ -74,17 +74,41 @@ class LocalLog:
         party: str,
         network: str,
         key_loader: Callable[[str], SigningKey],
+        *,
+        origin: str | None = None,
     ) -> None:
         self.store = store
         self.party = party
         self.network = network
-        self.origin = origin_for(network, party)
+        self._configured_origin = origin
+        self._origin: str | None = None
         self._key_loader = key_loader
         self._keys: dict[str, SigningKey] = {}
         self._frontier: tuple[int, dict[merkle.NodeId, bytes]] = (-1, {})
         # (log size, key and policy entries as (seq, leaf hash), what they say): one tuple,
         # replaced whole, so threads never see a size with another log's context
         self._context: tuple[int, Marks, LogContext | None] = (-1, (), None)
+
+    @property
+    def origin(self) -> str:
+        """The log's origin (protocol s6): chosen once, at ``init``, and never recomputed.
+
+        Once the log has a checkpoint, the origin it carries; before, the one ``init`` stored
+        in ``parley.toml``; in homes made before deployment origins, ``parley/<net>/<party>``.
+        """
+        if self._origin is None:
+            with self.store.read() as conn:
+                return self._origin_in(conn)
+        return self._origin
+
+    def _origin_in(self, conn: Connection) -> str:
+        if self._origin is None:
+            held = logs.latest_checkpoint(conn, self.party)
+            if held is not None:
+                self._origin = held[1].split("\n", 1)[0]
+            else:
+                return self._configured_origin or origin_for(self.network, self.party)
+        return self._origin
 
     def key(self, purpose: str) -> SigningKey:
         if purpose not in self._keys:
@@ -168,8 +192,11 @@ class LocalLog:
         )
         new_size = size + len(drafts)
         root = merkle.hash_of_nodes(list(frontier.values()))
-        checkpoint = Checkpoint(self.origin, new_size, root, time)
-        note = sign_checkpoint(checkpoint, self.origin, log_key.private)
+        origin = self._origin_in(conn)
+        checkpoint = Checkpoint(
+            origin, new_size, root, time if policy.document.time_line else None
+        )
+        note = sign_checkpoint(checkpoint, origin, log_key.private)
         logs.insert_entries(conn, rows)
         logs.insert_nodes(conn, self.party, new_nodes)
         logs.insert_checkpoint(conn, self.party, new_size, note, root, time)

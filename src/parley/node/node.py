@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from parley.core.checkpoint import deployment_origin
 from parley.core.entry import Header, format_ref
 from parley.core.errors import ConflictError, PolicyError
 from parley.core.keys import PURPOSES, KeyStatement, SigningKey, commitment
@@ -53,7 +54,8 @@ class Node:
         self.store = Store(config.database)
         self._passphrase = passphrase
         self.log = LocalLog(
-            self.store, config.party, config.network, lambda p: home.load_key(p, passphrase)
+            self.store, config.party, config.network, lambda p: home.load_key(p, passphrase),
+            origin=config.origin,
         )
 
     @property
@@ -89,14 +91,15 @@ class Node:
         """Create a node home at ``path``; ``urls`` default to ``https://127.0.0.1:PORT``."""
         home = NodeHome(path)
         port = port or DEFAULT_PORT
+        keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}
+        next_identity = SigningKey.generate()
         written = NodeConfig(
             party=party, name=name, network=network, database=database_to_write(database),
             port=port, urls=check_urls(list(urls) or [f"https://127.0.0.1:{port}"]),
+            origin=deployment_origin(network, party, keys["identity"].public.kid),
         )  # fmt: skip
         home.create(written)
         config = home.load_config()  # the database resolved against the home
-        keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}
-        next_identity = SigningKey.generate()
         for purpose, key in keys.items():
             write_key_file(home.key_path(purpose), key, passphrase)
         write_key_file(home.next_identity_path, next_identity, passphrase)

@@ -120,5 +120,6 @@ def draft_policy(
             "skew_tolerance_ms": 30 * SECOND,
             "check_interval_ms": check_interval_ms,
             "regime": {"launch_notice_lead_ms": 24 * HOUR},
+            "checkpoint_time_line": False,  # extension-free C2SP checkpoints (protocol s6)
         }
     )

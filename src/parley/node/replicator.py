@@ -40,7 +40,7 @@ import anyio
 import httpx
 
 from parley.core import merkle
-from parley.core.checkpoint import parse_vkey, witness_name
+from parley.core.checkpoint import parse_vkey
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
 from parley.node import gossip, peers, receipts, wakeup, witnessing
@@ -61,6 +61,7 @@ ANNOUNCE_RETRY_MAX_S = 3600.0
 LAZY_S = 2.0  # receipts of others' entries reach a peer at most this much later, coalesced
 URGENT_SPAN = 64  # a longer growth is announced to every peer at once
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
+EXTERNAL_BACKOFF_MAX_S = 3600.0
 WITNESS_INTERVAL_S = 3.0  # gossip with peers, and retry external witnesses, this often
 KEEP_S = 0.2  # peers' cosignatures are verified and kept in batches, at most this much later
 
@@ -244,8 +245,14 @@ class Replicator:
                     log.error("equivocation by %s detected through %s", party, peer.party)
 
     async def _external_loop(self) -> None:
-        """Submit this node's checkpoint to each external witness when it grew (C2SP)."""
+        """Submit this node's checkpoint to each external witness when it grew (C2SP).
+
+        A refused or failed submission is retried after a delay that doubles with each failure
+        in a row (from the witness interval up to an hour), not at every growth of the log; the
+        reason and the delay are recorded for ``parley witness list``.
+        """
         acked: dict[str, int] = {}
+        failing: dict[str, tuple[int, float]] = {}  # name -> (failures in a row, retry at)
         while True:
             grew = self.growth()
             latest = self.published()
@@ -253,11 +260,18 @@ class Replicator:
             for witness in witnesses:
                 if latest is None or acked.get(witness.name) == latest[0]:
                     continue
+                failures, retry_at = failing.get(witness.name, (0, 0.0))
+                if time.monotonic() < retry_at:
+                    continue
                 try:
                     acked[witness.name] = await self._submit_external(witness, latest)
                     error = None
+                    failing.pop(witness.name, None)
                 except (ParleyError, httpx.HTTPError) as exc:
-                    error = str(exc)[:500]
+                    delay = min(EXTERNAL_BACKOFF_MAX_S, self.witness_interval_s * 2**failures)
+                    failing[witness.name] = (failures + 1, time.monotonic() + delay)
+                    error = (f"{str(exc)[:400]} (failed {failures + 1} times in a row; next "
+                             f"attempt in {delay:.0f} s)")  # fmt: skip
                     log.info("external witness %s: %s", witness.name, error)
                 await anyio.to_thread.run_sync(
                     self._record_external, witness.name, acked.get(witness.name), error
@@ -290,10 +304,16 @@ class Replicator:
                         witnessing.keep_answer, self.node, note, response.text, name
                     )
                     return size
-                if response.status_code == 409 and response.text.strip().isdigit():
-                    old = int(response.text.strip())
+                recorded = response.text.strip()
+                media = response.headers.get("content-type", "").split(";")[0]
+                if (response.status_code == 409 and media == SIZE_MEDIA_TYPE
+                        and recorded.isascii() and recorded.isdigit()):  # fmt: skip
+                    old = int(recorded)
                     continue
-                raise ParleyError(f"witness answered {response.status_code}: {response.text[:200]}")
+                raise ParleyError(
+                    f"the witness refused the checkpoint of size {size}: "
+                    f"{response.status_code} {response.text[:200].strip()}"
+                )
         raise ParleyError(f"witness kept answering 409 to the checkpoint of size {size}")
 
     def _peers(self) -> list[peers.Peer]:
@@ -486,8 +506,7 @@ class Replicator:
 
     async def _keep_cosignature(self, party: str, note: str, answer: str) -> None:
         """Queue the peer's cosignature for the keeping loop (``_keep_loop``)."""
-        name = witness_name(self.node.network, party)
-        self.unkept.append(witnessing.Answer(note, answer, name))
+        self.unkept.append(witnessing.Answer(note, answer, party, by_party=True))
         self.answered_event.set()
 
     async def _keep_loop(self) -> None:

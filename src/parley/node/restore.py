@@ -85,9 +85,15 @@ Progress = Callable[[int, int], None]
 class RestoreForkError(VerificationError):
     """Peers hold two different histories of this node's log: nothing was restored."""
 
+    problem = "restore-fork"
+    title = "Restore found two histories"
+
 
 class LostEntriesError(VerificationError):
     """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
+
+    problem = "lost-entries"
+    title = "Entries lost"
 
 
 @dataclass(frozen=True)
@@ -394,7 +400,8 @@ def _check_sightings(
             )
         if sighting.what == "mirror" and sighting.size not in stored:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root, c.time_ms)
+            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root,
+                                   c.log_time(cursor.last_time))  # fmt: skip
             stored.add(sighting.size)
     return len(stored)
 

@@ -71,6 +71,8 @@ Progress = Callable[[int, int], None]
 class HeldError(ParleyError):
     """Pulling from this peer is held (a fork was seen) until an administrator releases it."""
 
+    problem = "peer-held"
+    title = "Peer held"
     exit_code = 3
 
 
@@ -221,7 +223,7 @@ def _fetch_pages(
     cursor: ingest.LogCursor,
     source: LogSource,
     size: int,
-    time_limit: int,
+    time_limit: int | None,
     target: Target | None,
     report: PullReport,
     progress: Progress | None,

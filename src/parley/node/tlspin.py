@@ -36,6 +36,8 @@ CERT_DAYS = 825
 class PinMismatchError(ParleyError):
     """The peer's TLS certificate does not carry the pinned public key."""
 
+    problem = "tls-pin-mismatch"
+    title = "TLS pin mismatch"
     exit_code = 8
 
 

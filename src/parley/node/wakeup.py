@@ -9,13 +9,14 @@
 
 ``receive`` applies the specification's checks, in its order and with its status codes:
 
-* the origin must be ``parley/<this network>/<party>`` of a pinned peer, else 404;
+* the origin must name a pinned peer's log on this network, in either form (protocol s6), and
+  once a checkpoint of that log is held, be the origin held; else 404;
 * the note must carry a valid signature by that peer's current ``log`` key, else 403;
-* ``old`` must not exceed the checkpoint's size, else 400;
+* ``old`` is ASCII decimal and must not exceed the checkpoint's size, else 400;
 * ``old`` must equal the size of the latest checkpoint of that log this node has verified
   (0 if none), else 409 with that size in ``text/x.tlog.size``;
-* at equal sizes the roots must be equal (409); otherwise the RFC 6962 s2.1.2 consistency proof
-  from ``old`` must verify (422).
+* at equal sizes the roots must be equal (422, after the evidence is recorded); otherwise the
+  RFC 6962 s2.1.2 consistency proof from ``old`` must verify (422).
 
 ``POST /fed/v1/push`` is the same submission from a pinned peer about its own log, carrying the
 entries from ``old`` to the checkpoint's size as ``get-entries`` items (``receive_push``). They
@@ -27,7 +28,7 @@ The check and the update of the recorded checkpoint happen in one write transact
 racing submissions cannot roll the record back. A verified submission becomes a ``Hint`` that
 wakes the pull of that peer (``parley.node.sync``), and this node cosigns it with its witness key
 (``parley.node.witnessing``): the 200 response is that ``cosignature/v1`` line. Two roots for
-one size are equivocation: the evidence is recorded, then the answer is 409.
+one size are equivocation: the evidence is recorded, then the answer is 422.
 """
 
 from __future__ import annotations
@@ -41,9 +42,8 @@ import orjson
 from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
-from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_for
+from parley.core.checkpoint import Checkpoint, open_checkpoint, origin_parts
 from parley.core.errors import (
-    InvalidEntryError,
     NotAuthorizedError,
     NotFoundError,
     ParleyError,
@@ -67,16 +67,23 @@ MAX_SIZE_DIGITS = 20  # a tree size is below 2**64
 class BadSubmissionError(ParleyError):
     """The add-checkpoint request is malformed (400)."""
 
+    problem = "malformed-submission"
+    title = "Malformed add-checkpoint submission"
+
 
 class UntrustedCheckpointError(ParleyError):
     """No signature on the checkpoint verifies under the peer's log key (403)."""
 
+    problem = "untrusted-checkpoint"
+    title = "Checkpoint not signed by the log's key"
     http_status = 403
 
 
 class SizeConflictError(ParleyError):
-    """``old`` is not the size this node recorded, or the roots differ (409)."""
+    """``old`` is not the size this node recorded (409, answered as ``text/x.tlog.size``)."""
 
+    problem = "old-size-mismatch"
+    title = "Old size is not the recorded one"
     http_status = 409
 
     def __init__(self, message: str, *, size: int) -> None:
@@ -87,6 +94,19 @@ class SizeConflictError(ParleyError):
 class ProofFailedError(ParleyError):
     """The consistency proof does not verify (422)."""
 
+    problem = "consistency-proof-failed"
+    title = "Consistency proof does not verify"
+    http_status = 422
+
+
+class ForkedCheckpointError(ParleyError):
+    """A checkpoint of the size this node recorded, with another root: equivocation (422).
+
+    C2SP tlog-witness (2026) answers it 422; it was 409 naming the same size before.
+    """
+
+    problem = "conflicting-root"
+    title = "Two roots for one tree size"
     http_status = 422
 
 
@@ -154,14 +174,15 @@ class Submission:
 def check(node: Node, body: bytes) -> Submission:
     """The checks that need no transaction: form, a pinned peer's origin, its log signature."""
     old, proof, note, claimed = _submitted(body)
-    party = claimed.origin.rsplit("/", 1)[-1]
-    try:
-        expected = origin_for(node.network, party)
-    except InvalidEntryError:
-        expected = None
-    if claimed.origin != expected:
+    parts = origin_parts(claimed.origin)
+    if parts is None or parts[0] != node.network:
         raise NotFoundError(f"unknown log origin {claimed.origin!r}")
+    party = parts[1]
     peer = peers.get_peer(node.store, party)
+    with node.store.read() as conn:
+        held = logs.latest_checkpoint(conn, party)
+    if held is not None and held[1].split("\n", 1)[0] != claimed.origin:
+        raise NotFoundError(f"unknown log origin {claimed.origin!r}: {party}'s log has another")
     try:
         checkpoint = open_checkpoint(note, claimed.origin, peer.log_key.raw)
     except VerificationError as exc:
@@ -179,7 +200,7 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
     """In the caller's write transaction: check against what was recorded, record, cosign.
 
     Returns this node's cosignature line, or None when the checkpoint is a second root for a
-    recorded size: the evidence is then recorded, and the caller answers 409 once it committed.
+    recorded size: the evidence is then recorded, and the caller answers 422 once it committed.
     """
     party, old, checkpoint = submission.party, submission.old, submission.checkpoint
     status = peers.get_status(conn, party)
@@ -201,17 +222,17 @@ def record_in(node: Node, conn: Connection, submission: Submission, now: int) ->
     return witnessing.cosign_checkpoint(node, conn, party, checkpoint, submission.note, now)
 
 
-def _forked(submission: Submission) -> SizeConflictError:
-    return SizeConflictError(
-        f"{submission.party} signed two roots for size {submission.old}: two histories of one log",
-        size=submission.old,
+def _forked(submission: Submission) -> ForkedCheckpointError:
+    return ForkedCheckpointError(
+        f"{submission.party} signed two roots for size {submission.old}: two histories of one "
+        f"log; the evidence is recorded",
     )
 
 
 def receive(node: Node, body: bytes, now: int) -> tuple[str, Hint, str]:
     """Check a submission (see the module docstring); return the party, the hint, our cosignature.
 
-    Two roots for one size are equivocation: the evidence is recorded before the 409 answer.
+    Two roots for one size are equivocation: the evidence is recorded before the 422 answer.
     """
     submission = check(node, body)
     with node.store.write() as conn:

@@ -4,8 +4,9 @@ Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 * A node cosigns a peer's checkpoint when the peer submits it to ``add-checkpoint`` and it is
   consistent with what this node verified before (``parley.node.wakeup`` checks that). The
-  cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under the name
-  ``parley/<network>/witness/<party>``; what it last cosigned per log is kept and served at
+  cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under its witness
+  name (the rule of its log's origin, protocol s6.1); what it last cosigned per log is kept and
+  served at
   ``GET /fed/v1/witnessed/<party>`` (gossip).
 * Cosignatures stay outside the logs: the ``cosignatures`` table holds every verified one this
   node has seen, on its own checkpoints (answers to its submissions) and on its peers' (from
@@ -22,6 +23,7 @@ Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,15 +33,19 @@ from sqlalchemy import Connection
 
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import (
+    SIGNATURE_COSIGNATURE_V1,
     Checkpoint,
+    VerifierKey,
     add_signature_lines,
     cosign,
+    deployment_origin,
     open_checkpoint,
+    origin_for,
     parse_note,
     parse_signature_line,
     parse_vkey,
     verify_cosignature,
-    witness_name,
+    witness_name_for,
 )
 from parley.core.errors import VerificationError
 from parley.core.policy import PolicyDocument
@@ -70,22 +76,52 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
     """Every witness key this node can check: its own, its pinned peers', external ones."""
     members = {m.party for m in policy.members}
     own = node.log.key("witness").public.raw
-    keys = {
-        witness_name(node.network, node.party): WitnessKey(
-            witness_name(node.network, node.party), own, node.party, True
-        )
-    }
+    mine = witness_name_for(node.log.origin)
+    keys = {mine: WitnessKey(mine, own, node.party, True)}
     for peer in peers.peers_in(conn):
-        name = witness_name(node.network, peer.party)
+        name = member_witness_name(conn, node.network, peer.party)
         key = peer.statement.purposes["witness"].raw
         keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
     named = {w.vkey for w in policy.witnesses}
     for external in rows.list_external(conn):
-        parsed = parse_vkey(external.vkey)
+        parsed = cosigner_key(external.vkey)
+        if parsed is None:
+            continue  # added before 'witness add' checked the type: it verifies nothing
         keys[parsed.name] = WitnessKey(
             parsed.name, parsed.public_key, None, external.vkey in named
         )
     return keys
+
+
+def member_witness_name(conn: Connection, network: str, party: str) -> str:
+    """The key name member ``party`` cosigns under: the rule of its log's origin (s6.1).
+
+    The origin its checkpoints held here carry; before any is held, the deployment origin of
+    the first identity of its pinned key statement (a pin starts at the first statement), or,
+    for a party not pinned, the legacy origin.
+    """
+    held = logs.latest_checkpoint(conn, party)
+    if held is not None:
+        return witness_name_for(held[1].split("\n", 1)[0])
+    peer = peers.find_peer(conn, party)
+    if peer is None:
+        return witness_name_for(origin_for(network, party))
+    kid = peer.statement.identity.kid
+    return witness_name_for(deployment_origin(network, party, kid))
+
+
+def cosigner_key(text: str) -> VerifierKey | None:
+    """An external witness's vkey if it is an Ed25519 ``cosignature/v1`` key (type 0x04).
+
+    Only that type counts (protocol s6.1): its key ID is computed over 0x04, and a line counts
+    only under that (name, key ID). A vkey of another type names no cosignature this node can
+    check, so it verifies nothing.
+    """
+    try:
+        parsed = parse_vkey(text)
+    except VerificationError:
+        return None
+    return parsed if parsed.signature_type == SIGNATURE_COSIGNATURE_V1 else None
 
 
 def cosign_checkpoint(
@@ -96,7 +132,7 @@ def cosign_checkpoint(
     Call inside the write transaction that checked consistency, so that what this node says it
     cosigned never goes backwards.
     """
-    name = witness_name(node.network, node.party)
+    name = witness_name_for(node.log.origin)
     line = cosign(checkpoint.body(), name, node.log.key("witness").private, now // MS_PER_S)
     rows.put_witnessed(conn, rows.Witnessed(
         party, checkpoint.size, checkpoint.root, add_signature_lines(note, [line]), now,
@@ -135,6 +171,19 @@ def verified_cosignatures(
             party, checkpoint.size, name, checkpoint.root, time_s * MS_PER_S, line,
         ))  # fmt: skip
     return found
+
+
+def witnessed_by_origin(conn: Connection, origin_hash: str) -> str | None:
+    """What this node last cosigned for the log whose origin hashes to ``origin_hash``.
+
+    C2SP tlog-witness's monitoring endpoint, ``GET /<hex(SHA-256(origin))>/checkpoint``: the
+    checkpoint with the log's signature and this witness's cosignature.
+    """
+    for row in rows.all_witnessed(conn):
+        origin = row.note.split("\n", 1)[0]
+        if hashlib.sha256(origin.encode("utf-8")).hexdigest() == origin_hash:
+            return row.note
+    return None
 
 
 def signature_lines(note: str) -> list[str]:
@@ -290,7 +339,8 @@ class Answer:
 
     note: str
     text: str
-    witness: str
+    witness: str  # the witness's key name; for a member, its party code (``by_party``)
+    by_party: bool = False
 
 
 def keep_answer(node: Node, note: str, answer: str, witness: str) -> int:
@@ -315,8 +365,9 @@ def keep_answers(node: Node, answers: Sequence[Answer]) -> list[int | Verificati
         keys = witness_keys(node, conn, node.policy_in(conn))
     found: list[list[rows.Cosignature] | VerificationError] = []
     for answer, lines in zip(answers, lines_of, strict=True):
-        valid = [c for c in verified_cosignatures(_body(answer.note), node.party, lines, keys)
-                 if c.witness == answer.witness]  # fmt: skip
+        found_lines = verified_cosignatures(_body(answer.note), node.party, lines, keys)
+        by = (lambda c: keys[c.witness].party) if answer.by_party else (lambda c: c.witness)
+        valid = [c for c in found_lines if by(c) == answer.witness]
         refused = VerificationError(f"{answer.witness} answered without a valid cosignature")
         found.append(valid or refused)
     refusals = [c for c in found if isinstance(c, VerificationError)]

@@ -170,6 +170,14 @@ def checkpoint_at(conn: Connection, party: str, size: int) -> str | None:
     return conn.execute(_CHECKPOINT_AT, {"party": party, "size": size}).scalar()
 
 
+def checkpoint_time(conn: Connection, party: str, size: int) -> int | None:
+    """The log's time at its checkpoint of ``size`` (protocol s6), if held."""
+    row = conn.execute(
+        select(checkpoints.c.time).where(checkpoints.c.party == party, checkpoints.c.size == size)
+    ).first()
+    return None if row is None else int(row.time)
+
+
 def first_checkpoint_after(conn: Connection, party: str, seq: int) -> tuple[int, int] | None:
     """Size and time of the first held checkpoint that contains entry ``seq``."""
     row = conn.execute(
