@@ -41,7 +41,7 @@ from typer._click.globals import get_current_context as current_context
 
 from parley.core.canonical import JSONValue, parse_json
 from parley.core.errors import InvalidEntryError, ParleyError
-from parley.node import officers
+from parley.node import members, officers
 from parley.node.home import write_private
 from parley.node.node import Node, now_ms
 
@@ -229,11 +229,16 @@ def format_time(ms: int | None) -> str:
 
 
 def format_duration(ms: int | None) -> str:
-    """A duration in milliseconds as a person says it: ``12 s``, ``5 min``, ``2 h 10 min``."""
+    """A duration in milliseconds as a person says it: ``1.4 s``, ``5 min``, ``2 h 10 min``.
+
+    Under a minute a fraction of a second is kept (``late +1.4 s``); above, whole units.
+    """
     if ms is None:
         return "-"
     if ms < 1000:
         return f"{ms} ms"
+    if ms < 60_000 and ms % 1000:
+        return f"{ms / 1000:.1f} s"
     seconds = ms // 1000
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -254,6 +259,14 @@ def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) ->
     return grid
 
 
+def show_table(grid: Table, empty: str) -> None:
+    """Print a table, or, when it has no rows, one sentence saying why it is empty."""
+    if grid.row_count:
+        out.print(grid)
+    else:
+        out.print(empty, markup=False)
+
+
 def party_code(value: str, *, what: str = "party", members: Sequence[str] | None = None) -> str:
     """A party code as written in the policy (upper case), refused when it is not a member."""
     code = value.strip().upper()
@@ -261,6 +274,21 @@ def party_code(value: str, *, what: str = "party", members: Sequence[str] | None
         raise InvalidEntryError(f"{what} {value!r} is not a member of the network",
                                 hint=f"members: {', '.join(members)}")  # fmt: skip
     return code
+
+
+def member_code(node: Node, value: str, *, what: str = "party") -> str:
+    """A party code the officer typed, as the policy writes it (``cn`` is ``CN``), or refused."""
+    return members.member(node.context().policy.document, value, what=what)
+
+
+def audience_option(node: Node, value: str | None, *, what: str = "--to") -> str | None:
+    """An audience option (``ALL`` or ``cn,us``), each party a member of the network."""
+    return members.audience(node.context().policy.document, value, what=what)
+
+
+def ref_option(node: Node, value: str) -> str:
+    """An entry reference the officer typed (``cn:15``), its party a member of the network."""
+    return members.reference(node.context().policy.document, value)
 
 
 def passphrase_source(path: str) -> bytes | None:
