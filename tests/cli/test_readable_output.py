@@ -94,7 +94,17 @@ def test_verify_proof_shows_times_not_epoch_ms(node_home: Path, tmp_path: Path) 
     shown = settled(invoke(["verify", "proof", str(proof)], env))
     first = shown.splitlines()[0]
     assert first.startswith("OK JP:2") and "JST" in first, shown
-    assert not EPOCH_MS.search(first), shown
+    assert not EPOCH_MS.search(shown), shown  # the body's times too
+    assert '"sent": "' in shown and "JST" in shown.split('"sent": "')[1].splitlines()[0]
+
+
+def test_show_prints_the_bodys_times_and_deadlines_readably(node_home: Path) -> None:
+    shown = settled(invoke(["show", "JP:2"], environment(node_home)))
+    assert not EPOCH_MS.search(shown), shown
+    assert re.search(r'"origin_time": "\d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST', shown), shown
+    assert re.search(r'"acknowledged_within": "\d+ (s|min|h|d)', shown), shown
+    raw = json.loads(settled(invoke(["show", "JP:2", "--json"], environment(node_home))))
+    assert isinstance(raw["body"]["sent"], int)  # --json keeps the signed body
 
 
 def test_tables_fold_on_a_narrow_terminal_and_never_cut_an_identifier(node_home: Path) -> None:

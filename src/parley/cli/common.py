@@ -248,6 +248,31 @@ def format_duration(ms: int | None) -> str:
     return " ".join(shown[:2])
 
 
+# Body fields that hold a signed time (integer ms) or a duration (ms), shown as a person reads
+# them by ``readable``. A name is matched exactly, or by its suffix.
+TIME_FIELDS = ("sent", "time", "onset", "expires", "effective", "claimed", "observed", "created",
+               "escalated", "due", "window_start", "window_end", "origin_time")  # fmt: skip
+DURATION_SUFFIXES = ("_within", "_ms")
+_EPOCH_MS = range(946_684_800_000, 4_102_444_800_000)  # 2000..2100: nothing else is that large
+
+
+def readable(value: Any, name: str = "") -> Any:
+    """A decoded body for display: signed times as ``format_time``, durations as words.
+
+    Only what the officer reads changes; ``--json`` prints the body as signed.
+    """
+    if isinstance(value, dict):
+        return {key: readable(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [readable(item, name) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if (name in TIME_FIELDS or name.endswith(("_time", "_at"))) and value in _EPOCH_MS:
+            return format_time(value)
+        if name.endswith(DURATION_SUFFIXES) and not name.endswith("_time_ms"):
+            return format_duration(value)
+    return value
+
+
 def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) -> Table:
     """A Rich table whose cells wrap or fold onto further lines, never cut with an ellipsis.
 

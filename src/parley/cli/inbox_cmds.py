@@ -27,6 +27,7 @@ from parley.cli.common import (
     member_code,
     open_node,
     out,
+    readable,
     reading,
     ref_option,
     reports_errors,
@@ -153,7 +154,7 @@ def show_cmd(
                         ("ingest", str(shown.ingest))):  # fmt: skip
         out.print(Text(f"  {name:10} {value}"))
     if shown.body is not None:
-        text = orjson.dumps(shown.body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(readable(shown.body), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         out.print(Text(visible(text.decode())))
     else:
         out.print(Text(f"  body not shown: {visible(shown.why_no_body or 'not held')}",
