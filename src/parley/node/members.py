@@ -21,7 +21,7 @@ def member(policy: PolicyDocument, value: str, *, what: str = "party") -> str:
     parties = sorted(m.party for m in policy.members)
     if len(parties) > 1 and code not in parties:
         raise InvalidEntryError(
-            f"{what}: {code} is not a member of network {policy.network}",
+            f"{what}: party {code} is not a member of network {policy.network}",
             hint=f"members: {', '.join(parties)}",
         )
     return code
