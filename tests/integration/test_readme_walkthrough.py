@@ -100,3 +100,9 @@ def test_the_readme_walkthrough_runs_as_written(fleet: Fleet, tmp_path: Path) ->
     assert (tmp_path / "evidence.json").is_file()
     assert re.search(r"^OK evidence bundle for CN:\d+ on network parley-test", shown, re.M), shown
     assert "JST" in shown  # times in the officer's zone
+
+    sent = re.search(r"^(CN:\d+) hotline Exercise sent", shown, re.M)
+    assert sent is not None, shown
+    for args in (["receipts", sent.group(1)], ["inbox"], ["status"]):
+        narrow = cn.cli(*args, COLUMNS="80", PARLEY_USER="duty", PARLEY_PASSWORD=CN_DUTY_PASSWORD)
+        assert "…" not in narrow.stdout, narrow.stdout  # folded, never cut

@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
@@ -29,6 +28,7 @@ from parley.cli.common import (
     reports_errors,
     show_table,
 )
+from parley.cli.common import table as grid
 from parley.core.deadlines import duration_unit, parse_duration
 from parley.node import checks, compliance, health, inquiries
 from parley.node.node import now_ms
@@ -97,7 +97,7 @@ def checks_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     if as_json:
         _json(rows)
         return
-    table = Table("check", "peer", "sent", "delivered", "acknowledged")
+    table = grid("check", "peer", "sent", "delivered", "acknowledged", whole=("check", "peer"))
     for row in rows:
         table.add_row(row["ref"], row["peer"], format_time(row["sent"]),
                       clock_text(row["delivered"]), clock_text(row["acknowledged"]))  # fmt: skip
@@ -118,7 +118,8 @@ def compliance_cmd(
     if as_json:
         _json(board)
         return
-    table = Table("party", "clock", "answers", "median", "p95", "met", "late", "missed")
+    table = grid("party", "clock", "answers", "median", "p95", "met", "late", "missed",
+                 whole=("party", "clock"))
     for party, clocks in board["parties"].items():
         for clock, f in clocks.items():
             median, p95 = f["median_ms"], f["p95_ms"]
@@ -140,7 +141,8 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
         _json(shown)
         return
     out.print(f"{shown['node']} at {format_time(shown['time'])}")
-    peer_table = Table("peer", "health", "synced", "lag", "last success", "error")
+    peer_table = grid("peer", "health", "synced", "lag", "last success", "error",
+                      whole=("peer", "health"))
     for row in shown["peers"]:
         lag = row["lag"]
         peer_table.add_row(row["party"], row["health"], str(row["synced"]),
@@ -167,7 +169,8 @@ def _deadline_table(title: str, rows: list[dict[str, Any]], state: Any, why: str
     if not rows:
         out.print(f"{title}: none ({why}).")
         return
-    table = Table("entry", "kind", "addressee", "clock", "due", "state", title=title)
+    table = grid("entry", "kind", "addressee", "clock", "due", "state", title=title,
+                 whole=("entry", "kind", "addressee", "clock"))
     for row in rows:
         table.add_row(row["entry"], row["kind"], row["addressee"], row["clock"],
                       format_time(row["due"]), state(row))  # fmt: skip

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from parley.cli.common import (
@@ -32,6 +31,7 @@ from parley.cli.common import (
     ref_option,
     reports_errors,
 )
+from parley.cli.common import table as grid
 from parley.cli.deadline_cmds import clock_text
 from parley.cli.hotline_cmds import visible
 from parley.node import inbox
@@ -52,9 +52,9 @@ def clocks_text(clocks: list[dict[str, Any]]) -> str:
     return ", ".join(f"{c['clock']} {clock_text(c)}" for c in clocks) or "-"
 
 
-def _table(items: list[inbox.Item]) -> Table:
-    table = Table("ref", "time", "kind", "from", "status", "tlp", "receipt", "clocks")
-    table.add_column("summary", overflow="fold")
+def _table(items: list[inbox.Item]) -> Any:
+    table = grid("ref", "time", "kind", "from", "status", "tlp", "receipt", "clocks", "summary",
+                 whole=("ref", "kind", "from", "receipt"))
     for item in items:
         table.add_row(item.ref, format_time(item.time), item.kind, item.author, item.status,
                       item.tlp, item.receipt, clocks_text(item.clocks),

@@ -15,7 +15,6 @@ import orjson
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
@@ -31,6 +30,7 @@ from parley.cli.common import (
     reports_errors,
     show_table,
 )
+from parley.cli.common import table as grid
 from parley.core.deadlines import CLOCKS
 from parley.core.errors import ParleyError
 from parley.node import deadlines, peers, receipts
@@ -98,7 +98,8 @@ def list_(
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error")
+    table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
+                 whole=("party", "health"))
     for row in rows:
         seen, lag = row["checkpoint"], row["lag"]
         table.add_row(
@@ -217,9 +218,9 @@ def receipts_cmd(
                               for row in rows]}  # fmt: skip
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("party", "status", "delivered (claimed)", "delivered (observed)",
-                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
-                  "acknowledged deadline")  # fmt: skip
+    table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
+                 "acknowledged (claimed)", "by", "reply", "delivered deadline",
+                 "acknowledged deadline", whole=("party",))  # fmt: skip
     for row in rows:
         got, done = row.delivered or {}, row.acknowledged or {}
         shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
