@@ -20,7 +20,7 @@ import pytest
 
 from integration.fleet import Fleet, FleetNode
 from parley.api import server
-from parley.node import tlspin, wakeup
+from parley.node import officers, tlspin, wakeup
 from parley.node.fedclient import add_checkpoint_body
 
 pytestmark = pytest.mark.xdist_group(name="http-bounds")
@@ -284,6 +284,17 @@ def test_only_an_administrators_token_reads_worker_pids(pair: Fleet) -> None:
                             headers={"authorization": f"Bearer {admin[:-4]}xxxx"})  # fmt: skip
     assert allowed.status_code == 200 and "workers" in allowed.json()
     assert refused.status_code == 401 and forged.status_code == 401
+    opened = jp.open()
+    try:
+        trail = officers.audit_trail(opened.store, limit=2)
+    finally:
+        opened.close()
+    assert [(r["officer"], r["action"], r["outcome"]) for r in trail] == [
+        ("admin", "api /fed/v1/node/workers", "refused"),
+        ("duty", "api /fed/v1/node/workers", "refused"),
+    ]
+    assert trail[0]["detail"]["reason"] == "authentication failed for officer admin"
+    assert "it needs admin" in trail[1]["detail"]["reason"]
 
 
 def test_openapi_flood_bypasses_rate_limit_attack(tmp_path: Path) -> None:

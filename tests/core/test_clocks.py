@@ -40,6 +40,15 @@ def test_deadlines_for_refuses_a_value_outside_the_bounds_naming_class_value_and
     assert "inquiry" in message and "1000 ms" in message and "[17280000, 691200000]" in message
 
 
+def test_a_refused_deadline_is_named_in_the_unit_the_officer_typed() -> None:
+    with pytest.raises(InvalidEntryError) as refused:
+        d.deadlines_for(policy(), "inquiry", d.parse_duration("2h"), unit=d.duration_unit("2h"))
+    assert "acknowledged_within 2h is outside the policy's bounds [4.8h, 192h]" in str(refused.value)
+    assert "ms" not in refused.value.message
+    assert refused.value.hint == "choose a value between 4.8h and 192h (default 48h)"
+    assert d.in_unit(90_000, "s") == "90s" and d.in_unit(90_000, "m") == "1.5m"
+
+
 def test_deadlines_for_falls_back_to_class_other_then_to_nothing() -> None:
     other = policy().deadline("other")
     assert other is not None

@@ -193,7 +193,7 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     logins = (tmp_path / "demo" / "logins.txt").read_text().splitlines()
     assert len(logins) == 5
     policy = subprocess.run(
-        [sys.executable, "-m", "parley.cli", "policy", "show"],
+        [sys.executable, "-m", "parley.cli", "policy", "show", "--json"],
         env=cli_env(tmp_path / "demo" / "jp"), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     document = json.loads(policy.stdout)

@@ -28,6 +28,7 @@ from parley.formats.cap import (
     split_cap_list,
 )
 from parley.formats.cap_export import status_note
+from parley.formats.cap_marking import read_marking
 from parley.formats.cap_schema import schema_bytes
 from parley.formats.errors import CapError, FormatError
 from parley.formats.notification import body_identity, cap_reference, validate_notification
@@ -437,3 +438,89 @@ def test_schema_error_keeps_the_allowed_values() -> None:
     message = caught.value.message
     assert "'Actual'" in message and "'Exercise'" in message, message
     assert "urn:oasis" not in message
+
+
+# --- who may read it: audience and TLP (parley.formats.cap_marking) -------------------------
+
+
+def _marked(audience: Any, tlp: str) -> etree._Element:
+    body = cap_to_notification(parse_cap(cap_bytes("real_1.2/australia_bom.cap"))[0])
+    return etree.fromstring(notification_to_cap(body, body["status"], audience=audience, tlp=tlp))
+
+
+def _tlp_parameters(root: etree._Element) -> list[list[str | None]]:
+    return [[_t(p, "value") for p in _all(info, "parameter") if _t(p, "valueName") == "TLP"]
+            for info in _all(root, "info")]  # fmt: skip
+
+
+def test_a_named_amber_audience_exports_as_private_to_those_parties_with_its_tlp() -> None:
+    root = _marked(("JP", "US"), "AMBER")
+    assert _t(root, "scope") == "Private"
+    assert _t(root, "addresses") == "JP US"
+    assert _tlp_parameters(root) and all(p == ["TLP:AMBER"] for p in _tlp_parameters(root))
+    body = cap_to_notification(parse_cap(etree.tostring(root))[0])
+    assert read_marking(body) == (("JP", "US"), "AMBER")
+
+
+def test_amber_for_every_member_exports_as_restricted_with_the_label_as_restriction() -> None:
+    root = _marked("ALL", "AMBER+STRICT")
+    assert (_t(root, "scope"), _t(root, "restriction")) == ("Restricted", "TLP:AMBER+STRICT")
+    assert _t(root, "addresses") is None
+    assert all(p == ["TLP:AMBER+STRICT"] for p in _tlp_parameters(root))
+    body = cap_to_notification(parse_cap(etree.tostring(root))[0])
+    assert read_marking(body) == ("ALL", "AMBER+STRICT")
+
+
+@pytest.mark.parametrize("tlp", ["CLEAR", "GREEN"])
+def test_clear_and_green_for_all_stay_public_and_still_carry_the_label(tlp: str) -> None:
+    root = _marked("ALL", tlp)
+    assert _t(root, "scope") == "Public" and _t(root, "restriction") is None
+    assert all(p == [f"TLP:{tlp}"] for p in _tlp_parameters(root))
+    assert read_marking(cap_to_notification(parse_cap(etree.tostring(root))[0])) == ("ALL", tlp)
+
+
+def test_a_signed_alert_keeps_its_signed_xml_only_when_the_entry_is_public() -> None:
+    data = cap_bytes("real_1.2/eccc_canada_signed_update.cap")
+    body = cap_to_notification(parse_cap(data)[0])
+    public = notification_to_cap(body, body["status"], audience="ALL", tlp="GREEN")
+    assert public == body["source"]["xml"].encode("utf-8")
+    narrow = etree.fromstring(notification_to_cap(body, body["status"], audience=("JP",),
+                                                  tlp="RED"))  # fmt: skip
+    assert _t(narrow, "scope") == "Private" and _t(narrow, "addresses") == "JP"
+
+
+def test_an_unmarked_alert_carries_no_audience_or_tlp() -> None:
+    body = cap_to_notification(parse_cap(cap_bytes("real_1.2/australia_bom.cap"))[0])
+    assert read_marking(body) == (None, None)
+
+
+def _with_marking(scope: str, tlps: list[str], *, addresses: list[str] | None = None,
+                  restriction: str | None = None) -> dict[str, Any]:  # fmt: skip
+    body = cap_to_notification(parse_cap(cap_bytes("real_1.2/australia_bom.cap"))[0])
+    body["scope"] = scope
+    body.pop("addresses", None)
+    body.pop("restriction", None)
+    if addresses is not None:
+        body["addresses"] = addresses
+    if restriction is not None:
+        body["restriction"] = restriction
+    info = body["info"][0]
+    body["info"] = [copy.deepcopy(info) for _ in tlps]
+    for block, tlp in zip(body["info"], tlps, strict=True):
+        block["parameters"] = [{"name": "TLP", "value": tlp}]
+    return body
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (_with_marking("Public", ["TLP:AMBER"]), "scope Public cannot carry TLP:AMBER"),
+    (_with_marking("Private", ["TLP:AMBER"]), "names no addresses"),
+    (_with_marking("Private", ["TLP:CLEAR"], addresses=["JP"]), "cannot carry TLP:CLEAR"),
+    (_with_marking("Private", ["TLP:RED"], addresses=["ops@example.gov"]), "not a party code"),
+    (_with_marking("Restricted", ["TLP:RED"], restriction="TLP:RED"), "Restricted cannot carry"),
+    (_with_marking("Restricted", ["TLP:GREEN"], restriction="TLP:AMBER"), "restriction says"),
+    (_with_marking("Private", ["TLP:AMBER", "TLP:RED"], addresses=["JP"]), "different TLP"),
+    (_with_marking("Public", ["TLP:PURPLE"]), "not a TLP 2.0 label"),
+])  # fmt: skip
+def test_an_incoherent_marking_is_refused_on_import(body: dict[str, Any], reason: str) -> None:
+    with pytest.raises(CapError, match=reason):
+        read_marking(body)

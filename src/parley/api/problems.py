@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 from parley.api.peer_auth import caller_party
 from parley.core.errors import NotAuthorizedError, ParleyError
 from parley.node import officers
+from parley.node.node import now_ms
 
 PROBLEM_TYPE = "https://parley.invalid/problems/"
 # Problems raised by the HTTP layer itself rather than by a ParleyError: slug -> title.
@@ -69,12 +70,15 @@ def require_peer(request: Request, what: str) -> str:
     scheme, _, token = bearer.partition(" ")
     if scheme.lower() == "bearer" and token:
         node = request.app.state.node
-        try:
-            officer = officers.authenticate(node.store, None, token=token.strip())
+        token = token.strip()
+        try:  # a refused token or role is in the audit trail with its reason
+            officer = officers.authorise(
+                node.store, token.partition(".")[0], f"api {request.url.path}", {}, ("admin",),
+                password=None, token=token, now=now_ms(),
+            )  # fmt: skip
         except NotAuthorizedError as exc:
             raise PeerRequiredError(f"{what}: {exc.message}") from exc
-        if officer.role == "admin":
-            return f"admin:{officer.name}"
+        return f"admin:{officer.name}"
     raise PeerRequiredError(
         f"{what} answers pinned peers and administrators only",
         hint="sign the request with the http key of a pinned peer (RFC 9421), or send an "

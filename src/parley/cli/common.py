@@ -9,13 +9,16 @@ never cut an identifier.
 
 Every command that writes, and every command that shows what entries say (bodies, headlines,
 replies) or writes an export, names and authenticates an officer (``acting`` for writes,
-``reading`` for reads) and lands in the audit trail, refused attempts too. Files the CLI writes
-for an officer (exports, proofs, bundles) are 0600.
+``reading`` for reads) and lands in the audit trail (``parley.node.officers.Attempt``) once the
+command has ended, with its true outcome: ``ok``, or ``refused`` with the reason, whether the
+refusal came before authentication, at it or after it. Files the CLI writes for an officer
+(exports, proofs, bundles) are 0600.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import errno
 import functools
@@ -33,9 +36,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+# Typer 0.2x carries its own copy of click, whose context stack is the one commands run in.
+from typer._click.globals import get_current_context as current_context
+
 from parley.core.canonical import JSONValue, parse_json
-from parley.core.errors import InvalidEntryError, NotAuthorizedError, ParleyError
-from parley.node import officers
+from parley.core.errors import InvalidEntryError, ParleyError
+from parley.node import members, officers
 from parley.node.home import write_private
 from parley.node.node import Node, now_ms
 
@@ -58,19 +64,64 @@ AsOption = Annotated[
 ]
 
 
+# What the running command has opened and attempted, for its audit lines (one command a process).
+_opened: contextvars.ContextVar[Node | None] = contextvars.ContextVar("opened", default=None)
+_attempts: contextvars.ContextVar[list[officers.Attempt] | None] = contextvars.ContextVar(
+    "attempts", default=None
+)
+
+
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn ParleyError, and a file the system refused, into a readable message and exit code."""
+    """Turn ParleyError, and a file the system refused, into a readable message and exit code.
+
+    It also settles the command's audit lines: ``ok`` once the command has completed, else
+    ``refused`` with the message the officer was given.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        opened, attempts = _opened.set(None), _attempts.set([])
+        named = "as_officer" in kwargs
         try:
-            return func(*args, **kwargs)
-        except ParleyError as exc:
-            _report(exc)
-        except OSError as exc:
-            _report(file_error(exc))
+            try:
+                result = func(*args, **kwargs)
+            except ParleyError as exc:
+                _settle(func, exc.message, named, kwargs.get("as_officer"))
+                _report(exc)
+            except OSError as exc:
+                error = file_error(exc)
+                _settle(func, error.message, named, kwargs.get("as_officer"))
+                _report(error)
+            except typer.Exit as exc:
+                ended = None if exc.exit_code == 0 else f"ended with exit code {exc.exit_code}"
+                _settle(func, ended, named, kwargs.get("as_officer"))
+                raise
+            _settle(func, None, named, kwargs.get("as_officer"))
+            return result
+        finally:
+            _opened.reset(opened)
+            _attempts.reset(attempts)
 
     return wrapper
+
+
+def _action(func: Callable[..., Any]) -> str:
+    """The running command as an audit action: ``parley hotline send`` -> ``hotline.send``."""
+    context = current_context(silent=True)
+    path = context.command_path.split()[1:] if context is not None else []
+    return ".".join(path) or func.__name__.removesuffix("_cmd")
+
+
+def _settle(func: Callable[..., Any], reason: str | None, named: bool, officer: Any) -> None:
+    """Record how the command ended for every attempt it made; a refusal before any, too."""
+    attempts = _attempts.get() or []
+    node = _opened.get()
+    if not attempts and reason is not None and named and node is not None:
+        # refused before anyone was authenticated: a bad argument, a non-member party, ...
+        attempts = [officers.Attempt(node.store, _action(func), {}, officer)]
+    for attempt in attempts:
+        with contextlib.suppress(ParleyError, OSError):
+            attempt.settle(reason, now_ms())
 
 
 def _report(exc: ParleyError) -> NoReturn:
@@ -178,11 +229,16 @@ def format_time(ms: int | None) -> str:
 
 
 def format_duration(ms: int | None) -> str:
-    """A duration in milliseconds as a person says it: ``12 s``, ``5 min``, ``2 h 10 min``."""
+    """A duration in milliseconds as a person says it: ``1.4 s``, ``5 min``, ``2 h 10 min``.
+
+    Under a minute a fraction of a second is kept (``late +1.4 s``); above, whole units.
+    """
     if ms is None:
         return "-"
     if ms < 1000:
         return f"{ms} ms"
+    if ms < 60_000 and ms % 1000:
+        return f"{ms / 1000:.1f} s"
     seconds = ms // 1000
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
@@ -190,6 +246,31 @@ def format_duration(ms: int | None) -> str:
     parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
     shown = [f"{value} {unit}" for value, unit in parts if value]
     return " ".join(shown[:2])
+
+
+# Body fields that hold a signed time (integer ms) or a duration (ms), shown as a person reads
+# them by ``readable``. A name is matched exactly, or by its suffix.
+TIME_FIELDS = ("sent", "time", "onset", "expires", "effective", "claimed", "observed", "created",
+               "escalated", "due", "window_start", "window_end", "origin_time")  # fmt: skip
+DURATION_SUFFIXES = ("_within", "_ms")
+_EPOCH_MS = range(946_684_800_000, 4_102_444_800_000)  # 2000..2100: nothing else is that large
+
+
+def readable(value: Any, name: str = "") -> Any:
+    """A decoded body for display: signed times as ``format_time``, durations as words.
+
+    Only what the officer reads changes; ``--json`` prints the body as signed.
+    """
+    if isinstance(value, dict):
+        return {key: readable(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [readable(item, name) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if (name in TIME_FIELDS or name.endswith(("_time", "_at"))) and value in _EPOCH_MS:
+            return format_time(value)
+        if name.endswith(DURATION_SUFFIXES) and not name.endswith("_time_ms"):
+            return format_duration(value)
+    return value
 
 
 def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) -> Table:
@@ -203,6 +284,14 @@ def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) ->
     return grid
 
 
+def show_table(grid: Table, empty: str) -> None:
+    """Print a table, or, when it has no rows, one sentence saying why it is empty."""
+    if grid.row_count:
+        out.print(grid)
+    else:
+        out.print(empty, markup=False)
+
+
 def party_code(value: str, *, what: str = "party", members: Sequence[str] | None = None) -> str:
     """A party code as written in the policy (upper case), refused when it is not a member."""
     code = value.strip().upper()
@@ -210,6 +299,21 @@ def party_code(value: str, *, what: str = "party", members: Sequence[str] | None
         raise InvalidEntryError(f"{what} {value!r} is not a member of the network",
                                 hint=f"members: {', '.join(members)}")  # fmt: skip
     return code
+
+
+def member_code(node: Node, value: str, *, what: str = "party") -> str:
+    """A party code the officer typed, as the policy writes it (``cn`` is ``CN``), or refused."""
+    return members.member(node.context().policy.document, value, what=what)
+
+
+def audience_option(node: Node, value: str | None, *, what: str = "--to") -> str | None:
+    """An audience option (``ALL`` or ``cn,us``), each party a member of the network."""
+    return members.audience(node.context().policy.document, value, what=what)
+
+
+def ref_option(node: Node, value: str) -> str:
+    """An entry reference the officer typed (``cn:15``), its party a member of the network."""
+    return members.reference(node.context().policy.document, value)
 
 
 def passphrase_source(path: str) -> bytes | None:
@@ -223,31 +327,36 @@ def passphrase_source(path: str) -> bytes | None:
 
 
 def open_node(home: Path) -> Node:
-    return Node.open(home, passphrase_source)
+    node = Node.open(home, passphrase_source)
+    _opened.set(node)
+    return node
 
 
-def authenticate(node: Node, name: str | None) -> officers.Officer:
-    """Authenticate the officer named by --as/PARLEY_USER (token, password, or prompt)."""
+def _credentials(name: str | None) -> tuple[str | None, str | None]:
+    """Password and token of the officer named by --as/PARLEY_USER (environment, or prompt)."""
     token = os.environ.get("PARLEY_TOKEN")
     password = os.environ.get("PARLEY_PASSWORD")
     if token is None and password is None and name and sys.stdin.isatty():
         password = getpass.getpass(f"Password for {name}: ")
-    return officers.authenticate(node.store, name, password=password, token=token)
+    return password, token
 
 
 def acting(
     node: Node, name: str | None, action: str, detail: dict[str, Any], *roles: str
 ) -> officers.Officer:
-    """Authenticate and authorise an officer, recording the attempt in the audit trail."""
-    try:
-        officer = authenticate(node, name)
-        if roles:
-            officer.require(*roles)
-    except NotAuthorizedError as exc:
-        officers.record(node.store, name or "?", action, detail | {"error": exc.message},
-                        "refused", now_ms())  # fmt: skip
-        raise
-    officers.record(node.store, officer.name, action, detail, "ok", now_ms())
+    """Authenticate and authorise an officer; the attempt is audited when the command ends.
+
+    A refused authentication is recorded at once (``officers.authorise``); otherwise the
+    command's outcome is recorded by ``reports_errors``: ``ok``, or ``refused`` with the reason.
+    """
+    attempt = officers.Attempt(node.store, action, detail, name)
+    pending = _attempts.get()
+    if pending is not None:
+        pending.append(attempt)
+    password, token = _credentials(name)
+    officer = attempt.authorise(name, roles, password=password, token=token, now=now_ms())
+    if pending is None:  # called outside a command: nothing will settle it later
+        attempt.settle(None, now_ms())
     return officer
 
 

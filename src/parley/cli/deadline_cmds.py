@@ -15,18 +15,21 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
-    format_ms,
+    format_duration,
+    format_time,
     open_node,
     out,
+    ref_option,
     reports_errors,
+    show_table,
 )
-from parley.core.deadlines import parse_duration
+from parley.cli.common import table as grid
+from parley.core.deadlines import duration_unit, parse_duration
 from parley.node import checks, compliance, health, inquiries
 from parley.node.node import now_ms
 
@@ -37,20 +40,8 @@ def _json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def format_duration(ms: int) -> str:
-    """A short human duration: 12.3s, 4m05s, 2h10m, 3d04h."""
-    seconds = ms // 1000
-    if seconds < 60:
-        return f"{ms / 1000:.1f}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-
-
 def clock_text(clock: dict[str, Any]) -> str:
-    """One clock in a few words: met, late +4.0s, missed +1m02s, 25.0s left, open."""
+    """One clock in a few words: met, late +4 s, missed +1 min 2 s, 25 s left, open."""
     state = clock["state"]
     if state in ("late", "missed"):
         text = f"{state} +{format_duration(clock['late_by'])}"
@@ -77,9 +68,11 @@ def inquire(
 ) -> None:
     """Ask the author of an entry a question, with a reply deadline."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     within = None if reply_within is None else parse_duration(reply_within)
     acting(node, as_officer, "inquire", {"ref": ref}, "duty-officer", "admin")
-    header = inquiries.inquire(node, ref, question, within, now_ms())
+    unit = None if reply_within is None else duration_unit(reply_within)
+    header = inquiries.inquire(node, ref, question, within, now_ms(), unit=unit)
     out.print(f"Inquiry {header.ref} about {ref} sent to {', '.join(header.audience)}")
 
 
@@ -91,6 +84,7 @@ def reply(
 ) -> None:
     """Answer an inquiry addressed to this node."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     acting(node, as_officer, "reply", {"ref": ref}, "duty-officer", "admin")
     header = inquiries.reply(node, ref, text, now_ms())
     out.print(f"Reply {header.ref} to {ref}")
@@ -103,11 +97,12 @@ def checks_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     if as_json:
         _json(rows)
         return
-    table = Table("check", "peer", "sent", "delivered", "acknowledged")
+    table = grid("check", "peer", "sent", "delivered", "acknowledged", whole=("check", "peer"))
     for row in rows:
-        table.add_row(row["ref"], row["peer"], format_ms(row["sent"]),
+        table.add_row(row["ref"], row["peer"], format_time(row["sent"]),
                       clock_text(row["delivered"]), clock_text(row["acknowledged"]))  # fmt: skip
-    out.print(table)
+    show_table(table, f"No communication checks sent by {node.party} yet: a running server "
+               "sends one to every peer at the policy's check interval.")  # fmt: skip
 
 
 def compliance_cmd(
@@ -123,7 +118,8 @@ def compliance_cmd(
     if as_json:
         _json(board)
         return
-    table = Table("party", "clock", "answers", "median", "p95", "met", "late", "missed")
+    table = grid("party", "clock", "answers", "median", "p95", "met", "late", "missed",
+                 whole=("party", "clock"))
     for party, clocks in board["parties"].items():
         for clock, f in clocks.items():
             median, p95 = f["median_ms"], f["p95_ms"]
@@ -131,9 +127,10 @@ def compliance_cmd(
                           "-" if median is None else format_duration(median),
                           "-" if p95 is None else format_duration(p95),
                           str(f["met"]), str(f["late"]), str(f["missed"]))  # fmt: skip
-    out.print(f"Compliance ({board['scope']}) as of {format_ms(board['as_of'])}, "
+    out.print(f"Compliance ({board['scope']}) as of {format_time(board['as_of'])}, "
               f"witnessed times with k = {board['witness_quorum']}")  # fmt: skip
-    out.print(table)
+    show_table(table, "No figures yet: no addressed entry has been answered or missed"
+               + (" in ALL + CLEAR traffic." if public else "."))  # fmt: skip
 
 
 def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
@@ -143,19 +140,23 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     if as_json:
         _json(shown)
         return
-    out.print(f"{shown['node']} at {format_ms(shown['time'])}")
-    peer_table = Table("peer", "health", "synced", "lag", "last success", "error")
+    out.print(f"{shown['node']} at {format_time(shown['time'])}")
+    peer_table = grid("peer", "health", "synced", "lag", "last success", "error",
+                      whole=("peer", "health"))
     for row in shown["peers"]:
         lag = row["lag"]
         peer_table.add_row(row["party"], row["health"], str(row["synced"]),
-                           "-" if lag is None else str(lag), format_ms(row["last_success"]),
+                           "-" if lag is None else str(lag), format_time(row["last_success"]),
                            (row["error"] or "")[:60])  # fmt: skip
-    out.print(peer_table)
+    show_table(peer_table, "No peers pinned: this node federates with no one yet "
+               "('parley peers add').")  # fmt: skip
     _deadline_table("Open deadlines", shown["open"], lambda r: (
         f"{format_duration(r['remaining'])} left" if r["remaining"] >= 0
-        else f"due {format_duration(-r['remaining'])} ago"))  # fmt: skip
+        else f"due {format_duration(-r['remaining'])} ago"),
+        "no clock is running: every deadline sent or received is answered")  # fmt: skip
     _deadline_table("Missed and late", shown["missed"], lambda r: r["state"] + (
-        f", escalated {format_ms(r['escalated'])}" if r["escalated"] else ""))  # fmt: skip
+        f", escalated {format_time(r['escalated'])}" if r["escalated"] else ""),
+        "no deadline has run out")  # fmt: skip
     for alert in shown["alerts"]:  # a peer's words (observation details): never markup
         out.print(
             f"[bold red]ALERT[/] {alert['type']} {alert['party']}: {escape(str(alert['detail']))}"
@@ -164,14 +165,15 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
         out.print("No alerts.")
 
 
-def _deadline_table(title: str, rows: list[dict[str, Any]], state: Any) -> None:
+def _deadline_table(title: str, rows: list[dict[str, Any]], state: Any, why: str) -> None:
     if not rows:
-        out.print(f"{title}: none.")
+        out.print(f"{title}: none ({why}).")
         return
-    table = Table("entry", "kind", "addressee", "clock", "due", "state", title=title)
+    table = grid("entry", "kind", "addressee", "clock", "due", "state", title=title,
+                 whole=("entry", "kind", "addressee", "clock"))
     for row in rows:
         table.add_row(row["entry"], row["kind"], row["addressee"], row["clock"],
-                      format_ms(row["due"]), state(row))  # fmt: skip
+                      format_time(row["due"]), state(row))  # fmt: skip
     out.print(table)
 
 

@@ -21,6 +21,7 @@ from parley.cli.common import (
     open_node,
     out,
     reading,
+    ref_option,
     reports_errors,
     write_output,
 )
@@ -46,6 +47,7 @@ def export(
 ) -> None:
     """Write the entry, every receipt about it, their cosigned checkpoints and the key history."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "evidence.export", {"ref": ref, "without_body": without_body})
     left_out: list[str] = []
     bundle = build_bundle(node, ref, with_body=not without_body, left_out=left_out)

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from parley.cli.common import (
@@ -24,12 +23,16 @@ from parley.cli.common import (
     HomeOption,
     acting,
     err_console,
-    format_ms,
+    format_duration,
+    format_time,
+    member_code,
     open_node,
     out,
     reading,
+    ref_option,
     reports_errors,
 )
+from parley.cli.common import table as grid
 from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError
 from parley.formats import phrases
@@ -108,10 +111,12 @@ def send(
         raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
     if status not in STATUSES:
         raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    node = open_node(home)
+    to = member_code(node, to, what="recipient")
+    reply_to = None if reply_to is None else ref_option(node, reply_to)
     message = hotline.Outgoing(to=to, status=status, phrase=phrase,
                                params=parse_params(param or []), text=text, lang=lang, tlp=tlp,
                                reply_to=reply_to)  # fmt: skip
-    node = open_node(home)
     hotline.hotline_body(node, message)  # refuse a bad message before the officer is recorded
     acting(node, as_officer, "hotline.send", {"to": to, "phrase": phrase, "status": status},
            *SEND_ROLES)  # fmt: skip
@@ -151,8 +156,7 @@ def list_phrases(
         }  # fmt: skip
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("code", "parameters")
-    table.add_column(f"text ({lang})", overflow="fold")
+    table = grid("code", "parameters", f"text ({lang})", whole=("code",))
     current = None
     for phrase in listed:
         if phrase.group != current:
@@ -174,13 +178,13 @@ def _answer(message: hotline.Message) -> str:
         return f"receipt by {answer.party} names another leaf hash: do not rely on it"
     if answer.status == "none":
         return "no receipt yet"
-    parts = [f"delivered {where} {format_ms(got.get('claimed'))} UTC"] if got else []
+    parts = [f"delivered {where} {format_time(got.get('claimed'))}"] if got else []
     clock = _ack_clock(message)
     if ack:
         reply = f': "{ack["reply"]}"' if ack.get("reply") else ""
         late = f" ({_clock_words(clock)})" if clock and clock["state"] == "late" else ""
         parts.append(f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
-                     f"{format_ms(ack.get('claimed'))} UTC{reply}{late}")  # fmt: skip
+                     f"{format_time(ack.get('claimed'))}{reply}{late}")  # fmt: skip
     elif message.direction == "received":
         missed = "deadline missed, " if clock and clock["state"] == "missed" else ""
         parts.append(f"{missed}not acknowledged: parley ack {message.ref} --as OFFICER"
@@ -203,7 +207,7 @@ def _clock_words(clock: dict[str, Any]) -> str:
 
     text = clock_text(clock)
     if clock.get("escalated"):
-        text += f", escalated {format_ms(clock['escalated'])} UTC"
+        text += f", escalated {format_time(clock['escalated'])}"
     return text
 
 
@@ -236,20 +240,14 @@ def _content(message: hotline.Message) -> list[Text]:
     return lines
 
 
-def _duration(ms: int) -> str:
-    if ms % 60_000 == 0:
-        return f"{ms // 60_000} min"
-    return f"{ms / 1000:g} s"
-
-
 def _print(message: hotline.Message) -> None:
     arrow = f"{message.author} -> {message.to}"
     due = ("" if message.acknowledged_within is None
-           else f", ack within {_duration(message.acknowledged_within)}")  # fmt: skip
+           else f", ack within {format_duration(message.acknowledged_within)}")  # fmt: skip
     reply = f", reply to {message.in_reply_to}" if message.in_reply_to else ""
     out.print(Text.assemble(
         (f"{message.ref:<10}", "bold"),
-        f" {format_ms(message.time)} UTC  {arrow}  {message.status} TLP:{message.tlp}{due}{reply}",
+        f" {format_time(message.time)}  {arrow}  {message.status} TLP:{message.tlp}{due}{reply}",
     ))  # fmt: skip
     for line in _content(message):
         out.print(line)
@@ -268,6 +266,7 @@ def log(
 ) -> None:
     """The conversation with one party, both ways, with times and acknowledgement status."""
     node = open_node(home)
+    peer = member_code(node, peer, what="peer")
     reading(node, as_officer, "hotline.log", {"peer": peer})
     messages = hotline.conversation(node, peer, lang, limit)
     if as_json:
@@ -293,6 +292,7 @@ def show(
 ) -> None:
     """One hotline message, rendered in this node's language next to the signed rendering."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "hotline.show", {"ref": ref})
     message = hotline.message(node, ref, lang)
     if as_json:

@@ -17,18 +17,21 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
-    format_ms,
+    format_time,
+    member_code,
     open_node,
     out,
+    readable,
     reading,
+    ref_option,
     reports_errors,
 )
+from parley.cli.common import table as grid
 from parley.cli.deadline_cmds import clock_text
 from parley.cli.hotline_cmds import visible
 from parley.node import inbox
@@ -49,11 +52,11 @@ def clocks_text(clocks: list[dict[str, Any]]) -> str:
     return ", ".join(f"{c['clock']} {clock_text(c)}" for c in clocks) or "-"
 
 
-def _table(items: list[inbox.Item]) -> Table:
-    table = Table("ref", "time (UTC)", "kind", "from", "status", "tlp", "receipt", "clocks")
-    table.add_column("summary", overflow="fold")
+def _table(items: list[inbox.Item]) -> Any:
+    table = grid("ref", "time", "kind", "from", "status", "tlp", "receipt", "clocks", "summary",
+                 whole=("ref", "kind", "from", "receipt"))
     for item in items:
-        table.add_row(item.ref, format_ms(item.time), item.kind, item.author, item.status,
+        table.add_row(item.ref, format_time(item.time), item.kind, item.author, item.status,
                       item.tlp, item.receipt, clocks_text(item.clocks),
                       Text(visible(item.summary)))  # fmt: skip
     return table
@@ -113,9 +116,10 @@ def inbox_cmd(
     ] = None,
 ) -> None:
     """What other parties addressed to this node, newest first, with receipts and clocks."""
+    node = open_node(home)
+    party = None if party is None else member_code(node, party, what="--party")
     filters = inbox.Filters(party, kind, category, status, unacknowledged)
     filters.check()
-    node = open_node(home)
     reading(node, as_officer, "inbox", {"filters": filters.described(), "limit": limit})
     page = inbox.listing(node, now_ms(), filters, before=before, limit=limit)
     _print_page(page, as_json)
@@ -133,6 +137,7 @@ def show_cmd(
 ) -> None:
     """One entry: its header, its body (decoded) or why not, and each addressee's answers."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "show", {"ref": ref})
     shown = inbox.entry(node, ref, now_ms())
     if as_json:
@@ -142,14 +147,14 @@ def show_cmd(
     audience = header["audience"] if header["audience"] == "ALL" else ",".join(header["audience"])
     out.print(Text(f"{shown.ref}  {header['kind']}  {header['status']}  TLP:{header['tlp']}  "
                    f"to {audience}", style="bold"))  # fmt: skip
-    for name, value in (("time", f"{format_ms(header['time'])} UTC (claimed)"),
-                        ("witnessed", format_ms(shown.witnessed)),
+    for name, value in (("time", f"{format_time(header['time'])} (claimed)"),
+                        ("witnessed", format_time(shown.witnessed)),
                         ("leaf hash", shown.leaf_hash), ("body hash", header["body_hash"]),
                         ("policy", header["policy"]), ("kid", header["kid"]),
                         ("ingest", str(shown.ingest))):  # fmt: skip
         out.print(Text(f"  {name:10} {value}"))
     if shown.body is not None:
-        text = orjson.dumps(shown.body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        text = orjson.dumps(readable(shown.body), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         out.print(Text(visible(text.decode())))
     else:
         out.print(Text(f"  body not shown: {visible(shown.why_no_body or 'not held')}",

@@ -17,13 +17,16 @@ from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
+    audience_option,
     err_console,
     format_time,
     open_node,
     open_output,
     out,
     reading,
+    ref_option,
     reports_errors,
+    show_table,
     table,
     write_output,
 )
@@ -87,6 +90,7 @@ def append(
 ) -> None:
     """Append entries (admin only); print each seq and leaf hash once durable."""
     node = open_node(home)
+    to = audience_option(node, to)
     policy = node.context().policy.document  # refuse what peers would store header-only
     if jsonl is not None:
         drafts = _jsonl_drafts(jsonl, policy)
@@ -138,7 +142,8 @@ def show(
         audience = ALL if row["audience"] == ALL else ",".join(row["audience"])
         grid.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
                      row["leaf_hash"][:16])  # fmt: skip
-    out.print(grid)
+    show_table(grid, f"No entries in {node.party}'s log from seq {start} on "
+               f"(it holds {node.size()}).")  # fmt: skip
 
 
 @app.command("export")
@@ -165,6 +170,7 @@ def proof(
 ) -> None:
     """Write an entry proof (entry, inclusion proof, checkpoint, key history) for offline use."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "log.proof", {"ref": ref})
     data = orjson.dumps(build_proof(node.store, ref), option=orjson.OPT_INDENT_2) + b"\n"
     if output is None:

@@ -20,6 +20,7 @@ from rich.markup import escape
 from parley.cli.common import (
     AsOption,
     acting,
+    audience_option,
     err_console,
     format_time,
     open_node,
@@ -27,6 +28,7 @@ from parley.cli.common import (
     private_files,
     read_file,
     reading,
+    ref_option,
     reports_errors,
 )
 from parley.cli.log_cmds import progress_bar
@@ -150,6 +152,7 @@ def import_files(
     )
 
     node = _node(home)
+    to = audience_option(node, to)
     sharing(node, to, tlp)  # a bad --to or --tlp is refused once, before any file
     if category is not None and category not in CATEGORIES:
         raise InvalidEntryError(f"--category {category!r} is not a known category",
@@ -212,6 +215,7 @@ def export(
     if not every:
         if ref is None or folder is not None:
             raise InvalidEntryError("give a REF (to stdout), or --all --out DIR")
+        ref = ref_option(node, ref)
         reading(node, as_officer, "notification.export", {"ref": ref, "format": fmt})
         sys.stdout.buffer.write(export_ref(node, ref, fmt))
         return
@@ -280,6 +284,7 @@ def notify(
                                 hint="or: parley notify update|cancel|show REF")  # fmt: skip
     assert category is not None and headline is not None  # noqa: S101 - narrowed above
     node = _node(home)
+    to = audience_option(node, to)
     now = now_ms()
     fields: dict[str, Any] = {
         "category": category, "severity": severity, "urgency": urgency,
@@ -334,6 +339,7 @@ def update(
     from parley.node import incidents
 
     node = _node(home)
+    ref = ref_option(node, ref)
     now = now_ms()
     expires_ms = None if expires is None else parse_when(expires, now)
     texts = {"headline": headline, "description": description, "instruction": instruction}
@@ -370,6 +376,7 @@ def cancel(
     from parley.node import incidents
 
     node = _node(home)
+    ref = ref_option(node, ref)
     acting(node, as_officer, "notification.cancel", {"ref": ref, "all_clear": all_clear},
            *SEND_ROLES)  # fmt: skip
     msg_type = "Update" if all_clear else "Cancel"
@@ -389,6 +396,7 @@ def show(
     from parley.node import incidents
 
     node = _node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "notification.show", {"ref": ref})
     state, links = incidents.incident_state(node, ref)
     messages = [{"ref": link.ref, "leaf_hash": link.leaf_hash, "status": link.header.status,

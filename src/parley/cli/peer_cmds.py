@@ -15,19 +15,22 @@ import orjson
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
     err_console,
-    format_ms,
+    format_time,
+    member_code,
     open_node,
     out,
     reading,
+    ref_option,
     reports_errors,
+    show_table,
 )
+from parley.cli.common import table as grid
 from parley.core.deadlines import CLOCKS
 from parley.core.errors import ParleyError
 from parley.node import deadlines, peers, receipts
@@ -52,6 +55,7 @@ def add(
 ) -> None:
     """Pin a peer: check it against the policy and its own key statement, then store it."""
     node = open_node(home)
+    party = member_code(node, party, what="--party")
     acting(node, as_officer, "peers.add", {"party": party, "url": url}, "admin")
     peer = peers.pin_peer(node, url, party, key, tls_spki, now_ms())
     out.print(f"Pinned {peer.party} at {peer.url}")
@@ -94,15 +98,17 @@ def list_(
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error")
+    table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
+                 whole=("party", "health"))
     for row in rows:
         seen, lag = row["checkpoint"], row["lag"]
         table.add_row(
             row["party"], row["url"], "-" if seen is None else str(seen), str(row["synced"]),
-            "-" if lag is None else str(lag), row["health"], format_ms(row["last_success"]),
+            "-" if lag is None else str(lag), row["health"], format_time(row["last_success"]),
             (row["held"] or row["last_error"] or "")[:60],
         )  # fmt: skip
-    out.print(table)
+    show_table(table, "No peers pinned: this node federates with no one yet "
+               "('parley peers add URL --party XX --key KEY').")  # fmt: skip
 
 
 @app.command("remove")
@@ -110,6 +116,7 @@ def list_(
 def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Unpin a peer (its entries stay: they are signed history)."""
     node = open_node(home)
+    party = member_code(node, party)
     acting(node, as_officer, "peers.remove", {"party": party}, "admin")
     peers.remove_peer(node.store, party)
     out.print(f"Removed peer {party}")
@@ -120,6 +127,7 @@ def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
 def release(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Resume pulling from a peer held after a fork (once the evidence has been dealt with)."""
     node = open_node(home)
+    party = member_code(node, party)
     acting(node, as_officer, "peers.release", {"party": party}, "admin")
     peers.get_peer(node.store, party)
     peers.release(node.store, party)
@@ -140,7 +148,10 @@ def sync(
 ) -> None:
     """Pull every pinned peer's log now: verify, store, receipt; progress on stderr."""
     node = open_node(home)
-    parties = [peer] if peer else [p.party for p in peers.list_peers(node.store)]
+    if peer is not None:
+        parties = [member_code(node, peer, what="--peer")]
+    else:
+        parties = [p.party for p in peers.list_peers(node.store)]
     failed = 0
     with _progress() as bar:
         for party in parties:
@@ -177,6 +188,7 @@ def ack(
 ) -> None:
     """Acknowledge an entry addressed to this node (duty officer or admin)."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     officer = acting(node, as_officer, "ack", {"ref": ref}, "duty-officer", "admin")
     header = receipts.acknowledge(node, ref, officer.name, reply, now_ms())
     with node.store.read() as conn:
@@ -193,6 +205,7 @@ def receipts_cmd(
 ) -> None:
     """Each addressee's status for an entry, with claimed and observed times (an officer's)."""
     node = open_node(home)
+    ref = ref_option(node, ref)
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
     header, rows = receipts.status(node, ref)
     judged = deadlines.entry_clocks(node, ref, now_ms())
@@ -205,20 +218,20 @@ def receipts_cmd(
                               for row in rows]}  # fmt: skip
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    table = Table("party", "status", "delivered (claimed)", "delivered (observed)",
-                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
-                  "acknowledged deadline")  # fmt: skip
+    table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
+                 "acknowledged (claimed)", "by", "reply", "delivered deadline",
+                 "acknowledged deadline", whole=("party",))  # fmt: skip
     for row in rows:
         got, done = row.delivered or {}, row.acknowledged or {}
         shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
         table.add_row(row.party, escape(row.header_only or row.status),
-                      format_ms(got.get("claimed")),
-                      format_ms(got.get("observed")),
-                      format_ms(done.get("claimed")), done.get("officer") or "",
+                      format_time(got.get("claimed")),
+                      format_time(got.get("observed")),
+                      format_time(done.get("claimed")), done.get("officer") or "",
                       done.get("reply") or "", *shown)  # fmt: skip
-    out.print(f"{header.ref} {header.kind} {header.status} sent {format_ms(header.time)}, "
-              f"witnessed {format_ms(judged.witnessed)}")  # fmt: skip
-    out.print(table)
+    out.print(f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
+              f"witnessed {format_time(judged.witnessed)}")  # fmt: skip
+    show_table(table, f"{header.ref} is addressed to no other party: nobody owes it a receipt.")
 
 
 def _clock_text(clock: dict[str, Any] | None) -> str:

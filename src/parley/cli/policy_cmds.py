@@ -20,10 +20,13 @@ from parley.cli.common import (
     HomeOption,
     acting,
     file_error,
+    format_duration,
+    format_time,
     open_node,
     out,
     read_json,
     reports_errors,
+    table,
 )
 from parley.core.errors import ParleyError, PolicyError
 from parley.core.policy import SignedPolicy
@@ -112,8 +115,41 @@ def adopt(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
 
 @app.command("show")
 @reports_errors
-def show(home: HomeOption) -> None:
-    """Print the policy in force (document and signatures)."""
+def show(
+    home: HomeOption,
+    as_json: Annotated[bool, typer.Option("--json", help="The signed document as JSON.")] = False,
+) -> None:
+    """Print the policy in force: members, deadlines, limits and signatures (--json: as signed)."""
     node = open_node(home)
     policy = node.context().policy
-    sys.stdout.write(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    if as_json:
+        sys.stdout.write(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2).decode()
+                         + "\n")  # fmt: skip
+        return
+    doc = policy.document.to_dict()
+    lines = [f"policy     {policy.hash}",
+             f"network    {doc['network']}: {doc['name']}, version {doc['version']}",
+             f"created    {format_time(doc['created'])}",
+             f"members    {', '.join(m['party'] + ' (' + m['name'] + ')' for m in doc['members'])}",
+             f"signed by  {', '.join(policy.signatures) or 'nobody yet'}"
+             + (f"; missing {', '.join(policy.missing())}" if policy.missing() else ""),
+             f"witnesses  quorum k = {doc['witness_quorum']}, {len(doc['witnesses'])} named",
+             f"clocks     skew tolerance {format_duration(doc['skew_tolerance_ms'])}, "
+             f"communication check every {format_duration(doc['check_interval_ms'])}",
+             f"human ack  {', '.join(doc['human_ack'])}"]  # fmt: skip
+    for name, value in doc.get("quotas", {}).items():
+        lines.append(f"quota      {name.replace('_', ' ')}: {value}")
+    for name, value in doc.get("limits", {}).items():
+        lines.append(f"limit      {name.replace('_', ' ')}: {value}")
+    for name, value in doc.get("regime", {}).items():
+        shown = format_duration(value) if name.endswith("_ms") else value
+        lines.append(f"regime     {name.removesuffix('_ms').replace('_', ' ')}: {shown}")
+    for line in lines:
+        out.print(line, markup=False)
+    grid = table("class", "clock", "default", "min", "max", whole=("class", "clock"),
+                 title="Deadlines")  # fmt: skip
+    for klass, clocks in doc["deadlines"].items():
+        for clock, bounds in clocks.items():
+            grid.add_row(klass, clock, *(format_duration(bounds[k]) for k in ("default", "min",
+                                                                               "max")))  # fmt: skip
+    out.print(grid)

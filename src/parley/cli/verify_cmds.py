@@ -8,7 +8,14 @@ from typing import Annotated
 import orjson
 import typer
 
-from parley.cli.common import format_time, json_error, out, read_file, reports_errors
+from parley.cli.common import (
+    format_time,
+    json_error,
+    out,
+    read_file,
+    readable,
+    reports_errors,
+)
 from parley.cli.evidence_cmds import show_bundle_report
 from parley.core import equivocation
 from parley.core.bundle import BUNDLE_FORMAT, load_bundle, verify_bundle
@@ -115,7 +122,8 @@ def proof(file: Path, identity: IdentityOption = None) -> None:
         f"author identity {report.identity.kid}"
     )
     if report.body is not None:
-        out.print(orjson.dumps(report.body, option=orjson.OPT_INDENT_2).decode())
+        out.print(orjson.dumps(readable(report.body), option=orjson.OPT_INDENT_2).decode(),
+                  markup=False)  # fmt: skip
 
 
 @app.command("equivocation")

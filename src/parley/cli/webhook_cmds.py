@@ -16,6 +16,7 @@ from parley.cli.common import (
     open_node,
     out,
     reports_errors,
+    show_table,
     table,
 )
 from parley.node import webhooks
@@ -51,7 +52,10 @@ def list_(home: HomeOption) -> None:
     """The webhooks and the state of their outbox."""
     node = open_node(home)
     rows = webhooks.outbox(node.store, limit=10_000)
-    for hook in webhooks.listed(node.store):
+    hooks = webhooks.listed(node.store)
+    if not hooks:
+        out.print("No webhooks: nothing is sent out ('parley webhooks add URL').", markup=False)
+    for hook in hooks:
         mine = [r for r in rows if r["webhook"] == hook.id]
         counts = {
             s: sum(r["status"] == s for r in mine) for s in ("pending", "delivered", "failed")
@@ -89,4 +93,5 @@ def outbox(
         error = (r["last_error"] or "")[:60]
         grid.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
                      format_time(r["created"]), format_time(r["next_attempt"]), error)  # fmt: skip
-    out.print(grid)
+    why = f" of {status} deliveries." if status else ": no webhook has had anything to send."
+    show_table(grid, "The outbox is empty" + why)

@@ -14,7 +14,16 @@ import orjson
 import typer
 from rich.markup import escape
 
-from parley.cli.common import AsOption, HomeOption, acting, open_node, out, reports_errors, table
+from parley.cli.common import (
+    AsOption,
+    HomeOption,
+    acting,
+    open_node,
+    out,
+    reports_errors,
+    show_table,
+    table,
+)
 from parley.core.checkpoint import parse_cosigner_vkey
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.node.node import now_ms
@@ -67,7 +76,7 @@ def list_(
         grid.add_row(escape(str(item["name"])), escape(str(item["url"])),
                      "yes" if item["counts"] else "no", str(item["cosigned_size"] or "-"),
                      escape(str(item["last_error"] or "")))  # fmt: skip
-    out.print(grid)
+    show_table(grid, "No external witnesses: only peers cosign this log ('parley witness add').")
 
 
 @app.command("remove")

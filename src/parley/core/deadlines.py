@@ -81,6 +81,19 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * UNIT_MS[match.group(2)]
 
 
+def duration_unit(text: str) -> str:
+    """The unit a duration was written in: ``48h`` -> ``h``."""
+    match = DURATION_RE.fullmatch(text.strip())
+    return "ms" if match is None else match.group(2)
+
+
+def in_unit(ms: int, unit: str) -> str:
+    """``ms`` written in ``unit`` as an officer typed it: ``48h``, ``0.4h``, ``90s``."""
+    value = ms / UNIT_MS[unit]
+    shown = f"{value:.3f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return f"{shown}{unit}"
+
+
 def class_bounds(policy: PolicyDocument, deadline_class: str) -> tuple[str, Any] | None:
     """The policy's bounds for ``deadline_class``, or for ``other`` if it lacks the class."""
     for name in (deadline_class, FALLBACK_CLASS):
@@ -90,7 +103,14 @@ def class_bounds(policy: PolicyDocument, deadline_class: str) -> tuple[str, Any]
     return None
 
 
-def _check(value: int, bound: Bound, name: str, field: str) -> None:
+def _check(value: int, bound: Bound, name: str, field: str, unit: str | None = None) -> None:
+    if unit is not None and not bound.min <= value <= bound.max:
+        low, high, default = (in_unit(v, unit) for v in (bound.min, bound.max, bound.default))
+        raise InvalidEntryError(
+            f"{field} {in_unit(value, unit)} is outside the policy's bounds [{low}, {high}] "
+            f"for deadline class {name}",
+            hint=f"choose a value between {low} and {high} (default {default})",
+        )
     if not bound.min <= value <= bound.max:
         raise InvalidEntryError(
             f"{field} {value} ms is outside the policy's bounds [{bound.min}, {bound.max}] ms "
@@ -100,9 +120,12 @@ def _check(value: int, bound: Bound, name: str, field: str) -> None:
 
 
 def deadlines_for(
-    policy: PolicyDocument, deadline_class: str, acknowledged: int | None = None
-) -> dict[str, int]:
+    policy: PolicyDocument, deadline_class: str, acknowledged: int | None = None,
+    *, unit: str | None = None,
+) -> dict[str, int]:  # fmt: skip
     """The ``deadlines`` a sender signs: the class defaults, ``acknowledged`` (ms) if asked.
+
+    A refusal names the values in ``unit`` (the one the officer typed, e.g. ``h``) when given.
 
     A policy without the class (nor ``other``) sets no bounds: only an explicit
     ``acknowledged`` is stated then.
@@ -112,7 +135,7 @@ def deadlines_for(
         return {} if acknowledged is None else {"acknowledged_within": acknowledged}
     name, bounds = found
     chosen = bounds.acknowledged_within.default if acknowledged is None else acknowledged
-    _check(chosen, bounds.acknowledged_within, name, "acknowledged_within")
+    _check(chosen, bounds.acknowledged_within, name, "acknowledged_within", unit)
     return {"delivered_within": bounds.delivered_within.default, "acknowledged_within": chosen}
 
 

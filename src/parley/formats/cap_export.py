@@ -7,8 +7,12 @@ named ``profile:parley:details:1`` (canonical JSON) in the first ``<info>``.
 
 Exercise, Test and Draft traffic stays visibly what it is: ``<status>`` carries the signed status
 (which must agree with the header's), and a message without a ``<note>`` gets one saying so.
-A signed CAP 1.2 alert is exported as the very XML its sender signed, so the signature still
-verifies at the receiving end.
+Who may read it is marked as ``parley.formats.cap_marking`` maps it: a named audience is
+``Private`` with the parties in ``<addresses>``, ALL with TLP:AMBER is ``Restricted``, and
+every ``<info>`` carries a ``TLP`` parameter. A signed CAP 1.2 alert is exported as the very XML
+its sender signed, so the signature still verifies at the receiving end, but only when the
+entry is public (ALL with TLP:CLEAR or GREEN): a narrower entry is rewritten with its marking,
+since a signature cannot be kept on an alert that would say Public.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from typing import Any
 from lxml import etree
 
 from parley.core.canonical import canonical_bytes
+from parley.core.entry import Audience
 from parley.formats.areas import cap_circle_text, cap_polygon_text, geometry_rings
 from parley.formats.body_schema import STATUSES
+from parley.formats.cap_marking import PUBLIC_LABELS, TLP_PARAMETER, Marking, marking, tlp_value
 from parley.formats.cap_schema import CAP12_NS, validate_cap
 from parley.formats.categories import CATEGORIES, EVENT_CODE_NAME
 from parley.formats.errors import CapError, FormatError
@@ -34,19 +40,28 @@ def status_note(status: str) -> str:
     return f"{status.upper()}: this is not a real alert (Parley status {status})."
 
 
-def notification_to_cap(body: dict[str, Any], status: str, *, prefer_original: bool = True) -> (
-    bytes
-):
-    """Write a body as CAP 1.2 XML (UTF-8), for an entry whose header has ``status``."""
+def notification_to_cap(
+    body: dict[str, Any], status: str, *, audience: Audience | None = None,
+    tlp: str | None = None, prefer_original: bool = True,
+) -> bytes:  # fmt: skip
+    """Write a body as CAP 1.2 XML (UTF-8), for an entry whose header has ``status``.
+
+    With the header's ``audience`` and ``tlp`` the alert is marked with them (scope, addresses,
+    restriction, a TLP parameter in every info); without them it is written as the body says.
+    """
     if status not in STATUSES:
         raise FormatError(f"status: {status!r} is not one of {', '.join(STATUSES)}")
     if body.get("status") != status:
         raise FormatError(
             f"status: the body says {body.get('status')!r} but the header says {status!r}"
         )
+    marked = None if audience is None or tlp is None else marking(audience, tlp, body)
+    public = marked is None or (audience == "ALL" and tlp in PUBLIC_LABELS)
     source = body.get("source", {})
-    if prefer_original and source.get("xml") and source.get("cap_version") == "1.2":
+    if prefer_original and public and source.get("xml") and source.get("cap_version") == "1.2":
         return str(source["xml"]).encode("utf-8")
+    if marked is None:
+        marked = Marking(body["scope"], body.get("addresses"), body.get("restriction"), "")
     alert = etree.Element(_NS + "alert", nsmap={None: CAP12_NS})  # type: ignore[dict-item]
     _sub(alert, "identifier", body["identifier"])
     _sub(alert, "sender", body["sender"])
@@ -54,9 +69,9 @@ def notification_to_cap(body: dict[str, Any], status: str, *, prefer_original: b
     _sub(alert, "status", status)
     _sub(alert, "msgType", body["msg_type"])
     _sub(alert, "source", body.get("cap_source"))
-    _sub(alert, "scope", body["scope"])
-    _sub(alert, "restriction", body.get("restriction"))
-    _sub(alert, "addresses", _cap_list(body.get("addresses")))
+    _sub(alert, "scope", marked.scope)
+    _sub(alert, "restriction", marked.restriction)
+    _sub(alert, "addresses", _cap_list(marked.addresses))
     for code in body.get("codes", []):
         _sub(alert, "code", code)
     note = body.get("note")
@@ -64,7 +79,7 @@ def notification_to_cap(body: dict[str, Any], status: str, *, prefer_original: b
     _sub(alert, "references", " ".join(body.get("cap_references", [])) or None)
     _sub(alert, "incidents", _cap_list(body.get("incidents")))
     for index, info in enumerate(body.get("info", [])):
-        _info(alert, info, body, first=index == 0)
+        _info(alert, info, body, first=index == 0, tlp=marked.tlp)
     validate_cap(alert, "1.2", what="exported CAP alert")
     return bytes(etree.tostring(alert, encoding="UTF-8", xml_declaration=True, pretty_print=True))
 
@@ -96,7 +111,7 @@ def _time(info: dict[str, Any], name: str) -> str | None:
 
 
 def _info(alert: etree._Element, info: dict[str, Any], body: dict[str, Any], *,
-          first: bool) -> None:  # fmt: skip
+          first: bool, tlp: str) -> None:  # fmt: skip
     element = etree.SubElement(alert, _NS + "info")
     _sub(element, "language", info["lang"])
     for category in info["categories"]:
@@ -118,7 +133,10 @@ def _info(alert: etree._Element, info: dict[str, Any], body: dict[str, Any], *,
                           ("web", "web"), ("contact", "contact")):  # fmt: skip
         _sub(element, cap_name, info.get(key))
     for pair in info.get("parameters", []):
-        _pair(element, "parameter", pair)
+        if not tlp or pair["name"].strip().upper() != TLP_PARAMETER:  # the header's label wins
+            _pair(element, "parameter", pair)
+    if tlp:
+        _pair(element, "parameter", {"name": TLP_PARAMETER, "value": tlp_value(tlp)})
     if first and body.get("details"):
         value = canonical_bytes(body["details"]).decode("utf-8")
         _pair(element, "parameter", {"name": DETAILS_PARAMETER, "value": value})

@@ -36,7 +36,10 @@ def _held(conn: Connection, ref: str) -> logs.StoredEntry:
     return stored
 
 
-def inquire(node: Node, ref: str, question: str, reply_within: int | None, now: int) -> Header:
+def inquire(
+    node: Node, ref: str, question: str, reply_within: int | None, now: int,
+    *, unit: str | None = None,
+) -> Header:  # fmt: skip
     """Append an inquiry about another party's entry ``ref``; return its header."""
     with node.store.write() as conn:
         stored = _held(conn, ref)
@@ -49,7 +52,7 @@ def inquire(node: Node, ref: str, question: str, reply_within: int | None, now: 
         body = {
             "about": {"ref": about.ref, "leaf_hash": stored.leaf_hash.hex()},
             "question": question,
-            "deadlines": deadlines_for(document, DEADLINE_CLASS, reply_within),
+            "deadlines": deadlines_for(document, DEADLINE_CLASS, reply_within, unit=unit),
         }
         tlp = None if about.tlp == "CLEAR" else about.tlp
         audience = tuple(sorted({about.party, node.party}))

@@ -88,7 +88,8 @@ def render(conn: Connection, link: Link, fmt: str) -> bytes:
     """One notification (a whole STIX bundle for ``stix``) in format ``fmt``."""
     status = link.header.status
     if fmt == "cap":
-        return notification_to_cap(link.body, status)
+        return notification_to_cap(link.body, status, audience=link.header.audience,
+                                   tlp=link.header.tlp)  # fmt: skip
     if fmt == "stix":
         if "stix" not in link.body:
             raise StixError(f"{link.ref} has no STIX form: it did not come from a STIX bundle")

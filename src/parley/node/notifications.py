@@ -31,12 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from parley.core.canonical import canonical_bytes
-from parley.core.entry import ALL, Audience, resolve_sharing
+from parley.core.entry import ALL, Audience, normalise_audience, resolve_sharing
 from parley.core.errors import InvalidEntryError, ParleyError, PolicyError
 from parley.core.policy import PolicyDocument
 from parley.formats.cap import CapAlert, cap_to_notification, parse_cap, verify_xml_signature
 from parley.formats.cap_export import status_note
-from parley.formats.errors import XmlSignatureError
+from parley.formats.cap_marking import read_marking
+from parley.formats.errors import CapError, XmlSignatureError
 from parley.formats.notification import check_status_agrees, validate_notification
 from parley.formats.regime import check_regime
 from parley.formats.stix import bundle_tlp, check_tlp, parse_bundle, stix_to_notifications
@@ -207,7 +208,7 @@ def _cap_items(
     policy: NotificationPolicy, node: Node, data: bytes, options: ImportOptions, now: int,
     warnings: list[str], *, exercise_status: str | None = None,
 ) -> list[Item]:  # fmt: skip
-    audience, tlp = sharing(node, options.audience, options.tlp)
+    sharing(node, options.audience, options.tlp)  # a bad --to or --tlp, before any alert
     items = []
     for alert in parse_cap(data):
         what = f"CAP alert {alert.identifier!r}"
@@ -226,8 +227,34 @@ def _cap_items(
         _fill_deadlines(policy, body)
         check_status_agrees(body, body["status"])
         warnings.extend(policy.check(body, now, what))
+        audience, tlp = _cap_sharing(node, body, options, what)
         items.append(Item(body, body["status"], audience, tlp, what))
     return items
+
+
+def _cap_sharing(node: Node, body: dict[str, Any], options: ImportOptions, what: str) -> tuple[
+    Audience, str
+]:  # fmt: skip
+    """The audience and TLP of an imported alert: its own marking, or the officer's options.
+
+    An alert that carries a TLP label (``cap_marking.read_marking``) keeps its readers; an
+    officer's ``--to`` or ``--tlp`` that says otherwise is refused rather than silently widened.
+    """
+    try:
+        marked_audience, marked_tlp = read_marking(body)
+    except ParleyError as exc:
+        raise CapError(f"{what}: {exc.message}", hint=exc.hint) from exc
+    if marked_tlp is None:
+        return sharing(node, options.audience, options.tlp)
+    assert marked_audience is not None  # noqa: S101 - read together
+    given = None if options.audience is None else normalise_audience(options.audience)
+    if (given is not None and given != marked_audience) or options.tlp not in (None, marked_tlp):
+        shown = "ALL" if marked_audience == ALL else ",".join(marked_audience)
+        raise InvalidEntryError(
+            f"{what} is marked TLP:{marked_tlp} for {shown}; --to/--tlp say otherwise",
+            hint="leave out --to and --tlp to keep the alert's own marking",
+        )
+    return sharing(node, marked_audience, marked_tlp)
 
 
 def _rewrite_status(body: dict[str, Any], status: str) -> None:

@@ -3,6 +3,12 @@
 An officer authenticates with a password (argon2id hash) or a script token. A token is
 ``NAME.SECRET``; only an argon2id hash of the secret is stored. Every command that acts for a
 person names and authenticates the officer, and lands in the audit trail, refused attempts too.
+
+The audit trail is true: an ``Attempt`` is recorded once, with the outcome the action really had.
+A refusal is recorded with its reason and the outcome ``refused``, whether it came before
+authentication (a bad argument, a non-member party), at it (bad password or token, unknown or
+disabled officer, wrong role) or after it (an unknown role for ``user add``, a policy bound); an
+action that completed is recorded ``ok`` only once it has completed.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from parley.store.engine import Store
 from parley.store.schema import audit, officers
 
 ROLES = ("duty-officer", "analyst", "admin", "observer")
+OK, REFUSED = "ok", "refused"
+UNNAMED = "?"  # no officer was named (a first 'user add', a command run without --as)
 NAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
@@ -119,6 +127,68 @@ def record(
                 detail=orjson.dumps(detail).decode(), outcome=outcome,
             )  # fmt: skip
         )
+
+
+def refuse(
+    store: Store, officer: str | None, action: str, detail: dict[str, Any], reason: str, now: int
+) -> None:
+    """Record a refused attempt with its reason (outcome ``refused``)."""
+    record(store, officer or UNNAMED, action, detail | {"reason": reason}, REFUSED, now)
+
+
+def authorise(
+    store: Store, name: str | None, action: str, detail: dict[str, Any], roles: tuple[str, ...],
+    *, password: str | None, token: str | None, now: int,
+) -> Officer:  # fmt: skip
+    """Authenticate ``name`` and check its role; a refusal is recorded with its reason, then raised.
+
+    Bad credentials, an unknown or disabled officer and a role that may not do ``action`` all
+    land in the audit trail as ``refused``, before the caller learns of them.
+    """
+    try:
+        officer = authenticate(store, name, password=password, token=token)
+        if roles:
+            officer.require(*roles)
+    except NotAuthorizedError as exc:
+        refuse(store, name, action, detail, exc.message, now)
+        raise
+    return officer
+
+
+class Attempt:
+    """One attempt at an action, recorded once with the outcome it really had.
+
+    ``authorise`` names the officer (and records a refusal at once); ``settle`` records the end:
+    ``ok`` when the action completed, else ``refused`` with the reason. An attempt refused before
+    anyone was authenticated is recorded under the name the caller gave (or ``?``).
+    """
+
+    def __init__(self, store: Store, action: str, detail: dict[str, Any],
+                 officer: str | None = None) -> None:  # fmt: skip
+        self.store, self.action, self.detail = store, action, dict(detail)
+        self.officer = officer
+        self.settled = False
+
+    def authorise(self, name: str | None, roles: tuple[str, ...], *, password: str | None,
+                  token: str | None, now: int) -> Officer:  # fmt: skip
+        try:
+            officer = authorise(self.store, name, self.action, self.detail, roles,
+                                password=password, token=token, now=now)  # fmt: skip
+        except NotAuthorizedError:
+            self.settled = True
+            raise
+        self.officer = officer.name
+        return officer
+
+    def settle(self, reason: str | None, now: int) -> None:
+        """Record the outcome: ``ok`` when ``reason`` is None, else ``refused`` with it."""
+        if self.settled:
+            return
+        self.settled = True
+        if reason is None:
+            record(self.store, self.officer or UNNAMED, self.action, self.detail, OK, now)
+        else:
+            refuse(self.store, self.officer, self.action, self.detail, reason, now)
 
 
 def audit_trail(store: Store, limit: int = 100) -> list[dict[str, Any]]:
