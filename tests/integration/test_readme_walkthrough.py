@@ -106,3 +106,9 @@ def test_the_readme_walkthrough_runs_as_written(fleet: Fleet, tmp_path: Path) ->
     for args in (["receipts", sent.group(1)], ["inbox"], ["status"]):
         narrow = cn.cli(*args, COLUMNS="80", PARLEY_USER="duty", PARLEY_PASSWORD=CN_DUTY_PASSWORD)
         assert "…" not in narrow.stdout, narrow.stdout  # folded, never cut
+
+    waited = cn.cli("receipts", sent.group(1), "--wait", "1s", "--until", "acknowledged",
+                    check=False, PARLEY_USER="duty", PARLEY_PASSWORD=CN_DUTY_PASSWORD)  # fmt: skip
+    assert waited.returncode == 1, waited.stdout + waited.stderr
+    assert f"Not every addressee acknowledged {sent.group(1)} within 1s: still waiting for JP" in (
+        waited.stderr)  # fmt: skip

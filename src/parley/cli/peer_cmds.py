@@ -31,7 +31,8 @@ from parley.cli.common import (
     show_table,
 )
 from parley.cli.common import table as grid
-from parley.core.deadlines import CLOCKS
+from parley.core.deadlines import CLOCKS, parse_duration
+from parley.core.entry import Header
 from parley.core.errors import ParleyError
 from parley.node import deadlines, peers, receipts
 from parley.node.node import now_ms
@@ -202,12 +203,27 @@ def receipts_cmd(
     home: HomeOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     as_officer: AsOption = None,
-) -> None:
-    """Each addressee's status for an entry, with claimed and observed times (an officer's)."""
+    wait: Annotated[str | None, typer.Option(
+        "--wait", help="Wait up to this long (e.g. 30s, 5m) for every addressee to reach --until.",
+    )] = None,
+    until: Annotated[str, typer.Option(
+        "--until", help="With --wait: delivered (default) or acknowledged.",
+    )] = "delivered",
+) -> None:  # fmt: skip
+    """Each addressee's status for an entry, with claimed and observed times (an officer's).
+
+    With ``--wait``, the command returns as soon as every addressee has delivered (or
+    acknowledged) the entry, and exits 1 if the time ran out first.
+    """
     node = open_node(home)
     ref = ref_option(node, ref)
+    timeout_s = None if wait is None else parse_duration(wait) / 1000
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
-    header, rows = receipts.status(node, ref)
+    reached = True
+    if timeout_s is None:
+        header, rows = receipts.status(node, ref)
+    else:
+        header, rows, reached = receipts.await_status(node, ref, until, timeout_s)
     judged = deadlines.entry_clocks(node, ref, now_ms())
     clocks = {(c.party, c.clock): c.to_dict() for c in judged.clocks}
     if as_json:
@@ -217,7 +233,17 @@ def receipts_cmd(
                                                           for clock in CLOCKS}}
                               for row in rows]}  # fmt: skip
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
+    else:
+        _receipts_table(header, rows, judged.witnessed, clocks)
+    if not reached:
+        waiting = ", ".join(r.party for r in rows if r.status not in receipts.REACHED[until])
+        sys.stderr.write(f"Not every addressee {until} {header.ref} within {wait}: "
+                         f"still waiting for {waiting}\n")  # fmt: skip
+        raise typer.Exit(1)
+
+
+def _receipts_table(header: Header, rows: list[receipts.AddresseeStatus], witnessed: int | None,
+                    clocks: dict[tuple[str, str], dict[str, Any]]) -> None:  # fmt: skip
     table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
                  "acknowledged deadline", whole=("party",))  # fmt: skip
@@ -230,7 +256,7 @@ def receipts_cmd(
                       format_time(done.get("claimed")), done.get("officer") or "",
                       done.get("reply") or "", *shown)  # fmt: skip
     out.print(f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
-              f"witnessed {format_time(judged.witnessed)}")  # fmt: skip
+              f"witnessed {format_time(witnessed)}")  # fmt: skip
     show_table(table, f"{header.ref} is addressed to no other party: nobody owes it a receipt.")
 
 

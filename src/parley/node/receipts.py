@@ -26,7 +26,8 @@ The ``receipts`` table indexes every receipt this node can read (its own and its
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -304,6 +305,31 @@ def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
         observed = tuple(o for o in seen if o["by"] == addressee)
         result.append(AddresseeStatus(addressee, state, got, ack, observed))
     return header, result
+
+
+REACHED = {"delivered": ("delivered", "acknowledged"), "acknowledged": ("acknowledged",)}
+
+
+def await_status(
+    node: Node, ref: str, until: str, timeout_s: float, *, poll_s: float = 0.2,
+    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Header, list[AddresseeStatus], bool]:  # fmt: skip
+    """``status`` once every addressee has reached ``until``, or at ``timeout_s``.
+
+    The flag says whether all reached it. An addressee whose receipt names another leaf
+    (``mismatch``) or that stored the entry header-only never will: the wait ends there.
+    """
+    if until not in REACHED:
+        raise InvalidEntryError(f"--until must be one of {', '.join(REACHED)}, not {until!r}")
+    deadline = clock() + timeout_s
+    while True:
+        header, rows = status(node, ref)
+        if all(row.status in REACHED[until] for row in rows):
+            return header, rows, True
+        hopeless = any(row.status == "mismatch" or row.observed for row in rows)
+        if hopeless or clock() >= deadline:
+            return header, rows, False
+        sleep(min(poll_s, max(0.0, deadline - clock())))
 
 
 # Observations peers signed about this node's entries ---------------------------------------
