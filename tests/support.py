@@ -69,6 +69,16 @@ def init_node(
     return home
 
 
+def stop_process(process: subprocess.Popen[str], grace_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended within ``grace_s`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -98,9 +108,4 @@ class Server:
         raise AssertionError("server did not start within 30 s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)

@@ -25,7 +25,7 @@ from parley.api.peer_auth import RateLimitedError, SharedLimiter
 from parley.api.workers import ELECT_S, WakeForwarder, Worker, worker_rows
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import checkpoints
-from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli
+from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
 
 pytestmark = pytest.mark.postgres
 
@@ -230,12 +230,7 @@ class Fleet:
         raise AssertionError(f"not within {timeout_s} s; last answer {self.workers()}")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process, grace_s=15)
         for pid in self.seen:  # a worker the supervisor left behind
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)

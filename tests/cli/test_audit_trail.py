@@ -35,14 +35,19 @@ def latest(home: Path) -> dict[str, Any]:
         node.close()
 
 
+def first_officer(home: Path, party: str, name: str, role: str) -> Result:
+    """``parley init`` a node for ``party``, then add its first officer (any outcome)."""
+    env = environment(home)
+    assert invoke(["init", str(home), "--party", party, "--name", party, "--network", "t"],
+                  env).exit_code == 0  # fmt: skip
+    return invoke(["user", "add", name, "--role", role],
+                  env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD})  # fmt: skip
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "jp"
-    env = environment(home)
-    assert invoke(["init", str(home), "--party", "JP", "--name", "JP", "--network", "t"],
-                  env).exit_code == 0  # fmt: skip
-    added = invoke(["user", "add", "admin", "--role", "admin"],
-                   env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD})  # fmt: skip
+    added = first_officer(home, "JP", "admin", "admin")
     assert added.exit_code == 0, added.stderr
     return home
 
@@ -104,11 +109,7 @@ def test_a_refusal_before_authentication_is_audited_with_the_command_and_reason(
 
 def test_the_first_officer_with_an_unknown_role_is_audited_as_refused(tmp_path: Path) -> None:
     home = tmp_path / "kr"
-    env = environment(home)
-    assert invoke(["init", str(home), "--party", "KR", "--name", "KR", "--network", "t"],
-                  env).exit_code == 0  # fmt: skip
-    result = invoke(["user", "add", "alice", "--role", "king"],
-                    env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD})  # fmt: skip
+    result = first_officer(home, "KR", "alice", "king")
     assert result.exit_code != 0
     row = latest(home)
     assert (row["officer"], row["action"], row["outcome"]) == ("?", "user.add", "refused")

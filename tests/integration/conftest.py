@@ -11,12 +11,8 @@ from fleet import Fleet, eventually
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(tmp_path_factory.mktemp("fleet"))
-    try:
-        fleet.setup()
+    with Fleet.running(tmp_path_factory.mktemp("fleet")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 

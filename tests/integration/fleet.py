@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from parley.node import tlspin
 from parley.node.fedauth import RequestSigner
 from parley.node.node import Node, now_ms
 from parley.node.peers import pin_peer
-from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli
+from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
 
 PARTIES = ("US", "JP", "KR", "CN", "RU")
 NETWORK = "parley-test"
@@ -82,12 +83,7 @@ class FleetNode:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
         self.process = None
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
@@ -176,6 +172,17 @@ class Fleet:
             return RequestSigner(node.log.key("http"))
         finally:
             node.close()
+
+    @classmethod
+    @contextmanager
+    def running(cls, folder: Path, **options: Any) -> Iterator[Fleet]:
+        """A fleet set up in ``folder`` and stopped when the block ends, however it ends."""
+        fleet = cls(folder, **options)
+        try:
+            fleet.setup()
+            yield fleet
+        finally:
+            fleet.stop()
 
     def stop(self) -> None:
         """Stop every server at once: each gets its own grace period, not one after another."""

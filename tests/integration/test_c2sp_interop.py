@@ -34,7 +34,15 @@ from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
 from parley.store import witnessing as witness_rows
-from support import OFFICER_PASSWORD, PARLEY, cli_env, free_port, officer_env, run_cli
+from support import (
+    OFFICER_PASSWORD,
+    PARLEY,
+    cli_env,
+    free_port,
+    officer_env,
+    run_cli,
+    stop_process,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
 
@@ -91,12 +99,7 @@ class LiveNode:
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+            stop_process(self.process, grace_s=3)
 
 
 @pytest.fixture(scope="module")

@@ -40,12 +40,8 @@ def readme_block() -> str:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(tmp_path_factory.mktemp("readme"), parties=("US", "JP", "CN"))
-    try:
-        fleet.setup()
+    with Fleet.running(tmp_path_factory.mktemp("readme"), parties=("US", "JP", "CN")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 def held(fleet: Fleet, party: str, ref: str) -> bool:

@@ -39,12 +39,8 @@ MARKER = "AMBER-ONLY-FOR-JP-relay-probe"
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(tmp_path_factory.mktemp("boundary"), parties=("US", "JP", "CN"))
-    try:
-        fleet.setup()
+    with Fleet.running(tmp_path_factory.mktemp("boundary"), parties=("US", "JP", "CN")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 def append(node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str) -> str:
@@ -202,6 +198,10 @@ def peer_row(node: FleetNode, party: str) -> dict[str, Any]:
 def test_mirror_framing_attack(fleet: Fleet, tmp_path: Path) -> None:
     """With JP down, CN serves JP's genuine checkpoint with a forged proof: CN is condemned."""
     us, jp, cn = fleet["US"], fleet["JP"], fleet["CN"]
+    # US holds JP's log before it goes down, so what it misses needs a non-empty consistency
+    # proof: the one the mirror forges (from an empty tree there is nothing to forge)
+    append(jp, "check", {"nonce": secrets.token_hex(16), "deadlines": {}}, "ALL", "GREEN")
+    eventually(lambda: size_of(us, "JP") == size_of(jp, "JP"), 30, "US to hold JP's log")
     us.stop()
     ref = append(jp, "check", {"nonce": secrets.token_hex(16), "deadlines": {}}, "ALL", "GREEN")
     jp_size = int(ref.split(":")[1]) + 1
