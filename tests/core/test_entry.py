@@ -348,7 +348,7 @@ def test_default_tlp_is_green_for_all_and_amber_for_a_named_audience(kind: str) 
     st.sampled_from(ORDINARY_KINDS),
     st.none()
     | st.just(ALL)
-    | st.lists(st.from_regex(r"[A-Z][A-Z0-9]{1,7}", fullmatch=True), min_size=1, max_size=4),
+    | st.lists(PARTIES, min_size=1, max_size=4),
 )
 def test_tlp_is_never_clear_by_default(kind: str, audience: Any) -> None:
     assert resolve_sharing(kind, audience, None)[1] != "CLEAR"
@@ -521,7 +521,7 @@ def test_body_value_insists_on_canonical_bytes() -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.from_regex(r"[A-Z][A-Z0-9]{1,7}", fullmatch=True), st.integers(0, 10**16 - 1))
+@given(PARTIES, st.integers(0, 10**16 - 1))
 def test_format_ref_and_parse_ref_round_trip(party: str, seq: int) -> None:
     assert parse_ref(format_ref(party, seq)) == (party, seq)
 
