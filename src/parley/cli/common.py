@@ -292,15 +292,6 @@ def show_table(grid: Table, empty: str) -> None:
         out.print(empty, markup=False)
 
 
-def party_code(value: str, *, what: str = "party", members: Sequence[str] | None = None) -> str:
-    """A party code as written in the policy (upper case), refused when it is not a member."""
-    code = value.strip().upper()
-    if members is not None and code not in members:
-        raise InvalidEntryError(f"{what} {value!r} is not a member of the network",
-                                hint=f"members: {', '.join(members)}")  # fmt: skip
-    return code
-
-
 def member_code(node: Node, value: str, *, what: str = "party") -> str:
     """A party code the officer typed, as the policy writes it (``cn`` is ``CN``), or refused."""
     return members.member(node.context().policy.document, value, what=what)

@@ -19,7 +19,6 @@ from parley.cli.common import (
     HomeOption,
     err_console,
     out,
-    party_code,
     passphrase_source,
     reports_errors,
 )
@@ -87,7 +86,7 @@ def _addresses(
         )
     for index, url in enumerate(urls):
         pin = pins[index] if pins else None
-        found.append(PeerAddress.parse(url, party_code(parties[index], what="--party"),
+        found.append(PeerAddress.parse(url, parties[index].strip().upper(),
                                        keys[index], pin))  # fmt: skip
     return found
 
