@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.bench_cap_parse import corpus, replayed  # noqa: E402
 from parley.node.node import Node  # noqa: E402
-from parley.node.notifications import (  # noqa: E402
+from parley.node.notifications.importing import (  # noqa: E402
     ImportOptions,
     NotificationPolicy,
     Source,

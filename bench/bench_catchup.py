@@ -10,7 +10,7 @@ under ``bench/out/catchup/n<size>/``.
 Each measurement runs on a scratch copy of that network: a real ``parley serve`` process
 serves the author on 127.0.0.1 (plain HTTP, or ``--tls`` with the SPKI pin), and a fresh
 worker process opens a reader node, pins ``JP`` over HTTP (``peers.pin_peer``) and times
-``sync.sync_peer`` from nothing to the whole log: every page fetched, every entry verified
+``pull.sync_peer`` from nothing to the whole log: every page fetched, every entry verified
 (signature, party/node/key, seq and time order, body hash where a body came), every page
 proven a prefix of the checkpoint, then stored with its subtree hashes. The readers:
 
@@ -74,7 +74,7 @@ CATCHUP_FORMAT = 1
 """Bump when the cached network's contents change, so stale caches are rebuilt."""
 MARKER = "bench-catchup.json"
 PROFILE_GROUPS = {
-    "sync_peer, all of it": "parley/node/sync.py:sync_peer",
+    "sync_peer, all of it": "parley/node/pull.py:sync_peer",
     "  get-entries: request, JSON, base64 (client side)": "parley/node/fedclient.py:entries",
     "    waiting for the server (httpx send)": "httpx/_client.py:send",
     "    response.json": "httpx/_models.py:json",
@@ -91,7 +91,7 @@ PROFILE_GROUPS = {
         "parley/node/quotas.py:admit|parley/node/deadlines.py:ingest_breach"
     ),
     "    LogCursor.prune": "parley/node/ingest.py:prune",
-    "  _prove_prefix (consistency proof per page)": "parley/node/sync.py:_prove_prefix",
+    "  _prove_prefix (consistency proof per page)": "parley/node/pull.py:_prove_prefix",
     "  commit (store a page, one transaction)": "parley/node/ingest.py:commit",
     "    _store_rows (rows, receipts to append)": "parley/node/ingest.py:_store_rows",
     "      logs.insert_entries": "parley/store/logs.py:insert_entries",
@@ -200,7 +200,7 @@ class AuthorServer:
     def __init__(self, home: Path, *, tls: bool) -> None:
         self.spki: str | None = None
         if tls:
-            from parley.node import tlspin
+            from parley.node.federation import tlspin
 
             self.spki = tlspin.ensure_certificate(home, f"parley {PARTY}")
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{_free_port()}"
@@ -244,13 +244,13 @@ class AuthorServer:
 
 def catch_up(home: Path, reader: str, url: str, spki: str | None, identity: str) -> dict[str, Any]:
     """Pin the author at ``url`` from ``reader``'s node, then time one full ``sync_peer``."""
-    from parley.node import peers, sync
+    from parley.node.federation import peers, pull
     from parley.node.node import Node, now_ms
 
     node = Node.open(home / reader.lower())
     peers.pin_peer(node, url, PARTY, identity, spki, now_ms())
     clock = Clock()
-    report = sync.sync_peer(node, PARTY, use_mirrors=False)
+    report = pull.sync_peer(node, PARTY, use_mirrors=False)
     seconds, cpu_seconds = clock.stop()
     own = node.size()
     node.close()

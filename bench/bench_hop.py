@@ -44,10 +44,10 @@ from bench.common import (
     result,
 )
 from parley.core.checkpoint import witness_name_for
-from parley.node import wakeup, witnessing
-from parley.node.ingest import CursorCache
+from parley.node.federation import wakeup, witnessing
+from parley.node.federation.ingest import CursorCache
 from parley.node.node import Node, now_ms
-from parley.node.replicator import growth_push
+from parley.node.runtime.replicator import growth_push
 
 MODULE = "bench.bench_hop"
 NETWORK = "parley-bench-hop"

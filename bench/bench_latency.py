@@ -43,10 +43,10 @@ from bench.common import (
 )
 from parley.formats.areas import circle_area
 from parley.formats.notification import new_notification
-from parley.node import tlspin
+from parley.node.federation import tlspin
+from parley.node.federation.peers import pin_peer
 from parley.node.log import Draft
 from parley.node.node import Node, now_ms
-from parley.node.peers import pin_peer
 from parley.store.schema import entries, receipts
 
 MODULE = "bench.bench_latency"

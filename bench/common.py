@@ -37,7 +37,7 @@ from parley.core.canonical import canonical_bytes
 from parley.core.entry import SALT_SIZE, Body
 from parley.core.keys import DOMAIN_HEADER, SigningKey
 from parley.core.policy import PolicyDocument
-from parley.node import peers
+from parley.node.federation import peers
 from parley.node.log import Draft
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy

@@ -20,8 +20,9 @@ import pytest
 
 from integration.fleet import Fleet, FleetNode
 from parley.api import server
-from parley.node import officers, tlspin, wakeup
-from parley.node.fedclient import add_checkpoint_body
+from parley.node import officers
+from parley.node.federation import tlspin, wakeup
+from parley.node.federation.peer_client import add_checkpoint_body
 
 pytestmark = pytest.mark.xdist_group(name="http-bounds")
 

@@ -51,7 +51,7 @@ def test_every_problem_type_is_a_stable_slug_listed_in_the_protocol() -> None:
 
 
 def test_a_renamed_error_class_keeps_its_problem_type() -> None:
-    from parley.node import wakeup
+    from parley.node.federation import wakeup
 
     renamed = type("SomethingElseError", (wakeup.ForkedCheckpointError,), {})
     assert renamed.problem == "conflicting-root"

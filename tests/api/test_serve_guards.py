@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from integration.fleet import Fleet
-from parley.node import tlspin
+from parley.node.federation import tlspin
 from support import PARLEY, Server, cli_env, free_port, init_node
 
 pytestmark = pytest.mark.xdist_group(name="serve-guards")

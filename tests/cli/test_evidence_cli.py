@@ -15,9 +15,11 @@ import pytest
 from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
 from parley.core.checkpoint import Checkpoint, parse_note, witness_name_for
 from parley.core.entry import parse_header
-from parley.node import officers, peers, receipts, witnessing
+from parley.node import officers
+from parley.node.federation import peers, witnessing
+from parley.node.federation.pull import pull
+from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
-from parley.node.sync import pull
 from parley.store import logs
 from parley.store import witnessing as rows
 from support import OFFICER_PASSWORD, officer_env, run_cli

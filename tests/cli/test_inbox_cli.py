@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from parley.node import deadlines, peers
+from parley.node.federation import peers
+from parley.node.federation.pull import pull
 from parley.node.log import Draft
+from parley.node.messaging import deadlines
 from parley.node.node import Node, now_ms
-from parley.node.sync import pull
 from support import PARLEY, cli_env, init_node, officer_env, run_cli
 
 _spec = importlib.util.spec_from_file_location(

@@ -32,10 +32,11 @@ from parley.core.checkpoint import (
 from parley.core.errors import VerificationError
 from parley.core.keys import SigningKey
 from parley.core.policy import PolicyDocument, SignedPolicy
-from parley.node import keyrotation, peers, witnessing
+from parley.node import keyrotation
 from parley.node.evidence import build_bundle
+from parley.node.federation import peers, witnessing
+from parley.node.federation.pull import pull
 from parley.node.node import Node, now_ms
-from parley.node.sync import pull
 from parley.store import logs
 from parley.store import witnessing as rows
 

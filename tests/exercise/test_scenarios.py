@@ -236,7 +236,7 @@ def assert_the_summary_agrees_with_itself(folder: Path) -> None:
 def assert_nothing_else_escalates_later(folder: Path) -> None:
     """Judged a day on, the only clock left unanswered is the one the scenario expects."""
     from parley.core.entry import ADDRESSED_KINDS, parse_header
-    from parley.node import deadlines
+    from parley.node.messaging import deadlines
     from parley.node.node import Node, now_ms
     from parley.store import logs
 
@@ -271,10 +271,10 @@ def assert_nothing_else_escalates_later(folder: Path) -> None:
 def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
     """What the nodes hold after the demo: receipts, acknowledgements, one escalation, pins."""
     from parley.core.entry import parse_header
-    from parley.node import deadlines, receipts
+    from parley.node.federation.peers import list_peers
+    from parley.node.federation.tlspin import certificate_pin
+    from parley.node.messaging import deadlines, receipts
     from parley.node.node import Node
-    from parley.node.peers import list_peers
-    from parley.node.tlspin import certificate_pin
     from parley.store import logs
 
     us, jp, kr = (Node.open(folder / party) for party in ("us", "jp", "kr"))

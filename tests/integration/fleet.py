@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from parley.node import tlspin
-from parley.node.fedauth import RequestSigner
+from parley.node.federation import tlspin
+from parley.node.federation.http_signatures import RequestSigner
+from parley.node.federation.peers import pin_peer
 from parley.node.node import Node, now_ms
-from parley.node.peers import pin_peer
 from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
 
 PARTIES = ("US", "JP", "KR", "CN", "RU")
@@ -160,7 +160,7 @@ class Fleet:
         node = self.nodes[party].open()
         try:
             with node.store.read() as conn:
-                from parley.node.peers import synced_size
+                from parley.node.federation.peers import synced_size
 
                 return synced_size(conn, author) >= size
         finally:

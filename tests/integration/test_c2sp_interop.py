@@ -29,7 +29,8 @@ import pytest
 from fleet import eventually
 
 from parley.core.entry import Body
-from parley.node import officers, peers
+from parley.node import officers
+from parley.node.federation import peers
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs

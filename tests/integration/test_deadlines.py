@@ -18,7 +18,7 @@ import pytest
 from fleet import Fleet, FleetNode, eventually
 
 from parley.core.entry import parse_ref
-from parley.node import checks, deadlines
+from parley.node.messaging import checks, deadlines
 from parley.node.node import Node, now_ms
 from parley.store import logs
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fleet import Fleet, FleetNode, eventually
 
-from parley.node import peers
+from parley.node.federation import peers
 from parley.store import witnessing as rows
 from support import free_port, run_cli
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import update
 
 from parley.core.entry import parse_header, parse_ref
-from parley.node import receipts
+from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import entries
@@ -154,7 +154,7 @@ def test_replayed_requests_are_refused(fleet) -> None:  # type: ignore[no-untype
     request = httpx.Request("GET", us.url + "/fed/v1/get-entries?start=0&end=3",
                             headers={"parley-to": "US"})  # fmt: skip
     fleet.signer("CN").sign(request)
-    with httpx.Client(transport=__import__("parley.node.tlspin", fromlist=["x"])
+    with httpx.Client(transport=__import__("parley.node.federation.tlspin", fromlist=["x"])
                       .pinned_transport(us.pin), timeout=10) as client:  # fmt: skip
         first = client.send(request)
         assert first.status_code == 200

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from parley.core.entry import parse_ref
-from parley.node import receipts
+from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 

@@ -21,8 +21,8 @@ from parley.core.entry import SALT_SIZE, Body, resolve_sharing, sign_header
 from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey
 from parley.core.verify import verify_log
-from parley.node import ingest, peers
-from parley.node.fedclient import Fetched
+from parley.node.federation import ingest, peers
+from parley.node.federation.peer_client import Fetched
 from parley.node.home import no_passphrase, read_key_file
 from parley.store import logs
 

@@ -19,7 +19,7 @@ from fleet import Fleet, FleetNode, eventually
 from sqlalchemy import select
 
 from parley.core.entry import parse_ref
-from parley.node import receipts
+from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import deadline_clocks

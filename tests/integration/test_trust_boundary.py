@@ -27,8 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from parley.core.entry import Body, parse_header
-from parley.node import tlspin
-from parley.node.fedauth import RECIPIENT
+from parley.node.federation import tlspin
+from parley.node.federation.http_signatures import RECIPIENT
 from parley.store import logs
 from support import free_port
 
@@ -111,7 +111,7 @@ def test_relayed_signed_request_attack(fleet: Fleet) -> None:
 def test_request_signed_the_old_way_is_refused_naming_the_version(fleet: Fleet) -> None:
     from http_message_signatures import HTTPMessageSigner, algorithms
 
-    from parley.node.fedauth import _Keys
+    from parley.node.federation.http_signatures import _Keys
 
     us = fleet["US"]
     jp = fleet["JP"].open()

@@ -20,8 +20,8 @@ from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, sign_checkpoint
 from parley.core.entry import SALT_SIZE, Body, Header, parse_header, sign_header
 from parley.core.policy import PolicyDocument
-from parley.node import peers
-from parley.node.fedclient import Fetched
+from parley.node.federation import peers
+from parley.node.federation.peer_client import Fetched
 from parley.node.log import Draft
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy

@@ -6,10 +6,11 @@ from typing import Any
 
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL
-from parley.node import convergence, peers
+from parley.node import convergence
+from parley.node.federation import peers
+from parley.node.federation.pull import pull
 from parley.node.log import Draft
 from parley.node.node import Node
-from parley.node.sync import pull
 
 
 def sync(kit: Any, receiver: Node, author: Node) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from parley.node import receipts, wakeup
-from parley.node.fedauth import (
+from parley.node.federation import wakeup
+from parley.node.federation.http_signatures import (
     IncomingRequest,
     Recipient,
     RequestSignatureError,
     RequestSigner,
     RequestVerifier,
 )
-from parley.node.fedclient import add_checkpoint_body
+from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation.pull import pull
+from parley.node.messaging import receipts
 from parley.node.node import now_ms
-from parley.node.sync import pull
 from parley.store import logs
 
 

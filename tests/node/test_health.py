@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from parley.node import deadlines, health, hotline, peers, receipts, webhooks
+from parley.node import health, webhooks
+from parley.node.federation import peers
+from parley.node.federation.pull import pull
 from parley.node.log import Draft
+from parley.node.messaging import deadlines, hotline, receipts
 from parley.node.node import Node, now_ms
-from parley.node.sync import pull
 from parley.store.schema import webhook_outbox
 
 

@@ -7,7 +7,7 @@ import time
 import httpx
 
 from parley.api.peer_auth import UNKNOWN_KEY_RECHECK_S, Authenticator
-from parley.node.fedauth import IncomingRequest, RequestSigner
+from parley.node.federation.http_signatures import IncomingRequest, RequestSigner
 
 
 def test_a_peer_pinned_just_now_is_authenticated_not_served_as_anonymous(network, kit) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from parley.core.errors import VerificationError
-from parley.node import peers, webhooks
+from parley.node import webhooks
+from parley.node.federation import peers
 from parley.node.node import now_ms
 
 
@@ -58,8 +59,8 @@ def test_observations_about_peers_are_announced(network, kit) -> None:  # type: 
     webhooks.add(jp.store, "http://hooks.example/obs", ["observation"], now_ms())
     us.append([kit.check(1)])
     source = kit.MemoryLog(us, "JP")
-    from parley.node.fedclient import Fetched
-    from parley.node.sync import pull
+    from parley.node.federation.peer_client import Fetched
+    from parley.node.federation.pull import pull
 
     source.items[3] = Fetched(source.items[3].leaf, None)
     pull(jp, kit.pin(jp, us), source)

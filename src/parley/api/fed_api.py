@@ -1,8 +1,8 @@
 """Federation endpoints beyond the node's own log: wake-ups and mirrors.
 
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
-  consistency proof; verified, it wakes the pull of that peer (``parley.node.wakeup``), and the
-  answer is this node's cosignature line (C2SP tlog-cosignature).
+  consistency proof; verified, it wakes the pull of that peer (``parley.node.federation.wakeup``),
+  and the answer is this node's cosignature line (C2SP tlog-cosignature).
 * ``POST /fed/v1/push``: the same submission by the log's author, carrying the entries it adds;
   verified as a pull would, they are stored with the cosignature record in one commit, and what
   cannot be taken so is left to the pull (``wakeup.receive_push``).
@@ -35,11 +35,11 @@ from parley.api.problems import require_peer
 from parley.core import merkle
 from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
-from parley.node import wakeup, witnessing
-from parley.node.items import entry_item
+from parley.node.federation import wakeup, witnessing
+from parley.node.federation.items import entry_item
+from parley.node.federation.pull import Hint
 from parley.node.node import Node, now_ms
-from parley.node.replicator import SIZE_MEDIA_TYPE, HandOver, Replicator
-from parley.node.sync import Hint
+from parley.node.runtime.replicator import SIZE_MEDIA_TYPE, HandOver, Replicator
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 

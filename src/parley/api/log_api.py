@@ -16,10 +16,10 @@ from fastapi import APIRouter, Query, Request
 
 from parley.api.peer_auth import caller_party
 from parley.core import merkle
-from parley.core.checkpoint import Checkpoint, vkey
+from parley.core.checkpoint import claimed_checkpoint, vkey
 from parley.core.errors import NotFoundError, ProofRequestError
 from parley.core.keys import fingerprint
-from parley.node.items import entry_item
+from parley.node.federation.items import entry_item
 from parley.node.node import Node
 from parley.store import logs
 
@@ -44,17 +44,13 @@ def current_sth(request: Request) -> tuple[int, str]:
     return published
 
 
-def _checkpoint_body(note: str) -> Checkpoint:
-    return Checkpoint.parse_body(note[: note.index("\n\n") + 1].encode("utf-8"))
-
-
 def sth_answer(node: Node, party: str, note: str) -> dict[str, Any]:
     """``get-sth``: the checkpoint as JSON, ``timestamp`` being the log's time at it.
 
     That is the legacy ``time`` line, or the signed time of its last entry (0 when empty):
     protocol s6 and s8.
     """
-    checkpoint = _checkpoint_body(note)
+    checkpoint = claimed_checkpoint(note)
     timestamp = checkpoint.time_ms
     if timestamp is None:
         with node.store.read() as conn:

@@ -1,16 +1,17 @@
 """Who is calling a federation endpoint: an authenticated peer, or an anonymous auditor.
 
 ``authenticate`` is a dependency of every ``/fed/v1`` route. A request signed (RFC 9421) by a
-pinned peer's key must verify as addressed to this node (``parley.node.fedauth``: one of its
-own URLs, or the local address the connection reached; its party) or is refused with 401; one
-without a signature, or signed by a key of no pinned peer, is anonymous and rate-limited per
-client address (token bucket). Until its signature has verified, a request counts as anonymous:
-a refused signature draws on the same bucket, so forged signatures cannot flood a node with
-401s either. A signed body is read only up to ``MAX_SIGNED_BODY`` (413 past it). The buckets
-live in the process on SQLite (one server process), in the database on
-PostgreSQL, so that N workers do not grant N times the rate. Routes read the caller with
-``caller_party``: ``None`` means anonymous, who may read bodies of ALL + CLEAR entries only.
-Every answer to an authenticated peer carries ``Parley-Peer: <its party>`` (``PeerHeader``).
+pinned peer's key must verify as addressed to this node
+(``parley.node.federation.http_signatures``: one of its own URLs, or the local address the
+connection reached; its party) or is refused with 401; one without a signature, or signed by a key
+of no pinned peer, is anonymous and rate-limited per client address (token bucket). Until its
+signature has verified, a request counts as anonymous: a refused signature draws on the same
+bucket, so forged signatures cannot flood a node with 401s either. A signed body is read only up
+to ``MAX_SIGNED_BODY`` (413 past it). The buckets live in the process on SQLite (one server
+process), in the database on PostgreSQL, so that N workers do not grant N times the rate. Routes
+read the caller with ``caller_party``: ``None`` means anonymous, who may read bodies of ALL +
+CLEAR entries only. Every answer to an authenticated peer carries ``Parley-Peer: <its party>``
+(``PeerHeader``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from parley.core.errors import ParleyError
 from parley.core.keys import PublicKey
-from parley.node import peers
-from parley.node.fedauth import (
+from parley.node.federation import peers
+from parley.node.federation.http_signatures import (
     Caller,
     IncomingRequest,
     Recipient,

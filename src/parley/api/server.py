@@ -37,7 +37,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from parley.core.errors import ParleyError
-from parley.node import tlspin
+from parley.node.federation import tlspin
 
 HEADER_TIMEOUT_S = 10.0
 BODY_IDLE_S = 10.0

@@ -52,10 +52,11 @@ from sqlalchemy import and_, delete, insert, not_, select, update
 
 from parley.api.problems import EDGE_PROBLEMS, problem, require_peer
 from parley.core.errors import StoreError
-from parley.node import checks, deadlines, webhooks
+from parley.node import webhooks
+from parley.node.federation.pull import Hint
+from parley.node.messaging import checks, deadlines
 from parley.node.node import Node, now_ms
-from parley.node.replicator import WITNESS_INTERVAL_S, Replicator
-from parley.node.sync import Hint
+from parley.node.runtime.replicator import WITNESS_INTERVAL_S, Replicator
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import workers
 

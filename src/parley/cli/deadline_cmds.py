@@ -30,7 +30,8 @@ from parley.cli.common import (
 )
 from parley.cli.common import table as grid
 from parley.core.deadlines import duration_unit, parse_duration
-from parley.node import checks, compliance, health, inquiries
+from parley.node import health
+from parley.node.messaging import checks, compliance, inquiries
 from parley.node.node import now_ms
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

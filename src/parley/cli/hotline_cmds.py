@@ -1,10 +1,11 @@
 r"""``parley hotline``: send standard phrases or free text to one party, read the conversation.
 
-Thin commands over ``parley.node.hotline`` and ``parley.formats.phrases``; docs/hotline.md is
-the contract. ``send`` prints the new reference on stdout and the signed rendering on stderr.
-What a peer wrote (free text, its rendering, names in parameters) is printed as plain text, never
-as Rich markup, with control and bidirectional-format characters shown as escapes (``\x1b``,
-``\u202e``) so a message cannot rewrite the terminal or reorder what the officer reads.
+Thin commands over ``parley.node.messaging.hotline`` and ``parley.formats.phrases``;
+docs/hotline.md is the contract. ``send`` prints the new reference on stdout and the signed
+rendering on stderr. What a peer wrote (free text, its rendering, names in parameters) is printed
+as plain text, never as Rich markup, with control and bidirectional-format characters shown as
+escapes (``\x1b``, ``\u202e``) so a message cannot rewrite the terminal or reorder what the officer
+reads.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from parley.cli.common import table as grid
 from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError
 from parley.formats import phrases
-from parley.node import hotline
 from parley.node.home import NodeHome
+from parley.node.messaging import hotline
 
 SEND_ROLES = ("duty-officer", "admin")
 

@@ -1,6 +1,6 @@
 r"""``parley inbox`` and ``parley show``: find what arrived, and read one entry whole.
 
-Thin commands over ``parley.node.inbox``; both show what entries say, so they name and
+Thin commands over ``parley.node.messaging.inbox``; both show what entries say, so they name and
 authenticate an officer who may read (``reading``, audited). What a peer wrote (summaries,
 bodies) is printed as plain text, never as Rich markup, with control and bidirectional-format
 characters shown as escapes, as ``hotline log`` does.
@@ -34,7 +34,7 @@ from parley.cli.common import (
 from parley.cli.common import table as grid
 from parley.cli.deadline_cmds import clock_text
 from parley.cli.hotline_cmds import visible
-from parley.node import inbox
+from parley.node.messaging import inbox
 from parley.node.node import Node, now_ms
 
 POLL_S = 0.5

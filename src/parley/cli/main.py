@@ -33,7 +33,7 @@ from parley.cli.common import HomeOption, open_node, out, passphrase_source, rep
 from parley.core.checkpoint import cosigner_vkey, vkey, witness_name_for
 from parley.core.errors import ParleyError
 from parley.core.keys import PURPOSES, fingerprint
-from parley.node import tlspin
+from parley.node.federation import tlspin
 from parley.node.node import DEFAULT_NETWORK, Node
 
 app = typer.Typer(

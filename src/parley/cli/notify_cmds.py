@@ -1,9 +1,9 @@
 """``parley import``, ``parley export`` and ``parley notify``: notifications in open formats.
 
-Thin commands over ``parley.node.notifications`` (import), ``parley.node.incidents`` (native
-alerts and their lifecycle) and ``parley.node.notification_export``. References go to stdout,
-one per line; warnings, errors and progress go to stderr. docs/formats.md, Commands, is the
-contract.
+Thin commands over ``parley.node.notifications.importing`` (import),
+``parley.node.notifications.lifecycle`` (native alerts and their lifecycle) and
+``parley.node.notifications.export``. References go to stdout, one per line; warnings, errors and
+progress go to stderr. docs/formats.md, Commands, is the contract.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node.node import Node, now_ms
 
 if TYPE_CHECKING:
-    from parley.node.incidents import Outcome
-    from parley.node.notifications import FileResult, Source
+    from parley.node.notifications.importing import FileResult, Source
+    from parley.node.notifications.lifecycle import Outcome
 
 # The formats layer (lxml, stix2, shapely) is imported by the commands that use it, so that
 # every other ``parley`` command starts without it.
@@ -90,7 +90,7 @@ def _status(status: str | None, *, required: bool) -> str | None:
 
 
 def _read(path: Path) -> Source | FileResult:
-    from parley.node.notifications import FileResult, Source
+    from parley.node.notifications.importing import FileResult, Source
 
     try:
         if path.stat().st_size > MAX_INPUT_BYTES:
@@ -142,7 +142,7 @@ def import_files(
     """Import CAP 1.2/1.1 alerts (EDXL-DE unwrapped) and STIX 2.1 bundles; print each reference."""
     from parley.formats.categories import CATEGORIES
     from parley.formats.xmldsig import load_public_key
-    from parley.node.notifications import (
+    from parley.node.notifications.importing import (
         FileResult,
         ImportOptions,
         NotificationPolicy,
@@ -207,7 +207,7 @@ def export(
     as_officer: AsOption = None,
 ) -> None:
     """Write a notification as CAP 1.2, STIX 2.1 or GeoJSON to stdout, or --all to a folder."""
-    from parley.node.notification_export import FORMATS, export_all, export_ref
+    from parley.node.notifications.export import FORMATS, export_all, export_ref
 
     if fmt not in FORMATS:
         raise InvalidEntryError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -274,7 +274,7 @@ def notify(
     if ctx.invoked_subcommand is not None:
         return
     from parley.cli.notify_input import area_option, parse_details, parse_when
-    from parley.node import incidents
+    from parley.node.notifications import lifecycle
 
     wanted = {"--category": category, "--severity": severity, "--urgency": urgency,
               "--certainty": certainty, "--status": status, "--headline": headline}  # fmt: skip
@@ -297,7 +297,7 @@ def notify(
     assert checked is not None  # noqa: S101 - required above
     acting(node, as_officer, "notification.notify", {"category": category, "status": checked},
            *SEND_ROLES)  # fmt: skip
-    outcome = incidents.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
+    outcome = lifecycle.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
     _print_outcome(outcome)
 
 
@@ -336,7 +336,7 @@ def update(
 ) -> None:
     """Append an Update of one of this node's notifications; print its reference."""
     from parley.cli.notify_input import parse_details, parse_when
-    from parley.node import incidents
+    from parley.node.notifications import lifecycle
 
     node = _node(home)
     ref = ref_option(node, ref)
@@ -359,7 +359,7 @@ def update(
         return fields
 
     acting(node, as_officer, "notification.update", {"ref": ref}, *SEND_ROLES)
-    _print_outcome(incidents.answer(node, ref, msg_type="Update", changes=changes, now=now))
+    _print_outcome(lifecycle.answer(node, ref, msg_type="Update", changes=changes, now=now))
 
 
 @notify_app.command("cancel")
@@ -373,14 +373,14 @@ def cancel(
     ] = False,
 ) -> None:
     """End an incident of this node: a Cancel, or with --all-clear an all-clear Update."""
-    from parley.node import incidents
+    from parley.node.notifications import lifecycle
 
     node = _node(home)
     ref = ref_option(node, ref)
     acting(node, as_officer, "notification.cancel", {"ref": ref, "all_clear": all_clear},
            *SEND_ROLES)  # fmt: skip
     msg_type = "Update" if all_clear else "Cancel"
-    _print_outcome(incidents.answer(node, ref, msg_type=msg_type, all_clear=all_clear))
+    _print_outcome(lifecycle.answer(node, ref, msg_type=msg_type, all_clear=all_clear))
 
 
 @notify_app.command("show")
@@ -393,12 +393,12 @@ def show(
 ) -> None:
     """Show the current state of the incident a notification belongs to."""
     from parley.formats.notification import pick_info, status_marker
-    from parley.node import incidents
+    from parley.node.notifications import lifecycle
 
     node = _node(home)
     ref = ref_option(node, ref)
     reading(node, as_officer, "notification.show", {"ref": ref})
-    state, links = incidents.incident_state(node, ref)
+    state, links = lifecycle.incident_state(node, ref)
     messages = [{"ref": link.ref, "leaf_hash": link.leaf_hash, "status": link.header.status,
                  "msg_type": link.body["msg_type"], "sent": link.body["sent"]}
                 for link in links]  # fmt: skip

@@ -34,9 +34,10 @@ from parley.cli.common import table as grid
 from parley.core.deadlines import CLOCKS, parse_duration
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
-from parley.node import deadlines, peers, receipts
+from parley.node.federation import peers
+from parley.node.federation.pull import sync_peer
+from parley.node.messaging import deadlines, receipts
 from parley.node.node import now_ms
-from parley.node.sync import sync_peer
 from parley.store import logs
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)

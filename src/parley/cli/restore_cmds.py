@@ -2,8 +2,8 @@
 
 The home (``parley.toml``, ``keys/``) must survive; the peers to ask are given on the command
 line or in a peers file, since their pins were in the lost database. The workflow and its
-refusals are ``parley.node.restore``'s; this command prints what was restored, what was not
-(bodies no peer holds), then pulls the peers' logs as ``parley sync`` does and reminds the
+refusals are ``parley.node.federation.restore``'s; this command prints what was restored, what was
+not (bodies no peer holds), then pulls the peers' logs as ``parley sync`` does and reminds the
 administrator of what lives in no log (officers, webhooks, external witnesses).
 """
 
@@ -24,10 +24,15 @@ from parley.cli.common import (
 )
 from parley.core.errors import ParleyError
 from parley.node import officers
+from parley.node.federation.pull import sync_peer
+from parley.node.federation.restore import (
+    PeerAddress,
+    RestoreReport,
+    open_for_restore,
+    read_peers_file,
+)
+from parley.node.federation.restore import restore as restore_log
 from parley.node.node import Node, now_ms
-from parley.node.restore import PeerAddress, RestoreReport, open_for_restore, read_peers_file
-from parley.node.restore import restore as restore_log
-from parley.node.sync import sync_peer
 
 
 def restore(

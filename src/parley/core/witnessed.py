@@ -1,9 +1,10 @@
 """Witnessed time recomputed from exported data: cosigned checkpoints and certified witness keys.
 
 docs/protocol.md §6.1 (witnessed time) and §9 (exports carry cosignatures). A node computes
-witnessed times from the cosignatures it keeps in its store (``parley.node.witnessing``); this
-module applies the same rule to what log exports hold, so that anyone with the exports can
-recompute them (and the compliance scoreboard, §12) without a node:
+witnessed times from the cosignatures it keeps in its store
+(``parley.node.federation.witnessing``); this module applies the same rule to what log exports
+hold, so that anyone with the exports can recompute them (and the compliance scoreboard, §12)
+without a node:
 
 * The witnesses that count on the log of party L are the members of the policy other than L,
   under the witness names of their logs' origins (protocol s6.1), and the external witnesses the
@@ -14,7 +15,7 @@ recompute them (and the compliance scoreboard, §12) without a node:
 * Every cosignature line is verified (C2SP ``cosignature/v1``). A line by a name that is not a
   counted witness, or by a key of that name that the witness was never certified for, is
   skipped; a line by a counted witness's key that does not verify refuses the whole note, as
-  ``parley.node.witnessing.verified_cosignatures`` refuses it at ingest.
+  ``parley.node.federation.witnessing.verified_cosignatures`` refuses it at ingest.
 * Witnessed time of entry ``seq``: each counted witness's earliest cosignature time on a
   checkpoint of size > seq; the k-th smallest of these (k = ``witness_quorum``), in ms; with
   fewer than k, not yet witnessed (None). With k = 0, the time line of the first checkpoint

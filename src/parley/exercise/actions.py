@@ -1,10 +1,11 @@
 """Scenario steps that go through the node's own services, as an officer's commands would.
 
-``notify``, ``update`` and ``cancel`` are ``parley notify`` (``parley.node.incidents``);
-``import_stix`` is ``parley import`` (``parley.node.notifications``); ``hotline`` is ``parley
-hotline send`` with catalogue phrases; ``ack`` is ``parley ack`` (``parley.node.receipts``);
-``reply`` answers an inquiry (``parley.node.inquiries``). So an exercise signs exactly what the
-real commands sign, status Exercise, with the policy's checks and deadlines.
+``notify``, ``update`` and ``cancel`` are ``parley notify``
+(``parley.node.notifications.lifecycle``); ``import_stix`` is ``parley import``
+(``parley.node.notifications.importing``); ``hotline`` is ``parley hotline send`` with catalogue
+phrases; ``ack`` is ``parley ack`` (``parley.node.messaging.receipts``); ``reply`` answers an
+inquiry (``parley.node.messaging.inquiries``). So an exercise signs exactly what the real commands
+sign, status Exercise, with the policy's checks and deadlines.
 
 Each function returns the entries it appended as ``(PARTY:SEQ, leaf hash)`` pairs. A step that
 answers a peer's entry (``ack``, ``reply``, a hotline reply) first waits, bounded in time, until
@@ -25,11 +26,12 @@ from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Audience, Header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.exercise import scenario as sc
-from parley.node import hotline as hotline_service
-from parley.node import incidents, inquiries, receipts
 from parley.node.drafting import check_draft
+from parley.node.messaging import hotline as hotline_service
+from parley.node.messaging import inquiries, receipts
 from parley.node.node import Node, now_ms
-from parley.node.notifications import ImportOptions, Source, import_sources
+from parley.node.notifications import lifecycle
+from parley.node.notifications.importing import ImportOptions, Source, import_sources
 from parley.store import logs
 
 STATUS = "Exercise"
@@ -59,7 +61,7 @@ def notify(node: Node, step: sc.Notify) -> list[Ref]:
         "details": parse_details(step.category, sc.detail_pairs(step.category, step.details), now),
         "expires_ms": None if step.expires is None else parse_when(step.expires, now),
     }  # fmt: skip
-    outcome = incidents.notify(node, status=STATUS, audience=_audience(step.to), tlp=step.tlp,
+    outcome = lifecycle.notify(node, status=STATUS, audience=_audience(step.to), tlp=step.tlp,
                                now=now, **fields)  # fmt: skip
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
@@ -84,14 +86,14 @@ def update(node: Node, step: sc.Update, ref: str) -> list[Ref]:
                                  **parse_details(previous["category"], pairs, now)}  # fmt: skip
         return fields
 
-    outcome = incidents.answer(node, ref, msg_type="Update", changes=changes, now=now)
+    outcome = lifecycle.answer(node, ref, msg_type="Update", changes=changes, now=now)
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
 
 def cancel(node: Node, step: sc.Cancel, ref: str) -> list[Ref]:
     """The end of the incident of ``ref``: a Cancel, or the all-clear."""
     msg_type = "Update" if step.all_clear else "Cancel"
-    outcome = incidents.answer(node, ref, msg_type=msg_type, all_clear=step.all_clear)
+    outcome = lifecycle.answer(node, ref, msg_type=msg_type, all_clear=step.all_clear)
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
 

@@ -29,7 +29,8 @@ import httpx
 
 from parley.core.errors import ConflictError, ParleyError
 from parley.core.policy import SignedPolicy
-from parley.node import officers, tlspin
+from parley.node import officers
+from parley.node.federation import tlspin
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 
@@ -170,7 +171,7 @@ class LocalNetwork:
 
     def peer(self) -> None:
         """Pin every node as a peer of every other (keys read from their homes, out of band)."""
-        from parley.node.peers import pin_peer
+        from parley.node.federation.peers import pin_peer
 
         self.progress("pinning every node at every other (identity key and TLS SPKI hash)")
         opened = {local.party: Node.open(local.home) for local in self.nodes}

@@ -3,11 +3,12 @@
 Expectations, read at each entry's author node (where receipts come back to):
 
 * every entry a step appended (receipts excepted) gets a ``delivered`` receipt from each of its
-  addressees, as ``parley.node.receipts.status`` names them (the audience, or every member);
+  addressees, as ``parley.node.messaging.receipts.status`` names them (the audience, or every
+  member);
 * an entry an ``ack`` step answers gets that party's ``acknowledged`` receipt;
 * an ``expect-miss`` step's party has a ``missed`` acknowledged clock at the author's node: the
   deadline passed with no answer and the deadline service escalated it
-  (``parley.node.deadlines``).
+  (``parley.node.messaging.deadlines``).
 
 ``summary`` gathers what the demo's summary shows, judged at one instant by the node services
 (clocks, compliance, convergence), so its tables cannot contradict each other. ``ReceiptFeed``
@@ -29,7 +30,7 @@ from parley.core.errors import ParleyError
 from parley.core.verify import verify_log
 from parley.exercise import scenario as sc
 from parley.exercise.runner import StepResult
-from parley.node import deadlines, receipts
+from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node, now_ms
 from parley.store import logs
 from parley.store.schema import receipts as receipt_rows
@@ -119,8 +120,8 @@ def expectations(results: list[StepResult], nodes: dict[str, Node]) -> list[Expe
 def missed_clocks(nodes: dict[str, Node], now: int | None = None) -> list[dict[str, object]]:
     """Clocks of its own entries a node escalated as missed and that are still unanswered.
 
-    Each escalated row is judged again (``parley.node.deadlines.tracked``, at ``now`` or the
-    present): an answer that came after the escalation makes it late, and it is left out.
+    Each escalated row is judged again (``parley.node.messaging.deadlines.tracked``, at ``now`` or
+    the present): an answer that came after the escalation makes it late, and it is left out.
     """
     at = now_ms() if now is None else now
     return [row for party, node in nodes.items()
@@ -153,8 +154,9 @@ def receipts_table(results: list[StepResult], nodes: dict[str, Node], now: int
                    ) -> list[EntryReceipts]:  # fmt: skip
     """Per entry and addressee: its answers, and its clocks as the addressee's node judges them.
 
-    The clocks come from ``parley.node.deadlines`` (witnessed times, §11) at the addressee's
-    own node, the node whose compliance row (§12) counts them, so the two agree at ``now``.
+    The clocks come from ``parley.node.messaging.deadlines`` (witnessed times, §11) at the
+    addressee's own node, the node whose compliance row (§12) counts them, so the two agree at
+    ``now``.
     """
     table = []
     for result, ref in entry_results(results):
@@ -222,7 +224,8 @@ def summary(results: list[StepResult], nodes: dict[str, Node], now: int) -> dict
     ``converged`` and what is ``behind`` (``parley.node.convergence``): counts differ between
     nodes until they have converged.
     """
-    from parley.node import compliance, convergence
+    from parley.node import convergence
+    from parley.node.messaging import compliance
 
     table = receipts_table(results, nodes, now)
     views = {party: convergence.held(node) for party, node in nodes.items()}

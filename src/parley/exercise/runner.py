@@ -126,7 +126,7 @@ class ScenarioRun:
         return self._import_cap(node, step, to)
 
     def _import_cap(self, node: Node, step: sc.ImportCap, to: Any) -> list[Draft]:
-        from parley.node.notifications import notification_drafts_from_cap
+        from parley.node.notifications.importing import notification_drafts_from_cap
 
         path = (self.base_dir / step.file).resolve()
         return notification_drafts_from_cap(

@@ -24,8 +24,8 @@ from parley.core.deadlines import bounds_breach
 from parley.core.entry import ADDRESSED_KINDS, ALL, KINDS, STATUSES, SYSTEM_KINDS, resolve_sharing
 from parley.core.errors import InvalidEntryError, PolicyError
 from parley.core.policy import PolicyDocument
-from parley.node.deadlines import REQUIRED_KINDS, deadline_class_of
 from parley.node.log import Draft
+from parley.node.messaging.deadlines import REQUIRED_KINDS, deadline_class_of
 
 
 def check_body(kind: str, body: Any) -> None:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.node import deadlines, peers, receipts
+from parley.node.federation import peers
+from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
 from parley.store import witnessing as witness_rows
 

@@ -22,6 +22,12 @@ Durability and the single-writer rule live here:
   for notifications. When the process dies the session ends, and with it both.
 
 Readers never take the write lock.
+
+Who owns a transaction is written in the signature, never in a name. A function that takes a
+``Writing`` runs inside a write transaction its caller opened and commits (so several such calls
+land in one commit); a function that takes the ``Store`` opens and commits its own; a function
+that takes a plain ``Connection`` only reads, and any connection serves. ``Store.write`` is the
+only source of a ``Writing``, so mypy refuses a read connection where a write is needed.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NewType
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
@@ -53,6 +59,9 @@ LOG_CHANNEL = "parley_log"  # NOTIFY payload: the party whose checkpoint was sto
 WAKE_CHANNEL = "parley_wake"  # NOTIFY payload: the party whose verified wake-up a worker received
 SESSION_TIMEOUT_S = 5.0  # a worker session that does not answer within this is treated as lost
 SQLITE_BUSY_TIMEOUT_S = 60
+
+Writing = NewType("Writing", Connection)
+"""A connection inside a write transaction owned by the caller (``Store.write``, ``shared``)."""
 
 
 def _sqlite_pragma(conn: Connection, pragma: str) -> None:
@@ -133,7 +142,7 @@ class Store:
         return engine
 
     @contextlib.contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[Writing]:
         """A write transaction under the single-writer lock; commits durably on exit.
 
         ``durable=False`` is for bookkeeping that may be lost to a power cut but never to a
@@ -156,7 +165,7 @@ class Store:
                         conn.execute(select(text(f"pg_advisory_xact_lock({WRITER_LOCK_KEY})")))
                         if not durable:
                             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                    yield conn
+                    yield Writing(conn)
             finally:
                 if lax_sqlite:
                     _sqlite_pragma(conn, "synchronous=FULL")
@@ -192,7 +201,7 @@ class Store:
         return listener
 
     @contextlib.contextmanager
-    def shared(self) -> Iterator[Connection]:
+    def shared(self) -> Iterator[Writing]:
         """A short transaction for state the workers share that is no part of any log.
 
         On PostgreSQL it takes no writer lock and skips the flush (``synchronous_commit=off``):
@@ -205,7 +214,7 @@ class Store:
             return
         with self._errors(), self.writer.begin() as conn:
             conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            yield conn
+            yield Writing(conn)
 
     def notify(self, channel: str, payload: str) -> None:
         """Send a notification to every worker listening on ``channel`` (PostgreSQL only)."""

@@ -1,4 +1,4 @@
-"""The store's queries behind the inbox (``parley.node.inbox``) and observations about us.
+"""The store's queries behind the inbox (``parley.node.messaging.inbox``) and observations about us.
 
 Pages by the local ingest sequence (``entries.ingest``, assigned under the single-writer lock),
 never by timestamps: a page is a range of ingest numbers, newest first, or oldest first after a

@@ -259,8 +259,8 @@ Index("equivocations_party", equivocations.c.party)
 # Deadlines (migration 0006): one row per tracked clock (delivered, acknowledged) of an
 # addressed entry, per addressee: the deadline it states, its due time (witnessed time plus
 # deadline once witnessed, claimed time before), its state (open, met, late, missed) and when
-# it was escalated (``parley.node.deadlines``); and the communication checks this node sent,
-# one per peer and round (``parley.node.checks``).
+# it was escalated (``parley.node.messaging.deadlines``); and the communication checks this node
+# sent, one per peer and round (``parley.node.messaging.checks``).
 
 deadline_clocks = Table(
     "deadline_clocks",

@@ -1,0 +1,1 @@
+"""Federation: pinned peers, the peer client, pull, push, witnessing, gossip, mirrors, restore."""

@@ -1,0 +1,41 @@
+"""Log entries on the wire: the RFC 6962 ``get-entries`` item, with a body only for its readers.
+
+One item is ``{"leaf_input": <base64 leaf>}`` plus ``"body"`` and ``"salt"`` (base64) when the
+reader may read the body (``Header.readable_by``): anyone for ALL + CLEAR, else an authenticated
+peer in the audience, or the author. The author's ``get-entries``, every mirror and a wake-up
+that carries the entries it announces (``parley.node.runtime.replicator``) all encode with
+``entry_item``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from parley.core.entry import ALL
+from parley.store import logs
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def readable(stored: logs.StoredEntry, reader: str | None) -> bool:
+    """``Header.readable_by`` on the audience and TLP stored with the verified header.
+
+    The same rule without parsing each leaf again (tests hold the two to the same answers).
+    """
+    if stored.audience == ALL and stored.tlp == "CLEAR":
+        return True
+    if reader is None:
+        return False
+    return reader == stored.party or stored.audience == ALL or reader in stored.audience.split(",")
+
+
+def entry_item(stored: logs.StoredEntry, reader: str | None) -> dict[str, Any]:
+    """One get-entries item: the leaf, and the body only where ``reader`` may read it."""
+    item: dict[str, Any] = {"leaf_input": b64(stored.leaf)}
+    if stored.body is not None and stored.salt is not None and readable(stored, reader):
+        item["body"] = b64(stored.body)
+        item["salt"] = b64(stored.salt)
+    return item

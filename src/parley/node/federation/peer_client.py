@@ -1,0 +1,302 @@
+"""The client side of the federation API: one peer's log, at its author or at a mirror.
+
+``LogSource`` speaks the RFC 6962 s4-shaped endpoints (``get-sth``, ``get-sth-consistency``,
+``get-entries``) under a prefix: ``<url>/fed/v1`` for the author's own log, or
+``<url>/fed/v1/mirror/<party>`` for a copy of ``party``'s log held by another node. What comes
+back is untrusted until ``parley.node.federation.ingest`` has verified it; this module only decodes
+it, strictly and within bounds.
+
+Every request is signed with the node's ``http`` key (``parley.node.federation.http_signatures``).
+A ``https`` URL is reached over TLS 1.3 only, and the server's certificate must carry the pinned
+SPKI hash (``parley.node.federation.tlspin``); non-loopback URLs must be ``https`` with a pin.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from parley.core.entry import Body
+from parley.core.errors import ParleyError, ProofRequestError, VerificationError
+from parley.node.federation import tlspin
+from parley.node.federation.http_signatures import RECIPIENT
+
+TIMEOUT_S = 10.0
+PAGE = 1000
+MAX_PROOF = 64
+
+
+class PeerUnreachableError(ParleyError):
+    """A peer (or mirror) could not be reached, or answered with a server error."""
+
+    problem = "peer-unreachable"
+    title = "Peer unreachable"
+    exit_code = 8
+    http_status = 502
+
+
+class PeerRefusedError(ParleyError):
+    """A peer answered a federation request with an error status."""
+
+    problem = "peer-refused"
+    title = "Peer refused"
+    exit_code = 8
+    http_status = 502
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, tls_spki: str | None) -> str:
+    """Normalise a peer URL; non-loopback URLs need https and an SPKI pin (DESIGN, Federation)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParleyError(
+            f"peer URL {url!r} is not an http(s) URL", hint="e.g. https://jp.example:8700"
+        )
+    if parts.query or parts.fragment or parts.path not in ("", "/"):
+        raise ParleyError(f"peer URL {url!r}: give scheme, host and port only")
+    if parts.scheme == "https" and tls_spki is None:
+        raise ParleyError(
+            f"peer URL {url} uses TLS but no certificate pin was given",
+            hint="pass --tls-spki with the SHA-256 of the peer's SPKI ('parley node info')",
+        )
+    if not is_loopback(url) and (parts.scheme != "https" or tls_spki is None):
+        raise ParleyError(
+            f"peer URL {url} is not on this machine: it must use https with a pinned SPKI hash",
+            hint="run the peer with 'parley serve --tls' and pass --tls-spki HASH",
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def http_client(
+    url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
+) -> httpx.Client:
+    """A client for one peer: signed requests, TLS 1.3 with the SPKI pin for https.
+
+    Every request names ``recipient`` (the peer's party) in ``Parley-To``, which the signature
+    covers (``fedauth``). Plain http (loopback only) never loads a CA bundle, and no proxy
+    settings are taken from the environment: a peer is reached directly or not at all.
+    """
+    if url.startswith("https:"):
+        transport: httpx.HTTPTransport = tlspin.pinned_transport(tls_spki)
+    else:
+        transport = httpx.HTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
+    return httpx.Client(
+        base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
+        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
+    )  # fmt: skip
+
+
+class ClientPool:
+    """Kept-alive clients, one per peer party, renewed when the peer's URL or TLS pin changes.
+
+    A server pulls from and gossips with the same peers every few seconds; one connection per
+    peer saves a TLS handshake on every request. Safe to use from worker threads.
+    """
+
+    def __init__(self, auth: httpx.Auth | None) -> None:
+        self.auth = auth
+        self._clients: dict[str, tuple[tuple[str, str | None], httpx.Client]] = {}
+        self._lock = threading.Lock()
+
+    def client(self, party: str, url: str, tls_spki: str | None) -> httpx.Client:
+        with self._lock:
+            known = self._clients.get(party)
+            if known is not None and known[0] == (url, tls_spki):
+                return known[1]
+            if known is not None:
+                known[1].close()
+            client = http_client(url, tls_spki, self.auth, party)
+            self._clients[party] = ((url, tls_spki), client)
+            return client
+
+    def drop(self, party: str) -> None:
+        """Forget a peer's connection (it failed): the next request opens a new one."""
+        with self._lock:
+            known = self._clients.pop(party, None)
+        if known is not None:
+            known[1].close()
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for _key, client in clients:
+            client.close()
+
+
+def async_http_client(
+    url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
+) -> httpx.AsyncClient:
+    if url.startswith("https:"):
+        transport: httpx.AsyncHTTPTransport = tlspin.async_pinned_transport(tls_spki)
+    else:
+        transport = httpx.AsyncHTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
+    return httpx.AsyncClient(
+        base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
+        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
+    )  # fmt: skip
+
+
+def _b64(text: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(text, str):
+        raise VerificationError(f"{what}: expected base64 text")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise VerificationError(f"{what}: not valid base64") from exc
+    if size is not None and len(data) != size:
+        raise VerificationError(f"{what}: expected {size} bytes, got {len(data)}")
+    return data
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One entry as a source served it: the exact leaf bytes and, maybe, body and salt."""
+
+    leaf: bytes
+    body: Body | None
+
+
+def problem_detail(response: httpx.Response) -> str:
+    try:
+        doc = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(doc, dict) and isinstance(doc.get("detail"), str):
+        return str(doc["detail"])[:500]
+    return response.text[:200]
+
+
+class LogSource:
+    """One party's log as served at ``prefix`` by one node (the author, or a mirror)."""
+
+    def __init__(
+        self, client: httpx.Client, prefix: str, *, party: str, via: str, author: bool
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.party = party
+        self.via = via
+        self.author = author
+        self.recognised_as: str | None = None  # Parley-Peer of the last answer
+
+    def describe(self) -> str:
+        return f"{self.party}'s log at {self.via}" + ("" if self.author else " (mirror)")
+
+    def _get(self, path: str, **params: int | str) -> Any:
+        try:
+            response = self.client.get(self.prefix + path, params=params)
+        except (httpx.TransportError, tlspin.PinMismatchError) as exc:
+            raise PeerUnreachableError(f"{self.describe()}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise PeerUnreachableError(
+                f"{self.describe()}: {path} answered {response.status_code}: "
+                f"{problem_detail(response)}"
+            )
+        if response.status_code != 200:
+            raise PeerRefusedError(
+                f"{self.describe()}: {path} answered {response.status_code}: "
+                f"{problem_detail(response)}",
+                status=response.status_code,
+            )
+        self.recognised_as = response.headers.get("parley-peer")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise VerificationError(f"{self.describe()}: {path} did not answer JSON") from exc
+
+    def get_sth(self) -> str:
+        doc = self._get("/get-sth")
+        note = doc.get("checkpoint") if isinstance(doc, dict) else None
+        if not isinstance(note, str):
+            raise VerificationError(f"{self.describe()}: get-sth carries no checkpoint note")
+        return note
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        if first in (0, second):
+            return []
+        doc = self._get("/get-sth-consistency", first=first, second=second)
+        proof = doc.get("consistency") if isinstance(doc, dict) else None
+        if not isinstance(proof, list) or len(proof) > MAX_PROOF:
+            raise VerificationError(f"{self.describe()}: malformed consistency proof")
+        return [_b64(item, "consistency proof", 32) for item in proof]
+
+    def entries(self, start: int, end: int) -> list[Fetched]:
+        """Entries ``start..end`` inclusive (the server may return fewer, never more)."""
+        if end < start:
+            raise ProofRequestError(f"empty range {start}..{end}")
+        doc = self._get("/get-entries", start=start, end=end)
+        items = doc.get("entries") if isinstance(doc, dict) else None
+        if not isinstance(items, list) or not items or len(items) > end - start + 1:
+            raise VerificationError(
+                f"{self.describe()}: get-entries {start}..{end} returned a malformed page"
+            )
+        return [decode_item(item, f"{self.party}:{start + i}") for i, item in enumerate(items)]
+
+
+class PushedSource(LogSource):
+    """The author's log, with the entries its wake-up carried (``/fed/v1/push``) served first.
+
+    The author signed the push and chose its bodies for this node (``recognised``), as it does
+    for a ``get-entries`` it answers; anything else is asked of the author as usual.
+    """
+
+    def __init__(
+        self, source: LogSource, start: int, pushed: Sequence[Fetched], recognised: str
+    ) -> None:
+        super().__init__(source.client, source.prefix, party=source.party, via=source.via,
+                         author=True)  # fmt: skip
+        self.start = start
+        self.pushed = list(pushed)
+        self.recognised = recognised
+
+    def entries(self, start: int, end: int) -> list[Fetched]:
+        if start == self.start and self.pushed and end >= start:
+            served, self.pushed = self.pushed[: end - start + 1], []
+            self.recognised_as = self.recognised
+            return served
+        return super().entries(start, end)
+
+
+def decode_item(item: Any, where: str) -> Fetched:
+    if not isinstance(item, dict):
+        raise VerificationError(f"{where}: expected an object")
+    leaf = _b64(item.get("leaf_input"), f"{where} leaf_input")
+    if item.get("body") is None:
+        return Fetched(leaf, None)
+    return Fetched(
+        leaf, Body(_b64(item.get("salt"), f"{where} salt", 32), _b64(item["body"], where))
+    )
+
+
+def author_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    return LogSource(client, "/fed/v1", party=party, via=url, author=True)
+
+
+def mirror_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    return LogSource(client, f"/fed/v1/mirror/{party}", party=party, via=url, author=False)
+
+
+def add_checkpoint_body(old: int, proof: Sequence[bytes], note: str) -> bytes:
+    """The C2SP tlog-witness ``add-checkpoint`` request body."""
+    lines = [f"old {old}\n"] + [base64.b64encode(h).decode("ascii") + "\n" for h in proof]
+    return ("".join(lines) + "\n" + note).encode("utf-8")

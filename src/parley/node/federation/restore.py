@@ -1,0 +1,563 @@
+"""Restoring a node's own log from its peers' mirrors (DESIGN.md, Federation).
+
+"Signatures make mirrored copies as good as the original": a node whose database was lost, but
+whose home survives (``parley.toml``, ``keys/``), recovers its own history from the copies its
+peers hold. The workflow, read top to bottom:
+
+1. The database must hold no log of this party; a fresh one gets the schema (``migrate``).
+2. Each peer the administrator names is asked who it is (the checks of ``peers add``; its
+   membership is checked against the policy in the restored log, step 5), for the checkpoint of
+   this node's log its mirror holds (``/fed/v1/mirror/<party>/get-sth``) and for the one it last
+   cosigned (``/fed/v1/witnessed/<party>``). A peer that cannot be reached is left out, and said.
+3. The log is copied from the mirror with the largest checkpoint and verified completely on the
+   way (``LogVerifier`` through ``ingest.verify_entries``: every signature, key statement,
+   policy and body hash; the tree rebuilt from the leaves). The anchor is the home: the identity
+   in force at the end of the log, reached from the first key statement by verified rotations
+   only, must be the key in ``keys/identity.pem``, and its ``log`` key the one in
+   ``keys/log.pem``. A mirror whose copy does not verify is passed over for the next largest.
+4. Every checkpoint any peer showed must be signed by the log key in force at its size and carry
+   the root of the verified tree at that size. A different root is a second history of this
+   log (a fork, or a stolen key): ``RestoreForkError`` shows both checkpoints and nothing is
+   stored. A checkpoint beyond the verified tree means entries no peer mirrors are lost; the
+   next append would contradict what that peer saw, so the restore refuses as well.
+5. Bodies the chosen mirror lacks are asked from the others (the author may read every body of
+   its own log, ``Header.readable_by``); each must match its header's hash. A body nobody holds
+   is reported per entry, and its entry is stored header-only with the flag ``body-lost``.
+6. Entries, subtree hashes, checkpoints, log state and the indexes derived from the log
+   (``receipts``, ``notification_keys``, ``communication_checks``) commit in one transaction.
+   Then the peers are pinned (skipped if already pinned identically, so a restore that failed
+   later can be run again) and their cosignatures on this log are kept.
+
+Pulling the peers' own logs afterwards is ordinary ``parley.node.federation.pull`` work. Officers
+(argon2 hashes), webhooks and external witnesses live in no log: they are set up again by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import Connection, insert
+
+from parley.core import merkle
+from parley.core.checkpoint import Checkpoint, claimed_checkpoint
+from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
+from parley.core.errors import (
+    ConflictError,
+    ParleyError,
+    PolicyError,
+    StoreError,
+    VerificationError,
+)
+from parley.core.keys import PublicKey
+from parley.core.policy import PolicyDocument
+from parley.core.verify import LogVerifier
+from parley.formats.notification import body_identity
+from parley.node.federation import ingest, peers, tlspin, witnessing
+from parley.node.federation.http_signatures import RequestSigner
+from parley.node.federation.peer_client import (
+    PAGE,
+    Fetched,
+    LogSource,
+    PeerRefusedError,
+    PeerUnreachableError,
+    author_source,
+    check_url,
+    http_client,
+    mirror_source,
+)
+from parley.node.federation.pull import seq_runs
+from parley.node.home import NodeHome, PassphraseSource, no_passphrase
+from parley.node.messaging import receipts
+from parley.node.node import Node, now_ms
+from parley.node.notifications.appending import notification_key
+from parley.store import logs
+from parley.store.schema import communication_checks, notification_keys
+
+FLAG_LOST = "body-lost"
+Progress = Callable[[int, int], None]
+
+
+class RestoreForkError(VerificationError):
+    """Peers hold two different histories of this node's log: nothing was restored."""
+
+    problem = "restore-fork"
+    title = "Restore found two histories"
+
+
+class LostEntriesError(VerificationError):
+    """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
+
+    problem = "lost-entries"
+    title = "Entries lost"
+
+
+@dataclass(frozen=True)
+class PeerAddress:
+    """One peer as the administrator gives it: URL, party, identity key, TLS pin."""
+
+    party: str
+    url: str
+    identity: PublicKey
+    tls_spki: str | None
+
+    @classmethod
+    def parse(cls, url: str, party: str, key: str, tls_spki: str | None) -> PeerAddress:
+        pin = None if tls_spki in (None, "", "-") else tlspin.check_pin(str(tls_spki))
+        return cls(check_party(party), check_url(url, pin),
+                   PublicKey.from_b64(key, what=f"identity key of {party}"), pin)  # fmt: skip
+
+
+def read_peers_file(path: Path) -> list[PeerAddress]:
+    """Peers from a JSON file: ``parley peers list --json`` output, or one ``node info --json``."""
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise ParleyError(f"{path}: not a readable JSON peers file ({exc})") from exc
+    items = doc if isinstance(doc, list) else [doc]
+    found = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or not all(k in item for k in ("party", "url", "identity")):
+            raise ParleyError(
+                f"{path}: peer {index} needs party, url and identity",
+                hint="save 'parley peers list --json' with every backup: it is a peers file",
+            )
+        found.append(PeerAddress.parse(str(item["url"]), str(item["party"]),
+                                       str(item["identity"]), item.get("tls_spki")))  # fmt: skip
+    return found
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A checkpoint of this node's log that a peer showed: held by its mirror, or cosigned."""
+
+    peer: str
+    what: str  # "mirror" or "witnessed"
+    note: str
+    size: int
+
+    def describe(self) -> str:
+        return f"{self.peer}'s {'mirror' if self.what == 'mirror' else 'cosigned checkpoint'}"
+
+
+@dataclass
+class Contact:
+    """A peer reached for the restore: its verified key statement and what it showed."""
+
+    address: PeerAddress
+    mirror: LogSource
+    statement: Any
+    sightings: list[Sighting] = field(default_factory=list)
+
+    @property
+    def mirror_size(self) -> int:
+        return max((s.size for s in self.sightings if s.what == "mirror"), default=0)
+
+
+@dataclass
+class RestoreReport:
+    """What a restore stored, checked, could not recover, and noticed on the way."""
+
+    party: str
+    size: int = 0
+    root: bytes = b""
+    via: str = ""
+    checkpoints: int = 0
+    lost: list[str] = field(default_factory=list)  # "JP:7 hotline to CN,JP (AMBER)"
+    pinned: list[str] = field(default_factory=list)
+    cosignatures: int = 0
+    indexed: dict[str, int] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def open_for_restore(path: Path, passphrase: PassphraseSource = no_passphrase) -> Node:
+    """The node of a surviving home over a database that holds no log of its own (made fresh)."""
+    home = NodeHome(path)
+    node = Node(home, home.load_config(), passphrase)
+    for purpose in ("identity", "log", "http"):  # readable, right passphrase: fail before work
+        home.load_key(purpose, passphrase)
+    try:
+        node.store.migrate()
+    except StoreError as exc:
+        raise StoreError(exc.message, hint="move the damaged database aside (keep it: it may be "
+                         "evidence) and run 'parley restore' again") from exc  # fmt: skip
+    with node.store.read() as conn:
+        state = logs.get_state(conn, node.party)
+    if state is not None:
+        node.close()
+        raise ConflictError(
+            f"the database {node.config.database} already holds {node.party}'s log "
+            f"({state.size} entries)",
+            hint="'parley verify log' checks it; restore only into a lost or moved-aside database",
+        )
+    return node
+
+
+def restore(
+    node: Node, addresses: Sequence[PeerAddress], progress: Progress | None = None
+) -> RestoreReport:
+    """Run the workflow of the module docstring; raise and store nothing on any refusal."""
+    if not addresses:
+        raise ParleyError("name at least one peer to restore from",
+                          hint="--from-peers FILE, or --peer URL --party XX --key KEY")  # fmt: skip
+    report = RestoreReport(node.party)
+    with contextlib.ExitStack() as clients:
+        contacts = _contact(node, addresses, clients, report)
+        return restore_from(node, contacts, progress, report)
+
+
+def restore_from(
+    node: Node,
+    contacts: Sequence[Contact],
+    progress: Progress | None = None,
+    report: RestoreReport | None = None,
+) -> RestoreReport:
+    """Steps 3 to 6 over peers already reached (their mirrors are ``LogSource``-shaped)."""
+    report = RestoreReport(node.party) if report is None else report
+    mirrors = sorted((c for c in contacts if c.mirror_size), key=lambda c: -c.mirror_size)
+    if not mirrors:
+        raise ParleyError(f"no peer reached holds a copy of {node.party}'s log",
+                          hint="; ".join(report.notes) or None)  # fmt: skip
+    verifier = _restore_from_best(node, mirrors, contacts, report, progress)
+    _pin(node, contacts, report)
+    sightings = [s for c in contacts for s in c.sightings]
+    report.cosignatures = _keep_cosignatures(node, sightings, verifier)
+    return report
+
+
+def _contact(
+    node: Node, addresses: Sequence[PeerAddress], clients: contextlib.ExitStack,
+    report: RestoreReport,
+) -> list[Contact]:  # fmt: skip
+    signer = RequestSigner(node.log.key("http"))
+    contacts = []
+    for address in addresses:
+        if address.party == node.party:
+            raise PolicyError(f"{address.party} is this node's own party; name its peers")
+        client = clients.enter_context(
+            http_client(address.url, address.tls_spki, signer, address.party)
+        )
+        try:
+            author = author_source(client, address.party, address.url)
+            statement = peers.fetch_statement(author, address.party, node.network, address.identity)
+            contact = Contact(address, mirror_source(client, node.party, address.url), statement)
+            contact.sightings = _sightings(contact, node.party)
+        except (PeerUnreachableError, PeerRefusedError) as exc:
+            report.notes.append(f"{address.party} left out: {exc.message}")
+            continue
+        contacts.append(contact)
+    return contacts
+
+
+def _sightings(contact: Contact, party: str) -> list[Sighting]:
+    found = []
+    peer = contact.address.party
+    with contextlib.suppress(PeerRefusedError):  # 404: its mirror holds no copy
+        note = contact.mirror.get_sth()
+        found.append(Sighting(peer, "mirror", note, claimed_checkpoint(note).size))
+    try:
+        response = contact.mirror.client.get(f"/fed/v1/witnessed/{party}")
+    except httpx.TransportError as exc:
+        raise PeerUnreachableError(f"{contact.address.url}: {exc}") from exc
+    if response.status_code == 200:
+        found.append(Sighting(peer, "witnessed", response.text,
+                              claimed_checkpoint(response.text).size))  # fmt: skip
+    return found
+
+
+def _restore_from_best(
+    node: Node, mirrors: Sequence[Contact], contacts: Sequence[Contact],
+    report: RestoreReport, progress: Progress | None,
+) -> LogVerifier:  # fmt: skip
+    """Copy and verify the largest mirror's log; fall back to the next on a broken copy."""
+    failure: VerificationError | None = None
+    for contact in mirrors:
+        try:
+            return _restore_from(node, contact, mirrors, contacts, report, progress)
+        except (RestoreForkError, LostEntriesError):
+            raise
+        except (VerificationError, PeerUnreachableError, PeerRefusedError) as exc:
+            report.notes.append(f"{contact.address.party}'s mirror passed over: {exc.message}")
+            failure = VerificationError(exc.message, hint=exc.hint)
+    assert failure is not None  # noqa: S101 - at least one mirror was tried
+    raise VerificationError(f"no peer's copy of {node.party}'s log verifies: {failure.message}",
+                            hint="; ".join(report.notes))  # fmt: skip
+
+
+def _restore_from(
+    node: Node, chosen: Contact, mirrors: Sequence[Contact], contacts: Sequence[Contact],
+    report: RestoreReport, progress: Progress | None,
+) -> LogVerifier:  # fmt: skip
+    """Steps 3 to 6 of the module docstring in one write transaction (rolled back on refusal)."""
+    sightings = [s for c in contacts for s in c.sightings]
+    verifier = LogVerifier(party=node.party, network=node.network)
+    cursor = ingest.LogCursor(node.party, node.network, verifier, 0, merkle.EMPTY_ROOT, 0)
+    best = max((s for s in chosen.sightings if s.what == "mirror"), key=lambda s: s.size)
+    now = now_ms()
+    with node.store.write() as conn:
+        if logs.get_state(conn, node.party) is not None:
+            raise ConflictError(f"{node.party}'s log was stored meanwhile by another process")
+        lost = _copy(conn, cursor, chosen.mirror, claimed_checkpoint(best.note), now, progress)
+        _check_anchor(node, cursor, chosen.mirror)
+        report.checkpoints = _check_sightings(conn, cursor, best, sightings)
+        policy = verifier.policy
+        assert policy is not None  # noqa: S101 - seq 1 of a verified log is its policy
+        for contact in contacts:
+            _check_member(policy.document, contact.address)
+        logs.put_state(conn, logs.LogState(node.party, cursor.size, cursor.root,
+                                           cursor.last_time), existed=False)  # fmt: skip
+        lost = _fill_bodies(conn, node.party, lost, [m for m in mirrors if m is not chosen], report)
+        report.lost = [_describe(h) for h in lost]
+        report.indexed = rebuild_indexes(conn, node.party)
+        report.evidence = [f"{node.party}:{e.seq}"
+                           for e in logs.iter_kinds(conn, node.party, ("evidence",))]  # fmt: skip
+    report.size, report.root, report.via = cursor.size, cursor.root, chosen.address.party
+    return verifier
+
+
+def _copy(
+    conn: Connection, cursor: ingest.LogCursor, source: LogSource, target: Checkpoint, now: int,
+    progress: Progress | None,
+) -> list[Header]:  # fmt: skip
+    """Fetch, verify and insert entries up to the target checkpoint; return those bodiless."""
+    lost: list[Header] = []
+    next_ingest = logs.next_ingest(conn)
+    while cursor.size < target.size:
+        fetched = source.entries(cursor.size, min(target.size, cursor.size + PAGE) - 1)
+        page = ingest.verify_entries(cursor, fetched, target.time_ms)
+        rows = [_row(item, next_ingest + i, now) for i, item in enumerate(page.entries)]
+        next_ingest += len(rows)
+        lost += [item.header for item in page.entries if item.body is None]
+        logs.insert_entries(conn, rows)
+        logs.insert_nodes(conn, cursor.party, page.nodes)
+        if progress is not None:
+            progress(cursor.size, target.size)
+    return lost
+
+
+def _row(item: ingest.Verified, ingest_seq: int, now: int) -> dict[str, Any]:
+    header, body = item.header, item.body
+    return {
+        "party": header.party, "seq": header.seq, "ingest": ingest_seq, "leaf": header.leaf,
+        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
+        "time": header.time, "tlp": header.tlp,
+        "audience": ALL if header.audience == ALL else ",".join(header.audience),
+        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
+        "flag": FLAG_LOST if body is None else None, "stored_at": now,
+    }  # fmt: skip
+
+
+def _check_anchor(node: Node, cursor: ingest.LogCursor, source: LogSource) -> None:
+    """The verified log must end under this home's identity and log keys."""
+    statement = cursor.verifier.statement
+    assert statement is not None  # noqa: S101 - seq 0 of a verified log is a key statement
+    identity = node.identity().public
+    if statement.identity != identity:
+        raise VerificationError(
+            f"{source.describe()} is not this node's log: its identity in force is "
+            f"{statement.identity.kid}, and keys/identity.pem holds {identity.kid}",
+            hint="check the home folder: a restore needs the keys of the node that wrote the log",
+        )
+    if statement.purposes["log"] != node.log.key("log").public:
+        raise LostEntriesError(
+            f"{source.describe()} ends at {cursor.size} entries under log key "
+            f"{statement.purposes['log'].kid}, but keys/log.pem holds "
+            f"{node.log.key('log').kid}: the key rotation that installed it, and what followed, "
+            "is in no peer's copy",
+            hint="name every peer (one may hold more); otherwise follow 'Compromise' in "
+            "docs/operations.md: the log cannot continue without a fork",
+        )
+
+
+def _check_sightings(
+    conn: Connection, cursor: ingest.LogCursor, best: Sighting, sightings: Sequence[Sighting]
+) -> int:
+    """Check every checkpoint a peer showed against the verified tree; store those within it."""
+    stored: set[int] = set()
+    for sighting in sorted(sightings, key=lambda s: s.size):
+        if sighting.size > cursor.size:
+            _refuse_beyond(cursor, sighting)
+        key = cursor.log_key_at(sighting.size)
+        assert key is not None  # noqa: S101 - a checkpoint has at least one entry
+        try:
+            target = ingest.open_target(cursor, sighting.note, key)
+        except VerificationError as exc:
+            raise VerificationError(f"{sighting.describe()} of {cursor.party}'s log (size "
+                                    f"{sighting.size}): {exc.message}") from exc  # fmt: skip
+        if cursor.root_at(conn, sighting.size) != target.checkpoint.root:
+            raise RestoreForkError(
+                f"two histories of {cursor.party}'s log: {sighting.describe()} at size "
+                f"{sighting.size} disagrees with {best.describe()} at size {best.size}. Nothing "
+                f"was stored.\n\n--- {best.describe()}\n{best.note}\n--- "
+                f"{sighting.describe()}\n{sighting.note}",
+                hint="a second history means this node's log key signed elsewhere (a stolen key, "
+                "a copy of the node that appended): follow 'Compromise' in docs/operations.md",
+            )
+        if sighting.what == "mirror" and sighting.size not in stored:
+            c = target.checkpoint
+            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root,
+                                   c.log_time(cursor.last_time))  # fmt: skip
+            stored.add(sighting.size)
+    return len(stored)
+
+
+def _refuse_beyond(cursor: ingest.LogCursor, sighting: Sighting) -> None:
+    key = cursor.log_key_at(cursor.size)
+    assert key is not None  # noqa: S101 - the verified log is not empty
+    try:
+        ingest.open_target(cursor, sighting.note, key)
+        signed = "signed by this node's log key"
+    except VerificationError:
+        signed = "signed by a key this node cannot check"
+    raise LostEntriesError(
+        f"{sighting.describe()} of {cursor.party}'s log has {sighting.size} entries ({signed}), "
+        f"but no peer reached mirrors more than {cursor.size}: entries {cursor.size}.."
+        f"{sighting.size - 1} are lost, and appending after {cursor.size} would fork the log "
+        "in that peer's eyes. Nothing was stored.",
+        hint="name every peer (one may hold the rest); otherwise follow 'Compromise' in "
+        "docs/operations.md",
+    )
+
+
+def _fill_bodies(
+    conn: Connection, party: str, lost: list[Header], others: Sequence[Contact],
+    report: RestoreReport,
+) -> list[Header]:  # fmt: skip
+    """Ask the other mirrors for the bodies the chosen one lacked; return those still lost."""
+    for contact in others:
+        if not lost:
+            break
+        wanted = [h for h in lost if h.seq < contact.mirror_size]
+        try:
+            found = _bodies_from(conn, party, contact.mirror, wanted)
+        except (PeerUnreachableError, PeerRefusedError) as exc:
+            report.notes.append(f"bodies from {contact.address.party}: {exc.message}")
+            continue
+        lost = [h for h in lost if h.seq not in found]
+    return lost
+
+
+def _bodies_from(
+    conn: Connection, party: str, source: LogSource, wanted: Sequence[Header]
+) -> set[int]:
+    found: set[int] = set()
+    for start, end in seq_runs([h.seq for h in wanted]):
+        for offset, item in enumerate(_entries(source, start, end)):
+            header = parse_header(item.leaf)
+            stored = logs.get_entry(conn, party, start + offset)
+            if stored is None or stored.leaf != item.leaf:
+                raise RestoreForkError(f"{source.describe()} serves another {party}:"
+                                       f"{start + offset} than the verified log")  # fmt: skip
+            if item.body is not None:
+                header.check_body(item.body)
+                logs.put_body(conn, party, header.seq, item.body.data, item.body.salt)
+                found.add(header.seq)
+    return found
+
+
+def _entries(source: LogSource, start: int, end: int) -> Iterator[Fetched]:
+    while start <= end:
+        page = source.entries(start, min(end, start + PAGE - 1))
+        yield from page
+        start += len(page)
+
+
+def _describe(header: Header) -> str:
+    to = "ALL" if header.audience == ALL else ",".join(header.audience)
+    return f"{header.ref} {header.kind} to {to} ({header.tlp})"
+
+
+def rebuild_indexes(conn: Connection, party: str) -> dict[str, int]:
+    """Rebuild from the own log the indexes its appends keep beside it; return row counts.
+
+    * ``receipts``: every receipt of this node (``receipts.receipt_row``), observed at its time;
+    * ``notification_keys``: the idempotency key of every notification, and its incident (the
+      smallest incident among the own entries it references, else itself), as
+      ``notification_log.Appender`` assigns it;
+    * ``communication_checks``: every scheduled check (status Test, addressed to one peer).
+    """
+    rows: list[dict[str, Any] | None] = []
+    keys: dict[bytes, dict[str, Any]] = {}
+    checks: list[dict[str, Any]] = []
+    incidents: dict[int, int] = {}
+    for stored in logs.iter_kinds(conn, party, ("receipt", "notification", "check")):
+        if stored.body is None or stored.salt is None:
+            continue
+        header = parse_header(stored.leaf)
+        value = Body(stored.salt, stored.body).value()
+        if header.kind == "receipt":
+            rows.append(receipts.receipt_row(header, value, header.time))
+        elif header.kind == "notification":
+            incidents[header.seq] = _incident(party, header.seq, value, incidents)
+            identifier, sender, sent = body_identity(value)
+            keys.setdefault(notification_key(identifier, sender, sent), {
+                "party": party, "identifier": identifier, "sender": sender, "sent": sent,
+                "seq": header.seq, "incident": incidents[header.seq],
+            })  # fmt: skip
+        elif header.status == "Test" and header.audience != ALL and len(header.audience) == 2:
+            peer = next((p for p in header.audience if p != party), None)
+            if peer is not None:
+                checks.append({"seq": header.seq, "peer": peer, "sent": header.time})
+    receipts.index_rows(conn, rows)
+    if keys:
+        conn.execute(insert(notification_keys), [{"key": k, **v} for k, v in keys.items()])
+    if checks:
+        conn.execute(insert(communication_checks), checks)
+    return {"receipts": sum(r is not None for r in rows), "notification_keys": len(keys),
+            "communication_checks": len(checks)}  # fmt: skip
+
+
+def _incident(party: str, seq: int, body: Any, incidents: dict[int, int]) -> int:
+    linked = []
+    for reference in body.get("references", []) if isinstance(body, dict) else []:
+        with contextlib.suppress(ParleyError, KeyError, TypeError, ValueError):
+            ref_party, ref_seq = parse_ref(reference["ref"])
+            if ref_party == party and ref_seq in incidents:
+                linked.append(incidents[ref_seq])
+    return min(linked) if linked else seq
+
+
+def _check_member(document: PolicyDocument, address: PeerAddress) -> None:
+    """``peers.check_member`` against the restored policy (the node's own is not stored yet)."""
+    member = document.member(address.party)
+    if member.identity_key != address.identity:
+        raise PolicyError(
+            f"the key given for {address.party} is not its identity key in the restored policy "
+            f"({member.identity_key.kid}, policy {document.hash[:16]}); nothing was stored",
+            hint="compare fingerprints with the peer out of band",
+        )
+
+
+def _pin(node: Node, contacts: Sequence[Contact], report: RestoreReport) -> None:
+    now = now_ms()
+    for contact in contacts:
+        a = contact.address
+        with node.store.read() as conn:
+            pinned = peers.find_peer(conn, a.party)
+        if pinned is None:
+            peers.store_pin(node.store, a.party, a.url, a.identity, a.tls_spki,
+                            contact.statement, now)  # fmt: skip
+        elif (pinned.url, pinned.identity, pinned.tls_spki) != (a.url, a.identity, a.tls_spki):
+            report.notes.append(f"{a.party} was pinned already with other values: kept as it was")
+            continue
+        report.pinned.append(a.party)
+
+
+def _keep_cosignatures(node: Node, sightings: Sequence[Sighting], verifier: LogVerifier) -> int:
+    """Keep the peers' cosignatures on checkpoints of the restored log (witnessed times)."""
+    kept = 0
+    with node.store.write() as conn:
+        policy = node.policy_in(conn)
+        for sighting in sightings:
+            if sighting.what != "witnessed" or not 0 < sighting.size <= verifier.size:
+                continue
+            key = verifier.key_at(sighting.size - 1).purposes["log"]
+            kept += witnessing.store_cosigned_note(node, conn, node.party, sighting.note,
+                                                   key.raw, policy)[1]  # fmt: skip
+    return kept

@@ -1,0 +1,1 @@
+"""Messages between parties and their clocks: receipts, deadlines, checks, inquiries, hotline."""

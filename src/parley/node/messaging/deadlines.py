@@ -1,0 +1,500 @@
+"""Deadline clocks of a node: which entries it tracks, how it judges them, and escalation.
+
+DESIGN.md, "Deadlines, time and compliance"; docs/protocol.md §11; the judgement itself is
+``parley.core.deadlines`` (pure). This module gathers what it needs from the store:
+
+* **Classes.** An entry's deadline class is its notification category's class
+  (``parley.node.policies.deadline_class``), ``inquiry`` for a reply, else its kind. The bounds
+  a peer's entry must keep are those of the policy its header names (``ingest_breach``); a
+  breach is handled like a quota breach (stored header-only, flag ``deadline-bounds``, no
+  receipt, a ``policy-breach`` observation). Only a held body can be checked: the header
+  carries no category.
+* **Answers.** A ``delivered`` receipt answers the delivered clock; an ``acknowledged`` receipt
+  the acknowledged clock, except for an ``inquiry``, whose acknowledged clock (its reply-within)
+  only a ``reply`` entry of the addressee naming it (ref and leaf hash) answers. An
+  ``assistance`` offer or request is also answered by the addressee's ``accept`` or ``decline``
+  naming it in ``refers_to`` (``parley.core.deadlines.answers_acknowledgement``). A receipt
+  that names another leaf hash answers nothing.
+* **Tracking.** Every addressed entry this node writes, and every peer's entry addressed to it
+  that it holds with its body, gets one ``deadline_clocks`` row per addressee and per clock the
+  entry states a deadline for. Entries are found by the local ingest sequence from a cursor in
+  ``meta``, a bounded page per round.
+* **Escalation.** A clock whose due time has passed with no answer is escalated once: its row
+  becomes ``missed`` with the time, a ``deadline.missed`` webhook is queued in the same
+  transaction, and the caller re-announces this node's checkpoint to the late peer (and pulls
+  from it). A late answer later turns the row ``late`` (``deadline.late`` webhook). The due
+  time is the entry's witnessed time plus the deadline once witnessed, the claimed time until
+  then, so an escalation never waits for witnesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from sqlalchemy import Connection, and_, insert, select, update
+
+from parley.core import deadlines as clocks
+from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, parse_header, parse_ref
+from parley.core.errors import NotFoundError, ParleyError
+from parley.core.policy import PolicyDocument
+from parley.node import webhooks
+from parley.node.federation import witnessing
+from parley.node.messaging import receipts
+from parley.node.node import Node, now_ms
+from parley.node.policies import deadline_class
+from parley.store import logs
+from parley.store.schema import deadline_clocks, entries, meta
+from parley.store.schema import receipts as receipt_rows
+
+FLAG_DEADLINE_BOUNDS = "deadline-bounds"
+REQUIRED_KINDS = frozenset({"hotline", "inquiry", "check"})  # their schemas require deadlines
+KIND_CLASSES = {"reply": "inquiry"}
+CURSOR_KEY = "deadlines.ingest"
+TRACK_PAGE = 500
+JUDGE_PAGE = 100
+ROUND_S = 1.0
+OPEN, MET, LATE, MISSED = "open", "met", "late", "missed"
+
+log = logging.getLogger("parley.deadlines")
+
+
+def deadline_class_of(kind: str, body: Any) -> str:
+    """The policy's deadline class of an entry of ``kind`` with ``body``."""
+    if kind == "notification":
+        category = body.get("category") if isinstance(body, dict) else None
+        return deadline_class(category) if isinstance(category, str) else "other"
+    return KIND_CLASSES.get(kind, kind)
+
+
+def ingest_breach(
+    policy: PolicyDocument | None, header: Header, body: Body | None
+) -> tuple[str, str] | None:
+    """``(flag, reason)`` if a peer's addressed entry states deadlines the policy forbids."""
+    if policy is None or body is None or header.kind not in ADDRESSED_KINDS:
+        return None
+    try:
+        value = body.value()
+    except ParleyError:
+        return FLAG_DEADLINE_BOUNDS, f"{header.ref}: its body is not canonical JSON"
+    stated = value.get("deadlines") if isinstance(value, dict) else None
+    name = deadline_class_of(header.kind, value)
+    reason = clocks.bounds_breach(policy, name, stated, required=header.kind in REQUIRED_KINDS)
+    return None if reason is None else (FLAG_DEADLINE_BOUNDS, f"{header.ref}: {reason}")
+
+
+def addressees(header: Header, members: Sequence[str]) -> list[str]:
+    """Who owes answers to an entry: its named audience, or every member for ALL; not its author."""
+    named = members if header.audience == ALL else header.audience
+    return sorted({party for party in named if party != header.party})
+
+
+def body_value(stored: logs.StoredEntry) -> Any:
+    if stored.body is None or stored.salt is None:
+        return None
+    return Body(stored.salt, stored.body).value()
+
+
+def stated_deadlines(value: Any) -> dict[str, int | None]:
+    stated = value.get("deadlines") if isinstance(value, dict) else None
+    return {clock: clocks.within(stated, clock) for clock in clocks.CLOCKS}
+
+
+# Gathering the facts a judgement needs ----------------------------------------------------
+
+
+def _stamp(node: Node, conn: Connection, party: str, seq: int, claimed: int,
+           policy: PolicyDocument) -> clocks.Stamp:  # fmt: skip
+    return clocks.Stamp(claimed, witnessing.witnessed_time(node, conn, party, seq, policy))
+
+
+def receipt_answers(
+    node: Node, conn: Connection, stored: logs.StoredEntry, header: Header, policy: PolicyDocument
+) -> list[clocks.Answer]:
+    """The receipts of an entry that answer a clock (an inquiry's acknowledgements do not)."""
+    rows = conn.execute(select(receipt_rows).where(
+        receipt_rows.c.entry_party == header.party, receipt_rows.c.entry_seq == header.seq,
+    ))  # fmt: skip
+    found = []
+    for row in rows:
+        if row.leaf_hash != stored.leaf_hash:
+            continue
+        if row.type == clocks.ACKNOWLEDGED and header.kind in clocks.ANSWER_ONLY_KINDS:
+            continue
+        stamp = _stamp(node, conn, row.by_party, row.receipt_seq, row.claimed, policy)
+        found.append(clocks.Answer(row.by_party, row.type, f"{row.by_party}:{row.receipt_seq}",
+                                   stamp))  # fmt: skip
+    return found
+
+
+def entry_answers(
+    node: Node, conn: Connection, stored: logs.StoredEntry, header: Header,
+    parties: Sequence[str], policy: PolicyDocument,
+) -> list[clocks.Answer]:  # fmt: skip
+    """Entries of ``parties`` that answer ``header``'s acknowledged clock, naming it exactly.
+
+    A reply to an inquiry; an acceptance or a refusal of an assistance offer or request
+    (``parley.core.deadlines.answers_acknowledgement``).
+    """
+    rule = clocks.ACKNOWLEDGING_ENTRIES.get(header.kind)
+    if rule is None or not parties:
+        return []
+    rows = conn.execute(select(entries).where(
+        entries.c.kind == rule[0], entries.c.party.in_(list(parties)),
+        entries.c.time >= header.time, entries.c.body.is_not(None),
+    ).order_by(entries.c.party, entries.c.seq))  # fmt: skip
+    found = []
+    for row in rows:
+        value = Body(row.salt, row.body).value()
+        if clocks.answers_acknowledgement(header.kind, row.kind, value, header.ref,
+                                          stored.leaf_hash.hex()):  # fmt: skip
+            stamp = _stamp(node, conn, row.party, row.seq, row.time, policy)
+            found.append(clocks.Answer(row.party, clocks.ACKNOWLEDGED, f"{row.party}:{row.seq}",
+                                       stamp))  # fmt: skip
+    return found
+
+
+@dataclass(frozen=True)
+class EntryClocks:
+    """An entry with every addressee's clocks, as this node judges them at ``now``."""
+
+    header: Header
+    witnessed: int | None
+    clocks: list[clocks.Clock]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.header.ref, "kind": self.header.kind, "claimed": self.header.time,
+                "witnessed": self.witnessed,
+                "clocks": [c.to_dict() for c in self.clocks]}  # fmt: skip
+
+
+def judge_stored(
+    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    only: Sequence[str] | None = None,
+) -> EntryClocks:  # fmt: skip
+    """Judge every clock (or those of the addressees ``only``) of a held entry."""
+    header = parse_header(stored.leaf)
+    members = [m.party for m in policy.members]
+    parties = addressees(header, members) if only is None else list(only)
+    entry = _stamp(node, conn, header.party, header.seq, header.time, policy)
+    answers = receipt_answers(node, conn, stored, header, policy)
+    answers += entry_answers(node, conn, stored, header, parties, policy)
+    judged = clocks.judge(entry, stated_deadlines(body_value(stored)), parties, answers, now,
+                          policy.skew_tolerance_ms)  # fmt: skip
+    return EntryClocks(header, entry.witnessed, judged)
+
+
+def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = None
+                 ) -> EntryClocks:  # fmt: skip
+    """Every addressee's clocks on entry ``ref`` (or those of ``only``): ``parley receipts``."""
+    party, seq = parse_ref(ref)
+    with node.store.read() as conn:
+        stored = logs.get_entry(conn, party, seq)
+        if stored is None:
+            raise NotFoundError(f"entry {ref} is not held by this node")
+        return judge_stored(node, conn, stored, node.policy_in(conn), now, only)
+
+
+# Tracking ---------------------------------------------------------------------------------
+
+
+def _cursor(conn: Connection) -> int:
+    value = conn.execute(select(meta.c.value).where(meta.c.key == CURSOR_KEY)).scalar()
+    return -1 if value is None else int(value)
+
+
+def _set_cursor(conn: Connection, ingest: int) -> None:
+    if conn.execute(update(meta).where(meta.c.key == CURSOR_KEY).values(value=str(ingest))
+                    ).rowcount == 0:  # fmt: skip
+        conn.execute(insert(meta).values(key=CURSOR_KEY, value=str(ingest)))
+
+
+def _tracked_rows(
+    node: Node, stored: logs.StoredEntry, members: Sequence[str], now: int
+) -> list[dict[str, Any]]:
+    if stored.flag is not None or stored.body is None:
+        return []
+    header = parse_header(stored.leaf)
+    if header.party == node.party:
+        parties = addressees(header, members)
+    elif receipts.addressed_to(header, node.party):
+        parties = [node.party]
+    else:
+        return []
+    stated = stated_deadlines(body_value(stored))
+    return [
+        {"entry_party": header.party, "entry_seq": header.seq, "addressee": party,
+         "clock": clock, "kind": header.kind, "within": within,
+         "due": min(header.time + within, clocks.MAX_MS), "state": OPEN, "answered": None,
+         "escalated": None, "checked": now}
+        for party in parties
+        for clock, within in stated.items()
+        if within is not None
+    ]  # fmt: skip
+
+
+def track_new(node: Node, conn: Connection, now: int, page: int = TRACK_PAGE) -> list[Header]:
+    """Add clock rows for the next ``page`` entries after the cursor; return those entries."""
+    cursor = _cursor(conn)
+    rows = conn.execute(
+        select(entries).where(entries.c.ingest > cursor).order_by(entries.c.ingest).limit(page)
+    ).fetchall()
+    if not rows:
+        return []
+    members = [m.party for m in node.policy_in(conn).members]
+    fresh: list[dict[str, Any]] = []
+    seen: list[Header] = []
+    for row in rows:
+        if row.kind not in ADDRESSED_KINDS:
+            continue
+        stored = stored_of(row)
+        tracked = _tracked_rows(node, stored, members, now)
+        if tracked:
+            fresh.extend(tracked)
+            seen.append(parse_header(stored.leaf))
+    if fresh:
+        conn.execute(insert(deadline_clocks), fresh)
+    _set_cursor(conn, rows[-1].ingest)
+    return seen
+
+
+# Escalation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a round decided about one tracked clock."""
+
+    key: tuple[str, int, str, str]
+    state: str  # the row's state before
+    clock: clocks.Clock
+
+
+def _due_rows(conn: Connection, now: int, page: int) -> list[Any]:
+    opened = conn.execute(
+        select(deadline_clocks)
+        .where(deadline_clocks.c.state == OPEN, deadline_clocks.c.due <= now)
+        .order_by(deadline_clocks.c.due).limit(page)
+    ).fetchall()  # fmt: skip
+    missed = conn.execute(
+        select(deadline_clocks)
+        .where(deadline_clocks.c.state == MISSED, deadline_clocks.c.checked < now - 1000 * 5)
+        .order_by(deadline_clocks.c.checked).limit(page)
+    ).fetchall()  # fmt: skip
+    return [*opened, *missed]
+
+
+def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
+    verdicts = []
+    with node.store.read() as conn:
+        policy = node.policy_in(conn)
+        for row in rows:
+            stored = logs.get_entry(conn, row.entry_party, row.entry_seq)
+            if stored is None:
+                continue
+            judged = judge_stored(node, conn, stored, policy, now, only=[row.addressee])
+            (clock,) = [c for c in judged.clocks if c.clock == row.clock]
+            key = (row.entry_party, row.entry_seq, row.addressee, row.clock)
+            verdicts.append(Verdict(key, row.state, clock))
+    return verdicts
+
+
+def _where(key: tuple[str, int, str, str], state: str) -> Any:
+    c = deadline_clocks.c
+    return and_(c.entry_party == key[0], c.entry_seq == key[1], c.addressee == key[2],
+                c.clock == key[3], c.state == state)  # fmt: skip
+
+
+def _event(key: tuple[str, int, str, str], kind: str, clock: clocks.Clock) -> dict[str, Any]:
+    return {"entry": f"{key[0]}:{key[1]}", "kind": kind, "addressee": key[2], "clock": key[3],
+            "within": clock.within, "due": clock.due, "late_by": clock.late_by,
+            "witnessed": clock.witnessed}  # fmt: skip
+
+
+def _apply(node: Node, conn: Connection, verdict: Verdict, kind: str, now: int) -> bool:
+    """Record one verdict; True when it escalated a clock just now."""
+    key, clock = verdict.key, verdict.clock
+    values: dict[str, Any] = {"checked": now}
+    event = None
+    if clock.state == clocks.PENDING and clock.due is not None:
+        values["due"] = clock.due
+    elif clock.state in (clocks.MET, clocks.LATE) and clock.answer is not None:
+        values |= {"state": clock.state, "answered": clock.answer.stamp.best}
+        late = clock.state == clocks.LATE and verdict.state == MISSED
+        event = "deadline.late" if late else None
+    elif clock.state == clocks.MISSED and verdict.state == OPEN:
+        values |= {"state": MISSED, "escalated": now}
+        event = "deadline.missed"
+    changed = conn.execute(update(deadline_clocks).where(_where(key, verdict.state))
+                           .values(**values)).rowcount == 1  # fmt: skip
+    if changed and event is not None:
+        webhooks.emit(conn, node.party, event, _event(key, kind, clock), now)
+    return changed and event == "deadline.missed"
+
+
+def escalate_due(node: Node, now: int, page: int = JUDGE_PAGE) -> list[str]:
+    """One round: judge the clocks that came due; escalate misses; return the late peers."""
+    with node.store.read() as conn:
+        rows = _due_rows(conn, now, page)
+    if not rows:
+        return []
+    kinds = {(r.entry_party, r.entry_seq, r.addressee, r.clock): r.kind for r in rows}
+    verdicts = _judge_rows(node, rows, now)
+    late: list[str] = []
+    with node.store.write() as conn:
+        for verdict in verdicts:
+            if _apply(node, conn, verdict, kinds[verdict.key], now):
+                party = verdict.key[2]
+                if party != node.party and party not in late:
+                    late.append(party)
+    return late
+
+
+def run_round(node: Node, now: int) -> list[str]:
+    """Track new entries, then escalate what came due; return the peers to re-announce to."""
+    with node.store.read() as conn:  # the write lock only when there is work
+        cursor = _cursor(conn)
+        fresh = conn.execute(select(entries.c.ingest).where(entries.c.ingest > cursor).limit(1))
+        has_new = fresh.first() is not None
+    if has_new:
+        with node.store.write() as conn:
+            track_new(node, conn, now)
+    return escalate_due(node, now)
+
+
+async def run(node: Node, reannounce: Callable[[str], None], interval_s: float = ROUND_S) -> None:
+    """The server's deadline loop: a bounded round every ``interval_s`` seconds."""
+    while True:
+        try:
+            for party in await anyio.to_thread.run_sync(run_round, node, now_ms()):
+                reannounce(party)
+        except Exception:  # noqa: BLE001 - the loop must survive anything; rows show state
+            log.exception("deadline round failed")
+        await asyncio.sleep(interval_s)
+
+
+# Views ------------------------------------------------------------------------------------
+#
+# Every view (``parley status``, the inbox, ``parley receipts``, ``hotline log``) judges a clock
+# at read time with ``running_clocks`` / ``judge_stored``: a stored ``open`` row is only a
+# reminder for the escalation loop, never the truth shown to an officer, so an answer closes
+# its clock everywhere the moment its receipt (or reply) is stored.
+
+
+def stored_of(row: Any) -> logs.StoredEntry:
+    """A ``StoredEntry`` from a row of the ``entries`` table."""
+    return logs.StoredEntry(
+        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
+        row.body, row.salt, row.flag, row.audience, row.tlp,
+    )  # fmt: skip
+
+
+def running(judged: EntryClocks) -> list[clocks.Clock]:
+    """The clocks of ``judged`` still running: a deadline stated and no answer yet.
+
+    Pending ones have time left; missed ones are overdue (escalated or about to be).
+    """
+    return [c for c in judged.clocks if c.within is not None and c.answer is None]
+
+
+def running_clocks(
+    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    only: Sequence[str] | None = None,
+) -> list[clocks.Clock]:  # fmt: skip
+    """The running clocks of a held entry (of the addressees ``only``): the one judgement."""
+    return running(judge_stored(node, conn, stored, policy, now, only))
+
+
+def addressee_clocks(
+    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    party: str,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``party``'s clocks on a held entry judged at ``now``, each with when it was escalated."""
+    header = parse_header(stored.leaf)
+    c = deadline_clocks.c
+    found = conn.execute(select(c.clock, c.escalated).where(
+        c.entry_party == header.party, c.entry_seq == header.seq, c.addressee == party,
+    ))  # fmt: skip
+    escalated = {row.clock: row.escalated for row in found}
+    judged = judge_stored(node, conn, stored, policy, now, [party]).clocks
+    return [c.to_dict() | {"escalated": escalated.get(c.clock)} for c in judged
+            if c.within is not None]  # fmt: skip
+
+
+def _row_view(row: Any, clock: clocks.Clock | None, now: int) -> dict[str, Any]:
+    state = row.state if clock is None else (OPEN if clock.state == clocks.PENDING
+                                             else clock.state)  # fmt: skip
+    due = row.due if clock is None or clock.due is None else clock.due
+    answered = row.answered
+    if clock is not None and clock.answer is not None:
+        answered = clock.answer.stamp.best
+    return {"entry": f"{row.entry_party}:{row.entry_seq}", "kind": row.kind,
+            "addressee": row.addressee, "clock": row.clock, "within": row.within, "due": due,
+            "state": state, "remaining": due - now, "answered": answered,
+            "escalated": row.escalated}  # fmt: skip
+
+
+def _judge_page(
+    node: Node, conn: Connection, rows: Sequence[Any], policy: PolicyDocument, now: int
+) -> list[tuple[Any, clocks.Clock | None]]:
+    """Each tracked row with its clock judged now (None if the entry is no longer held)."""
+    by_entry: dict[tuple[str, int], list[Any]] = {}
+    for row in rows:
+        by_entry.setdefault((row.entry_party, row.entry_seq), []).append(row)
+    judged: dict[tuple[str, int, str, str], clocks.Clock] = {}
+    for (party, seq), group in by_entry.items():
+        stored = logs.get_entry(conn, party, seq)
+        if stored is None:
+            continue
+        parties = sorted({row.addressee for row in group})
+        for clock in judge_stored(node, conn, stored, policy, now, parties).clocks:
+            judged[(party, seq, clock.party, clock.clock)] = clock
+    return [(row, judged.get((row.entry_party, row.entry_seq, row.addressee, row.clock)))
+            for row in rows]  # fmt: skip
+
+
+def open_clocks(node: Node, now: int, limit: int = 100) -> list[dict[str, Any]]:
+    """Tracked clocks still running at ``now``, soonest due first: answered ones are left out.
+
+    ``state`` is ``open`` with time left or ``missed`` once overdue; ``remaining`` is
+    ``due - now`` (negative when overdue).
+    """
+    c = deadline_clocks.c
+    shown: list[dict[str, Any]] = []
+    offset = 0
+    with node.store.read() as conn:
+        policy = node.policy_in(conn)
+        while len(shown) < limit:
+            rows = conn.execute(select(deadline_clocks).where(c.state == OPEN)
+                                .order_by(c.due, c.entry_party, c.entry_seq, c.addressee, c.clock)
+                                .offset(offset).limit(JUDGE_PAGE)).fetchall()  # fmt: skip
+            if not rows:
+                break
+            offset += len(rows)
+            for row, clock in _judge_page(node, conn, rows, policy, now):
+                if clock is not None and clock.within is not None and clock.answer is None:
+                    shown.append(_row_view(row, clock, now))
+    return shown[:limit]
+
+
+def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None = None
+            ) -> list[dict[str, Any]]:  # fmt: skip
+    """Tracked clocks in ``states`` (soonest due first for open, latest escalation first else).
+
+    With ``now``, each row's state is judged again at ``now`` (a missed clock answered since
+    the last round shows ``late``).
+    """
+    c = deadline_clocks.c
+    order = c.due if list(states) == [OPEN] else c.escalated.desc()
+    with node.store.read() as conn:
+        rows = conn.execute(
+            select(deadline_clocks).where(c.state.in_(list(states))).order_by(order).limit(limit)
+        ).fetchall()
+        if now is None:
+            return [_row_view(row, None, row.due) for row in rows]
+        return [_row_view(row, clock, now)
+                for row, clock in _judge_page(node, conn, rows, node.policy_in(conn), now)]

@@ -1,0 +1,1 @@
+"""Notifications: import, lifecycle (alert, updates, cancel) and export."""

@@ -1,0 +1,252 @@
+"""Native notifications and their lifecycle: alert, updates, then a cancel or the all-clear.
+
+``notify`` writes a native CAP-shaped Alert; ``answer`` writes an Update, a Cancel or the
+all-clear of one of this node's notifications (``follow_up``), referencing it as ``PARTY:SEQ``
+plus leaf hash and as CAP ``sender,identifier,sent``. ``chain`` finds every message of an
+incident that this node holds, and ``incident_state`` derives the incident's state from it
+(``current_state``).
+
+Invariants: only the author of a notification updates or cancels it; a follow-up answers the
+latest message of an incident that has not ended, read in the same write transaction that
+appends it, so a chain never forks; a reference counts only when its leaf hash is the one
+stored here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from parley.core.entry import Audience, Body, Header, parse_header, parse_ref
+from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, PolicyError
+from parley.formats.notification import (
+    check_status_agrees,
+    current_state,
+    follow_up,
+    new_notification,
+    validate_notification,
+)
+from parley.node.node import Node, now_ms
+from parley.node.notifications.appending import KIND, Appender, Item, Written, cap_time
+from parley.node.notifications.importing import NotificationPolicy, node_sender, sharing
+from parley.store import logs
+from parley.store.schema import notification_keys
+
+__all__ = ["Link", "Outcome", "answer", "chain", "incident_state", "new_identifier", "notify"]
+
+ENDED = ("cancelled", "all-clear")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A notification the node wrote, and the regime's warnings about it."""
+
+    written: Written
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One message of an incident, as this node stores it."""
+
+    header: Header
+    leaf_hash: str
+    body: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return self.header.ref
+
+
+def new_identifier(node: Node) -> str:
+    """A fresh CAP identifier of this node, ``PARTY-<uuid4>``: known before the seq is."""
+    return f"{node.party}-{uuid.uuid4()}"
+
+
+def _append(node: Node, conn: Connection, item: Item, now: int, policy: NotificationPolicy,
+            incident: int | None = None) -> Written:  # fmt: skip
+    appender = Appender(node, conn, now, policy.body_limit)
+    written = appender.add(item, incident)
+    appender.flush()
+    return written
+
+
+def notify(
+    node: Node,
+    *,
+    status: str,
+    audience: Audience | None = None,
+    tlp: str | None = None,
+    now: int | None = None,
+    **fields: Any,
+) -> Outcome:
+    """Write a native Alert (``fields`` as ``new_notification`` takes them) and append it."""
+    now = now_ms() if now is None else now
+    policy = NotificationPolicy.of(node)
+    body = new_notification(
+        identifier=new_identifier(node), sender=node_sender(node), sent_ms=cap_time(now),
+        status=status,
+        deadlines=policy.deadlines(str(fields.get("category", ""))), **fields,
+    )  # fmt: skip
+    for info in body["info"]:
+        info["sender_name"] = node.config.name
+    validate_notification(body)
+    warnings = policy.check(body, now, "notification")
+    who, label = sharing(node, audience, tlp)
+    item = Item(body, status, who, label, f"notification {body['identifier']}")
+    with node.store.write() as conn:
+        written = _append(node, conn, item, now, policy)
+    return Outcome(written, warnings)
+
+
+def answer(
+    node: Node,
+    ref: str,
+    *,
+    msg_type: str,
+    changes: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    all_clear: bool = False,
+    now: int | None = None,
+) -> Outcome:
+    """Append an Update, a Cancel or the all-clear (an Update) of this node's notification ``ref``.
+
+    ``changes`` gives the top-level fields to change from the previous body. The follow-up keeps
+    the audience, TLP and status of ``ref``; its deadlines come from the policy in force.
+    """
+    now = now_ms() if now is None else now
+    policy = NotificationPolicy.of(node)
+    with node.store.write() as conn:
+        links = chain(conn, ref)
+        previous = next(link for link in links if link.ref == ref)
+        _check_answerable(node, previous, links, now)
+        fields = changes(previous.body) if changes is not None else {}
+        deadlines = policy.deadlines(previous.body["category"])
+        if deadlines is not None:
+            fields["deadlines"] = deadlines
+        body = follow_up(
+            previous.body, msg_type=msg_type, previous_ref=ref,
+            previous_leaf_hash=previous.leaf_hash, identifier=new_identifier(node),
+            sent_ms=cap_time(now),
+            sender=node_sender(node), changes=fields, all_clear=all_clear,
+        )  # fmt: skip
+        header = previous.header
+        check_status_agrees(body, header.status)
+        what = f"{'all-clear' if all_clear else msg_type.lower()} of {ref}"
+        warnings = policy.check(body, now, what)
+        item = Item(body, header.status, header.audience, header.tlp, what)
+        written = _append(node, conn, item, now, policy, incident=_incident_of(conn, links[0]))
+    return Outcome(written, warnings)
+
+
+def _check_answerable(node: Node, previous: Link, links: list[Link], now: int) -> None:
+    if previous.header.party != node.party:
+        raise PolicyError(
+            f"{previous.ref} is a notification of {previous.header.party}; only its author "
+            "updates or cancels it",
+        )
+    effective = [link for link in links if link.body["msg_type"] not in ("Ack", "Error")]
+    latest = (effective or links)[-1]
+    if latest.ref != previous.ref:
+        raise InvalidEntryError(
+            f"{previous.ref} has been superseded by {latest.ref}",
+            hint=f"update or cancel the latest message of the incident, {latest.ref}",
+        )
+    state = current_state([link.body for link in links], now)["state"]
+    if state in ENDED:
+        raise InvalidEntryError(f"the incident of {previous.ref} has already ended ({state})")
+
+
+def _incident_of(conn: Connection, link: Link) -> int:
+    incident = conn.execute(
+        select(notification_keys.c.incident).where(
+            notification_keys.c.party == link.header.party,
+            notification_keys.c.seq == link.header.seq,
+        )
+    ).scalar()
+    return link.header.seq if incident is None else int(incident)
+
+
+def notification_at(conn: Connection, ref: str) -> Link:
+    """The notification ``ref`` with its body, or a clear error why it cannot be read here."""
+    party, seq = parse_ref(ref)
+    stored = logs.get_entry(conn, party, seq)
+    if stored is None:
+        raise NotFoundError(f"{ref} is not stored on this node")
+    header = parse_header(stored.leaf)
+    if header.kind != KIND:
+        raise InvalidEntryError(f"{ref} is a {header.kind}, not a notification")
+    if stored.body is None or stored.salt is None:
+        raise NotFoundError(f"this node does not hold the body of {ref} (not in its audience)")
+    return Link(header, stored.leaf_hash.hex(), Body(stored.salt, stored.body).value())
+
+
+def chain(conn: Connection, ref: str) -> list[Link]:
+    """Every message of the incident ``ref`` belongs to that this node holds, in log order."""
+    start = notification_at(conn, ref)
+    party = start.header.party
+    incident = conn.execute(
+        select(notification_keys.c.incident).where(
+            notification_keys.c.party == party, notification_keys.c.seq == start.header.seq
+        )
+    ).scalar()
+    if incident is None:
+        return _scan_chain(conn, start)
+    seqs = conn.execute(
+        select(notification_keys.c.seq).where(
+            notification_keys.c.party == party, notification_keys.c.incident == incident
+        )
+    ).scalars()
+    # The first message itself may have no key row (a scenario replay that was then updated).
+    return [notification_at(conn, f"{party}:{seq}") for seq in sorted({incident, *seqs})]
+
+
+def _parents(link: Link) -> list[tuple[int, str]]:
+    """(seq, leaf hash) of the entries in the same log that ``link`` references."""
+    found = []
+    for reference in link.body.get("references", []):
+        party, seq = parse_ref(reference["ref"])
+        if party == link.header.party:
+            found.append((seq, reference["leaf_hash"]))
+    return found
+
+
+def _scan_chain(conn: Connection, start: Link) -> list[Link]:
+    """The chain of a notification the key table does not know (a peer's, a scenario's).
+
+    Walks the entry references back to the first message, then forward through the log.
+    """
+    party, root = start.header.party, start
+    while True:
+        parents = [p for p in _parents(root) if p[0] < root.header.seq]
+        if not parents:
+            break
+        seq, leaf_hash = min(parents)
+        try:
+            parent = notification_at(conn, f"{party}:{seq}")
+        except ParleyError:
+            break
+        if parent.leaf_hash != leaf_hash:
+            break
+        root = parent
+    members = {root.header.seq: root}
+    for stored in logs.iter_log(conn, party):
+        if stored.seq <= root.header.seq or stored.kind != KIND or stored.body is None:
+            continue
+        link = notification_at(conn, f"{party}:{stored.seq}")
+        if any(seq in members and members[seq].leaf_hash == h for seq, h in _parents(link)):
+            members[stored.seq] = link
+    return [members[seq] for seq in sorted(members)]
+
+
+def incident_state(node: Node, ref: str, now: int | None = None) -> tuple[
+    dict[str, Any], list[Link]
+]:
+    """The current state of the incident ``ref`` belongs to (``current_state``), and its chain."""
+    with node.store.read() as conn:
+        links = chain(conn, ref)
+    state = current_state([link.body for link in links], now_ms() if now is None else now)
+    return state, links
