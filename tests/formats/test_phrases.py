@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from parley.core.canonical import canonical_bytes
 from parley.formats import phrases
-from parley.formats.phrases import LANGUAGES, PARAM_TYPES, Catalogue, PhraseError
+from parley.formats.errors import PhraseError
+from parley.formats.phrases import LANGUAGES, PARAM_TYPES, Catalogue
 
 CATALOGUE = phrases.catalogue()
 PHRASES = list(CATALOGUE.phrases.values())

@@ -17,7 +17,8 @@ from parley.core.canonical import parse_json
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.formats.areas import area_from_geojson, circle_area
 from parley.formats.categories import CATEGORIES, DetailField
-from parley.formats.values import ValueFormatError, decimal_string, parse_cap_time
+from parley.formats.errors import ValueFormatError
+from parley.formats.values import decimal_string, parse_cap_time
 
 __all__ = ["area_option", "parse_area", "parse_details", "parse_when"]
 

@@ -27,8 +27,8 @@ if TYPE_CHECKING:  # shapely (with numpy) is imported where shapes are built, no
     from shapely.geometry import MultiPolygon
     from shapely.geometry.base import BaseGeometry
 
-from parley.formats.errors import FormatError
-from parley.formats.values import DECIMAL_RE, ValueFormatError, decimal_string
+from parley.formats.errors import FormatError, ValueFormatError
+from parley.formats.values import DECIMAL_RE, decimal_string
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 CIRCLE_SEGMENTS = 64

@@ -25,13 +25,12 @@ from parley.core.canonical import check_subset
 from parley.core.errors import CanonicalizationError
 from parley.formats.areas import check_area_geometry, check_circle, check_position
 from parley.formats.categories import CAP_CATEGORIES, CATEGORIES, Category, DetailField
-from parley.formats.errors import FormatError
+from parley.formats.errors import FormatError, ValueFormatError
 from parley.formats.values import (
     DECIMAL_RE,
     LANG_RE,
     MAX_MS,
     UTC_TZ,
-    ValueFormatError,
     check_ms,
     check_tz,
     check_writable,

@@ -32,10 +32,9 @@ from parley.formats.body_schema import STATUSES, validate_notification
 from parley.formats.cap_export import DETAILS_PARAMETER, notification_to_cap
 from parley.formats.cap_schema import CAP10_NS, DSIG_NS, NAMESPACES, validate_cap
 from parley.formats.categories import EVENT_CODE_NAME, infer_category
-from parley.formats.errors import CapError, FormatError
+from parley.formats.errors import CapError, FormatError, ValueFormatError
 from parley.formats.values import (
     UTC_TZ,
-    ValueFormatError,
     decimal_string,
     parse_cap_time,
 )

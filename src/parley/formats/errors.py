@@ -17,6 +17,24 @@ class FormatError(InvalidEntryError):
     title = "Invalid format"
 
 
+class ValueFormatError(FormatError):
+    """A lexical form (a decimal, a CAP time, a language tag) is wrong.
+
+    Raised by ``parley.formats.values`` without the field's path; callers that know the path
+    raise a ``FormatError`` naming it.
+    """
+
+    problem = "invalid-value"
+    title = "Invalid value"
+
+
+class PhraseError(FormatError):
+    """A phrase code, parameter or language is not acceptable, or the catalogue is malformed."""
+
+    problem = "invalid-phrase"
+    title = "Invalid phrase"
+
+
 class UnsafeXmlError(FormatError):
     """XML that could attack the parser: DOCTYPE, entities, external references, bad encoding."""
 

@@ -41,7 +41,7 @@ import yaml
 
 from parley.core.canonical import canonical_bytes
 from parley.core.errors import CanonicalizationError
-from parley.formats.errors import FormatError
+from parley.formats.errors import PhraseError, ValueFormatError
 from parley.formats.values import decimal_string
 
 __all__ = [
@@ -61,13 +61,6 @@ NAME_MAX = 64
 # Characters a name may not hold: controls, format characters (bidirectional overrides can make
 # a rendering read differently from its bytes), separators other than space, unassigned.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-
-
-class PhraseError(FormatError):
-    """A phrase code, parameter or language is not acceptable, or the catalogue is malformed."""
-
-    problem = "invalid-phrase"
-    title = "Invalid phrase"
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +131,7 @@ def _position(text: str) -> str:
     try:
         lat = _decimal(parts[0], low=Decimal(-90), high=Decimal(90), places=6, unit="degrees")
         lon = _decimal(parts[1], low=Decimal(-180), high=Decimal(180), places=6, unit="degrees")
-    except ValueError as exc:
+    except (ValueError, ValueFormatError) as exc:
         raise ValueError(f"{text!r}: {exc}") from None
     return f"{lat},{lon}"
 
@@ -289,7 +282,7 @@ class Catalogue:
                 raise PhraseError(f"parameter {name!r} ({type_name}): must be a string")
             try:
                 canonical[name] = kind.canonical(value)
-            except ValueError as exc:
+            except (ValueError, ValueFormatError) as exc:
                 raise PhraseError(f"parameter {name!r} ({type_name}): {exc}",
                                   hint=f"{type_name}: {kind.doc}") from None  # fmt: skip
         return canonical

@@ -34,8 +34,8 @@ from parley.core.canonical import MAX_SAFE_INTEGER, canonical_bytes
 from parley.core.entry import BODY_MAX_BYTES, TLP_LABELS
 from parley.formats.body_schema import validate_notification
 from parley.formats.categories import CATEGORIES
-from parley.formats.errors import FormatError, StixError
-from parley.formats.values import ValueFormatError, decimal_string, format_iso_ms, parse_cap_time
+from parley.formats.errors import FormatError, StixError, ValueFormatError
+from parley.formats.values import decimal_string, format_iso_ms, parse_cap_time
 
 FLOAT_KEY = "$float"
 INT_KEY = "$int"

@@ -19,6 +19,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from parley.formats.errors import ValueFormatError
+
 DECIMAL_RE = re.compile(r"^(?!-0(\.0*)?$)-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 XS_DECIMAL_RE = re.compile(r"^\s*([+-]?)([0-9]*)(?:\.([0-9]*))?\s*$")
 TZ_RE = re.compile(r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$")
@@ -32,10 +34,6 @@ _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff
 
 MAX_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 UTC_TZ = "+00:00"
-
-
-class ValueFormatError(ValueError):
-    """A lexical form is wrong; callers turn it into a FormatError with the field path."""
 
 
 def decimal_string(value: str | float | int | Decimal) -> str:

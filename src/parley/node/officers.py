@@ -21,14 +21,14 @@ from typing import Any
 import orjson
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import insert, select, update
 
 from parley.core.errors import ConflictError, InvalidEntryError, NotAuthorizedError
+from parley.store import officers as rows
 from parley.store.engine import Store
-from parley.store.schema import audit, officers
+from parley.store.officers import AuditLine, Outcome
 
 ROLES = ("duty-officer", "analyst", "admin", "observer")
-OK, REFUSED = "ok", "refused"
+OK, REFUSED = Outcome.OK, Outcome.REFUSED
 UNNAMED = "?"  # no officer was named (a first 'user add', a command run without --as)
 NAME_RE = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 8
@@ -37,10 +37,13 @@ _hasher = PasswordHasher()
 
 @dataclass(frozen=True)
 class Officer:
+    """An authenticated officer and the role it acts in."""
+
     name: str
     role: str
 
     def require(self, *roles: str) -> None:
+        """Refuse unless this officer holds one of ``roles``."""
         if self.role not in roles:
             raise NotAuthorizedError(
                 f"officer {self.name} ({self.role}) may not do this; it needs {' or '.join(roles)}"
@@ -48,6 +51,7 @@ class Officer:
 
 
 def add_officer(store: Store, name: str, role: str, password: str, now: int) -> Officer:
+    """Create an officer after checking its name, role and password length."""
     if not NAME_RE.match(name):
         raise InvalidEntryError(
             f"officer name {name!r} is not valid",
@@ -57,27 +61,18 @@ def add_officer(store: Store, name: str, role: str, password: str, now: int) -> 
         raise InvalidEntryError(f"role {role!r} is not one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise InvalidEntryError(f"password: at least {MIN_PASSWORD} characters")
-    with store.write() as conn:
-        if conn.execute(select(officers.c.name).where(officers.c.name == name)).first():
+    with store.write() as tx:
+        if rows.exists(tx, name):
             raise ConflictError(f"officer {name} already exists")
-        conn.execute(
-            insert(officers).values(
-                name=name, role=role, password_hash=_hasher.hash(password), token_hash=None,
-                created=now, disabled=False,
-            )  # fmt: skip
-        )
+        rows.add(tx, name, role, _hasher.hash(password), now)
     return Officer(name, role)
 
 
 def issue_token(store: Store, name: str) -> str:
+    """A new script token ``NAME.SECRET`` for an officer; it replaces the previous one."""
     secret = secrets.token_urlsafe(32)
-    with store.write() as conn:
-        result = conn.execute(
-            update(officers)
-            .where(officers.c.name == name)
-            .values(token_hash=_hasher.hash(secret))
-        )
-        if result.rowcount != 1:
+    with store.write() as tx:
+        if not rows.set_token_hash(tx, name, _hasher.hash(secret)):
             raise NotAuthorizedError(f"no officer named {name}")
     return f"{name}.{secret}"
 
@@ -98,7 +93,7 @@ def authenticate(
             hint="pass --as NAME (or PARLEY_USER) with PARLEY_PASSWORD or PARLEY_TOKEN",
         )
     with store.read() as conn:
-        row = conn.execute(select(officers).where(officers.c.name == name)).first()
+        row = rows.find(conn, name)
     stored = None if row is None or row.disabled else getattr(row, field)
     try:
         if stored is None:
@@ -111,22 +106,18 @@ def authenticate(
 
 
 def list_officers(store: Store) -> list[Officer]:
+    """Every officer, by name."""
     with store.read() as conn:
-        rows = conn.execute(select(officers.c.name, officers.c.role).order_by(officers.c.name))
-        return [Officer(r.name, r.role) for r in rows]
+        return [Officer(name, role) for name, role in rows.listed(conn)]
 
 
 def record(
     store: Store, officer: str, action: str, detail: dict[str, Any], outcome: str, now: int
 ) -> None:
     """Write one line of the audit trail (its own transaction: refusals are kept too)."""
-    with store.write() as conn:
-        conn.execute(
-            insert(audit).values(
-                time=now, officer=officer, action=action,
-                detail=orjson.dumps(detail).decode(), outcome=outcome,
-            )  # fmt: skip
-        )
+    line = AuditLine(now, officer, action, orjson.dumps(detail).decode(), Outcome(outcome))
+    with store.write() as tx:
+        rows.append_audit(tx, line)
 
 
 def refuse(
@@ -171,6 +162,7 @@ class Attempt:
 
     def authorise(self, name: str | None, roles: tuple[str, ...], *, password: str | None,
                   token: str | None, now: int) -> Officer:  # fmt: skip
+        """Authenticate and check the role (``authorise``), remembering who acts."""
         try:
             officer = authorise(self.store, name, self.action, self.detail, roles,
                                 password=password, token=token, now=now)  # fmt: skip
@@ -192,10 +184,16 @@ class Attempt:
 
 
 def audit_trail(store: Store, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest lines of the audit trail, newest first, their details decoded."""
     with store.read() as conn:
-        rows = conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit))
-        return [
-            {"time": r.time, "officer": r.officer, "action": r.action,
-             "detail": orjson.loads(r.detail), "outcome": r.outcome}
-            for r in rows
-        ]  # fmt: skip
+        lines = rows.audit_lines(conn, limit)
+    return [
+        {
+            "time": line.time,
+            "officer": line.officer,
+            "action": line.action,
+            "detail": orjson.loads(line.detail),
+            "outcome": line.outcome.value,
+        }
+        for line in lines
+    ]

@@ -18,19 +18,22 @@ second) POSTs what is due and records the outcome on the row:
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection
 
 from parley.core.canonical import canonical_bytes
 from parley.core.errors import InvalidEntryError, NotFoundError, VerificationError
 from parley.core.keys import DOMAIN_WEBHOOK, PublicKey, SigningKey
 from parley.node.backoff import backoff_ms
-from parley.store.engine import Store
-from parley.store.schema import webhook_outbox, webhooks
+from parley.store import webhooks as rows
+from parley.store.engine import Store, Writing
+from parley.store.webhooks import Delivery, OutboxStatus, Webhook
+
+__all__ = ["Webhook", "add", "deliver_due", "emit", "listed", "outbox", "remove", "run"]
 
 MAX_ATTEMPTS = 20
 BATCH = 50
@@ -39,59 +42,43 @@ EVENT_RE = re.compile(r"^[a-z][a-z0-9.-]{0,63}$")
 SIGNATURE_RE = re.compile(r"^kid=([0-9a-f]{16}); sig=([A-Za-z0-9+/=]{88})$")
 
 
-@dataclass(frozen=True)
-class Webhook:
-    id: int
-    url: str
-    events: tuple[str, ...]
-
-    def wants(self, event: str) -> bool:
-        return "*" in self.events or event in self.events
-
-
 def add(store: Store, url: str, events: list[str], now: int) -> Webhook:
+    """Register a receiver for some events (all when none are named), after checking both."""
     if not url.startswith(("http://", "https://")):
         raise InvalidEntryError(f"webhook URL {url!r} must be http(s)")
     chosen = tuple(sorted(set(events or ["*"])))
     for event in chosen:
         if event != "*" and not EVENT_RE.match(event):
             raise InvalidEntryError(f"event {event!r} is not an event name (e.g. peer.held)")
-    with store.write() as conn:
-        result = conn.execute(
-            insert(webhooks).values(url=url, events=",".join(chosen), created=now)
-        )
-        (identifier,) = result.inserted_primary_key or (0,)
-    return Webhook(int(identifier), url, chosen)
+    with store.write() as tx:
+        identifier = rows.add(tx, url, chosen, now)
+    return Webhook(identifier, url, chosen)
 
 
 def listed(store: Store) -> list[Webhook]:
+    """Every registered webhook."""
     with store.read() as conn:
-        rows = conn.execute(select(webhooks).order_by(webhooks.c.id))
-        return [Webhook(r.id, r.url, tuple(r.events.split(","))) for r in rows]
+        return rows.listed(conn)
 
 
 def remove(store: Store, identifier: int) -> None:
-    with store.write() as conn:
-        if conn.execute(delete(webhooks).where(webhooks.c.id == identifier)).rowcount != 1:
+    """Unregister a webhook; its queued deliveries stay in the outbox."""
+    with store.write() as tx:
+        if not rows.remove(tx, identifier):
             raise NotFoundError(f"no webhook {identifier}")
 
 
-def emit(conn: Connection, party: str, event: str, data: dict[str, Any], now: int) -> int:
+def emit(tx: Connection, party: str, event: str, data: dict[str, Any], now: int) -> int:
     """Queue ``event`` for every webhook that wants it, in the caller's transaction."""
     payload = canonical_bytes({"event": event, "node": party, "time": now, "data": data})
-    queued = 0
-    for row in conn.execute(select(webhooks)):
-        hook = Webhook(row.id, row.url, tuple(row.events.split(",")))
-        if hook.wants(event):
-            conn.execute(insert(webhook_outbox).values(
-                webhook=hook.id, url=hook.url, event=event, payload=payload, created=now,
-                status="pending", attempts=0, next_attempt=now, last_error=None, delivered=None,
-            ))  # fmt: skip
-            queued += 1
-    return queued
+    wanting = [hook for hook in rows.listed(tx) if hook.wants(event)]
+    for hook in wanting:
+        rows.queue(Writing(tx), hook, event, payload, now)
+    return len(wanting)
 
 
 def signature_header(key: SigningKey, body: bytes) -> str:
+    """The ``Parley-Signature`` value of a payload, by the node's ``http`` key."""
     return f"kid={key.kid}; sig={base64.b64encode(key.sign(DOMAIN_WEBHOOK, body)).decode()}"
 
 
@@ -106,31 +93,24 @@ def verify_signature(key: PublicKey, body: bytes, header: str) -> None:
 def deliver_due(store: Store, key: SigningKey, client: httpx.Client, now: int) -> int:
     """POST every due outbox row once; return how many were delivered."""
     with store.read() as conn:
-        due = conn.execute(
-            select(webhook_outbox)
-            .where(webhook_outbox.c.status == "pending", webhook_outbox.c.next_attempt <= now)
-            .order_by(webhook_outbox.c.id)
-            .limit(BATCH)
-        ).fetchall()
+        due = rows.due(conn, now, BATCH)
     delivered = 0
     for row in due:
         error = _post(client, key, row)
-        values: dict[str, Any] = {"attempts": row.attempts + 1}
-        if error is None:
-            values |= {"status": "delivered", "delivered": now, "last_error": None}
-            delivered += 1
-        else:
-            failed = row.attempts + 1 >= MAX_ATTEMPTS
-            values |= {"status": "failed" if failed else "pending", "last_error": error[:500],
-                       "next_attempt": now + backoff_ms(row.attempts + 1)}  # fmt: skip
-        with store.write() as conn:
-            conn.execute(
-                update(webhook_outbox).where(webhook_outbox.c.id == row.id).values(**values)
-            )
+        attempts = row.attempts + 1
+        with store.write() as tx:
+            if error is None:
+                rows.record_delivered(tx, row.id, attempts, now)
+                delivered += 1
+            else:
+                rows.record_failed_attempt(
+                    tx, row.id, attempts, error[:500], now + backoff_ms(attempts),
+                    give_up=attempts >= MAX_ATTEMPTS,
+                )
     return delivered
 
 
-def _post(client: httpx.Client, key: SigningKey, row: Any) -> str | None:
+def _post(client: httpx.Client, key: SigningKey, row: Delivery) -> str | None:
     headers = {
         "Content-Type": "application/json",
         "Parley-Event": row.event,
@@ -147,17 +127,19 @@ def _post(client: httpx.Client, key: SigningKey, row: Any) -> str | None:
 
 
 def outbox(store: Store, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    query = select(webhook_outbox).order_by(webhook_outbox.c.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(webhook_outbox.c.status == status)
+    """The newest outbox rows, optionally of one status, as ``parley webhooks outbox`` shows."""
+    known = [s.value for s in OutboxStatus]
+    if status is not None and status not in known:
+        raise InvalidEntryError(f"status {status!r} is none of {', '.join(known)}")
     with store.read() as conn:
-        return [
-            {"id": r.id, "webhook": r.webhook, "url": r.url, "event": r.event,
-             "status": r.status, "attempts": r.attempts, "created": r.created,
-             "next_attempt": r.next_attempt, "delivered": r.delivered,
-             "last_error": r.last_error}
-            for r in conn.execute(query)
-        ]  # fmt: skip
+        found = rows.outbox(conn, None if status is None else OutboxStatus(status), limit)
+    return [_shown(delivery) for delivery in found]
+
+
+def _shown(delivery: Delivery) -> dict[str, Any]:
+    shown = dataclasses.asdict(delivery)
+    del shown["payload"]
+    return shown | {"status": delivery.status.value}
 
 
 async def run(store: Store, key: SigningKey, interval_s: float = 1.0) -> None:

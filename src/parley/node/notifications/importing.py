@@ -37,11 +37,11 @@ from parley.core.policy import PolicyDocument
 from parley.formats.cap import CapAlert, cap_to_notification, parse_cap, verify_xml_signature
 from parley.formats.cap_export import status_note
 from parley.formats.cap_marking import read_marking
-from parley.formats.errors import CapError, XmlSignatureError
+from parley.formats.errors import CapError, ValueFormatError, XmlSignatureError
 from parley.formats.notification import check_status_agrees, validate_notification
 from parley.formats.regime import check_regime
 from parley.formats.stix import bundle_tlp, check_tlp, parse_bundle, stix_to_notifications
-from parley.formats.values import ValueFormatError, parse_cap_time
+from parley.formats.values import parse_cap_time
 from parley.node.log import Draft
 from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import KIND, Appender, Item, Written, cap_time, over_limit
