@@ -78,6 +78,13 @@ class PolicyError(ParleyError):
     title = "Refused by the network policy"
 
 
+class ConfigurationError(ParleyError):
+    """A node home's configuration (``parley.toml``) is missing, unreadable or invalid."""
+
+    problem = "configuration"
+    title = "Invalid node configuration"
+
+
 class NotAuthorizedError(ParleyError):
     """The officer is unknown, not authenticated, or lacks the role for the action."""
 

@@ -39,7 +39,7 @@ from sqlalchemy.exc import ArgumentError
 
 from parley.core.checkpoint import origin_parts
 from parley.core.entry import check_network, check_party
-from parley.core.errors import ConflictError, KeyFileError, ParleyError
+from parley.core.errors import ConfigurationError, ConflictError, KeyFileError
 from parley.core.keys import PURPOSES, SigningKey
 
 CONFIG_NAME = "parley.toml"
@@ -103,7 +103,7 @@ def check_urls(value: Any) -> tuple[str, ...]:
     """
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple):
-        raise ParleyError(f"[server] url = {value!r} is not a URL or a list of URLs",
+        raise ConfigurationError(f"[server] url = {value!r} is not a URL or a list of URLs",
                           hint='e.g. url = ["https://jp.example:8700"]')  # fmt: skip
     return tuple(_check_url(item) for item in values)
 
@@ -111,7 +111,7 @@ def check_urls(value: Any) -> tuple[str, ...]:
 def _check_url(value: Any) -> str:
     hint = "give scheme, host and optional port only, e.g. https://jp.example:8700"
     if not isinstance(value, str):
-        raise ParleyError(f"[server] url: {value!r} is not a URL", hint=hint)
+        raise ConfigurationError(f"[server] url: {value!r} is not a URL", hint=hint)
     parts = urllib.parse.urlsplit(value.strip())
     try:
         port_ok = parts.port is None or parts.port > 0
@@ -128,7 +128,7 @@ def _check_url(value: Any) -> str:
         or "?" in value
         or "#" in value
     ):
-        raise ParleyError(f"[server] url: {value!r} is not an http(s) URL of this node",
+        raise ConfigurationError(f"[server] url: {value!r} is not an http(s) URL of this node",
                           hint=hint)  # fmt: skip
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -149,7 +149,7 @@ def _sqlite_relative_to(url: str, folder: Path) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ParleyError(f"[database] url = {url!r} is not a database URL",
+        raise ConfigurationError(f"[database] url = {url!r} is not a database URL",
                           hint="e.g. postgresql+psycopg://parley@db/parley") from exc  # fmt: skip
     path = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or not path or path.startswith((":", "file:")):
@@ -233,7 +233,7 @@ class NodeHome:
 
     def load_config(self) -> NodeConfig:
         if not self.exists():
-            raise ParleyError(
+            raise ConfigurationError(
                 f"no node at {self.path} (missing {CONFIG_NAME})",
                 hint="create one with 'parley init DIR --party XX', or pass --home",
             )
@@ -252,13 +252,13 @@ class NodeHome:
                 origin=_origin(node.get("origin"), node["network"], node["party"]),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise ParleyError(f"{self.config_path}: invalid configuration ({exc})") from exc
+            raise ConfigurationError(f"{self.config_path}: invalid configuration ({exc})") from exc
 
     def _urls(self, value: Any) -> tuple[str, ...]:
         try:
             return check_urls(value)
-        except ParleyError as exc:
-            raise ParleyError(f"{self.config_path}: {exc.message}", hint=exc.hint) from exc
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.config_path}: {exc.message}", hint=exc.hint) from exc
 
     def key_path(self, purpose: str) -> Path:
         return self.keys_dir / f"{purpose}.pem"
