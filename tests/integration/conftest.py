@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fleet import Fleet, eventually
+from tests.integration.fleet import Fleet, eventually
 
 
 @pytest.fixture(scope="module")

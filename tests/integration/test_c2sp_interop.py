@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fleet import eventually
+from tests.integration.fleet import eventually
 
 from parley.core.entry import Body
 from parley.node import officers

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 from parley.core.entry import parse_ref
 from parley.node.messaging import checks, deadlines

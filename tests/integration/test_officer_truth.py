@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, eventually
 from sqlalchemy import select
 
 from parley.core.entry import parse_ref

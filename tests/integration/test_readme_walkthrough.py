@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet import Fleet, eventually
+from tests.integration.fleet import Fleet, eventually
 
 from parley.core.entry import parse_ref
 from parley.store import logs

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 from parley.store import logs
 from parley.store.engine import Store

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, eventually
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
