@@ -267,26 +267,69 @@ def test_killing_the_leader_worker_hands_the_jobs_to_another(fleet: Fleet) -> No
 
 
 @pytest.mark.xdist_group(name="fleet")
+def _connection_to_every_worker(fleet: Fleet, workers: set[int]) -> dict[int, httpx.Client]:
+    """One kept-alive connection per worker: the kernel hands a new connection to any worker."""
+    pinned: dict[int, httpx.Client] = {}
+    spare: list[httpx.Client] = []
+    for _ in range(200):
+        if set(pinned) == workers:
+            break
+        client = httpx.Client(timeout=2, headers=fleet.admin)
+        worker = client.get(fleet.url + "/fed/v1/node/workers").json()["worker"]
+        if worker in pinned:
+            spare.append(client)
+        else:
+            pinned[worker] = client
+    for client in spare:
+        client.close()
+    assert set(pinned) == workers, f"no connection reached workers {workers - set(pinned)}"
+    return pinned
+
+
+def _served(client: httpx.Client, url: str) -> tuple[int, int]:
+    """(the worker that answers on this connection, the tree size it serves)."""
+    size = client.get(url + "/fed/v1/get-sth").json()["tree_size"]
+    return client.get(url + "/fed/v1/node/workers").json()["worker"], size
+
+
 def test_a_cli_append_is_published_by_every_worker_within_a_second(
     fleet: Fleet, fleet_home: Path, tmp_path: Path
 ) -> None:
-    fleet.wait(_two_workers_one_leader, 30)
-    before = httpx.get(fleet.url + "/fed/v1/get-sth", timeout=2).json()["tree_size"]
-    body = tmp_path / "b.json"
-    body.write_text(json.dumps(HOTLINE))
-    run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file", str(body),
-            "--to", "CN", home=fleet_home, **officer_env())  # fmt: skip
-    appended_at = time.monotonic()
-    published: dict[int, float] = {}
-    while time.monotonic() - appended_at < 1.0 and len(published) < 2:
-        with httpx.Client(timeout=1) as client:  # a new connection may land on either worker
-            sth = client.get(fleet.url + "/fed/v1/get-sth").json()
-            worker = client.get(fleet.url + "/fed/v1/node/workers",
-                                headers=fleet.admin).json()["worker"]  # fmt: skip
-        if sth["tree_size"] == before + 1:
-            published.setdefault(worker, time.monotonic() - appended_at)
-        time.sleep(0.02)
-    assert published, "no worker published the CLI's append within 1 s"
+    answer = fleet.wait(_two_workers_one_leader, 30)
+    workers = {row["pid"] for row in answer["workers"]}
+    pinned = _connection_to_every_worker(fleet, workers)
+    try:
+        sizes = {_served(client, fleet.url)[1] for client in pinned.values()}
+        assert len(sizes) == 1, f"the workers serve different sizes before the append: {sizes}"
+        (before,) = sizes
+        body = tmp_path / "b.json"
+        body.write_text(json.dumps(HOTLINE))
+        append = subprocess.Popen(
+            [*PARLEY, "log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
+             str(body), "--to", "CN"],
+            env=cli_env(fleet_home, **officer_env()), stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        while append.poll() is None:  # keep each connection, and its worker, in use
+            for client in pinned.values():
+                _served(client, fleet.url)
+            time.sleep(0.05)
+        appended_at = time.monotonic()
+        assert append.returncode == 0, append.stderr.read() if append.stderr else ""
+        published: dict[int, float] = {}
+        while time.monotonic() - appended_at < 1.0 and set(published) != workers:
+            for client in pinned.values():
+                worker, size = _served(client, fleet.url)
+                if size == before + 1:
+                    published.setdefault(worker, time.monotonic() - appended_at)
+            time.sleep(0.02)
+        assert set(published) == workers, (
+            f"workers {sorted(workers - set(published))} did not publish the append within 1 s"
+            f" (published: {published})"
+        )
+    finally:
+        for client in pinned.values():
+            client.close()
 
 
 @pytest.mark.xdist_group(name="fleet")

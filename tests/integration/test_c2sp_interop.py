@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.integration.fleet import eventually
 
 from parley.core.entry import Body
 from parley.node import officers
@@ -44,6 +43,7 @@ from support import (
     run_cli,
     stop_process,
 )
+from tests.integration.fleet import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
 

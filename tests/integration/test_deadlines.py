@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from tests.integration.fleet import Fleet, FleetNode, eventually
 
 from parley.core.entry import parse_ref
 from parley.node.messaging import checks, deadlines
 from parley.node.node import Node, now_ms
 from parley.store import logs
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 

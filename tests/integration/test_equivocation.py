@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.fleet import Fleet, FleetNode, eventually
 
 from parley.node.federation import peers
 from parley.store import witnessing as rows
 from support import free_port, run_cli
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -120,7 +120,14 @@ def test_a_held_equivocator_gets_no_new_entry_stored(forked, tmp_path) -> None: 
     us = fleet["US"]
     eventually(lambda: equivocations(us, "RU"), 30, "US to hold RU")
     append_check(fleet["RU"], 4)
-    time.sleep(3 * INTERVAL_S)  # time for a pull that must not happen
+    appended = time.monotonic()
+    # The control: JP's entry, appended at the same moment, reaches US by the same machinery
+    # (wake-up, push or pull) that would carry RU's, were RU not held.
+    jp = fleet["JP"]
+    append_check(jp, 5)
+    jp_size = json.loads(jp.cli("node", "info", "--json").stdout)["size"]
+    eventually(lambda: synced(us, "JP") >= jp_size, 60, "US stores JP's new entry (the control)")
+    time.sleep(max(0.0, 3 * INTERVAL_S - (time.monotonic() - appended)))
     assert synced(us, "RU") == size
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.fleet import Fleet, FleetNode, eventually
 from sqlalchemy import select
 
 from parley.core.entry import parse_ref
@@ -23,6 +22,7 @@ from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import deadline_clocks
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.fleet import Fleet, eventually
 
 from parley.core.entry import parse_ref
 from parley.store import logs
+from tests.integration.fleet import Fleet, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.fleet import Fleet, FleetNode, eventually
 
 from parley.store import logs
 from parley.store.engine import Store
 from support import OFFICER_PASSWORD, run_cli
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 

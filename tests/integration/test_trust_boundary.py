@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from tests.integration.fleet import Fleet, FleetNode, eventually
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +30,7 @@ from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RECIPIENT
 from parley.store import logs
 from support import free_port
+from tests.integration.fleet import Fleet, FleetNode, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="trust-boundary")]
 
