@@ -32,11 +32,15 @@ class EntryRef(_Strict):
 
 
 class Deadlines(_Strict):
+    """Response times in ms a sender asks of each addressee (protocol §11); absent: no deadline."""
+
     delivered_within: int | None = Field(default=None, ge=0)
     acknowledged_within: int | None = Field(default=None, ge=0)
 
 
 class Receipt(_Strict):
+    """Body of a ``receipt``: an addressee's ``delivered`` or ``acknowledged`` answer (§11)."""
+
     type: Literal["delivered", "acknowledged"]
     entry: EntryRef
     stored_at: int | None = Field(default=None, ge=0)
@@ -51,11 +55,15 @@ class Receipt(_Strict):
 
 
 class Rendering(_Strict):
+    """The sender's own text of a hotline phrase in its language, signed with the phrase."""
+
     lang: str = Field(min_length=2, max_length=35)
     text: str = Field(max_length=LONG_TEXT)
 
 
 class Hotline(_Strict):
+    """Body of a ``hotline`` message: a catalogue phrase, free text, or both (docs/hotline.md)."""
+
     to: str = Field(pattern=PARTY_RE.pattern)
     phrase: str | None = Field(default=None, max_length=64)
     params: dict[str, str] = Field(default_factory=dict)
@@ -75,23 +83,31 @@ class Hotline(_Strict):
 
 
 class Inquiry(_Strict):
+    """Body of an ``inquiry``: a question about an entry, answered only by a ``reply`` (§11)."""
+
     about: EntryRef
     question: str = Field(min_length=1, max_length=LONG_TEXT)
     deadlines: Deadlines
 
 
 class Reply(_Strict):
+    """Body of a ``reply``: the answer to an inquiry, which stops its acknowledged clock."""
+
     inquiry: EntryRef
     text: str = Field(min_length=1, max_length=LONG_TEXT)
     deadlines: Deadlines | None = None
 
 
 class Check(_Strict):
+    """Body of a communication ``check`` to a pinned peer, answered by its receipts (§11)."""
+
     nonce: str = Field(pattern=r"^[0-9a-f]{32}$")
     deadlines: Deadlines
 
 
 class Resource(_Strict):
+    """One line of an assistance offer or request: a quantity of a kind of resource."""
+
     kind: str = Field(min_length=1, max_length=100)
     quantity: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$")
     unit: str = Field(min_length=1, max_length=50)
@@ -99,6 +115,8 @@ class Resource(_Strict):
 
 
 class Assistance(_Strict):
+    """Body of an ``assistance`` entry: a request, offer, accept, decline or status report."""
+
     type: Literal["request", "offer", "accept", "decline", "status"]
     incident: EntryRef | None = None
     refers_to: EntryRef | None = None
@@ -109,6 +127,8 @@ class Assistance(_Strict):
 
 
 class Step(_Strict):
+    """One step of a roadmap: what ``party`` is to do, by when, after which other steps."""
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
     party: str = Field(pattern=PARTY_RE.pattern)
     title: str = Field(min_length=1, max_length=SHORT_TEXT)
@@ -117,6 +137,8 @@ class Step(_Strict):
 
 
 class Roadmap(_Strict):
+    """Body of a ``roadmap`` entry: a plan of steps, or an attestation that a step is done."""
+
     type: Literal["roadmap", "attest"]
     title: str | None = Field(default=None, max_length=SHORT_TEXT)
     steps: list[Step] = Field(default_factory=list)
@@ -139,6 +161,8 @@ class Evidence(_Strict):
 
 
 class Observation(_Strict):
+    """Body of an ``observation``: a node's signed note of a peer's misbehaviour (§7)."""
+
     type: Literal[
         "body-withheld", "over-quota", "clock-skew", "policy-breach", "late", "bad-mirror"
     ]

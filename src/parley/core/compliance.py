@@ -51,12 +51,15 @@ class Answered:
 
 @dataclass
 class ClockFigures:
+    """One party's figures on one clock: its answer delays (ms) and met, late and missed counts."""
+
     samples: list[int] = field(default_factory=list)
     met: int = 0
     late: int = 0
     missed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of protocol §12: answers, nearest-rank median and p95, and the counts."""
         ordered = sorted(self.samples)
         return {
             "answers": len(ordered), "median_ms": percentile(ordered, 50),

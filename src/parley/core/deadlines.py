@@ -189,6 +189,7 @@ class Stamp:
         return self.claimed if self.witnessed is None else self.witnessed
 
     def skewed(self, tolerance: int) -> bool:
+        """Whether the claimed time is over ``tolerance`` ms from the witnessed one (§11)."""
         return self.witnessed is not None and abs(self.witnessed - self.claimed) > tolerance
 
 
@@ -218,6 +219,7 @@ class Clock:
     skew: tuple[str, ...]  # "entry" and/or "answer": claimed and witnessed times disagree
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form shown by views and ``parley status``, answer times included."""
         answer = None
         if self.answer is not None:
             stamp = self.answer.stamp

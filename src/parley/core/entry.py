@@ -61,6 +61,7 @@ Audience = str | tuple[str, ...]
 
 
 def check_party(code: str, *, what: str = "party") -> str:
+    """Return ``code`` if it is a party code (not ``ALL``), else raise naming ``what``."""
     # fullmatch: with match, "$" would also accept a trailing newline ("JP\n").
     if not isinstance(code, str) or not PARTY_RE.fullmatch(code) or code == ALL:
         raise InvalidEntryError(
@@ -71,6 +72,7 @@ def check_party(code: str, *, what: str = "party") -> str:
 
 
 def check_network(network: str) -> str:
+    """Return ``network`` if it is a network id as headers carry it, else raise."""
     if not isinstance(network, str) or not NETWORK_RE.fullmatch(network):
         raise InvalidEntryError(
             f"network: {network!r} is not a network id",
@@ -80,6 +82,7 @@ def check_network(network: str) -> str:
 
 
 def format_ref(party: str, seq: int) -> str:
+    """The ``PARTY:SEQ`` name of the entry at ``seq`` in ``party``'s log."""
     return f"{party}:{seq}"
 
 
@@ -114,6 +117,7 @@ def resolve_sharing(kind: str, audience: Audience | None, tlp: str | None) -> tu
 
 
 def normalise_audience(audience: Audience | list[str]) -> Audience:
+    """``ALL``, or the sorted tuple of distinct party codes a comma list or sequence names."""
     if audience == ALL:
         return ALL
     if isinstance(audience, str):
@@ -125,6 +129,7 @@ def normalise_audience(audience: Audience | list[str]) -> Audience:
 
 
 def body_hash(salt: bytes, body_bytes: bytes) -> bytes:
+    """``SHA-256(salt || body_bytes)``, the ``body_hash`` a header commits to (protocol §4.1)."""
     return hashlib.sha256(salt + body_bytes).digest()
 
 
@@ -137,6 +142,7 @@ class Body:
 
     @classmethod
     def seal(cls, value: Any, salt: bytes, *, limit: int = BODY_MAX_BYTES) -> Body:
+        """Canonicalise ``value`` (RFC 8785) with ``salt``, refusing a body over ``limit`` bytes."""
         if len(salt) != SALT_SIZE:
             raise InvalidEntryError(f"salt must be {SALT_SIZE} bytes")
         data = canonical_bytes(value)
@@ -146,9 +152,11 @@ class Body:
 
     @property
     def digest(self) -> bytes:
+        """The salted hash of this body, to compare with a header's ``body_hash``."""
         return body_hash(self.salt, self.data)
 
     def value(self) -> Any:
+        """The body's JSON value, parsed back from its canonical bytes."""
         return parse_canonical(self.data, what="body")
 
 
@@ -175,9 +183,11 @@ class Header:
 
     @property
     def ref(self) -> str:
+        """``PARTY:SEQ``, the name of this entry."""
         return format_ref(self.party, self.seq)
 
     def unsigned_dict(self) -> dict[str, Any]:
+        """The header's fields without ``sig``: the JSON object whose canonical form is signed."""
         audience: Any = self.audience if self.audience == ALL else list(self.audience)
         return {
             "v": self.v, "network": self.network, "policy": self.policy, "party": self.party,
@@ -187,11 +197,13 @@ class Header:
         }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
+        """The header as JSON, signature included: the object whose canonical form is the leaf."""
         doc = self.unsigned_dict()
         doc["sig"] = self.sig
         return doc
 
     def signing_bytes(self) -> bytes:
+        """``DOMAIN_HEADER || JCS(header without sig)``, the bytes the ``log`` key signs."""
         # parse_header keeps the unsigned form it read from the leaf (an instance attribute, so
         # dataclasses.replace never carries it over to changed fields).
         unsigned = self.__dict__.get("_unsigned")
@@ -219,6 +231,7 @@ class Header:
             raise VerificationError(f"{self.ref}: signature does not verify (key {kid})") from exc
 
     def check_body(self, body: Body) -> None:
+        """Raise ``VerificationError`` unless ``body`` has this header's ``body_size`` and hash."""
         if len(body.data) != self.body_size:
             raise VerificationError(
                 f"{self.ref}: body is {len(body.data)} bytes, header says {self.body_size}"

@@ -54,6 +54,7 @@ class Evidence:
     proof: tuple[bytes, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The body of an ``evidence`` entry (protocol §6.2, §7)."""
         doc: dict[str, Any] = {
             "type": TYPE,
             "party": self.party,
@@ -67,6 +68,7 @@ class Evidence:
 
     @classmethod
     def from_dict(cls, doc: Any) -> Evidence:
+        """Read an ``evidence`` body, refusing another shape; ``verify`` checks what it proves."""
         if not isinstance(doc, dict) or doc.get("type") != TYPE:
             raise VerificationError(f"not equivocation evidence: 'type' must be {TYPE!r}")
         checkpoints = doc.get("checkpoints")

@@ -86,14 +86,17 @@ class PublicKey:
 
     @property
     def kid(self) -> str:
+        """Key id: the first 16 hex digits of SHA-256 of the raw key."""
         return kid_of(self.raw)
 
     @property
     def b64(self) -> str:
+        """The raw key in standard base64, as key statements and policies carry it."""
         return b64(self.raw)
 
     @classmethod
     def from_b64(cls, text: str, *, what: str = "public key") -> PublicKey:
+        """Read a base64 Ed25519 public key (32 bytes), naming ``what`` if it is malformed."""
         return cls(unb64(text, what=what, size=32))
 
     def verify(self, domain: bytes, message: bytes, signature: bytes, *, what: str) -> None:
@@ -112,6 +115,7 @@ class SigningKey:
 
     @classmethod
     def generate(cls) -> SigningKey:
+        """A fresh random Ed25519 key."""
         return cls(Ed25519PrivateKey.generate())
 
     @functools.cached_property
@@ -126,9 +130,11 @@ class SigningKey:
 
     @functools.cached_property
     def kid(self) -> str:
+        """Key id of the public half, as headers name it."""
         return self.public.kid
 
     def sign(self, domain: bytes, message: bytes) -> bytes:
+        """Sign ``domain || message``, so the signature serves only that purpose."""
         return self.private.sign(domain + message)
 
     def sign_raw(self, message: bytes) -> bytes:
@@ -148,6 +154,7 @@ class KeyStatement:
     previous_identity: PublicKey | None = None
 
     def unsigned_dict(self) -> dict[str, Any]:
+        """The statement without signatures: the JSON object whose canonical form is signed."""
         doc: dict[str, Any] = {
             "party": self.party,
             "seq": self.seq,

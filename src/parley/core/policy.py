@@ -28,16 +28,21 @@ class _Strict(BaseModel):
 
 
 class Member(_Strict):
+    """A party of the network and the identity key it signs policies with."""
+
     party: str = Field(pattern=PARTY_RE.pattern)
     name: str = Field(min_length=1, max_length=200)
     identity: str = Field(min_length=44, max_length=44)
 
     @property
     def identity_key(self) -> PublicKey:
+        """The member's identity key, decoded from the document."""
         return PublicKey.from_b64(self.identity, what=f"member {self.party} identity")
 
 
 class Bound(_Strict):
+    """Bounds of one deadline in ms: the default a sender uses and the range a receiver accepts."""
+
     default: MS = Field(ge=0)
     min: MS = Field(ge=0)
     max: MS = Field(ge=0)
@@ -50,22 +55,30 @@ class Bound(_Strict):
 
 
 class Deadline(_Strict):
+    """The delivered and acknowledged bounds of one deadline class (protocol §5, §11)."""
+
     delivered_within: Bound
     acknowledged_within: Bound
 
 
 class Quotas(_Strict):
+    """Per-peer rate limits a node enforces on what it ingests, per minute."""
+
     entries_per_minute: int = Field(ge=1)
     bytes_per_minute: int = Field(ge=1)
     addressed_per_minute: int = Field(ge=1)
 
 
 class Limits(_Strict):
+    """Size limits of a header and of a body, in bytes."""
+
     header_bytes: int = Field(ge=512, le=65536)
     body_bytes: int = Field(ge=1024, le=1024**3)
 
 
 class ExternalWitness(_Strict):
+    """An external C2SP witness whose cosignatures count toward the quorum: name and vkey."""
+
     name: str = Field(min_length=1, max_length=200)
     vkey: str = Field(min_length=1, max_length=400)
 
@@ -103,6 +116,7 @@ class PolicyDocument(_Strict):
 
     @classmethod
     def from_dict(cls, doc: Any) -> PolicyDocument:
+        """Validate a policy document, raising ``PolicyError`` naming the first bad field."""
         if isinstance(doc, dict) and doc.get("checkpoint_time_line", False) is None:
             raise PolicyError("policy checkpoint_time_line: true or false, or left out")
         try:
@@ -115,16 +129,19 @@ class PolicyDocument(_Strict):
         return policy
 
     def to_dict(self) -> dict[str, Any]:
+        """The document as JSON, ``checkpoint_time_line`` left out when absent (protocol §5)."""
         doc = self.model_dump(mode="python")
         if doc["checkpoint_time_line"] is None:
             del doc["checkpoint_time_line"]  # absent in every policy signed before the field
         return _listify(doc)  # type: ignore[no-any-return]
 
     def canonical(self) -> bytes:
+        """JCS of the document: the bytes members sign and the policy hash covers."""
         return canonical_bytes(self.to_dict())
 
     @property
     def hash(self) -> str:
+        """``hex(SHA-256(DOMAIN_POLICY || JCS(document)))``, the ``policy`` of every header."""
         return hashlib.sha256(DOMAIN_POLICY + self.canonical()).hexdigest()
 
     @property
@@ -133,18 +150,22 @@ class PolicyDocument(_Strict):
         return self.checkpoint_time_line is not False
 
     def has_member(self, party: str) -> bool:
+        """Whether ``party`` is a member of the network."""
         return any(member.party == party for member in self.members)
 
     def member(self, party: str) -> Member:
+        """The member entry of ``party``; ``PolicyError`` if it is not a member."""
         for member in self.members:
             if member.party == party:
                 return member
         raise PolicyError(f"party {party} is not a member of network {self.network}")
 
     def deadline(self, category: str) -> Deadline | None:
+        """The bounds of deadline class ``category``; None if the policy lacks that class."""
         return self.deadlines.get(category)
 
     def sign(self, party: str, identity: SigningKey) -> dict[str, str]:
+        """Sign the document as member ``party``: one ``{party, sig}`` of the policy body."""
         member = self.member(party)
         if member.identity != identity.public.b64:
             raise PolicyError(f"the identity key does not match member {party} in the policy")
@@ -169,9 +190,11 @@ class SignedPolicy:
 
     @property
     def hash(self) -> str:
+        """The hash of the signed document (see ``PolicyDocument.hash``)."""
         return self._hash
 
     def to_body(self) -> dict[str, Any]:
+        """The ``policy`` entry's body: the document and the signatures sorted by party."""
         return {
             "document": self.document.to_dict(),
             "signatures": [{"party": p, "sig": s} for p, s in self.signatures.items()],
@@ -179,6 +202,7 @@ class SignedPolicy:
 
     @classmethod
     def from_body(cls, body: Any) -> SignedPolicy:
+        """Read a ``policy`` entry's body, refusing extra fields; signatures are verified later."""
         if not isinstance(body, dict) or set(body) != {"document", "signatures"}:
             raise PolicyError("policy body must have exactly 'document' and 'signatures'")
         document = PolicyDocument.from_dict(body["document"])
@@ -196,11 +220,13 @@ class SignedPolicy:
         return cls(document, signatures)
 
     def add(self, signature: dict[str, str]) -> None:
+        """Verify one member's ``{party, sig}`` and add it to the signatures."""
         self.verify_one(signature["party"], signature["sig"])
         self.signatures[signature["party"]] = signature["sig"]
         self.signatures = dict(sorted(self.signatures.items()))
 
     def verify_one(self, party: str, sig: str) -> None:
+        """Raise ``VerificationError`` unless ``sig`` is ``party``'s identity signature on it."""
         key = self.document.member(party).identity_key
         key.verify(
             DOMAIN_POLICY,
@@ -210,6 +236,7 @@ class SignedPolicy:
         )
 
     def missing(self) -> list[str]:
+        """The members whose signature is still missing, in party order."""
         return [m.party for m in self.document.members if m.party not in self.signatures]
 
     def verify_complete(self) -> None:

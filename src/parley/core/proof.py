@@ -29,6 +29,8 @@ PROOF_FORMAT = "parley-entry-proof"
 
 @dataclass(frozen=True)
 class ProofReport:
+    """What a verified entry proof shows: the entry, its body if any, the checkpoint, the key."""
+
     header: Header
     body: Any | None
     checkpoint: Checkpoint

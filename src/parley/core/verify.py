@@ -53,13 +53,16 @@ class LogVerifier:
 
     @property
     def statement(self) -> KeyStatement | None:
+        """The key statement in force after the entries verified so far; None before seq 0."""
         return self.keys[-1].statement if self.keys else None
 
     @property
     def policy(self) -> SignedPolicy | None:
+        """The policy in force after the entries verified so far; None before seq 1."""
         return self.policies[-1][1] if self.policies else None
 
     def header_limit(self) -> int:
+        """The header byte limit of the policy in force (4096 until a policy is seen)."""
         policy = self.policy
         return 4096 if policy is None else policy.document.limits.header_bytes
 
@@ -124,6 +127,7 @@ class LogVerifier:
             self.keys.append(KeyEpoch(h.seq, statement))
 
     def policy_hash(self) -> str | None:
+        """The hash of the policy in force; None before the log's policy entry."""
         policy = self.policy
         return None if policy is None else policy.hash
 
