@@ -122,10 +122,12 @@ def parse_cap_circle(text: str, where: str) -> dict[str, Any]:
 
 
 def cap_polygon_text(ring: Ring) -> str:
+    """A ring as a CAP ``<polygon>``: space-separated ``lat,lon`` pairs (CAP 1.2 §3.2.4)."""
     return " ".join(f"{lat},{lon}" for lon, lat in ring)
 
 
 def cap_circle_text(circle: dict[str, Any]) -> str:
+    """A circle as a CAP ``<circle>``: ``lat,lon radius`` with the radius in km (CAP 1.2 §3.2.4)."""
     lon, lat = circle["center"]
     return f"{lat},{lon} {circle['radius_km']}"
 
@@ -217,6 +219,7 @@ def check_position(position: Any, where: str) -> None:
 
 
 def check_circle(circle: Any, where: str) -> None:
+    """Raise ``FormatError`` unless ``circle`` is ``{center, radius_km}`` with a radius in range."""
     if not isinstance(circle, dict) or set(circle) != {"center", "radius_km"}:
         raise FormatError(f"{where}: a circle is exactly {{center, radius_km}}")
     check_position(circle["center"], f"{where}.center")
@@ -253,6 +256,7 @@ def circle_ring(lon: float, lat: float, radius_km: float, segments: int = CIRCLE
 
 
 def float_ring(ring: Ring) -> list[tuple[float, float]]:
+    """A ring of decimal-string positions as ``(lon, lat)`` floats, for geometry."""
     return [(float(lon), float(lat)) for lon, lat in ring]
 
 

@@ -72,19 +72,23 @@ class CapAlert:
     """For a signed alert: the XML document whose ``<Signature>`` covers it, in UTF-8."""
 
     def text(self, name: str) -> str:
+        """The trimmed text of the alert's child element ``name``, or "" if it has none."""
         child = self.element.find(f"{{{NAMESPACES[self.version]}}}{name}")
         return (child.text or "").strip() if child is not None else ""
 
     @property
     def identifier(self) -> str:
+        """The alert's ``<identifier>``, unique per sender (CAP 1.2 §3.2.1)."""
         return self.text("identifier")
 
     @property
     def sender(self) -> str:
+        """The alert's ``<sender>``, who originated it (CAP 1.2 §3.2.1)."""
         return self.text("sender")
 
     @property
     def sent(self) -> str:
+        """The alert's ``<sent>`` dateTime as written (CAP 1.2 §3.2.1)."""
         return self.text("sent")
 
 

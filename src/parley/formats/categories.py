@@ -63,6 +63,7 @@ class Deadlines:
     acknowledged_within: int
 
     def to_dict(self) -> dict[str, int]:
+        """The deadlines as a JSON ``deadlines`` object, in ms (protocol §11)."""
         return {
             "delivered_within": self.delivered_within,
             "acknowledged_within": self.acknowledged_within,
@@ -84,6 +85,7 @@ class Category:
 
     @property
     def event_code(self) -> dict[str, str]:
+        """The CAP ``<eventCode>`` that names this category: ``profile:parley:category:1``."""
         return {"name": EVENT_CODE_NAME, "value": self.code}
 
 

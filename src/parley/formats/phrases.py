@@ -205,10 +205,12 @@ class Phrase:
 
     @property
     def group(self) -> str:
+        """The group a phrase belongs to: the part of its code before the first dot."""
         return self.code.split(".", 1)[0]
 
     @property
     def param_names(self) -> tuple[str, ...]:
+        """The phrase's parameter names, in the order it takes them."""
         return tuple(name for name, _type in self.params)
 
 
@@ -243,6 +245,7 @@ class Catalogue:
         return cls(phrases, groups, values, digest.hexdigest(), version)
 
     def phrase(self, code: str) -> Phrase:
+        """Phrase ``code``; ``PhraseError`` with a hint if the catalogue lacks it."""
         phrase = self.phrases.get(code)
         if phrase is None:
             raise PhraseError(f"phrase {code!r} is not in the catalogue {self.hash[:16]}",
@@ -256,6 +259,7 @@ class Catalogue:
         return [p for p in self.phrases.values() if group is None or p.group == group]
 
     def group_title(self, group: str, lang: str) -> str:
+        """The title of ``group`` in language ``lang``, from the glossary."""
         return self.groups[group][_check_language(lang)]
 
     def normalise(self, code: str, params: Mapping[str, str]) -> dict[str, str]:
@@ -403,10 +407,12 @@ def catalogue() -> Catalogue:
 
 
 def catalogue_hash() -> str:
+    """Hash of the shipped catalogue, which a hotline body names as ``catalogue``."""
     return catalogue().hash
 
 
 def normalise(code: str, params: Mapping[str, str]) -> dict[str, str]:
+    """Check ``params`` against phrase ``code`` of the shipped catalogue; return canonical ones."""
     return catalogue().normalise(code, params)
 
 

@@ -75,6 +75,7 @@ class Finding:
     path: str
 
     def to_dict(self) -> dict[str, str]:
+        """The finding as a JSON object: rule, severity, message and the body path it concerns."""
         return {"rule": self.rule, "severity": self.severity, "message": self.message,
                 "path": self.path}  # fmt: skip
 

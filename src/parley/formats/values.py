@@ -75,6 +75,7 @@ def check_decimal(text: object) -> str:
 
 
 def decimal_value(text: str) -> Decimal:
+    """The ``Decimal`` a canonical decimal string stands for."""
     try:
         return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - guarded by check_decimal
@@ -145,12 +146,14 @@ def check_writable(ms: int, tz: str) -> None:
 
 
 def check_tz(tz: object) -> str:
+    """Return ``tz`` if it is a UTC offset as CAP writes it (``+09:00``, ``-00:00``), else raise."""
     if not isinstance(tz, str) or not (TZ_RE.match(tz) or tz == "-00:00"):
         raise ValueFormatError(f"{tz!r} is not a UTC offset like \"+09:00\"")
     return tz
 
 
 def check_ms(value: object) -> int:
+    """Return ``value`` if it is a time in integer ms between 1970 and year 9999, else raise."""
     if type(value) is not int or not 0 <= value <= MAX_MS:
         raise ValueFormatError(f"{value!r} is not a time in integer milliseconds (1970..9999)")
     return value
