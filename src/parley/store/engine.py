@@ -94,6 +94,7 @@ def _create_private(path: Path) -> None:
 
 
 def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite database file at ``path`` (pysqlite driver)."""
     return f"sqlite+pysqlite:///{path}"
 
 
@@ -299,6 +300,7 @@ class Store:
             return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
 
     def dispose(self) -> None:
+        """Close the pooled connections of the writer and reader engines."""
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
@@ -317,6 +319,7 @@ class WorkerSession:
 
     @classmethod
     async def open(cls, store: Store, channels: tuple[str, ...]) -> WorkerSession:
+        """Connect to ``store``'s PostgreSQL database and LISTEN on ``channels``."""
         import psycopg
 
         async with _session_errors():
@@ -350,6 +353,7 @@ class WorkerSession:
                 yield note.channel, note.payload
 
     async def close(self) -> None:
+        """Close the connection, which releases the leader lock; a lost connection is no error."""
         import psycopg
 
         with contextlib.suppress(psycopg.Error):

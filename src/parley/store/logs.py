@@ -31,6 +31,8 @@ from parley.store.schema import checkpoints, entries, log_state, node_key, tree_
 
 @dataclass(frozen=True)
 class LogState:
+    """The head of one log held here (own or mirrored): tree size, root hash, last entry time."""
+
     party: str
     size: int
     root: bytes
@@ -39,6 +41,8 @@ class LogState:
 
 @dataclass(frozen=True)
 class StoredEntry:
+    """One row of ``entries``: the leaf, its body and salt if held, and the ingest flag if any."""
+
     party: str
     seq: int
     ingest: int
@@ -79,6 +83,7 @@ _CHECKPOINT_AT = select(checkpoints.c.note).where(
 
 
 def get_state(conn: Connection, party: str) -> LogState | None:
+    """The head of ``party``'s log, or None if this node holds no entry of it."""
     row = conn.execute(_STATE, {"party": party}).first()
     return None if row is None else LogState(row.party, row.size, row.root, row.last_time)
 
@@ -90,6 +95,7 @@ def held_logs(conn: Connection) -> dict[str, tuple[int, bytes]]:
 
 
 def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
+    """Write the head of a log: update its row if it ``existed``, else insert one."""
     values = {"size": state.size, "root": state.root, "last_time": state.last_time}
     if existed:
         conn.execute(_STATE_UPDATE, {"key": state.party, **values})
@@ -98,16 +104,19 @@ def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
 
 
 def next_ingest(conn: Connection) -> int:
+    """The next local ingest sequence number, by which every listing pages."""
     current = conn.execute(_NEXT_INGEST).scalar()
     return 0 if current is None else int(current) + 1
 
 
 def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert entry rows, all with the same columns, in one ``executemany``."""
     if rows:
         _insert_rows(conn, entries, rows)
 
 
 def insert_nodes(conn: Connection, party: str, nodes: Iterable[tuple[NodeId, bytes]]) -> None:
+    """Store the perfect-subtree hashes that appending to ``party``'s log completed."""
     rows = [{"party": party, "node_id": node_key(*nid), "hash": h} for nid, h in nodes]
     if rows:
         _insert_rows(conn, tree_nodes, rows)
@@ -156,17 +165,20 @@ def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeI
 def insert_checkpoint(
     conn: Connection, party: str, size: int, note: str, root: bytes, time: int
 ) -> None:
+    """Record a checkpoint note of ``party``'s log at ``size``, with its root and log time."""
     conn.execute(
         _CHECKPOINT_INSERT, {"party": party, "size": size, "note": note, "root": root, "time": time}
     )
 
 
 def latest_checkpoint(conn: Connection, party: str) -> tuple[int, str] | None:
+    """The held checkpoint of ``party``'s log with the largest size: (size, note)."""
     row = conn.execute(_LATEST_CHECKPOINT, {"party": party}).first()
     return None if row is None else (row.size, row.note)
 
 
 def checkpoint_at(conn: Connection, party: str, size: int) -> str | None:
+    """The held checkpoint note of ``party``'s log at exactly ``size``, if any."""
     return conn.execute(_CHECKPOINT_AT, {"party": party, "size": size}).scalar()
 
 
@@ -190,6 +202,7 @@ def first_checkpoint_after(conn: Connection, party: str, seq: int) -> tuple[int,
 
 
 def all_checkpoints(conn: Connection, party: str) -> list[str]:
+    """Every held checkpoint note of ``party``'s log, ascending (``iter_checkpoints`` pages)."""
     rows = conn.execute(
         select(checkpoints.c.note).where(checkpoints.c.party == party).order_by(checkpoints.c.size)
     )
@@ -238,6 +251,7 @@ def get_range(conn: Connection, party: str, start: int, end: int) -> list[Stored
 
 
 def get_entry(conn: Connection, party: str, seq: int) -> StoredEntry | None:
+    """The entry ``party:seq``, if held."""
     row = conn.execute(
         select(entries).where(entries.c.party == party, entries.c.seq == seq)
     ).first()
@@ -245,6 +259,7 @@ def get_entry(conn: Connection, party: str, seq: int) -> StoredEntry | None:
 
 
 def find_by_leaf_hash(conn: Connection, party: str, leaf_hash: bytes) -> StoredEntry | None:
+    """The entry of ``party``'s log whose leaf hash is ``leaf_hash``, if held."""
     row = conn.execute(
         select(entries).where(entries.c.party == party, entries.c.leaf_hash == leaf_hash).limit(1)
     ).first()

@@ -20,6 +20,8 @@ from parley.store.schema import cosignatures, equivocations, external_witnesses,
 
 @dataclass(frozen=True)
 class Cosignature:
+    """A verified cosignature line by ``witness`` on ``party``'s checkpoint of ``size``."""
+
     party: str
     size: int
     witness: str
@@ -30,6 +32,8 @@ class Cosignature:
 
 @dataclass(frozen=True)
 class Witnessed:
+    """The latest checkpoint of ``party``'s log this node has cosigned, as a cosigned note."""
+
     party: str
     size: int
     root: bytes
@@ -39,6 +43,8 @@ class Witnessed:
 
 @dataclass(frozen=True)
 class ExternalWitness:
+    """An external C2SP witness this node submits its checkpoints to, and how that last went."""
+
     name: str
     url: str
     vkey: str
@@ -49,6 +55,8 @@ class ExternalWitness:
 
 @dataclass(frozen=True)
 class Equivocation:
+    """Equivocation evidence held against ``party``, and the ``evidence`` entry that tells of it."""
+
     id: int
     party: str
     evidence: str
@@ -89,6 +97,7 @@ def put_cosignatures(conn: Connection, rows: Iterable[Cosignature]) -> int:
 
 
 def cosignatures_at(conn: Connection, party: str, size: int) -> list[Cosignature]:
+    """The held cosignatures on ``party``'s checkpoint of ``size``, by witness name."""
     rows = conn.execute(
         select(cosignatures)
         .where(cosignatures.c.party == party, cosignatures.c.size == size)
@@ -131,6 +140,7 @@ def cosigned_sizes(
 
 
 def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | None:
+    """The largest size of ``party``'s log that ``witness`` has cosigned, if any."""
     return conn.execute(
         select(func.max(cosignatures.c.size)).where(
             cosignatures.c.party == party, cosignatures.c.witness == witness
@@ -139,16 +149,19 @@ def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | No
 
 
 def get_witnessed(conn: Connection, party: str) -> Witnessed | None:
+    """What this node last cosigned of ``party``'s log, if anything."""
     row = conn.execute(_WITNESSED, {"party": party}).first()
     return None if row is None else Witnessed(**row._mapping)
 
 
 def all_witnessed(conn: Connection) -> list[Witnessed]:
+    """What this node last cosigned of every log, by party."""
     rows = conn.execute(select(witnessed).order_by(witnessed.c.party))
     return [Witnessed(**row._mapping) for row in rows]
 
 
 def put_witnessed(conn: Connection, row: Witnessed) -> None:
+    """Record what this node now cosigns of a log, replacing what it cosigned before."""
     values: dict[str, Any] = dict(row.__dict__)
     changes = {"key": values.pop("party"), **values}
     if not conn.execute(_WITNESSED_UPDATE, changes).rowcount:
@@ -156,11 +169,13 @@ def put_witnessed(conn: Connection, row: Witnessed) -> None:
 
 
 def list_external(conn: Connection) -> list[ExternalWitness]:
+    """The external witnesses this node submits to, by name."""
     rows = conn.execute(select(external_witnesses).order_by(external_witnesses.c.name))
     return [ExternalWitness(**row._mapping) for row in rows]
 
 
 def put_external(conn: Connection, name: str, url: str, vkey: str, added: int) -> None:
+    """Add an external witness, or replace its URL and vkey and reset its progress."""
     values = {"url": url, "vkey": vkey, "added": added, "size": None, "last_error": None}
     exists = conn.execute(
         select(external_witnesses.c.name).where(external_witnesses.c.name == name)
@@ -174,11 +189,13 @@ def put_external(conn: Connection, name: str, url: str, vkey: str, added: int) -
 
 
 def remove_external(conn: Connection, name: str) -> bool:
+    """Remove an external witness; False if there was none of that name."""
     result = conn.execute(external_witnesses.delete().where(external_witnesses.c.name == name))
     return bool(result.rowcount)
 
 
 def record_external(conn: Connection, name: str, size: int | None, error: str | None) -> None:
+    """Record a submission to an external witness: the size it acknowledged, or the error."""
     values: dict[str, Any] = {"last_error": error}
     if size is not None:
         values["size"] = size
@@ -190,6 +207,7 @@ def record_external(conn: Connection, name: str, size: int | None, error: str | 
 def add_equivocation(
     conn: Connection, party: str, evidence: str, source: str, detected: int
 ) -> int:
+    """Store verified evidence against ``party`` from ``source``; return the row's id."""
     result = conn.execute(
         insert(equivocations).values(
             party=party, evidence=evidence, source=source, detected=detected, entry_seq=None
@@ -201,12 +219,14 @@ def add_equivocation(
 
 
 def set_equivocation_entry(conn: Connection, equivocation_id: int, seq: int) -> None:
+    """Note the seq of the ``evidence`` entry this node appended for a stored equivocation."""
     conn.execute(
         update(equivocations).where(equivocations.c.id == equivocation_id).values(entry_seq=seq)
     )
 
 
 def list_equivocations(conn: Connection, party: str | None = None) -> list[Equivocation]:
+    """The stored equivocations, oldest first, of one ``party`` or of every party."""
     query = select(equivocations).order_by(equivocations.c.id)
     if party is not None:
         query = query.where(equivocations.c.party == party)
