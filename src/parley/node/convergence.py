@@ -38,6 +38,7 @@ class Lag:
     author_size: int
 
     def describe(self) -> str:
+        """A sentence for people: what the holder has of the log, against the author's size."""
         if self.size is None:
             return f"{self.holder} does not hold {self.log}'s log yet"
         if self.size == self.author_size:

@@ -29,6 +29,7 @@ from parley.node.messaging.deadlines import REQUIRED_KINDS, deadline_class_of
 
 
 def check_body(kind: str, body: Any) -> None:
+    """Check ``body`` against its kind's schema (notification or ``parley.core.bodies``)."""
     check_subset(body, path="body")
     if kind == "notification":
         from parley.formats.notification import validate_notification
@@ -64,6 +65,7 @@ def check_draft(
     kind: str, status: str, body: Any, to: str | None = None, tlp: str | None = None,
     *, policy: PolicyDocument | None = None,
 ) -> Draft:  # fmt: skip
+    """The ``Draft`` of an officer's append once it passes the checks of the module docstring."""
     if kind in SYSTEM_KINDS:
         raise InvalidEntryError(
             f"kind {kind!r} is written only by the node itself",

@@ -46,6 +46,7 @@ def _unb64(text: Any, what: str) -> bytes:
 
 
 def entry_record(stored: logs.StoredEntry, *, with_body: bool) -> dict[str, Any]:
+    """One entry line of an export or entry proof: seq, leaf, and body and salt if given."""
     record: dict[str, Any] = {"seq": stored.seq, "leaf": _b64(stored.leaf)}
     if with_body and stored.body is not None:
         record["body"] = _b64(stored.body)
@@ -54,6 +55,7 @@ def entry_record(stored: logs.StoredEntry, *, with_body: bool) -> dict[str, Any]
 
 
 def body_of(record: dict[str, Any], what: str) -> Body | None:
+    """The salted ``Body`` an export record carries, or None when it carries none."""
     if record.get("body") is None:
         return None
     return Body(_unb64(record.get("salt"), f"{what} salt"), _unb64(record["body"], f"{what} body"))
@@ -105,6 +107,7 @@ class ExportReader:
     path: Path
 
     def head(self) -> dict[str, Any]:
+        """The export's first line, which names the log (party, size); refused unless an export."""
         with self.path.open("rb") as handle:
             first = handle.readline(MAX_LINE)
         head = self._parse(first, 1)
@@ -122,6 +125,7 @@ class ExportReader:
                 yield note
 
     def entries(self) -> Iterator[tuple[bytes, Body | None]]:
+        """The ``(leaf, body or None)`` of every entry line, in file order (seq order)."""
         for number, record in self._records():
             if record.get("type") == "entry":
                 where = f"{self.path} line {number}"

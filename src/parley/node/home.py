@@ -55,6 +55,8 @@ PassphraseSource = Callable[[str], bytes | None]
 
 @dataclass(frozen=True)
 class NodeConfig:
+    """What ``parley.toml`` says: the party, network, database, listen address, URLs, origin."""
+
     party: str
     name: str
     network: str
@@ -74,6 +76,7 @@ class NodeConfig:
         return self.lang or DEFAULT_LANGUAGES.get(self.party, "en")
 
     def to_toml(self) -> dict[str, Any]:
+        """The configuration as the TOML tables ``[node]``, ``[database]`` and ``[server]``."""
         node = {"party": self.party, "name": self.name, "network": self.network}
         if self.lang is not None:
             node["lang"] = self.lang
@@ -160,6 +163,7 @@ def _sqlite_relative_to(url: str, folder: Path) -> str:
 
 
 def no_passphrase(_path: str) -> bytes | None:
+    """A passphrase source for plain key files: it has no passphrase to give."""
     return None
 
 
@@ -171,14 +175,17 @@ class NodeHome:
 
     @property
     def config_path(self) -> Path:
+        """``HOME/parley.toml``."""
         return self.path / CONFIG_NAME
 
     @property
     def keys_dir(self) -> Path:
+        """``HOME/keys``, the folder of the identity and purpose key files."""
         return self.path / "keys"
 
     @property
     def next_identity_path(self) -> Path:
+        """``HOME/offline/next-identity.pem``, the pre-rotation key to move offline after init."""
         return self.path / "offline" / "next-identity.pem"
 
     def resolve_database(self, url: str) -> str:
@@ -214,9 +221,11 @@ class NodeHome:
                 )
 
     def exists(self) -> bool:
+        """Whether a node's configuration file is here."""
         return self.config_path.exists()
 
     def create(self, config: NodeConfig) -> None:
+        """Make the home folder (0700), its key folders and ``parley.toml``; never over a node."""
         check_party(config.party)
         check_network(config.network)
         check_urls(list(config.urls))
@@ -232,6 +241,7 @@ class NodeHome:
         write_private(self.config_path, tomli_w.dumps(config.to_toml()).encode("utf-8"))
 
     def load_config(self) -> NodeConfig:
+        """Read and check ``parley.toml``, with a relative SQLite path resolved under the home."""
         if not self.exists():
             raise ConfigurationError(
                 f"no node at {self.path} (missing {CONFIG_NAME})",
@@ -261,15 +271,19 @@ class NodeHome:
             raise ConfigurationError(f"{self.config_path}: {exc.message}", hint=exc.hint) from exc
 
     def key_path(self, purpose: str) -> Path:
+        """The key file of ``purpose`` (identity, log, witness or http)."""
         return self.keys_dir / f"{purpose}.pem"
 
     def write_key(self, path: Path, key: SigningKey, passphrase: bytes | None) -> None:
+        """Write ``key`` to a new private key file at ``path``, encrypted under ``passphrase``."""
         write_key_file(path, key, passphrase)
 
     def load_key(self, purpose: str, passphrase: PassphraseSource) -> SigningKey:
+        """Read the private key of ``purpose``, asking ``passphrase`` if its file is encrypted."""
         return read_key_file(self.key_path(purpose), passphrase)
 
     def load_keys(self, passphrase: PassphraseSource) -> dict[str, SigningKey]:
+        """The identity key and every purpose key, by name."""
         return {name: self.load_key(name, passphrase) for name in ("identity", *PURPOSES)}
 
 
@@ -290,6 +304,7 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def write_key_file(path: Path, key: SigningKey, passphrase: bytes | None) -> None:
+    """Write ``key`` as PKCS#8 PEM to a new file (0600, fsynced); refuse to overwrite one."""
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase)
         if passphrase
@@ -306,6 +321,7 @@ def write_key_file(path: Path, key: SigningKey, passphrase: bytes | None) -> Non
 
 
 def read_key_file(path: Path, passphrase: PassphraseSource) -> SigningKey:
+    """Read an Ed25519 private key, refusing a file that other users could read."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError as exc:

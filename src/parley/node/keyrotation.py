@@ -148,6 +148,7 @@ def rotation_lock(node: Node) -> Iterator[None]:
 
 
 def staged_path(path: Path) -> Path:
+    """Where a new key file is staged beside ``path`` until the ``key`` entry is committed."""
     return path.with_name(path.name + STAGED_SUFFIX)
 
 

@@ -53,6 +53,7 @@ class LogContext:
 
 
 def read_context(conn: Connection, party: str) -> LogContext | None:
+    """The key statement and policy in force in ``party``'s log; None before both are in it."""
     statement = policy = None
     for stored in logs.key_and_policy_entries(conn, party):
         value = Body(stored.salt or b"", stored.body or b"").value()
@@ -111,6 +112,7 @@ class LocalLog:
         return self._origin
 
     def key(self, purpose: str) -> SigningKey:
+        """The node's private key of ``purpose``, loaded from its file once."""
         if purpose not in self._keys:
             self._keys[purpose] = self._key_loader(purpose)
         return self._keys[purpose]

@@ -60,14 +60,17 @@ class Node:
 
     @property
     def party(self) -> str:
+        """The party code of this node, from ``parley.toml``."""
         return self.config.party
 
     @property
     def network(self) -> str:
+        """The network this node's log belongs to."""
         return self.config.network
 
     @classmethod
     def open(cls, path: Path, passphrase: PassphraseSource = no_passphrase) -> Node:
+        """Open the node whose home is ``path``, refusing a loose home or an unmigrated database."""
         home = NodeHome(path)
         config = home.load_config()
         home.check_private(config)
@@ -136,6 +139,7 @@ class Node:
         return node
 
     def context(self) -> LogContext:
+        """The key statement and policy in force in this node's log; ``PolicyError`` before both."""
         with self.store.read() as conn:
             context = read_context(conn, self.party)
         if context is None:
@@ -151,6 +155,7 @@ class Node:
         return context.policy.document
 
     def append(self, drafts: Sequence[Draft], now: int | None = None) -> list[Header]:
+        """Sign and append ``drafts`` to this node's log, durably; their headers."""
         return self.log.append(drafts, now_ms() if now is None else now)
 
     def checkpoint(self) -> tuple[int, str] | None:
@@ -159,11 +164,13 @@ class Node:
             return logs.latest_checkpoint(conn, self.party)
 
     def size(self) -> int:
+        """The number of entries in this node's own log."""
         with self.store.read() as conn:
             state = logs.get_state(conn, self.party)
         return 0 if state is None else state.size
 
     def identity(self) -> SigningKey:
+        """The node's identity key, read from its file (it signs policies and key statements)."""
         return self.home.load_key("identity", self._passphrase)
 
     def adopt_policy(self, signed: SignedPolicy) -> Header:
@@ -186,9 +193,11 @@ class Node:
         return header
 
     def ref(self, seq: int) -> str:
+        """The ``PARTY:SEQ`` name of entry ``seq`` of this node's log."""
         return format_ref(self.party, seq)
 
     def close(self) -> None:
+        """Release the database connections."""
         self.store.dispose()
 
 
