@@ -291,7 +291,7 @@ def memory_probe(rounds: Rounds, batch: int) -> dict[str, Any]:
     gc.collect()
     tracemalloc.start()
     tracemalloc.reset_peak()
-    logs.insert_entries = snapshot_then_insert  # type: ignore[assignment]
+    logs.insert_entries = snapshot_then_insert
     try:
         rounds.node.append(drafts)
     finally:

@@ -97,8 +97,8 @@ def _work(task: tuple[int, int, str]) -> tuple[int, float, int]:
                 canonical_bytes(cap_to_notification(alert))
         else:
             root = etree.fromstring(data, parser)
-            for alert in root.iter(f"{{{CAP12_NS}}}alert", f"{{{CAP11_NS}}}alert"):
-                schemas[etree.QName(alert).namespace or ""].validate(alert)
+            for element in root.iter(f"{{{CAP12_NS}}}alert", f"{{{CAP11_NS}}}alert"):
+                schemas[etree.QName(element).namespace or ""].validate(element)
         busy += time.process_time() - began
         done += 1
         size += len(data)

@@ -24,7 +24,7 @@ import argparse
 import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +81,7 @@ class Meter:
     """CPU time and SQL statements per named step."""
 
     def __init__(self, nodes: Sequence[Node]) -> None:
-        self.cpu: Counter[str] = Counter()
+        self.cpu: defaultdict[str, float] = defaultdict(float)  # seconds
         self.statements: Counter[str] = Counter()
         self.step = ""
         for node in nodes:
@@ -113,15 +113,23 @@ def round_trip(us: Node, jp: Node, caches: dict[str, Cache], meter: Meter, i: in
         pushed = wakeup.receive_push(jp, "US", body, now_ms(), caches["JP"])
     assert pushed.stored is not None and pushed.stored.receipts, "JP did not store the push"
     with meter("4 US keeps JP's cosignature"):
-        witnessing.keep_answer(us, us.checkpoint()[1], pushed.line, witness(jp))
+        witnessing.keep_answer(us, latest_checkpoint(us)[1], pushed.line, witness(jp))
     with meter("5 JP reads the receipt's push"):
         back = growth_push(jp, jp_old, "US")
     with meter("6 US takes the receipt"):
         answered = wakeup.receive_push(us, "JP", back, now_ms(), caches["US"])
     assert answered.stored is not None, "US did not store the receipt"
-    caches["JP"].recorded, caches["US"].recorded = us.checkpoint()[0], jp.checkpoint()[0]
+    caches["JP"].recorded = latest_checkpoint(us)[0]
+    caches["US"].recorded = latest_checkpoint(jp)[0]
     with meter("7 JP keeps US's cosignature"):
-        witnessing.keep_answer(jp, jp.checkpoint()[1], answered.line, witness(us))
+        witnessing.keep_answer(jp, latest_checkpoint(jp)[1], answered.line, witness(us))
+
+
+def latest_checkpoint(node: Node) -> tuple[int, str]:
+    """The node's newest checkpoint, (size, note): each has one once it has appended."""
+    held = node.checkpoint()
+    assert held is not None, f"{node.party} has no checkpoint"
+    return held
 
 
 def witness(node: Node) -> str:
