@@ -55,7 +55,7 @@ def test_percentile_is_the_nearest_rank(values: list[int], p: int) -> None:
     found = percentile(ordered, p)
     rank = math.ceil(p * len(ordered) / 100)
     assert found == ordered[rank - 1]
-    assert sum(v <= found for v in ordered) * 100 >= p * len(ordered)  # type: ignore[operator]
+    assert sum(v <= found for v in ordered) * 100 >= p * len(ordered)
 
 
 @given(values=samples)

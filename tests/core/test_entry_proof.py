@@ -110,13 +110,13 @@ def test_flipping_any_byte_of_a_base64_field_fails(proof: dict[str, Any]) -> Non
     """Flip sampled bytes of every decoded base64 value (leaf, body, salt, inclusion hashes)."""
     checked = 0
     for name, container, key in base64_fields(proof):
-        data = base64.b64decode(container[key])  # type: ignore[index]
+        data = base64.b64decode(container[key])
         for position in sample(len(data)):
             tampered = copy.deepcopy(proof)
             fields = {n: (c, k) for n, c, k in base64_fields(tampered)}
             target, index = fields[name]
             flipped = data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1 :]
-            target[index] = base64.b64encode(flipped).decode()  # type: ignore[index]
+            target[index] = base64.b64encode(flipped).decode()
             with pytest.raises(VerificationError):
                 verify_entry_proof(tampered)
             checked += 1
@@ -126,14 +126,14 @@ def test_flipping_any_byte_of_a_base64_field_fails(proof: dict[str, Any]) -> Non
 def test_changing_any_character_of_a_base64_field_fails(proof: dict[str, Any]) -> None:
     """Also in the text: a changed character, even one that only touches unused bits."""
     for name, container, key in base64_fields(proof):
-        text = container[key]  # type: ignore[index]
+        text = container[key]
         for position in [*sample(len(text), 8), len(text) - 2, len(text) - 3]:
             char = text[position]
             replacement = "A" if char == "=" else ALPHABET[(ALPHABET.index(char) + 1) % 64]
             tampered = copy.deepcopy(proof)
             fields = {n: (c, k) for n, c, k in base64_fields(tampered)}
             target, index = fields[name]
-            target[index] = text[:position] + replacement + text[position + 1 :]  # type: ignore[index]
+            target[index] = text[:position] + replacement + text[position + 1 :]
             with pytest.raises(VerificationError):
                 verify_entry_proof(tampered)
 

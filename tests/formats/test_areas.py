@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,10 +24,9 @@ from parley.formats.areas import (
     rings_geometry,
 )
 from parley.formats.body_schema import check_area
-from parley.formats.errors import FormatError
+from parley.formats.errors import FormatError, ValueFormatError
 from parley.formats.values import (
     DECIMAL_RE,
-    ValueFormatError,
     decimal_string,
     format_cap_time,
     parse_cap_time,
@@ -125,7 +125,7 @@ def test_circle_ring_is_geodesically_round(lon: float, lat: float, radius: float
 
 
 def test_area_from_geojson_keeps_float_digits_and_refuses_holes() -> None:
-    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
+    feature: dict[str, Any] = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
                "coordinates": [[[139.1, 35.1], [139.9, 35.1], [139.9, 35.9], [139.1, 35.1]]]}}
     area = area_from_geojson({"type": "FeatureCollection", "features": [feature]}, "Kanto")
     check_area(area, "area")

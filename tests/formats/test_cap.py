@@ -305,7 +305,9 @@ def test_category_can_be_set_on_import() -> None:
 def test_invalid_polygon_is_refused_naming_the_area() -> None:
     data = cap_bytes("real_1.2/bmkg_indonesia_banten.xml")
     root = etree.fromstring(data)
-    root.find(f".//{{{CAP12}}}polygon").text = "-6.1,106.1 -6.2,106.2"
+    polygon = root.find(f".//{{{CAP12}}}polygon")
+    assert polygon is not None
+    polygon.text = "-6.1,106.1 -6.2,106.2"
     with pytest.raises(CapError, match=r"info\[0\]\.area\[0\]\.polygon\[0\].*3 distinct"):
         cap_to_notification(parse_cap(etree.tostring(root))[0])
 
@@ -314,6 +316,7 @@ def test_latitude_out_of_range_is_refused() -> None:
     data = cap_bytes("real_1.2/noaa_ntwc_PAAQ_update.xml")
     root = etree.fromstring(data)
     circle = root.find(f".//{{{CAP12}}}circle")
+    assert circle is not None
     circle.text = "95.0,-150.0 10"
     with pytest.raises(CapError, match="latitude 95.0 is outside"):
         cap_to_notification(parse_cap(etree.tostring(root))[0])

@@ -128,7 +128,7 @@ def test_unknown_fields_pass_in_lenient_mode_for_a_later_version() -> None:
 
 
 def test_launch_notice_carries_window_and_hazard_areas_as_polygon_or_circle() -> None:
-    details = {
+    details: dict[str, Any] = {
         "vehicle": "space-launch-vehicle", "window_start": T0 + 48 * HOUR,
         "window_end": T0 + 50 * HOUR, "launch_area": LAUNCH_AREA,
         "hazard_areas": [circle_area("33.0", "125.5", "45", "drop zone 1"), LAUNCH_AREA],

@@ -39,11 +39,16 @@ def published_keys(data: bytes) -> list[bytes]:
         der = base64.b64decode("".join((cert.text or "").split()))
         keys.append(_pem(x509.load_der_x509_certificate(der).public_key()))
     for value in root.iter(f"{{{DS}}}RSAKeyValue"):
-        n, e = (int.from_bytes(base64.b64decode("".join((value.find(f"{{{DS}}}{t}").text or "")
-                                                        .split())), "big")
-                for t in ("Modulus", "Exponent"))  # fmt: skip
+        n, e = (_rsa_number(value, t) for t in ("Modulus", "Exponent"))
         keys.append(_pem(rsa.RSAPublicNumbers(e, n).public_key()))
     return keys
+
+
+def _rsa_number(key_value: etree._Element, name: str) -> int:
+    """The Modulus or Exponent of an RSAKeyValue: a big-endian integer, base64 in the XML."""
+    element = key_value.find(f"{{{DS}}}{name}")
+    assert element is not None, f"RSAKeyValue without {name}"
+    return int.from_bytes(base64.b64decode("".join((element.text or "").split())), "big")
 
 
 def test_environment_canada_signatures_verify() -> None:
@@ -203,6 +208,7 @@ def test_unsupported_transform_is_refused_not_skipped() -> None:
                    "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519")  # fmt: skip
     root = etree.fromstring(signed)
     transforms = root.find(f".//{{{DS}}}Transforms")
+    assert transforms is not None
     xpath = copy.deepcopy(transforms[0])
     xpath.set("Algorithm", "http://www.w3.org/TR/1999/REC-xpath-19991116")
     transforms.append(xpath)

@@ -78,7 +78,7 @@ def crash_once(home: Path, rng: random.Random, batch: int) -> dict[int, str]:
 def check_survivors(home: Path, acked: dict[int, str]) -> int:
     node = Node.open(home)
     with node.store.read() as conn:
-        items = [(s.leaf, Body(s.salt, s.body) if s.body else None)
+        items = [(s.leaf, Body(s.salt or b"", s.body) if s.body else None)
                  for s in logs.iter_log(conn, node.party)]  # fmt: skip
         report = verify_log(items, logs.all_checkpoints(conn, node.party))
         for seq, leaf_hash in acked.items():

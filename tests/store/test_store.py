@@ -33,7 +33,7 @@ def make(tmp_path: Path, database: str | None, party: str = "JP") -> Node:
 
 def verify_store(node: Node) -> int:
     with node.store.read() as conn:
-        items = [(s.leaf, Body(s.salt, s.body) if s.body else None)
+        items = [(s.leaf, Body(s.salt or b"", s.body) if s.body else None)
                  for s in logs.iter_log(conn, node.party)]  # fmt: skip
         report = verify_log(items, logs.all_checkpoints(conn, node.party))
         state = logs.get_state(conn, node.party)
