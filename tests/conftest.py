@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from support import PG_ADMIN_URL, Server, pg_available
+from tests.support import PG_ADMIN_URL, Server, pg_available
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -51,7 +52,14 @@ def run_cli(
     return result
 
 
-def officer_env(name: str = "admin") -> dict[str, str]:
+class OfficerEnv(TypedDict):
+    """The environment that logs a CLI command in as an officer."""
+
+    PARLEY_USER: str
+    PARLEY_PASSWORD: str
+
+
+def officer_env(name: str = "admin") -> OfficerEnv:
     return {"PARLEY_USER": name, "PARLEY_PASSWORD": OFFICER_PASSWORD}
 
 

@@ -18,8 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
-from parley.core.bundle import BundleReport, load_bundle, verify_bundle, witness_name
+from parley.core.bundle import BundleReport, load_bundle, verify_bundle
 from parley.core.checkpoint import (
     Checkpoint,
     NoteSignature,
@@ -27,6 +26,7 @@ from parley.core.checkpoint import (
     cosign,
     parse_note,
     vkey,
+    witness_name,
     witness_name_for,
 )
 from parley.core.errors import VerificationError
@@ -39,6 +39,7 @@ from parley.node.federation.pull import pull
 from parley.node.node import Node, now_ms
 from parley.store import logs
 from parley.store import witnessing as rows
+from tests.node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
 
 DAY = 86_400_000
 
@@ -110,7 +111,8 @@ class Scene:
 
     def bundle(self) -> dict[str, Any]:
         """The bundle as a file would carry it: through JSON bytes and back."""
-        data: Any = orjson.loads(orjson.dumps(build_bundle(self.us, self.entry.ref)))
+        data = orjson.loads(orjson.dumps(build_bundle(self.us, self.entry.ref)))
+        assert isinstance(data, dict)
         return data
 
     def close(self) -> None:
@@ -163,6 +165,7 @@ def test_a_bundle_verifies_offline_with_who_said_what_and_when(scene: Scene) -> 
     report = verify_bundle(scene.bundle())
     entry = report.entry
     assert entry.header.ref == scene.entry.ref and entry.header.kind == "hotline"
+    assert entry.body is not None
     assert entry.header.audience == ("JP",) and entry.body["text"] == "Do you read us?"
     assert entry.witnessing.k == 2
     assert [name for name, _ in entry.witnessing.cosigners] == [
@@ -172,7 +175,7 @@ def test_a_bundle_verifies_offline_with_who_said_what_and_when(scene: Scene) -> 
     assert entry.witnessing.uncounted == ()
     (receipt,) = report.receipts
     assert receipt.header.party == "JP" and receipt.header.kind == "receipt"
-    assert receipt.body["type"] == "delivered"
+    assert receipt.body is not None and receipt.body["type"] == "delivered"
     assert receipt.body["entry"] == {"ref": scene.entry.ref, "leaf_hash": entry.leaf_hash.hex()}
     assert receipt.witnessing.bound == scene.t + 4_000
     assert report.policy.witness_quorum == 2 and report.pinned == ()

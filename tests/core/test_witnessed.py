@@ -33,7 +33,7 @@ from parley.node.export import ExportReader, write_export
 from parley.node.node import Node
 from parley.store import logs
 from parley.store import witnessing as rows
-from support import run_cli
+from tests.support import run_cli
 
 NETWORK = "parley-test"
 PARTIES = ("CN", "JP", "KR", "US")

@@ -24,7 +24,7 @@ from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peers import pin_peer
 from parley.node.node import Node, now_ms
-from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
+from tests.support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
 
 PARTIES = ("US", "JP", "KR", "CN", "RU")
 NETWORK = "parley-test"
@@ -87,7 +87,9 @@ class FleetNode:
         self.process = None
 
     def cli(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        return run_cli(*args, home=self.home, check=check, **(officer_env() | env))
+        admin = officer_env()
+        login = {"PARLEY_USER": admin["PARLEY_USER"], "PARLEY_PASSWORD": admin["PARLEY_PASSWORD"]}
+        return run_cli(*args, home=self.home, check=check, **(login | env))
 
     def open(self) -> Node:
         return Node.open(self.home)

@@ -21,6 +21,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
 from parley.store import witnessing as witness_rows
-from support import (
+from tests.integration.fleet import eventually
+from tests.support import (
     OFFICER_PASSWORD,
     PARLEY,
     cli_env,
@@ -43,7 +45,6 @@ from support import (
     run_cli,
     stop_process,
 )
-from tests.integration.fleet import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
 
@@ -124,18 +125,18 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveNod
         for node in nodes.values():
             node.close()
     try:
-        for node in live.values():
-            node.info = json.loads(node.cli("node", "info", "--json").stdout)
-            node.process = subprocess.Popen(  # noqa: S603
-                [*PARLEY, "serve", "--port", str(node.port)], env=cli_env(node.home),
+        for server in live.values():
+            server.info = json.loads(server.cli("node", "info", "--json").stdout)
+            server.process = subprocess.Popen(  # noqa: S603
+                [*PARLEY, "serve", "--port", str(server.port)], env=cli_env(server.home),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
             )  # fmt: skip
-        for node in live.values():
-            eventually(lambda n=node: _answers(n.url + "/fed/v1/get-sth"), 30, "the servers")
+        for server in live.values():
+            eventually(partial(_answers, server.url + "/fed/v1/get-sth"), 30, "the servers")
         yield live
     finally:
-        for node in live.values():
-            node.stop()
+        for server in live.values():
+            server.stop()
 
 
 def _pin(reader: Node, author: Node, url: str) -> None:

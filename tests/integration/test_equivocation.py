@@ -20,8 +20,8 @@ import pytest
 
 from parley.node.federation import peers
 from parley.store import witnessing as rows
-from support import free_port, run_cli
 from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.support import free_port, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -62,9 +62,13 @@ def forked(tmp_path_factory: pytest.TempPathFactory) -> Any:
         fleet.setup()
         ru = fleet["RU"]
         append_check(ru, 1)
-        size = json.loads(ru.cli("node", "info", "--json").stdout)["size"]
+        size = int(json.loads(ru.cli("node", "info", "--json").stdout)["size"])
         for party in ("US", "JP", "KR", "CN"):
-            eventually(lambda p=party: synced(fleet[p], "RU") >= size, 60, f"{party} syncs RU")
+
+            def caught_up(p: str = party) -> bool:
+                return synced(fleet[p], "RU") >= size
+
+            eventually(caught_up, 60, f"{party} syncs RU")
         ru.stop()
         copy = FleetNode("RU", ru.home.parent / "ru-fork", free_port(), info=ru.info,
                          server_env=ru.server_env)  # fmt: skip

@@ -21,13 +21,15 @@ from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import entries
+from tests.integration.fleet import FleetNode
+from tests.support import OfficerEnv
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
 OTHERS = ("JP", "KR", "CN", "RU")
 
 
-def append(node: Any, kind: str, body: dict[str, Any], to: str, tlp: str | None = None) -> str:
+def append(node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str | None = None) -> str:
     path = Path(node.home.parent) / f"{node.party}-body.json"
     path.write_text(json.dumps(body))
     args = ["log", "append", "--kind", kind, "--status", "Exercise", "--body-file", str(path),
@@ -86,7 +88,7 @@ def test_acknowledgement_by_a_duty_officer_reaches_the_sender(fleet, wait) -> No
     ref = append(fleet["US"], "hotline", {"to": "JP", "text": "Confirm receipt",
                                           "deadlines": {"acknowledged_within": 3000}}, "JP")  # fmt: skip
     wait(lambda: held(fleet["JP"], ref), 30, "JP to hold the hotline message")
-    duty = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
+    duty: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
     out = fleet["JP"].cli("ack", ref, "--reply", "Received, keeping clear", **duty).stdout
     assert out.startswith(f"Acknowledged {ref} as JP:")
     again = fleet["JP"].cli("ack", ref, check=False, **duty)
@@ -302,10 +304,11 @@ def test_an_idle_network_does_not_grow(fleet, wait) -> None:  # type: ignore[no-
     settled: list[dict[str, int]] = []
 
     def stable() -> bool:
+        time.sleep(1)
         settled.append(own_sizes(fleet))
         return len(settled) > 1 and settled[-1] == settled[-2]
 
-    wait(lambda: (time.sleep(1), stable())[1], 60, "receipts in flight to settle")
+    wait(stable, 60, "receipts in flight to settle")
     time.sleep(3 * 3.0 + 1)  # three witnessing intervals
     assert own_sizes(fleet) == settled[-1]
 

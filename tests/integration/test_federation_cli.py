@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Server, init_node, officer_env, run_cli
+from tests.support import OfficerEnv, Server, init_node, officer_env, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ def test_pinning_and_webhooks_are_admin_actions(tmp_path: Path) -> None:
     homes = two_members(tmp_path)
     run_cli("user", "add", "duty", "--role", "duty-officer", home=homes["JP"],
             PARLEY_NEW_PASSWORD="duty-password", **officer_env())  # fmt: skip
-    duty = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
+    duty: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
     refused = run_cli("peers", "add", "http://127.0.0.1:9", "--party", "US", "--key", "x",
                       home=homes["JP"], check=False, **duty)  # fmt: skip
     assert refused.returncode == 5 and "needs admin" in refused.stderr

@@ -104,8 +104,10 @@ def refuse_entry_by_retired_key(node: Any, retired: Any) -> None:
     """JP's retired log key signs the next entry of JP's log: US's ingest refuses it."""
     with node.store.read() as conn:
         pin = peers.find_peer(conn, "JP")
+        assert pin is not None
         cursor = ingest.restore(conn, "JP", node.network, pin.identity)
     policy = cursor.verifier.policy_hash()
+    assert policy is not None
     audience, tlp = resolve_sharing("check", "ALL", None)
     body = Body.seal(check_body(666), os.urandom(SALT_SIZE))
     forged = sign_header(

@@ -23,6 +23,7 @@ from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import deadline_clocks
 from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.support import OfficerEnv
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -89,7 +90,7 @@ def test_an_acknowledged_hotline_is_closed_everywhere_and_bad_entries_are_refuse
     fleet: Fleet, tmp_path: Path
 ) -> None:
     jp, cn = fleet["JP"], fleet["CN"]
-    duty = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
+    duty: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
     sent = jp.cli("hotline", "send", "CN", "--text", "confirm your position", "--status",
                   "Exercise", **duty).stdout.strip()  # fmt: skip
 

@@ -13,6 +13,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ import pytest
 
 from parley.store import logs
 from parley.store.engine import Store
-from support import OFFICER_PASSWORD, run_cli
 from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.support import OFFICER_PASSWORD, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -60,7 +61,7 @@ def size_of(node: FleetNode) -> int:
 
 def mirrored_everywhere(fleet: SmallFleet, size: int, timeout: float = 60) -> None:
     for party in ("US", "KR"):
-        eventually(lambda p=party: fleet.synced(p, "JP", size), timeout, f"{party} to mirror JP")
+        eventually(partial(fleet.synced, party, "JP", size), timeout, f"{party} to mirror JP")
 
 
 def lose_database(node: FleetNode) -> None:

@@ -29,8 +29,8 @@ from parley.core.entry import Body, parse_header
 from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RECIPIENT
 from parley.store import logs
-from support import free_port
 from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.support import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="trust-boundary")]
 
