@@ -25,7 +25,7 @@ $(WSTAMP): requirements-witness.lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests bench
 
 unit: $(STAMP) $(WSTAMP)
 	$(BIN)/pytest -n 2 --dist loadgroup -q
