@@ -85,6 +85,8 @@ async def _watch_rounds(
 
 
 def create_app(node: Node) -> FastAPI:
+    """The ASGI app of ``node``; its lifespan runs the log watcher and the worker election."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.published = node.checkpoint()
