@@ -7,7 +7,7 @@ process and the number of SQL statements each step runs. Two nodes (US, JP) unde
 each pinning the other; for every round:
 
 1. US appends a notification to ALL (``Node.append``, one durable commit);
-2. US reads what its replicator pushes (``replicator.growth_push``: proof and entries);
+2. US reads what its replicator pushes (``submissions.growth_push``: proof and entries);
 3. JP takes the push (``wakeup.receive_push``: verify, store, cosign, append its ``delivered``
    receipt, one durable commit);
 4. US keeps JP's cosignature (``witnessing.keep_answer``);
@@ -47,7 +47,7 @@ from parley.core.checkpoint import witness_name_for
 from parley.node.federation import wakeup, witnessing
 from parley.node.federation.ingest import CursorCache
 from parley.node.node import Node, now_ms
-from parley.node.runtime.replicator import growth_push
+from parley.node.runtime.submissions import growth_push
 
 MODULE = "bench.bench_hop"
 NETWORK = "parley-bench-hop"

@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import insert
 
 from parley.api.peer_auth import RateLimitedError, SharedLimiter
-from parley.api.workers import ELECT_S, WakeForwarder, Worker, worker_rows
+from parley.api.workers import ELECT_S, Worker, worker_rows
+from parley.node.runtime import WakeForwarder
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import checkpoints
 from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process

@@ -9,9 +9,10 @@ the probe moved, so an idle node costs next to nothing. Where no datagram can be
 every ``PROBE_INTERVAL_S`` (5 ms), and on PostgreSQL reads the log state every
 ``WATCH_INTERVAL_S`` (20 ms).
 Every ``/fed/v1`` route first authenticates its caller (``peer_auth``). The background jobs run
-in the one worker process that leads (``parley.api.workers``): the replicator runs the federation
-jobs (pulls, wake-ups), the webhook sender delivers its outbox, the deadline loop escalates missed
-deadlines and the check scheduler sends communication checks. On PostgreSQL every worker also
+in the one worker process that leads (``parley.api.workers``), built and run by
+``parley.node.runtime.Runtime``: the federation jobs (pulls, announcements, cosignatures, gossip,
+external witnesses), the webhook sender, the deadline loop and the check scheduler. Routes reach
+them only through ``workers.runtime_of(app)``. On PostgreSQL every worker also
 hears of new checkpoints by notification, so the poll is only the fallback.
 
 At the edge, ``parley.api.limits`` bounds every request body before it is read, and the
@@ -35,6 +36,7 @@ from fastapi.responses import JSONResponse
 from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
 from parley.core.errors import ParleyError
 from parley.node.node import Node
+from parley.node.runtime import FailedJobs, NoJobs, watch
 
 WATCH_INTERVAL_S = 0.02  # a read of the log state each time (PostgreSQL: NOTIFY comes first)
 PROBE_INTERVAL_S = 0.005  # SQLite: a look at PRAGMA data_version, microseconds each
@@ -83,15 +85,17 @@ async def _watch_rounds(
 
 
 def create_app(node: Node) -> FastAPI:
+    """The ASGI app of ``node``; its lifespan runs the log watcher and the worker election."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.published = node.checkpoint()
         app.state.log_grew = asyncio.Event()
         app.state.poked = asyncio.Event()
         failed = app.state.failed_jobs
-        watcher = workers.watch(asyncio.create_task(_watch(app, node)), "log watcher", failed)
+        watcher = watch(asyncio.create_task(_watch(app, node)), "log watcher", failed)
         app.state.worker = workers.Worker(node.store, workers.BackgroundJobs(app, node))
-        election = workers.watch(asyncio.create_task(app.state.worker.run()), "election", failed)
+        election = watch(asyncio.create_task(app.state.worker.run()), "election", failed)
         try:
             yield
         finally:
@@ -105,7 +109,8 @@ def create_app(node: Node) -> FastAPI:
                   openapi_url=None, docs_url=None, redoc_url=None)  # fmt: skip
     app.state.node = node
     app.state.published = None
-    app.state.failed_jobs = workers.FailedJobs()
+    app.state.failed_jobs = FailedJobs()
+    workers.set_runtime(app, NoJobs())  # the lifespan's worker replaces it
     app.state.authenticator = peer_auth.Authenticator(node)
     problems.install(app)
     signed = [Depends(peer_auth.authenticate)]

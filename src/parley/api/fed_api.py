@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 from parley.api.log_api import sth_answer
 from parley.api.peer_auth import caller_party
 from parley.api.problems import require_peer
+from parley.api.workers import runtime_of
 from parley.core import merkle
 from parley.core.entry import PARTY_RE
 from parley.core.errors import NotFoundError, ProofRequestError
@@ -39,7 +40,8 @@ from parley.node.federation import wakeup, witnessing
 from parley.node.federation.items import entry_item
 from parley.node.federation.pull import Hint
 from parley.node.node import Node, now_ms
-from parley.node.runtime.replicator import SIZE_MEDIA_TYPE, HandOver, Replicator
+from parley.node.runtime import HandOver
+from parley.node.runtime.submissions import SIZE_MEDIA_TYPE
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 
@@ -82,16 +84,14 @@ async def push(request: Request) -> Response:
     node = _node(request)
     caller = require_peer(request, "a push")  # the log's author, checked once its body is read
     body = await request.body()
-    replicator = getattr(request.app.state, "replicator", None)
-    leader = replicator if isinstance(replicator, Replicator) else None  # stores what came
+    runtime = runtime_of(request.app)  # the leader's stores what came; others leave it
 
     def receive() -> tuple[wakeup.Pushed, HandOver | None]:
-        cache = None if leader is None else leader.cursors
-        pushed = wakeup.receive_push(node, caller, body, now_ms(), cache)
+        pushed = wakeup.receive_push(node, caller, body, now_ms(), runtime.cursors)
         stored = pushed.stored
-        if leader is None or stored is None or stored.observations or not stored.receipts:
+        if stored is None or stored.observations or not stored.receipts:
             return pushed, None
-        return pushed, leader.prepare_hand_over(pushed.party, stored.receipts)
+        return pushed, runtime.prepare_hand_over(pushed.party, stored.receipts)
 
     try:
         pushed, hand_over = await anyio.to_thread.run_sync(receive)
@@ -99,10 +99,10 @@ async def push(request: Request) -> Response:
         return size_conflict(exc.size)
     if pushed.stored is None:
         return _woken(request, pushed.party, pushed.hint, pushed.line)
-    if leader is not None and hand_over is not None:
-        leader.handed_over(hand_over)  # its receipts go to the pusher at once
-    elif leader is not None and pushed.stored.observations:
-        leader.poke()  # this node's log grew: announce it now
+    if hand_over is not None:
+        runtime.handed_over(hand_over)  # its receipts go to the pusher at once
+    elif pushed.stored.observations:
+        runtime.log_grew()  # this node's log grew: announce it now
     return Response(pushed.line, status_code=200, media_type="text/plain; charset=utf-8")
 
 
@@ -118,9 +118,7 @@ def size_conflict(size: int) -> Response:
 
 def _woken(request: Request, party: str, hint: Hint, line: str) -> Response:
     """Wake the pull of ``party`` and answer with this node's cosignature."""
-    replicator = getattr(request.app.state, "replicator", None)
-    if replicator is not None:
-        replicator.wake(party, hint)
+    runtime_of(request.app).wake(party, hint)
     return Response(line, status_code=200, media_type="text/plain; charset=utf-8")
 
 

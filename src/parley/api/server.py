@@ -61,14 +61,17 @@ class BoundedH11Protocol(H11Protocol):
         self._linger: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """A new connection: its request headers are due within ``HEADER_TIMEOUT_S``."""
         super().connection_made(transport)  # type: ignore[arg-type]
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        """Bytes came: a stalled body's deadline starts anew; headers keep theirs."""
         super().data_received(data)
         self._arm(progress=True)
 
     def on_response_complete(self) -> None:
+        """Answered: stop the deadline; what remains of a body unread is discarded a while."""
         super().on_response_complete()
         self._cancel()  # idle now: uvicorn's keep-alive timeout, until the next byte
         if self.conn.their_state is h11.SEND_BODY and self._linger is None:
@@ -89,6 +92,7 @@ class BoundedH11Protocol(H11Protocol):
             super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """The connection ended: cancel its timers."""
         self._cancel()
         if self._linger is not None:
             self._linger.cancel()

@@ -1,9 +1,10 @@
 """The worker processes of a node: which one runs the background jobs, what they tell each other.
 
 ``parley serve --workers N`` (PostgreSQL only) runs N processes. Every one serves the HTTP API and
-runs its own log watcher; exactly one at a time, the *leader*, runs the background jobs: the
-replicator (pulls, announcements, gossip, external witnesses), the webhook sender, the deadline
-loop and the check scheduler. The invariants:
+runs its own log watcher; exactly one at a time, the *leader*, runs the background jobs
+(``parley.node.runtime.Runtime``: pulls, announcements, cosignatures, gossip, external
+witnesses, the webhook sender, the deadline loop and the check scheduler). The API edge reaches
+them through ``runtime_of(app)``, a ``RuntimePort``. The invariants:
 
 * **One leader.** On PostgreSQL, leading is holding a session-level advisory lock
   (``LEADER_LOCK_KEY``, never the writer's key) on the worker's own connection
@@ -19,19 +20,19 @@ loop and the check scheduler. The invariants:
   listens on its session and pokes its watcher at once; the watcher's 20 ms poll stays as the
   fallback, and is all SQLite has.
 * **Wake-ups reach the leader.** A verified ``add-checkpoint`` answered by a worker that does not
-  lead is forwarded as ``NOTIFY parley_wake, '<party>'`` (``WakeForwarder``); the leader wakes that
-  peer's pull. The hint (the checkpoint and proof) stays behind: the pull fetches the peer's
-  checkpoint itself, two requests more. A lost notification delays the pull to the next poll.
+  lead is forwarded as ``NOTIFY parley_wake, '<party>'`` (``WakeForwarder``, the ``RuntimePort``
+  of a worker that does not lead); the leader wakes that peer's pull. The hint (the checkpoint
+  and proof) stays behind: the pull fetches the peer's checkpoint itself, two requests more. A
+  lost notification delays the pull to the next poll.
 * **Visibility.** Every worker keeps a row in ``workers`` (host, pid, start, heartbeat, leading),
   refreshed every ``ELECT_S``; a row silent for ``STALE_MS`` is removed. The table informs
   operators (``GET /fed/v1/node/workers``, pinned peers and administrators only: it names
-  process ids) and is never
-  consulted by the election.
-* **No silent death.** Every background job runs under ``watch``: a job that raises, or returns
-  while the worker still leads, is logged with its reason and recorded in ``FailedJobs``
-  (``app.state.failed_jobs``), and so is a failure to start the jobs at all. A recorded failure
-  turns ``GET /fed/v1/node/health`` (pinned peers and administrators) red, 503, until the
-  process restarts.
+  process ids) and is never consulted by the election.
+* **No silent death.** Every background job runs under ``watch`` (``parley.node.runtime.watch``):
+  a job that raises, or returns while the worker still leads, is logged with its reason and
+  recorded in ``FailedJobs`` (``app.state.failed_jobs``), and so is a failure to start the jobs
+  at all. A recorded failure turns ``GET /fed/v1/node/health`` (pinned peers and
+  administrators) red, 503, until the process restarts.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
@@ -52,11 +52,16 @@ from sqlalchemy import and_, delete, insert, not_, select, update
 
 from parley.api.problems import EDGE_PROBLEMS, problem, require_peer
 from parley.core.errors import StoreError
-from parley.node import webhooks
-from parley.node.federation.pull import Hint
-from parley.node.messaging import checks, deadlines
 from parley.node.node import Node, now_ms
-from parley.node.runtime.replicator import WITNESS_INTERVAL_S, Replicator
+from parley.node.runtime import (
+    FailedJobs,
+    LogFeed,
+    Runtime,
+    RuntimePort,
+    WakeForwarder,
+    watch,
+)
+from parley.node.runtime.witness_loop import WITNESS_INTERVAL_S
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import workers
 
@@ -68,71 +73,26 @@ STALE_MS = 10_000
 router = APIRouter(prefix="/fed/v1")
 
 
-@dataclass(frozen=True)
-class FailedJob:
-    """A background job that died: which, why, and when (ms)."""
+def runtime_of(app: FastAPI) -> RuntimePort:
+    """The background jobs as the API edge sees them (``parley.node.runtime.RuntimePort``).
 
-    job: str
-    reason: str
-    at: int
-
-
-@dataclass
-class FailedJobs:
-    """The background jobs of this process that died; any one turns the node's health red."""
-
-    failed: list[FailedJob] = field(default_factory=list)
-
-    def record(self, job: str, reason: str) -> None:
-        log.error("background job %s died: %s; the node's health is red", job, reason)
-        self.failed = [*self.failed[-19:], FailedJob(job, reason, now_ms())]
-
-    def report(self) -> dict[str, Any]:
-        return {"status": "failing" if self.failed else "ok",
-                "failed_jobs": [asdict(job) for job in self.failed]}  # fmt: skip
+    The leader's ``Runtime``; in a worker that does not lead, a ``WakeForwarder``; before the
+    lifespan starts, ``NoJobs``.
+    """
+    port: RuntimePort = app.state.runtime
+    return port
 
 
-def watch(task: asyncio.Task[None], job: str, failed: FailedJobs) -> asyncio.Task[None]:
-    """Record ``task`` in ``failed`` if it raises or returns; a cancelled task is not a failure."""
-
-    def done(finished: asyncio.Task[None]) -> None:
-        if finished.cancelled():
-            return
-        exc = finished.exception()
-        if exc is None:
-            failed.record(job, "it returned; it should run until the worker stops leading")
-        else:
-            log.error("background job %s raised", job, exc_info=exc)
-            failed.record(job, f"{type(exc).__name__}: {exc}")
-
-    task.add_done_callback(done)
-    return task
-
-
-class WakeForwarder:
-    """Takes the replicator's place in a worker that does not lead: wake-ups go to the leader."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.pending: set[asyncio.Future[None]] = set()
-
-    def wake(self, party: str, hint: Hint | None = None) -> None:
-        sent = asyncio.ensure_future(anyio.to_thread.run_sync(self._send, party))
-        self.pending.add(sent)
-        sent.add_done_callback(self.pending.discard)
-
-    def _send(self, party: str) -> None:
-        try:
-            self.store.notify(WAKE_CHANNEL, party)
-        except StoreError as exc:  # the pull catches up at its next poll
-            log.warning("forwarding the wake-up of %s failed: %s", party, exc.message)
+def set_runtime(app: FastAPI, port: RuntimePort) -> None:
+    """Make ``port`` the one ``runtime_of(app)`` answers."""
+    app.state.runtime = port
 
 
 def publish(state: Any, latest: tuple[int, str] | None) -> bool:
     """Make ``latest`` the app's published checkpoint if it is newer; wake the announcers.
 
     The watcher publishes what it reads; a push handler publishes the growth it just committed
-    (``Replicator.handed_over``), one look at the log earlier. Logs only grow, so the newest
+    (``RuntimePort.handed_over``), one look at the log earlier. Logs only grow, so the newest
     size wins whoever publishes first.
     """
     current = state.published
@@ -145,11 +105,11 @@ def publish(state: Any, latest: tuple[int, str] | None) -> bool:
 
 
 class BackgroundJobs:
-    """The jobs only the leader runs, bound to one app (its published checkpoint and watcher)."""
+    """The jobs only the leader runs (a ``Runtime``), bound to one app's published log."""
 
     def __init__(self, app: FastAPI, node: Node) -> None:
         self.app, self.node = app, node
-        app.state.replicator = WakeForwarder(node.store)
+        set_runtime(app, WakeForwarder(node.store))
         self.failed: FailedJobs = app.state.failed_jobs
 
     def start(self) -> list[asyncio.Task[None]]:
@@ -162,35 +122,30 @@ class BackgroundJobs:
             return []
 
     def _start(self) -> list[asyncio.Task[None]]:
-        state, node = self.app.state, self.node
+        state = self.app.state
         interval = float(os.environ.get("PARLEY_WITNESS_INTERVAL_S", WITNESS_INTERVAL_S))
-        http_key = node.log.key("http")
-        replicator = Replicator(
-            node, lambda: state.published, lambda: state.log_grew, state.poked.set,
-            witness_interval_s=interval, publish=lambda latest: publish(state, latest),
-        )  # fmt: skip
-        replicator.start_witnessing()
-        for task in replicator.witness_tasks:
-            watch(task, "witnessing", self.failed)
-        state.replicator = replicator
-        return [
-            watch(asyncio.create_task(replicator.run()), "replicator", self.failed),
-            watch(asyncio.create_task(webhooks.run(node.store, http_key)), "webhooks",
-                  self.failed),
-            watch(asyncio.create_task(deadlines.run(node, replicator.reannounce)), "deadlines",
-                  self.failed),
-            watch(asyncio.create_task(checks.run(node)), "checks", self.failed),
-        ]  # fmt: skip
+        feed = LogFeed(
+            published=lambda: state.published,
+            growth=lambda: state.log_grew,
+            poke=state.poked.set,
+            publish=lambda latest: publish(state, latest),
+        )
+        runtime = Runtime(self.node, feed, witness_interval_s=interval)
+        set_runtime(self.app, runtime)
+        return [watch(asyncio.create_task(runtime.run(self.failed)), "runtime", self.failed)]
 
     def stopped(self) -> None:
-        self.app.state.replicator = WakeForwarder(self.node.store)
+        """The worker stopped leading: wake-ups go to the next leader."""
+        set_runtime(self.app, WakeForwarder(self.node.store))
 
     def log_grew(self, party: str) -> None:
+        """A checkpoint of ``party``'s log was stored (by any process): look at the log."""
         if party == self.node.party:
             self.app.state.poked.set()
 
     def wake(self, party: str) -> None:
-        self.app.state.replicator.wake(party)
+        """A wake-up another worker forwarded: pull from ``party`` now."""
+        runtime_of(self.app).wake(party)
 
 
 class Worker:

@@ -15,7 +15,8 @@ from parley.core.errors import NotAuthorizedError, ParleyError, VerificationErro
 from parley.node.federation import ingest, peers, pull, wakeup
 from parley.node.federation.peer_client import PushedSource, add_checkpoint_body, author_source
 from parley.node.node import Node, now_ms
-from parley.node.runtime.replicator import Replicator, growth_push
+from parley.node.runtime import LogFeed, Runtime
+from parley.node.runtime.submissions import growth_push
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 from parley.store.schema import entries
@@ -146,9 +147,9 @@ def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair,
 
 
 def announce_to(us: Node, jp_peer: peers.Peer, acked: int, answer: httpx.Response) -> tuple[
-    list[str], Replicator, int | Exception
+    list[str], Runtime, int | Exception
 ]:  # fmt: skip
-    """Run the replicator's announcement of US's newest checkpoint against a scripted JP."""
+    """Run the announcer's announcement of US's newest checkpoint against a scripted JP."""
     paths: list[str] = []
 
     def scripted(request: httpx.Request) -> httpx.Response:
@@ -159,18 +160,18 @@ def announce_to(us: Node, jp_peer: peers.Peer, acked: int, answer: httpx.Respons
 
     latest = us.checkpoint()
     assert latest is not None
-    replicator = Replicator(us, lambda: latest, asyncio.Event)
-    replicator.pinned = {"JP": jp_peer}
+    runtime = Runtime(us, LogFeed(lambda: latest, asyncio.Event))
+    runtime.pinned["JP"] = jp_peer
     client = httpx.AsyncClient(base_url=jp_peer.url, transport=httpx.MockTransport(scripted))
-    replicator.clients["JP"] = ((jp_peer.url, jp_peer.tls_spki), client)
+    runtime.clients.announcers["JP"] = ((jp_peer.url, jp_peer.tls_spki), client)
 
     async def announce() -> int | Exception:
         try:
-            return await replicator._announce("JP", latest, acked)
+            return await runtime.announcer.announce("JP", latest, acked)
         except ParleyError as exc:
             return exc
 
-    return paths, replicator, asyncio.run(announce())
+    return paths, runtime, asyncio.run(announce())
 
 
 def test_a_peer_without_the_push_route_gets_plain_submissions(network, kit) -> None:  # type: ignore[no-untyped-def]
@@ -180,9 +181,9 @@ def test_a_peer_without_the_push_route_gets_plain_submissions(network, kit) -> N
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
     no_route = httpx.Response(404, json={"detail": "Not Found"})
-    paths, replicator, outcome = announce_to(us, jp_peer, old, no_route)
+    paths, runtime, outcome = announce_to(us, jp_peer, old, no_route)
     assert paths == ["/fed/v1/push", "/fed/v1/add-checkpoint"]
-    assert outcome == old + 1 and "JP" in replicator.no_push
+    assert outcome == old + 1 and "JP" in runtime.announcer.no_push
 
 
 def test_a_push_refused_by_the_peer_is_an_error_not_a_fallback(network, kit) -> None:  # type: ignore[no-untyped-def]
@@ -193,8 +194,8 @@ def test_a_push_refused_by_the_peer_is_an_error_not_a_fallback(network, kit) -> 
     us.append([kit.check(1)])
     refused = httpx.Response(404, json={"detail": "unknown log origin"},
                              headers={"content-type": "application/problem+json"})  # fmt: skip
-    paths, replicator, outcome = announce_to(us, jp_peer, old, refused)
-    assert paths == ["/fed/v1/push"] and "JP" not in replicator.no_push
+    paths, runtime, outcome = announce_to(us, jp_peer, old, refused)
+    assert paths == ["/fed/v1/push"] and "JP" not in runtime.announcer.no_push
     assert isinstance(outcome, ParleyError) and "refused the checkpoint: 404" in str(outcome)
 
 
@@ -258,15 +259,15 @@ def test_a_pushs_receipts_are_handed_to_the_announcer_with_the_pushers_material(
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is not None and len(pushed.stored.receipts) == 2
     published: list[tuple[int, str]] = []
-    replicator = Replicator(jp, lambda: None, asyncio.Event, publish=published.append)
-    replicator.acked["US"] = jp_old  # what US recorded of JP's log before these receipts
-    hand_over = replicator.prepare_hand_over("US", pushed.stored.receipts)
+    runtime = Runtime(jp, LogFeed(lambda: None, asyncio.Event, publish=published.append))
+    runtime.announcer.acked["US"] = jp_old  # what US recorded of JP's log before these receipts
+    hand_over = runtime.prepare_hand_over("US", pushed.stored.receipts)
     assert hand_over is not None
-    replicator.handed_over(hand_over)
+    runtime.handed_over(hand_over)
     size, note = jp.checkpoint()
     assert published == [(size, note)]
-    assert {replicator.answers[h.seq] for h in pushed.stored.receipts} == {"US"}
-    proof, entries = replicator.material[(jp_old, size)]
+    assert {runtime.announcer.answers[h.seq] for h in pushed.stored.receipts} == {"US"}
+    proof, entries = runtime.announcer.material[(jp_old, size)]
     assert [e.seq for e in entries or []] == list(range(jp_old, size))
     with jp.store.read() as conn:
         expected = merkle.consistency_proof(jp_old, size,
@@ -282,8 +283,8 @@ def test_a_hand_over_without_a_recorded_size_carries_no_material(pair, kit) -> N
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is not None
     pokes: list[bool] = []
-    replicator = Replicator(jp, lambda: None, asyncio.Event, poke=lambda: pokes.append(True))
-    hand_over = replicator.prepare_hand_over("US", pushed.stored.receipts)
+    runtime = Runtime(jp, LogFeed(lambda: None, asyncio.Event, poke=lambda: pokes.append(True)))
+    hand_over = runtime.prepare_hand_over("US", pushed.stored.receipts)
     assert hand_over is not None and hand_over.material is None  # the loop reads it itself
-    replicator.handed_over(hand_over)
-    assert pokes == [True] and not replicator.material  # no publisher: the watcher is poked
+    runtime.handed_over(hand_over)
+    assert pokes == [True] and not runtime.announcer.material  # no publisher: the watcher is poked

@@ -458,7 +458,7 @@ def test_an_assistance_status_does_not_answer_the_offer_it_names(fleet, kit) -> 
 def test_a_scaled_down_policy_keeps_every_deadline_longer_than_witnessing_resolves() -> None:
     """The demo's 100x scale once gave 0.6 s delivery deadlines, judged on whole seconds."""
     from parley.node.policies import WITNESSED_FLOOR_MS, deadline_table
-    from parley.node.runtime.replicator import LAZY_S
+    from parley.node.runtime.announcer import LAZY_S
 
     # two whole-second floors (entry and answer) and the lazy announcement of a receipt
     assert WITNESSED_FLOOR_MS > 2 * 1000 + LAZY_S * 1000
