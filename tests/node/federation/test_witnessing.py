@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from parley.core import equivocation
-from parley.core.checkpoint import parse_note, witness_name_for
+from parley.core.checkpoint import claimed_checkpoint, parse_note, witness_name_for
 from parley.core.errors import VerificationError
 from parley.node.federation import gossip, peers, wakeup, witnessing
 from parley.node.federation.peer_client import add_checkpoint_body
@@ -77,7 +77,7 @@ def test_a_cosignature_by_the_log_itself_does_not_count(four, kit) -> None:  # t
     us, jp = four["US"], four["JP"]
     us.append([kit.check(1)])
     size, note = us.checkpoint()
-    checkpoint = witnessing._body(note)
+    checkpoint = claimed_checkpoint(note)
     with us.store.write() as conn:
         witnessing.cosign_checkpoint(us, conn, "US", checkpoint, note, T0)  # US cosigns itself
     witness(us, jp, T0 + 7_000)
