@@ -42,13 +42,13 @@ import contextlib
 import logging
 import os
 import socket
+from dataclasses import asdict
 from typing import Any
 
 import anyio
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import and_, delete, insert, not_, select, update
 
 from parley.api.problems import EDGE_PROBLEMS, problem, require_peer
 from parley.core.errors import StoreError
@@ -62,8 +62,8 @@ from parley.node.runtime import (
     watch,
 )
 from parley.node.runtime.witness_loop import WITNESS_INTERVAL_S
+from parley.store import workers as worker_table
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
-from parley.store.schema import workers
 
 log = logging.getLogger("parley.workers")
 
@@ -231,35 +231,16 @@ class Worker:
             log.warning("worker %d could not record its heartbeat: %s", self.pid, exc.message)
 
     def _record(self, now: int) -> None:
-        me = and_(workers.c.host == self.host, workers.c.pid == self.pid)
-        with self.store.shared() as conn:
-            values = {"heartbeat": now, "leading": self.leading}
-            if not conn.execute(update(workers).where(me).values(**values)).rowcount:
-                conn.execute(insert(workers).values(host=self.host, pid=self.pid,
-                                                    started=self.started, **values))  # fmt: skip
-            if self.leading:
-                conn.execute(update(workers).where(not_(me)).values(leading=False))
-            conn.execute(delete(workers).where(workers.c.heartbeat < now - STALE_MS))
+        worker_table.record_heartbeat(self.store, self.host, self.pid, self.started, now,
+                                      leading=self.leading, stale_ms=STALE_MS)  # fmt: skip
 
     def _leave(self) -> None:
-        with self.store.shared() as conn:
-            conn.execute(delete(workers).where(workers.c.host == self.host,
-                                               workers.c.pid == self.pid))  # fmt: skip
+        worker_table.leave(self.store, self.host, self.pid)
 
 
 def worker_rows(store: Store) -> list[dict[str, Any]]:
     """The workers that reported within ``STALE_MS``, the leader first."""
-    with store.read() as conn:
-        rows = conn.execute(
-            select(workers)
-            .where(workers.c.heartbeat >= now_ms() - STALE_MS)
-            .order_by(workers.c.leading.desc(), workers.c.started)
-        ).all()
-    return [
-        {"pid": row.pid, "leading": row.leading, "started": row.started,
-         "heartbeat": row.heartbeat}
-        for row in rows
-    ]  # fmt: skip
+    return [asdict(row) for row in worker_table.live(store, now_ms() - STALE_MS)]
 
 
 @router.get("/node/workers")
