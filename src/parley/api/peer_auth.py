@@ -26,7 +26,7 @@ from fastapi import Request
 from sqlalchemy import BigInteger, cast, delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from parley.core.errors import ParleyError
+from parley.core.errors import BodyTooLargeError, RateLimitedError
 from parley.core.keys import PublicKey
 from parley.node.federation import peers
 from parley.node.federation.http_signatures import (
@@ -47,26 +47,6 @@ MAX_SIGNED_BODY = 1024 * 1024
 UNKNOWN_KEY_RECHECK_S = 0.05  # at most this stale when a signature's key is unknown
 KEYS_TTL_S = 1.0
 SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
-
-
-class BodyTooLargeError(ParleyError):
-    """A request body is over the limit of its route."""
-
-    problem = "body-too-large"
-    title = "Request body too large"
-    http_status = 413
-
-
-class RateLimitedError(ParleyError):
-    """An anonymous caller sent too many requests (429, with ``Retry-After``)."""
-
-    http_status = 429
-    problem = "rate-limited"
-    title = "Too many requests"
-
-    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: int = 1) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after_s = max(1, retry_after_s)
 
 
 @dataclass
@@ -229,13 +209,16 @@ async def _bounded_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
         raise BodyTooLargeError(
-            f"request body of {declared} bytes is over the limit of {MAX_SIGNED_BODY} bytes"
+            f"request body of {declared} bytes is over the limit of {MAX_SIGNED_BODY} bytes",
+            limit=MAX_SIGNED_BODY,
         )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_SIGNED_BODY:
-            raise BodyTooLargeError(f"request body is over the limit of {MAX_SIGNED_BODY} bytes")
+            raise BodyTooLargeError(
+                f"request body is over the limit of {MAX_SIGNED_BODY} bytes", limit=MAX_SIGNED_BODY
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
     request._body = body  # noqa: SLF001 - the route reads the body this dependency consumed
