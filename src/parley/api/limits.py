@@ -54,6 +54,7 @@ class BodyLimit:
         self.app, self.limits = app, limits
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Refuse a declared length over the limit unread; cut a streamed body off at it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

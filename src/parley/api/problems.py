@@ -80,6 +80,7 @@ def require_peer(request: Request, what: str) -> str:
 
 
 def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` as a problem: ParleyError, validation, routing, the rest."""
     @app.exception_handler(ParleyError)
     async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
