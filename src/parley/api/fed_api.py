@@ -49,6 +49,7 @@ def _node(request: Request) -> Node:
 
 @router.post("/add-checkpoint")
 async def add_checkpoint(request: Request) -> Response:
+    """C2SP tlog-witness: verify a peer's checkpoint, wake its pull, answer the cosignature."""
     import anyio
 
     node = _node(request)

@@ -17,6 +17,7 @@ from parley.store import logs
 
 
 def b64(data: bytes) -> str:
+    """Standard padded base64, as RFC 6962 encodes leaves and hashes."""
     return base64.b64encode(data).decode("ascii")
 
 
