@@ -1,4 +1,4 @@
-"""Federation endpoints beyond the node's own log: wake-ups and mirrors.
+"""Federation endpoints beyond the RFC 6962-shaped log routes: wake-ups and witnessing.
 
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
   consistency proof; verified, it wakes the pull of that peer (``parley.node.federation.wakeup``),
