@@ -90,3 +90,11 @@ def test_a_rate_limited_caller_is_told_when_to_come_back(client: TestClient) -> 
     assert limited, "twelve anonymous requests in a row were never rate-limited"
     is_problem(limited[0], "rate-limited", 429)
     assert 1 <= int(limited[0].headers["retry-after"]) <= 2  # one token at 0.5 per second
+
+
+def test_every_error_class_lives_in_the_one_hierarchy_outside_the_edge() -> None:
+    """The API raises errors of ``parley.core.errors`` and the services; it defines none."""
+    defined_in_api = {cls for cls in every_error_class() if cls.__module__.startswith("parley.api")}
+    assert not defined_in_api, sorted(cls.__qualname__ for cls in defined_in_api)
+    body_too_large = [cls for cls in every_error_class() if cls.problem == "body-too-large"]
+    assert len(body_too_large) == 1, body_too_large

@@ -21,8 +21,9 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from parley.api.peer_auth import RateLimitedError, SharedLimiter
+from parley.api.peer_auth import SharedLimiter
 from parley.api.workers import ELECT_S, Worker, worker_rows
+from parley.core.errors import RateLimitedError
 from parley.node.runtime import WakeForwarder
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import checkpoints

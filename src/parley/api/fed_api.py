@@ -1,4 +1,4 @@
-"""Federation endpoints beyond the node's own log: wake-ups and mirrors.
+"""Federation endpoints beyond the RFC 6962-shaped log routes: wake-ups and witnessing.
 
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
   consistency proof; verified, it wakes the pull of that peer (``parley.node.federation.wakeup``),
@@ -9,11 +9,10 @@
 * ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
   ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip);
   ``GET /fed/v1/witnessed``: all of them at once, by party.
-* ``GET /fed/v1/mirror/<party>/{get-sth, get-sth-consistency, get-proof-by-hash, get-entries}``
-  serve any log this node holds (a peer's, or its own) exactly as the author's RFC 6962-shaped
-  endpoints do: the latest checkpoint whose tree is held, proofs from stored subtree hashes,
-  headers to everyone, and bodies (with their salts) only where the caller may read them
-  (``Header.readable_by``): an authenticated peer in the audience, or anyone for ALL + CLEAR.
+
+The mirrors, ``GET /fed/v1/mirror/<party>/{get-sth, get-sth-consistency, get-proof-by-hash,
+get-entries}``, are the author's RFC 6962-shaped routes mounted a second time
+(``parley.api.log_api``).
 
 The two routes that take a body have their limits in ``BODY_LIMITS`` (``parley.api.limits``
 enforces them before a byte is read); a push from an anonymous caller is refused before its
@@ -22,40 +21,27 @@ body is read at all.
 
 from __future__ import annotations
 
-import base64
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
-from sqlalchemy import Connection
 
-from parley.api.log_api import sth_answer
-from parley.api.peer_auth import caller_party
+from parley.api.log_api import PartyPath
 from parley.api.problems import require_peer
 from parley.api.workers import runtime_of
-from parley.core import merkle
-from parley.core.entry import PARTY_RE
-from parley.core.errors import NotFoundError, ProofRequestError
+from parley.core.errors import NotFoundError
 from parley.node.federation import wakeup, witnessing
-from parley.node.federation.items import entry_item
 from parley.node.federation.pull import Hint
 from parley.node.node import Node, now_ms
 from parley.node.runtime import HandOver
 from parley.node.runtime.submissions import SIZE_MEDIA_TYPE
-from parley.store import logs
 from parley.store import witnessing as witness_rows
 
-MAX_ENTRIES = 1000
 router = APIRouter(prefix="/fed/v1")
 BODY_LIMITS = {  # bytes; every other route takes none (``parley.api.limits``)
     ("POST", "/fed/v1/add-checkpoint"): wakeup.MAX_REQUEST,
     ("POST", "/fed/v1/push"): wakeup.PUSH_MAX_BYTES,
 }
-PartyPath = Annotated[str, Path(pattern=PARTY_RE.pattern)]
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 def _node(request: Request) -> Node:
@@ -65,6 +51,7 @@ def _node(request: Request) -> Node:
 
 @router.post("/add-checkpoint")
 async def add_checkpoint(request: Request) -> Response:
+    """C2SP tlog-witness: verify a peer's checkpoint, wake its pull, answer the cosignature."""
     import anyio
 
     node = _node(request)
@@ -167,82 +154,3 @@ def monitored(
     if note is None:
         raise NotFoundError(f"this node has cosigned no checkpoint of origin hash {origin_hash}")
     return Response(note, media_type="text/plain; charset=utf-8")
-
-
-def _held(conn: Connection, party: str) -> tuple[int, str]:
-    """The latest checkpoint of ``party`` whose whole tree this node holds."""
-    state = logs.get_state(conn, party)
-    latest = None if state is None else logs.latest_checkpoint_within(conn, party, state.size)
-    if latest is None:
-        raise NotFoundError(f"this node holds no checkpoint of {party}'s log")
-    return latest
-
-
-@router.get("/mirror/{party}/get-sth")
-def mirror_sth(request: Request, party: PartyPath) -> dict[str, Any]:
-    with _node(request).store.read() as conn:
-        _size, note = _held(conn, party)
-    return sth_answer(_node(request), party, note)
-
-
-@router.get("/mirror/{party}/get-sth-consistency")
-def mirror_consistency(
-    request: Request,
-    party: PartyPath,
-    first: Annotated[int, Query(ge=0)],
-    second: Annotated[int, Query(ge=0)],
-) -> dict[str, Any]:
-    with _node(request).store.read() as conn:
-        size, _note = _held(conn, party)
-        if first > second or second > size:
-            raise ProofRequestError(
-                f"first={first}, second={second}: need 0 <= first <= second <= tree size {size}"
-            )
-        proof = merkle.consistency_proof(
-            first, second, lambda ids: logs.get_nodes(conn, party, ids)
-        )
-    return {"consistency": [_b64(h) for h in proof]}
-
-
-@router.get("/mirror/{party}/get-proof-by-hash")
-def mirror_proof_by_hash(
-    request: Request,
-    party: PartyPath,
-    hash: Annotated[str, Query(min_length=44, max_length=44)],  # noqa: A002 - RFC 6962 name
-    tree_size: Annotated[int, Query(ge=1)],
-) -> dict[str, Any]:
-    try:
-        leaf_hash = base64.b64decode(hash, validate=True)
-    except ValueError as exc:
-        raise ProofRequestError("hash: not valid base64") from exc
-    if len(leaf_hash) != merkle.HASH_SIZE:
-        raise ProofRequestError(f"hash: expected {merkle.HASH_SIZE} bytes")
-    with _node(request).store.read() as conn:
-        size, _note = _held(conn, party)
-        if tree_size > size:
-            raise ProofRequestError(f"tree_size={tree_size} exceeds the tree size {size}")
-        stored = logs.find_by_leaf_hash(conn, party, leaf_hash)
-        if stored is None or stored.seq >= tree_size:
-            raise NotFoundError(f"no leaf with that hash in the first {tree_size} entries")
-        path = merkle.inclusion_proof(
-            stored.seq, tree_size, lambda ids: logs.get_nodes(conn, party, ids)
-        )
-    return {"leaf_index": stored.seq, "audit_path": [_b64(h) for h in path]}
-
-
-@router.get("/mirror/{party}/get-entries")
-def mirror_entries(
-    request: Request,
-    party: PartyPath,
-    start: Annotated[int, Query(ge=0)],
-    end: Annotated[int, Query(ge=0)],
-) -> dict[str, Any]:
-    reader = caller_party(request)
-    with _node(request).store.read() as conn:
-        size, _note = _held(conn, party)
-        if start > end or start >= size:
-            raise ProofRequestError(
-                f"start={start}, end={end}: need 0 <= start <= end and start < tree size {size}"
-            )
-        rows = logs.get_range(conn, party, start, min(end, size - 1, start + MAX_ENTRIES - 1) + 1)
-    return {"entries": [entry_item(stored, reader) for stored in rows]}

@@ -6,8 +6,9 @@ Invariants:
   answered 413 at once; the application is not called and the body is never received.
 * **Streamed too large, cut off.** A body without ``Content-Length`` (chunked) is counted as it
   arrives, message by message; the message that passes the limit is not handed on, the reader
-  (a route, or ``peer_auth.authenticate`` for a signed request) gets ``BodyTooLargeError``, and
-  the answer is 413. A node therefore holds at most one route's limit per request in memory.
+  (a route, or ``peer_auth.authenticate`` for a signed request) gets ``BodyTooLargeError``
+  (``parley.core.errors``), and the answer is 413. A node therefore holds at most one route's
+  limit per request in memory.
 * **Every route has a limit.** The routes that take a body are listed with their limit in
   ``BODY_LIMITS`` (the federation routes in ``fed_api``); a GET or HEAD takes no body
   (limit 0), and any other request a small ``DEFAULT_LIMIT``.
@@ -23,25 +24,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from parley.api import problems
-from parley.core.errors import ParleyError
+from parley.core.errors import BodyTooLargeError
 
 DEFAULT_LIMIT = 1024  # a request to a route not listed: nothing of ours takes a body there
 READ_LIMIT = 0  # GET and HEAD carry no body
-
-
-class BodyTooLargeError(ParleyError):
-    """The request body is larger than its route accepts (413)."""
-
-    problem = "body-too-large"
-    title = "Request body too large"
-    http_status = 413
-
-    def __init__(self, route: str, limit: int) -> None:
-        super().__init__(
-            f"the request body to {route} is over its limit of {limit} bytes",
-            hint="send a smaller body; a submission this large is not valid anyway",
-        )
-        self.route, self.limit = route, limit
 
 
 def limit_for(limits: Mapping[tuple[str, str], int], method: str, path: str) -> int:
@@ -68,6 +54,7 @@ class BodyLimit:
         self.app, self.limits = app, limits
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Refuse a declared length over the limit unread; cut a streamed body off at it."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -81,7 +68,7 @@ class BodyLimit:
             await answer(scope, receive, send)
             return
         if declared is not None and declared > limit:
-            await _too_large(BodyTooLargeError(route, limit), scope, receive, send)
+            await _too_large(BodyTooLargeError.for_route(route, limit), scope, receive, send)
             return
         received = 0
         started = False
@@ -92,7 +79,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise BodyTooLargeError(route, limit)
+                    raise BodyTooLargeError.for_route(route, limit)
             return message
 
         async def watched_send(message: Any) -> None:
@@ -109,5 +96,6 @@ class BodyLimit:
 
 
 async def _too_large(exc: BodyTooLargeError, scope: Any, receive: Any, send: Any) -> None:
-    answer = problems.problem(413, "Request body too large", exc.message, "body-too-large")
+    """Answer ``exc`` as its problem, with its message alone (the hint is left out here)."""
+    answer = problems.problem(exc.http_status, exc.title, exc.message, exc.problem)
     await answer(scope, receive, send)

@@ -8,10 +8,10 @@ of no pinned peer, is anonymous and rate-limited per client address (token bucke
 signature has verified, a request counts as anonymous: a refused signature draws on the same
 bucket, so forged signatures cannot flood a node with 401s either. A signed body is read only up
 to ``MAX_SIGNED_BODY`` (413 past it). The buckets live in the process on SQLite (one server
-process), in the database on PostgreSQL, so that N workers do not grant N times the rate. Routes
-read the caller with ``caller_party``: ``None`` means anonymous, who may read bodies of ALL +
-CLEAR entries only. Every answer to an authenticated peer carries ``Parley-Peer: <its party>``
-(``PeerHeader``).
+process), in the database on PostgreSQL (``parley.store.ratelimits``), so that N workers do not
+grant N times the rate. Routes read the caller with ``caller_party``: ``None`` means anonymous,
+who may read bodies of ALL + CLEAR entries only. Every answer to an authenticated peer carries
+``Parley-Peer: <its party>`` (``PeerHeader``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from typing import Any
 
 import anyio
 from fastapi import Request
-from sqlalchemy import BigInteger, cast, delete, func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from parley.core.errors import ParleyError
+from parley.core.errors import BodyTooLargeError, RateLimitedError
 from parley.core.keys import PublicKey
 from parley.node.federation import peers
 from parley.node.federation.http_signatures import (
@@ -38,8 +36,8 @@ from parley.node.federation.http_signatures import (
     header_pairs,
 )
 from parley.node.node import Node, now_ms
+from parley.store import ratelimits
 from parley.store.engine import Store
-from parley.store.schema import rate_buckets
 
 ANONYMOUS_RATE = 20.0  # requests per second, refilled continuously
 ANONYMOUS_BURST = 200.0
@@ -47,26 +45,6 @@ MAX_SIGNED_BODY = 1024 * 1024
 UNKNOWN_KEY_RECHECK_S = 0.05  # at most this stale when a signature's key is unknown
 KEYS_TTL_S = 1.0
 SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
-
-
-class BodyTooLargeError(ParleyError):
-    """A request body is over the limit of its route."""
-
-    problem = "body-too-large"
-    title = "Request body too large"
-    http_status = 413
-
-
-class RateLimitedError(ParleyError):
-    """An anonymous caller sent too many requests (429, with ``Retry-After``)."""
-
-    http_status = 429
-    problem = "rate-limited"
-    title = "Too many requests"
-
-    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: int = 1) -> None:
-        super().__init__(message, hint=hint)
-        self.retry_after_s = max(1, retry_after_s)
 
 
 @dataclass
@@ -83,9 +61,11 @@ class AnonymousLimiter:
         self.buckets: dict[str, _Bucket] = {}
 
     async def check(self, client: str) -> None:
+        """Draw one token for ``client``, or raise ``RateLimitedError``."""
         self.take(client)
 
     def take(self, client: str) -> None:
+        """Draw one token from ``client``'s bucket in this process, or raise the refusal."""
         now = time.monotonic()
         bucket = self.buckets.get(client) or _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
@@ -101,9 +81,11 @@ class AnonymousLimiter:
 class SharedLimiter:
     """The same token bucket per client address, in the database: every worker draws on it.
 
-    One upsert per anonymous request, under the bucket row's lock only (no writer lock, no
-    flush). Tokens are counted in thousandths; a refused request leaves the bucket at most one
-    token in debt, so a caller that keeps knocking recovers as soon as it slows down.
+    One upsert per anonymous request (``parley.store.ratelimits``) in a ``Store.shared``
+    transaction: the bucket row's lock only, no writer lock, no flush. A refused request leaves
+    the bucket at most one token in debt, so a caller that keeps knocking recovers as soon as it
+    slows down. Every ``SWEEP_MS`` the same transaction removes buckets idle long enough to be
+    full again.
     """
 
     def __init__(
@@ -113,28 +95,16 @@ class SharedLimiter:
         self.swept = 0
 
     async def check(self, client: str) -> None:
+        """Draw one token for ``client`` off the event loop, or raise ``RateLimitedError``."""
         await anyio.to_thread.run_sync(self.take, client)
 
     def take(self, client: str) -> None:
+        """Draw one token for ``client`` (``store.ratelimits``), or raise ``RateLimitedError``."""
         now = now_ms()
-        full = int(self.burst * 1000)
-        elapsed = func.greatest(now - rate_buckets.c.stamp, 0)
-        refill = cast(elapsed * self.rate, BigInteger)
-        refilled = func.least(full, rate_buckets.c.millitokens + refill)
-        upsert = (
-            pg_insert(rate_buckets)
-            .values(client=client[:64], millitokens=full - 1000, stamp=now)
-            .on_conflict_do_update(
-                index_elements=[rate_buckets.c.client],
-                set_={"millitokens": func.greatest(refilled - 1000, -1000), "stamp": now},
-            )
-            .returning(rate_buckets.c.millitokens)
-        )
-        with self.store.shared() as conn:
-            left = conn.execute(upsert).scalar_one()
+        with self.store.shared() as tx:
+            left = ratelimits.draw_token(tx, client, now, rate=self.rate, burst=self.burst)
             if now - self.swept > SWEEP_MS:
-                idle_ms = int(self.burst / self.rate * 1000)
-                conn.execute(delete(rate_buckets).where(rate_buckets.c.stamp < now - idle_ms))
+                ratelimits.forget_idle(tx, now - int(self.burst / self.rate * 1000))
                 self.swept = now
         if left < 0:
             raise _limited(math.ceil(-left / 1000 / self.rate))
@@ -229,13 +199,16 @@ async def _bounded_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_SIGNED_BODY:
         raise BodyTooLargeError(
-            f"request body of {declared} bytes is over the limit of {MAX_SIGNED_BODY} bytes"
+            f"request body of {declared} bytes is over the limit of {MAX_SIGNED_BODY} bytes",
+            limit=MAX_SIGNED_BODY,
         )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_SIGNED_BODY:
-            raise BodyTooLargeError(f"request body is over the limit of {MAX_SIGNED_BODY} bytes")
+            raise BodyTooLargeError(
+                f"request body is over the limit of {MAX_SIGNED_BODY} bytes", limit=MAX_SIGNED_BODY
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
     request._body = body  # noqa: SLF001 - the route reads the body this dependency consumed
@@ -271,6 +244,7 @@ class PeerHeader:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Pass the request on; add the header to the start of an authenticated peer's answer."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

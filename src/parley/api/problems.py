@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from parley.api.peer_auth import caller_party
-from parley.core.errors import NotAuthorizedError, ParleyError
+from parley.core.errors import NotAuthorizedError, ParleyError, PeerRequiredError
 from parley.node import officers
 from parley.node.node import now_ms
 
@@ -41,15 +41,8 @@ _HTTP_SLUGS = {404: "no-such-route", 405: "method-not-allowed"}
 log = logging.getLogger("parley.api")
 
 
-class PeerRequiredError(NotAuthorizedError):
-    """The route answers pinned peers and administrators, and the caller is neither (401)."""
-
-    problem = "peer-required"
-    title = "Pinned peer or administrator required"
-    http_status = 401
-
-
 def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
+    """An RFC 9457 problem response whose ``type`` is ``PROBLEM_TYPE`` + the slug ``kind``."""
     return JSONResponse(
         {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail},
         status_code=status,
@@ -87,6 +80,7 @@ def require_peer(request: Request, what: str) -> str:
 
 
 def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` as a problem: ParleyError, validation, routing, the rest."""
     @app.exception_handler(ParleyError)
     async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"

@@ -128,6 +128,21 @@ def normalise_audience(audience: Audience | list[str]) -> Audience:
     return parties
 
 
+def readable_by(reader: str | None, *, author: str, audience: Audience, tlp: str) -> bool:
+    """Whether ``reader`` may read the body of an entry by ``author`` (DESIGN.md invariant 4).
+
+    ``reader`` is an authenticated party, or None for an unauthenticated caller. Anyone reads
+    ALL + CLEAR; otherwise only a party: the author, or any party for ALL, or one named in the
+    audience. The one rule for a parsed header (``Header.readable_by``) and a stored row
+    (``parley.node.federation.items.readable``).
+    """
+    if audience == ALL and tlp == "CLEAR":
+        return True
+    if reader is None:
+        return False
+    return reader == author or audience == ALL or reader in audience
+
+
 def body_hash(salt: bytes, body_bytes: bytes) -> bytes:
     """``SHA-256(salt || body_bytes)``, the ``body_hash`` a header commits to (protocol §4.1)."""
     return hashlib.sha256(salt + body_bytes).digest()
@@ -213,11 +228,7 @@ class Header:
 
     def readable_by(self, party: str | None) -> bool:
         """Whether ``party`` (None: an unauthenticated caller) may read this entry's body."""
-        if self.audience == ALL and self.tlp == "CLEAR":
-            return True
-        if party is None:
-            return False
-        return party == self.party or (self.audience == ALL or party in self.audience)
+        return readable_by(party, author=self.party, audience=self.audience, tlp=self.tlp)
 
     def verify_signature(self, log_key: PublicKey) -> None:
         """As ``log_key.verify``, with the key's id and OpenSSL object made once per key."""

@@ -118,3 +118,49 @@ class NotFoundError(ParleyError):
     problem = "not-found"
     title = "Not found"
     http_status = 404
+
+
+# Refusals at the HTTP edge (``parley.api``): they are raised before a route does its work, by
+# the body limits, the rate limit and the routes for pinned peers, and answered as RFC 9457
+# problems like every other error here.
+
+
+class BodyTooLargeError(ParleyError):
+    """A request body is over the limit of its route (413), refused before it is all read."""
+
+    problem = "body-too-large"
+    title = "Request body too large"
+    http_status = 413
+
+    def __init__(self, message: str, *, limit: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
+
+    @classmethod
+    def for_route(cls, route: str, limit: int) -> BodyTooLargeError:
+        """The refusal of a body over ``limit`` bytes sent to ``route``."""
+        return cls(
+            f"the request body to {route} is over its limit of {limit} bytes",
+            limit=limit,
+            hint="send a smaller body; a submission this large is not valid anyway",
+        )
+
+
+class RateLimitedError(ParleyError):
+    """An anonymous caller sent too many requests (429, with ``Retry-After``)."""
+
+    problem = "rate-limited"
+    title = "Too many requests"
+    http_status = 429
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after_s: int = 1) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class PeerRequiredError(NotAuthorizedError):
+    """The route answers pinned peers and administrators, and the caller is neither (401)."""
+
+    problem = "peer-required"
+    title = "Pinned peer or administrator required"
+    http_status = 401
