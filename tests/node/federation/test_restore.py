@@ -15,7 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from parley.core.entry import Body
-from parley.core.errors import ConflictError, VerificationError
+from parley.core.errors import (
+    ConflictError,
+    EquivocationError,
+    LostEntriesError,
+    VerificationError,
+)
 from parley.core.verify import verify_log
 from parley.node import keyrotation
 from parley.node.federation import peers
@@ -23,9 +28,7 @@ from parley.node.federation.pull import pull
 from parley.node.federation.restore import (
     FLAG_LOST,
     Contact,
-    LostEntriesError,
     PeerAddress,
-    RestoreForkError,
     Sighting,
     open_for_restore,
     restore_from,
@@ -117,7 +120,7 @@ def test_a_lost_database_comes_back_from_two_mirrors_and_the_log_continues(jp_hi
         assert checked.root == before["state"].root and checked.checkpoints >= 1
         (next_entry,) = restored.append([kit.check(9)])
         assert next_entry.seq == before["state"].size
-        pulled = pull(us, at_us, kit.MemoryLog(restored, "US"))  # no ForkError: one history
+        pulled = pull(us, at_us, kit.MemoryLog(restored, "US"))  # no EquivocationError: one history
         assert pulled.stored == 1
     finally:
         restored.close()
@@ -149,7 +152,7 @@ def test_mirrors_holding_two_histories_refuse_the_restore_and_store_nothing(jp_h
     sources = [contact(kit, us, mirror(jp, "US", kit)), contact(kit, kr, forked)]
     restored = open_for_restore(lose_database(jp))
     try:
-        with pytest.raises(RestoreForkError, match="two histories of JP's log") as caught:
+        with pytest.raises(EquivocationError, match="two histories of JP's log") as caught:
             restore_from(restored, sources)
         for source in sources:  # both checkpoints are shown
             assert source.sightings[0].note in caught.value.message

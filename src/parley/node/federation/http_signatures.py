@@ -58,7 +58,7 @@ from http_message_signatures import (
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 from sqlalchemy import bindparam, delete, insert, select
 
-from parley.core.errors import NotAuthorizedError, ParleyError
+from parley.core.errors import ParleyError, RequestSignatureError
 from parley.core.keys import PublicKey, SigningKey
 from parley.store.engine import Store
 from parley.store.schema import nonces
@@ -76,12 +76,6 @@ _NONCE = select(nonces.c.expires).where(nonces.c.nonce == bindparam("nonce"))
 log = logging.getLogger("parley.federation")
 
 
-class RequestSignatureError(NotAuthorizedError):
-    """A signed request failed verification: bad signature, unknown key, stale, or replayed."""
-
-    problem = "bad-request-signature"
-    title = "Request signature refused"
-    http_status = 401
 
 
 class _Keys(HTTPSignatureKeyResolver):

@@ -22,7 +22,7 @@ its last entry, its origin is one of the log (either form, protocol s6; once one
 one), and it agrees with the stored tree
 (same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
 every stored prefix was checked the same way, a new checkpoint is consistent with every
-checkpoint seen before. Only the first disagreement is a fork (``ForkError``): it is
+checkpoint seen before. Only the first disagreement is a fork (``EquivocationError``): it is
 recomputed from the author's signed entries and checkpoints. A proof that fails is a
 ``BadProofError``, the fault of whoever served it. ``commit`` stores a verified page under the
 single-writer lock, after checking that no other process stored entries of that log in the
@@ -40,7 +40,13 @@ from sqlalchemy import Connection
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.entry import ALL, Body, Header, parse_header
-from parley.core.errors import ParleyError, VerificationError
+from parley.core.errors import (
+    BadProofError,
+    ConcurrentIngestError,
+    EquivocationError,
+    ParleyError,
+    VerificationError,
+)
 from parley.core.keys import KeyStatement, PublicKey
 from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.core.verify import KeyEpoch, LogVerifier
@@ -58,41 +64,10 @@ FLAG_WITHHELD = "body-withheld"
 FLAG_PENDING = "body-pending"
 
 
-class ConcurrentIngestError(ParleyError):
-    """Another process stored entries of the same log meanwhile: restore and try again."""
-
-    problem = "concurrent-ingest"
-    title = "Log moved meanwhile"
 
 
-class ForkError(VerificationError):
-    """A checkpoint signed by the author disagrees with the tree held here: two histories.
-
-    Established by recomputation alone: the root of the held tree (built from the author's
-    signed entries, each prefix proven against the author's signed checkpoints) at the
-    checkpoint's size differs from the root the author signed. ``target`` is that checkpoint.
-    """
-
-    problem = "fork"
-    title = "Two histories of one log"
-
-    def __init__(
-        self, message: str, target: Target, evidence: equivocation.Evidence | None = None
-    ) -> None:
-        super().__init__(message)
-        self.target = target
-        self.evidence = evidence  # set when the checkpoint is larger than the held tree
 
 
-class BadProofError(VerificationError):
-    """A consistency proof that does not verify: the fault of whoever served it.
-
-    A proof is not signed, so it proves nothing about the author: it condemns the source that
-    served it (a mirror gets an ``observation``), never the log's author.
-    """
-
-    problem = "bad-proof"
-    title = "Proof does not verify"
 
 
 @dataclass
@@ -235,10 +210,11 @@ def verify_target(
     checkpoint = target.checkpoint
     if checkpoint.size <= cursor.size:
         if cursor.root_at(conn, checkpoint.size) != checkpoint.root:
-            raise ForkError(
+            raise EquivocationError(
                 f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose root "
                 "differs from the entries held here: two histories of one log",
-                target,
+                note=target.note,
+                log_key=target.log_key,
             )
         return
     if proof is None:
@@ -248,12 +224,13 @@ def verify_target(
     except VerificationError as exc:
         evidence = _fork_evidence(conn, cursor, target, proof)
         if evidence is not None:
-            raise ForkError(
+            raise EquivocationError(
                 f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose first "
                 f"{cursor.size} entries differ from the entries held here: two histories of "
                 "one log",
-                target,
-                evidence,
+                note=target.note,
+                log_key=target.log_key,
+                evidence=evidence,
             ) from exc
         raise BadProofError(
             f"the consistency proof from the {cursor.size} entries held here to "

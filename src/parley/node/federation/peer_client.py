@@ -4,7 +4,9 @@
 ``get-entries``) under a prefix: ``<url>/fed/v1`` for the author's own log, or
 ``<url>/fed/v1/mirror/<party>`` for a copy of ``party``'s log held by another node. What comes
 back is untrusted until ``parley.node.federation.ingest`` has verified it; this module only decodes
-it, strictly and within bounds.
+it, strictly and within bounds. A failed request is a ``PeerError``: ``PeerUnreachableError``
+(no answer, or a server error), ``PeerRefusedError`` (an error status), ``PeerProtocolError``
+(an answer not in the protocol's form); what an answer proves is judged elsewhere.
 
 Every request is signed with the node's ``http`` key (``parley.node.federation.http_signatures``).
 A ``https`` URL is reached over TLS 1.3 only, and the server's certificate must carry the pinned
@@ -24,7 +26,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from parley.core.entry import Body
-from parley.core.errors import ParleyError, ProofRequestError, VerificationError
+from parley.core.errors import (
+    ParleyError,
+    PeerProtocolError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    PinMismatchError,
+    ProofRequestError,
+)
 from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RECIPIENT
 
@@ -33,26 +42,8 @@ PAGE = 1000
 MAX_PROOF = 64
 
 
-class PeerUnreachableError(ParleyError):
-    """A peer (or mirror) could not be reached, or answered with a server error."""
-
-    problem = "peer-unreachable"
-    title = "Peer unreachable"
-    exit_code = 8
-    http_status = 502
 
 
-class PeerRefusedError(ParleyError):
-    """A peer answered a federation request with an error status."""
-
-    problem = "peer-refused"
-    title = "Peer refused"
-    exit_code = 8
-    http_status = 502
-
-    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
 
 
 def is_loopback(url: str) -> bool:
@@ -158,13 +149,13 @@ def async_http_client(
 
 def _b64(text: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(text, str):
-        raise VerificationError(f"{what}: expected base64 text")
+        raise PeerProtocolError(f"{what}: expected base64 text")
     try:
         data = base64.b64decode(text, validate=True)
     except ValueError as exc:
-        raise VerificationError(f"{what}: not valid base64") from exc
+        raise PeerProtocolError(f"{what}: not valid base64") from exc
     if size is not None and len(data) != size:
-        raise VerificationError(f"{what}: expected {size} bytes, got {len(data)}")
+        raise PeerProtocolError(f"{what}: expected {size} bytes, got {len(data)}")
     return data
 
 
@@ -205,7 +196,7 @@ class LogSource:
     def _get(self, path: str, **params: int | str) -> Any:
         try:
             response = self.client.get(self.prefix + path, params=params)
-        except (httpx.TransportError, tlspin.PinMismatchError) as exc:
+        except (httpx.TransportError, PinMismatchError) as exc:
             raise PeerUnreachableError(f"{self.describe()}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
             raise PeerUnreachableError(
@@ -222,13 +213,13 @@ class LogSource:
         try:
             return response.json()
         except ValueError as exc:
-            raise VerificationError(f"{self.describe()}: {path} did not answer JSON") from exc
+            raise PeerProtocolError(f"{self.describe()}: {path} did not answer JSON") from exc
 
     def get_sth(self) -> str:
         doc = self._get("/get-sth")
         note = doc.get("checkpoint") if isinstance(doc, dict) else None
         if not isinstance(note, str):
-            raise VerificationError(f"{self.describe()}: get-sth carries no checkpoint note")
+            raise PeerProtocolError(f"{self.describe()}: get-sth carries no checkpoint note")
         return note
 
     def consistency(self, first: int, second: int) -> list[bytes]:
@@ -237,7 +228,7 @@ class LogSource:
         doc = self._get("/get-sth-consistency", first=first, second=second)
         proof = doc.get("consistency") if isinstance(doc, dict) else None
         if not isinstance(proof, list) or len(proof) > MAX_PROOF:
-            raise VerificationError(f"{self.describe()}: malformed consistency proof")
+            raise PeerProtocolError(f"{self.describe()}: malformed consistency proof")
         return [_b64(item, "consistency proof", 32) for item in proof]
 
     def entries(self, start: int, end: int) -> list[Fetched]:
@@ -247,7 +238,7 @@ class LogSource:
         doc = self._get("/get-entries", start=start, end=end)
         items = doc.get("entries") if isinstance(doc, dict) else None
         if not isinstance(items, list) or not items or len(items) > end - start + 1:
-            raise VerificationError(
+            raise PeerProtocolError(
                 f"{self.describe()}: get-entries {start}..{end} returned a malformed page"
             )
         return [decode_item(item, f"{self.party}:{start + i}") for i, item in enumerate(items)]
@@ -279,7 +270,7 @@ class PushedSource(LogSource):
 
 def decode_item(item: Any, where: str) -> Fetched:
     if not isinstance(item, dict):
-        raise VerificationError(f"{where}: expected an object")
+        raise PeerProtocolError(f"{where}: expected an object")
     leaf = _b64(item.get("leaf_input"), f"{where} leaf_input")
     if item.get("body") is None:
         return Fetched(leaf, None)
@@ -295,8 +286,3 @@ def author_source(client: httpx.Client, party: str, url: str) -> LogSource:
 def mirror_source(client: httpx.Client, party: str, url: str) -> LogSource:
     return LogSource(client, f"/fed/v1/mirror/{party}", party=party, via=url, author=False)
 
-
-def add_checkpoint_body(old: int, proof: Sequence[bytes], note: str) -> bytes:
-    """The C2SP tlog-witness ``add-checkpoint`` request body."""
-    lines = [f"old {old}\n"] + [base64.b64encode(h).decode("ascii") + "\n" for h in proof]
-    return ("".join(lines) + "\n" + note).encode("utf-8")

@@ -26,7 +26,14 @@ from sqlalchemy import Connection, Update, bindparam, delete, insert, select, up
 
 from parley.core.canonical import canonical_bytes
 from parley.core.entry import check_party
-from parley.core.errors import ConflictError, NotFoundError, PolicyError, VerificationError
+from parley.core.errors import (
+    ConflictError,
+    NotFoundError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    PolicyError,
+    VerificationError,
+)
 from parley.core.keys import KeyStatement, PublicKey, fingerprint
 from parley.node import webhooks
 from parley.node.backoff import backoff_ms
@@ -34,8 +41,6 @@ from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peer_client import (
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     author_source,
     check_url,
     http_client,

@@ -44,7 +44,17 @@ from sqlalchemy import func, select, update
 from parley.core import merkle
 from parley.core.checkpoint import claimed_checkpoint
 from parley.core.entry import parse_header
-from parley.core.errors import ParleyError, VerificationError
+from parley.core.errors import (
+    BadProofError,
+    ConcurrentIngestError,
+    EquivocationError,
+    HeldError,
+    ParleyError,
+    PeerProtocolError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    VerificationError,
+)
 from parley.node.federation import ingest, mirrors, peers
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.ingest import Target
@@ -53,8 +63,6 @@ from parley.node.federation.peer_client import (
     ClientPool,
     Fetched,
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     PushedSource,
     author_source,
     http_client,
@@ -70,12 +78,6 @@ POLL_MS = 60_000
 Progress = Callable[[int, int], None]
 
 
-class HeldError(ParleyError):
-    """Pulling from this peer is held (a fork was seen) until an administrator releases it."""
-
-    problem = "peer-held"
-    title = "Peer held"
-    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -177,7 +179,7 @@ def _pull(
         try:
             with node.store.read() as conn:
                 ingest.verify_target(conn, cursor, target, proof)
-        except ingest.BadProofError as exc:
+        except BadProofError as exc:
             if not source.author:
                 raise  # a mirror's proof condemns the mirror (``_from_mirrors``)
             report.notes.append(f"{exc.message}; its entries are checked against it instead")
@@ -441,7 +443,7 @@ def sync_peer(
     signer = RequestSigner(node.log.key("http"))
     try:
         report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache, pool)
-    except ingest.ForkError as exc:
+    except EquivocationError as exc:
         mirrors.record_fork(node, party, exc, now_ms())
         peers.record_failure(node.store, party, now_ms(), exc.message, node=node.party)
         raise
@@ -469,7 +471,7 @@ def _sync_with_retry(
     for attempt in range(3):
         try:
             return _sync_once(node, peer, signer, hint, progress, use_mirrors, cache, pool)
-        except ingest.ConcurrentIngestError:
+        except ConcurrentIngestError:
             if attempt == 2:
                 raise
             hint = None
@@ -537,9 +539,9 @@ def _from_mirrors(
                 report = pull(node, peer, source, progress=progress)
         except (PeerUnreachableError, PeerRefusedError):
             continue
-        except ingest.ForkError:
+        except EquivocationError:
             raise  # the author's own signatures disagree, whoever relayed them
-        except VerificationError as exc:
+        except (VerificationError, PeerProtocolError) as exc:
             mirrors.condemn(node, other.party, peer.party, exc.message, now_ms())
             continue  # the mirror served what the author did not sign: try the next one
         if best is None:

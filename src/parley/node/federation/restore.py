@@ -17,7 +17,7 @@ peers hold. The workflow, read top to bottom:
    ``keys/log.pem``. A mirror whose copy does not verify is passed over for the next largest.
 4. Every checkpoint any peer showed must be signed by the log key in force at its size and carry
    the root of the verified tree at that size. A different root is a second history of this
-   log (a fork, or a stolen key): ``RestoreForkError`` shows both checkpoints and nothing is
+   log (a fork, or a stolen key): ``EquivocationError`` shows both checkpoints and nothing is
    stored. A checkpoint beyond the verified tree means entries no peer mirrors are lost; the
    next append would contradict what that peer saw, so the restore refuses as well.
 5. Bodies the chosen mirror lacks are asked from the others (the author may read every body of
@@ -49,7 +49,12 @@ from parley.core.checkpoint import Checkpoint, claimed_checkpoint
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import (
     ConflictError,
+    EquivocationError,
+    LostEntriesError,
     ParleyError,
+    PeerError,
+    PeerRefusedError,
+    PeerUnreachableError,
     PolicyError,
     StoreError,
     VerificationError,
@@ -64,8 +69,6 @@ from parley.node.federation.peer_client import (
     PAGE,
     Fetched,
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     author_source,
     check_url,
     http_client,
@@ -83,18 +86,8 @@ FLAG_LOST = "body-lost"
 Progress = Callable[[int, int], None]
 
 
-class RestoreForkError(VerificationError):
-    """Peers hold two different histories of this node's log: nothing was restored."""
-
-    problem = "restore-fork"
-    title = "Restore found two histories"
 
 
-class LostEntriesError(VerificationError):
-    """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
-
-    problem = "lost-entries"
-    title = "Entries lost"
 
 
 @dataclass(frozen=True)
@@ -280,9 +273,9 @@ def _restore_from_best(
     for contact in mirrors:
         try:
             return _restore_from(node, contact, mirrors, contacts, report, progress)
-        except (RestoreForkError, LostEntriesError):
+        except (EquivocationError, LostEntriesError):
             raise
-        except (VerificationError, PeerUnreachableError, PeerRefusedError) as exc:
+        except (VerificationError, PeerError) as exc:
             report.notes.append(f"{contact.address.party}'s mirror passed over: {exc.message}")
             failure = VerificationError(exc.message, hint=exc.hint)
     assert failure is not None  # noqa: S101 - at least one mirror was tried
@@ -391,7 +384,7 @@ def _check_sightings(
             raise VerificationError(f"{sighting.describe()} of {cursor.party}'s log (size "
                                     f"{sighting.size}): {exc.message}") from exc  # fmt: skip
         if cursor.root_at(conn, sighting.size) != target.checkpoint.root:
-            raise RestoreForkError(
+            raise EquivocationError(
                 f"two histories of {cursor.party}'s log: {sighting.describe()} at size "
                 f"{sighting.size} disagrees with {best.describe()} at size {best.size}. Nothing "
                 f"was stored.\n\n--- {best.describe()}\n{best.note}\n--- "
@@ -452,7 +445,7 @@ def _bodies_from(
             header = parse_header(item.leaf)
             stored = logs.get_entry(conn, party, start + offset)
             if stored is None or stored.leaf != item.leaf:
-                raise RestoreForkError(f"{source.describe()} serves another {party}:"
+                raise EquivocationError(f"{source.describe()} serves another {party}:"
                                        f"{start + offset} than the verified log")  # fmt: skip
             if item.body is not None:
                 header.check_body(item.body)

@@ -33,12 +33,6 @@ from parley.core.errors import KeyFileError, ParleyError
 CERT_DAYS = 825
 
 
-class PinMismatchError(ParleyError):
-    """The peer's TLS certificate does not carry the pinned public key."""
-
-    problem = "tls-pin-mismatch"
-    title = "TLS pin mismatch"
-    exit_code = 8
 
 
 def spki_hash(cert_der: bytes) -> str:
