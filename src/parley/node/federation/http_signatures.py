@@ -76,8 +76,6 @@ _NONCE = select(nonces.c.expires).where(nonces.c.nonce == bindparam("nonce"))
 log = logging.getLogger("parley.federation")
 
 
-
-
 class _Keys(HTTPSignatureKeyResolver):
     def __init__(self, private: Mapping[str, Any], public: Mapping[str, Any]) -> None:
         self.private = dict(private)

@@ -52,6 +52,7 @@ from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.core.verify import KeyEpoch, LogVerifier
 from parley.node import webhooks
 from parley.node.federation import witnessing
+from parley.node.federation.consistency import check_consistency
 from parley.node.federation.peer_client import Fetched
 from parley.node.federation.peers import count_pending, update_statement
 from parley.node.federation.quotas import POLICY_BREACH, QuotaWindow
@@ -62,12 +63,6 @@ from parley.store import logs
 
 FLAG_WITHHELD = "body-withheld"
 FLAG_PENDING = "body-pending"
-
-
-
-
-
-
 
 
 @dataclass
@@ -206,36 +201,31 @@ def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
 def verify_target(
     conn: Connection, cursor: LogCursor, target: Target, proof: Sequence[bytes] | None
 ) -> None:
-    """Check a verified checkpoint against the held tree (see the module docstring)."""
-    checkpoint = target.checkpoint
+    """Check a verified checkpoint against the held tree (``consistency.check_consistency``).
+
+    A failed proof that pins another history signed by the author is equivocation; any other
+    failed proof is a ``BadProofError``, the fault of whoever served it.
+    """
+    checkpoint, party = target.checkpoint, cursor.party
     if checkpoint.size <= cursor.size:
-        if cursor.root_at(conn, checkpoint.size) != checkpoint.root:
-            raise EquivocationError(
-                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose root "
-                "differs from the entries held here: two histories of one log",
-                note=target.note,
-                log_key=target.log_key,
-            )
-        return
-    if proof is None:
-        return
+        size, root = checkpoint.size, cursor.root_at(conn, checkpoint.size)
+    else:
+        size, root = cursor.size, cursor.root
     try:
-        merkle.verify_consistency(cursor.size, checkpoint.size, cursor.root, checkpoint.root, proof)
-    except VerificationError as exc:
+        check_consistency(
+            size, root, checkpoint, proof, party=party, note=target.note, log_key=target.log_key
+        )
+    except BadProofError as exc:
+        assert proof is not None  # noqa: S101 - only a proof can fail
         evidence = _fork_evidence(conn, cursor, target, proof)
-        if evidence is not None:
-            raise EquivocationError(
-                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose first "
-                f"{cursor.size} entries differ from the entries held here: two histories of "
-                "one log",
-                note=target.note,
-                log_key=target.log_key,
-                evidence=evidence,
-            ) from exc
-        raise BadProofError(
-            f"the consistency proof from the {cursor.size} entries held here to "
-            f"{cursor.party}'s checkpoint of size {checkpoint.size} does not verify: "
-            f"{exc.message}"
+        if evidence is None:
+            raise
+        raise EquivocationError(
+            f"{party} signed a checkpoint of size {checkpoint.size} whose first {cursor.size} "
+            "entries differ from the entries held here: two histories of one log",
+            note=target.note,
+            log_key=target.log_key,
+            evidence=evidence,
         ) from exc
 
 

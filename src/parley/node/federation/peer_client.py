@@ -42,10 +42,6 @@ PAGE = 1000
 MAX_PROOF = 64
 
 
-
-
-
-
 def is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":

@@ -78,8 +78,6 @@ POLL_MS = 60_000
 Progress = Callable[[int, int], None]
 
 
-
-
 @dataclass(frozen=True)
 class Hint:
     """A verified wake-up: the peer's new checkpoint and the proof from ``old`` to it."""

@@ -86,10 +86,6 @@ FLAG_LOST = "body-lost"
 Progress = Callable[[int, int], None]
 
 
-
-
-
-
 @dataclass(frozen=True)
 class PeerAddress:
     """One peer as the administrator gives it: URL, party, identity key, TLS pin."""

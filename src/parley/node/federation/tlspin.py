@@ -33,8 +33,6 @@ from parley.core.errors import KeyFileError, ParleyError
 CERT_DAYS = 825
 
 
-
-
 def spki_hash(cert_der: bytes) -> str:
     """Hex SHA-256 of a certificate's DER SubjectPublicKeyInfo."""
     cert = x509.load_der_x509_certificate(cert_der)
