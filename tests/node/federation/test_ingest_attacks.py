@@ -29,6 +29,7 @@ from parley.node.federation.peer_client import Fetched
 from parley.node.federation.pull import fill_bodies, pull
 from parley.node.node import Node
 from parley.store import logs
+from parley.store.entries import EntryFlag
 from parley.store.schema import entries
 
 
@@ -257,7 +258,7 @@ def test_withheld_body_attack_is_recorded_as_an_observation(us_jp, kit) -> None:
     with jp.store.read() as conn:
         flagged = {e.seq: e.flag for e in logs.iter_log(conn, "US")}
         mine = [(parse_header(e.leaf), e) for e in logs.iter_log(conn, "JP")]
-    assert flagged[3] == flagged[4] == ingest.FLAG_WITHHELD and flagged[6] is None
+    assert flagged[3] == flagged[4] == EntryFlag.BODY_WITHHELD and flagged[6] is None
     observations = [Body(e.salt or b"", e.body or b"").value() for h, e in mine
                     if h.kind == "observation"]  # fmt: skip
     assert {o["entry"]["ref"] for o in observations} == {"US:3", "US:4"}
@@ -272,7 +273,7 @@ def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp, kit) -> N
     assert report.receipts == 0 and report.observations == 0
     with jp.store.read() as conn:
         flagged = {e.seq: e.flag for e in logs.iter_log(conn, "US")}
-    assert flagged[3] == flagged[4] == flagged[6] == ingest.FLAG_PENDING
+    assert flagged[3] == flagged[4] == flagged[6] == EntryFlag.BODY_PENDING
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 3  # once it is recognised
 
 
@@ -297,7 +298,8 @@ def test_concurrent_ingest_is_detected_not_duplicated(us_jp, kit) -> None:  # ty
     page = ingest.verify_entries(cursor, source.entries(0, 6), source.time)
     pull(jp, peer, kit.MemoryLog(us, "JP"))  # another process got there first
     with pytest.raises(ConcurrentIngestError):
-        ingest.commit(jp, page, target=None, refused=True, now=source.time)
+        with jp.store.write() as tx:
+            ingest.store_page(jp, tx, page, target=None, refused=True, now=source.time)
     assert synced(jp, "US") == 7
 
 

@@ -23,6 +23,7 @@ from parley.node.node import Node, now_ms
 from parley.node.runtime.replicator import Replicator, growth_push
 from parley.store import logs
 from parley.store import witnessing as witness_rows
+from parley.store.entries import EntryFlag
 from parley.store.schema import entries
 
 
@@ -91,7 +92,7 @@ def test_a_body_left_out_of_a_push_to_its_addressee_is_recorded_as_withheld(pair
     del doc["entries"][0]["body"], doc["entries"][0]["salt"]
     report = pull_pushed(jp, "US", json.dumps(doc).encode())
     assert report.observations == 1
-    assert held(jp, "US")[old] == ingest.FLAG_WITHHELD
+    assert held(jp, "US")[old] == EntryFlag.BODY_WITHHELD
 
 
 def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, kit) -> None:  # type: ignore[no-untyped-def]

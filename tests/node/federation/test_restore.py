@@ -26,7 +26,6 @@ from parley.node import keyrotation
 from parley.node.federation import peers
 from parley.node.federation.pull import pull
 from parley.node.federation.restore import (
-    FLAG_LOST,
     Contact,
     PeerAddress,
     Sighting,
@@ -38,6 +37,7 @@ from parley.node.messaging import checks, receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.store import logs
+from parley.store.entries import EntryFlag
 from parley.store.schema import communication_checks, notification_keys
 from parley.store.schema import receipts as receipt_rows
 
@@ -138,7 +138,7 @@ def test_a_body_one_mirror_lacks_comes_from_another_and_the_rest_are_reported(jp
         with restored.store.read() as conn:
             flags = [e.flag for e in logs.iter_log(conn, "JP")]
             state = logs.get_state(conn, "JP")
-        assert flags.count(FLAG_LOST) == 1 and state == before["state"]
+        assert flags.count(EntryFlag.BODY_LOST) == 1 and state == before["state"]
         assert report.indexed["communication_checks"] == 0  # its body is lost with it
     finally:
         restored.close()

@@ -56,12 +56,11 @@ from http_message_signatures import (
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
-from sqlalchemy import bindparam, delete, insert, select
 
 from parley.core.errors import ParleyError, RequestSignatureError
 from parley.core.keys import PublicKey, SigningKey
+from parley.store import nonces as nonce_rows
 from parley.store.engine import Store
-from parley.store.schema import nonces
 
 LABEL = "parley"
 TAG = "parley-fed/v2"
@@ -71,7 +70,6 @@ COVERED = ("@method", "@authority", "@target-uri", RECIPIENT)
 DEFAULT_SKEW_MS = 30_000
 FLUSH_S = 0.05  # remembered nonces reach the database table this much later at most
 PRUNE_EVERY = 1024  # forget expired nonces in memory after this many new ones
-_NONCE = select(nonces.c.expires).where(nonces.c.nonce == bindparam("nonce"))
 
 log = logging.getLogger("parley.federation")
 
@@ -241,8 +239,7 @@ class RequestVerifier:
             known = self._seen.get(nonce)
         if known is None:
             with self.store.read() as conn:
-                row = conn.execute(_NONCE, {"nonce": nonce}).first()
-            known = None if row is None else int(row.expires)
+                known = nonce_rows.expiry(conn, nonce)
         with self._lock:
             known = max(known or 0, self._seen.get(nonce, 0))
             if known >= now_ms:
@@ -288,20 +285,10 @@ class RequestVerifier:
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         now = int(time.time() * 1000)
-        with self.store.shared() as conn:
-            wanted = [row["nonce"] for row in batch]
-            present = {row.nonce: row.expires for row in conn.execute(
-                select(nonces.c.nonce, nonces.c.expires).where(nonces.c.nonce.in_(wanted))
-            )}  # fmt: skip
-            if present:
-                replays = sum(1 for expires in present.values() if expires >= now)
-                if replays:
-                    log.warning("%d replayed request(s) reached two workers at once", replays)
-                conn.execute(delete(nonces).where(nonces.c.nonce.in_(list(present))))
-            conn.execute(insert(nonces), batch)
-            if secrets.randbelow(16) == 0:
-                conn.execute(delete(nonces).where(nonces.c.expires < now))
-
+        with self.store.shared() as tx:
+            replays = nonce_rows.remember(tx, batch, now)
+        if replays:
+            log.warning("%d replayed request(s) reached two workers at once", replays)
 
 def _refuse_retired_tag(request: IncomingRequest) -> None:
     """A request signed the way earlier versions did is refused by name, not as a bad signature."""

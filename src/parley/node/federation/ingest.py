@@ -24,7 +24,7 @@ one), and it agrees with the stored tree
 every stored prefix was checked the same way, a new checkpoint is consistent with every
 checkpoint seen before. Only the first disagreement is a fork (``EquivocationError``): it is
 recomputed from the author's signed entries and checkpoints. A proof that fails is a
-``BadProofError``, the fault of whoever served it. ``commit`` stores a verified page under the
+``BadProofError``, the fault of whoever served it. ``store_page`` stores a verified page under the
 single-writer lock, after checking that no other process stored entries of that log in the
 meantime, and assigns local ingest sequence numbers.
 """
@@ -55,14 +55,13 @@ from parley.node.federation import witnessing
 from parley.node.federation.consistency import check_consistency
 from parley.node.federation.peer_client import Fetched
 from parley.node.federation.peers import count_pending, update_statement
-from parley.node.federation.quotas import POLICY_BREACH, QuotaWindow
+from parley.node.federation.quotas import QuotaWindow
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
 from parley.store import logs
-
-FLAG_WITHHELD = "body-withheld"
-FLAG_PENDING = "body-pending"
+from parley.store.engine import Writing
+from parley.store.entries import EntryFlag
 
 
 @dataclass
@@ -322,34 +321,24 @@ def _audience_text(header: Header) -> str:
     return ALL if header.audience == ALL else ",".join(header.audience)
 
 
-def commit(
+def store_page(
     node: Node,
+    conn: Writing,
     page: Page,
     *,
     target: Target | None,
     refused: bool,
     now: int,
 ) -> Stored:
-    """Store a verified page and append the receipts and observations that answer it.
+    """Store a verified page in the caller's write transaction; append what answers it.
 
-    ``refused``: the page came from the author, which recognised this node as a peer, so a
-    body this node may read and did not get was withheld (an observation records it). Otherwise
-    such a body is marked pending, to be fetched from the author later.
+    The one path by which a peer's verified entries reach the store (pull and push), with the
+    receipts and observations that answer them. Raises ``ConcurrentIngestError`` if another
+    process stored entries of that log meanwhile. ``refused``: the page came from the author,
+    which recognised this node as a peer, so a body this node may read and did not get was
+    withheld (an observation records it). Otherwise such a body is marked pending, to be
+    fetched from the author later.
     """
-    with node.store.write() as conn:
-        return commit_in(node, conn, page, target=target, refused=refused, now=now)
-
-
-def commit_in(
-    node: Node,
-    conn: Connection,
-    page: Page,
-    *,
-    target: Target | None,
-    refused: bool,
-    now: int,
-) -> Stored:
-    """``commit`` inside a write transaction the caller holds."""
     party = page.entries[0].header.party if page.entries else None
     stored = Stored()
     if party is None:
@@ -382,8 +371,20 @@ def commit_in(
     return stored
 
 
+def entry_row(item: Verified, ingest: int, flag: str | None, now: int) -> dict[str, Any]:
+    """The ``entries`` row of a verified entry (its body only if it is stored with it)."""
+    header, body = item.header, item.body
+    return {
+        "party": header.party, "seq": header.seq, "ingest": ingest, "leaf": header.leaf,
+        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
+        "time": header.time, "audience": _audience_text(header), "tlp": header.tlp,
+        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
+        "flag": None if flag is None else str(flag), "stored_at": now,
+    }  # fmt: skip
+
+
 def _store_rows(
-    conn: Connection, node: Node, page: Page, refused: bool, now: int, stored: Stored
+    conn: Writing, node: Node, page: Page, refused: bool, now: int, stored: Stored
 ) -> list[Draft]:
     ingest = logs.next_ingest(conn)
     rows: list[dict[str, Any]] = []
@@ -397,19 +398,12 @@ def _store_rows(
             breaches.setdefault(flag, []).append(item)
             item = Verified(header, item.leaf_hash, None, item.breach)  # stored header-only
         elif item.body is None and header.readable_by(node.party):
-            flag = FLAG_WITHHELD if refused else FLAG_PENDING
-        rows.append({
-            "party": header.party, "seq": header.seq, "ingest": ingest + offset,
-            "leaf": header.leaf, "leaf_hash": item.leaf_hash, "kind": header.kind,
-            "status": header.status, "time": header.time, "audience": _audience_text(header),
-            "tlp": header.tlp, "body": None if item.body is None else item.body.data,
-            "salt": None if item.body is None else item.body.salt, "flag": flag,
-            "stored_at": now,
-        })  # fmt: skip
+            flag = EntryFlag.BODY_WITHHELD if refused else EntryFlag.BODY_PENDING
+        rows.append(entry_row(item, ingest + offset, flag, now))
         stored.entries += 1
         stored.bodies += item.body is not None
         if item.breach is None:
-            drafts.extend(_answers(conn, node, item, flag, now))
+            drafts.extend(answers(conn, node, item, flag, now))
         if header.kind == "receipt" and item.body is not None:
             indexed.append(receipts.receipt_row(header, item.body.value(), now))
         if header.kind == "observation" and item.body is not None:
@@ -417,14 +411,15 @@ def _store_rows(
     drafts = receipts.not_yet_answered(conn, drafts, node.party)
     logs.insert_entries(conn, rows)
     receipts.index_rows(conn, indexed)
-    pending = sum(row["flag"] == FLAG_PENDING for row in rows)
+    pending = sum(row["flag"] == EntryFlag.BODY_PENDING for row in rows)
     if pending:
         count_pending(conn, page.entries[0].header.party, pending)
     for flagged in breaches.values():
         stored.breaches += len(flagged)
         flag, reason = flagged[0].breach or ("", "")
-        if flag == deadlines.FLAG_DEADLINE_BOUNDS:  # recorded as a policy breach
-            flag = POLICY_BREACH
+        if flag == EntryFlag.DEADLINE_BOUNDS:  # recorded as a policy breach
+            flag = EntryFlag.POLICY_BREACH
+        flag = str(flag)  # a plain string in signed bodies and in reports
         stored.breach_flags[flag] = stored.breach_flags.get(flag, 0) + len(flagged)
         drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
                                                (flag, reason)))  # fmt: skip
@@ -441,10 +436,8 @@ def _observed_ours(conn: Connection, node: Node, header: Header, body: Body, now
         webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **about}, now)
 
 
-def _answers(
-    conn: Connection, node: Node, item: Verified, flag: str | None, now: int
-) -> list[Draft]:
-    """The receipts and observations this node appends for one stored entry."""
+def answers(conn: Writing, node: Node, item: Verified, flag: str | None, now: int) -> list[Draft]:
+    """The receipts and observations this node appends for one stored entry of a peer."""
     header = item.header
     if header.kind == "key" and item.body is not None:
         update_statement(conn, header.party, item.body.value())
@@ -452,7 +445,7 @@ def _answers(
         return witnessing.evidence_from_peer(node, conn, header.ref, item.body.value(), now)
     if not receipts.addressed_to(header, node.party):
         return []
-    if flag == FLAG_WITHHELD:
+    if flag == EntryFlag.BODY_WITHHELD:
         detail = f"{header.party} served the header of {header.ref} without its body"
         return [receipts.body_withheld(header, item.leaf_hash, detail)]
     if item.body is not None:

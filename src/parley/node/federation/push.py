@@ -144,7 +144,7 @@ def receive(
             try:
                 with tx.begin_nested():
                     page, target = verified.page, verified.target
-                    stored = ingest.commit_in(node, tx, page, target=target, refused=True, now=now)
+                    stored = ingest.store_page(node, tx, page, target=target, refused=True, now=now)
             except ConcurrentIngestError:
                 stored = None  # a pull stored them meanwhile, or some of them
             if stored is not None:

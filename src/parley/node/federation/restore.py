@@ -42,7 +42,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, claimed_checkpoint
@@ -79,10 +79,11 @@ from parley.node.home import NodeHome, PassphraseSource, no_passphrase
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import notification_key
+from parley.store import entries as entry_rows
 from parley.store import logs
-from parley.store.schema import communication_checks, notification_keys
+from parley.store.engine import Writing
+from parley.store.entries import EntryFlag
 
-FLAG_LOST = "body-lost"
 Progress = Callable[[int, int], None]
 
 
@@ -320,7 +321,10 @@ def _copy(
     while cursor.size < target.size:
         fetched = source.entries(cursor.size, min(target.size, cursor.size + PAGE) - 1)
         page = ingest.verify_entries(cursor, fetched, target.time_ms)
-        rows = [_row(item, next_ingest + i, now) for i, item in enumerate(page.entries)]
+        rows = [
+            ingest.entry_row(item, next_ingest + i, None if item.body else EntryFlag.BODY_LOST, now)
+            for i, item in enumerate(page.entries)
+        ]
         next_ingest += len(rows)
         lost += [item.header for item in page.entries if item.body is None]
         logs.insert_entries(conn, rows)
@@ -328,18 +332,6 @@ def _copy(
         if progress is not None:
             progress(cursor.size, target.size)
     return lost
-
-
-def _row(item: ingest.Verified, ingest_seq: int, now: int) -> dict[str, Any]:
-    header, body = item.header, item.body
-    return {
-        "party": header.party, "seq": header.seq, "ingest": ingest_seq, "leaf": header.leaf,
-        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
-        "time": header.time, "tlp": header.tlp,
-        "audience": ALL if header.audience == ALL else ",".join(header.audience),
-        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
-        "flag": FLAG_LOST if body is None else None, "stored_at": now,
-    }  # fmt: skip
 
 
 def _check_anchor(node: Node, cursor: ingest.LogCursor, source: LogSource) -> None:
@@ -462,7 +454,7 @@ def _describe(header: Header) -> str:
     return f"{header.ref} {header.kind} to {to} ({header.tlp})"
 
 
-def rebuild_indexes(conn: Connection, party: str) -> dict[str, int]:
+def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
     """Rebuild from the own log the indexes its appends keep beside it; return row counts.
 
     * ``receipts``: every receipt of this node (``receipts.receipt_row``), observed at its time;
@@ -494,10 +486,8 @@ def rebuild_indexes(conn: Connection, party: str) -> dict[str, int]:
             if peer is not None:
                 checks.append({"seq": header.seq, "peer": peer, "sent": header.time})
     receipts.index_rows(conn, rows)
-    if keys:
-        conn.execute(insert(notification_keys), [{"key": k, **v} for k, v in keys.items()])
-    if checks:
-        conn.execute(insert(communication_checks), checks)
+    entry_rows.insert_notification_keys(conn, [{"key": k, **v} for k, v in keys.items()])
+    entry_rows.insert_communication_checks(conn, checks)
     return {"receipts": sum(r is not None for r in rows), "notification_keys": len(keys),
             "communication_checks": len(checks)}  # fmt: skip
 
