@@ -54,12 +54,13 @@ from parley.node import webhooks
 from parley.node.federation import witnessing
 from parley.node.federation.consistency import check_consistency
 from parley.node.federation.peer_client import Fetched
-from parley.node.federation.peers import count_pending, update_statement
+from parley.node.federation.peers import update_statement
 from parley.node.federation.quotas import QuotaWindow
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
 from parley.store import logs
+from parley.store import peers as peer_rows
 from parley.store.engine import Writing
 from parley.store.entries import EntryFlag
 
@@ -413,7 +414,7 @@ def _store_rows(
     receipts.index_rows(conn, indexed)
     pending = sum(row["flag"] == EntryFlag.BODY_PENDING for row in rows)
     if pending:
-        count_pending(conn, page.entries[0].header.party, pending)
+        peer_rows.count_pending(conn, page.entries[0].header.party, pending)
     for flagged in breaches.values():
         stored.breaches += len(flagged)
         flag, reason = flagged[0].breach or ("", "")

@@ -72,6 +72,7 @@ from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.store import entries as entry_rows
 from parley.store import logs
+from parley.store import peers as peer_rows
 from parley.store.entries import EntryFlag
 
 POLL_MS = 60_000
@@ -186,7 +187,7 @@ def _pull(
     if target is not None:
         if hint is None and peers.is_news(node.store, peer.party, claimed.size):
             with node.store.write() as conn:
-                peers.record_remote(conn, peer.party, claimed.size, note)
+                peer_rows.record_remote(conn, peer.party, claimed.size, note)
     pages = _fetch_pages(
         node, cursor, source, claimed.size, claimed.time_ms, target, report, progress
     )
@@ -203,7 +204,7 @@ def _pull(
                 )
             report.add(stored)
         with node.store.write() as conn:
-            peers.record_remote(conn, peer.party, claimed.size, note)
+            peer_rows.record_remote(conn, peer.party, claimed.size, note)
     report.after = cursor.size
     return report
 
@@ -375,7 +376,7 @@ def fill_bodies(node: Node, peer: peers.Peer, source: LogSource, limit: int = PA
         filled += _fill(node, peer.party, start, fetched, withheld_from(node, source))
     with node.store.write() as tx:
         left = entry_rows.count_flagged(tx, peer.party, EntryFlag.BODY_PENDING)
-        peers.count_pending(tx, peer.party, total=left)
+        peer_rows.count_pending(tx, peer.party, total=left)
     return filled
 
 

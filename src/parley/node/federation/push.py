@@ -27,12 +27,13 @@ from parley.core.errors import (
     NotAuthorizedError,
     PeerProtocolError,
 )
-from parley.node.federation import ingest, peers, submission
+from parley.node.federation import ingest, submission
 from parley.node.federation.items import entry_item
 from parley.node.federation.peer_client import Fetched, decode_item
 from parley.node.federation.pull import POLL_MS, Hint, verify_push
 from parley.node.node import Node
 from parley.store import logs
+from parley.store import peers as peer_rows
 
 PUSH_MAX_ENTRIES = 64
 PUSH_MAX_BYTES = 512 * 1024
@@ -148,7 +149,7 @@ def receive(
             except ConcurrentIngestError:
                 stored = None  # a pull stored them meanwhile, or some of them
             if stored is not None:
-                peers.record_success_in(tx, submitted.party, now, POLL_MS)
+                peer_rows.record_success(tx, submitted.party, now, POLL_MS)
     if line is None:
         raise submission.equivocated(submitted)
     if stored is not None and verified is not None and cache is not None:

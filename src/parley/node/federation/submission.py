@@ -53,6 +53,7 @@ from parley.node.federation.consistency import check_consistency
 from parley.node.federation.pull import Hint
 from parley.node.node import Node
 from parley.store import logs
+from parley.store import peers as peer_rows
 from parley.store.engine import Writing
 
 MAX_REQUEST = 64 * 1024
@@ -180,7 +181,7 @@ def record(node: Node, tx: Writing, submission: Submission, now: int) -> str | N
         return None
     except BadProofError as exc:
         raise ProofFailedError(f"checkpoint of {party}: {exc.message}") from exc
-    peers.record_remote(tx, party, checkpoint.size, submission.note, status)
+    peer_rows.record_remote(tx, party, checkpoint.size, submission.note, status)
     return witnessing.cosign_checkpoint(node, tx, party, checkpoint, submission.note, now)
 
 
