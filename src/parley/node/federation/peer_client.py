@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,6 +155,47 @@ def _b64(text: Any, what: str, size: int | None = None) -> bytes:
     return data
 
 
+def get(
+    client: httpx.Client,
+    path: str,
+    *,
+    where: str,
+    params: dict[str, int | str] | None = None,
+    absent: Container[int] = (),
+    max_bytes: int | None = None,
+) -> httpx.Response | None:
+    """GET ``path`` from a peer: its 200 answer, or None for a status in ``absent``.
+
+    Every outbound federation request goes through here, so every caller sees one error set:
+    ``PeerUnreachableError`` (no answer, or a server error), ``PeerRefusedError`` (another error
+    status), ``PeerProtocolError`` (an answer over ``max_bytes``).
+    """
+    try:
+        response = client.get(path, params=params)
+    except (httpx.TransportError, PinMismatchError) as exc:
+        raise PeerUnreachableError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    status = response.status_code
+    if status in absent:
+        return None
+    if status >= 500:
+        raise PeerUnreachableError(f"{where}: {path} answered {status}: {problem_detail(response)}")
+    if status != 200:
+        raise PeerRefusedError(
+            f"{where}: {path} answered {status}: {problem_detail(response)}", status=status
+        )
+    if max_bytes is not None and len(response.content) > max_bytes:
+        raise PeerProtocolError(f"{where}: {path} answered more than {max_bytes} bytes")
+    return response
+
+
+def answer_json(response: httpx.Response, what: str) -> Any:
+    """The JSON document of a peer's answer; ``PeerProtocolError`` if it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise PeerProtocolError(f"{what} did not answer JSON") from exc
+
+
 @dataclass(frozen=True)
 class Fetched:
     """One entry as a source served it: the exact leaf bytes and, maybe, body and salt."""
@@ -190,26 +231,10 @@ class LogSource:
         return f"{self.party}'s log at {self.via}" + ("" if self.author else " (mirror)")
 
     def _get(self, path: str, **params: int | str) -> Any:
-        try:
-            response = self.client.get(self.prefix + path, params=params)
-        except (httpx.TransportError, PinMismatchError) as exc:
-            raise PeerUnreachableError(f"{self.describe()}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500:
-            raise PeerUnreachableError(
-                f"{self.describe()}: {path} answered {response.status_code}: "
-                f"{problem_detail(response)}"
-            )
-        if response.status_code != 200:
-            raise PeerRefusedError(
-                f"{self.describe()}: {path} answered {response.status_code}: "
-                f"{problem_detail(response)}",
-                status=response.status_code,
-            )
+        response = get(self.client, self.prefix + path, where=self.describe(), params=params)
+        assert response is not None  # noqa: S101 - no status is taken for an absence here
         self.recognised_as = response.headers.get("parley-peer")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise PeerProtocolError(f"{self.describe()}: {path} did not answer JSON") from exc
+        return answer_json(response, f"{self.describe()}: {path}")
 
     def get_sth(self) -> str:
         doc = self._get("/get-sth")

@@ -24,26 +24,24 @@ from typing import Any
 from sqlalchemy import Connection
 
 from parley.core.canonical import canonical_bytes
-from parley.core.entry import check_party
+from parley.core.entry import check_party, parse_header
 from parley.core.errors import (
     ConflictError,
     NotFoundError,
-    PeerRefusedError,
-    PeerUnreachableError,
+    PeerProtocolError,
     PolicyError,
     VerificationError,
 )
 from parley.core.keys import KeyStatement, PublicKey
 from parley.node import webhooks
 from parley.node.backoff import backoff_ms
-from parley.node.federation import tlspin
+from parley.node.federation import peer_client, tlspin
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peer_client import (
     LogSource,
     author_source,
     check_url,
     http_client,
-    problem_detail,
 )
 from parley.node.node import Node
 from parley.store import logs
@@ -164,19 +162,11 @@ def check_member(node: Node, party: str, identity: PublicKey) -> None:
 
 def fetch_statement(source: LogSource, party: str, network: str, identity: PublicKey) -> Any:
     """Fetch and verify the peer's identity and its first key statement; return its body."""
-    from parley.core.entry import parse_header
-
-    try:
-        response = source.client.get("/fed/v1/public-key")
-    except Exception as exc:  # noqa: BLE001 - any transport failure: unreachable
-        raise PeerUnreachableError(f"{source.via}: {type(exc).__name__}: {exc}") from exc
-    if response.status_code != 200:
-        raise PeerRefusedError(
-            f"{source.via}/fed/v1/public-key answered {response.status_code}: "
-            f"{problem_detail(response)}",
-            status=response.status_code,
-        )
-    info = response.json()
+    response = peer_client.get(source.client, "/fed/v1/public-key", where=source.via)
+    assert response is not None  # noqa: S101 - no status is taken for an absence here
+    info = peer_client.answer_json(response, f"{source.via}/fed/v1/public-key")
+    if not isinstance(info, dict):
+        raise PeerProtocolError(f"{source.via}/fed/v1/public-key did not answer an object")
     claimed = (info.get("party"), info.get("network"), info.get("identity"))
     if claimed != (party, network, identity.b64):
         raise VerificationError(

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy import Connection
 
@@ -63,7 +62,7 @@ from parley.core.keys import PublicKey
 from parley.core.policy import PolicyDocument
 from parley.core.verify import LogVerifier
 from parley.formats.notification import body_identity
-from parley.node.federation import ingest, peers, tlspin, witnessing
+from parley.node.federation import ingest, peer_client, peers, tlspin, witnessing
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peer_client import (
     PAGE,
@@ -85,6 +84,7 @@ from parley.store.engine import Writing
 from parley.store.entries import EntryFlag
 
 Progress = Callable[[int, int], None]
+_NOT_WITNESSED = frozenset(range(100, 600)) - {200}  # any other answer: nothing cosigned
 
 
 @dataclass(frozen=True)
@@ -251,11 +251,10 @@ def _sightings(contact: Contact, party: str) -> list[Sighting]:
     with contextlib.suppress(PeerRefusedError):  # 404: its mirror holds no copy
         note = contact.mirror.get_sth()
         found.append(Sighting(peer, "mirror", note, claimed_checkpoint(note).size))
-    try:
-        response = contact.mirror.client.get(f"/fed/v1/witnessed/{party}")
-    except httpx.TransportError as exc:
-        raise PeerUnreachableError(f"{contact.address.url}: {exc}") from exc
-    if response.status_code == 200:
+    path = f"/fed/v1/witnessed/{party}"
+    client, where = contact.mirror.client, contact.address.url
+    response = peer_client.get(client, path, where=where, absent=_NOT_WITNESSED)
+    if response is not None:
         found.append(Sighting(peer, "witnessed", response.text,
                               claimed_checkpoint(response.text).size))  # fmt: skip
     return found
