@@ -260,3 +260,10 @@ class LostEntriesError(VerificationError):
 
     problem = "lost-entries"
     title = "Entries lost"
+
+
+class PeerAddressError(ParleyError):
+    """A peer's URL, TLS pin or peers file is unusable, or a request names no recipient."""
+
+    problem = "bad-peer-address"
+    title = "Unusable peer address"

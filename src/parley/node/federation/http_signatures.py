@@ -57,7 +57,7 @@ from http_message_signatures import (
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
-from parley.core.errors import ParleyError, RequestSignatureError
+from parley.core.errors import PeerAddressError, RequestSignatureError
 from parley.core.keys import PublicKey, SigningKey
 from parley.store import nonces as nonce_rows
 from parley.store.engine import Store
@@ -105,7 +105,7 @@ class RequestSigner(httpx.Auth):
     def sign(self, request: httpx.Request, *, created: dt.datetime | None = None) -> None:
         """Sign ``request``; it must name its recipient party in ``Parley-To``."""
         if not request.headers.get(RECIPIENT):
-            raise ParleyError(
+            raise PeerAddressError(
                 f"a federation request to {request.url} names no recipient ({RECIPIENT} header)",
                 hint="open peer clients with fedclient.http_client(..., recipient=PARTY)",
             )

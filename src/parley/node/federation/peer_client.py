@@ -27,7 +27,7 @@ import httpx
 
 from parley.core.entry import Body
 from parley.core.errors import (
-    ParleyError,
+    PeerAddressError,
     PeerProtocolError,
     PeerRefusedError,
     PeerUnreachableError,
@@ -56,18 +56,18 @@ def check_url(url: str, tls_spki: str | None) -> str:
     """Normalise a peer URL; non-loopback URLs need https and an SPKI pin (DESIGN, Federation)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url!r} is not an http(s) URL", hint="e.g. https://jp.example:8700"
         )
     if parts.query or parts.fragment or parts.path not in ("", "/"):
-        raise ParleyError(f"peer URL {url!r}: give scheme, host and port only")
+        raise PeerAddressError(f"peer URL {url!r}: give scheme, host and port only")
     if parts.scheme == "https" and tls_spki is None:
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url} uses TLS but no certificate pin was given",
             hint="pass --tls-spki with the SHA-256 of the peer's SPKI ('parley node info')",
         )
     if not is_loopback(url) and (parts.scheme != "https" or tls_spki is None):
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url} is not on this machine: it must use https with a pinned SPKI hash",
             hint="run the peer with 'parley serve --tls' and pass --tls-spki HASH",
         )

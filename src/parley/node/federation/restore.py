@@ -50,7 +50,9 @@ from parley.core.errors import (
     ConflictError,
     EquivocationError,
     LostEntriesError,
+    NotFoundError,
     ParleyError,
+    PeerAddressError,
     PeerError,
     PeerRefusedError,
     PeerUnreachableError,
@@ -108,12 +110,12 @@ def read_peers_file(path: Path) -> list[PeerAddress]:
     try:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise ParleyError(f"{path}: not a readable JSON peers file ({exc})") from exc
+        raise PeerAddressError(f"{path}: not a readable JSON peers file ({exc})") from exc
     items = doc if isinstance(doc, list) else [doc]
     found = []
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not all(k in item for k in ("party", "url", "identity")):
-            raise ParleyError(
+            raise PeerAddressError(
                 f"{path}: peer {index} needs party, url and identity",
                 hint="save 'parley peers list --json' with every backup: it is a peers file",
             )
@@ -194,7 +196,7 @@ def restore(
 ) -> RestoreReport:
     """Run the workflow of the module docstring; raise and store nothing on any refusal."""
     if not addresses:
-        raise ParleyError("name at least one peer to restore from",
+        raise PeerAddressError("name at least one peer to restore from",
                           hint="--from-peers FILE, or --peer URL --party XX --key KEY")  # fmt: skip
     report = RestoreReport(node.party)
     with contextlib.ExitStack() as clients:
@@ -212,7 +214,7 @@ def restore_from(
     report = RestoreReport(node.party) if report is None else report
     mirrors = sorted((c for c in contacts if c.mirror_size), key=lambda c: -c.mirror_size)
     if not mirrors:
-        raise ParleyError(f"no peer reached holds a copy of {node.party}'s log",
+        raise NotFoundError(f"no peer reached holds a copy of {node.party}'s log",
                           hint="; ".join(report.notes) or None)  # fmt: skip
     verifier = _restore_from_best(node, mirrors, contacts, report, progress)
     _pin(node, contacts, report)

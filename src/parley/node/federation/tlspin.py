@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from parley.core.errors import KeyFileError, ParleyError
+from parley.core.errors import KeyFileError, PeerAddressError
 
 CERT_DAYS = 825
 
@@ -45,7 +45,7 @@ def spki_hash(cert_der: bytes) -> str:
 def check_pin(text: str) -> str:
     pin = text.strip().lower().replace(":", "")
     if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
-        raise ParleyError(
+        raise PeerAddressError(
             f"--tls-spki {text!r} is not a SHA-256 hash in hex",
             hint="copy the tls_spki line of the peer's 'parley node info'",
         )
@@ -181,7 +181,7 @@ class _AsyncPinnedBackend(httpcore.AsyncNetworkBackend):
 
 def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
     if pin is None:
-        raise ParleyError("an https peer needs a pinned SPKI hash")
+        raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
     transport = httpx.HTTPTransport(verify=context)
     # httpx has no hook for the TLS handshake; its pool takes a network backend that does.
@@ -193,7 +193,7 @@ def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
 
 def async_pinned_transport(pin: str | None) -> httpx.AsyncHTTPTransport:
     if pin is None:
-        raise ParleyError("an https peer needs a pinned SPKI hash")
+        raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
     transport = httpx.AsyncHTTPTransport(verify=context)
     transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
@@ -223,7 +223,7 @@ def ensure_certificate(home: Path, name: str, now: dt.datetime | None = None) ->
         cert_path.unlink(missing_ok=True)
     key_obj = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(key_obj, ec.EllipticCurvePrivateKey):
-        raise ParleyError(f"{key_path} does not hold an ECDSA key")
+        raise KeyFileError(f"{key_path} does not hold an ECDSA key")
     if not cert_path.exists():
         start = now or dt.datetime.now(dt.UTC)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
