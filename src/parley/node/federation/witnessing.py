@@ -3,7 +3,8 @@
 Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 * A node cosigns a peer's checkpoint when the peer submits it to ``add-checkpoint`` and it is
-  consistent with what this node verified before (``parley.node.federation.wakeup`` checks that).
+  consistent with what this node verified before (``parley.node.federation.submission`` checks
+  that).
   The cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under its witness
   name (the rule of its log's origin, protocol s6.1); what it last cosigned per log is kept and
   served at
