@@ -35,6 +35,8 @@ MAX_ANSWER = 1024 * 1024
 
 @dataclass
 class GossipReport:
+    """What one round of gossip kept, found and could not check."""
+
     cosignatures: int = 0
     equivocations: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

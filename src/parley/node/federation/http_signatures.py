@@ -122,6 +122,7 @@ class RequestSigner(httpx.Auth):
         )
 
     def auth_flow(self, request: httpx.Request) -> Any:
+        """Sign the request (httpx's auth hook)."""
         self.sign(request)
         yield request
 
@@ -135,6 +136,7 @@ class IncomingRequest:
     headers: Mapping[str, str]
 
     def has_signature(self) -> bool:
+        """Whether the request carries an RFC 9421 signature at all."""
         return any(name.lower() in ("signature", "signature-input") for name in self.headers)
 
     def addressed_to(self, base: str) -> IncomingRequest:

@@ -79,6 +79,7 @@ class LogCursor:
     window: QuotaWindow | None = None
 
     def prune(self) -> None:
+        """Keep only the subtree hashes the frontier of the held tree needs."""
         self.nodes = {nid: self.nodes[nid] for nid in merkle.range_nodes(0, self.size)}
 
     def root_at(self, conn: Connection, size: int) -> bytes:
@@ -86,6 +87,7 @@ class LogCursor:
         return merkle.root_hash(size, lambda ids: logs.get_nodes(conn, self.party, ids))
 
     def log_key_at(self, size: int) -> PublicKey | None:
+        """The log key in force at the entry before ``size``, if a key is known yet."""
         if size == 0 or not self.verifier.keys:
             return None
         return self.verifier.key_at(size - 1).purposes["log"]
@@ -164,6 +166,7 @@ class CursorCache:
         self._cursors: dict[str, LogCursor] = {}
 
     def take(self, conn: Connection, party: str) -> LogCursor | None:
+        """The kept cursor of ``party``, if it still matches the stored state exactly."""
         cursor = self._cursors.pop(party, None)
         state = logs.get_state(conn, party)
         if (
@@ -175,6 +178,7 @@ class CursorCache:
         return cursor
 
     def keep(self, cursor: LogCursor) -> None:
+        """Keep a cursor for the next pull of its log."""
         self._cursors[cursor.party] = cursor
 
 
@@ -188,6 +192,7 @@ class Target:
 
 
 def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
+    """Verify a checkpoint note of the cursor's log under ``log_key`` (origin and signature)."""
     checkpoint = open_log_checkpoint(note, cursor.network, cursor.party, log_key.raw,
                                      cursor.verifier.origin)  # fmt: skip
     cursor.verifier.origin = checkpoint.origin
@@ -244,6 +249,8 @@ def _fork_evidence(
 
 @dataclass(frozen=True)
 class Verified:
+    """One verified entry of a page, with the breach that keeps its body out, if any."""
+
     header: Header
     leaf_hash: bytes
     body: Body | None

@@ -17,6 +17,7 @@ from parley.store import logs
 
 
 def b64(data: bytes) -> str:
+    """Standard base64 text of ``data``."""
     return base64.b64encode(data).decode("ascii")
 
 

@@ -43,6 +43,7 @@ MAX_PROOF = 64
 
 
 def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (localhost or a loopback address)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -106,6 +107,7 @@ class ClientPool:
         self._lock = threading.Lock()
 
     def client(self, party: str, url: str, tls_spki: str | None) -> httpx.Client:
+        """The kept-alive client of ``party``, renewed if its URL or pin changed."""
         with self._lock:
             known = self._clients.get(party)
             if known is not None and known[0] == (url, tls_spki):
@@ -124,6 +126,7 @@ class ClientPool:
             known[1].close()
 
     def close(self) -> None:
+        """Close every kept-alive client."""
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
         for _key, client in clients:
@@ -133,6 +136,7 @@ class ClientPool:
 def async_http_client(
     url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
 ) -> httpx.AsyncClient:
+    """An async client for one peer, as ``http_client`` (the replicator's wake-ups)."""
     if url.startswith("https:"):
         transport: httpx.AsyncHTTPTransport = tlspin.async_pinned_transport(tls_spki)
     else:
@@ -205,6 +209,7 @@ class Fetched:
 
 
 def problem_detail(response: httpx.Response) -> str:
+    """The ``detail`` of a problem answer, else the start of the answer's text."""
     try:
         doc = response.json()
     except ValueError:
@@ -228,6 +233,7 @@ class LogSource:
         self.recognised_as: str | None = None  # Parley-Peer of the last answer
 
     def describe(self) -> str:
+        """Whose log this is and where it is served, for messages."""
         return f"{self.party}'s log at {self.via}" + ("" if self.author else " (mirror)")
 
     def _get(self, path: str, **params: int | str) -> Any:
@@ -237,6 +243,7 @@ class LogSource:
         return answer_json(response, f"{self.describe()}: {path}")
 
     def get_sth(self) -> str:
+        """The source's latest checkpoint note (``get-sth``), not yet verified."""
         doc = self._get("/get-sth")
         note = doc.get("checkpoint") if isinstance(doc, dict) else None
         if not isinstance(note, str):
@@ -244,6 +251,7 @@ class LogSource:
         return note
 
     def consistency(self, first: int, second: int) -> list[bytes]:
+        """The consistency proof between two sizes (``get-sth-consistency``), decoded."""
         if first in (0, second):
             return []
         doc = self._get("/get-sth-consistency", first=first, second=second)
@@ -282,6 +290,7 @@ class PushedSource(LogSource):
         self.recognised = recognised
 
     def entries(self, start: int, end: int) -> list[Fetched]:
+        """Entries ``start..end``: the pushed ones first, then the author's answers."""
         if start == self.start and self.pushed and end >= start:
             served, self.pushed = self.pushed[: end - start + 1], []
             self.recognised_as = self.recognised
@@ -290,6 +299,7 @@ class PushedSource(LogSource):
 
 
 def decode_item(item: Any, where: str) -> Fetched:
+    """Decode one ``get-entries`` item strictly; ``PeerProtocolError`` if malformed."""
     if not isinstance(item, dict):
         raise PeerProtocolError(f"{where}: expected an object")
     leaf = _b64(item.get("leaf_input"), f"{where} leaf_input")
@@ -301,9 +311,11 @@ def decode_item(item: Any, where: str) -> Fetched:
 
 
 def author_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    """The author's own log at ``url``."""
     return LogSource(client, "/fed/v1", party=party, via=url, author=True)
 
 
 def mirror_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    """The copy of ``party``'s log mirrored by the node at ``url``."""
     return LogSource(client, f"/fed/v1/mirror/{party}", party=party, via=url, author=False)
 

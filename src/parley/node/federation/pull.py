@@ -91,6 +91,8 @@ class Hint:
 
 @dataclass
 class PullReport:
+    """What one pull of a peer's log did."""
+
     party: str
     via: str
     before: int
@@ -116,6 +118,7 @@ class PullReport:
         return f"{self.breaches} {noun} stored header-only ({flags or 'a policy limit'})"
 
     def add(self, stored: ingest.Stored) -> None:
+        """Count what one stored page added."""
         self.stored += stored.entries
         self.breaches += stored.breaches
         for flag, count in stored.breach_flags.items():

@@ -53,6 +53,7 @@ class QuotaWindow:
         policy: PolicyDocument,
         now: int | None = None,
     ) -> QuotaWindow:
+        """The window of ``party``'s last minute before ``last_time``, from stored entries."""
         quotas = policy.quotas
         future = None if now is None else now + policy.skew_tolerance_ms
         window = cls(quotas.entries_per_minute, quotas.bytes_per_minute,

@@ -100,6 +100,7 @@ class PeerAddress:
 
     @classmethod
     def parse(cls, url: str, party: str, key: str, tls_spki: str | None) -> PeerAddress:
+        """Check and normalise a peer as the administrator gives it."""
         pin = None if tls_spki in (None, "", "-") else tlspin.check_pin(str(tls_spki))
         return cls(check_party(party), check_url(url, pin),
                    PublicKey.from_b64(key, what=f"identity key of {party}"), pin)  # fmt: skip
@@ -134,6 +135,7 @@ class Sighting:
     size: int
 
     def describe(self) -> str:
+        """Where the checkpoint came from, for messages."""
         return f"{self.peer}'s {'mirror' if self.what == 'mirror' else 'cosigned checkpoint'}"
 
 
@@ -148,6 +150,7 @@ class Contact:
 
     @property
     def mirror_size(self) -> int:
+        """The largest checkpoint of this log the peer's mirror holds."""
         return max((s.size for s in self.sightings if s.what == "mirror"), default=0)
 
 

@@ -43,6 +43,7 @@ def spki_hash(cert_der: bytes) -> str:
 
 
 def check_pin(text: str) -> str:
+    """Normalise a SPKI pin given by hand (hex, colons allowed)."""
     pin = text.strip().lower().replace(":", "")
     if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
         raise PeerAddressError(
@@ -53,6 +54,7 @@ def check_pin(text: str) -> str:
 
 
 def client_context() -> ssl.SSLContext:
+    """The TLS 1.3 client context that reaches pinned peers (the pin is checked after)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.check_hostname = False
@@ -180,6 +182,7 @@ class _AsyncPinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
+    """A transport that speaks TLS 1.3 and checks the peer's SPKI pin."""
     if pin is None:
         raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
@@ -192,6 +195,7 @@ def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
 
 
 def async_pinned_transport(pin: str | None) -> httpx.AsyncHTTPTransport:
+    """``pinned_transport`` for async clients."""
     if pin is None:
         raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
@@ -203,6 +207,7 @@ def async_pinned_transport(pin: str | None) -> httpx.AsyncHTTPTransport:
 
 
 def tls_paths(home: Path) -> tuple[Path, Path]:
+    """Where a node home keeps its TLS key and certificate."""
     return home / "tls" / "key.pem", home / "tls" / "cert.pem"
 
 
@@ -242,6 +247,7 @@ def ensure_certificate(home: Path, name: str, now: dt.datetime | None = None) ->
 
 
 def certificate_pin(home: Path) -> str:
+    """The SPKI pin of the node home's TLS certificate."""
     _key, cert_path = tls_paths(home)
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     return spki_hash(cert.public_bytes(serialization.Encoding.DER))

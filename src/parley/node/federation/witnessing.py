@@ -192,6 +192,7 @@ def witnessed_by_origin(conn: Connection, origin_hash: str) -> str | None:
 
 
 def signature_lines(note: str) -> list[str]:
+    """The signature lines of a signed note."""
     return [signature.line() for signature in parse_note(note).signatures]
 
 
