@@ -7,11 +7,11 @@ process and the number of SQL statements each step runs. Two nodes (US, JP) unde
 each pinning the other; for every round:
 
 1. US appends a notification to ALL (``Node.append``, one durable commit);
-2. US reads what its replicator pushes (``submissions.growth_push``: proof and entries);
-3. JP takes the push (``wakeup.receive_push``: verify, store, cosign, append its ``delivered``
+2. US reads what its runtime pushes (``submissions.growth_push``: proof and entries);
+3. JP takes the push (``push.receive``: verify, store, cosign, append its ``delivered``
    receipt, one durable commit);
 4. US keeps JP's cosignature (``witnessing.keep_answer``);
-5. JP reads the push of its receipt, US takes it (``receive_push``), and JP keeps US's
+5. JP reads the push of its receipt, US takes it (``push.receive``), and JP keeps US's
    cosignature (steps 5 to 7 of the table).
 
 Each step's CPU time (``time.process_time``) and statement count (SQLAlchemy's
@@ -44,7 +44,7 @@ from bench.common import (
     result,
 )
 from parley.core.checkpoint import witness_name_for
-from parley.node.federation import wakeup, witnessing
+from parley.node.federation import push, witnessing
 from parley.node.federation.ingest import CursorCache
 from parley.node.node import Node, now_ms
 from parley.node.runtime.submissions import growth_push
@@ -110,14 +110,14 @@ def round_trip(us: Node, jp: Node, caches: dict[str, Cache], meter: Meter, i: in
     with meter("2 US reads the push (proof, entries)"):
         body = growth_push(us, us_old, "JP")
     with meter("3 JP takes the push, receipts it"):
-        pushed = wakeup.receive_push(jp, "US", body, now_ms(), caches["JP"])
+        pushed = push.receive(jp, "US", body, now_ms(), caches["JP"])
     assert pushed.stored is not None and pushed.stored.receipts, "JP did not store the push"
     with meter("4 US keeps JP's cosignature"):
         witnessing.keep_answer(us, latest_checkpoint(us)[1], pushed.line, witness(jp))
     with meter("5 JP reads the receipt's push"):
         back = growth_push(jp, jp_old, "US")
     with meter("6 US takes the receipt"):
-        answered = wakeup.receive_push(us, "JP", back, now_ms(), caches["US"])
+        answered = push.receive(us, "JP", back, now_ms(), caches["US"])
     assert answered.stored is not None, "US did not store the receipt"
     caches["JP"].recorded = latest_checkpoint(us)[0]
     caches["US"].recorded = latest_checkpoint(jp)[0]

@@ -32,7 +32,7 @@ from parley.api.peer_auth import AnonymousLimiter
 from parley.core.checkpoint import origin_for
 from parley.node.federation import peers
 from parley.node.federation.http_signatures import RequestSigner
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation.submission import build_body as add_checkpoint_body
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs

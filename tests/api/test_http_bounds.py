@@ -21,8 +21,8 @@ import pytest
 from integration.fleet import Fleet, FleetNode
 from parley.api import server
 from parley.node import officers
-from parley.node.federation import tlspin, wakeup
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation import push, submission, tlspin
+from parley.node.federation.submission import build_body as add_checkpoint_body
 
 pytestmark = pytest.mark.xdist_group(name="http-bounds")
 
@@ -145,8 +145,8 @@ def test_unbounded_body_memory_exhaustion_attack(pair: Fleet) -> None:
         f"Signature: sig=:AAAA:\r\nContent-Length: {400 * MB}\r\n\r\n"
     ).encode()
     chunk = b"[" * 65536
-    for head, route, limit in ((declared, "/fed/v1/push", wakeup.PUSH_MAX_BYTES),
-                               (signed_declared, "/fed/v1/add-checkpoint", wakeup.MAX_REQUEST)):
+    for head, route, limit in ((declared, "/fed/v1/push", push.PUSH_MAX_BYTES),
+                               (signed_declared, "/fed/v1/add-checkpoint", submission.MAX_REQUEST)):
         with _tls(jp) as sock:
             early = _send_until_answered(sock, head, chunk, 100 * MB)
             status, headers, body = _answer(sock, early)
@@ -161,7 +161,7 @@ def test_unbounded_body_memory_exhaustion_attack(pair: Fleet) -> None:
                                      20 * MB, pause=0.02)  # fmt: skip
         status, headers, body = _answer(sock, early)
     assert status == 413
-    assert str(wakeup.MAX_REQUEST) in str(_is_problem(headers, body, 413)["detail"])
+    assert str(submission.MAX_REQUEST) in str(_is_problem(headers, body, 413)["detail"])
     grown = _peak_rss(jp) - before
     assert grown < RSS_GROWTH_LIMIT, f"peak RSS grew by {grown // MB} MB"
     with jp.client() as client:  # the node still serves

@@ -51,11 +51,11 @@ def test_every_problem_type_is_a_stable_slug_listed_in_the_protocol() -> None:
 
 
 def test_a_renamed_error_class_keeps_its_problem_type() -> None:
-    from parley.node.federation import wakeup
+    from parley.core.errors import EquivocationError
 
-    renamed = type("SomethingElseError", (wakeup.ForkedCheckpointError,), {})
-    assert renamed.problem == "conflicting-root"
-    assert renamed.title == "Two roots for one tree size"
+    renamed = type("SomethingElseError", (EquivocationError,), {})
+    assert renamed.problem == "equivocation"
+    assert renamed.title == "Two histories of one log"
 
 
 @pytest.fixture(scope="module")

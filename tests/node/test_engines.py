@@ -5,15 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from parley.node.federation import wakeup
+from parley.core.errors import RequestSignatureError
+from parley.node.federation import submission
 from parley.node.federation.http_signatures import (
     IncomingRequest,
     Recipient,
-    RequestSignatureError,
     RequestSigner,
     RequestVerifier,
 )
-from parley.node.federation.peer_client import add_checkpoint_body
 from parley.node.federation.pull import pull
 from parley.node.messaging import receipts
 from parley.node.node import now_ms
@@ -30,7 +29,7 @@ def test_replication_round_trip_on_each_engine(network, kit, database) -> None: 
     with us.store.read() as conn:
         note = logs.latest_checkpoint(conn, "US")
     assert note is not None
-    _party, hint, _line = wakeup.receive(jp, add_checkpoint_body(0, [], note[1]), now_ms())
+    _party, hint, _line = submission.receive(jp, submission.build_body(0, [], note[1]), now_ms())
     report = pull(jp, peer, kit.MemoryLog(us, "JP"), hint=hint)
     assert report.stored == us.size() and report.receipts == 2
     receipts.acknowledge(jp, "US:4", "duty", "seen", now_ms())

@@ -1,11 +1,12 @@
 """Federation endpoints beyond the RFC 6962-shaped log routes: wake-ups and witnessing.
 
 * ``POST /fed/v1/add-checkpoint`` (C2SP tlog-witness): a peer submits its new checkpoint with a
-  consistency proof; verified, it wakes the pull of that peer (``parley.node.federation.wakeup``),
-  and the answer is this node's cosignature line (C2SP tlog-cosignature).
+  consistency proof; verified, it wakes the pull of that peer
+  (``parley.node.federation.submission``), and the answer is this node's cosignature line
+  (C2SP tlog-cosignature).
 * ``POST /fed/v1/push``: the same submission by the log's author, carrying the entries it adds;
   verified as a pull would, they are stored with the cosignature record in one commit, and what
-  cannot be taken so is left to the pull (``wakeup.receive_push``).
+  cannot be taken so is left to the pull (``parley.node.federation.push``).
 * ``GET /fed/v1/checkpoint``: this node's latest checkpoint with the cosignatures it holds;
   ``GET /fed/v1/witnessed/<party>``: what this node last cosigned for a log (gossip);
   ``GET /fed/v1/witnessed``: all of them at once, by party.
@@ -29,9 +30,11 @@ from fastapi.responses import Response
 from parley.api.log_api import PartyPath
 from parley.api.problems import require_peer
 from parley.api.workers import runtime_of
-from parley.core.errors import NotFoundError
-from parley.node.federation import wakeup, witnessing
+from parley.core.errors import NotFoundError, SizeConflictError
+from parley.node.federation import submission, witnessing
 from parley.node.federation.pull import Hint
+from parley.node.federation.push import PUSH_MAX_BYTES, Pushed
+from parley.node.federation.push import receive as receive_push
 from parley.node.node import Node, now_ms
 from parley.node.runtime import HandOver
 from parley.node.runtime.submissions import SIZE_MEDIA_TYPE
@@ -39,8 +42,8 @@ from parley.store import witnessing as witness_rows
 
 router = APIRouter(prefix="/fed/v1")
 BODY_LIMITS = {  # bytes; every other route takes none (``parley.api.limits``)
-    ("POST", "/fed/v1/add-checkpoint"): wakeup.MAX_REQUEST,
-    ("POST", "/fed/v1/push"): wakeup.PUSH_MAX_BYTES,
+    ("POST", "/fed/v1/add-checkpoint"): submission.MAX_REQUEST,
+    ("POST", "/fed/v1/push"): PUSH_MAX_BYTES,
 }
 
 
@@ -57,15 +60,15 @@ async def add_checkpoint(request: Request) -> Response:
     node = _node(request)
     body = await request.body()
     try:
-        party, hint, line = await anyio.to_thread.run_sync(wakeup.receive, node, body, now_ms())
-    except wakeup.SizeConflictError as exc:
+        party, hint, line = await anyio.to_thread.run_sync(submission.receive, node, body, now_ms())
+    except SizeConflictError as exc:
         return size_conflict(exc.size)
     return _woken(request, party, hint, line)
 
 
 @router.post("/push")
 async def push(request: Request) -> Response:
-    """``add-checkpoint`` from the log's author, with the entries it adds (``wakeup``)."""
+    """``add-checkpoint`` from the log's author, with the entries it adds (``federation.push``)."""
     import anyio
 
     node = _node(request)
@@ -73,8 +76,8 @@ async def push(request: Request) -> Response:
     body = await request.body()
     runtime = runtime_of(request.app)  # the leader's stores what came; others leave it
 
-    def receive() -> tuple[wakeup.Pushed, HandOver | None]:
-        pushed = wakeup.receive_push(node, caller, body, now_ms(), runtime.cursors)
+    def receive() -> tuple[Pushed, HandOver | None]:
+        pushed = receive_push(node, caller, body, now_ms(), runtime.cursors)
         stored = pushed.stored
         if stored is None or stored.observations or not stored.receipts:
             return pushed, None
@@ -82,7 +85,7 @@ async def push(request: Request) -> Response:
 
     try:
         pushed, hand_over = await anyio.to_thread.run_sync(receive)
-    except wakeup.SizeConflictError as exc:
+    except SizeConflictError as exc:
         return size_conflict(exc.size)
     if pushed.stored is None:
         return _woken(request, pushed.party, pushed.hint, pushed.line)

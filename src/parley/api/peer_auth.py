@@ -24,14 +24,13 @@ from typing import Any
 import anyio
 from fastapi import Request
 
-from parley.core.errors import BodyTooLargeError, RateLimitedError
+from parley.core.errors import BodyTooLargeError, RateLimitedError, RequestSignatureError
 from parley.core.keys import PublicKey
 from parley.node.federation import peers
 from parley.node.federation.http_signatures import (
     Caller,
     IncomingRequest,
     Recipient,
-    RequestSignatureError,
     RequestVerifier,
     header_pairs,
 )

@@ -164,3 +164,159 @@ class PeerRequiredError(NotAuthorizedError):
     problem = "peer-required"
     title = "Pinned peer or administrator required"
     http_status = 401
+
+
+# Federation ---------------------------------------------------------------------------------
+# Transport (``PeerError``: the peer could not be asked, or would not answer) is kept apart from
+# what an answer proves (``VerificationError``: the data is bad). A mirror's bad proof and an
+# unreachable author are different facts and call for different actions.
+
+
+class PeerError(ParleyError):
+    """A request to a peer (or mirror) failed before it gave an answer that can be judged."""
+
+    problem = "peer-failed"
+    title = "Peer request failed"
+    exit_code = 8
+    http_status = 502
+
+
+class PeerUnreachableError(PeerError):
+    """A peer (or mirror) could not be reached, or answered with a server error."""
+
+    problem = "peer-unreachable"
+    title = "Peer unreachable"
+
+
+class PeerRefusedError(PeerError):
+    """A peer answered a federation request with an error status."""
+
+    problem = "peer-refused"
+    title = "Peer refused"
+
+    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class PeerProtocolError(PeerError):
+    """A peer's answer is not in the form the protocol fixes (not JSON, a malformed page...)."""
+
+    problem = "peer-protocol"
+    title = "Malformed answer from a peer"
+
+
+class PinMismatchError(PeerError):
+    """The peer's TLS certificate does not carry the pinned public key."""
+
+    problem = "tls-pin-mismatch"
+    title = "TLS pin mismatch"
+    http_status = 400
+
+
+class RequestSignatureError(NotAuthorizedError):
+    """A signed request failed verification: bad signature, unknown key, stale, or replayed."""
+
+    problem = "bad-request-signature"
+    title = "Request signature refused"
+    http_status = 401
+
+
+class EquivocationError(VerificationError):
+    """Two checkpoints signed by one log's key that are not consistent: two histories of a log.
+
+    Raised only when both are signed by the author's log key (or one is signed and the other is
+    the author's signed entries, proven against its signed checkpoints); a proof that fails on
+    its own is a ``BadProofError``. ``note`` and ``log_key`` name the newer checkpoint and the
+    key that signed it; ``evidence`` (a ``parley.core.equivocation.Evidence``) is set when the
+    checkpoint itself pins the other history.
+    """
+
+    problem = "equivocation"
+    title = "Two histories of one log"
+    http_status = 422
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        note: str | None = None,
+        log_key: bytes | None = None,
+        evidence: object | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.note = note
+        self.log_key = log_key
+        self.evidence = evidence
+
+
+class BadProofError(VerificationError):
+    """A proof that does not verify: the fault of whoever served it, never the log's author."""
+
+    problem = "bad-proof"
+    title = "Proof does not verify"
+
+
+class ProofFailedError(BadProofError):
+    """A submitted consistency proof does not verify (C2SP tlog-witness: 422)."""
+
+    problem = "consistency-proof-failed"
+    title = "Consistency proof does not verify"
+    http_status = 422
+
+
+class UntrustedCheckpointError(ParleyError):
+    """No signature on a submitted checkpoint verifies under the peer's log key (403)."""
+
+    problem = "untrusted-checkpoint"
+    title = "Checkpoint not signed by the log's key"
+    http_status = 403
+
+
+class BadSubmissionError(ParleyError):
+    """An add-checkpoint or push request is malformed (400)."""
+
+    problem = "malformed-submission"
+    title = "Malformed add-checkpoint submission"
+
+
+class SizeConflictError(ParleyError):
+    """``old`` is not the size this node recorded (409, answered as ``text/x.tlog.size``)."""
+
+    problem = "old-size-mismatch"
+    title = "Old size is not the recorded one"
+    http_status = 409
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class ConcurrentIngestError(ParleyError):
+    """Another process stored entries of the same log meanwhile: restore and try again."""
+
+    problem = "concurrent-ingest"
+    title = "Log moved meanwhile"
+
+
+class HeldError(ParleyError):
+    """Pulling from this peer is held (a fork was seen) until an administrator releases it."""
+
+    problem = "peer-held"
+    title = "Peer held"
+    exit_code = 3
+
+
+class LostEntriesError(VerificationError):
+    """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
+
+    problem = "lost-entries"
+    title = "Entries lost"
+
+
+class PeerAddressError(ParleyError):
+    """A peer's URL, TLS pin or peers file is unusable, or a request names no recipient."""
+
+    problem = "bad-peer-address"
+    title = "Unusable peer address"

@@ -13,7 +13,7 @@ import pytest
 from http_message_signatures import HTTPMessageSigner, algorithms
 from sqlalchemy import func, select
 
-from parley.core.errors import ParleyError
+from parley.core.errors import ParleyError, RequestSignatureError
 from parley.core.keys import SigningKey
 from parley.node.federation.http_signatures import (
     COVERED,
@@ -21,7 +21,6 @@ from parley.node.federation.http_signatures import (
     TAG,
     IncomingRequest,
     Recipient,
-    RequestSignatureError,
     RequestSigner,
     RequestVerifier,
     _Keys,

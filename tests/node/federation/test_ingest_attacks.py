@@ -17,13 +17,19 @@ from sqlalchemy import func, select
 from parley.core import equivocation, merkle
 from parley.core.canonical import canonical_bytes
 from parley.core.entry import Body, parse_header
-from parley.core.errors import VerificationError
+from parley.core.errors import (
+    BadProofError,
+    ConcurrentIngestError,
+    EquivocationError,
+    VerificationError,
+)
 from parley.core.verify import verify_log
 from parley.node.federation import ingest, peers
 from parley.node.federation.peer_client import Fetched
 from parley.node.federation.pull import fill_bodies, pull
 from parley.node.node import Node
 from parley.store import logs
+from parley.store.entries import EntryFlag
 from parley.store.schema import entries
 
 
@@ -132,7 +138,7 @@ def test_rewritten_history_attack(us_jp, kit) -> None:  # type: ignore[no-untype
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     rewritten = kit.MemoryLog(us, "JP")
     rewritten.forge(3, body={"nonce": "e" * 32, "deadlines": {}})
-    with pytest.raises(ingest.ForkError, match="two histories"):
+    with pytest.raises(EquivocationError, match="two histories"):
         pull(jp, peer, rewritten)
 
 
@@ -152,7 +158,7 @@ def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None
     _us, jp, peer = us_jp
     rewritten = held_then_rewritten(us_jp, kit, 3)
     before = snapshot(jp)
-    with pytest.raises(ingest.ForkError, match="first 3 entries differ") as caught:
+    with pytest.raises(EquivocationError, match="first 3 entries differ") as caught:
         pull(jp, peer, rewritten)
     assert snapshot(jp) == before
     assert caught.value.evidence is not None
@@ -167,7 +173,7 @@ def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_hel
     before = snapshot(jp)
     with pytest.raises(VerificationError, match="entries do not match the checkpoint") as caught:
         pull(jp, peer, rewritten)
-    assert not isinstance(caught.value, ingest.ForkError)
+    assert not isinstance(caught.value, EquivocationError)
     assert snapshot(jp) == before
 
 
@@ -211,7 +217,7 @@ def test_bogus_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-
     source = kit.MemoryLog(us, "JP", from_author=False)  # a mirror's bogus proof
     source.consistency = lambda a, b: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
     before = snapshot(jp)
-    with pytest.raises(ingest.BadProofError, match="does not verify"):
+    with pytest.raises(BadProofError, match="does not verify"):
         pull(jp, peer, source)
     assert snapshot(jp) == before
 
@@ -238,7 +244,7 @@ def test_stale_checkpoint_is_checked_against_the_held_tree(us_jp, kit) -> None: 
     forged = kit.MemoryLog(us, "JP")
     forged.forge(4, body={"to": "JP", "text": "other", "deadlines": {}})
     forged.get_sth = lambda: forged.note(5)  # type: ignore[method-assign]
-    with pytest.raises(ingest.ForkError):
+    with pytest.raises(EquivocationError):
         pull(jp, peer, forged)
 
 
@@ -252,7 +258,7 @@ def test_withheld_body_attack_is_recorded_as_an_observation(us_jp, kit) -> None:
     with jp.store.read() as conn:
         flagged = {e.seq: e.flag for e in logs.iter_log(conn, "US")}
         mine = [(parse_header(e.leaf), e) for e in logs.iter_log(conn, "JP")]
-    assert flagged[3] == flagged[4] == ingest.FLAG_WITHHELD and flagged[6] is None
+    assert flagged[3] == flagged[4] == EntryFlag.BODY_WITHHELD and flagged[6] is None
     observations = [Body(e.salt or b"", e.body or b"").value() for h, e in mine
                     if h.kind == "observation"]  # fmt: skip
     assert {o["entry"]["ref"] for o in observations} == {"US:3", "US:4"}
@@ -267,7 +273,7 @@ def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp, kit) -> N
     assert report.receipts == 0 and report.observations == 0
     with jp.store.read() as conn:
         flagged = {e.seq: e.flag for e in logs.iter_log(conn, "US")}
-    assert flagged[3] == flagged[4] == flagged[6] == ingest.FLAG_PENDING
+    assert flagged[3] == flagged[4] == flagged[6] == EntryFlag.BODY_PENDING
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 3  # once it is recognised
 
 
@@ -291,8 +297,9 @@ def test_concurrent_ingest_is_detected_not_duplicated(us_jp, kit) -> None:  # ty
     source = kit.MemoryLog(us, "JP")
     page = ingest.verify_entries(cursor, source.entries(0, 6), source.time)
     pull(jp, peer, kit.MemoryLog(us, "JP"))  # another process got there first
-    with pytest.raises(ingest.ConcurrentIngestError):
-        ingest.commit(jp, page, target=None, refused=True, now=source.time)
+    with pytest.raises(ConcurrentIngestError):
+        with jp.store.write() as tx:
+            ingest.store_page(jp, tx, page, target=None, refused=True, now=source.time)
     assert synced(jp, "US") == 7
 
 

@@ -7,13 +7,17 @@ import base64
 import httpx
 import pytest
 
-from parley.core.errors import ParleyError, PolicyError, VerificationError
+from parley.core.errors import (
+    ParleyError,
+    PeerProtocolError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    PolicyError,
+)
 from parley.core.keys import SigningKey
 from parley.node.federation import peers
 from parley.node.federation.peer_client import (
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     check_url,
 )
 from parley.node.node import Node, now_ms
@@ -73,16 +77,16 @@ def source(handler) -> LogSource:  # type: ignore[no-untyped-def]
 def test_endless_data_attack_more_entries_than_asked_is_refused() -> None:
     leaf = base64.b64encode(b"{}").decode()
     flood = {"entries": [{"leaf_input": leaf}] * 5}
-    with pytest.raises(VerificationError, match="malformed page"):
+    with pytest.raises(PeerProtocolError, match="malformed page"):
         source(lambda request: httpx.Response(200, json=flood)).entries(0, 1)
 
 
 def test_malformed_bodies_and_proofs_are_refused() -> None:
     bad_salt = {"entries": [{"leaf_input": "e30=", "body": "e30=", "salt": "AAAA"}]}
-    with pytest.raises(VerificationError, match="salt"):
+    with pytest.raises(PeerProtocolError, match="salt"):
         source(lambda request: httpx.Response(200, json=bad_salt)).entries(0, 0)
     long_proof = {"consistency": [base64.b64encode(b"\0" * 32).decode()] * 65}
-    with pytest.raises(VerificationError, match="consistency"):
+    with pytest.raises(PeerProtocolError, match="consistency"):
         source(lambda request: httpx.Response(200, json=long_proof)).consistency(3, 9)
 
 

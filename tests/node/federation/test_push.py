@@ -11,14 +11,20 @@ import pytest
 from sqlalchemy import select
 
 from parley.core import merkle
-from parley.core.errors import NotAuthorizedError, ParleyError, VerificationError
-from parley.node.federation import ingest, peers, pull, wakeup
-from parley.node.federation.peer_client import PushedSource, add_checkpoint_body, author_source
+from parley.core.errors import (
+    BadSubmissionError,
+    NotAuthorizedError,
+    ParleyError,
+    VerificationError,
+)
+from parley.node.federation import ingest, peers, pull, push, submission
+from parley.node.federation.peer_client import PushedSource, author_source
 from parley.node.node import Node, now_ms
 from parley.node.runtime import LogFeed, Runtime
 from parley.node.runtime.submissions import growth_push
 from parley.store import logs
 from parley.store import witnessing as witness_rows
+from parley.store.entries import EntryFlag
 from parley.store.schema import entries
 
 
@@ -41,13 +47,13 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
     kit.pin(jp, us)
     kit.pin(jp, nodes["KR"])
     size, note = us.checkpoint()
-    wakeup.receive(jp, add_checkpoint_body(0, [], note), now_ms())
+    submission.receive(jp, submission.build_body(0, [], note), now_ms())
     pull.pull(jp, peers.get_peer(jp.store, "US"), kit.MemoryLog(us, "JP"))
     return nodes
 
 
 def pull_pushed(node: Node, author: str, body: bytes) -> pull.PullReport:
-    pushed = wakeup.receive_push(node, author, body, now_ms())
+    pushed = push.receive(node, author, body, now_ms())
     hint = pushed.hint
     assert pushed.party == author and hint.pushed and pushed.stored is None
     with unreachable_author(author) as client:
@@ -87,7 +93,7 @@ def test_a_body_left_out_of_a_push_to_its_addressee_is_recorded_as_withheld(pair
     del doc["entries"][0]["body"], doc["entries"][0]["salt"]
     report = pull_pushed(jp, "US", json.dumps(doc).encode())
     assert report.observations == 1
-    assert held(jp, "US")[old] == ingest.FLAG_WITHHELD
+    assert held(jp, "US")[old] == EntryFlag.BODY_WITHHELD
 
 
 def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, kit) -> None:  # type: ignore[no-untyped-def]
@@ -99,7 +105,7 @@ def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, ki
         before = peers.get_status(conn, "US").remote_size
     for caller in ("KR", None):
         with pytest.raises(NotAuthorizedError, match="must come from US"):
-            wakeup.receive_push(jp, caller, body, now_ms())
+            push.receive(jp, caller, body, now_ms())
     with jp.store.read() as conn:
         assert peers.get_status(conn, "US").remote_size == before
 
@@ -108,7 +114,7 @@ def test_a_push_about_another_partys_log_is_refused_and_changes_nothing(pair, ki
     ("change", "message"),
     [
         (lambda doc: doc.update(entries=doc["entries"] * 2), "beyond the checkpoint's size"),
-        (lambda doc: doc.update(entries=[{}] * (wakeup.PUSH_MAX_ENTRIES + 1)), "over 64"),
+        (lambda doc: doc.update(entries=[{}] * (push.PUSH_MAX_ENTRIES + 1)), "over 64"),
         (lambda doc: doc.pop("submission"), "needs 'submission'"),
         (lambda doc: doc["entries"][0].update(leaf_input="not base64!"), "leaf_input"),
     ],
@@ -121,15 +127,15 @@ def test_a_malformed_push_is_a_bad_request_that_changes_nothing(pair, kit, chang
     change(doc)
     with jp.store.read() as conn:
         before = peers.get_status(conn, "US").remote_size
-    with pytest.raises(wakeup.BadSubmissionError, match=message):
-        wakeup.receive_push(jp, "US", json.dumps(doc).encode(), now_ms())
+    with pytest.raises(BadSubmissionError, match=message):
+        push.receive(jp, "US", json.dumps(doc).encode(), now_ms())
     with jp.store.read() as conn:
         assert peers.get_status(conn, "US").remote_size == before
 
 
 def test_a_push_over_the_byte_limit_is_a_bad_request() -> None:
-    with pytest.raises(wakeup.BadSubmissionError, match="over 524288 bytes"):
-        wakeup.receive_push(None, "US", b" " * (wakeup.PUSH_MAX_BYTES + 1), 0)  # type: ignore[arg-type]
+    with pytest.raises(BadSubmissionError, match="over 524288 bytes"):
+        push.receive(None, "US", b" " * (push.PUSH_MAX_BYTES + 1), 0)  # type: ignore[arg-type]
 
 
 def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair, kit) -> None:  # type: ignore[no-untyped-def]
@@ -205,7 +211,7 @@ def test_a_push_to_the_server_is_stored_with_its_cosignature_record(pair, kit) -
     old, _note = us.checkpoint()
     us.append([kit.check(1), kit.check(2, ("JP",))])
     size, _note = us.checkpoint()
-    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is not None
     assert pushed.stored.entries == 2 and len(pushed.stored.receipts) == 2
@@ -222,7 +228,7 @@ def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_t
     doc = json.loads(growth_push(us, old, "JP"))
     doc["entries"][0]["body"] = base64.b64encode(b'{"nonce":"forged"}').decode()
     before = held(jp, "US")
-    pushed = wakeup.receive_push(jp, "US", json.dumps(doc).encode(), now_ms(),
+    pushed = push.receive(jp, "US", json.dumps(doc).encode(), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is None and len(pushed.hint.pushed) == 1
     assert held(jp, "US") == before
@@ -244,7 +250,7 @@ def test_a_push_from_a_peer_not_in_good_standing_is_left_to_the_pull(pair, kit, 
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
     before = held(jp, "US")
-    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is None and held(jp, "US") == before
 
@@ -255,7 +261,7 @@ def test_a_pushs_receipts_are_handed_to_the_announcer_with_the_pushers_material(
     jp_old, _note = jp.checkpoint()
     old, _note = us.checkpoint()
     us.append([kit.check(1), kit.check(2, ("JP",))])
-    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is not None and len(pushed.stored.receipts) == 2
     published: list[tuple[int, str]] = []
@@ -279,7 +285,7 @@ def test_a_hand_over_without_a_recorded_size_carries_no_material(pair, kit) -> N
     us, jp = pair["US"], pair["JP"]
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
-    pushed = wakeup.receive_push(jp, "US", growth_push(us, old, "JP"), now_ms(),
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
                                  ingest.CursorCache())  # fmt: skip
     assert pushed.stored is not None
     pokes: list[bool] = []

@@ -15,17 +15,19 @@ import pytest
 from sqlalchemy import select
 
 from parley.core.entry import Body
-from parley.core.errors import ConflictError, VerificationError
+from parley.core.errors import (
+    ConflictError,
+    EquivocationError,
+    LostEntriesError,
+    VerificationError,
+)
 from parley.core.verify import verify_log
 from parley.node import keyrotation
 from parley.node.federation import peers
 from parley.node.federation.pull import pull
 from parley.node.federation.restore import (
-    FLAG_LOST,
     Contact,
-    LostEntriesError,
     PeerAddress,
-    RestoreForkError,
     Sighting,
     open_for_restore,
     restore_from,
@@ -35,6 +37,7 @@ from parley.node.messaging import checks, receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.store import logs
+from parley.store.entries import EntryFlag
 from parley.store.schema import communication_checks, notification_keys
 from parley.store.schema import receipts as receipt_rows
 
@@ -117,7 +120,7 @@ def test_a_lost_database_comes_back_from_two_mirrors_and_the_log_continues(jp_hi
         assert checked.root == before["state"].root and checked.checkpoints >= 1
         (next_entry,) = restored.append([kit.check(9)])
         assert next_entry.seq == before["state"].size
-        pulled = pull(us, at_us, kit.MemoryLog(restored, "US"))  # no ForkError: one history
+        pulled = pull(us, at_us, kit.MemoryLog(restored, "US"))  # no EquivocationError: one history
         assert pulled.stored == 1
     finally:
         restored.close()
@@ -135,7 +138,7 @@ def test_a_body_one_mirror_lacks_comes_from_another_and_the_rest_are_reported(jp
         with restored.store.read() as conn:
             flags = [e.flag for e in logs.iter_log(conn, "JP")]
             state = logs.get_state(conn, "JP")
-        assert flags.count(FLAG_LOST) == 1 and state == before["state"]
+        assert flags.count(EntryFlag.BODY_LOST) == 1 and state == before["state"]
         assert report.indexed["communication_checks"] == 0  # its body is lost with it
     finally:
         restored.close()
@@ -149,7 +152,7 @@ def test_mirrors_holding_two_histories_refuse_the_restore_and_store_nothing(jp_h
     sources = [contact(kit, us, mirror(jp, "US", kit)), contact(kit, kr, forked)]
     restored = open_for_restore(lose_database(jp))
     try:
-        with pytest.raises(RestoreForkError, match="two histories of JP's log") as caught:
+        with pytest.raises(EquivocationError, match="two histories of JP's log") as caught:
             restore_from(restored, sources)
         for source in sources:  # both checkpoints are shown
             assert source.sightings[0].note in caught.value.message

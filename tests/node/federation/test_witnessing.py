@@ -8,8 +8,7 @@ import pytest
 from parley.core import equivocation
 from parley.core.checkpoint import claimed_checkpoint, parse_note, witness_name_for
 from parley.core.errors import VerificationError
-from parley.node.federation import gossip, peers, wakeup, witnessing
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation import gossip, peers, submission, witnessing
 from parley.node.federation.pull import pull
 from parley.node.node import Node
 from parley.store import logs
@@ -30,7 +29,7 @@ def witness(author: Node, witness_node: Node, now: int) -> None:
         proof = merkle.consistency_proof(
             old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
         )
-    _party, _hint, line = wakeup.receive(witness_node, add_checkpoint_body(old, proof, note), now)
+    _party, _hint, line = submission.receive(witness_node, submission.build_body(old, proof, note), now)
     name = witness_name_for(witness_node.log.origin)
     witnessing.keep_answer(author, note, line, name)
 
@@ -178,7 +177,7 @@ def test_answers_kept_in_a_batch_keep_the_valid_and_name_the_refused(four, kit) 
     size, note = us.checkpoint()
     lines = {}
     for party in ("JP", "KR"):
-        _party, _hint, lines[party] = wakeup.receive(four[party], add_checkpoint_body(0, [], note),
+        _party, _hint, lines[party] = submission.receive(four[party], submission.build_body(0, [], note),
                                                      T0)  # fmt: skip
     names = {party: witness_name_for(four[party].log.origin) for party in ("JP", "KR", "CN")}
     answers = [

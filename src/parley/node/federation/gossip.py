@@ -23,7 +23,7 @@ import httpx
 
 from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.errors import ParleyError, VerificationError
-from parley.node.federation import peers, witnessing
+from parley.node.federation import peer_client, peers, witnessing
 from parley.node.federation.peer_client import ClientPool
 from parley.node.node import Node, now_ms
 from parley.store import witnessing as rows
@@ -35,18 +35,16 @@ MAX_ANSWER = 1024 * 1024
 
 @dataclass
 class GossipReport:
+    """What one round of gossip kept, found and could not check."""
+
     cosignatures: int = 0
     equivocations: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def _get(client: httpx.Client, path: str) -> httpx.Response | None:
-    response = client.get(path)
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200 or len(response.content) > MAX_ANSWER:
-        raise ParleyError(f"{path} answered {response.status_code}")
-    return response
+def _get(client: httpx.Client, path: str, peer: str) -> httpx.Response | None:
+    """A peer's 200 answer to ``path`` within ``MAX_ANSWER``; None if it holds nothing (404)."""
+    return peer_client.get(client, path, where=peer, absent=(404,), max_bytes=MAX_ANSWER)
 
 
 def _log_keys(node: Node) -> dict[str, bytes]:
@@ -97,11 +95,11 @@ class Gossip:
         """The peer's cosigned checkpoint and what it cosigned of the other logs held here."""
         client = self.pool.client(peer.party, peer.url, peer.tls_spki)
         notes: dict[str, str] = {}
-        own = _get(client, "/fed/v1/checkpoint")
+        own = _get(client, "/fed/v1/checkpoint", peer.party)
         if own is not None:
             notes[peer.party] = own.text
-        witnessed = _get(client, "/fed/v1/witnessed")
-        listed = witnessed.json() if witnessed is not None else {}
+        witnessed = _get(client, "/fed/v1/witnessed", peer.party)
+        listed = {} if witnessed is None else peer_client.answer_json(witnessed, peer.party)
         if not isinstance(listed, dict):
             raise VerificationError(f"{peer.party}: /fed/v1/witnessed is not an object")
         for party, note in listed.items():

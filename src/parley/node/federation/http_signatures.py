@@ -56,12 +56,11 @@ from http_message_signatures import (
     algorithms,
 )
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
-from sqlalchemy import bindparam, delete, insert, select
 
-from parley.core.errors import NotAuthorizedError, ParleyError
+from parley.core.errors import PeerAddressError, RequestSignatureError
 from parley.core.keys import PublicKey, SigningKey
+from parley.store import nonces as nonce_rows
 from parley.store.engine import Store
-from parley.store.schema import nonces
 
 LABEL = "parley"
 TAG = "parley-fed/v2"
@@ -71,17 +70,8 @@ COVERED = ("@method", "@authority", "@target-uri", RECIPIENT)
 DEFAULT_SKEW_MS = 30_000
 FLUSH_S = 0.05  # remembered nonces reach the database table this much later at most
 PRUNE_EVERY = 1024  # forget expired nonces in memory after this many new ones
-_NONCE = select(nonces.c.expires).where(nonces.c.nonce == bindparam("nonce"))
 
 log = logging.getLogger("parley.federation")
-
-
-class RequestSignatureError(NotAuthorizedError):
-    """A signed request failed verification: bad signature, unknown key, stale, or replayed."""
-
-    problem = "bad-request-signature"
-    title = "Request signature refused"
-    http_status = 401
 
 
 class _Keys(HTTPSignatureKeyResolver):
@@ -115,7 +105,7 @@ class RequestSigner(httpx.Auth):
     def sign(self, request: httpx.Request, *, created: dt.datetime | None = None) -> None:
         """Sign ``request``; it must name its recipient party in ``Parley-To``."""
         if not request.headers.get(RECIPIENT):
-            raise ParleyError(
+            raise PeerAddressError(
                 f"a federation request to {request.url} names no recipient ({RECIPIENT} header)",
                 hint="open peer clients with fedclient.http_client(..., recipient=PARTY)",
             )
@@ -132,6 +122,7 @@ class RequestSigner(httpx.Auth):
         )
 
     def auth_flow(self, request: httpx.Request) -> Any:
+        """Sign the request (httpx's auth hook)."""
         self.sign(request)
         yield request
 
@@ -145,6 +136,7 @@ class IncomingRequest:
     headers: Mapping[str, str]
 
     def has_signature(self) -> bool:
+        """Whether the request carries an RFC 9421 signature at all."""
         return any(name.lower() in ("signature", "signature-input") for name in self.headers)
 
     def addressed_to(self, base: str) -> IncomingRequest:
@@ -249,8 +241,7 @@ class RequestVerifier:
             known = self._seen.get(nonce)
         if known is None:
             with self.store.read() as conn:
-                row = conn.execute(_NONCE, {"nonce": nonce}).first()
-            known = None if row is None else int(row.expires)
+                known = nonce_rows.expiry(conn, nonce)
         with self._lock:
             known = max(known or 0, self._seen.get(nonce, 0))
             if known >= now_ms:
@@ -296,20 +287,10 @@ class RequestVerifier:
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         now = int(time.time() * 1000)
-        with self.store.shared() as conn:
-            wanted = [row["nonce"] for row in batch]
-            present = {row.nonce: row.expires for row in conn.execute(
-                select(nonces.c.nonce, nonces.c.expires).where(nonces.c.nonce.in_(wanted))
-            )}  # fmt: skip
-            if present:
-                replays = sum(1 for expires in present.values() if expires >= now)
-                if replays:
-                    log.warning("%d replayed request(s) reached two workers at once", replays)
-                conn.execute(delete(nonces).where(nonces.c.nonce.in_(list(present))))
-            conn.execute(insert(nonces), batch)
-            if secrets.randbelow(16) == 0:
-                conn.execute(delete(nonces).where(nonces.c.expires < now))
-
+        with self.store.shared() as tx:
+            replays = nonce_rows.remember(tx, batch, now)
+        if replays:
+            log.warning("%d replayed request(s) reached two workers at once", replays)
 
 def _refuse_retired_tag(request: IncomingRequest) -> None:
     """A request signed the way earlier versions did is refused by name, not as a bad signature."""

@@ -22,9 +22,9 @@ its last entry, its origin is one of the log (either form, protocol s6; once one
 one), and it agrees with the stored tree
 (same root at an equal size, a valid RFC 9162 consistency proof from the stored size). As
 every stored prefix was checked the same way, a new checkpoint is consistent with every
-checkpoint seen before. Only the first disagreement is a fork (``ForkError``): it is
+checkpoint seen before. Only the first disagreement is a fork (``EquivocationError``): it is
 recomputed from the author's signed entries and checkpoints. A proof that fails is a
-``BadProofError``, the fault of whoever served it. ``commit`` stores a verified page under the
+``BadProofError``, the fault of whoever served it. ``store_page`` stores a verified page under the
 single-writer lock, after checking that no other process stored entries of that log in the
 meantime, and assigns local ingest sequence numbers.
 """
@@ -40,59 +40,29 @@ from sqlalchemy import Connection
 from parley.core import equivocation, merkle
 from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.entry import ALL, Body, Header, parse_header
-from parley.core.errors import ParleyError, VerificationError
+from parley.core.errors import (
+    BadProofError,
+    ConcurrentIngestError,
+    EquivocationError,
+    ParleyError,
+    VerificationError,
+)
 from parley.core.keys import KeyStatement, PublicKey
 from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.core.verify import KeyEpoch, LogVerifier
 from parley.node import webhooks
 from parley.node.federation import witnessing
+from parley.node.federation.consistency import check_consistency
 from parley.node.federation.peer_client import Fetched
-from parley.node.federation.peers import count_pending, update_statement
-from parley.node.federation.quotas import POLICY_BREACH, QuotaWindow
+from parley.node.federation.peers import update_statement
+from parley.node.federation.quotas import QuotaWindow
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
 from parley.store import logs
-
-FLAG_WITHHELD = "body-withheld"
-FLAG_PENDING = "body-pending"
-
-
-class ConcurrentIngestError(ParleyError):
-    """Another process stored entries of the same log meanwhile: restore and try again."""
-
-    problem = "concurrent-ingest"
-    title = "Log moved meanwhile"
-
-
-class ForkError(VerificationError):
-    """A checkpoint signed by the author disagrees with the tree held here: two histories.
-
-    Established by recomputation alone: the root of the held tree (built from the author's
-    signed entries, each prefix proven against the author's signed checkpoints) at the
-    checkpoint's size differs from the root the author signed. ``target`` is that checkpoint.
-    """
-
-    problem = "fork"
-    title = "Two histories of one log"
-
-    def __init__(
-        self, message: str, target: Target, evidence: equivocation.Evidence | None = None
-    ) -> None:
-        super().__init__(message)
-        self.target = target
-        self.evidence = evidence  # set when the checkpoint is larger than the held tree
-
-
-class BadProofError(VerificationError):
-    """A consistency proof that does not verify: the fault of whoever served it.
-
-    A proof is not signed, so it proves nothing about the author: it condemns the source that
-    served it (a mirror gets an ``observation``), never the log's author.
-    """
-
-    problem = "bad-proof"
-    title = "Proof does not verify"
+from parley.store import peers as peer_rows
+from parley.store.engine import Writing
+from parley.store.entries import EntryFlag
 
 
 @dataclass
@@ -109,6 +79,7 @@ class LogCursor:
     window: QuotaWindow | None = None
 
     def prune(self) -> None:
+        """Keep only the subtree hashes the frontier of the held tree needs."""
         self.nodes = {nid: self.nodes[nid] for nid in merkle.range_nodes(0, self.size)}
 
     def root_at(self, conn: Connection, size: int) -> bytes:
@@ -116,6 +87,7 @@ class LogCursor:
         return merkle.root_hash(size, lambda ids: logs.get_nodes(conn, self.party, ids))
 
     def log_key_at(self, size: int) -> PublicKey | None:
+        """The log key in force at the entry before ``size``, if a key is known yet."""
         if size == 0 or not self.verifier.keys:
             return None
         return self.verifier.key_at(size - 1).purposes["log"]
@@ -194,6 +166,7 @@ class CursorCache:
         self._cursors: dict[str, LogCursor] = {}
 
     def take(self, conn: Connection, party: str) -> LogCursor | None:
+        """The kept cursor of ``party``, if it still matches the stored state exactly."""
         cursor = self._cursors.pop(party, None)
         state = logs.get_state(conn, party)
         if (
@@ -205,6 +178,7 @@ class CursorCache:
         return cursor
 
     def keep(self, cursor: LogCursor) -> None:
+        """Keep a cursor for the next pull of its log."""
         self._cursors[cursor.party] = cursor
 
 
@@ -218,6 +192,7 @@ class Target:
 
 
 def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
+    """Verify a checkpoint note of the cursor's log under ``log_key`` (origin and signature)."""
     checkpoint = open_log_checkpoint(note, cursor.network, cursor.party, log_key.raw,
                                      cursor.verifier.origin)  # fmt: skip
     cursor.verifier.origin = checkpoint.origin
@@ -231,34 +206,31 @@ def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
 def verify_target(
     conn: Connection, cursor: LogCursor, target: Target, proof: Sequence[bytes] | None
 ) -> None:
-    """Check a verified checkpoint against the held tree (see the module docstring)."""
-    checkpoint = target.checkpoint
+    """Check a verified checkpoint against the held tree (``consistency.check_consistency``).
+
+    A failed proof that pins another history signed by the author is equivocation; any other
+    failed proof is a ``BadProofError``, the fault of whoever served it.
+    """
+    checkpoint, party = target.checkpoint, cursor.party
     if checkpoint.size <= cursor.size:
-        if cursor.root_at(conn, checkpoint.size) != checkpoint.root:
-            raise ForkError(
-                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose root "
-                "differs from the entries held here: two histories of one log",
-                target,
-            )
-        return
-    if proof is None:
-        return
+        size, root = checkpoint.size, cursor.root_at(conn, checkpoint.size)
+    else:
+        size, root = cursor.size, cursor.root
     try:
-        merkle.verify_consistency(cursor.size, checkpoint.size, cursor.root, checkpoint.root, proof)
-    except VerificationError as exc:
+        check_consistency(
+            size, root, checkpoint, proof, party=party, note=target.note, log_key=target.log_key
+        )
+    except BadProofError as exc:
+        assert proof is not None  # noqa: S101 - only a proof can fail
         evidence = _fork_evidence(conn, cursor, target, proof)
-        if evidence is not None:
-            raise ForkError(
-                f"{cursor.party} signed a checkpoint of size {checkpoint.size} whose first "
-                f"{cursor.size} entries differ from the entries held here: two histories of "
-                "one log",
-                target,
-                evidence,
-            ) from exc
-        raise BadProofError(
-            f"the consistency proof from the {cursor.size} entries held here to "
-            f"{cursor.party}'s checkpoint of size {checkpoint.size} does not verify: "
-            f"{exc.message}"
+        if evidence is None:
+            raise
+        raise EquivocationError(
+            f"{party} signed a checkpoint of size {checkpoint.size} whose first {cursor.size} "
+            "entries differ from the entries held here: two histories of one log",
+            note=target.note,
+            log_key=target.log_key,
+            evidence=evidence,
         ) from exc
 
 
@@ -277,6 +249,8 @@ def _fork_evidence(
 
 @dataclass(frozen=True)
 class Verified:
+    """One verified entry of a page, with the breach that keeps its body out, if any."""
+
     header: Header
     leaf_hash: bytes
     body: Body | None
@@ -355,34 +329,24 @@ def _audience_text(header: Header) -> str:
     return ALL if header.audience == ALL else ",".join(header.audience)
 
 
-def commit(
+def store_page(
     node: Node,
+    conn: Writing,
     page: Page,
     *,
     target: Target | None,
     refused: bool,
     now: int,
 ) -> Stored:
-    """Store a verified page and append the receipts and observations that answer it.
+    """Store a verified page in the caller's write transaction; append what answers it.
 
-    ``refused``: the page came from the author, which recognised this node as a peer, so a
-    body this node may read and did not get was withheld (an observation records it). Otherwise
-    such a body is marked pending, to be fetched from the author later.
+    The one path by which a peer's verified entries reach the store (pull and push), with the
+    receipts and observations that answer them. Raises ``ConcurrentIngestError`` if another
+    process stored entries of that log meanwhile. ``refused``: the page came from the author,
+    which recognised this node as a peer, so a body this node may read and did not get was
+    withheld (an observation records it). Otherwise such a body is marked pending, to be
+    fetched from the author later.
     """
-    with node.store.write() as conn:
-        return commit_in(node, conn, page, target=target, refused=refused, now=now)
-
-
-def commit_in(
-    node: Node,
-    conn: Connection,
-    page: Page,
-    *,
-    target: Target | None,
-    refused: bool,
-    now: int,
-) -> Stored:
-    """``commit`` inside a write transaction the caller holds."""
     party = page.entries[0].header.party if page.entries else None
     stored = Stored()
     if party is None:
@@ -415,8 +379,20 @@ def commit_in(
     return stored
 
 
+def entry_row(item: Verified, ingest: int, flag: str | None, now: int) -> dict[str, Any]:
+    """The ``entries`` row of a verified entry (its body only if it is stored with it)."""
+    header, body = item.header, item.body
+    return {
+        "party": header.party, "seq": header.seq, "ingest": ingest, "leaf": header.leaf,
+        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
+        "time": header.time, "audience": _audience_text(header), "tlp": header.tlp,
+        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
+        "flag": None if flag is None else str(flag), "stored_at": now,
+    }  # fmt: skip
+
+
 def _store_rows(
-    conn: Connection, node: Node, page: Page, refused: bool, now: int, stored: Stored
+    conn: Writing, node: Node, page: Page, refused: bool, now: int, stored: Stored
 ) -> list[Draft]:
     ingest = logs.next_ingest(conn)
     rows: list[dict[str, Any]] = []
@@ -430,19 +406,12 @@ def _store_rows(
             breaches.setdefault(flag, []).append(item)
             item = Verified(header, item.leaf_hash, None, item.breach)  # stored header-only
         elif item.body is None and header.readable_by(node.party):
-            flag = FLAG_WITHHELD if refused else FLAG_PENDING
-        rows.append({
-            "party": header.party, "seq": header.seq, "ingest": ingest + offset,
-            "leaf": header.leaf, "leaf_hash": item.leaf_hash, "kind": header.kind,
-            "status": header.status, "time": header.time, "audience": _audience_text(header),
-            "tlp": header.tlp, "body": None if item.body is None else item.body.data,
-            "salt": None if item.body is None else item.body.salt, "flag": flag,
-            "stored_at": now,
-        })  # fmt: skip
+            flag = EntryFlag.BODY_WITHHELD if refused else EntryFlag.BODY_PENDING
+        rows.append(entry_row(item, ingest + offset, flag, now))
         stored.entries += 1
         stored.bodies += item.body is not None
         if item.breach is None:
-            drafts.extend(_answers(conn, node, item, flag, now))
+            drafts.extend(answers(conn, node, item, flag, now))
         if header.kind == "receipt" and item.body is not None:
             indexed.append(receipts.receipt_row(header, item.body.value(), now))
         if header.kind == "observation" and item.body is not None:
@@ -450,14 +419,15 @@ def _store_rows(
     drafts = receipts.not_yet_answered(conn, drafts, node.party)
     logs.insert_entries(conn, rows)
     receipts.index_rows(conn, indexed)
-    pending = sum(row["flag"] == FLAG_PENDING for row in rows)
+    pending = sum(row["flag"] == EntryFlag.BODY_PENDING for row in rows)
     if pending:
-        count_pending(conn, page.entries[0].header.party, pending)
+        peer_rows.count_pending(conn, page.entries[0].header.party, pending)
     for flagged in breaches.values():
         stored.breaches += len(flagged)
         flag, reason = flagged[0].breach or ("", "")
-        if flag == deadlines.FLAG_DEADLINE_BOUNDS:  # recorded as a policy breach
-            flag = POLICY_BREACH
+        if flag == EntryFlag.DEADLINE_BOUNDS:  # recorded as a policy breach
+            flag = EntryFlag.POLICY_BREACH
+        flag = str(flag)  # a plain string in signed bodies and in reports
         stored.breach_flags[flag] = stored.breach_flags.get(flag, 0) + len(flagged)
         drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
                                                (flag, reason)))  # fmt: skip
@@ -474,10 +444,8 @@ def _observed_ours(conn: Connection, node: Node, header: Header, body: Body, now
         webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **about}, now)
 
 
-def _answers(
-    conn: Connection, node: Node, item: Verified, flag: str | None, now: int
-) -> list[Draft]:
-    """The receipts and observations this node appends for one stored entry."""
+def answers(conn: Writing, node: Node, item: Verified, flag: str | None, now: int) -> list[Draft]:
+    """The receipts and observations this node appends for one stored entry of a peer."""
     header = item.header
     if header.kind == "key" and item.body is not None:
         update_statement(conn, header.party, item.body.value())
@@ -485,7 +453,7 @@ def _answers(
         return witnessing.evidence_from_peer(node, conn, header.ref, item.body.value(), now)
     if not receipts.addressed_to(header, node.party):
         return []
-    if flag == FLAG_WITHHELD:
+    if flag == EntryFlag.BODY_WITHHELD:
         detail = f"{header.party} served the header of {header.ref} without its body"
         return [receipts.body_withheld(header, item.leaf_hash, detail)]
     if item.body is not None:

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import threading
 
+from parley.core import equivocation
 from parley.core.bodies import validate_body
+from parley.core.checkpoint import claimed_checkpoint
 from parley.core.entry import ALL
-from parley.core.errors import VerificationError
+from parley.core.errors import EquivocationError, VerificationError
 from parley.node.federation import witnessing
-from parley.node.federation.ingest import ForkError
 from parley.node.log import Draft
 from parley.node.node import Node
 
@@ -57,18 +58,21 @@ def condemn(node: Node, mirror: str, log: str, detail: str, now: int) -> bool:
     return True
 
 
-def record_fork(node: Node, party: str, fork: ForkError, now: int) -> int | None:
+def record_fork(node: Node, party: str, fork: EquivocationError, now: int) -> int | None:
     """Record the evidence of ``fork`` and hold ``party``; the seq of the ``evidence`` entry.
 
     None when no evidence can be built (no held checkpoint to set against it), or when this
     node already holds evidence against ``party``: then nobody is newly held.
     """
-    target = fork.target
+    if fork.note is None or fork.log_key is None:
+        return None
+    checkpoint = claimed_checkpoint(fork.note)  # its signature was verified before the raise
     with node.store.write() as conn:
-        found = fork.evidence or witnessing.find_fork(conn, party, target.checkpoint, target.note)
+        found = fork.evidence or witnessing.find_fork(conn, party, checkpoint, fork.note)
         if found is None:
             return None
-        evidence = witnessing.evidence_with_key(found, target.log_key)
+        assert isinstance(found, equivocation.Evidence)  # noqa: S101 - set by ingest
+        evidence = witnessing.evidence_with_key(found, fork.log_key)
         try:
             return witnessing.record_equivocation(
                 node, conn, evidence, f"pull of {party}", now

@@ -4,7 +4,9 @@
 ``get-entries``) under a prefix: ``<url>/fed/v1`` for the author's own log, or
 ``<url>/fed/v1/mirror/<party>`` for a copy of ``party``'s log held by another node. What comes
 back is untrusted until ``parley.node.federation.ingest`` has verified it; this module only decodes
-it, strictly and within bounds.
+it, strictly and within bounds. A failed request is a ``PeerError``: ``PeerUnreachableError``
+(no answer, or a server error), ``PeerRefusedError`` (an error status), ``PeerProtocolError``
+(an answer not in the protocol's form); what an answer proves is judged elsewhere.
 
 Every request is signed with the node's ``http`` key (``parley.node.federation.http_signatures``).
 A ``https`` URL is reached over TLS 1.3 only, and the server's certificate must carry the pinned
@@ -16,7 +18,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +26,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from parley.core.entry import Body
-from parley.core.errors import ParleyError, ProofRequestError, VerificationError
+from parley.core.errors import (
+    PeerAddressError,
+    PeerProtocolError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    PinMismatchError,
+    ProofRequestError,
+)
 from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RECIPIENT
 
@@ -33,29 +42,8 @@ PAGE = 1000
 MAX_PROOF = 64
 
 
-class PeerUnreachableError(ParleyError):
-    """A peer (or mirror) could not be reached, or answered with a server error."""
-
-    problem = "peer-unreachable"
-    title = "Peer unreachable"
-    exit_code = 8
-    http_status = 502
-
-
-class PeerRefusedError(ParleyError):
-    """A peer answered a federation request with an error status."""
-
-    problem = "peer-refused"
-    title = "Peer refused"
-    exit_code = 8
-    http_status = 502
-
-    def __init__(self, message: str, *, status: int, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-
-
 def is_loopback(url: str) -> bool:
+    """Whether ``url`` names this machine (localhost or a loopback address)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -69,18 +57,18 @@ def check_url(url: str, tls_spki: str | None) -> str:
     """Normalise a peer URL; non-loopback URLs need https and an SPKI pin (DESIGN, Federation)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url!r} is not an http(s) URL", hint="e.g. https://jp.example:8700"
         )
     if parts.query or parts.fragment or parts.path not in ("", "/"):
-        raise ParleyError(f"peer URL {url!r}: give scheme, host and port only")
+        raise PeerAddressError(f"peer URL {url!r}: give scheme, host and port only")
     if parts.scheme == "https" and tls_spki is None:
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url} uses TLS but no certificate pin was given",
             hint="pass --tls-spki with the SHA-256 of the peer's SPKI ('parley node info')",
         )
     if not is_loopback(url) and (parts.scheme != "https" or tls_spki is None):
-        raise ParleyError(
+        raise PeerAddressError(
             f"peer URL {url} is not on this machine: it must use https with a pinned SPKI hash",
             hint="run the peer with 'parley serve --tls' and pass --tls-spki HASH",
         )
@@ -119,6 +107,7 @@ class ClientPool:
         self._lock = threading.Lock()
 
     def client(self, party: str, url: str, tls_spki: str | None) -> httpx.Client:
+        """The kept-alive client of ``party``, renewed if its URL or pin changed."""
         with self._lock:
             known = self._clients.get(party)
             if known is not None and known[0] == (url, tls_spki):
@@ -137,6 +126,7 @@ class ClientPool:
             known[1].close()
 
     def close(self) -> None:
+        """Close every kept-alive client."""
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
         for _key, client in clients:
@@ -146,6 +136,7 @@ class ClientPool:
 def async_http_client(
     url: str, tls_spki: str | None, auth: httpx.Auth | None, recipient: str
 ) -> httpx.AsyncClient:
+    """An async client for one peer, as ``http_client`` (the replicator's wake-ups)."""
     if url.startswith("https:"):
         transport: httpx.AsyncHTTPTransport = tlspin.async_pinned_transport(tls_spki)
     else:
@@ -158,14 +149,55 @@ def async_http_client(
 
 def _b64(text: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(text, str):
-        raise VerificationError(f"{what}: expected base64 text")
+        raise PeerProtocolError(f"{what}: expected base64 text")
     try:
         data = base64.b64decode(text, validate=True)
     except ValueError as exc:
-        raise VerificationError(f"{what}: not valid base64") from exc
+        raise PeerProtocolError(f"{what}: not valid base64") from exc
     if size is not None and len(data) != size:
-        raise VerificationError(f"{what}: expected {size} bytes, got {len(data)}")
+        raise PeerProtocolError(f"{what}: expected {size} bytes, got {len(data)}")
     return data
+
+
+def get(
+    client: httpx.Client,
+    path: str,
+    *,
+    where: str,
+    params: dict[str, int | str] | None = None,
+    absent: Container[int] = (),
+    max_bytes: int | None = None,
+) -> httpx.Response | None:
+    """GET ``path`` from a peer: its 200 answer, or None for a status in ``absent``.
+
+    Every outbound federation request goes through here, so every caller sees one error set:
+    ``PeerUnreachableError`` (no answer, or a server error), ``PeerRefusedError`` (another error
+    status), ``PeerProtocolError`` (an answer over ``max_bytes``).
+    """
+    try:
+        response = client.get(path, params=params)
+    except (httpx.TransportError, PinMismatchError) as exc:
+        raise PeerUnreachableError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    status = response.status_code
+    if status in absent:
+        return None
+    if status >= 500:
+        raise PeerUnreachableError(f"{where}: {path} answered {status}: {problem_detail(response)}")
+    if status != 200:
+        raise PeerRefusedError(
+            f"{where}: {path} answered {status}: {problem_detail(response)}", status=status
+        )
+    if max_bytes is not None and len(response.content) > max_bytes:
+        raise PeerProtocolError(f"{where}: {path} answered more than {max_bytes} bytes")
+    return response
+
+
+def answer_json(response: httpx.Response, what: str) -> Any:
+    """The JSON document of a peer's answer; ``PeerProtocolError`` if it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise PeerProtocolError(f"{what} did not answer JSON") from exc
 
 
 @dataclass(frozen=True)
@@ -177,6 +209,7 @@ class Fetched:
 
 
 def problem_detail(response: httpx.Response) -> str:
+    """The ``detail`` of a problem answer, else the start of the answer's text."""
     try:
         doc = response.json()
     except ValueError:
@@ -200,44 +233,31 @@ class LogSource:
         self.recognised_as: str | None = None  # Parley-Peer of the last answer
 
     def describe(self) -> str:
+        """Whose log this is and where it is served, for messages."""
         return f"{self.party}'s log at {self.via}" + ("" if self.author else " (mirror)")
 
     def _get(self, path: str, **params: int | str) -> Any:
-        try:
-            response = self.client.get(self.prefix + path, params=params)
-        except (httpx.TransportError, tlspin.PinMismatchError) as exc:
-            raise PeerUnreachableError(f"{self.describe()}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500:
-            raise PeerUnreachableError(
-                f"{self.describe()}: {path} answered {response.status_code}: "
-                f"{problem_detail(response)}"
-            )
-        if response.status_code != 200:
-            raise PeerRefusedError(
-                f"{self.describe()}: {path} answered {response.status_code}: "
-                f"{problem_detail(response)}",
-                status=response.status_code,
-            )
+        response = get(self.client, self.prefix + path, where=self.describe(), params=params)
+        assert response is not None  # noqa: S101 - no status is taken for an absence here
         self.recognised_as = response.headers.get("parley-peer")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise VerificationError(f"{self.describe()}: {path} did not answer JSON") from exc
+        return answer_json(response, f"{self.describe()}: {path}")
 
     def get_sth(self) -> str:
+        """The source's latest checkpoint note (``get-sth``), not yet verified."""
         doc = self._get("/get-sth")
         note = doc.get("checkpoint") if isinstance(doc, dict) else None
         if not isinstance(note, str):
-            raise VerificationError(f"{self.describe()}: get-sth carries no checkpoint note")
+            raise PeerProtocolError(f"{self.describe()}: get-sth carries no checkpoint note")
         return note
 
     def consistency(self, first: int, second: int) -> list[bytes]:
+        """The consistency proof between two sizes (``get-sth-consistency``), decoded."""
         if first in (0, second):
             return []
         doc = self._get("/get-sth-consistency", first=first, second=second)
         proof = doc.get("consistency") if isinstance(doc, dict) else None
         if not isinstance(proof, list) or len(proof) > MAX_PROOF:
-            raise VerificationError(f"{self.describe()}: malformed consistency proof")
+            raise PeerProtocolError(f"{self.describe()}: malformed consistency proof")
         return [_b64(item, "consistency proof", 32) for item in proof]
 
     def entries(self, start: int, end: int) -> list[Fetched]:
@@ -247,7 +267,7 @@ class LogSource:
         doc = self._get("/get-entries", start=start, end=end)
         items = doc.get("entries") if isinstance(doc, dict) else None
         if not isinstance(items, list) or not items or len(items) > end - start + 1:
-            raise VerificationError(
+            raise PeerProtocolError(
                 f"{self.describe()}: get-entries {start}..{end} returned a malformed page"
             )
         return [decode_item(item, f"{self.party}:{start + i}") for i, item in enumerate(items)]
@@ -270,6 +290,7 @@ class PushedSource(LogSource):
         self.recognised = recognised
 
     def entries(self, start: int, end: int) -> list[Fetched]:
+        """Entries ``start..end``: the pushed ones first, then the author's answers."""
         if start == self.start and self.pushed and end >= start:
             served, self.pushed = self.pushed[: end - start + 1], []
             self.recognised_as = self.recognised
@@ -278,8 +299,9 @@ class PushedSource(LogSource):
 
 
 def decode_item(item: Any, where: str) -> Fetched:
+    """Decode one ``get-entries`` item strictly; ``PeerProtocolError`` if malformed."""
     if not isinstance(item, dict):
-        raise VerificationError(f"{where}: expected an object")
+        raise PeerProtocolError(f"{where}: expected an object")
     leaf = _b64(item.get("leaf_input"), f"{where} leaf_input")
     if item.get("body") is None:
         return Fetched(leaf, None)
@@ -289,14 +311,11 @@ def decode_item(item: Any, where: str) -> Fetched:
 
 
 def author_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    """The author's own log at ``url``."""
     return LogSource(client, "/fed/v1", party=party, via=url, author=True)
 
 
 def mirror_source(client: httpx.Client, party: str, url: str) -> LogSource:
+    """The copy of ``party``'s log mirrored by the node at ``url``."""
     return LogSource(client, f"/fed/v1/mirror/{party}", party=party, via=url, author=False)
 
-
-def add_checkpoint_body(old: int, proof: Sequence[bytes], note: str) -> bytes:
-    """The C2SP tlog-witness ``add-checkpoint`` request body."""
-    lines = [f"old {old}\n"] + [base64.b64encode(h).decode("ascii") + "\n" for h in proof]
-    return ("".join(lines) + "\n" + note).encode("utf-8")

@@ -15,7 +15,7 @@ The workflow, read top to bottom against RFC 9162 and DESIGN.md (Federation):
    first ones: they are verified exactly as fetched ones); verify each page entry by entry
    (``ingest.verify_entries``), then prove the page a prefix of the checkpoint with a consistency
    proof from the page's end (the last page must reproduce the checkpoint's root exactly), and
-   only then store it with the receipts and observations it calls for (``ingest.commit``).
+   only then store it with the receipts and observations it calls for (``ingest.store_page``).
    If the checkpoint is signed by a log key this node does not know yet (a rotation inside the
    missing range), every page is verified first and stored only once the key is known.
 5. On success from the author, fetch the bodies still pending: those a mirror could not give, or
@@ -39,12 +39,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import func, select, update
 
 from parley.core import merkle
 from parley.core.checkpoint import claimed_checkpoint
 from parley.core.entry import parse_header
-from parley.core.errors import ParleyError, VerificationError
+from parley.core.errors import (
+    BadProofError,
+    ConcurrentIngestError,
+    EquivocationError,
+    HeldError,
+    ParleyError,
+    PeerProtocolError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    VerificationError,
+)
 from parley.node.federation import ingest, mirrors, peers
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.ingest import Target
@@ -53,8 +62,6 @@ from parley.node.federation.peer_client import (
     ClientPool,
     Fetched,
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     PushedSource,
     author_source,
     http_client,
@@ -63,19 +70,13 @@ from parley.node.federation.peer_client import (
 from parley.node.federation.quotas import WINDOW_MS
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
+from parley.store import entries as entry_rows
 from parley.store import logs
-from parley.store.schema import entries
+from parley.store import peers as peer_rows
+from parley.store.entries import EntryFlag
 
 POLL_MS = 60_000
 Progress = Callable[[int, int], None]
-
-
-class HeldError(ParleyError):
-    """Pulling from this peer is held (a fork was seen) until an administrator releases it."""
-
-    problem = "peer-held"
-    title = "Peer held"
-    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Hint:
 
 @dataclass
 class PullReport:
+    """What one pull of a peer's log did."""
+
     party: str
     via: str
     before: int
@@ -115,6 +118,7 @@ class PullReport:
         return f"{self.breaches} {noun} stored header-only ({flags or 'a policy limit'})"
 
     def add(self, stored: ingest.Stored) -> None:
+        """Count what one stored page added."""
         self.stored += stored.entries
         self.breaches += stored.breaches
         for flag, count in stored.breach_flags.items():
@@ -164,7 +168,8 @@ def _pull(
             known = logs.checkpoint_at(conn, peer.party, claimed.size) is not None
         if claimed.size == cursor.size and claimed.size and not known:
             empty = ingest.Page(cursor.size, [], [], cursor.size, cursor.root, cursor.last_time)
-            ingest.commit(node, empty, target=held, refused=False, now=now_ms())
+            with node.store.write() as tx:
+                ingest.store_page(node, tx, empty, target=held, refused=False, now=now_ms())
         return report
     key = cursor.log_key_at(cursor.size) or peer.log_key
     try:
@@ -177,7 +182,7 @@ def _pull(
         try:
             with node.store.read() as conn:
                 ingest.verify_target(conn, cursor, target, proof)
-        except ingest.BadProofError as exc:
+        except BadProofError as exc:
             if not source.author:
                 raise  # a mirror's proof condemns the mirror (``_from_mirrors``)
             report.notes.append(f"{exc.message}; its entries are checked against it instead")
@@ -185,7 +190,7 @@ def _pull(
     if target is not None:
         if hint is None and peers.is_news(node.store, peer.party, claimed.size):
             with node.store.write() as conn:
-                peers.record_remote(conn, peer.party, claimed.size, note)
+                peer_rows.record_remote(conn, peer.party, claimed.size, note)
     pages = _fetch_pages(
         node, cursor, source, claimed.size, claimed.time_ms, target, report, progress
     )
@@ -195,10 +200,14 @@ def _pull(
             raise VerificationError(f"{source.describe()}: entries do not match the checkpoint")
         for index, (page, refused) in enumerate(pages):
             last = index == len(pages) - 1
-            report.add(ingest.commit(node, page, target=target if last else None,
-                                     refused=refused, now=now_ms()))  # fmt: skip
+            signed = target if last else None
+            with node.store.write() as tx:
+                stored = ingest.store_page(
+                    node, tx, page, target=signed, refused=refused, now=now_ms()
+                )
+            report.add(stored)
         with node.store.write() as conn:
-            peers.record_remote(conn, peer.party, claimed.size, note)
+            peer_rows.record_remote(conn, peer.party, claimed.size, note)
     report.after = cursor.size
     return report
 
@@ -255,8 +264,12 @@ def _fetch_pages(
             else:
                 _prove_prefix(cursor, source.describe(), target, size, served.proof)
                 last = cursor.size == size
-                report.add(ingest.commit(node, page, target=target if last else None,
-                                         refused=served.refused, now=now_ms()))  # fmt: skip
+                signed = target if last else None
+                with node.store.write() as tx:
+                    stored = ingest.store_page(
+                        node, tx, page, target=signed, refused=served.refused, now=now_ms()
+                    )
+                report.add(stored)
                 if report.throttled:
                     break  # a flooding peer: pull the rest after a pause (quotas.WINDOW_MS)
             if progress is not None:
@@ -359,21 +372,14 @@ def fill_bodies(node: Node, peer: peers.Peer, source: LogSource, limit: int = PA
     with node.store.read() as conn:
         if peers.get_status(conn, peer.party).pending_bodies == 0:
             return 0
-        pending = [row.seq for row in conn.execute(
-            select(entries.c.seq).where(entries.c.party == peer.party,
-                                        entries.c.flag == ingest.FLAG_PENDING)
-            .order_by(entries.c.seq).limit(limit)
-        )]  # fmt: skip
+        pending = entry_rows.flagged_seqs(conn, peer.party, EntryFlag.BODY_PENDING, limit)
     filled = 0
     for start, end in seq_runs(pending):
         fetched = source.entries(start, end)
         filled += _fill(node, peer.party, start, fetched, withheld_from(node, source))
-    with node.store.write() as conn:
-        left = conn.execute(
-            select(func.count()).where(entries.c.party == peer.party,
-                                       entries.c.flag == ingest.FLAG_PENDING)
-        ).scalar_one()  # fmt: skip
-        peers.count_pending(conn, peer.party, total=left)
+    with node.store.write() as tx:
+        left = entry_rows.count_flagged(tx, peer.party, EntryFlag.BODY_PENDING)
+        peer_rows.count_pending(tx, peer.party, total=left)
     return filled
 
 
@@ -389,31 +395,28 @@ def seq_runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def _fill(node: Node, party: str, start: int, fetched: Sequence[Fetched], refused: bool) -> int:
+    """Store the pending bodies that came, or mark them withheld; append what answers them."""
     filled, now = 0, now_ms()
-    with node.store.write() as conn:
+    with node.store.write() as tx:
         drafts = []
         for offset, item in enumerate(fetched):
-            stored = logs.get_entry(conn, party, start + offset)
-            if stored is None or stored.flag != ingest.FLAG_PENDING or stored.leaf != item.leaf:
+            stored = logs.get_entry(tx, party, start + offset)
+            if stored is None or stored.flag != EntryFlag.BODY_PENDING or stored.leaf != item.leaf:
                 continue
             header = parse_header(stored.leaf)
-            where = (entries.c.party == party) & (entries.c.seq == header.seq)
             if item.body is None:
                 if not refused:
                     continue
-                conn.execute(update(entries).where(where).values(flag=ingest.FLAG_WITHHELD))
-                if receipts.addressed_to(header, node.party):
-                    detail = f"{party} served the header of {header.ref} without its body"
-                    drafts.append(receipts.body_withheld(header, stored.leaf_hash, detail))
-                continue
-            header.check_body(item.body)
-            conn.execute(update(entries).where(where).values(
-                body=item.body.data, salt=item.body.salt, flag=None))  # fmt: skip
-            filled += 1
-            if receipts.addressed_to(header, node.party):
-                drafts.append(receipts.delivered(header, stored.leaf_hash, now))
-        headers = node.log.append_in(conn, drafts, now)
-        receipts.index_own(conn, headers, drafts, now)
+                entry_rows.set_flag(tx, party, header.seq, EntryFlag.BODY_WITHHELD)
+                flag: str | None = EntryFlag.BODY_WITHHELD
+            else:
+                header.check_body(item.body)
+                logs.put_body(tx, party, header.seq, item.body.data, item.body.salt)
+                filled, flag = filled + 1, None
+            verified = ingest.Verified(header, stored.leaf_hash, item.body)
+            drafts.extend(ingest.answers(tx, node, verified, flag, now))
+        headers = node.log.append_in(tx, drafts, now)
+        receipts.index_own(tx, headers, drafts, now)
     return filled
 
 
@@ -441,7 +444,7 @@ def sync_peer(
     signer = RequestSigner(node.log.key("http"))
     try:
         report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache, pool)
-    except ingest.ForkError as exc:
+    except EquivocationError as exc:
         mirrors.record_fork(node, party, exc, now_ms())
         peers.record_failure(node.store, party, now_ms(), exc.message, node=node.party)
         raise
@@ -469,7 +472,7 @@ def _sync_with_retry(
     for attempt in range(3):
         try:
             return _sync_once(node, peer, signer, hint, progress, use_mirrors, cache, pool)
-        except ingest.ConcurrentIngestError:
+        except ConcurrentIngestError:
             if attempt == 2:
                 raise
             hint = None
@@ -537,9 +540,9 @@ def _from_mirrors(
                 report = pull(node, peer, source, progress=progress)
         except (PeerUnreachableError, PeerRefusedError):
             continue
-        except ingest.ForkError:
+        except EquivocationError:
             raise  # the author's own signatures disagree, whoever relayed them
-        except VerificationError as exc:
+        except (VerificationError, PeerProtocolError) as exc:
             mirrors.condemn(node, other.party, peer.party, exc.message, now_ms())
             continue  # the mirror served what the author did not sign: try the next one
         if best is None:

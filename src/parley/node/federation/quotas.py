@@ -19,16 +19,14 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core.entry import ADDRESSED_KINDS, Header, parse_header
 from parley.core.policy import PolicyDocument
-from parley.store.schema import entries
+from parley.store import entries as entry_rows
+from parley.store.entries import EntryFlag
 
 WINDOW_MS = 60_000
-OVER_QUOTA = "over-quota"
-POLICY_BREACH = "policy-breach"
-CLOCK_SKEW = "clock-skew"
 NEVER_FLAGGED = frozenset({"key", "policy"})
 
 
@@ -55,17 +53,13 @@ class QuotaWindow:
         policy: PolicyDocument,
         now: int | None = None,
     ) -> QuotaWindow:
+        """The window of ``party``'s last minute before ``last_time``, from stored entries."""
         quotas = policy.quotas
         future = None if now is None else now + policy.skew_tolerance_ms
         window = cls(quotas.entries_per_minute, quotas.bytes_per_minute,
                      quotas.addressed_per_minute, policy.limits.body_bytes, future)  # fmt: skip
-        rows = conn.execute(
-            select(entries.c.leaf)
-            .where(entries.c.party == party, entries.c.time > last_time - WINDOW_MS)
-            .order_by(entries.c.seq)
-        )
-        for row in rows:
-            window._push(parse_header(row.leaf))
+        for leaf in entry_rows.leaves_since(conn, party, last_time - WINDOW_MS):
+            window._push(parse_header(leaf))
         return window
 
     def reset_clock(self, policy: PolicyDocument, now: int) -> None:
@@ -95,19 +89,24 @@ class QuotaWindow:
         if header.kind in NEVER_FLAGGED:
             return None
         if self.future_limit is not None and header.time > self.future_limit:
-            return CLOCK_SKEW, (
+            return EntryFlag.CLOCK_SKEW, (
                 f"time {header.time} is ahead of this node's clock by more than the policy's "
                 "tolerance"
             )
         if header.body_size > self.body_limit:
-            return POLICY_BREACH, f"body of {header.body_size} bytes over the policy's limit of "\
-                f"{self.body_limit}"  # fmt: skip
+            return EntryFlag.POLICY_BREACH, (
+                f"body of {header.body_size} bytes over the policy's limit of {self.body_limit}"
+            )
         if self.count > self.entries_per_minute:
-            return OVER_QUOTA, f"over the quota of {self.entries_per_minute} entries per minute"
+            return EntryFlag.OVER_QUOTA, (
+                f"over the quota of {self.entries_per_minute} entries per minute"
+            )
         if self.size > self.bytes_per_minute:
-            return OVER_QUOTA, f"over the quota of {self.bytes_per_minute} body bytes per minute"
+            return EntryFlag.OVER_QUOTA, (
+                f"over the quota of {self.bytes_per_minute} body bytes per minute"
+            )
         if header.kind in ADDRESSED_KINDS and self.addressed > self.addressed_per_minute:
-            return OVER_QUOTA, (
+            return EntryFlag.OVER_QUOTA, (
                 f"over the quota of {self.addressed_per_minute} addressed entries per minute"
             )
         return None

@@ -17,7 +17,7 @@ peers hold. The workflow, read top to bottom:
    ``keys/log.pem``. A mirror whose copy does not verify is passed over for the next largest.
 4. Every checkpoint any peer showed must be signed by the log key in force at its size and carry
    the root of the verified tree at that size. A different root is a second history of this
-   log (a fork, or a stolen key): ``RestoreForkError`` shows both checkpoints and nothing is
+   log (a fork, or a stolen key): ``EquivocationError`` shows both checkpoints and nothing is
    stored. A checkpoint beyond the verified tree means entries no peer mirrors are lost; the
    next append would contradict what that peer saw, so the restore refuses as well.
 5. Bodies the chosen mirror lacks are asked from the others (the author may read every body of
@@ -40,16 +40,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, claimed_checkpoint
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import (
     ConflictError,
+    EquivocationError,
+    LostEntriesError,
+    NotFoundError,
     ParleyError,
+    PeerAddressError,
+    PeerError,
+    PeerRefusedError,
+    PeerUnreachableError,
     PolicyError,
     StoreError,
     VerificationError,
@@ -58,14 +64,12 @@ from parley.core.keys import PublicKey
 from parley.core.policy import PolicyDocument
 from parley.core.verify import LogVerifier
 from parley.formats.notification import body_identity
-from parley.node.federation import ingest, peers, tlspin, witnessing
+from parley.node.federation import ingest, peer_client, peers, tlspin, witnessing
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peer_client import (
     PAGE,
     Fetched,
     LogSource,
-    PeerRefusedError,
-    PeerUnreachableError,
     author_source,
     check_url,
     http_client,
@@ -76,25 +80,13 @@ from parley.node.home import NodeHome, PassphraseSource, no_passphrase
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import notification_key
+from parley.store import entries as entry_rows
 from parley.store import logs
-from parley.store.schema import communication_checks, notification_keys
+from parley.store.engine import Writing
+from parley.store.entries import EntryFlag
 
-FLAG_LOST = "body-lost"
 Progress = Callable[[int, int], None]
-
-
-class RestoreForkError(VerificationError):
-    """Peers hold two different histories of this node's log: nothing was restored."""
-
-    problem = "restore-fork"
-    title = "Restore found two histories"
-
-
-class LostEntriesError(VerificationError):
-    """A peer saw more of this node's log than any peer mirrors: continuing would fork it."""
-
-    problem = "lost-entries"
-    title = "Entries lost"
+_NOT_WITNESSED = frozenset(range(100, 600)) - {200}  # any other answer: nothing cosigned
 
 
 @dataclass(frozen=True)
@@ -108,6 +100,7 @@ class PeerAddress:
 
     @classmethod
     def parse(cls, url: str, party: str, key: str, tls_spki: str | None) -> PeerAddress:
+        """Check and normalise a peer as the administrator gives it."""
         pin = None if tls_spki in (None, "", "-") else tlspin.check_pin(str(tls_spki))
         return cls(check_party(party), check_url(url, pin),
                    PublicKey.from_b64(key, what=f"identity key of {party}"), pin)  # fmt: skip
@@ -118,12 +111,12 @@ def read_peers_file(path: Path) -> list[PeerAddress]:
     try:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise ParleyError(f"{path}: not a readable JSON peers file ({exc})") from exc
+        raise PeerAddressError(f"{path}: not a readable JSON peers file ({exc})") from exc
     items = doc if isinstance(doc, list) else [doc]
     found = []
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not all(k in item for k in ("party", "url", "identity")):
-            raise ParleyError(
+            raise PeerAddressError(
                 f"{path}: peer {index} needs party, url and identity",
                 hint="save 'parley peers list --json' with every backup: it is a peers file",
             )
@@ -142,6 +135,7 @@ class Sighting:
     size: int
 
     def describe(self) -> str:
+        """Where the checkpoint came from, for messages."""
         return f"{self.peer}'s {'mirror' if self.what == 'mirror' else 'cosigned checkpoint'}"
 
 
@@ -156,6 +150,7 @@ class Contact:
 
     @property
     def mirror_size(self) -> int:
+        """The largest checkpoint of this log the peer's mirror holds."""
         return max((s.size for s in self.sightings if s.what == "mirror"), default=0)
 
 
@@ -204,7 +199,7 @@ def restore(
 ) -> RestoreReport:
     """Run the workflow of the module docstring; raise and store nothing on any refusal."""
     if not addresses:
-        raise ParleyError("name at least one peer to restore from",
+        raise PeerAddressError("name at least one peer to restore from",
                           hint="--from-peers FILE, or --peer URL --party XX --key KEY")  # fmt: skip
     report = RestoreReport(node.party)
     with contextlib.ExitStack() as clients:
@@ -222,7 +217,7 @@ def restore_from(
     report = RestoreReport(node.party) if report is None else report
     mirrors = sorted((c for c in contacts if c.mirror_size), key=lambda c: -c.mirror_size)
     if not mirrors:
-        raise ParleyError(f"no peer reached holds a copy of {node.party}'s log",
+        raise NotFoundError(f"no peer reached holds a copy of {node.party}'s log",
                           hint="; ".join(report.notes) or None)  # fmt: skip
     verifier = _restore_from_best(node, mirrors, contacts, report, progress)
     _pin(node, contacts, report)
@@ -261,11 +256,10 @@ def _sightings(contact: Contact, party: str) -> list[Sighting]:
     with contextlib.suppress(PeerRefusedError):  # 404: its mirror holds no copy
         note = contact.mirror.get_sth()
         found.append(Sighting(peer, "mirror", note, claimed_checkpoint(note).size))
-    try:
-        response = contact.mirror.client.get(f"/fed/v1/witnessed/{party}")
-    except httpx.TransportError as exc:
-        raise PeerUnreachableError(f"{contact.address.url}: {exc}") from exc
-    if response.status_code == 200:
+    path = f"/fed/v1/witnessed/{party}"
+    client, where = contact.mirror.client, contact.address.url
+    response = peer_client.get(client, path, where=where, absent=_NOT_WITNESSED)
+    if response is not None:
         found.append(Sighting(peer, "witnessed", response.text,
                               claimed_checkpoint(response.text).size))  # fmt: skip
     return found
@@ -280,9 +274,9 @@ def _restore_from_best(
     for contact in mirrors:
         try:
             return _restore_from(node, contact, mirrors, contacts, report, progress)
-        except (RestoreForkError, LostEntriesError):
+        except (EquivocationError, LostEntriesError):
             raise
-        except (VerificationError, PeerUnreachableError, PeerRefusedError) as exc:
+        except (VerificationError, PeerError) as exc:
             report.notes.append(f"{contact.address.party}'s mirror passed over: {exc.message}")
             failure = VerificationError(exc.message, hint=exc.hint)
     assert failure is not None  # noqa: S101 - at least one mirror was tried
@@ -331,7 +325,10 @@ def _copy(
     while cursor.size < target.size:
         fetched = source.entries(cursor.size, min(target.size, cursor.size + PAGE) - 1)
         page = ingest.verify_entries(cursor, fetched, target.time_ms)
-        rows = [_row(item, next_ingest + i, now) for i, item in enumerate(page.entries)]
+        rows = [
+            ingest.entry_row(item, next_ingest + i, None if item.body else EntryFlag.BODY_LOST, now)
+            for i, item in enumerate(page.entries)
+        ]
         next_ingest += len(rows)
         lost += [item.header for item in page.entries if item.body is None]
         logs.insert_entries(conn, rows)
@@ -339,18 +336,6 @@ def _copy(
         if progress is not None:
             progress(cursor.size, target.size)
     return lost
-
-
-def _row(item: ingest.Verified, ingest_seq: int, now: int) -> dict[str, Any]:
-    header, body = item.header, item.body
-    return {
-        "party": header.party, "seq": header.seq, "ingest": ingest_seq, "leaf": header.leaf,
-        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
-        "time": header.time, "tlp": header.tlp,
-        "audience": ALL if header.audience == ALL else ",".join(header.audience),
-        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
-        "flag": FLAG_LOST if body is None else None, "stored_at": now,
-    }  # fmt: skip
 
 
 def _check_anchor(node: Node, cursor: ingest.LogCursor, source: LogSource) -> None:
@@ -391,7 +376,7 @@ def _check_sightings(
             raise VerificationError(f"{sighting.describe()} of {cursor.party}'s log (size "
                                     f"{sighting.size}): {exc.message}") from exc  # fmt: skip
         if cursor.root_at(conn, sighting.size) != target.checkpoint.root:
-            raise RestoreForkError(
+            raise EquivocationError(
                 f"two histories of {cursor.party}'s log: {sighting.describe()} at size "
                 f"{sighting.size} disagrees with {best.describe()} at size {best.size}. Nothing "
                 f"was stored.\n\n--- {best.describe()}\n{best.note}\n--- "
@@ -452,7 +437,7 @@ def _bodies_from(
             header = parse_header(item.leaf)
             stored = logs.get_entry(conn, party, start + offset)
             if stored is None or stored.leaf != item.leaf:
-                raise RestoreForkError(f"{source.describe()} serves another {party}:"
+                raise EquivocationError(f"{source.describe()} serves another {party}:"
                                        f"{start + offset} than the verified log")  # fmt: skip
             if item.body is not None:
                 header.check_body(item.body)
@@ -473,7 +458,7 @@ def _describe(header: Header) -> str:
     return f"{header.ref} {header.kind} to {to} ({header.tlp})"
 
 
-def rebuild_indexes(conn: Connection, party: str) -> dict[str, int]:
+def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
     """Rebuild from the own log the indexes its appends keep beside it; return row counts.
 
     * ``receipts``: every receipt of this node (``receipts.receipt_row``), observed at its time;
@@ -505,10 +490,8 @@ def rebuild_indexes(conn: Connection, party: str) -> dict[str, int]:
             if peer is not None:
                 checks.append({"seq": header.seq, "peer": peer, "sent": header.time})
     receipts.index_rows(conn, rows)
-    if keys:
-        conn.execute(insert(notification_keys), [{"key": k, **v} for k, v in keys.items()])
-    if checks:
-        conn.execute(insert(communication_checks), checks)
+    entry_rows.insert_notification_keys(conn, [{"key": k, **v} for k, v in keys.items()])
+    entry_rows.insert_communication_checks(conn, checks)
     return {"receipts": sum(r is not None for r in rows), "notification_keys": len(keys),
             "communication_checks": len(checks)}  # fmt: skip
 

@@ -28,17 +28,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from parley.core.errors import KeyFileError, ParleyError
+from parley.core.errors import KeyFileError, PeerAddressError
 
 CERT_DAYS = 825
-
-
-class PinMismatchError(ParleyError):
-    """The peer's TLS certificate does not carry the pinned public key."""
-
-    problem = "tls-pin-mismatch"
-    title = "TLS pin mismatch"
-    exit_code = 8
 
 
 def spki_hash(cert_der: bytes) -> str:
@@ -51,9 +43,10 @@ def spki_hash(cert_der: bytes) -> str:
 
 
 def check_pin(text: str) -> str:
+    """Normalise a SPKI pin given by hand (hex, colons allowed)."""
     pin = text.strip().lower().replace(":", "")
     if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
-        raise ParleyError(
+        raise PeerAddressError(
             f"--tls-spki {text!r} is not a SHA-256 hash in hex",
             hint="copy the tls_spki line of the peer's 'parley node info'",
         )
@@ -61,6 +54,7 @@ def check_pin(text: str) -> str:
 
 
 def client_context() -> ssl.SSLContext:
+    """The TLS 1.3 client context that reaches pinned peers (the pin is checked after)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.check_hostname = False
@@ -188,8 +182,9 @@ class _AsyncPinnedBackend(httpcore.AsyncNetworkBackend):
 
 
 def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
+    """A transport that speaks TLS 1.3 and checks the peer's SPKI pin."""
     if pin is None:
-        raise ParleyError("an https peer needs a pinned SPKI hash")
+        raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
     transport = httpx.HTTPTransport(verify=context)
     # httpx has no hook for the TLS handshake; its pool takes a network backend that does.
@@ -200,8 +195,9 @@ def pinned_transport(pin: str | None) -> httpx.HTTPTransport:
 
 
 def async_pinned_transport(pin: str | None) -> httpx.AsyncHTTPTransport:
+    """``pinned_transport`` for async clients."""
     if pin is None:
-        raise ParleyError("an https peer needs a pinned SPKI hash")
+        raise PeerAddressError("an https peer needs a pinned SPKI hash")
     context = client_context()
     transport = httpx.AsyncHTTPTransport(verify=context)
     transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
@@ -211,6 +207,7 @@ def async_pinned_transport(pin: str | None) -> httpx.AsyncHTTPTransport:
 
 
 def tls_paths(home: Path) -> tuple[Path, Path]:
+    """Where a node home keeps its TLS key and certificate."""
     return home / "tls" / "key.pem", home / "tls" / "cert.pem"
 
 
@@ -231,7 +228,7 @@ def ensure_certificate(home: Path, name: str, now: dt.datetime | None = None) ->
         cert_path.unlink(missing_ok=True)
     key_obj = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(key_obj, ec.EllipticCurvePrivateKey):
-        raise ParleyError(f"{key_path} does not hold an ECDSA key")
+        raise KeyFileError(f"{key_path} does not hold an ECDSA key")
     if not cert_path.exists():
         start = now or dt.datetime.now(dt.UTC)
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -250,6 +247,7 @@ def ensure_certificate(home: Path, name: str, now: dt.datetime | None = None) ->
 
 
 def certificate_pin(home: Path) -> str:
+    """The SPKI pin of the node home's TLS certificate."""
     _key, cert_path = tls_paths(home)
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     return spki_hash(cert.public_bytes(serialization.Encoding.DER))

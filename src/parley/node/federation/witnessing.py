@@ -3,7 +3,8 @@
 Follows C2SP ``tlog-witness`` and ``tlog-cosignature`` (DESIGN.md, Witnessing):
 
 * A node cosigns a peer's checkpoint when the peer submits it to ``add-checkpoint`` and it is
-  consistent with what this node verified before (``parley.node.federation.wakeup`` checks that).
+  consistent with what this node verified before (``parley.node.federation.submission`` checks
+  that).
   The cosignature is a ``cosignature/v1`` line by this node's ``witness`` key under its witness
   name (the rule of its log's origin, protocol s6.1); what it last cosigned per log is kept and
   served at
@@ -55,7 +56,9 @@ from parley.node.federation import peers
 from parley.node.log import Draft
 from parley.node.node import Node
 from parley.store import logs
+from parley.store import peers as peer_rows
 from parley.store import witnessing as rows
+from parley.store.engine import Writing
 
 MS_PER_S = 1000
 
@@ -80,7 +83,7 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
     own = node.log.key("witness").public.raw
     mine = witness_name_for(node.log.origin)
     keys = {mine: WitnessKey(mine, own, node.party, True)}
-    for peer in peers.peers_in(conn):
+    for peer in peer_rows.list_pinned(conn):
         name = member_witness_name(conn, node.network, peer.party)
         key = peer.statement.purposes["witness"].raw
         keys[name] = WitnessKey(name, key, peer.party, peer.party in members)
@@ -127,7 +130,7 @@ def cosigner_key(text: str) -> VerifierKey | None:
 
 
 def cosign_checkpoint(
-    node: Node, conn: Connection, party: str, checkpoint: Checkpoint, note: str, now: int
+    node: Node, tx: Writing, party: str, checkpoint: Checkpoint, note: str, now: int
 ) -> str:
     """Cosign a verified, consistent checkpoint of ``party``; record it; return the line.
 
@@ -136,10 +139,10 @@ def cosign_checkpoint(
     """
     name = witness_name_for(node.log.origin)
     line = cosign(checkpoint.body(), name, node.log.key("witness").private, now // MS_PER_S)
-    rows.put_witnessed(conn, rows.Witnessed(
+    rows.put_witnessed(tx, rows.Witnessed(
         party, checkpoint.size, checkpoint.root, add_signature_lines(note, [line]), now,
     ))  # fmt: skip
-    rows.put_cosignatures(conn, [rows.Cosignature(
+    rows.put_cosignatures(tx, [rows.Cosignature(
         party, checkpoint.size, name, checkpoint.root, (now // MS_PER_S) * MS_PER_S, line,
     )])  # fmt: skip
     return line
@@ -189,18 +192,19 @@ def witnessed_by_origin(conn: Connection, origin_hash: str) -> str | None:
 
 
 def signature_lines(note: str) -> list[str]:
+    """The signature lines of a signed note."""
     return [signature.line() for signature in parse_note(note).signatures]
 
 
 def store_cosigned_note(
-    node: Node, conn: Connection, party: str, note: str, log_key: bytes, policy: PolicyDocument
+    node: Node, tx: Writing, party: str, note: str, log_key: bytes, policy: PolicyDocument
 ) -> tuple[Checkpoint, int]:
     """Verify a cosigned checkpoint note of ``party`` and store its cosignatures."""
     checkpoint = open_checkpoint(note, note.split("\n", 1)[0], log_key)
     found = verified_cosignatures(
-        checkpoint, party, signature_lines(note), witness_keys(node, conn, policy)
+        checkpoint, party, signature_lines(note), witness_keys(node, tx, policy)
     )
-    return checkpoint, rows.put_cosignatures(conn, found)
+    return checkpoint, rows.put_cosignatures(tx, found)
 
 
 def cosigned_checkpoint(conn: Connection, party: str) -> str | None:
@@ -260,7 +264,7 @@ def find_fork(conn: Connection, party: str, other: Checkpoint, other_note: str) 
 
 def record_equivocation(
     node: Node,
-    conn: Connection,
+    tx: Writing,
     evidence: equivocation.Evidence,
     source: str,
     now: int,
@@ -270,27 +274,27 @@ def record_equivocation(
     Returns the seq of the appended entry, or None when this node already holds evidence
     against that party (one entry per equivocating peer until an administrator acts).
     """
-    drafts = evidence_drafts(node, conn, evidence, source, now)
+    drafts = evidence_drafts(node, tx, evidence, source, now)
     if not drafts:
         return None
-    (header,) = node.log.append_in(conn, drafts, now)
-    for row in rows.list_equivocations(conn, evidence.party):
+    (header,) = node.log.append_in(tx, drafts, now)
+    for row in rows.list_equivocations(tx, evidence.party):
         if row.entry_seq is None:
-            rows.set_equivocation_entry(conn, row.id, header.seq)
+            rows.set_equivocation_entry(tx, row.id, header.seq)
     return header.seq
 
 
 def evidence_drafts(
-    node: Node, conn: Connection, evidence: equivocation.Evidence, source: str, now: int
+    node: Node, tx: Writing, evidence: equivocation.Evidence, source: str, now: int
 ) -> list[Draft]:
     """Record verified evidence and hold the party; the ``evidence`` entry to append, if new."""
     first, second = equivocation.verify(evidence)
     detail = equivocation.describe(first, second)
-    already = rows.list_equivocations(conn, evidence.party)
+    already = rows.list_equivocations(tx, evidence.party)
     document = orjson.dumps(evidence.to_dict()).decode()
-    rows.add_equivocation(conn, evidence.party, document, source, now)
-    peers.hold_in(conn, evidence.party, f"equivocation: {detail}")
-    webhooks.emit(conn, node.party, "equivocation",
+    rows.add_equivocation(tx, evidence.party, document, source, now)
+    peer_rows.put_status(tx, evidence.party, held=f"equivocation: {detail}"[:2000])
+    webhooks.emit(tx, node.party, "equivocation",
                   {"party": evidence.party, "detail": detail, "source": source}, now)  # fmt: skip
     if already:
         return []
@@ -298,7 +302,7 @@ def evidence_drafts(
 
 
 def evidence_from_peer(
-    node: Node, conn: Connection, ref: str, body: Any, now: int
+    node: Node, tx: Writing, ref: str, body: Any, now: int
 ) -> list[Draft]:
     """A peer's ``evidence`` entry: checked here on its own; if it holds, this node acts too.
 
@@ -310,13 +314,13 @@ def evidence_from_peer(
         evidence = equivocation.Evidence.from_dict(body)
     except VerificationError:
         return []
-    pinned = peers.find_peer(conn, evidence.party)
+    pinned = peers.find_peer(tx, evidence.party)
     if evidence.party == node.party or pinned is None:
         return []
-    if pinned.log_key.raw != evidence.log_key or rows.list_equivocations(conn, evidence.party):
+    if pinned.log_key.raw != evidence.log_key or rows.list_equivocations(tx, evidence.party):
         return []
     try:
-        return evidence_drafts(node, conn, evidence, f"evidence entry {ref}", now)
+        return evidence_drafts(node, tx, evidence, f"evidence entry {ref}", now)
     except VerificationError:
         return []
 

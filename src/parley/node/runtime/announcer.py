@@ -11,7 +11,7 @@ is sent. Failures back off (1 s doubling up to ``ANNOUNCE_RETRY_MAX_S``).
   time (a receipt's way back to its sender competes with fewer requests, and a third party
   pulls a burst of receipts in one pass). Any other kind of entry, or a growth longer than
   ``URGENT_SPAN``, is announced to every peer at once.
-* Once the peer's recorded size is known, a growth of at most ``wakeup.PUSH_MAX_ENTRIES`` goes
+* Once the peer's recorded size is known, a growth of at most ``push.PUSH_MAX_ENTRIES`` goes
   as a push (``/fed/v1/push``) that carries the entries with the bodies the peer may read, so
   its pull needs no request of its own. A peer that answers a push with a plain 404 has no push
   route; it gets plain submissions from then on.
@@ -37,14 +37,13 @@ import httpx
 
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
-from parley.node.federation import peers, wakeup
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation import peers, push, submission
 from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.node.runtime.clients import PeerClients
 from parley.node.runtime.cosignatures import CosignatureBatcher
 from parley.node.runtime.port import HandOver, Latest, LogFeed, Material
-from parley.node.runtime.submissions import SIZE_MEDIA_TYPE, push_body, read_material
+from parley.node.runtime.submissions import SIZE_MEDIA_TYPE, read_material
 
 log = logging.getLogger("parley.federation")
 
@@ -127,10 +126,10 @@ class Announcer:
         client = await self.clients.announcing(peer)
         for _attempt in range(3):
             proof, stored = await self._material(old, size)
-            path, body = "/fed/v1/add-checkpoint", add_checkpoint_body(old, proof, note)
+            path, body = "/fed/v1/add-checkpoint", submission.build_body(old, proof, note)
             if known and stored is not None and party not in self.no_push:
-                pushed = push_body(body, stored, party)
-                if len(pushed) <= wakeup.PUSH_MAX_BYTES:
+                pushed = push.build_body(body, stored, party)
+                if len(pushed) <= push.PUSH_MAX_BYTES:
                     path, body = "/fed/v1/push", pushed
             try:
                 response = await client.post(path, content=body)

@@ -21,8 +21,7 @@ import httpx
 
 from parley.core.checkpoint import parse_vkey
 from parley.core.errors import ParleyError
-from parley.node.federation import witnessing
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation import submission, witnessing
 from parley.node.node import Node
 from parley.node.runtime.clients import PeerClients
 from parley.node.runtime.port import Latest, LogFeed
@@ -82,7 +81,7 @@ class ExternalWitnesses:
             for _attempt in range(2):
                 proof = await anyio.to_thread.run_sync(consistency_proof, self.node, old, size)
                 response = await http.post(
-                    "/add-checkpoint", content=add_checkpoint_body(old, proof, note)
+                    "/add-checkpoint", content=submission.build_body(old, proof, note)
                 )
                 if response.status_code == 200:
                     await anyio.to_thread.run_sync(

@@ -17,11 +17,11 @@ from collections.abc import Callable
 
 import anyio
 
-from parley.core.errors import ParleyError
+from parley.core.errors import HeldError, ParleyError
 from parley.node.federation import peers
 from parley.node.federation.ingest import CursorCache
 from parley.node.federation.peer_client import ClientPool
-from parley.node.federation.pull import HeldError, sync_peer
+from parley.node.federation.pull import sync_peer
 from parley.node.node import Node, now_ms
 from parley.node.runtime.wakeups import PeerWakeup
 

@@ -1,33 +1,23 @@
 """What this node sends to a witness about its own log: submissions and pushes.
 
-A submission is C2SP tlog-witness's ``add-checkpoint`` body (``peer_client.add_checkpoint_body``):
-the size the witness recorded, a consistency proof from it, and the newest checkpoint. A push
+A submission is C2SP tlog-witness's ``add-checkpoint`` body (``submission.build_body``): the
+size the witness recorded, a consistency proof from it, and the newest checkpoint. A push
 (``/fed/v1/push``, to a pinned peer only) is the same submission with the entries it adds,
 bodies only where the peer may read them (``items.entry_item``), for a growth of at most
-``wakeup.PUSH_MAX_ENTRIES``. A witness that recorded another size answers 409 with it, in the
+``push.PUSH_MAX_ENTRIES``. A witness that recorded another size answers 409 with it, in the
 media type ``SIZE_MEDIA_TYPE``.
 """
 
 from __future__ import annotations
 
-import json
-
 from parley.core import merkle
 from parley.core.errors import ParleyError
-from parley.node.federation import wakeup
-from parley.node.federation.items import entry_item
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.node.federation import push, submission
 from parley.node.node import Node
 from parley.node.runtime.port import Material
 from parley.store import logs
 
 SIZE_MEDIA_TYPE = "text/x.tlog.size"
-
-
-def push_body(submission: bytes, stored: list[logs.StoredEntry], reader: str) -> bytes:
-    """A ``/fed/v1/push`` body: the submission, and the entries as ``reader`` may see them."""
-    entries = [entry_item(entry, reader) for entry in stored]
-    return json.dumps({"submission": submission.decode("utf-8"), "entries": entries}).encode()
 
 
 def consistency_proof(node: Node, old: int, size: int) -> list[bytes]:
@@ -41,13 +31,13 @@ def consistency_proof(node: Node, old: int, size: int) -> list[bytes]:
 def read_material(node: Node, old: int, size: int) -> Material:
     """The consistency proof ``old`` -> ``size`` of this node's log, and the entries between.
 
-    The entries only if a push can carry them (at most ``wakeup.PUSH_MAX_ENTRIES``).
+    The entries only if a push can carry them (at most ``push.PUSH_MAX_ENTRIES``).
     """
     with node.store.read() as conn:
         proof = merkle.consistency_proof(
             old, size, lambda ids: logs.get_nodes(conn, node.party, ids)
         )
-        few = 0 < size - old <= wakeup.PUSH_MAX_ENTRIES
+        few = 0 < size - old <= push.PUSH_MAX_ENTRIES
         return proof, logs.get_range(conn, node.party, old, size) if few else None
 
 
@@ -59,6 +49,6 @@ def growth_push(node: Node, old: int, reader: str) -> bytes:
     size, note = latest
     proof, stored = read_material(node, old, size)
     if stored is None:
-        limit = wakeup.PUSH_MAX_ENTRIES
+        limit = push.PUSH_MAX_ENTRIES
         raise ParleyError(f"a push carries 1 to {limit} entries, not {size - old}")
-    return push_body(add_checkpoint_body(old, proof, note), stored, reader)
+    return push.build_body(submission.build_body(old, proof, note), stored, reader)

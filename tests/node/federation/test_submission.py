@@ -13,9 +13,15 @@ from parley.core.checkpoint import (
     verify_cosignature,
     witness_name_for,
 )
-from parley.core.errors import NotFoundError
-from parley.node.federation import peers, wakeup
-from parley.node.federation.peer_client import add_checkpoint_body
+from parley.core.errors import (
+    BadSubmissionError,
+    EquivocationError,
+    NotFoundError,
+    ProofFailedError,
+    SizeConflictError,
+    UntrustedCheckpointError,
+)
+from parley.node.federation import peers, submission
 from parley.node.federation.pull import Hint
 from parley.node.node import Node, now_ms
 from parley.store import logs
@@ -23,7 +29,7 @@ from parley.store import witnessing as witness_rows
 
 
 def submit(node: Node, body: bytes) -> tuple[str, Hint]:
-    party, hint, _line = wakeup.receive(node, body, now_ms())
+    party, hint, _line = submission.receive(node, body, now_ms())
     return party, hint
 
 
@@ -42,7 +48,7 @@ def pair(network, kit):  # type: ignore[no-untyped-def]
 def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    party, hint = submit(jp, add_checkpoint_body(0, [], note))
+    party, hint = submit(jp, submission.build_body(0, [], note))
     assert party == "US" and hint.note == note and hint.old == 0
     with jp.store.read() as conn:
         assert peers.get_status(conn, "US").remote_size == size
@@ -51,45 +57,45 @@ def test_first_submission_from_zero_is_recorded_and_wakes_a_pull(pair) -> None: 
 def test_wrong_old_size_gets_409_with_the_recorded_size(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    submit(jp, add_checkpoint_body(0, [], note))
+    submit(jp, submission.build_body(0, [], note))
     us.append([kit.check(1)])
     new_size, new_note = us.checkpoint()
-    with pytest.raises(wakeup.SizeConflictError) as caught:
-        submit(jp, add_checkpoint_body(0, [], new_note))
+    with pytest.raises(SizeConflictError) as caught:
+        submit(jp, submission.build_body(0, [], new_note))
     assert caught.value.size == size and caught.value.http_status == 409
-    _party, hint = submit(jp, add_checkpoint_body(size, proof(us, size, new_size), new_note))
+    _party, hint = submit(jp, submission.build_body(size, proof(us, size, new_size), new_note))
     assert hint.old == size
 
 
 def test_inconsistent_proof_gets_422(pair, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    submit(jp, add_checkpoint_body(0, [], note))
+    submit(jp, submission.build_body(0, [], note))
     us.append([kit.check(1), kit.check(2)])
     _new, new_note = us.checkpoint()
     bogus = [b"\x07" * 32] * len(proof(us, size, _new))
-    with pytest.raises(wakeup.ProofFailedError) as caught:
-        submit(jp, add_checkpoint_body(size, bogus, new_note))
+    with pytest.raises(ProofFailedError) as caught:
+        submit(jp, submission.build_body(size, bogus, new_note))
     assert caught.value.http_status == 422
 
 
 def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = pair["US"], pair["JP"], pair["KR"]
     with pytest.raises(NotFoundError):
-        submit(jp, add_checkpoint_body(0, [], kr.checkpoint()[1]))  # KR is not pinned at JP
+        submit(jp, submission.build_body(0, [], kr.checkpoint()[1]))  # KR is not pinned at JP
     size, note = us.checkpoint()
     origin = us.log.origin
     forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
                              kr.log.key("log").private)  # fmt: skip
-    with pytest.raises(wakeup.UntrustedCheckpointError) as caught:
-        submit(jp, add_checkpoint_body(0, [], forged))
+    with pytest.raises(UntrustedCheckpointError) as caught:
+        submit(jp, submission.build_body(0, [], forged))
     assert caught.value.http_status == 403
 
 
 def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: ignore[no-untyped-def]
     size, note = pair["US"].checkpoint()
-    with pytest.raises(wakeup.BadSubmissionError):
-        submit(pair["JP"], add_checkpoint_body(size + 1, [], note))
+    with pytest.raises(BadSubmissionError):
+        submit(pair["JP"], submission.build_body(size + 1, [], note))
 
 
 @pytest.mark.parametrize(
@@ -98,14 +104,14 @@ def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: igno
      b"new 1\n\nx", ("old 1\n" + "A" * 43 + "=\n" * 64 + "\nx").encode()],
 )  # fmt: skip
 def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(wakeup.BadSubmissionError):
+    with pytest.raises(BadSubmissionError):
         submit(pair["JP"], body)
 
 
 def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    _party, _hint, line = wakeup.receive(jp, add_checkpoint_body(0, [], note), 1_700_000_123_456)
+    _party, _hint, line = submission.receive(jp, submission.build_body(0, [], note), 1_700_000_123_456)
     body = parse_note(note).text.encode()
     name = witness_name_for(jp.log.origin)
     assert verify_cosignature(body, line, name, jp.log.key("witness").public.raw) == 1_700_000_123
@@ -118,13 +124,13 @@ def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(p
 def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    submit(jp, add_checkpoint_body(0, [], note))
+    submit(jp, submission.build_body(0, [], note))
     origin = us.log.origin
     other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,
                             us.log.key("log").private)  # fmt: skip
     before = jp.size()
-    with pytest.raises(wakeup.ForkedCheckpointError) as caught:  # C2SP tlog-witness (2026): 422
-        submit(jp, add_checkpoint_body(size, [], other))
+    with pytest.raises(EquivocationError) as caught:  # C2SP tlog-witness (2026): 422
+        submit(jp, submission.build_body(size, [], other))
     assert caught.value.http_status == 422
     with jp.store.read() as conn:
         (found,) = witness_rows.list_equivocations(conn, "US")
@@ -141,8 +147,8 @@ def test_size_zero_checkpoint_with_a_root_from_a_new_peer_is_a_bad_request(pair)
     origin = us.log.origin
     empty_but_rooted = sign_checkpoint(Checkpoint(origin, 0, b"\x07" * 32, 1), origin,
                                        us.log.key("log").private)  # fmt: skip
-    with pytest.raises(wakeup.BadSubmissionError, match="root of the empty tree") as caught:
-        submit(jp, add_checkpoint_body(0, [], empty_but_rooted))
+    with pytest.raises(BadSubmissionError, match="root of the empty tree") as caught:
+        submit(jp, submission.build_body(0, [], empty_but_rooted))
     assert caught.value.http_status == 400
     with jp.store.read() as conn:
         assert peers.get_status(conn, "US").remote_size in (0, None)
