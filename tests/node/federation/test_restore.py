@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from parley.core.entry import Body
+from parley.core.entry import Body, parse_header
 from parley.core.errors import (
     ConflictError,
     EquivocationError,
@@ -204,6 +204,22 @@ def test_a_mirror_serving_a_tampered_body_is_passed_over(jp_history, kit) -> Non
         report = restore_from(restored, sources)
         assert report.via == "KR" and any("US's mirror passed over" in n for n in report.notes)
         assert derived(restored)["entries"] == before["entries"]
+    finally:
+        restored.close()
+
+
+def test_a_mirror_serving_another_leaf_for_a_missing_body_is_passed_over_not_called_a_fork(jp_history, kit) -> None:  # type: ignore[no-untyped-def]
+    nodes, _, _ = jp_history
+    us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
+    at_kr = mirror(jp, "KR", kit)
+    sources = [contact(kit, us, mirror(jp, "US", kit)), contact(kit, kr, at_kr)]
+    check = next(i for i, item in enumerate(at_kr.items) if parse_header(item.leaf).kind == "check")
+    at_kr.items[check] = type(at_kr.items[check])(at_kr.items[check - 1].leaf, at_kr.items[check].body)
+    restored = open_for_restore(lose_database(jp))
+    try:
+        report = restore_from(restored, sources)  # no EquivocationError: no second checkpoint
+        assert len(report.lost) == 1 and "check to JP,KR" in report.lost[0]
+        assert any(f"another JP:{check} than the verified log" in note for note in report.notes)
     finally:
         restored.close()
 

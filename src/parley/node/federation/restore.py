@@ -47,6 +47,7 @@ from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, claimed_checkpoint
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import (
+    BadProofError,
     ConflictError,
     EquivocationError,
     LostEntriesError,
@@ -421,7 +422,7 @@ def _fill_bodies(
         wanted = [h for h in lost if h.seq < contact.mirror_size]
         try:
             found = _bodies_from(conn, party, contact.mirror, wanted)
-        except (PeerUnreachableError, PeerRefusedError) as exc:
+        except (PeerError, BadProofError) as exc:
             report.notes.append(f"bodies from {contact.address.party}: {exc.message}")
             continue
         lost = [h for h in lost if h.seq not in found]
@@ -436,9 +437,9 @@ def _bodies_from(
         for offset, item in enumerate(_entries(source, start, end)):
             header = parse_header(item.leaf)
             stored = logs.get_entry(conn, party, start + offset)
-            if stored is None or stored.leaf != item.leaf:
-                raise EquivocationError(f"{source.describe()} serves another {party}:"
-                                       f"{start + offset} than the verified log")  # fmt: skip
+            if stored is None or stored.leaf != item.leaf:  # the mirror's fault, not a fork
+                raise BadProofError(f"{source.describe()} serves another {party}:"
+                                    f"{start + offset} than the verified log")  # fmt: skip
             if item.body is not None:
                 header.check_body(item.body)
                 logs.put_body(conn, party, header.seq, item.body.data, item.body.salt)
