@@ -10,61 +10,46 @@ from __future__ import annotations
 from parley.core.errors import InvalidEntryError, LimitExceededError, VerificationError
 
 
-class FormatError(InvalidEntryError):
+class FormatError(InvalidEntryError, problem="invalid-format", title="Invalid format"):
     """Input in an open format (CAP, STIX, GeoJSON) or a notification body is not acceptable."""
 
-    problem = "invalid-format"
-    title = "Invalid format"
 
-
-class ValueFormatError(FormatError):
+class ValueFormatError(FormatError, problem="invalid-value", title="Invalid value"):
     """A lexical form (a decimal, a CAP time, a language tag) is wrong.
 
     Raised by ``parley.formats.values`` without the field's path; callers that know the path
     raise a ``FormatError`` naming it.
     """
 
-    problem = "invalid-value"
-    title = "Invalid value"
 
-
-class PhraseError(FormatError):
+class PhraseError(FormatError, problem="invalid-phrase", title="Invalid phrase"):
     """A phrase code, parameter or language is not acceptable, or the catalogue is malformed."""
 
-    problem = "invalid-phrase"
-    title = "Invalid phrase"
 
-
-class UnsafeXmlError(FormatError):
+class UnsafeXmlError(FormatError, problem="unsafe-xml", title="Unsafe XML"):
     """XML that could attack the parser: DOCTYPE, entities, external references, bad encoding."""
 
-    problem = "unsafe-xml"
-    title = "Unsafe XML"
 
-
-class XmlLimitError(FormatError, LimitExceededError):
+class XmlLimitError(
+    FormatError, LimitExceededError,
+    problem="xml-too-large",
+    title="XML over a limit",
+):
     """XML over a size, depth or element-count limit."""
 
-    problem = "xml-too-large"
-    title = "XML over a limit"
 
-
-class CapError(FormatError):
+class CapError(FormatError, problem="invalid-cap", title="Invalid CAP 1.2 message"):
     """A CAP message breaks the CAP schema or a rule of the CAP specification."""
 
-    problem = "invalid-cap"
-    title = "Invalid CAP 1.2 message"
 
-
-class StixError(FormatError):
+class StixError(FormatError, problem="invalid-stix", title="Invalid STIX 2.1 bundle"):
     """A STIX 2.1 bundle is malformed, or cannot be carried as it is."""
 
-    problem = "invalid-stix"
-    title = "Invalid STIX 2.1 bundle"
 
-
-class XmlSignatureError(VerificationError):
+class XmlSignatureError(
+    VerificationError,
+    problem="bad-xml-signature",
+    title="XML signature does not verify",
+):
     """An XML-DSig signature is missing, unsupported, or does not verify."""
 
-    problem = "bad-xml-signature"
-    title = "XML signature does not verify"
