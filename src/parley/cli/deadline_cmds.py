@@ -70,7 +70,7 @@ def inquire(
     """Ask the author of an entry a question, with a reply deadline."""
     node = open_node(home)
     ref = ref_option(node, ref)
-    within = None if reply_within is None else parse_duration(reply_within)
+    within = None if reply_within is None else parse_duration(reply_within, "--reply-within")
     acting(node, as_officer, "inquire", {"ref": ref}, "duty-officer", "admin")
     unit = None if reply_within is None else duration_unit(reply_within)
     header = inquiries.inquire(node, ref, question, within, now_ms(), unit=unit)

@@ -273,8 +273,8 @@ def notify(
     """Write and append a native Alert; print its reference."""
     if ctx.invoked_subcommand is not None:
         return
-    from parley.cli.notify_input import area_option, parse_details, parse_when
     from parley.node.notifications import lifecycle
+    from parley.node.notifications.input import area_option, parse_details, parse_when
 
     wanted = {"--category": category, "--severity": severity, "--urgency": urgency,
               "--certainty": certainty, "--status": status, "--headline": headline}  # fmt: skip
@@ -335,8 +335,8 @@ def update(
     detail: Details = None,
 ) -> None:
     """Append an Update of one of this node's notifications; print its reference."""
-    from parley.cli.notify_input import parse_details, parse_when
     from parley.node.notifications import lifecycle
+    from parley.node.notifications.input import parse_details, parse_when
 
     node = _node(home)
     ref = ref_option(node, ref)

@@ -218,7 +218,7 @@ def receipts_cmd(
     """
     node = open_node(home)
     ref = ref_option(node, ref)
-    timeout_s = None if wait is None else parse_duration(wait) / 1000
+    timeout_s = None if wait is None else parse_duration(wait, "--wait") / 1000
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
     reached = True
     if timeout_s is None:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from parley.cli.notify_input import parse_area, parse_details, parse_when
 from parley.core import merkle
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Audience, Header, parse_ref
@@ -32,6 +31,7 @@ from parley.node.messaging import inquiries, receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.node.notifications.importing import ImportOptions, Source, import_sources
+from parley.node.notifications.input import parse_area, parse_details, parse_when
 from parley.store import logs
 
 STATUS = "Exercise"
