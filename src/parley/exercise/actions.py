@@ -14,7 +14,6 @@ its node holds that entry with its verified body: replication takes a moment.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -68,25 +67,17 @@ def notify(node: Node, step: sc.Notify) -> list[Ref]:
 
 def update(node: Node, step: sc.Update, ref: str) -> list[Ref]:
     """An Update of this node's notification ``ref``: new texts and levels, merged details."""
-    now = now_ms()
-    texts = {"headline": step.headline, "description": step.description,
-             "instruction": step.instruction}  # fmt: skip
-    levels = {"severity": step.severity, "urgency": step.urgency, "certainty": step.certainty}
-
-    def changes(previous: dict[str, Any]) -> dict[str, Any]:
-        infos: list[dict[str, Any]] = copy.deepcopy(previous.get("info", []))
-        for number, info in enumerate(infos):
-            info.update({k: v for k, v in levels.items() if v is not None})
-            if number == 0:
-                info.update({k: v for k, v in texts.items() if v is not None})
-        fields: dict[str, Any] = {"info": infos}
-        if step.details:
-            pairs = sc.detail_pairs(previous["category"], step.details)
-            fields["details"] = {**previous.get("details", {}),
-                                 **parse_details(previous["category"], pairs, now)}  # fmt: skip
-        return fields
-
-    outcome = lifecycle.answer(node, ref, msg_type="Update", changes=changes, now=now)
+    details = step.details
+    revision = lifecycle.Revision(
+        texts={
+            "headline": step.headline,
+            "description": step.description,
+            "instruction": step.instruction,
+        },
+        levels={"severity": step.severity, "urgency": step.urgency, "certainty": step.certainty},
+        detail_pairs=(lambda category: sc.detail_pairs(category, details)) if details else None,
+    )
+    outcome = lifecycle.update(node, ref, revision, now_ms())
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
 
