@@ -31,14 +31,15 @@ from parley.cli.common import (
     show_table,
 )
 from parley.cli.common import table as grid
+from parley.core import merkle
 from parley.core.deadlines import CLOCKS, parse_duration
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
+from parley.node import health
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import now_ms
-from parley.store import logs
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
 
@@ -68,26 +69,6 @@ def add(
     out.print("Compare these fingerprints with the peer's administrator out of band.")
 
 
-def _rows(node: Any) -> list[dict[str, Any]]:
-    rows = []
-    for peer in peers.list_peers(node.store):
-        with node.store.read() as conn:
-            status = peers.get_status(conn, peer.party)
-            synced = peers.synced_size(conn, peer.party)
-        remote = status.remote_size
-        rows.append({
-            "party": peer.party, "url": peer.url, "identity": peer.identity.b64,
-            "fingerprint": peer.fingerprints()["identity"], "tls_spki": peer.tls_spki,
-            "checkpoint": remote, "synced": synced,
-            "lag": None if remote is None else max(remote - synced, 0),
-            "health": status.health(), "failures": status.failures,
-            "pending_bodies": status.pending_bodies,
-            "last_success": status.last_success, "next_attempt": status.next_attempt,
-            "last_error": status.last_error, "held": status.held,
-        })  # fmt: skip
-    return rows
-
-
 @app.command("list")
 @reports_errors
 def list_(
@@ -96,19 +77,25 @@ def list_(
 ) -> None:
     """Each peer's party, last checkpoint seen, our synced size, lag and health."""
     node = open_node(home)
-    rows = _rows(node)
+    states = health.peer_states(node)
     if as_json:
+        rows = [state.to_dict() for state in states]
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
                  whole=("party", "health"))
-    for row in rows:
-        seen, lag = row["checkpoint"], row["lag"]
+    for state in states:
+        seen, lag = state.checkpoint, state.lag
         table.add_row(
-            row["party"], row["url"], "-" if seen is None else str(seen), str(row["synced"]),
-            "-" if lag is None else str(lag), row["health"], format_time(row["last_success"]),
-            (row["held"] or row["last_error"] or "")[:60],
-        )  # fmt: skip
+            state.party,
+            state.url,
+            "-" if seen is None else str(seen),
+            str(state.synced),
+            "-" if lag is None else str(lag),
+            state.health,
+            format_time(state.last_success),
+            (state.held or state.last_error or "")[:60],
+        )
     show_table(table, "No peers pinned: this node federates with no one yet "
                "('parley peers add URL --party XX --key KEY').")  # fmt: skip
 
@@ -193,10 +180,7 @@ def ack(
     ref = ref_option(node, ref)
     officer = acting(node, as_officer, "ack", {"ref": ref}, "duty-officer", "admin")
     header = receipts.acknowledge(node, ref, officer.name, reply, now_ms())
-    with node.store.read() as conn:
-        stored = logs.get_entry(conn, node.party, header.seq)
-    leaf = "" if stored is None else stored.leaf_hash.hex()
-    out.print(f"Acknowledged {ref} as {header.ref} {leaf}")
+    out.print(f"Acknowledged {ref} as {header.ref} {merkle.leaf_hash(header.leaf).hex()}")
 
 
 def receipts_cmd(
