@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core.entry import Audience, Body, Header, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, PolicyError
@@ -40,7 +40,8 @@ from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import KIND, Appender, Item, Written, cap_time
 from parley.node.notifications.importing import NotificationPolicy, node_sender, sharing
 from parley.store import logs
-from parley.store.schema import notification_keys
+from parley.store import notifications as notification_rows
+from parley.store.engine import Writing
 
 __all__ = [
     "Link",
@@ -151,9 +152,9 @@ def new_identifier(node: Node) -> str:
     return f"{node.party}-{uuid.uuid4()}"
 
 
-def _append(node: Node, conn: Connection, item: Item, now: int, policy: NotificationPolicy,
+def _append(node: Node, tx: Writing, item: Item, now: int, policy: NotificationPolicy,
             incident: int | None = None) -> Written:  # fmt: skip
-    appender = Appender(node, conn, now, policy.body_limit)
+    appender = Appender(node, tx, now, policy.body_limit)
     written = appender.add(item, incident)
     appender.flush()
     return written
@@ -245,13 +246,8 @@ def _check_answerable(node: Node, previous: Link, links: list[Link], now: int) -
 
 
 def _incident_of(conn: Connection, link: Link) -> int:
-    incident = conn.execute(
-        select(notification_keys.c.incident).where(
-            notification_keys.c.party == link.header.party,
-            notification_keys.c.seq == link.header.seq,
-        )
-    ).scalar()
-    return link.header.seq if incident is None else int(incident)
+    incident = notification_rows.incident_of(conn, link.header.party, link.header.seq)
+    return link.header.seq if incident is None else incident
 
 
 def notification_at(conn: Connection, ref: str) -> Link:
@@ -272,18 +268,10 @@ def chain(conn: Connection, ref: str) -> list[Link]:
     """Every message of the incident ``ref`` belongs to that this node holds, in log order."""
     start = notification_at(conn, ref)
     party = start.header.party
-    incident = conn.execute(
-        select(notification_keys.c.incident).where(
-            notification_keys.c.party == party, notification_keys.c.seq == start.header.seq
-        )
-    ).scalar()
+    incident = notification_rows.incident_of(conn, party, start.header.seq)
     if incident is None:
         return _scan_chain(conn, start)
-    seqs = conn.execute(
-        select(notification_keys.c.seq).where(
-            notification_keys.c.party == party, notification_keys.c.incident == incident
-        )
-    ).scalars()
+    seqs = notification_rows.incident_seqs(conn, party, incident)
     # The first message itself may have no key row (a scenario replay that was then updated).
     return [notification_at(conn, f"{party}:{seq}") for seq in sorted({incident, *seqs})]
 
