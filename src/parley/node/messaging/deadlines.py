@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection
 
 from parley.core import deadlines as clocks
 from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, parse_header, parse_ref
@@ -47,18 +47,21 @@ from parley.node.federation import witnessing
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.node.policies import deadline_class
+from parley.store import deadlines as clock_rows
+from parley.store import inbox as entry_rows
 from parley.store import logs
-from parley.store.schema import deadline_clocks, entries, meta
-from parley.store.schema import receipts as receipt_rows
+from parley.store import receipts as receipt_rows
+from parley.store.deadlines import ClockKey, ClockState
+from parley.store.engine import Writing
 
 FLAG_DEADLINE_BOUNDS = "deadline-bounds"
 REQUIRED_KINDS = frozenset({"hotline", "inquiry", "check"})  # their schemas require deadlines
 KIND_CLASSES = {"reply": "inquiry"}
-CURSOR_KEY = "deadlines.ingest"
 TRACK_PAGE = 500
 JUDGE_PAGE = 100
 ROUND_S = 1.0
-OPEN, MET, LATE, MISSED = "open", "met", "late", "missed"
+OPEN, MET, LATE, MISSED = ClockState.OPEN, ClockState.MET, ClockState.LATE, ClockState.MISSED
+RECHECK_MS = 5000  # how often a missed clock is judged again, for a late answer
 
 log = logging.getLogger("parley.deadlines")
 
@@ -116,11 +119,8 @@ def receipt_answers(
     node: Node, conn: Connection, stored: logs.StoredEntry, header: Header, policy: PolicyDocument
 ) -> list[clocks.Answer]:
     """The receipts of an entry that answer a clock (an inquiry's acknowledgements do not)."""
-    rows = conn.execute(select(receipt_rows).where(
-        receipt_rows.c.entry_party == header.party, receipt_rows.c.entry_seq == header.seq,
-    ))  # fmt: skip
     found = []
-    for row in rows:
+    for row in receipt_rows.for_entry(conn, header.party, header.seq):
         if row.leaf_hash != stored.leaf_hash:
             continue
         if row.type == clocks.ACKNOWLEDGED and header.kind in clocks.ANSWER_ONLY_KINDS:
@@ -143,13 +143,12 @@ def entry_answers(
     rule = clocks.ACKNOWLEDGING_ENTRIES.get(header.kind)
     if rule is None or not parties:
         return []
-    rows = conn.execute(select(entries).where(
-        entries.c.kind == rule[0], entries.c.party.in_(list(parties)),
-        entries.c.time >= header.time, entries.c.body.is_not(None),
-    ).order_by(entries.c.party, entries.c.seq))  # fmt: skip
+    rows = entry_rows.entries_of_kinds(
+        conn, [rule[0]], parties=parties, since=header.time, with_body=True, in_log_order=True
+    )
     found = []
     for row in rows:
-        value = Body(row.salt, row.body).value()
+        value = body_value(row)
         if clocks.answers_acknowledgement(header.kind, row.kind, value, header.ref,
                                           stored.leaf_hash.hex()):  # fmt: skip
             stamp = _stamp(node, conn, row.party, row.seq, row.time, policy)
@@ -202,17 +201,6 @@ def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = No
 # Tracking ---------------------------------------------------------------------------------
 
 
-def _cursor(conn: Connection) -> int:
-    value = conn.execute(select(meta.c.value).where(meta.c.key == CURSOR_KEY)).scalar()
-    return -1 if value is None else int(value)
-
-
-def _set_cursor(conn: Connection, ingest: int) -> None:
-    if conn.execute(update(meta).where(meta.c.key == CURSOR_KEY).values(value=str(ingest))
-                    ).rowcount == 0:  # fmt: skip
-        conn.execute(insert(meta).values(key=CURSOR_KEY, value=str(ingest)))
-
-
 def _tracked_rows(
     node: Node, stored: logs.StoredEntry, members: Sequence[str], now: int
 ) -> list[dict[str, Any]]:
@@ -237,28 +225,23 @@ def _tracked_rows(
     ]  # fmt: skip
 
 
-def track_new(node: Node, conn: Connection, now: int, page: int = TRACK_PAGE) -> list[Header]:
+def track_new(node: Node, tx: Writing, now: int, page: int = TRACK_PAGE) -> list[Header]:
     """Add clock rows for the next ``page`` entries after the cursor; return those entries."""
-    cursor = _cursor(conn)
-    rows = conn.execute(
-        select(entries).where(entries.c.ingest > cursor).order_by(entries.c.ingest).limit(page)
-    ).fetchall()
+    rows = clock_rows.entries_after(tx, clock_rows.cursor(tx), page)
     if not rows:
         return []
-    members = [m.party for m in node.policy_in(conn).members]
+    members = [m.party for m in node.policy_in(tx).members]
     fresh: list[dict[str, Any]] = []
     seen: list[Header] = []
     for row in rows:
         if row.kind not in ADDRESSED_KINDS:
             continue
-        stored = stored_of(row)
-        tracked = _tracked_rows(node, stored, members, now)
+        tracked = _tracked_rows(node, row, members, now)
         if tracked:
             fresh.extend(tracked)
-            seen.append(parse_header(stored.leaf))
-    if fresh:
-        conn.execute(insert(deadline_clocks), fresh)
-    _set_cursor(conn, rows[-1].ingest)
+            seen.append(parse_header(row.leaf))
+    clock_rows.insert_clocks(tx, fresh)
+    clock_rows.set_cursor(tx, rows[-1].ingest)
     return seen
 
 
@@ -269,23 +252,9 @@ def track_new(node: Node, conn: Connection, now: int, page: int = TRACK_PAGE) ->
 class Verdict:
     """What a round decided about one tracked clock."""
 
-    key: tuple[str, int, str, str]
+    key: ClockKey
     state: str  # the row's state before
     clock: clocks.Clock
-
-
-def _due_rows(conn: Connection, now: int, page: int) -> list[Any]:
-    opened = conn.execute(
-        select(deadline_clocks)
-        .where(deadline_clocks.c.state == OPEN, deadline_clocks.c.due <= now)
-        .order_by(deadline_clocks.c.due).limit(page)
-    ).fetchall()  # fmt: skip
-    missed = conn.execute(
-        select(deadline_clocks)
-        .where(deadline_clocks.c.state == MISSED, deadline_clocks.c.checked < now - 1000 * 5)
-        .order_by(deadline_clocks.c.checked).limit(page)
-    ).fetchall()  # fmt: skip
-    return [*opened, *missed]
 
 
 def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
@@ -303,19 +272,13 @@ def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
     return verdicts
 
 
-def _where(key: tuple[str, int, str, str], state: str) -> Any:
-    c = deadline_clocks.c
-    return and_(c.entry_party == key[0], c.entry_seq == key[1], c.addressee == key[2],
-                c.clock == key[3], c.state == state)  # fmt: skip
-
-
-def _event(key: tuple[str, int, str, str], kind: str, clock: clocks.Clock) -> dict[str, Any]:
+def _event(key: ClockKey, kind: str, clock: clocks.Clock) -> dict[str, Any]:
     return {"entry": f"{key[0]}:{key[1]}", "kind": kind, "addressee": key[2], "clock": key[3],
             "within": clock.within, "due": clock.due, "late_by": clock.late_by,
             "witnessed": clock.witnessed}  # fmt: skip
 
 
-def _apply(node: Node, conn: Connection, verdict: Verdict, kind: str, now: int) -> bool:
+def _apply(node: Node, tx: Writing, verdict: Verdict, kind: str, now: int) -> bool:
     """Record one verdict; True when it escalated a clock just now."""
     key, clock = verdict.key, verdict.clock
     values: dict[str, Any] = {"checked": now}
@@ -329,25 +292,24 @@ def _apply(node: Node, conn: Connection, verdict: Verdict, kind: str, now: int) 
     elif clock.state == clocks.MISSED and verdict.state == OPEN:
         values |= {"state": MISSED, "escalated": now}
         event = "deadline.missed"
-    changed = conn.execute(update(deadline_clocks).where(_where(key, verdict.state))
-                           .values(**values)).rowcount == 1  # fmt: skip
+    changed = clock_rows.update_clock(tx, key, verdict.state, values)
     if changed and event is not None:
-        webhooks.emit(conn, node.party, event, _event(key, kind, clock), now)
+        webhooks.emit(tx, node.party, event, _event(key, kind, clock), now)
     return changed and event == "deadline.missed"
 
 
 def escalate_due(node: Node, now: int, page: int = JUDGE_PAGE) -> list[str]:
     """One round: judge the clocks that came due; escalate misses; return the late peers."""
     with node.store.read() as conn:
-        rows = _due_rows(conn, now, page)
+        rows = clock_rows.due_clocks(conn, now, page, RECHECK_MS)
     if not rows:
         return []
     kinds = {(r.entry_party, r.entry_seq, r.addressee, r.clock): r.kind for r in rows}
     verdicts = _judge_rows(node, rows, now)
     late: list[str] = []
-    with node.store.write() as conn:
+    with node.store.write() as tx:
         for verdict in verdicts:
-            if _apply(node, conn, verdict, kinds[verdict.key], now):
+            if _apply(node, tx, verdict, kinds[verdict.key], now):
                 party = verdict.key[2]
                 if party != node.party and party not in late:
                     late.append(party)
@@ -357,12 +319,10 @@ def escalate_due(node: Node, now: int, page: int = JUDGE_PAGE) -> list[str]:
 def run_round(node: Node, now: int) -> list[str]:
     """Track new entries, then escalate what came due; return the peers to re-announce to."""
     with node.store.read() as conn:  # the write lock only when there is work
-        cursor = _cursor(conn)
-        fresh = conn.execute(select(entries.c.ingest).where(entries.c.ingest > cursor).limit(1))
-        has_new = fresh.first() is not None
+        has_new = clock_rows.has_entries_after(conn, clock_rows.cursor(conn))
     if has_new:
-        with node.store.write() as conn:
-            track_new(node, conn, now)
+        with node.store.write() as tx:
+            track_new(node, tx, now)
     return escalate_due(node, now)
 
 
@@ -383,14 +343,6 @@ async def run(node: Node, reannounce: Callable[[str], None], interval_s: float =
 # at read time with ``running_clocks`` / ``judge_stored``: a stored ``open`` row is only a
 # reminder for the escalation loop, never the truth shown to an officer, so an answer closes
 # its clock everywhere the moment its receipt (or reply) is stored.
-
-
-def stored_of(row: Any) -> logs.StoredEntry:
-    """A ``StoredEntry`` from a row of the ``entries`` table."""
-    return logs.StoredEntry(
-        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
-        row.body, row.salt, row.flag, row.audience, row.tlp,
-    )  # fmt: skip
 
 
 def running(judged: EntryClocks) -> list[clocks.Clock]:
@@ -415,11 +367,7 @@ def addressee_clocks(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """``party``'s clocks on a held entry judged at ``now``, each with when it was escalated."""
     header = parse_header(stored.leaf)
-    c = deadline_clocks.c
-    found = conn.execute(select(c.clock, c.escalated).where(
-        c.entry_party == header.party, c.entry_seq == header.seq, c.addressee == party,
-    ))  # fmt: skip
-    escalated = {row.clock: row.escalated for row in found}
+    escalated = clock_rows.escalations(conn, header.party, header.seq, party)
     judged = judge_stored(node, conn, stored, policy, now, [party]).clocks
     return [c.to_dict() | {"escalated": escalated.get(c.clock)} for c in judged
             if c.within is not None]  # fmt: skip
@@ -463,15 +411,12 @@ def open_clocks(node: Node, now: int, limit: int = 100) -> list[dict[str, Any]]:
     ``state`` is ``open`` with time left or ``missed`` once overdue; ``remaining`` is
     ``due - now`` (negative when overdue).
     """
-    c = deadline_clocks.c
     shown: list[dict[str, Any]] = []
     offset = 0
     with node.store.read() as conn:
         policy = node.policy_in(conn)
         while len(shown) < limit:
-            rows = conn.execute(select(deadline_clocks).where(c.state == OPEN)
-                                .order_by(c.due, c.entry_party, c.entry_seq, c.addressee, c.clock)
-                                .offset(offset).limit(JUDGE_PAGE)).fetchall()  # fmt: skip
+            rows = clock_rows.clocks_in(conn, [OPEN], JUDGE_PAGE, offset=offset)
             if not rows:
                 break
             offset += len(rows)
@@ -488,12 +433,9 @@ def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None
     With ``now``, each row's state is judged again at ``now`` (a missed clock answered since
     the last round shows ``late``).
     """
-    c = deadline_clocks.c
-    order = c.due if list(states) == [OPEN] else c.escalated.desc()
+    latest_first = list(states) != [OPEN]
     with node.store.read() as conn:
-        rows = conn.execute(
-            select(deadline_clocks).where(c.state.in_(list(states))).order_by(order).limit(limit)
-        ).fetchall()
+        rows = clock_rows.clocks_in(conn, states, limit, latest_escalation_first=latest_first)
         if now is None:
             return [_row_view(row, None, row.due) for row in rows]
         return [_row_view(row, clock, now)

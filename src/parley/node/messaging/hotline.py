@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
@@ -40,8 +40,9 @@ from parley.formats import phrases
 from parley.node.drafting import check_draft
 from parley.node.messaging import deadlines
 from parley.node.node import Node, now_ms
+from parley.store import inbox as entry_rows
 from parley.store import logs
-from parley.store.schema import entries, receipts
+from parley.store import receipts as receipt_rows
 
 KIND = "hotline"
 DEADLINE_CLASS = "hotline"
@@ -288,7 +289,7 @@ class _Reading:
     now: int
 
 
-def _message(node: Node, row: Any, reading: _Reading) -> Message | None:
+def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | None:
     """The message of a stored hotline entry, or None if it is not between this node and a peer."""
     header = parse_header(row.leaf)
     held = row.body is not None and row.flag is None
@@ -333,25 +334,14 @@ def summary(node: Node, body: Any, lang: str | None = None) -> str:
     return " / ".join(parts) or "(empty hotline message)"
 
 
-Receipts = dict[tuple[str, int], list[Any]]
 
-
-def _receipts_for(conn: Connection, keys: list[tuple[str, int]]) -> Receipts:
-    """The receipt index rows of the entries ``keys`` (party, seq), by entry."""
-    found: Receipts = {}
-    columns = (receipts.c.entry_party, receipts.c.entry_seq)
-    for start in range(0, len(keys), 200):
-        chunk = keys[start : start + 200]
-        for row in conn.execute(select(receipts).where(tuple_(*columns).in_(chunk))):
-            found.setdefault((row.entry_party, row.entry_seq), []).append(row)
-    return found
-
-
-def _judged(node: Node, conn: Connection, message: Message, row: Any, now: int) -> Message:
+def _judged(
+    node: Node, conn: Connection, message: Message, row: logs.StoredEntry, now: int
+) -> Message:
     """``message`` with its addressee's clocks judged at ``now``."""
     addressee = message.to if message.direction == "sent" else node.party
-    clocks = deadlines.addressee_clocks(node, conn, deadlines.stored_of(row),
-                                        node.policy_in(conn), now, addressee)  # fmt: skip
+    policy = node.policy_in(conn)
+    clocks = deadlines.addressee_clocks(node, conn, row, policy, now, addressee)
     return replace(message, clocks=clocks)
 
 
@@ -370,10 +360,8 @@ def conversation(
         raise InvalidEntryError("--limit must be at least 1")
     lang = chosen_language(node, lang)
     with node.store.read() as conn:
-        rows = conn.execute(select(entries).where(
-            entries.c.kind == KIND, entries.c.party.in_([node.party, peer]),
-        )).fetchall()  # fmt: skip
-        answers = _receipts_for(conn, [(row.party, row.seq) for row in rows])
+        rows = entry_rows.entries_of_kinds(conn, [KIND], parties=[node.party, peer])
+        answers = receipt_rows.for_entries(conn, [(row.party, row.seq) for row in rows])
         reading = _Reading(conn, answers, lang, now_ms() if now is None else now)
         found = [(m, row) for row in rows if (m := _message(node, row, reading)) is not None]
         found = [(m, row) for m, row in found if peer in (m.author, m.to)]
@@ -386,13 +374,11 @@ def message(node: Node, ref: str, lang: str | None = None, now: int | None = Non
     party, seq = parse_ref(ref)
     lang = chosen_language(node, lang)
     with node.store.read() as conn:
-        row = conn.execute(select(entries).where(
-            entries.c.party == party, entries.c.seq == seq,
-        )).first()  # fmt: skip
+        row = logs.get_entry(conn, party, seq)
         if row is None:
             raise NotFoundError(f"entry {ref} is not held by this node",
                                 hint="'parley sync' first")  # fmt: skip
-        reading = _Reading(conn, _receipts_for(conn, [(party, seq)]), lang,
+        reading = _Reading(conn, receipt_rows.for_entries(conn, [(party, seq)]), lang,
                            now_ms() if now is None else now)  # fmt: skip
         found = _message(node, row, reading) if row.kind == KIND else None
         if found is not None:
