@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, DELIVERED
 from parley.core.entry import Body, parse_ref
@@ -33,7 +31,6 @@ from parley.exercise.runner import StepResult
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node, now_ms
 from parley.store import logs
-from parley.store.schema import receipts as receipt_rows
 
 MISSED = "missed"
 
@@ -267,15 +264,10 @@ class ReceiptFeed:
     def new(self) -> list[tuple[str, str, str, int]]:
         """``(entry ref, by party, type, claimed ms)`` of receipts not reported before."""
         fresh = []
-        for party, node in self.nodes.items():
-            with node.store.read() as conn:
-                rows = conn.execute(select(receipt_rows).where(
-                    receipt_rows.c.entry_party == party, receipt_rows.c.by_party != party,
-                )).fetchall()  # fmt: skip
-            for row in rows:
-                key = (row.entry_party, row.entry_seq, row.by_party, row.type)
+        for node in self.nodes.values():
+            for ref, by_party, kind, claimed in receipts.received(node):
+                key = (*parse_ref(ref), by_party, kind)
                 if key not in self.seen:
                     self.seen.add(key)
-                    fresh.append((f"{row.entry_party}:{row.entry_seq}", row.by_party, row.type,
-                                  row.claimed))  # fmt: skip
+                    fresh.append((ref, by_party, kind, claimed))
         return fresh

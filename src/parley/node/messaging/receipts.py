@@ -237,6 +237,13 @@ def acknowledge(node: Node, ref: str, officer: str, reply: str | None, now: int)
     return receipt
 
 
+def received(node: Node) -> list[tuple[str, str, str, int]]:
+    """``(entry ref, by party, type, claimed ms)`` of each receipt peers signed for our entries."""
+    with node.store.read() as conn:
+        rows = receipt_rows.received_from_others(conn, node.party)
+    return [(format_ref(r.entry_party, r.entry_seq), r.by_party, r.type, r.claimed) for r in rows]
+
+
 @dataclass(frozen=True)
 class AddresseeStatus:
     """One addressee's answers to an entry, as this node holds them."""
