@@ -23,14 +23,13 @@ from typing import Any
 
 from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, DELIVERED
-from parley.core.entry import Body, parse_ref
+from parley.core.entry import parse_ref
 from parley.core.errors import ParleyError
-from parley.core.verify import verify_log
 from parley.exercise import scenario as sc
 from parley.exercise.runner import StepResult
+from parley.node import health
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node, now_ms
-from parley.store import logs
 
 MISSED = "missed"
 
@@ -201,10 +200,7 @@ def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
     verdicts = {}
     for party, node in nodes.items():
         try:
-            with node.store.read() as conn:
-                items = ((s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
-                         for s in logs.iter_log(conn, party))  # fmt: skip
-                verified = verify_log(items, logs.iter_checkpoints(conn, party))
+            verified = health.verify_stored_log(node)
             verdicts[party] = f"OK, {verified.size} entries, {verified.checkpoints} checkpoints"
         except ParleyError as exc:
             verdicts[party] = f"FAILED: {exc}"

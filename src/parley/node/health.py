@@ -12,6 +12,9 @@ today, the API and the pages next) only renders, so they cannot disagree.
 * **Missed and late**: escalated clocks, judged again at ``now`` (a late answer shows).
 * **Alerts**: held peers, equivocations, and this node's entries that a peer stored
   header-only (its signed observation says why: policy-breach, over-quota, ...).
+* **The stored log** (``verify_stored_log``): every signature, the tree, every body against
+  its hash and every checkpoint of this node's own log, read back from its store, and the
+  stored log state against what was verified (``parley verify --home``, the exercise report).
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from parley.core.entry import Body
+from parley.core.errors import VerificationError
+from parley.core.keys import PublicKey
+from parley.core.verify import LogReport, verify_log
 from parley.node.federation import peers
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
+from parley.store import logs
 from parley.store import witnessing as witness_rows
 
-__all__ = ["Alert", "Health", "PeerState", "health", "peer_states"]
+__all__ = ["Alert", "Health", "PeerState", "health", "peer_states", "verify_stored_log"]
 
 ALERT_OBSERVATIONS = 20  # the latest observations about our entries shown as alerts
 HELD = "held"
@@ -193,3 +201,19 @@ def health(node: Node, now: int) -> Health:
     opened = deadlines.open_clocks(node, now)
     missed = deadlines.tracked(node, [deadlines.MISSED, deadlines.LATE], now=now)
     return Health(node.party, now, states, opened, missed, alerts)
+
+
+def verify_stored_log(node: Node, pinned_identity: PublicKey | None = None) -> LogReport:
+    """Verify this node's own log as stored, and that the stored log state matches it."""
+    with node.store.read() as conn:
+        state = logs.get_state(conn, node.party)
+        items = (
+            (s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
+            for s in logs.iter_log(conn, node.party)
+        )
+        report = verify_log(
+            items, logs.iter_checkpoints(conn, node.party), pinned_identity=pinned_identity
+        )
+    if state is None or report.root != state.root or report.size != state.size:
+        raise VerificationError("the stored log state does not match the verified entries")
+    return report
