@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from parley.core import merkle
-from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Audience, Header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.exercise import scenario as sc
-from parley.node.drafting import check_draft
 from parley.node.messaging import hotline as hotline_service
 from parley.node.messaging import inquiries, receipts
 from parley.node.node import Node, now_ms
@@ -104,17 +102,16 @@ def hotline(node: Node, step: sc.Hotline, reply_to: str | None) -> list[Ref]:
         raise InvalidEntryError("to: a hotline step names exactly one party")
     (to,) = step.to
     message = hotline_service.Outgoing(
-        to=to, status=STATUS, phrase=step.phrase, params=step.params, text=step.text,
-        tlp=step.tlp, reply_to=reply_to,
-    )  # fmt: skip
-    body = hotline_service.hotline_body(node, message)
-    if step.acknowledged_within is not None:
-        document = node.context().policy.document
-        body["deadlines"] = deadlines_for(document, hotline_service.DEADLINE_CLASS,
-                                          step.acknowledged_within)  # fmt: skip
-    audience = ",".join(sorted({node.party, to}))
-    draft = check_draft(hotline_service.KIND, STATUS, body, audience, step.tlp)
-    return [_written(header) for header in node.append([draft])]
+        to=to,
+        status=STATUS,
+        phrase=step.phrase,
+        params=step.params,
+        text=step.text,
+        tlp=step.tlp,
+        reply_to=reply_to,
+        acknowledged_within=step.acknowledged_within,
+    )
+    return [_written(hotline_service.send(node, message))]
 
 
 def ack(node: Node, step: sc.Ack, ref: str) -> list[Ref]:

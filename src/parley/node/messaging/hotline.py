@@ -69,7 +69,11 @@ def chosen_language(node: Node, lang: str | None) -> str:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What an officer asks to send: a phrase with parameters, free text, or both."""
+    """What an officer asks to send: a phrase with parameters, free text, or both.
+
+    ``acknowledged_within`` (ms) asks for an acknowledgement deadline other than the policy's
+    default for hotline messages, within its bounds.
+    """
 
     to: str
     status: str
@@ -79,6 +83,7 @@ class Outgoing:
     lang: str | None = None
     tlp: str | None = None
     reply_to: str | None = None
+    acknowledged_within: int | None = None
 
 
 def _recipient(node: Node, to: str) -> str:
@@ -114,7 +119,7 @@ def hotline_body(node: Node, message: Outgoing) -> dict[str, Any]:
     if message.reply_to is not None:
         body["in_reply_to"] = _answered(node, message.reply_to, to)
     document = node.context().policy.document
-    body["deadlines"] = deadlines_for(document, DEADLINE_CLASS)
+    body["deadlines"] = deadlines_for(document, DEADLINE_CLASS, message.acknowledged_within)
     return body
 
 
