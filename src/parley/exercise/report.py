@@ -51,6 +51,7 @@ class Answer:
         return found.answer.stamp.claimed - entry_time
 
     def to_dict(self, entry_time: int) -> dict[str, Any]:
+        """The JSON form, with times relative to the entry's ``entry_time``."""
         return {"party": self.party, "officer": self.officer, "reply": self.reply,
                 "clocks": {name: clock.to_dict() | {
                     "claimed_after": self.claimed_after(name, entry_time)}
@@ -59,6 +60,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class EntryReceipts:
+    """One addressed entry of the exercise with the receipts each addressee signed."""
+
     number: int
     ref: str
     kind: str
@@ -66,6 +69,7 @@ class EntryReceipts:
     answers: list[Answer]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the entry and its receipts."""
         return {"step": self.number, "ref": self.ref, "kind": self.kind, "time": self.time,
                 "answers": [a.to_dict(self.time) for a in self.answers]}  # fmt: skip
 
@@ -80,6 +84,7 @@ class Expected:
     number: int
 
     def describe(self) -> str:
+        """The expectation in one line, as the report prints it."""
         if self.what == MISSED:
             return f"step {self.number}: no escalation of {self.party}'s missed ack of {self.ref}"
         return f"step {self.number}: no {self.what} receipt from {self.party} for {self.ref}"

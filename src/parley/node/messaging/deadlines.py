@@ -97,12 +97,14 @@ def addressees(header: Header, members: Sequence[str]) -> list[str]:
 
 
 def body_value(stored: logs.StoredEntry) -> Any:
+    """The body of a stored entry, or None when this node does not hold it."""
     if stored.body is None or stored.salt is None:
         return None
     return Body(stored.salt, stored.body).value()
 
 
 def stated_deadlines(value: Any) -> dict[str, int | None]:
+    """The deadline (ms) a body states for each clock; None where it states none."""
     stated = value.get("deadlines") if isinstance(value, dict) else None
     return {clock: clocks.within(stated, clock) for clock in clocks.CLOCKS}
 
@@ -166,6 +168,7 @@ class EntryClocks:
     clocks: list[clocks.Clock]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the entry and its judged clocks."""
         return {"ref": self.header.ref, "kind": self.header.kind, "claimed": self.header.time,
                 "witnessed": self.witnessed,
                 "clocks": [c.to_dict() for c in self.clocks]}  # fmt: skip

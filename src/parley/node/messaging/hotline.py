@@ -159,10 +159,13 @@ def _answered(node: Node, ref: str, to: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A hotline phrase rendered in one language."""
+
     lang: str
     text: str
 
     def to_dict(self) -> dict[str, str]:
+        """The JSON form of the rendering."""
         return {"lang": self.lang, "text": self.text}
 
 
@@ -176,6 +179,7 @@ class Answer:
     acknowledged: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the answer."""
         return {"party": self.party, "status": self.status, "delivered": self.delivered,
                 "acknowledged": self.acknowledged}  # fmt: skip
 
@@ -207,6 +211,7 @@ class Message:
     clocks: list[dict[str, Any]] = field(default_factory=list)  # the addressee's, judged now
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the message."""
         return {
             "ref": self.ref, "leaf_hash": self.leaf_hash, "from": self.author, "to": self.to,
             "direction": self.direction, "time": self.time, "status": self.status,

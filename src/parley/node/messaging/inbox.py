@@ -69,6 +69,7 @@ class Filters:
     unacknowledged: bool = False
 
     def check(self) -> None:
+        """Refuse a malformed party code in the filters."""
         if self.party is not None:
             check_party(self.party, what="--party")
         if self.kind is not None and self.kind not in ADDRESSED_KINDS:
@@ -105,6 +106,7 @@ class Item:
     clocks: list[dict[str, Any]] = field(default_factory=list)  # still running for this node
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the item."""
         return {"ref": self.ref, "ingest": self.ingest, "leaf_hash": self.leaf_hash,
                 "kind": self.kind, "author": self.author, "status": self.status,
                 "tlp": self.tlp, "time": self.time, "summary": self.summary,
@@ -122,6 +124,7 @@ class Page:
     empty: str | None  # why there is nothing, when there is nothing
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the page."""
         return {"items": [i.to_dict() for i in self.items], "cursor": self.cursor,
                 "older": self.older, "empty": self.empty}  # fmt: skip
 
@@ -297,6 +300,7 @@ class EntryView:
     witnessed: int | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of what ``parley show`` prints."""
         return {"ref": self.ref, "leaf_hash": self.leaf_hash, "ingest": self.ingest,
                 "header": self.header, "flag": self.flag, "body": self.body,
                 "why_no_body": self.why_no_body, "witnessed": self.witnessed,

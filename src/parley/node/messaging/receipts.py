@@ -185,6 +185,7 @@ def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> li
 def index_own(
     conn: Connection, headers: Iterable[Header], drafts: Iterable[Draft], now: int
 ) -> None:
+    """Index the receipts among this node's own new entries (``headers`` of ``drafts``)."""
     index_rows(conn, (receipt_row(header, draft.body, now)
                       for header, draft in zip(headers, drafts, strict=True)
                       if header.kind == "receipt"))  # fmt: skip
@@ -263,6 +264,7 @@ class AddresseeStatus:
         return f"stored header-only by {self.party}: {seen['type']}: {seen['detail']}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the addressee's status."""
         return {"party": self.party, "status": self.status, "delivered": self.delivered,
                 "acknowledged": self.acknowledged, "header_only": self.header_only,
                 "observations": list(self.observed)}  # fmt: skip

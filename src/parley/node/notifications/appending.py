@@ -61,6 +61,7 @@ def cap_time(ms: int) -> int:
 
 
 def over_limit(item: Item, size: int, limit: int) -> LimitExceededError:
+    """The error for a notification whose body of ``size`` bytes is over ``limit``."""
     return LimitExceededError(
         f"{item.what}: the notification body is {size} bytes, over the policy's body limit of "
         f"{limit} bytes",

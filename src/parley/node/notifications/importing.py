@@ -90,11 +90,13 @@ class NotificationPolicy:
 
     @classmethod
     def of(cls, node: Node) -> NotificationPolicy:
+        """The notification rules of the policy in force at ``node``."""
         document = node.context().policy.document
         return cls(document, regime_rules(document))
 
     @property
     def body_limit(self) -> int:
+        """The policy's largest body, in bytes."""
         return self.document.limits.body_bytes
 
     def deadlines(self, category: str) -> dict[str, int] | None:
