@@ -28,7 +28,7 @@ from parley.core.errors import ParleyError
 from parley.exercise import scenario as sc
 from parley.exercise.runner import StepResult
 from parley.node import health
-from parley.node.messaging import deadlines, receipts
+from parley.node.messaging import clock_views, deadlines, receipts
 from parley.node.node import Node, now_ms
 
 MISSED = "missed"
@@ -121,12 +121,12 @@ def expectations(results: list[StepResult], nodes: dict[str, Node]) -> list[Expe
 def missed_clocks(nodes: dict[str, Node], now: int | None = None) -> list[dict[str, object]]:
     """Clocks of its own entries a node escalated as missed and that are still unanswered.
 
-    Each escalated row is judged again (``parley.node.messaging.deadlines.tracked``, at ``now`` or
+    Each escalated row is judged again (``parley.node.messaging.clock_views.tracked``, at ``now`` or
     the present): an answer that came after the escalation makes it late, and it is left out.
     """
     at = now_ms() if now is None else now
     return [row for party, node in nodes.items()
-            for row in deadlines.tracked(node, [MISSED], now=at)
+            for row in clock_views.tracked(node, [MISSED], now=at)
             if parse_ref(str(row["entry"]))[0] == party and row["state"] == MISSED]  # fmt: skip
 
 
@@ -255,7 +255,7 @@ class ReceiptFeed:
         """Clocks of their own entries that nodes escalated as missed since the last look."""
         fresh = []
         for party, node in self.nodes.items():
-            for row in deadlines.tracked(node, [MISSED]):
+            for row in clock_views.tracked(node, [MISSED]):
                 key = (str(row["entry"]), str(row["addressee"]), str(row["clock"]))
                 if parse_ref(key[0])[0] == party and key not in self.escalated:
                     self.escalated.add(key)

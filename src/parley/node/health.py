@@ -6,7 +6,7 @@ today, the API and the pages next) only renders, so they cannot disagree.
 * **Peers** (``peer_states``): each pinned peer's pin, sync health, last checkpoint seen,
   synced size, lag behind that checkpoint, failures, last success and last error.
 * **Open deadlines**: the tracked clocks still running at ``now``, judged against the receipts
-  and replies held (``deadlines.open_clocks``), so an acknowledged entry leaves the list the
+  and replies held (``clock_views.open_clocks``), so an acknowledged entry leaves the list the
   moment its receipt is stored, not when the escalation loop next looks at it. An overdue
   clock shows ``missed`` with a negative ``remaining`` even before the loop escalates it.
 * **Missed and late**: escalated clocks, judged again at ``now`` (a late answer shows).
@@ -27,7 +27,7 @@ from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey
 from parley.core.verify import LogReport, verify_log
 from parley.node.federation import peers
-from parley.node.messaging import deadlines, receipts
+from parley.node.messaging import clock_views, deadlines, receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store import witnessing as witness_rows
@@ -198,8 +198,8 @@ def health(node: Node, now: int) -> Health:
     """Peers, open deadlines (judged at ``now``), missed and late ones, and alerts."""
     states = peer_states(node)
     alerts = _peer_alerts(node, states) + _header_only_alerts(node)
-    opened = deadlines.open_clocks(node, now)
-    missed = deadlines.tracked(node, [deadlines.MISSED, deadlines.LATE], now=now)
+    opened = clock_views.open_clocks(node, now)
+    missed = clock_views.tracked(node, [deadlines.MISSED, deadlines.LATE], now=now)
     return Health(node.party, now, states, opened, missed, alerts)
 
 

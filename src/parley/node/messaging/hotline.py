@@ -38,7 +38,7 @@ from parley.core.entry import ALL, Body, Header, check_party, parse_header, pars
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.formats import phrases
 from parley.node.drafting import check_draft
-from parley.node.messaging import deadlines
+from parley.node.messaging import clock_views
 from parley.node.node import Node, now_ms
 from parley.store import inbox as entry_rows
 from parley.store import logs
@@ -351,7 +351,7 @@ def _judged(
     """``message`` with its addressee's clocks judged at ``now``."""
     addressee = message.to if message.direction == "sent" else node.party
     policy = node.policy_in(conn)
-    clocks = deadlines.addressee_clocks(node, conn, row, policy, now, addressee)
+    clocks = clock_views.addressee_clocks(node, conn, row, policy, now, addressee)
     return replace(message, clocks=clocks)
 
 

@@ -12,7 +12,7 @@ inbox``, ``parley show``, the API and pages) shows what these functions compute.
   for what came ``after`` it, and ``older`` (where the next older page starts, if any).
 * **Each item.** Reference, kind, author, status, TLP, claimed time, a one-line summary, whether
   the body is held (or why not: the entry row's flag), this node's receipt state, and the
-  clocks still running for this node, judged at ``now`` by ``deadlines.running_clocks``, the
+  clocks still running for this node, judged at ``now`` by ``clock_views.running_clocks``, the
   judgement ``parley status`` shows.
 * **One entry** (``entry``): any entry held, its header, its body decoded if held (or why
   not), and for an addressed kind each addressee's receipts and clocks.
@@ -39,7 +39,7 @@ from parley.core.entry import (
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.core.policy import PolicyDocument
 from parley.formats.notification import render_headline
-from parley.node.messaging import deadlines, hotline, receipts
+from parley.node.messaging import clock_views, deadlines, hotline, receipts
 from parley.node.node import Node
 from parley.store import inbox as rows
 from parley.store import logs
@@ -192,7 +192,7 @@ def _item(node: Node, conn: Connection, stored: logs.StoredEntry, header: Header
           answered: dict[str, bytes], policy: PolicyDocument, now: int) -> Item:  # fmt: skip
     reason = why_no_body(stored, header, node.party)
     summary = f"[header only] {reason}" if reason is not None else summary_of(node, header, value)
-    running = deadlines.running_clocks(node, conn, stored, policy, now, [node.party])
+    running = clock_views.running_clocks(node, conn, stored, policy, now, [node.party])
     return Item(
         ref=header.ref, ingest=stored.ingest, leaf_hash=stored.leaf_hash.hex(), kind=header.kind,
         author=header.party, status=header.status, tlp=header.tlp, time=header.time,
