@@ -33,12 +33,11 @@ from parley.cli.common import (
 from parley.cli.common import table as grid
 from parley.core import merkle
 from parley.core.deadlines import CLOCKS, parse_duration
-from parley.core.entry import Header
 from parley.core.errors import ParleyError
 from parley.node import health
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
-from parley.node.messaging import deadlines, receipts
+from parley.node.messaging import clock_views, receipts
 from parley.node.node import now_ms
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
@@ -204,44 +203,40 @@ def receipts_cmd(
     ref = ref_option(node, ref)
     timeout_s = None if wait is None else parse_duration(wait, "--wait") / 1000
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
-    reached = True
-    if timeout_s is None:
-        header, rows = receipts.status(node, ref)
-    else:
-        header, rows, reached = receipts.await_status(node, ref, until, timeout_s)
-    judged = deadlines.entry_clocks(node, ref, now_ms())
-    clocks = {(c.party, c.clock): c.to_dict() for c in judged.clocks}
+    report = clock_views.receipt_report(node, ref, until=until, timeout_s=timeout_s)
     if as_json:
-        doc = {"ref": header.ref, "kind": header.kind, "time": header.time,
-               "witnessed": judged.witnessed,
-               "addressees": [row.to_dict() | {"clocks": {clock: clocks.get((row.party, clock))
-                                                          for clock in CLOCKS}}
-                              for row in rows]}  # fmt: skip
+        doc = report.to_dict()
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        _receipts_table(header, rows, judged.witnessed, clocks)
-    if not reached:
+        _receipts_table(report)
+    if not report.reached:
+        header, rows = report.header, report.addressees
         waiting = ", ".join(r.party for r in rows if r.status not in receipts.REACHED[until])
         sys.stderr.write(f"Not every addressee {until} {header.ref} within {wait}: "
                          f"still waiting for {waiting}\n")  # fmt: skip
         raise typer.Exit(1)
 
 
-def _receipts_table(header: Header, rows: list[receipts.AddresseeStatus], witnessed: int | None,
-                    clocks: dict[tuple[str, str], dict[str, Any]]) -> None:  # fmt: skip
+def _receipts_table(report: clock_views.ReceiptReport) -> None:
+    header = report.header
     table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
                  "acknowledged deadline", whole=("party",))  # fmt: skip
-    for row in rows:
+    for row in report.addressees:
         got, done = row.delivered or {}, row.acknowledged or {}
-        shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
-        table.add_row(row.party, escape(row.header_only or row.status),
-                      format_time(got.get("claimed")),
-                      format_time(got.get("observed")),
-                      format_time(done.get("claimed")), done.get("officer") or "",
-                      done.get("reply") or "", *shown)  # fmt: skip
+        shown = [_clock_text(report.clock(row.party, clock)) for clock in CLOCKS]
+        table.add_row(
+            row.party,
+            escape(row.header_only or row.status),
+            format_time(got.get("claimed")),
+            format_time(got.get("observed")),
+            format_time(done.get("claimed")),
+            done.get("officer") or "",
+            done.get("reply") or "",
+            *shown,
+        )
     out.print(f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
-              f"witnessed {format_time(witnessed)}")  # fmt: skip
+              f"witnessed {format_time(report.judged.witnessed)}")  # fmt: skip
     show_table(table, f"{header.ref} is addressed to no other party: nobody owes it a receipt.")
 
 

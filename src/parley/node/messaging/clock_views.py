@@ -9,24 +9,42 @@ the moment its receipt (or reply) is stored.
 * ``open_clocks``: tracked clocks still running, soonest due first (``parley status``).
 * ``tracked``: tracked clocks in given states, e.g. the missed and late ones.
 * ``running_clocks`` and ``addressee_clocks``: the clocks of one held entry.
+* ``receipt_report``: each addressee's receipts of one entry with its clocks
+  (``parley receipts``), optionally once every addressee has delivered or acknowledged it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
 from parley.core import deadlines as clocks
-from parley.core.entry import parse_header
+from parley.core.entry import Header, parse_header
 from parley.core.policy import PolicyDocument
-from parley.node.messaging.deadlines import JUDGE_PAGE, OPEN, EntryClocks, judge_stored
-from parley.node.node import Node
+from parley.node.messaging import receipts
+from parley.node.messaging.deadlines import (
+    JUDGE_PAGE,
+    OPEN,
+    EntryClocks,
+    entry_clocks,
+    judge_stored,
+)
+from parley.node.node import Node, now_ms
 from parley.store import deadlines as clock_rows
 from parley.store import logs
 
-__all__ = ["addressee_clocks", "open_clocks", "running", "running_clocks", "tracked"]
+__all__ = [
+    "ReceiptReport",
+    "addressee_clocks",
+    "open_clocks",
+    "receipt_report",
+    "running",
+    "running_clocks",
+    "tracked",
+]
 
 
 def running(judged: EntryClocks) -> list[clocks.Clock]:
@@ -124,3 +142,50 @@ def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None
             return [_row_view(row, None, row.due) for row in rows]
         return [_row_view(row, clock, now)
                 for row, clock in _judge_page(node, conn, rows, node.policy_in(conn), now)]
+
+
+@dataclass(frozen=True)
+class ReceiptReport:
+    """An entry's addressees with their receipts and clocks, as ``parley receipts`` shows them.
+
+    ``reached`` is False when a wait for every addressee to reach a status ran out first.
+    """
+
+    header: Header
+    addressees: list[receipts.AddresseeStatus]
+    judged: EntryClocks
+    reached: bool = True
+
+    def clock(self, party: str, clock: str) -> dict[str, Any] | None:
+        """``party``'s ``clock`` on the entry, judged; None where it has none."""
+        for found in self.judged.clocks:
+            if (found.party, found.clock) == (party, clock):
+                return found.to_dict()
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``parley receipts --json``."""
+        return {
+            "ref": self.header.ref,
+            "kind": self.header.kind,
+            "time": self.header.time,
+            "witnessed": self.judged.witnessed,
+            "addressees": [
+                row.to_dict() | {"clocks": {c: self.clock(row.party, c) for c in clocks.CLOCKS}}
+                for row in self.addressees
+            ],
+        }
+
+
+def receipt_report(
+    node: Node, ref: str, *, until: str | None = None, timeout_s: float | None = None
+) -> ReceiptReport:
+    """Entry ``ref``'s receipts and clocks; with ``timeout_s``, once all reached ``until``."""
+    reached = True
+    if timeout_s is None:
+        header, rows = receipts.status(node, ref)
+    else:
+        header, rows, reached = receipts.await_status(
+            node, ref, until or "delivered", timeout_s
+        )
+    return ReceiptReport(header, rows, entry_clocks(node, ref, now_ms()), reached)
