@@ -362,8 +362,8 @@ def notification_drafts_from_cap(
 def _write(node: Node, batch: list[tuple[FileResult, list[Item]]], now: int, limit: int) -> (
     list[list[Written]]
 ):
-    with node.store.write() as conn:
-        appender = Appender(node, conn, now, limit)
+    with node.store.write() as tx:
+        appender = Appender(node, tx, now, limit)
         written = [[appender.add(item) for item in items] for _, items in batch]
         appender.flush()
     return written

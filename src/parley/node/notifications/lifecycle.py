@@ -183,8 +183,8 @@ def notify(
     warnings = policy.check(body, now, "notification")
     who, label = sharing(node, audience, tlp)
     item = Item(body, status, who, label, f"notification {body['identifier']}")
-    with node.store.write() as conn:
-        written = _append(node, conn, item, now, policy)
+    with node.store.write() as tx:
+        written = _append(node, tx, item, now, policy)
     return Outcome(written, warnings)
 
 
@@ -204,8 +204,8 @@ def answer(
     """
     now = now_ms() if now is None else now
     policy = NotificationPolicy.of(node)
-    with node.store.write() as conn:
-        links = chain(conn, ref)
+    with node.store.write() as tx:
+        links = chain(tx, ref)
         previous = next(link for link in links if link.ref == ref)
         _check_answerable(node, previous, links, now)
         fields = changes(previous.body) if changes is not None else {}
@@ -223,7 +223,7 @@ def answer(
         what = f"{'all-clear' if all_clear else msg_type.lower()} of {ref}"
         warnings = policy.check(body, now, what)
         item = Item(body, header.status, header.audience, header.tlp, what)
-        written = _append(node, conn, item, now, policy, incident=_incident_of(conn, links[0]))
+        written = _append(node, tx, item, now, policy, incident=_incident_of(tx, links[0]))
     return Outcome(written, warnings)
 
 
