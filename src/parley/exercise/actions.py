@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from parley.core import merkle
-from parley.core.entry import ALL, Audience, Header, parse_ref
+from parley.core.entry import ALL, Audience, Header
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.exercise import scenario as sc
 from parley.node.messaging import hotline as hotline_service
-from parley.node.messaging import inquiries, receipts
+from parley.node.messaging import inbox, inquiries, receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.node.notifications.importing import ImportOptions, Source, import_sources
 from parley.node.notifications.input import parse_area, parse_details, parse_when
-from parley.store import logs
 
 STATUS = "Exercise"
 HELD_TIMEOUT_S = 20.0
@@ -124,18 +123,10 @@ def reply(node: Node, step: sc.Reply, ref: str) -> list[Ref]:
     return [_written(inquiries.reply(node, ref, step.text, now_ms()))]
 
 
-def held(node: Node, ref: str) -> bool:
-    """Whether ``node`` holds entry ``ref`` with its verified body."""
-    party, seq = parse_ref(ref)
-    with node.store.read() as conn:
-        stored = logs.get_entry(conn, party, seq)
-    return stored is not None and stored.body is not None and stored.flag is None
-
-
 def wait_until_held(node: Node, ref: str, sleep: Sleep, timeout: float = HELD_TIMEOUT_S) -> None:
     """Wait until ``node`` holds ``ref`` (replicated from its author); bounded by ``timeout``."""
     deadline = time.monotonic() + timeout
-    while not held(node, ref):
+    while not inbox.held(node, ref):
         if time.monotonic() > deadline:
             raise NotFoundError(
                 f"{ref} did not reach {node.party} within {timeout:.0f} s",

@@ -2,7 +2,8 @@
 
 Read from the source with ``ast``: the messaging and notification services, node health, the
 exercise edge and the CLI import neither ``parley.store.schema`` nor SQLAlchemy's statement
-builders, and ``exercise/`` imports no ``parley.cli`` module.
+builders; the edges (``exercise/``, ``cli/``) reach the store only through node services; and
+``exercise/`` imports no ``parley.cli`` module.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import parley
 
 SRC = Path(parley.__file__).resolve().parent
 NO_SQL = ["node/messaging", "node/notifications", "node/health.py", "exercise", "cli"]
+# The external-witness commands still call store.witnessing; their service belongs in
+# node.federation.witnessing, which this test's owners do not edit.
+EDGES_ON_THE_STORE = {"cli/witness_cmds.py"}
 SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "exists", "tuple_", "and_", "or_"}
 
 
@@ -49,3 +53,10 @@ def test_services_and_edges_build_no_sql(path: Path) -> None:
 @pytest.mark.parametrize("path", modules("exercise"), ids=lambda p: str(p.relative_to(SRC)))
 def test_the_exercise_edge_imports_no_cli_module(path: Path) -> None:
     assert not [m for m, _ in imports(path) if m == "parley.cli" or m.startswith("parley.cli.")]
+
+
+@pytest.mark.parametrize("path", modules("exercise", "cli"), ids=lambda p: str(p.relative_to(SRC)))
+def test_edges_reach_the_store_only_through_node_services(path: Path) -> None:
+    if str(path.relative_to(SRC)) in EDGES_ON_THE_STORE:
+        pytest.skip("its node service is not written yet")
+    assert not [m for m, _ in imports(path) if m == "parley.store" or m.startswith("parley.store.")]

@@ -15,7 +15,9 @@ inbox``, ``parley show``, the API and pages) shows what these functions compute.
   clocks still running for this node, judged at ``now`` by ``clock_views.running_clocks``, the
   judgement ``parley status`` shows.
 * **One entry** (``entry``): any entry held, its header, its body decoded if held (or why
-  not), and for an addressed kind each addressee's receipts and clocks.
+  not), and for an addressed kind each addressee's receipts and clocks; ``held`` says whether
+  an entry is here with its verified body.
+* **The own log** (``own_log``): this node's entries from a seq on (``parley log show``).
 """
 
 from __future__ import annotations
@@ -332,3 +334,18 @@ def entry(node: Node, ref: str, now: int) -> EntryView:
     return EntryView(header.ref, stored.leaf_hash.hex(), stored.ingest, shown, stored.flag,
                      value if reason is None else None, reason, addressees,
                      witnessed)  # fmt: skip
+
+
+def held(node: Node, ref: str) -> bool:
+    """Whether this node holds entry ``ref`` with its verified body (not flagged)."""
+    party, seq = parse_ref(ref)
+    with node.store.read() as conn:
+        stored = logs.get_entry(conn, party, seq)
+    return stored is not None and stored.body is not None and stored.flag is None
+
+
+def own_log(node: Node, start: int, limit: int) -> list[tuple[Header, str]]:
+    """The own log's entries from seq ``start`` (at most ``limit``), with leaf hashes (hex)."""
+    with node.store.read() as conn:
+        stored = logs.get_range(conn, node.party, start, start + limit)
+    return [(parse_header(s.leaf), s.leaf_hash.hex()) for s in stored]
