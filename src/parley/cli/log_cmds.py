@@ -45,6 +45,7 @@ BATCH = 1000
 
 
 def progress_bar() -> Progress:
+    """A transient progress bar on stderr for long appends and imports."""
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), transient=True, console=err_console,

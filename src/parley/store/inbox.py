@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_
 
 from parley.store.logs import StoredEntry
+from parley.store.receipts import ReceiptType
 from parley.store.schema import entries, receipts
 
 
@@ -59,7 +60,7 @@ def addressed_page(
     if unacknowledged:
         acked = select(receipts.c.entry_seq).where(
             receipts.c.entry_party == c.party, receipts.c.entry_seq == c.seq,
-            receipts.c.by_party == party, receipts.c.type == "acknowledged",
+            receipts.c.by_party == party, receipts.c.type == ReceiptType.ACKNOWLEDGED,
         )  # fmt: skip
         where.append(~exists(acked))
     order: Any = c.ingest
