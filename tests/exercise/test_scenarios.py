@@ -273,7 +273,7 @@ def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
     from parley.core.entry import parse_header
     from parley.node.federation.peers import list_peers
     from parley.node.federation.tlspin import certificate_pin
-    from parley.node.messaging import deadlines, receipts
+    from parley.node.messaging import clock_views, receipts
     from parley.node.node import Node
     from parley.store import logs
 
@@ -285,7 +285,7 @@ def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
             ("RU", "acknowledged")]  # fmt: skip
         replies = {s.party: s.acknowledged["reply"] for s in tsunami if s.acknowledged}
         assert replies["RU"] == "Received. Kamchatka and Kuril coasts warned."
-        missed = [row for row in deadlines.tracked(jp, ["missed"]) if row["kind"] == "hotline"]
+        missed = [row for row in clock_views.tracked(jp, ["missed"]) if row["kind"] == "hotline"]
         assert [(row["addressee"], row["clock"]) for row in missed] == [("CN", "acknowledged")]
         header, hotline = receipts.status(jp, str(missed[0]["entry"]))
         assert header.audience == ("CN", "JP") and [s.status for s in hotline] == ["delivered"]

@@ -27,7 +27,7 @@ def sync(kit: Any, receiver: Node, author: Node) -> None:
 
 
 def open_refs(node: Node, now: int) -> set[tuple[str, str, str]]:
-    return {(r["entry"], r["addressee"], r["clock"]) for r in health.health(node, now)["open"]}
+    return {(r["entry"], r["addressee"], r["clock"]) for r in health.health(node, now).open}
 
 
 def test_status_stops_listing_a_clock_as_open_once_it_is_acknowledged(network, kit) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def test_status_lists_a_missed_clock_as_overdue_before_the_round_escalates_it(
     us = nodes["US"]
     (sent,) = us.append([kit.hotline("JP", "anyone?")])
     deadlines.run_round(us, sent.time)
-    (row,) = health.health(us, sent.time + 5000)["open"]
+    (row,) = health.health(us, sent.time + 5000).open
     assert row["state"] == "missed" and row["remaining"] == -2000
 
 
@@ -66,9 +66,9 @@ def test_status_and_receipts_show_our_entry_stored_header_only_by_a_peer(network
     sync(kit, jp, us)
     sync(kit, us, jp)
 
-    (alert,) = [a for a in health.health(us, now_ms())["alerts"] if a["type"] == "header-only"]
-    assert alert["party"] == "JP" and alert["entry"] == bad.ref
-    assert "policy-breach" in alert["detail"] and "300000" in alert["detail"]
+    (alert,) = [a for a in health.health(us, now_ms()).alerts if a.type == "header-only"]
+    assert alert.party == "JP" and alert.entry == bad.ref
+    assert "policy-breach" in alert.detail and "300000" in alert.detail
     (seen,) = receipts.observations_about(us, bad.ref)
     assert seen["by"] == "JP" and seen["type"] == "policy-breach"
     with us.store.read() as conn:

@@ -70,7 +70,7 @@ def inquire(
     """Ask the author of an entry a question, with a reply deadline."""
     node = open_node(home)
     ref = ref_option(node, ref)
-    within = None if reply_within is None else parse_duration(reply_within)
+    within = None if reply_within is None else parse_duration(reply_within, "--reply-within")
     acting(node, as_officer, "inquire", {"ref": ref}, "duty-officer", "admin")
     unit = None if reply_within is None else duration_unit(reply_within)
     header = inquiries.inquire(node, ref, question, within, now_ms(), unit=unit)
@@ -139,30 +139,33 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     node = open_node(home)
     shown = health.health(node, now_ms())
     if as_json:
-        _json(shown)
+        _json(shown.to_dict())
         return
-    out.print(f"{shown['node']} at {format_time(shown['time'])}")
+    out.print(f"{shown.node} at {format_time(shown.time)}")
     peer_table = grid("peer", "health", "synced", "lag", "last success", "error",
-                      whole=("peer", "health"))
-    for row in shown["peers"]:
-        lag = row["lag"]
-        peer_table.add_row(row["party"], row["health"], str(row["synced"]),
-                           "-" if lag is None else str(lag), format_time(row["last_success"]),
-                           (row["error"] or "")[:60])  # fmt: skip
+                      whole=("peer", "health"))  # fmt: skip
+    for peer in shown.peers:
+        lag = peer.lag
+        peer_table.add_row(
+            peer.party,
+            peer.health,
+            str(peer.synced),
+            "-" if lag is None else str(lag),
+            format_time(peer.last_success),
+            (peer.last_error or "")[:60],
+        )
     show_table(peer_table, "No peers pinned: this node federates with no one yet "
                "('parley peers add').")  # fmt: skip
-    _deadline_table("Open deadlines", shown["open"], lambda r: (
+    _deadline_table("Open deadlines", shown.open, lambda r: (
         f"{format_duration(r['remaining'])} left" if r["remaining"] >= 0
         else f"due {format_duration(-r['remaining'])} ago"),
         "no clock is running: every deadline sent or received is answered")  # fmt: skip
-    _deadline_table("Missed and late", shown["missed"], lambda r: r["state"] + (
+    _deadline_table("Missed and late", shown.missed, lambda r: r["state"] + (
         f", escalated {format_time(r['escalated'])}" if r["escalated"] else ""),
         "no deadline has run out")  # fmt: skip
-    for alert in shown["alerts"]:  # a peer's words (observation details): never markup
-        out.print(
-            f"[bold red]ALERT[/] {alert['type']} {alert['party']}: {escape(str(alert['detail']))}"
-        )
-    if not shown["alerts"]:
+    for alert in shown.alerts:  # a peer's words (observation details): never markup
+        out.print(f"[bold red]ALERT[/] {alert.type} {alert.party}: {escape(str(alert.detail))}")
+    if not shown.alerts:
         out.print("No alerts.")
 
 

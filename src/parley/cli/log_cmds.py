@@ -32,19 +32,20 @@ from parley.cli.common import (
 )
 from parley.core import merkle
 from parley.core.canonical import parse_json
-from parley.core.entry import ALL, parse_header
+from parley.core.entry import ALL, Header
 from parley.core.errors import InvalidEntryError, PolicyError
 from parley.core.policy import PolicyDocument
 from parley.node.drafting import check_draft
 from parley.node.export import build_proof, write_export
 from parley.node.log import Draft
-from parley.store import logs
+from parley.node.messaging import inbox
 
 app = typer.Typer(help="The node's own log.", no_args_is_help=True)
 BATCH = 1000
 
 
 def progress_bar() -> Progress:
+    """A transient progress bar on stderr for long appends and imports."""
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), transient=True, console=err_console,
@@ -109,11 +110,10 @@ def append(
             bar.advance(task, min(BATCH, len(drafts) - start))
 
 
-def _row(stored: logs.StoredEntry) -> dict[str, Any]:
-    header = parse_header(stored.leaf)
+def _row(header: Header, leaf_hash: str) -> dict[str, Any]:
     doc = header.to_dict()
     doc["ref"] = header.ref
-    doc["leaf_hash"] = stored.leaf_hash.hex()
+    doc["leaf_hash"] = leaf_hash
     return doc
 
 
@@ -129,8 +129,7 @@ def show(
     """List entries of the node's own log."""
     node = open_node(home)
     reading(node, as_officer, "log.show", {"from": start, "limit": limit})
-    with node.store.read() as conn:
-        rows = [_row(s) for s in logs.get_range(conn, node.party, start, start + limit)]
+    rows = [_row(header, leaf_hash) for header, leaf_hash in inbox.own_log(node, start, limit)]
     if as_json:
         for row in rows:
             sys.stdout.write(orjson.dumps(row).decode() + "\n")

@@ -8,7 +8,6 @@ progress go to stderr. docs/formats.md, Commands, is the contract.
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -273,8 +272,8 @@ def notify(
     """Write and append a native Alert; print its reference."""
     if ctx.invoked_subcommand is not None:
         return
-    from parley.cli.notify_input import area_option, parse_details, parse_when
     from parley.node.notifications import lifecycle
+    from parley.node.notifications.input import area_option, parse_details, parse_when
 
     wanted = {"--category": category, "--severity": severity, "--urgency": urgency,
               "--certainty": certainty, "--status": status, "--headline": headline}  # fmt: skip
@@ -301,23 +300,6 @@ def notify(
     _print_outcome(outcome)
 
 
-def _info_changes(previous: dict[str, Any], texts: dict[str, str | None], levels: dict[
-    str, str | None
-], lang: str | None, expires_ms: int | None) -> list[dict[str, Any]]:  # fmt: skip
-    infos: list[dict[str, Any]] = copy.deepcopy(previous.get("info", []))
-    chosen = [i for i in infos if lang is None or i["lang"].lower() == lang.lower()]
-    if lang is not None and not chosen:
-        raise InvalidEntryError(f"--lang {lang}: the notification has no info in that language")
-    for info in chosen[:1] if lang is None else chosen:
-        info.update({k: v for k, v in texts.items() if v is not None})
-    for info in infos:
-        info.update({k: v for k, v in levels.items() if v is not None})
-        if expires_ms is not None:
-            info["expires"] = expires_ms
-            info.pop("expires_tz", None)
-    return infos
-
-
 @notify_app.command("update")
 @reports_errors
 def update(
@@ -335,31 +317,24 @@ def update(
     detail: Details = None,
 ) -> None:
     """Append an Update of one of this node's notifications; print its reference."""
-    from parley.cli.notify_input import parse_details, parse_when
     from parley.node.notifications import lifecycle
+    from parley.node.notifications.input import parse_when
 
     node = _node(home)
     ref = ref_option(node, ref)
     now = now_ms()
-    expires_ms = None if expires is None else parse_when(expires, now)
-    texts = {"headline": headline, "description": description, "instruction": instruction}
-    levels = {"severity": severity, "urgency": urgency, "certainty": certainty}
-    if all(v is None for v in (*texts.values(), *levels.values(), expires)) and not detail:
+    pairs = list(detail or [])
+    revision = lifecycle.Revision(
+        texts={"headline": headline, "description": description, "instruction": instruction},
+        levels={"severity": severity, "urgency": urgency, "certainty": certainty},
+        lang=lang,
+        expires_ms=None if expires is None else parse_when(expires, now),
+        detail_pairs=(lambda _category: pairs) if pairs else None,
+    )
+    if revision.empty:
         raise InvalidEntryError("nothing to update", hint="give --headline, --detail, ...")
-
-    def changes(previous: dict[str, Any]) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "info": _info_changes(previous, texts, levels, lang, expires_ms)
-        }
-        if expires_ms is not None:
-            fields["expires"] = expires_ms
-        if detail:
-            parsed = parse_details(previous["category"], detail, now)
-            fields["details"] = {**previous.get("details", {}), **parsed}
-        return fields
-
     acting(node, as_officer, "notification.update", {"ref": ref}, *SEND_ROLES)
-    _print_outcome(lifecycle.answer(node, ref, msg_type="Update", changes=changes, now=now))
+    _print_outcome(lifecycle.update(node, ref, revision, now))
 
 
 @notify_app.command("cancel")

@@ -31,14 +31,14 @@ from parley.cli.common import (
     show_table,
 )
 from parley.cli.common import table as grid
+from parley.core import merkle
 from parley.core.deadlines import CLOCKS, parse_duration
-from parley.core.entry import Header
 from parley.core.errors import ParleyError
+from parley.node import health
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
-from parley.node.messaging import deadlines, receipts
+from parley.node.messaging import clock_views, receipts
 from parley.node.node import now_ms
-from parley.store import logs
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
 
@@ -68,26 +68,6 @@ def add(
     out.print("Compare these fingerprints with the peer's administrator out of band.")
 
 
-def _rows(node: Any) -> list[dict[str, Any]]:
-    rows = []
-    for peer in peers.list_peers(node.store):
-        with node.store.read() as conn:
-            status = peers.get_status(conn, peer.party)
-            synced = peers.synced_size(conn, peer.party)
-        remote = status.remote_size
-        rows.append({
-            "party": peer.party, "url": peer.url, "identity": peer.identity.b64,
-            "fingerprint": peer.fingerprints()["identity"], "tls_spki": peer.tls_spki,
-            "checkpoint": remote, "synced": synced,
-            "lag": None if remote is None else max(remote - synced, 0),
-            "health": status.health(), "failures": status.failures,
-            "pending_bodies": status.pending_bodies,
-            "last_success": status.last_success, "next_attempt": status.next_attempt,
-            "last_error": status.last_error, "held": status.held,
-        })  # fmt: skip
-    return rows
-
-
 @app.command("list")
 @reports_errors
 def list_(
@@ -96,19 +76,25 @@ def list_(
 ) -> None:
     """Each peer's party, last checkpoint seen, our synced size, lag and health."""
     node = open_node(home)
-    rows = _rows(node)
+    states = health.peer_states(node)
     if as_json:
+        rows = [state.to_dict() for state in states]
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
                  whole=("party", "health"))
-    for row in rows:
-        seen, lag = row["checkpoint"], row["lag"]
+    for state in states:
+        seen, lag = state.checkpoint, state.lag
         table.add_row(
-            row["party"], row["url"], "-" if seen is None else str(seen), str(row["synced"]),
-            "-" if lag is None else str(lag), row["health"], format_time(row["last_success"]),
-            (row["held"] or row["last_error"] or "")[:60],
-        )  # fmt: skip
+            state.party,
+            state.url,
+            "-" if seen is None else str(seen),
+            str(state.synced),
+            "-" if lag is None else str(lag),
+            state.health,
+            format_time(state.last_success),
+            (state.held or state.last_error or "")[:60],
+        )
     show_table(table, "No peers pinned: this node federates with no one yet "
                "('parley peers add URL --party XX --key KEY').")  # fmt: skip
 
@@ -193,10 +179,7 @@ def ack(
     ref = ref_option(node, ref)
     officer = acting(node, as_officer, "ack", {"ref": ref}, "duty-officer", "admin")
     header = receipts.acknowledge(node, ref, officer.name, reply, now_ms())
-    with node.store.read() as conn:
-        stored = logs.get_entry(conn, node.party, header.seq)
-    leaf = "" if stored is None else stored.leaf_hash.hex()
-    out.print(f"Acknowledged {ref} as {header.ref} {leaf}")
+    out.print(f"Acknowledged {ref} as {header.ref} {merkle.leaf_hash(header.leaf).hex()}")
 
 
 def receipts_cmd(
@@ -218,46 +201,42 @@ def receipts_cmd(
     """
     node = open_node(home)
     ref = ref_option(node, ref)
-    timeout_s = None if wait is None else parse_duration(wait) / 1000
+    timeout_s = None if wait is None else parse_duration(wait, "--wait") / 1000
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
-    reached = True
-    if timeout_s is None:
-        header, rows = receipts.status(node, ref)
-    else:
-        header, rows, reached = receipts.await_status(node, ref, until, timeout_s)
-    judged = deadlines.entry_clocks(node, ref, now_ms())
-    clocks = {(c.party, c.clock): c.to_dict() for c in judged.clocks}
+    report = clock_views.receipt_report(node, ref, until=until, timeout_s=timeout_s)
     if as_json:
-        doc = {"ref": header.ref, "kind": header.kind, "time": header.time,
-               "witnessed": judged.witnessed,
-               "addressees": [row.to_dict() | {"clocks": {clock: clocks.get((row.party, clock))
-                                                          for clock in CLOCKS}}
-                              for row in rows]}  # fmt: skip
+        doc = report.to_dict()
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        _receipts_table(header, rows, judged.witnessed, clocks)
-    if not reached:
+        _receipts_table(report)
+    if not report.reached:
+        header, rows = report.header, report.addressees
         waiting = ", ".join(r.party for r in rows if r.status not in receipts.REACHED[until])
         sys.stderr.write(f"Not every addressee {until} {header.ref} within {wait}: "
                          f"still waiting for {waiting}\n")  # fmt: skip
         raise typer.Exit(1)
 
 
-def _receipts_table(header: Header, rows: list[receipts.AddresseeStatus], witnessed: int | None,
-                    clocks: dict[tuple[str, str], dict[str, Any]]) -> None:  # fmt: skip
+def _receipts_table(report: clock_views.ReceiptReport) -> None:
+    header = report.header
     table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
                  "acknowledged (claimed)", "by", "reply", "delivered deadline",
                  "acknowledged deadline", whole=("party",))  # fmt: skip
-    for row in rows:
+    for row in report.addressees:
         got, done = row.delivered or {}, row.acknowledged or {}
-        shown = [_clock_text(clocks.get((row.party, clock))) for clock in CLOCKS]
-        table.add_row(row.party, escape(row.header_only or row.status),
-                      format_time(got.get("claimed")),
-                      format_time(got.get("observed")),
-                      format_time(done.get("claimed")), done.get("officer") or "",
-                      done.get("reply") or "", *shown)  # fmt: skip
+        shown = [_clock_text(report.clock(row.party, clock)) for clock in CLOCKS]
+        table.add_row(
+            row.party,
+            escape(row.header_only or row.status),
+            format_time(got.get("claimed")),
+            format_time(got.get("observed")),
+            format_time(done.get("claimed")),
+            done.get("officer") or "",
+            done.get("reply") or "",
+            *shown,
+        )
     out.print(f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
-              f"witnessed {format_time(witnessed)}")  # fmt: skip
+              f"witnessed {format_time(report.judged.witnessed)}")  # fmt: skip
     show_table(table, f"{header.ref} is addressed to no other party: nobody owes it a receipt.")
 
 

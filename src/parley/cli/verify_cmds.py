@@ -19,14 +19,13 @@ from parley.cli.common import (
 from parley.cli.evidence_cmds import show_bundle_report
 from parley.core import equivocation
 from parley.core.bundle import BUNDLE_FORMAT, load_bundle, verify_bundle
-from parley.core.entry import Body
 from parley.core.errors import ParleyError, VerificationError
 from parley.core.keys import PublicKey, fingerprint
 from parley.core.proof import verify_entry_proof
 from parley.core.verify import LogReport, verify_log
+from parley.node import health
 from parley.node.export import ExportReader
 from parley.node.node import Node
-from parley.store import logs
 
 app = typer.Typer(help="Offline verification.", no_args_is_help=True)
 
@@ -95,15 +94,7 @@ def log(
     if home is None:
         raise VerificationError("give a log export FILE or --home of a node")
     node = Node.open(home)
-    with node.store.read() as conn:
-        state = logs.get_state(conn, node.party)
-        items = (
-            (s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
-            for s in logs.iter_log(conn, node.party)
-        )
-        report = verify_log(items, logs.iter_checkpoints(conn, node.party), pinned_identity=pinned)
-    if state is None or report.root != state.root or report.size != state.size:
-        raise VerificationError("the stored log state does not match the verified entries")
+    report = health.verify_stored_log(node, pinned_identity=pinned)
     _print_report(report)
 
 

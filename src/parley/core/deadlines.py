@@ -41,8 +41,13 @@ PENDING = "pending"
 
 FALLBACK_CLASS = "other"
 MAX_MS = 2**53 - 1
-DURATION_RE = re.compile(r"^([0-9]{1,12})(ms|s|m|h|d)$")
-UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+SHORT_PART_RE = re.compile(r"([0-9]{1,12})(ms|s|m|h|d|w)")
+SHORT_DURATION_RE = re.compile(r"(?:[0-9]{1,12}(?:ms|s|m|h|d|w))+")
+ISO_DURATION_RE = re.compile(
+    r"P(?:([0-9]{1,12})W)?(?:([0-9]{1,12})D)?"
+    r"(?:T(?=[0-9])(?:([0-9]{1,12})H)?(?:([0-9]{1,12})M)?(?:([0-9]{1,12})S)?)?"
+)
 
 
 # kind answered -> (kind of the answering entry, its body field naming the answered entry,
@@ -71,20 +76,38 @@ def answers_acknowledgement(answered_kind: str, kind: str, body: Any, ref: str,
     return types is None or body.get("type") in types
 
 
-def parse_duration(text: str) -> int:
-    """Milliseconds of a duration such as ``30s``, ``10m``, ``48h``, ``2d`` or ``500ms``."""
-    match = DURATION_RE.fullmatch(text.strip())
-    if match is None:
-        raise InvalidEntryError(
-            f"duration {text!r} is not a number followed by ms, s, m, h or d", hint="e.g. 48h"
-        )
-    return int(match.group(1)) * UNIT_MS[match.group(2)]
+def parse_duration(text: str, what: str = "duration") -> int:
+    """Milliseconds of a duration: the one duration grammar of Parley.
+
+    A number and a unit (``500ms``, ``30s``, ``10m``, ``48h``, ``2d``, ``1w``), several of them
+    combined (``1d12h``), or ISO 8601 (``PT6H``, ``P1DT12H``). ``what`` names the field or
+    option in the error.
+    """
+    stripped = text.strip()
+    if SHORT_DURATION_RE.fullmatch(stripped):
+        return sum(int(n) * UNIT_MS[u] for n, u in SHORT_PART_RE.findall(stripped))
+    match = ISO_DURATION_RE.fullmatch(stripped.upper())
+    if match and stripped.upper() != "P":
+        weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return ((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
+    raise InvalidEntryError(
+        f"{what} {text!r} is not a number followed by ms, s, m, h, d or w "
+        "(or several: 1d12h; or ISO 8601: PT90M)",
+        hint="e.g. 48h",
+    )
 
 
 def duration_unit(text: str) -> str:
-    """The unit a duration was written in: ``48h`` -> ``h``."""
-    match = DURATION_RE.fullmatch(text.strip())
-    return "ms" if match is None else match.group(2)
+    """The smallest unit a duration was written in: ``48h`` -> ``h``, ``1d12h`` -> ``h``."""
+    stripped = text.strip()
+    if SHORT_DURATION_RE.fullmatch(stripped):
+        units: list[str] = [unit for _, unit in SHORT_PART_RE.findall(stripped)]
+        return min(units, key=UNIT_MS.__getitem__)
+    match = ISO_DURATION_RE.fullmatch(stripped.upper())
+    if match is None or stripped.upper() == "P":
+        return "ms"
+    written = [unit for unit, value in zip("wdhms", match.groups(), strict=True) if value]
+    return written[-1] if written else "ms"
 
 
 def in_unit(ms: int, unit: str) -> str:

@@ -14,25 +14,21 @@ its node holds that entry with its verified body: replication takes a moment.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from parley.cli.notify_input import parse_area, parse_details, parse_when
 from parley.core import merkle
-from parley.core.deadlines import deadlines_for
-from parley.core.entry import ALL, Audience, Header, parse_ref
+from parley.core.entry import ALL, Audience, Header
 from parley.core.errors import InvalidEntryError, NotFoundError
 from parley.exercise import scenario as sc
-from parley.node.drafting import check_draft
 from parley.node.messaging import hotline as hotline_service
-from parley.node.messaging import inquiries, receipts
+from parley.node.messaging import inbox, inquiries, receipts
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.node.notifications.importing import ImportOptions, Source, import_sources
-from parley.store import logs
+from parley.node.notifications.input import parse_area, parse_details, parse_when
 
 STATUS = "Exercise"
 HELD_TIMEOUT_S = 20.0
@@ -68,25 +64,17 @@ def notify(node: Node, step: sc.Notify) -> list[Ref]:
 
 def update(node: Node, step: sc.Update, ref: str) -> list[Ref]:
     """An Update of this node's notification ``ref``: new texts and levels, merged details."""
-    now = now_ms()
-    texts = {"headline": step.headline, "description": step.description,
-             "instruction": step.instruction}  # fmt: skip
-    levels = {"severity": step.severity, "urgency": step.urgency, "certainty": step.certainty}
-
-    def changes(previous: dict[str, Any]) -> dict[str, Any]:
-        infos: list[dict[str, Any]] = copy.deepcopy(previous.get("info", []))
-        for number, info in enumerate(infos):
-            info.update({k: v for k, v in levels.items() if v is not None})
-            if number == 0:
-                info.update({k: v for k, v in texts.items() if v is not None})
-        fields: dict[str, Any] = {"info": infos}
-        if step.details:
-            pairs = sc.detail_pairs(previous["category"], step.details)
-            fields["details"] = {**previous.get("details", {}),
-                                 **parse_details(previous["category"], pairs, now)}  # fmt: skip
-        return fields
-
-    outcome = lifecycle.answer(node, ref, msg_type="Update", changes=changes, now=now)
+    details = step.details
+    revision = lifecycle.Revision(
+        texts={
+            "headline": step.headline,
+            "description": step.description,
+            "instruction": step.instruction,
+        },
+        levels={"severity": step.severity, "urgency": step.urgency, "certainty": step.certainty},
+        detail_pairs=(lambda category: sc.detail_pairs(category, details)) if details else None,
+    )
+    outcome = lifecycle.update(node, ref, revision, now_ms())
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
 
@@ -113,17 +101,16 @@ def hotline(node: Node, step: sc.Hotline, reply_to: str | None) -> list[Ref]:
         raise InvalidEntryError("to: a hotline step names exactly one party")
     (to,) = step.to
     message = hotline_service.Outgoing(
-        to=to, status=STATUS, phrase=step.phrase, params=step.params, text=step.text,
-        tlp=step.tlp, reply_to=reply_to,
-    )  # fmt: skip
-    body = hotline_service.hotline_body(node, message)
-    if step.acknowledged_within is not None:
-        document = node.context().policy.document
-        body["deadlines"] = deadlines_for(document, hotline_service.DEADLINE_CLASS,
-                                          step.acknowledged_within)  # fmt: skip
-    audience = ",".join(sorted({node.party, to}))
-    draft = check_draft(hotline_service.KIND, STATUS, body, audience, step.tlp)
-    return [_written(header) for header in node.append([draft])]
+        to=to,
+        status=STATUS,
+        phrase=step.phrase,
+        params=step.params,
+        text=step.text,
+        tlp=step.tlp,
+        reply_to=reply_to,
+        acknowledged_within=step.acknowledged_within,
+    )
+    return [_written(hotline_service.send(node, message))]
 
 
 def ack(node: Node, step: sc.Ack, ref: str) -> list[Ref]:
@@ -136,18 +123,10 @@ def reply(node: Node, step: sc.Reply, ref: str) -> list[Ref]:
     return [_written(inquiries.reply(node, ref, step.text, now_ms()))]
 
 
-def held(node: Node, ref: str) -> bool:
-    """Whether ``node`` holds entry ``ref`` with its verified body."""
-    party, seq = parse_ref(ref)
-    with node.store.read() as conn:
-        stored = logs.get_entry(conn, party, seq)
-    return stored is not None and stored.body is not None and stored.flag is None
-
-
 def wait_until_held(node: Node, ref: str, sleep: Sleep, timeout: float = HELD_TIMEOUT_S) -> None:
     """Wait until ``node`` holds ``ref`` (replicated from its author); bounded by ``timeout``."""
     deadline = time.monotonic() + timeout
-    while not held(node, ref):
+    while not inbox.held(node, ref):
         if time.monotonic() > deadline:
             raise NotFoundError(
                 f"{ref} did not reach {node.party} within {timeout:.0f} s",

@@ -21,19 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, DELIVERED
-from parley.core.entry import Body, parse_ref
+from parley.core.entry import parse_ref
 from parley.core.errors import ParleyError
-from parley.core.verify import verify_log
 from parley.exercise import scenario as sc
 from parley.exercise.runner import StepResult
-from parley.node.messaging import deadlines, receipts
+from parley.node import health
+from parley.node.messaging import clock_views, deadlines, receipts
 from parley.node.node import Node, now_ms
-from parley.store import logs
-from parley.store.schema import receipts as receipt_rows
 
 MISSED = "missed"
 
@@ -55,6 +51,7 @@ class Answer:
         return found.answer.stamp.claimed - entry_time
 
     def to_dict(self, entry_time: int) -> dict[str, Any]:
+        """The JSON form, with times relative to the entry's ``entry_time``."""
         return {"party": self.party, "officer": self.officer, "reply": self.reply,
                 "clocks": {name: clock.to_dict() | {
                     "claimed_after": self.claimed_after(name, entry_time)}
@@ -63,6 +60,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class EntryReceipts:
+    """One addressed entry of the exercise with the receipts each addressee signed."""
+
     number: int
     ref: str
     kind: str
@@ -70,6 +69,7 @@ class EntryReceipts:
     answers: list[Answer]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the entry and its receipts."""
         return {"step": self.number, "ref": self.ref, "kind": self.kind, "time": self.time,
                 "answers": [a.to_dict(self.time) for a in self.answers]}  # fmt: skip
 
@@ -84,6 +84,7 @@ class Expected:
     number: int
 
     def describe(self) -> str:
+        """The expectation in one line, as the report prints it."""
         if self.what == MISSED:
             return f"step {self.number}: no escalation of {self.party}'s missed ack of {self.ref}"
         return f"step {self.number}: no {self.what} receipt from {self.party} for {self.ref}"
@@ -120,12 +121,12 @@ def expectations(results: list[StepResult], nodes: dict[str, Node]) -> list[Expe
 def missed_clocks(nodes: dict[str, Node], now: int | None = None) -> list[dict[str, object]]:
     """Clocks of its own entries a node escalated as missed and that are still unanswered.
 
-    Each escalated row is judged again (``parley.node.messaging.deadlines.tracked``, at ``now`` or
+    Each escalated row is judged again (``parley.node.messaging.clock_views.tracked``, at ``now`` or
     the present): an answer that came after the escalation makes it late, and it is left out.
     """
     at = now_ms() if now is None else now
     return [row for party, node in nodes.items()
-            for row in deadlines.tracked(node, [MISSED], now=at)
+            for row in clock_views.tracked(node, [MISSED], now=at)
             if parse_ref(str(row["entry"]))[0] == party and row["state"] == MISSED]  # fmt: skip
 
 
@@ -204,10 +205,7 @@ def verify_nodes(nodes: dict[str, Node]) -> dict[str, str]:
     verdicts = {}
     for party, node in nodes.items():
         try:
-            with node.store.read() as conn:
-                items = ((s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
-                         for s in logs.iter_log(conn, party))  # fmt: skip
-                verified = verify_log(items, logs.iter_checkpoints(conn, party))
+            verified = health.verify_stored_log(node)
             verdicts[party] = f"OK, {verified.size} entries, {verified.checkpoints} checkpoints"
         except ParleyError as exc:
             verdicts[party] = f"FAILED: {exc}"
@@ -257,7 +255,7 @@ class ReceiptFeed:
         """Clocks of their own entries that nodes escalated as missed since the last look."""
         fresh = []
         for party, node in self.nodes.items():
-            for row in deadlines.tracked(node, [MISSED]):
+            for row in clock_views.tracked(node, [MISSED]):
                 key = (str(row["entry"]), str(row["addressee"]), str(row["clock"]))
                 if parse_ref(key[0])[0] == party and key not in self.escalated:
                     self.escalated.add(key)
@@ -267,15 +265,10 @@ class ReceiptFeed:
     def new(self) -> list[tuple[str, str, str, int]]:
         """``(entry ref, by party, type, claimed ms)`` of receipts not reported before."""
         fresh = []
-        for party, node in self.nodes.items():
-            with node.store.read() as conn:
-                rows = conn.execute(select(receipt_rows).where(
-                    receipt_rows.c.entry_party == party, receipt_rows.c.by_party != party,
-                )).fetchall()  # fmt: skip
-            for row in rows:
-                key = (row.entry_party, row.entry_seq, row.by_party, row.type)
+        for node in self.nodes.values():
+            for ref, by_party, kind, claimed in receipts.received(node):
+                key = (*parse_ref(ref), by_party, kind)
                 if key not in self.seen:
                     self.seen.add(key)
-                    fresh.append((f"{row.entry_party}:{row.entry_seq}", row.by_party, row.type,
-                                  row.claimed))  # fmt: skip
+                    fresh.append((ref, by_party, kind, claimed))
         return fresh

@@ -115,8 +115,8 @@ class Notify(_Step):
 
     @model_validator(mode="after")
     def _readable(self) -> Notify:
-        from parley.cli.notify_input import parse_area, parse_details, parse_when
         from parley.formats.notification import new_notification
+        from parley.node.notifications.input import parse_area, parse_details, parse_when
 
         area = _readable_as("area", lambda: parse_area(self.area, self.area_desc))
         details = _readable_as("details", lambda: parse_details(
@@ -330,7 +330,7 @@ def _check_answer(where: str, step: Step, target: Step, parties: list[str],
 def _check_update_details(where: str, step: Update, target: Step,
                           known: dict[str, Step]) -> None:  # fmt: skip
     """Read an update's details as the category of the notification it updates defines them."""
-    from parley.cli.notify_input import parse_details
+    from parley.node.notifications.input import parse_details
 
     root = target
     while isinstance(root, Update):

@@ -1,66 +1,219 @@
-"""A node's health at a glance: what ``parley status`` (and any other edge) shows.
+"""A node's health at a glance: what ``parley status`` and ``parley peers list`` show.
 
-DESIGN.md, "Services and edges": computed here once, printed by the edges.
+DESIGN.md, "Services and edges": computed here once, as value types that every edge (the CLI
+today, the API and the pages next) only renders, so they cannot disagree.
 
-* **Peers**: each pinned peer's sync health, synced size, lag, last success and last error.
+* **Peers** (``peer_states``): each pinned peer's pin, sync health, last checkpoint seen,
+  synced size, lag behind that checkpoint, failures, last success and last error.
 * **Open deadlines**: the tracked clocks still running at ``now``, judged against the receipts
-  and replies held (``deadlines.open_clocks``), so an acknowledged entry leaves the list the
+  and replies held (``clock_views.open_clocks``), so an acknowledged entry leaves the list the
   moment its receipt is stored, not when the escalation loop next looks at it. An overdue
   clock shows ``missed`` with a negative ``remaining`` even before the loop escalates it.
 * **Missed and late**: escalated clocks, judged again at ``now`` (a late answer shows).
 * **Alerts**: held peers, equivocations, and this node's entries that a peer stored
   header-only (its signed observation says why: policy-breach, over-quota, ...).
+* **The stored log** (``verify_stored_log``): every signature, the tree, every body against
+  its hash and every checkpoint of this node's own log, read back from its store, and the
+  stored log state against what was verified (``parley verify --home``, the exercise report).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from parley.core.entry import Body
+from parley.core.errors import VerificationError
+from parley.core.keys import PublicKey
+from parley.core.verify import LogReport, verify_log
 from parley.node.federation import peers
-from parley.node.messaging import deadlines, receipts
+from parley.node.messaging import clock_views, deadlines, receipts
 from parley.node.node import Node
+from parley.store import logs
 from parley.store import witnessing as witness_rows
 
+__all__ = ["Alert", "Health", "PeerState", "health", "peer_states", "verify_stored_log"]
+
 ALERT_OBSERVATIONS = 20  # the latest observations about our entries shown as alerts
+HELD = "held"
+EQUIVOCATION = "equivocation"
+HEADER_ONLY = "header-only"
+# the fields each type of alert carries between its party and its detail
+_ALERT_FIELDS = {
+    HELD: (),
+    EQUIVOCATION: ("detected",),
+    HEADER_ONLY: ("entry", "observation", "time"),
+}
 
 
-def peer_rows(node: Node) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each pinned peer's sync state, and the alerts of held peers and equivocations."""
-    rows: list[dict[str, Any]] = []
-    alerts: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class PeerState:
+    """One pinned peer: its pin and how replication from it stands."""
+
+    party: str
+    url: str
+    identity: str
+    fingerprint: str
+    tls_spki: str | None
+    checkpoint: int | None  # the size of the peer's last checkpoint seen
+    synced: int
+    health: str
+    failures: int
+    pending_bodies: int
+    last_success: int | None
+    next_attempt: int
+    last_error: str | None
+    held: str | None
+
+    @property
+    def lag(self) -> int | None:
+        """How many entries of the last checkpoint seen are not yet synced here."""
+        return None if self.checkpoint is None else max(self.checkpoint - self.synced, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``parley peers list --json``."""
+        return {
+            "party": self.party,
+            "url": self.url,
+            "identity": self.identity,
+            "fingerprint": self.fingerprint,
+            "tls_spki": self.tls_spki,
+            "checkpoint": self.checkpoint,
+            "synced": self.synced,
+            "lag": self.lag,
+            "health": self.health,
+            "failures": self.failures,
+            "pending_bodies": self.pending_bodies,
+            "last_success": self.last_success,
+            "next_attempt": self.next_attempt,
+            "last_error": self.last_error,
+            "held": self.held,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON form of the peer in ``parley status --json``."""
+        return {
+            "party": self.party,
+            "health": self.health,
+            "synced": self.synced,
+            "lag": self.lag,
+            "last_success": self.last_success,
+            "error": self.last_error,
+        }
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something an officer must look at: a held peer, an equivocation, a header-only entry."""
+
+    type: str
+    party: str
+    detail: str
+    detected: int | None = None
+    entry: str | None = None
+    observation: str | None = None
+    time: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the alert: its type's fields only."""
+        fields = {name: getattr(self, name) for name in _ALERT_FIELDS[self.type]}
+        return {"type": self.type, "party": self.party, **fields, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Health:
+    """The node's health at ``time``: peers, open and missed deadlines, alerts."""
+
+    node: str
+    time: int
+    peers: list[PeerState]
+    open: list[dict[str, Any]]
+    missed: list[dict[str, Any]]
+    alerts: list[Alert]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``parley status --json``."""
+        return {
+            "node": self.node,
+            "time": self.time,
+            "peers": [peer.summary() for peer in self.peers],
+            "open": self.open,
+            "missed": self.missed,
+            "alerts": [alert.to_dict() for alert in self.alerts],
+        }
+
+
+def peer_states(node: Node) -> list[PeerState]:
+    """Every pinned peer's pin and replication state."""
+    states = []
+    pinned = peers.list_peers(node.store)
     with node.store.read() as conn:
-        for peer in peers.list_peers(node.store):
+        for peer in pinned:
             status = peers.get_status(conn, peer.party)
-            synced = peers.synced_size(conn, peer.party)
-            remote = status.remote_size
-            rows.append({"party": peer.party, "health": status.health(), "synced": synced,
-                         "lag": None if remote is None else max(remote - synced, 0),
-                         "last_success": status.last_success,
-                         "error": status.last_error})  # fmt: skip
-            if status.held:
-                alerts.append({"type": "held", "party": peer.party, "detail": status.held})
+            states.append(
+                PeerState(
+                    party=peer.party,
+                    url=peer.url,
+                    identity=peer.identity.b64,
+                    fingerprint=peer.fingerprints()["identity"],
+                    tls_spki=peer.tls_spki,
+                    checkpoint=status.remote_size,
+                    synced=peers.synced_size(conn, peer.party),
+                    health=status.health(),
+                    failures=status.failures,
+                    pending_bodies=status.pending_bodies,
+                    last_success=status.last_success,
+                    next_attempt=status.next_attempt,
+                    last_error=status.last_error,
+                    held=status.held,
+                )
+            )
+    return states
+
+
+def _peer_alerts(node: Node, states: list[PeerState]) -> list[Alert]:
+    alerts = [Alert(HELD, state.party, state.held) for state in states if state.held]
+    with node.store.read() as conn:
         for found in witness_rows.list_equivocations(conn):
-            alerts.append({"type": "equivocation", "party": found.party,
-                           "detected": found.detected, "detail": found.source})  # fmt: skip
-    return rows, alerts
+            alerts.append(Alert(EQUIVOCATION, found.party, found.source, detected=found.detected))
+    return alerts
 
 
-def header_only_alerts(node: Node) -> list[dict[str, Any]]:
+def _header_only_alerts(node: Node) -> list[Alert]:
     """Alerts for the entries of this node that peers stored header-only (their observations)."""
     return [
-        {"type": "header-only", "party": seen["by"], "entry": seen["entry"],
-         "observation": seen["observation"], "time": seen["time"],
-         "detail": f"{seen['entry']} stored header-only by {seen['by']}: {seen['type']}: "
-                   f"{seen['detail']}"}
+        Alert(
+            HEADER_ONLY,
+            seen["by"],
+            f"{seen['entry']} stored header-only by {seen['by']}: {seen['type']}: {seen['detail']}",
+            entry=seen["entry"],
+            observation=seen["observation"],
+            time=seen["time"],
+        )
         for seen in receipts.observations_about(node, limit=ALERT_OBSERVATIONS)
-    ]  # fmt: skip
+    ]
 
 
-def health(node: Node, now: int) -> dict[str, Any]:
+def health(node: Node, now: int) -> Health:
     """Peers, open deadlines (judged at ``now``), missed and late ones, and alerts."""
-    rows, alerts = peer_rows(node)
-    alerts += header_only_alerts(node)
-    opened = deadlines.open_clocks(node, now)
-    missed = deadlines.tracked(node, [deadlines.MISSED, deadlines.LATE], now=now)
-    return {"node": node.party, "time": now, "peers": rows, "open": opened, "missed": missed,
-            "alerts": alerts}  # fmt: skip
+    states = peer_states(node)
+    alerts = _peer_alerts(node, states) + _header_only_alerts(node)
+    opened = clock_views.open_clocks(node, now)
+    missed = clock_views.tracked(node, [deadlines.MISSED, deadlines.LATE], now=now)
+    return Health(node.party, now, states, opened, missed, alerts)
+
+
+def verify_stored_log(node: Node, pinned_identity: PublicKey | None = None) -> LogReport:
+    """Verify this node's own log as stored, and that the stored log state matches it."""
+    with node.store.read() as conn:
+        state = logs.get_state(conn, node.party)
+        items = (
+            (s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
+            for s in logs.iter_log(conn, node.party)
+        )
+        report = verify_log(
+            items, logs.iter_checkpoints(conn, node.party), pinned_identity=pinned_identity
+        )
+    if state is None or report.root != state.root or report.size != state.size:
+        raise VerificationError("the stored log state does not match the verified entries")
+    return report

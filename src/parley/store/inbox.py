@@ -1,4 +1,6 @@
-"""The store's queries behind the inbox (``parley.node.messaging.inbox``) and observations about us.
+"""The store's queries behind what officers read: the inbox, conversations, observations about us.
+
+``parley.node.messaging`` (inbox, hotline, compliance, deadlines) reads entries through these.
 
 Pages by the local ingest sequence (``entries.ingest``, assigned under the single-writer lock),
 never by timestamps: a page is a range of ingest numbers, newest first, or oldest first after a
@@ -14,10 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_
 
 from parley.store.logs import StoredEntry
+from parley.store.receipts import ReceiptType
 from parley.store.schema import entries, receipts
 
 
-def _stored(row: Any) -> StoredEntry:
+def stored_entry(row: Any) -> StoredEntry:
+    """A ``StoredEntry`` from a row of the ``entries`` table."""
     return StoredEntry(
         row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
         row.body, row.salt, row.flag, row.audience, row.tlp,
@@ -56,7 +60,7 @@ def addressed_page(
     if unacknowledged:
         acked = select(receipts.c.entry_seq).where(
             receipts.c.entry_party == c.party, receipts.c.entry_seq == c.seq,
-            receipts.c.by_party == party, receipts.c.type == "acknowledged",
+            receipts.c.by_party == party, receipts.c.type == ReceiptType.ACKNOWLEDGED,
         )  # fmt: skip
         where.append(~exists(acked))
     order: Any = c.ingest
@@ -67,7 +71,7 @@ def addressed_page(
             where.append(c.ingest < before)
         order = c.ingest.desc()
     rows = conn.execute(select(entries).where(and_(*where)).order_by(order).limit(limit))
-    return [_stored(row) for row in rows]
+    return [stored_entry(row) for row in rows]
 
 
 def receipts_by(
@@ -91,4 +95,34 @@ def peer_observations(conn: Connection, party: str, limit: int = 1000) -> list[S
     rows = conn.execute(select(entries).where(
         c.kind == "observation", c.party != party, c.body.is_not(None),
     ).order_by(c.ingest.desc()).limit(limit))  # fmt: skip
-    return [_stored(row) for row in rows]
+    return [stored_entry(row) for row in rows]
+
+
+def entries_of_kinds(
+    conn: Connection,
+    kinds: Sequence[str],
+    *,
+    parties: Sequence[str] | None = None,
+    since: int | None = None,
+    with_body: bool = False,
+    unflagged: bool = False,
+    in_log_order: bool = False,
+) -> list[StoredEntry]:
+    """Entries of ``kinds``, in ingest order (or by party then seq with ``in_log_order``).
+
+    Optionally only those by ``parties``, claimed at or after ``since``, held with a body, or
+    not flagged.
+    """
+    c = entries.c
+    where: list[Any] = [c.kind.in_(list(kinds))]
+    if parties is not None:
+        where.append(c.party.in_(list(parties)))
+    if since is not None:
+        where.append(c.time >= since)
+    if with_body:
+        where.append(c.body.is_not(None))
+    if unflagged:
+        where.append(c.flag.is_(None))
+    order = (c.party, c.seq) if in_log_order else (c.ingest,)
+    rows = conn.execute(select(entries).where(and_(*where)).order_by(*order))
+    return [stored_entry(row) for row in rows]

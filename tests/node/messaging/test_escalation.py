@@ -27,7 +27,7 @@ from parley.node import export
 from parley.node.federation import gossip, peers, witnessing
 from parley.node.federation.pull import pull
 from parley.node.log import Draft
-from parley.node.messaging import checks, deadlines, inquiries, receipts
+from parley.node.messaging import checks, clock_views, deadlines, inquiries, receipts
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
@@ -158,7 +158,7 @@ def test_entries_addressed_to_this_node_are_tracked_for_its_own_officer(fleet, k
     rows = clock_rows(jp)
     assert rows[(sent.ref, "JP", "acknowledged")] == "open"
     assert (sent.ref, "JP", "delivered") in rows
-    opened = deadlines.tracked(jp, [deadlines.OPEN])
+    opened = clock_views.tracked(jp, [deadlines.OPEN])
     assert {r["entry"] for r in opened} == {sent.ref}
 
 
@@ -419,7 +419,7 @@ def test_accepting_or_declining_an_offer_answers_its_acknowledgement_clock(
     assert clock_rows(jp)[(offer.ref, "CN", "acknowledged")] == "met"
     assert not [e for e in events(jp) if e["event"] == "deadline.missed"
                 and e["data"]["entry"] == offer.ref and e["data"]["clock"] == "acknowledged"]
-    assert offer.ref not in {row["entry"] for row in deadlines.open_clocks(jp, later)}
+    assert offer.ref not in {row["entry"] for row in clock_views.open_clocks(jp, later)}
     figures = compliance.scoreboard(jp, later)["parties"]["CN"]["acknowledged"]
     assert (figures["met"], figures["missed"]) == (1, 0)
 

@@ -22,7 +22,7 @@ import secrets
 from typing import Any
 
 import anyio
-from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlalchemy import Connection
 
 from parley.core.bodies import validate_body
 from parley.core.deadlines import deadlines_for
@@ -31,9 +31,9 @@ from parley.node.federation import peers
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node, now_ms
+from parley.store import checks as check_rows
+from parley.store import deadlines as clock_rows
 from parley.store import logs
-from parley.store.schema import communication_checks, deadline_clocks
-from parley.store.schema import receipts as receipt_rows
 
 STATUS = "Test"
 ROUND_S = 1.0
@@ -43,6 +43,7 @@ log = logging.getLogger("parley.checks")
 
 
 def check_draft(node: Node, peer: str, document: Any) -> Draft:
+    """A ``check`` entry to ``peer``: a fresh nonce and the policy's ``check`` deadlines."""
     body = {"nonce": secrets.token_hex(16), "deadlines": deadlines_for(document, "check")}
     validate_body("check", body)
     return Draft("check", STATUS, body, tuple(sorted({peer, node.party})), None)
@@ -50,10 +51,7 @@ def check_draft(node: Node, peer: str, document: Any) -> Draft:
 
 def due_peers(node: Node, conn: Connection, interval: int, now: int) -> list[str]:
     """Pinned peers whose last check (or pinning) is at least one interval old."""
-    last = dict(conn.execute(
-        select(communication_checks.c.peer, func.max(communication_checks.c.sent))
-        .group_by(communication_checks.c.peer)
-    ).all())  # fmt: skip
+    last = check_rows.last_sent(conn)
     due = []
     for peer in peers.list_peers(node.store):
         since = last.get(peer.party, peer.added)
@@ -67,55 +65,37 @@ def send_due(node: Node, now: int) -> list[Header]:
     with node.store.read() as conn:  # the write lock only when a check is due
         if not due_peers(node, conn, node.policy_in(conn).check_interval_ms, now):
             return []
-    with node.store.write() as conn:
-        document = node.policy_in(conn)
-        due = due_peers(node, conn, document.check_interval_ms, now)
+    with node.store.write() as tx:
+        document = node.policy_in(tx)
+        due = due_peers(node, tx, document.check_interval_ms, now)
         if not due:
             return []
-        headers = node.log.append_in(conn, [check_draft(node, p, document) for p in due], now)
-        conn.execute(insert(communication_checks), [
-            {"seq": header.seq, "peer": peer, "sent": now}
-            for header, peer in zip(headers, due, strict=True)
-        ])  # fmt: skip
+        headers = node.log.append_in(tx, [check_draft(node, p, document) for p in due], now)
+        sent = [(header.seq, peer) for header, peer in zip(headers, due, strict=True)]
+        check_rows.insert_checks(tx, sent, now)
     return headers
-
-
-def automatic_acknowledgement(header: Header, leaf_hash: bytes) -> Draft:
-    """An ``acknowledged`` receipt by the node itself: no officer named."""
-    body = {"type": "acknowledged", "entry": {"ref": header.ref, "leaf_hash": leaf_hash.hex()}}
-    validate_body("receipt", body)
-    audience, tlp = receipts.answer_sharing(header)
-    return Draft("receipt", header.status, body, audience, tlp)
 
 
 def acknowledge_due(node: Node, now: int, page: int = ACK_PAGE) -> list[Header]:
     """Acknowledge peers' checks automatically, unless the policy wants an officer to."""
-    c, r = deadline_clocks.c, receipt_rows.c
     with node.store.read() as conn:  # the write lock only when the node acknowledges
         if "check" in node.policy_in(conn).human_ack:
             return []
-    with node.store.write() as conn:
-        answered = exists().where(
-            r.entry_party == c.entry_party, r.entry_seq == c.entry_seq,
-            r.by_party == node.party, r.type == "acknowledged",
-        )  # fmt: skip
-        rows = conn.execute(select(c.entry_party, c.entry_seq).where(and_(
-            c.kind == "check", c.addressee == node.party, c.clock == "acknowledged",
-            c.state == deadlines.OPEN, ~answered,
-        )).limit(page)).fetchall()  # fmt: skip
+    with node.store.write() as tx:
         drafts, headers = [], []
-        for row in rows:
-            stored = logs.get_entry(conn, row.entry_party, row.entry_seq)
+        for party, seq in clock_rows.unanswered(tx, "check", node.party, page):
+            stored = logs.get_entry(tx, party, seq)
             if stored is not None:
-                drafts.append(automatic_acknowledgement(parse_header(stored.leaf),
-                                                        stored.leaf_hash))  # fmt: skip
+                header = parse_header(stored.leaf)
+                drafts.append(receipts.automatic_acknowledgement(header, stored.leaf_hash))
         if drafts:
-            headers = node.log.append_in(conn, drafts, now)
-            receipts.index_own(conn, headers, drafts, now)
+            headers = node.log.append_in(tx, drafts, now)
+            receipts.index_own(tx, headers, drafts, now)
     return headers
 
 
 def run_round(node: Node, now: int) -> int:
+    """Send the checks that are due and acknowledge peers' checks; how many entries appended."""
     return len(send_due(node, now)) + len(acknowledge_due(node, now))
 
 
@@ -133,9 +113,7 @@ def listed(node: Node, now: int, limit: int = 50) -> list[dict[str, Any]]:
     """The latest checks this node sent, newest first, with each clock's outcome."""
     with node.store.read() as conn:
         policy = node.policy_in(conn)
-        rows = conn.execute(
-            select(communication_checks).order_by(communication_checks.c.seq.desc()).limit(limit)
-        ).fetchall()
+        rows = check_rows.latest_checks(conn, limit)
         result = []
         for row in rows:
             stored = logs.get_entry(conn, node.party, row.seq)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core import compliance
 from parley.core import deadlines as clocks
@@ -26,29 +26,32 @@ from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.node.federation import witnessing
 from parley.node.messaging import deadlines
 from parley.node.node import Node
-from parley.store.schema import entries, receipts
+from parley.store import inbox as entry_rows
+from parley.store import receipts as receipt_rows
+from parley.store.logs import StoredEntry
 
 
 def policy_members(conn: Connection) -> dict[str, list[str]]:
     """Members of every policy held here (any log's policy entries), by policy hash."""
-    rows = conn.execute(
-        select(entries.c.body, entries.c.salt).where(
-            entries.c.kind == "policy", entries.c.body.is_not(None)
-        )
-    )
     found = {}
-    for row in rows:
+    for row in entry_rows.entries_of_kinds(conn, ["policy"], with_body=True):
+        if row.body is None or row.salt is None:
+            continue
         document = SignedPolicy.from_body(Body(row.salt, row.body).value()).document
         found[document.hash] = [m.party for m in document.members]
     return found
 
 
 def _sent(
-    node: Node, conn: Connection, row: Any, members: dict[str, list[str]], policy: PolicyDocument
+    node: Node,
+    conn: Connection,
+    row: StoredEntry,
+    members: dict[str, list[str]],
+    policy: PolicyDocument,
 ) -> tuple[compliance.Sent, Header]:
     header = parse_header(row.leaf)
     named = members.get(header.policy, [m.party for m in policy.members])
-    value = None if row.body is None else Body(row.salt, row.body).value()
+    value = deadlines.body_value(row)
     stated = deadlines.stated_deadlines(value)
     sent = compliance.Sent(
         header.ref, tuple(deadlines.addressees(header, named)),
@@ -73,9 +76,7 @@ def gather(
     """Every unflagged addressed entry held here, and every answer to one of them."""
     members = policy_members(conn)
     sent, leaf_hashes, kinds = [], {}, {}
-    rows = conn.execute(select(entries).where(
-        entries.c.kind.in_(sorted(ADDRESSED_KINDS)), entries.c.flag.is_(None),
-    ).order_by(entries.c.ingest))  # fmt: skip
+    rows = entry_rows.entries_of_kinds(conn, sorted(ADDRESSED_KINDS), unflagged=True)
     answering = {rule[0] for rule in clocks.ACKNOWLEDGING_ENTRIES.values()}
     candidates = []
     for row in rows:
@@ -84,13 +85,13 @@ def gather(
         leaf_hashes[record.ref] = row.leaf_hash
         kinds[record.ref] = header.kind
         if header.kind in answering and row.body is not None:
-            candidates.append((header, Body(row.salt, row.body).value()))
+            candidates.append((header, deadlines.body_value(row)))
     answers = [
         compliance.Answered(
             format_ref(r.entry_party, r.entry_seq), r.by_party, r.type,
             witnessing.witnessed_time(node, conn, r.by_party, r.receipt_seq, policy),
         )
-        for r in conn.execute(select(receipts))
+        for r in receipt_rows.all_receipts(conn)
         if leaf_hashes.get(format_ref(r.entry_party, r.entry_seq)) == r.leaf_hash
         and not (r.type == ACKNOWLEDGED
                  and kinds[format_ref(r.entry_party, r.entry_seq)] in clocks.ANSWER_ONLY_KINDS)

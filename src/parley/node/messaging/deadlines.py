@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection
 
 from parley.core import deadlines as clocks
 from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, parse_header, parse_ref
@@ -47,18 +47,21 @@ from parley.node.federation import witnessing
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.node.policies import deadline_class
+from parley.store import deadlines as clock_rows
+from parley.store import inbox as entry_rows
 from parley.store import logs
-from parley.store.schema import deadline_clocks, entries, meta
-from parley.store.schema import receipts as receipt_rows
+from parley.store import receipts as receipt_rows
+from parley.store.deadlines import ClockKey, ClockState
+from parley.store.engine import Writing
 
 FLAG_DEADLINE_BOUNDS = "deadline-bounds"
 REQUIRED_KINDS = frozenset({"hotline", "inquiry", "check"})  # their schemas require deadlines
 KIND_CLASSES = {"reply": "inquiry"}
-CURSOR_KEY = "deadlines.ingest"
 TRACK_PAGE = 500
 JUDGE_PAGE = 100
 ROUND_S = 1.0
-OPEN, MET, LATE, MISSED = "open", "met", "late", "missed"
+OPEN, MET, LATE, MISSED = ClockState.OPEN, ClockState.MET, ClockState.LATE, ClockState.MISSED
+RECHECK_MS = 5000  # how often a missed clock is judged again, for a late answer
 
 log = logging.getLogger("parley.deadlines")
 
@@ -94,12 +97,14 @@ def addressees(header: Header, members: Sequence[str]) -> list[str]:
 
 
 def body_value(stored: logs.StoredEntry) -> Any:
+    """The body of a stored entry, or None when this node does not hold it."""
     if stored.body is None or stored.salt is None:
         return None
     return Body(stored.salt, stored.body).value()
 
 
 def stated_deadlines(value: Any) -> dict[str, int | None]:
+    """The deadline (ms) a body states for each clock; None where it states none."""
     stated = value.get("deadlines") if isinstance(value, dict) else None
     return {clock: clocks.within(stated, clock) for clock in clocks.CLOCKS}
 
@@ -116,11 +121,8 @@ def receipt_answers(
     node: Node, conn: Connection, stored: logs.StoredEntry, header: Header, policy: PolicyDocument
 ) -> list[clocks.Answer]:
     """The receipts of an entry that answer a clock (an inquiry's acknowledgements do not)."""
-    rows = conn.execute(select(receipt_rows).where(
-        receipt_rows.c.entry_party == header.party, receipt_rows.c.entry_seq == header.seq,
-    ))  # fmt: skip
     found = []
-    for row in rows:
+    for row in receipt_rows.for_entry(conn, header.party, header.seq):
         if row.leaf_hash != stored.leaf_hash:
             continue
         if row.type == clocks.ACKNOWLEDGED and header.kind in clocks.ANSWER_ONLY_KINDS:
@@ -143,13 +145,12 @@ def entry_answers(
     rule = clocks.ACKNOWLEDGING_ENTRIES.get(header.kind)
     if rule is None or not parties:
         return []
-    rows = conn.execute(select(entries).where(
-        entries.c.kind == rule[0], entries.c.party.in_(list(parties)),
-        entries.c.time >= header.time, entries.c.body.is_not(None),
-    ).order_by(entries.c.party, entries.c.seq))  # fmt: skip
+    rows = entry_rows.entries_of_kinds(
+        conn, [rule[0]], parties=parties, since=header.time, with_body=True, in_log_order=True
+    )
     found = []
     for row in rows:
-        value = Body(row.salt, row.body).value()
+        value = body_value(row)
         if clocks.answers_acknowledgement(header.kind, row.kind, value, header.ref,
                                           stored.leaf_hash.hex()):  # fmt: skip
             stamp = _stamp(node, conn, row.party, row.seq, row.time, policy)
@@ -167,6 +168,7 @@ class EntryClocks:
     clocks: list[clocks.Clock]
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the entry and its judged clocks."""
         return {"ref": self.header.ref, "kind": self.header.kind, "claimed": self.header.time,
                 "witnessed": self.witnessed,
                 "clocks": [c.to_dict() for c in self.clocks]}  # fmt: skip
@@ -202,17 +204,6 @@ def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = No
 # Tracking ---------------------------------------------------------------------------------
 
 
-def _cursor(conn: Connection) -> int:
-    value = conn.execute(select(meta.c.value).where(meta.c.key == CURSOR_KEY)).scalar()
-    return -1 if value is None else int(value)
-
-
-def _set_cursor(conn: Connection, ingest: int) -> None:
-    if conn.execute(update(meta).where(meta.c.key == CURSOR_KEY).values(value=str(ingest))
-                    ).rowcount == 0:  # fmt: skip
-        conn.execute(insert(meta).values(key=CURSOR_KEY, value=str(ingest)))
-
-
 def _tracked_rows(
     node: Node, stored: logs.StoredEntry, members: Sequence[str], now: int
 ) -> list[dict[str, Any]]:
@@ -237,28 +228,23 @@ def _tracked_rows(
     ]  # fmt: skip
 
 
-def track_new(node: Node, conn: Connection, now: int, page: int = TRACK_PAGE) -> list[Header]:
+def track_new(node: Node, tx: Writing, now: int, page: int = TRACK_PAGE) -> list[Header]:
     """Add clock rows for the next ``page`` entries after the cursor; return those entries."""
-    cursor = _cursor(conn)
-    rows = conn.execute(
-        select(entries).where(entries.c.ingest > cursor).order_by(entries.c.ingest).limit(page)
-    ).fetchall()
+    rows = clock_rows.entries_after(tx, clock_rows.cursor(tx), page)
     if not rows:
         return []
-    members = [m.party for m in node.policy_in(conn).members]
+    members = [m.party for m in node.policy_in(tx).members]
     fresh: list[dict[str, Any]] = []
     seen: list[Header] = []
     for row in rows:
         if row.kind not in ADDRESSED_KINDS:
             continue
-        stored = stored_of(row)
-        tracked = _tracked_rows(node, stored, members, now)
+        tracked = _tracked_rows(node, row, members, now)
         if tracked:
             fresh.extend(tracked)
-            seen.append(parse_header(stored.leaf))
-    if fresh:
-        conn.execute(insert(deadline_clocks), fresh)
-    _set_cursor(conn, rows[-1].ingest)
+            seen.append(parse_header(row.leaf))
+    clock_rows.insert_clocks(tx, fresh)
+    clock_rows.set_cursor(tx, rows[-1].ingest)
     return seen
 
 
@@ -269,23 +255,9 @@ def track_new(node: Node, conn: Connection, now: int, page: int = TRACK_PAGE) ->
 class Verdict:
     """What a round decided about one tracked clock."""
 
-    key: tuple[str, int, str, str]
+    key: ClockKey
     state: str  # the row's state before
     clock: clocks.Clock
-
-
-def _due_rows(conn: Connection, now: int, page: int) -> list[Any]:
-    opened = conn.execute(
-        select(deadline_clocks)
-        .where(deadline_clocks.c.state == OPEN, deadline_clocks.c.due <= now)
-        .order_by(deadline_clocks.c.due).limit(page)
-    ).fetchall()  # fmt: skip
-    missed = conn.execute(
-        select(deadline_clocks)
-        .where(deadline_clocks.c.state == MISSED, deadline_clocks.c.checked < now - 1000 * 5)
-        .order_by(deadline_clocks.c.checked).limit(page)
-    ).fetchall()  # fmt: skip
-    return [*opened, *missed]
 
 
 def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
@@ -303,19 +275,13 @@ def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
     return verdicts
 
 
-def _where(key: tuple[str, int, str, str], state: str) -> Any:
-    c = deadline_clocks.c
-    return and_(c.entry_party == key[0], c.entry_seq == key[1], c.addressee == key[2],
-                c.clock == key[3], c.state == state)  # fmt: skip
-
-
-def _event(key: tuple[str, int, str, str], kind: str, clock: clocks.Clock) -> dict[str, Any]:
+def _event(key: ClockKey, kind: str, clock: clocks.Clock) -> dict[str, Any]:
     return {"entry": f"{key[0]}:{key[1]}", "kind": kind, "addressee": key[2], "clock": key[3],
             "within": clock.within, "due": clock.due, "late_by": clock.late_by,
             "witnessed": clock.witnessed}  # fmt: skip
 
 
-def _apply(node: Node, conn: Connection, verdict: Verdict, kind: str, now: int) -> bool:
+def _apply(node: Node, tx: Writing, verdict: Verdict, kind: str, now: int) -> bool:
     """Record one verdict; True when it escalated a clock just now."""
     key, clock = verdict.key, verdict.clock
     values: dict[str, Any] = {"checked": now}
@@ -329,25 +295,24 @@ def _apply(node: Node, conn: Connection, verdict: Verdict, kind: str, now: int) 
     elif clock.state == clocks.MISSED and verdict.state == OPEN:
         values |= {"state": MISSED, "escalated": now}
         event = "deadline.missed"
-    changed = conn.execute(update(deadline_clocks).where(_where(key, verdict.state))
-                           .values(**values)).rowcount == 1  # fmt: skip
+    changed = clock_rows.update_clock(tx, key, verdict.state, values)
     if changed and event is not None:
-        webhooks.emit(conn, node.party, event, _event(key, kind, clock), now)
+        webhooks.emit(tx, node.party, event, _event(key, kind, clock), now)
     return changed and event == "deadline.missed"
 
 
 def escalate_due(node: Node, now: int, page: int = JUDGE_PAGE) -> list[str]:
     """One round: judge the clocks that came due; escalate misses; return the late peers."""
     with node.store.read() as conn:
-        rows = _due_rows(conn, now, page)
+        rows = clock_rows.due_clocks(conn, now, page, RECHECK_MS)
     if not rows:
         return []
     kinds = {(r.entry_party, r.entry_seq, r.addressee, r.clock): r.kind for r in rows}
     verdicts = _judge_rows(node, rows, now)
     late: list[str] = []
-    with node.store.write() as conn:
+    with node.store.write() as tx:
         for verdict in verdicts:
-            if _apply(node, conn, verdict, kinds[verdict.key], now):
+            if _apply(node, tx, verdict, kinds[verdict.key], now):
                 party = verdict.key[2]
                 if party != node.party and party not in late:
                     late.append(party)
@@ -357,12 +322,10 @@ def escalate_due(node: Node, now: int, page: int = JUDGE_PAGE) -> list[str]:
 def run_round(node: Node, now: int) -> list[str]:
     """Track new entries, then escalate what came due; return the peers to re-announce to."""
     with node.store.read() as conn:  # the write lock only when there is work
-        cursor = _cursor(conn)
-        fresh = conn.execute(select(entries.c.ingest).where(entries.c.ingest > cursor).limit(1))
-        has_new = fresh.first() is not None
+        has_new = clock_rows.has_entries_after(conn, clock_rows.cursor(conn))
     if has_new:
-        with node.store.write() as conn:
-            track_new(node, conn, now)
+        with node.store.write() as tx:
+            track_new(node, tx, now)
     return escalate_due(node, now)
 
 
@@ -375,126 +338,3 @@ async def run(node: Node, reannounce: Callable[[str], None], interval_s: float =
         except Exception:  # noqa: BLE001 - the loop must survive anything; rows show state
             log.exception("deadline round failed")
         await asyncio.sleep(interval_s)
-
-
-# Views ------------------------------------------------------------------------------------
-#
-# Every view (``parley status``, the inbox, ``parley receipts``, ``hotline log``) judges a clock
-# at read time with ``running_clocks`` / ``judge_stored``: a stored ``open`` row is only a
-# reminder for the escalation loop, never the truth shown to an officer, so an answer closes
-# its clock everywhere the moment its receipt (or reply) is stored.
-
-
-def stored_of(row: Any) -> logs.StoredEntry:
-    """A ``StoredEntry`` from a row of the ``entries`` table."""
-    return logs.StoredEntry(
-        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
-        row.body, row.salt, row.flag, row.audience, row.tlp,
-    )  # fmt: skip
-
-
-def running(judged: EntryClocks) -> list[clocks.Clock]:
-    """The clocks of ``judged`` still running: a deadline stated and no answer yet.
-
-    Pending ones have time left; missed ones are overdue (escalated or about to be).
-    """
-    return [c for c in judged.clocks if c.within is not None and c.answer is None]
-
-
-def running_clocks(
-    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
-    only: Sequence[str] | None = None,
-) -> list[clocks.Clock]:  # fmt: skip
-    """The running clocks of a held entry (of the addressees ``only``): the one judgement."""
-    return running(judge_stored(node, conn, stored, policy, now, only))
-
-
-def addressee_clocks(
-    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
-    party: str,
-) -> list[dict[str, Any]]:  # fmt: skip
-    """``party``'s clocks on a held entry judged at ``now``, each with when it was escalated."""
-    header = parse_header(stored.leaf)
-    c = deadline_clocks.c
-    found = conn.execute(select(c.clock, c.escalated).where(
-        c.entry_party == header.party, c.entry_seq == header.seq, c.addressee == party,
-    ))  # fmt: skip
-    escalated = {row.clock: row.escalated for row in found}
-    judged = judge_stored(node, conn, stored, policy, now, [party]).clocks
-    return [c.to_dict() | {"escalated": escalated.get(c.clock)} for c in judged
-            if c.within is not None]  # fmt: skip
-
-
-def _row_view(row: Any, clock: clocks.Clock | None, now: int) -> dict[str, Any]:
-    state = row.state if clock is None else (OPEN if clock.state == clocks.PENDING
-                                             else clock.state)  # fmt: skip
-    due = row.due if clock is None or clock.due is None else clock.due
-    answered = row.answered
-    if clock is not None and clock.answer is not None:
-        answered = clock.answer.stamp.best
-    return {"entry": f"{row.entry_party}:{row.entry_seq}", "kind": row.kind,
-            "addressee": row.addressee, "clock": row.clock, "within": row.within, "due": due,
-            "state": state, "remaining": due - now, "answered": answered,
-            "escalated": row.escalated}  # fmt: skip
-
-
-def _judge_page(
-    node: Node, conn: Connection, rows: Sequence[Any], policy: PolicyDocument, now: int
-) -> list[tuple[Any, clocks.Clock | None]]:
-    """Each tracked row with its clock judged now (None if the entry is no longer held)."""
-    by_entry: dict[tuple[str, int], list[Any]] = {}
-    for row in rows:
-        by_entry.setdefault((row.entry_party, row.entry_seq), []).append(row)
-    judged: dict[tuple[str, int, str, str], clocks.Clock] = {}
-    for (party, seq), group in by_entry.items():
-        stored = logs.get_entry(conn, party, seq)
-        if stored is None:
-            continue
-        parties = sorted({row.addressee for row in group})
-        for clock in judge_stored(node, conn, stored, policy, now, parties).clocks:
-            judged[(party, seq, clock.party, clock.clock)] = clock
-    return [(row, judged.get((row.entry_party, row.entry_seq, row.addressee, row.clock)))
-            for row in rows]  # fmt: skip
-
-
-def open_clocks(node: Node, now: int, limit: int = 100) -> list[dict[str, Any]]:
-    """Tracked clocks still running at ``now``, soonest due first: answered ones are left out.
-
-    ``state`` is ``open`` with time left or ``missed`` once overdue; ``remaining`` is
-    ``due - now`` (negative when overdue).
-    """
-    c = deadline_clocks.c
-    shown: list[dict[str, Any]] = []
-    offset = 0
-    with node.store.read() as conn:
-        policy = node.policy_in(conn)
-        while len(shown) < limit:
-            rows = conn.execute(select(deadline_clocks).where(c.state == OPEN)
-                                .order_by(c.due, c.entry_party, c.entry_seq, c.addressee, c.clock)
-                                .offset(offset).limit(JUDGE_PAGE)).fetchall()  # fmt: skip
-            if not rows:
-                break
-            offset += len(rows)
-            for row, clock in _judge_page(node, conn, rows, policy, now):
-                if clock is not None and clock.within is not None and clock.answer is None:
-                    shown.append(_row_view(row, clock, now))
-    return shown[:limit]
-
-
-def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None = None
-            ) -> list[dict[str, Any]]:  # fmt: skip
-    """Tracked clocks in ``states`` (soonest due first for open, latest escalation first else).
-
-    With ``now``, each row's state is judged again at ``now`` (a missed clock answered since
-    the last round shows ``late``).
-    """
-    c = deadline_clocks.c
-    order = c.due if list(states) == [OPEN] else c.escalated.desc()
-    with node.store.read() as conn:
-        rows = conn.execute(
-            select(deadline_clocks).where(c.state.in_(list(states))).order_by(order).limit(limit)
-        ).fetchall()
-        if now is None:
-            return [_row_view(row, None, row.due) for row in rows]
-        return [_row_view(row, clock, now)
-                for row, clock in _judge_page(node, conn, rows, node.policy_in(conn), now)]

@@ -31,17 +31,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection
 
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.formats import phrases
 from parley.node.drafting import check_draft
-from parley.node.messaging import deadlines
+from parley.node.messaging import clock_views
 from parley.node.node import Node, now_ms
+from parley.store import inbox as entry_rows
 from parley.store import logs
-from parley.store.schema import entries, receipts
+from parley.store import receipts as receipt_rows
 
 KIND = "hotline"
 DEADLINE_CLASS = "hotline"
@@ -68,7 +69,11 @@ def chosen_language(node: Node, lang: str | None) -> str:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What an officer asks to send: a phrase with parameters, free text, or both."""
+    """What an officer asks to send: a phrase with parameters, free text, or both.
+
+    ``acknowledged_within`` (ms) asks for an acknowledgement deadline other than the policy's
+    default for hotline messages, within its bounds.
+    """
 
     to: str
     status: str
@@ -78,6 +83,7 @@ class Outgoing:
     lang: str | None = None
     tlp: str | None = None
     reply_to: str | None = None
+    acknowledged_within: int | None = None
 
 
 def _recipient(node: Node, to: str) -> str:
@@ -113,7 +119,7 @@ def hotline_body(node: Node, message: Outgoing) -> dict[str, Any]:
     if message.reply_to is not None:
         body["in_reply_to"] = _answered(node, message.reply_to, to)
     document = node.context().policy.document
-    body["deadlines"] = deadlines_for(document, DEADLINE_CLASS)
+    body["deadlines"] = deadlines_for(document, DEADLINE_CLASS, message.acknowledged_within)
     return body
 
 
@@ -153,10 +159,13 @@ def _answered(node: Node, ref: str, to: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A hotline phrase rendered in one language."""
+
     lang: str
     text: str
 
     def to_dict(self) -> dict[str, str]:
+        """The JSON form of the rendering."""
         return {"lang": self.lang, "text": self.text}
 
 
@@ -170,6 +179,7 @@ class Answer:
     acknowledged: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the answer."""
         return {"party": self.party, "status": self.status, "delivered": self.delivered,
                 "acknowledged": self.acknowledged}  # fmt: skip
 
@@ -201,6 +211,7 @@ class Message:
     clocks: list[dict[str, Any]] = field(default_factory=list)  # the addressee's, judged now
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the message."""
         return {
             "ref": self.ref, "leaf_hash": self.leaf_hash, "from": self.author, "to": self.to,
             "direction": self.direction, "time": self.time, "status": self.status,
@@ -288,7 +299,7 @@ class _Reading:
     now: int
 
 
-def _message(node: Node, row: Any, reading: _Reading) -> Message | None:
+def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | None:
     """The message of a stored hotline entry, or None if it is not between this node and a peer."""
     header = parse_header(row.leaf)
     held = row.body is not None and row.flag is None
@@ -333,25 +344,14 @@ def summary(node: Node, body: Any, lang: str | None = None) -> str:
     return " / ".join(parts) or "(empty hotline message)"
 
 
-Receipts = dict[tuple[str, int], list[Any]]
 
-
-def _receipts_for(conn: Connection, keys: list[tuple[str, int]]) -> Receipts:
-    """The receipt index rows of the entries ``keys`` (party, seq), by entry."""
-    found: Receipts = {}
-    columns = (receipts.c.entry_party, receipts.c.entry_seq)
-    for start in range(0, len(keys), 200):
-        chunk = keys[start : start + 200]
-        for row in conn.execute(select(receipts).where(tuple_(*columns).in_(chunk))):
-            found.setdefault((row.entry_party, row.entry_seq), []).append(row)
-    return found
-
-
-def _judged(node: Node, conn: Connection, message: Message, row: Any, now: int) -> Message:
+def _judged(
+    node: Node, conn: Connection, message: Message, row: logs.StoredEntry, now: int
+) -> Message:
     """``message`` with its addressee's clocks judged at ``now``."""
     addressee = message.to if message.direction == "sent" else node.party
-    clocks = deadlines.addressee_clocks(node, conn, deadlines.stored_of(row),
-                                        node.policy_in(conn), now, addressee)  # fmt: skip
+    policy = node.policy_in(conn)
+    clocks = clock_views.addressee_clocks(node, conn, row, policy, now, addressee)
     return replace(message, clocks=clocks)
 
 
@@ -370,10 +370,8 @@ def conversation(
         raise InvalidEntryError("--limit must be at least 1")
     lang = chosen_language(node, lang)
     with node.store.read() as conn:
-        rows = conn.execute(select(entries).where(
-            entries.c.kind == KIND, entries.c.party.in_([node.party, peer]),
-        )).fetchall()  # fmt: skip
-        answers = _receipts_for(conn, [(row.party, row.seq) for row in rows])
+        rows = entry_rows.entries_of_kinds(conn, [KIND], parties=[node.party, peer])
+        answers = receipt_rows.for_entries(conn, [(row.party, row.seq) for row in rows])
         reading = _Reading(conn, answers, lang, now_ms() if now is None else now)
         found = [(m, row) for row in rows if (m := _message(node, row, reading)) is not None]
         found = [(m, row) for m, row in found if peer in (m.author, m.to)]
@@ -386,13 +384,11 @@ def message(node: Node, ref: str, lang: str | None = None, now: int | None = Non
     party, seq = parse_ref(ref)
     lang = chosen_language(node, lang)
     with node.store.read() as conn:
-        row = conn.execute(select(entries).where(
-            entries.c.party == party, entries.c.seq == seq,
-        )).first()  # fmt: skip
+        row = logs.get_entry(conn, party, seq)
         if row is None:
             raise NotFoundError(f"entry {ref} is not held by this node",
                                 hint="'parley sync' first")  # fmt: skip
-        reading = _Reading(conn, _receipts_for(conn, [(party, seq)]), lang,
+        reading = _Reading(conn, receipt_rows.for_entries(conn, [(party, seq)]), lang,
                            now_ms() if now is None else now)  # fmt: skip
         found = _message(node, row, reading) if row.kind == KIND else None
         if found is not None:

@@ -12,10 +12,12 @@ inbox``, ``parley show``, the API and pages) shows what these functions compute.
   for what came ``after`` it, and ``older`` (where the next older page starts, if any).
 * **Each item.** Reference, kind, author, status, TLP, claimed time, a one-line summary, whether
   the body is held (or why not: the entry row's flag), this node's receipt state, and the
-  clocks still running for this node, judged at ``now`` by ``deadlines.running_clocks``, the
+  clocks still running for this node, judged at ``now`` by ``clock_views.running_clocks``, the
   judgement ``parley status`` shows.
 * **One entry** (``entry``): any entry held, its header, its body decoded if held (or why
-  not), and for an addressed kind each addressee's receipts and clocks.
+  not), and for an addressed kind each addressee's receipts and clocks; ``held`` says whether
+  an entry is here with its verified body.
+* **The own log** (``own_log``): this node's entries from a seq on (``parley log show``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from parley.core.entry import (
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.core.policy import PolicyDocument
 from parley.formats.notification import render_headline
-from parley.node.messaging import deadlines, hotline, receipts
+from parley.node.messaging import clock_views, deadlines, hotline, receipts
 from parley.node.node import Node
 from parley.store import inbox as rows
 from parley.store import logs
@@ -69,6 +71,7 @@ class Filters:
     unacknowledged: bool = False
 
     def check(self) -> None:
+        """Refuse a malformed party code in the filters."""
         if self.party is not None:
             check_party(self.party, what="--party")
         if self.kind is not None and self.kind not in ADDRESSED_KINDS:
@@ -105,6 +108,7 @@ class Item:
     clocks: list[dict[str, Any]] = field(default_factory=list)  # still running for this node
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the item."""
         return {"ref": self.ref, "ingest": self.ingest, "leaf_hash": self.leaf_hash,
                 "kind": self.kind, "author": self.author, "status": self.status,
                 "tlp": self.tlp, "time": self.time, "summary": self.summary,
@@ -122,6 +126,7 @@ class Page:
     empty: str | None  # why there is nothing, when there is nothing
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the page."""
         return {"items": [i.to_dict() for i in self.items], "cursor": self.cursor,
                 "older": self.older, "empty": self.empty}  # fmt: skip
 
@@ -189,7 +194,7 @@ def _item(node: Node, conn: Connection, stored: logs.StoredEntry, header: Header
           answered: dict[str, bytes], policy: PolicyDocument, now: int) -> Item:  # fmt: skip
     reason = why_no_body(stored, header, node.party)
     summary = f"[header only] {reason}" if reason is not None else summary_of(node, header, value)
-    running = deadlines.running_clocks(node, conn, stored, policy, now, [node.party])
+    running = clock_views.running_clocks(node, conn, stored, policy, now, [node.party])
     return Item(
         ref=header.ref, ingest=stored.ingest, leaf_hash=stored.leaf_hash.hex(), kind=header.kind,
         author=header.party, status=header.status, tlp=header.tlp, time=header.time,
@@ -297,6 +302,7 @@ class EntryView:
     witnessed: int | None
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of what ``parley show`` prints."""
         return {"ref": self.ref, "leaf_hash": self.leaf_hash, "ingest": self.ingest,
                 "header": self.header, "flag": self.flag, "body": self.body,
                 "why_no_body": self.why_no_body, "witnessed": self.witnessed,
@@ -328,3 +334,18 @@ def entry(node: Node, ref: str, now: int) -> EntryView:
     return EntryView(header.ref, stored.leaf_hash.hex(), stored.ingest, shown, stored.flag,
                      value if reason is None else None, reason, addressees,
                      witnessed)  # fmt: skip
+
+
+def held(node: Node, ref: str) -> bool:
+    """Whether this node holds entry ``ref`` with its verified body (not flagged)."""
+    party, seq = parse_ref(ref)
+    with node.store.read() as conn:
+        stored = logs.get_entry(conn, party, seq)
+    return stored is not None and stored.body is not None and stored.flag is None
+
+
+def own_log(node: Node, start: int, limit: int) -> list[tuple[Header, str]]:
+    """The own log's entries from seq ``start`` (at most ``limit``), with leaf hashes (hex)."""
+    with node.store.read() as conn:
+        stored = logs.get_range(conn, node.party, start, start + limit)
+    return [(parse_header(s.leaf), s.leaf_hash.hex()) for s in stored]

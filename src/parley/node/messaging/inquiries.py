@@ -41,14 +41,14 @@ def inquire(
     *, unit: str | None = None,
 ) -> Header:  # fmt: skip
     """Append an inquiry about another party's entry ``ref``; return its header."""
-    with node.store.write() as conn:
-        stored = _held(conn, ref)
+    with node.store.write() as tx:
+        stored = _held(tx, ref)
         about = parse_header(stored.leaf)
         if about.party == node.party:
             raise InvalidEntryError(
                 f"{ref} is this node's own entry; an inquiry asks another party about its entry"
             )
-        document = node.policy_in(conn)
+        document = node.policy_in(tx)
         body = {
             "about": {"ref": about.ref, "leaf_hash": stored.leaf_hash.hex()},
             "question": question,
@@ -57,14 +57,14 @@ def inquire(
         tlp = None if about.tlp == "CLEAR" else about.tlp
         audience = tuple(sorted({about.party, node.party}))
         draft = check_draft("inquiry", about.status, body, audience, tlp)  # type: ignore[arg-type]
-        (header,) = node.log.append_in(conn, [draft], now)
+        (header,) = node.log.append_in(tx, [draft], now)
     return header
 
 
 def reply(node: Node, ref: str, text: str, now: int) -> Header:
     """Append a reply to inquiry ``ref`` addressed to this node; return its header."""
-    with node.store.write() as conn:
-        stored = _held(conn, ref)
+    with node.store.write() as tx:
+        stored = _held(tx, ref)
         inquiry = parse_header(stored.leaf)
         if inquiry.kind != "inquiry" or not receipts.addressed_to(inquiry, node.party):
             raise InvalidEntryError(
@@ -78,9 +78,9 @@ def reply(node: Node, ref: str, text: str, now: int) -> Header:
         body = {
             "inquiry": {"ref": inquiry.ref, "leaf_hash": stored.leaf_hash.hex()},
             "text": text,
-            "deadlines": deadlines_for(node.policy_in(conn), DEADLINE_CLASS),
+            "deadlines": deadlines_for(node.policy_in(tx), DEADLINE_CLASS),
         }
         audience, tlp = receipts.answer_sharing(inquiry)
         draft = check_draft("reply", inquiry.status, body, audience, tlp)  # type: ignore[arg-type]
-        (header,) = node.log.append_in(conn, [draft], now)
+        (header,) = node.log.append_in(tx, [draft], now)
     return header

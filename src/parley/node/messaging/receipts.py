@@ -29,9 +29,9 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection
 
 from parley.core.bodies import Receipt, validate_body
 from parley.core.canonical import parse_canonical
@@ -51,11 +51,11 @@ from parley.node.log import Draft
 from parley.node.node import Node
 from parley.store import inbox as inbox_rows
 from parley.store import logs
-from parley.store.schema import receipts
+from parley.store import receipts as receipt_rows
+from parley.store.engine import Writing
 
 REPLY_MAX = 500
 SPAN_RE = re.compile(r"\(([A-Z0-9]{2,8}):([0-9]+)\.\.([A-Z0-9]{2,8}):([0-9]+)\)")
-T = TypeVar("T")
 
 
 def addressed_to(header: Header, party: str) -> bool:
@@ -77,6 +77,7 @@ def _entry_ref(header: Header, leaf_hash: bytes) -> dict[str, str]:
 
 
 def delivered(header: Header, leaf_hash: bytes, stored_at: int) -> Draft:
+    """The ``delivered`` receipt a node appends once it has verified and stored ``header``."""
     body = {"type": "delivered", "entry": _entry_ref(header, leaf_hash), "stored_at": stored_at}
     validate_body("receipt", body)
     audience, tlp = answer_sharing(header)
@@ -84,6 +85,7 @@ def delivered(header: Header, leaf_hash: bytes, stored_at: int) -> Draft:
 
 
 def acknowledged(header: Header, leaf_hash: bytes, officer: str, reply: str | None) -> Draft:
+    """The ``acknowledged`` receipt of an officer, with an optional short reply."""
     body: dict[str, Any] = {
         "type": "acknowledged", "entry": _entry_ref(header, leaf_hash), "officer": officer,
     }  # fmt: skip
@@ -94,7 +96,16 @@ def acknowledged(header: Header, leaf_hash: bytes, officer: str, reply: str | No
     return Draft("receipt", header.status, body, audience, tlp)
 
 
+def automatic_acknowledgement(header: Header, leaf_hash: bytes) -> Draft:
+    """An ``acknowledged`` receipt by the node itself (a communication check): no officer."""
+    body = {"type": "acknowledged", "entry": _entry_ref(header, leaf_hash)}
+    validate_body("receipt", body)
+    audience, tlp = answer_sharing(header)
+    return Draft("receipt", header.status, body, audience, tlp)
+
+
 def body_withheld(header: Header, leaf_hash: bytes, detail: str) -> Draft:
+    """The ``body-withheld`` observation about an entry served without the body owed to us."""
     body = {
         "type": "body-withheld", "party": header.party,
         "entry": _entry_ref(header, leaf_hash), "detail": detail,
@@ -145,12 +156,11 @@ def index_rows(conn: Connection, rows: Iterable[dict[str, Any] | None]) -> None:
             fresh.setdefault(_key(row), row)
     if not fresh:
         return
-    columns = (receipts.c.entry_party, receipts.c.entry_seq, receipts.c.by_party, receipts.c.type)
-    for chunk in _chunks(list(fresh), 200):
-        for found in conn.execute(select(*columns).where(tuple_(*columns).in_(chunk))):
-            fresh.pop(_key(found), None)
-    if fresh:
-        conn.execute(insert(receipts), list(fresh.values()))
+    for key in receipt_rows.existing_keys(conn, list(fresh)):
+        fresh.pop(key, None)
+    # Federation's ingest, pull and restore call this inside their write transaction, still
+    # typed as a plain Connection there.
+    receipt_rows.insert_receipts(Writing(conn), fresh.values())
 
 
 def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> list[Draft]:
@@ -164,25 +174,18 @@ def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> li
     if not keys:
         return drafts
     wanted = [(*parse_ref(ref), by_party, kind) for ref, kind in keys]
-    columns = (receipts.c.entry_party, receipts.c.entry_seq, receipts.c.by_party, receipts.c.type)
-    done: set[tuple[str, str]] = set()
-    for chunk in _chunks(wanted, 200):
-        for found in conn.execute(select(*columns).where(tuple_(*columns).in_(chunk))):
-            done.add((format_ref(found.entry_party, found.entry_seq), found.type))
+    held = receipt_rows.existing_keys(conn, wanted)
+    done = {(format_ref(party, seq), kind) for party, seq, _, kind in held}
     if not done:
         return drafts
     return [d for d in drafts if d.kind != "receipt"
             or (d.body["entry"]["ref"], d.body["type"]) not in done]  # fmt: skip
 
 
-def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def index_own(
     conn: Connection, headers: Iterable[Header], drafts: Iterable[Draft], now: int
 ) -> None:
+    """Index the receipts among this node's own new entries (``headers`` of ``drafts``)."""
     index_rows(conn, (receipt_row(header, draft.body, now)
                       for header, draft in zip(headers, drafts, strict=True)
                       if header.kind == "receipt"))  # fmt: skip
@@ -210,8 +213,8 @@ def acknowledge(node: Node, ref: str, officer: str, reply: str | None, now: int)
     if reply is not None and len(reply) > REPLY_MAX:
         raise InvalidEntryError(f"--reply: at most {REPLY_MAX} characters")
     party, seq = parse_ref(ref)
-    with node.store.write() as conn:
-        stored = logs.get_entry(conn, party, seq)
+    with node.store.write() as tx:
+        stored = logs.get_entry(tx, party, seq)
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
         header = parse_header(stored.leaf)
@@ -225,16 +228,21 @@ def acknowledge(node: Node, ref: str, officer: str, reply: str | None, now: int)
                 f"{ref}: this node does not hold its verified body "
                 f"({stored.flag or 'header only'}); it cannot acknowledge what it has not read"
             )
-        done = conn.execute(select(receipts.c.receipt_seq).where(
-            receipts.c.entry_party == party, receipts.c.entry_seq == seq,
-            receipts.c.by_party == node.party, receipts.c.type == "acknowledged",
-        )).first()  # fmt: skip
+        key = (party, seq, node.party, receipt_rows.ReceiptType.ACKNOWLEDGED)
+        done = receipt_rows.receipt_seq(tx, key)
         if done is not None:
-            raise ConflictError(f"{ref} was acknowledged already as {node.ref(done.receipt_seq)}")
+            raise ConflictError(f"{ref} was acknowledged already as {node.ref(done)}")
         draft = acknowledged(header, stored.leaf_hash, officer, reply)
-        (receipt,) = node.log.append_in(conn, [draft], now)
-        index_own(conn, [receipt], [draft], now)
+        (receipt,) = node.log.append_in(tx, [draft], now)
+        index_own(tx, [receipt], [draft], now)
     return receipt
+
+
+def received(node: Node) -> list[tuple[str, str, str, int]]:
+    """``(entry ref, by party, type, claimed ms)`` of each receipt peers signed for our entries."""
+    with node.store.read() as conn:
+        rows = receipt_rows.received_from_others(conn, node.party)
+    return [(format_ref(r.entry_party, r.entry_seq), r.by_party, r.type, r.claimed) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -256,6 +264,7 @@ class AddresseeStatus:
         return f"stored header-only by {self.party}: {seen['type']}: {seen['detail']}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the addressee's status."""
         return {"party": self.party, "status": self.status, "delivered": self.delivered,
                 "acknowledged": self.acknowledged, "header_only": self.header_only,
                 "observations": list(self.observed)}  # fmt: skip
@@ -273,9 +282,7 @@ def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node")
         header = parse_header(stored.leaf)
-        rows = conn.execute(select(receipts).where(
-            receipts.c.entry_party == party, receipts.c.entry_seq == seq,
-        )).fetchall()  # fmt: skip
+        rows = receipt_rows.for_entry(conn, party, seq)
     if header.audience == ALL:
         members = [m.party for m in node.context().policy.document.members]
     else:

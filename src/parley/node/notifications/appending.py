@@ -1,7 +1,7 @@
 """Appending notifications with their idempotency keys, in the caller's write transaction.
 
-Every notification this node writes gets a ``notification_keys`` row (``store.schema``) in the
-transaction that appends it: its key (identifier, sender and ``sent`` to the second, hashed),
+Every notification this node writes gets a ``notification_keys`` row (``store.notifications``)
+in the transaction that appends it: its key (identifier, sender and ``sent`` to the second, hashed),
 its seq, and its incident (the seq of the first message of its chain). Because the lookup and
 the insert happen under the single-writer lock, no two imports of one message can both append
 it. An entry reference (``PARTY:SEQ`` + leaf hash) needs the referenced entry's leaf hash, so a
@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from parley.core.canonical import canonical_bytes
 from parley.core.entry import Audience
@@ -23,10 +23,11 @@ from parley.core.merkle import leaf_hash as compute_leaf_hash
 from parley.formats.notification import body_identity, parse_cap_reference
 from parley.node.log import Draft
 from parley.node.node import Node
-from parley.store.schema import entries, notification_keys
+from parley.store import notifications as notification_rows
+from parley.store.engine import Writing
 
 __all__ = [
-    "KIND", "Appender", "Item", "KeyRow", "Written", "cap_time", "find_key", "leaf_hash_at",
+    "KIND", "Appender", "Item", "Written", "cap_time", "leaf_hash_at",
     "notification_key", "over_limit",
 ]  # fmt: skip
 
@@ -60,6 +61,7 @@ def cap_time(ms: int) -> int:
 
 
 def over_limit(item: Item, size: int, limit: int) -> LimitExceededError:
+    """The error for a notification whose body of ``size`` bytes is over ``limit``."""
     return LimitExceededError(
         f"{item.what}: the notification body is {size} bytes, over the policy's body limit of "
         f"{limit} bytes",
@@ -76,28 +78,12 @@ def notification_key(identifier: str, sender: str, sent: int) -> bytes:
     return hashlib.sha256(canonical_bytes([identifier, sender, cap_time(sent)])).digest()
 
 
-@dataclass(frozen=True)
-class KeyRow:
-    seq: int
-    incident: int
-
-
-def find_key(conn: Connection, party: str, key: bytes) -> KeyRow | None:
-    row = conn.execute(
-        select(notification_keys.c.seq, notification_keys.c.incident).where(
-            notification_keys.c.party == party, notification_keys.c.key == key
-        )
-    ).first()
-    return None if row is None else KeyRow(row.seq, row.incident)
-
-
 def leaf_hash_at(conn: Connection, party: str, seq: int) -> str:
-    value = conn.execute(
-        select(entries.c.leaf_hash).where(entries.c.party == party, entries.c.seq == seq)
-    ).scalar()
+    """The leaf hash (hex) of entry ``party:seq``; a clear error if it is not stored."""
+    value = notification_rows.leaf_hash_of(conn, party, seq)
     if value is None:
         raise NotFoundError(f"entry {party}:{seq} is not stored here")
-    return bytes(value).hex()
+    return value.hex()
 
 
 class Appender:
@@ -108,8 +94,8 @@ class Appender:
     names the message whose body is too large when the log refuses a batch.
     """
 
-    def __init__(self, node: Node, conn: Connection, now: int, body_limit: int) -> None:
-        self.node, self.conn, self.now, self.body_limit = node, conn, now, body_limit
+    def __init__(self, node: Node, tx: Writing, now: int, body_limit: int) -> None:
+        self.node, self.tx, self.now, self.body_limit = node, tx, now, body_limit
         self.waiting: list[tuple[Item, bytes, int | None, Written]] = []
         self.by_key: dict[bytes, Written] = {}
         self.copies: list[tuple[Written, Written]] = []
@@ -122,11 +108,11 @@ class Appender:
             again = Written(identifier, new=False)
             self.copies.append((again, self.by_key[key]))
             return again
-        found = find_key(self.conn, self.node.party, key)
+        found = notification_rows.find_key(self.tx, self.node.party, key)
         if found is not None:
             self.by_key[key] = Written(
                 identifier, self.node.ref(found.seq),
-                leaf_hash_at(self.conn, self.node.party, found.seq), new=False,
+                leaf_hash_at(self.tx, self.node.party, found.seq), new=False,
             )  # fmt: skip
             return self.by_key[key]
         if "references" not in item.body and item.body.get("cap_references"):
@@ -148,11 +134,11 @@ class Appender:
             key = notification_key(identifier, sender, sent)
             if any(waiting_key == key for _, waiting_key, _, _ in self.waiting):
                 self.flush()
-            found = find_key(self.conn, self.node.party, key)
+            found = notification_rows.find_key(self.tx, self.node.party, key)
             if found is not None:
                 ref = self.node.ref(found.seq)
                 links[ref] = {"ref": ref,
-                              "leaf_hash": leaf_hash_at(self.conn, self.node.party, found.seq)}
+                              "leaf_hash": leaf_hash_at(self.tx, self.node.party, found.seq)}
                 incidents.append(found.incident)
         return list(links.values()), min(incidents) if incidents else None
 
@@ -162,7 +148,7 @@ class Appender:
         if waiting:
             drafts = [Draft(KIND, i.status, i.body, i.audience, i.tlp) for i, _, _, _ in waiting]
             try:
-                headers = self.node.log.append_in(self.conn, drafts, self.now)
+                headers = self.node.log.append_in(self.tx, drafts, self.now)
             except LimitExceededError as exc:
                 raise self._too_large(waiting) or exc from exc
             rows = []
@@ -175,7 +161,7 @@ class Appender:
                     "sender": sender, "sent": sent, "seq": header.seq,
                     "incident": header.seq if incident is None else incident,
                 })  # fmt: skip
-            self.conn.execute(insert(notification_keys), rows)
+            notification_rows.insert_keys(self.tx, rows)
         for again, first in self.copies:
             again.ref, again.leaf_hash = first.ref, first.leaf_hash
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core.entry import Body, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError
@@ -24,11 +24,11 @@ from parley.formats.errors import StixError
 from parley.formats.geojson import feature_collection
 from parley.formats.stix import notification_to_stix
 from parley.node.node import Node
-from parley.node.notifications.appending import KIND, find_key, notification_key
+from parley.node.notifications.appending import KIND, notification_key
 from parley.node.notifications.importing import named
 from parley.node.notifications.lifecycle import Link, notification_at
 from parley.store import logs
-from parley.store.schema import entries
+from parley.store import notifications as notification_rows
 
 __all__ = ["FORMATS", "ExportResult", "export_all", "export_ref", "readable_notifications"]
 
@@ -37,22 +37,15 @@ FORMATS = {"cap": ".xml", "stix": ".json", "geojson": ".geojson"}
 
 def readable_notifications(conn: Connection, batch: int = 200) -> Iterator[Link]:
     """Every notification whose body this node holds, by party then seq, read in batches."""
-    party, seq = "", -1
+    after = ("", -1)
     while True:
-        rows = conn.execute(
-            select(entries.c.party, entries.c.seq, entries.c.leaf, entries.c.leaf_hash,
-                   entries.c.body, entries.c.salt)
-            .where(entries.c.kind == KIND, entries.c.body.is_not(None),
-                   (entries.c.party > party) | ((entries.c.party == party) & (entries.c.seq > seq)))
-            .order_by(entries.c.party, entries.c.seq)
-            .limit(batch)
-        ).fetchall()  # fmt: skip
+        rows = notification_rows.readable_page(conn, KIND, after, batch)
         if not rows:
             return
         for row in rows:
             body = Body(row.salt, row.body).value()
             yield Link(parse_header(row.leaf), bytes(row.leaf_hash).hex(), body)
-        party, seq = rows[-1].party, rows[-1].seq
+        after = (rows[-1].party, rows[-1].seq)
 
 
 def _json(value: Any) -> bytes:
@@ -70,7 +63,8 @@ def stix_parts(conn: Connection, link: Link) -> list[dict[str, Any]]:
     wanted = {f"{base}#{i}of{total}" for i in range(1, total + 1)}
     found: dict[str, dict[str, Any]] = {}
     for identifier in wanted:
-        row = find_key(conn, party, notification_key(identifier, body["sender"], body["sent"]))
+        key = notification_key(identifier, body["sender"], body["sent"])
+        row = notification_rows.find_key(conn, party, key)
         if row is not None:
             found[identifier] = notification_at(conn, f"{party}:{row.seq}").body
     if len(found) < total:  # a peer's bundle: not in this node's key table

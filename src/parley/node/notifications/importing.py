@@ -90,11 +90,13 @@ class NotificationPolicy:
 
     @classmethod
     def of(cls, node: Node) -> NotificationPolicy:
+        """The notification rules of the policy in force at ``node``."""
         document = node.context().policy.document
         return cls(document, regime_rules(document))
 
     @property
     def body_limit(self) -> int:
+        """The policy's largest body, in bytes."""
         return self.document.limits.body_bytes
 
     def deadlines(self, category: str) -> dict[str, int] | None:
@@ -360,8 +362,8 @@ def notification_drafts_from_cap(
 def _write(node: Node, batch: list[tuple[FileResult, list[Item]]], now: int, limit: int) -> (
     list[list[Written]]
 ):
-    with node.store.write() as conn:
-        appender = Appender(node, conn, now, limit)
+    with node.store.write() as tx:
+        appender = Appender(node, tx, now, limit)
         written = [[appender.add(item) for item in items] for _, items in batch]
         appender.flush()
     return written

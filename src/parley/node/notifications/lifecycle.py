@@ -6,6 +6,11 @@ plus leaf hash and as CAP ``sender,identifier,sent``. ``chain`` finds every mess
 incident that this node holds, and ``incident_state`` derives the incident's state from it
 (``current_state``).
 
+The merge rules of a CAP Update are here, once, for every edge: ``Revision`` says what an officer
+(or a scenario step) changes, ``update_changes`` applies it to the previous body and ``update``
+appends the result. New texts go to the info blocks of the language named (the first block when
+none is), new levels and the expiry to every block, new details over the previous ones.
+
 Invariants: only the author of a notification updates or cancels it; a follow-up answers the
 latest message of an incident that has not ended, read in the same write transaction that
 appends it, so a chain never forks; a reference counts only when its leaf hash is the one
@@ -14,12 +19,13 @@ stored here.
 
 from __future__ import annotations
 
+import copy
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core.entry import Audience, Body, Header, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError, PolicyError
@@ -34,9 +40,22 @@ from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import KIND, Appender, Item, Written, cap_time
 from parley.node.notifications.importing import NotificationPolicy, node_sender, sharing
 from parley.store import logs
-from parley.store.schema import notification_keys
+from parley.store import notifications as notification_rows
+from parley.store.engine import Writing
 
-__all__ = ["Link", "Outcome", "answer", "chain", "incident_state", "new_identifier", "notify"]
+__all__ = [
+    "Link",
+    "Outcome",
+    "Revision",
+    "answer",
+    "chain",
+    "incident_state",
+    "info_changes",
+    "new_identifier",
+    "notify",
+    "update",
+    "update_changes",
+]
 
 ENDED = ("cancelled", "all-clear")
 
@@ -59,7 +78,73 @@ class Link:
 
     @property
     def ref(self) -> str:
+        """The message's ``PARTY:SEQ``."""
         return self.header.ref
+
+
+@dataclass(frozen=True)
+class Revision:
+    """What an Update of a notification changes; ``None`` leaves a field as it was.
+
+    ``texts`` (headline, description, instruction) change in the info blocks of ``lang`` (the
+    first block when ``lang`` is None); ``levels`` (severity, urgency, certainty) and
+    ``expires_ms`` in every block. ``detail_pairs`` gives, for the notification's category,
+    the ``NAME=VALUE`` details to set (``input.parse_details`` reads them).
+    """
+
+    texts: Mapping[str, str | None] = field(default_factory=dict)
+    levels: Mapping[str, str | None] = field(default_factory=dict)
+    lang: str | None = None
+    expires_ms: int | None = None
+    detail_pairs: Callable[[str], Sequence[str]] | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether the revision changes nothing at all."""
+        values = (*self.texts.values(), *self.levels.values(), self.expires_ms)
+        return all(v is None for v in values) and self.detail_pairs is None
+
+
+def info_changes(previous: dict[str, Any], revision: Revision) -> list[dict[str, Any]]:
+    """The info blocks of ``previous`` with ``revision``'s texts, levels and expiry applied."""
+    infos: list[dict[str, Any]] = copy.deepcopy(previous.get("info", []))
+    lang = revision.lang
+    chosen = [i for i in infos if lang is None or i["lang"].lower() == lang.lower()]
+    if lang is not None and not chosen:
+        raise InvalidEntryError(f"--lang {lang}: the notification has no info in that language")
+    for info in chosen[:1] if lang is None else chosen:
+        info.update({k: v for k, v in revision.texts.items() if v is not None})
+    for info in infos:
+        info.update({k: v for k, v in revision.levels.items() if v is not None})
+        if revision.expires_ms is not None:
+            info["expires"] = revision.expires_ms
+            info.pop("expires_tz", None)
+    return infos
+
+
+def update_changes(previous: dict[str, Any], revision: Revision, now: int) -> dict[str, Any]:
+    """The top-level fields an Update changes from ``previous`` (``follow_up``'s ``changes``)."""
+    from parley.node.notifications.input import parse_details
+
+    fields: dict[str, Any] = {"info": info_changes(previous, revision)}
+    if revision.expires_ms is not None:
+        fields["expires"] = revision.expires_ms
+    pairs = None if revision.detail_pairs is None else revision.detail_pairs(previous["category"])
+    if pairs:
+        parsed = parse_details(previous["category"], list(pairs), now)
+        fields["details"] = {**previous.get("details", {}), **parsed}
+    return fields
+
+
+def update(node: Node, ref: str, revision: Revision, now: int | None = None) -> Outcome:
+    """Append an Update of this node's notification ``ref`` that applies ``revision``."""
+    now = now_ms() if now is None else now
+    at = now
+
+    def changes(previous: dict[str, Any]) -> dict[str, Any]:
+        return update_changes(previous, revision, at)
+
+    return answer(node, ref, msg_type="Update", changes=changes, now=now)
 
 
 def new_identifier(node: Node) -> str:
@@ -67,9 +152,9 @@ def new_identifier(node: Node) -> str:
     return f"{node.party}-{uuid.uuid4()}"
 
 
-def _append(node: Node, conn: Connection, item: Item, now: int, policy: NotificationPolicy,
+def _append(node: Node, tx: Writing, item: Item, now: int, policy: NotificationPolicy,
             incident: int | None = None) -> Written:  # fmt: skip
-    appender = Appender(node, conn, now, policy.body_limit)
+    appender = Appender(node, tx, now, policy.body_limit)
     written = appender.add(item, incident)
     appender.flush()
     return written
@@ -98,8 +183,8 @@ def notify(
     warnings = policy.check(body, now, "notification")
     who, label = sharing(node, audience, tlp)
     item = Item(body, status, who, label, f"notification {body['identifier']}")
-    with node.store.write() as conn:
-        written = _append(node, conn, item, now, policy)
+    with node.store.write() as tx:
+        written = _append(node, tx, item, now, policy)
     return Outcome(written, warnings)
 
 
@@ -119,8 +204,8 @@ def answer(
     """
     now = now_ms() if now is None else now
     policy = NotificationPolicy.of(node)
-    with node.store.write() as conn:
-        links = chain(conn, ref)
+    with node.store.write() as tx:
+        links = chain(tx, ref)
         previous = next(link for link in links if link.ref == ref)
         _check_answerable(node, previous, links, now)
         fields = changes(previous.body) if changes is not None else {}
@@ -138,7 +223,7 @@ def answer(
         what = f"{'all-clear' if all_clear else msg_type.lower()} of {ref}"
         warnings = policy.check(body, now, what)
         item = Item(body, header.status, header.audience, header.tlp, what)
-        written = _append(node, conn, item, now, policy, incident=_incident_of(conn, links[0]))
+        written = _append(node, tx, item, now, policy, incident=_incident_of(tx, links[0]))
     return Outcome(written, warnings)
 
 
@@ -161,13 +246,8 @@ def _check_answerable(node: Node, previous: Link, links: list[Link], now: int) -
 
 
 def _incident_of(conn: Connection, link: Link) -> int:
-    incident = conn.execute(
-        select(notification_keys.c.incident).where(
-            notification_keys.c.party == link.header.party,
-            notification_keys.c.seq == link.header.seq,
-        )
-    ).scalar()
-    return link.header.seq if incident is None else int(incident)
+    incident = notification_rows.incident_of(conn, link.header.party, link.header.seq)
+    return link.header.seq if incident is None else incident
 
 
 def notification_at(conn: Connection, ref: str) -> Link:
@@ -188,18 +268,10 @@ def chain(conn: Connection, ref: str) -> list[Link]:
     """Every message of the incident ``ref`` belongs to that this node holds, in log order."""
     start = notification_at(conn, ref)
     party = start.header.party
-    incident = conn.execute(
-        select(notification_keys.c.incident).where(
-            notification_keys.c.party == party, notification_keys.c.seq == start.header.seq
-        )
-    ).scalar()
+    incident = notification_rows.incident_of(conn, party, start.header.seq)
     if incident is None:
         return _scan_chain(conn, start)
-    seqs = conn.execute(
-        select(notification_keys.c.seq).where(
-            notification_keys.c.party == party, notification_keys.c.incident == incident
-        )
-    ).scalars()
+    seqs = notification_rows.incident_seqs(conn, party, incident)
     # The first message itself may have no key row (a scenario replay that was then updated).
     return [notification_at(conn, f"{party}:{seq}") for seq in sorted({incident, *seqs})]
 

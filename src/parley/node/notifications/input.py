@@ -1,19 +1,21 @@
-"""What an officer types for ``parley notify``: times, areas and category details, parsed.
+"""What an officer types for a notification: times, areas and category details, parsed.
 
-Each value is read by the kind the category table gives its field (docs/formats.md, Details
-per category), so ``--detail magnitude=7.1`` becomes the decimal string ``"7.1"`` and
-``--detail window_start=+30h`` a time in milliseconds. Errors name the option and the field.
+The grammar of ``parley notify`` options and of exercise scenario steps alike, so both edges
+read the same text the same way. Each value is read by the kind the category table gives its
+field (docs/formats.md, Details per category), so ``--detail magnitude=7.1`` becomes the
+decimal string ``"7.1"`` and ``--detail window_start=+30h`` a time in milliseconds.
+Errors name the option and the field.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from parley.core.canonical import parse_json
+from parley.core.deadlines import parse_duration
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.formats.areas import area_from_geojson, circle_area
 from parley.formats.categories import CATEGORIES, DetailField
@@ -22,20 +24,14 @@ from parley.formats.values import decimal_string, parse_cap_time
 
 __all__ = ["area_option", "parse_area", "parse_details", "parse_when"]
 
-_UNITS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_SHORT = re.compile(r"(?:[0-9]+[smhdw])+")
-_SHORT_PART = re.compile(r"([0-9]+)([smhdw])")
-_ISO = re.compile(
-    r"P(?:([0-9]+)W)?(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?"
-)
 MAX_AREA_FILE = 16 * 1024 * 1024
 
 
 def parse_when(text: str, now: int) -> int:
     """A time: ISO 8601 (UTC unless an offset is given) or ``+DURATION`` after ``now``.
 
-    Durations: ``+90s``, ``+30m``, ``+6h``, ``+2d``, ``+1w``, combined (``+1d12h``), or ISO 8601
-    (``+PT6H``, ``+P1DT12H``).
+    The duration after ``+`` is ``core.deadlines.parse_duration``'s: ``+90s``, ``+30m``, ``+6h``,
+    ``+2d``, ``+1w``, combined (``+1d12h``), or ISO 8601 (``+PT6H``, ``+P1DT12H``).
     """
     text = text.strip()
     if not text.startswith("+"):
@@ -45,14 +41,10 @@ def parse_when(text: str, now: int) -> int:
             raise InvalidEntryError(
                 f"time {text!r}: {exc}", hint="e.g. 2027-05-01T12:00:00+09:00, or +6h"
             ) from exc
-    rest = text[1:]
-    if _SHORT.fullmatch(rest):
-        return now + sum(int(n) * _UNITS[u] for n, u in _SHORT_PART.findall(rest))
-    match = _ISO.fullmatch(rest.upper())
-    if match and rest.upper() != "P":
-        weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
-        return now + ((((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds) * 1000
-    raise InvalidEntryError(f"duration {text!r} is not like +6h, +1d12h or +PT90M")
+    try:
+        return now + parse_duration(text[1:])
+    except InvalidEntryError as exc:
+        raise InvalidEntryError(f"duration {text!r} is not like +6h, +1d12h or +PT90M") from exc
 
 
 def parse_area(text: str, desc: str | None = None) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""The store's queries behind notifications (``parley.node.notifications``).
+
+``notification_keys`` holds one row per notification this node wrote: its idempotency key
+(identifier, sender and sent, hashed), its seq and the incident (the seq of the first message
+of its chain) it belongs to. Rows are inserted in the write transaction that appends their
+entries, so a key never points at an entry that is not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from parley.store.engine import Writing
+from parley.store.schema import entries, notification_keys
+
+__all__ = [
+    "KeyRow",
+    "NotificationRow",
+    "find_key",
+    "incident_of",
+    "incident_seqs",
+    "insert_keys",
+    "leaf_hash_of",
+    "readable_page",
+]
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """Where a notification key points: the entry's seq and its incident."""
+
+    seq: int
+    incident: int
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    """A stored notification with its body (still salted)."""
+
+    party: str
+    seq: int
+    leaf: bytes
+    leaf_hash: bytes
+    body: bytes
+    salt: bytes
+
+
+def find_key(conn: Connection, party: str, key: bytes) -> KeyRow | None:
+    """The notification of ``party`` with idempotency key ``key``, if this node wrote one."""
+    row = conn.execute(
+        select(notification_keys.c.seq, notification_keys.c.incident).where(
+            notification_keys.c.party == party, notification_keys.c.key == key
+        )
+    ).first()
+    return None if row is None else KeyRow(row.seq, row.incident)
+
+
+def insert_keys(tx: Writing, rows: Sequence[dict[str, Any]]) -> None:
+    """Record the keys of notifications appended in the caller's transaction ``tx``."""
+    if rows:
+        tx.execute(insert(notification_keys), list(rows))
+
+
+def incident_of(conn: Connection, party: str, seq: int) -> int | None:
+    """The incident of notification ``party:seq``, or None if no key row names it."""
+    incident = conn.execute(
+        select(notification_keys.c.incident).where(
+            notification_keys.c.party == party, notification_keys.c.seq == seq
+        )
+    ).scalar()
+    return None if incident is None else int(incident)
+
+
+def incident_seqs(conn: Connection, party: str, incident: int) -> list[int]:
+    """The seqs of every notification of ``party`` keyed to ``incident``."""
+    return [
+        int(seq)
+        for seq in conn.execute(
+            select(notification_keys.c.seq).where(
+                notification_keys.c.party == party, notification_keys.c.incident == incident
+            )
+        ).scalars()
+    ]
+
+
+def leaf_hash_of(conn: Connection, party: str, seq: int) -> bytes | None:
+    """The leaf hash of entry ``party:seq``, or None if it is not stored."""
+    value = conn.execute(
+        select(entries.c.leaf_hash).where(entries.c.party == party, entries.c.seq == seq)
+    ).scalar()
+    return None if value is None else bytes(value)
+
+
+def readable_page(
+    conn: Connection, kind: str, after: tuple[str, int], limit: int
+) -> list[NotificationRow]:
+    """Entries of ``kind`` with a body, by party then seq, after ``(party, seq)``."""
+    party, seq = after
+    rows = conn.execute(
+        select(
+            entries.c.party,
+            entries.c.seq,
+            entries.c.leaf,
+            entries.c.leaf_hash,
+            entries.c.body,
+            entries.c.salt,
+        )
+        .where(
+            entries.c.kind == kind,
+            entries.c.body.is_not(None),
+            (entries.c.party > party) | ((entries.c.party == party) & (entries.c.seq > seq)),
+        )
+        .order_by(entries.c.party, entries.c.seq)
+        .limit(limit)
+    ).fetchall()
+    return [NotificationRow(r.party, r.seq, r.leaf, r.leaf_hash, r.body, r.salt) for r in rows]
