@@ -100,11 +100,12 @@ class SharedLimiter:
     def take(self, client: str) -> None:
         """Draw one token for ``client`` (``store.ratelimits``), or raise ``RateLimitedError``."""
         now = now_ms()
-        with self.store.shared() as tx:
-            left = ratelimits.draw_token(tx, client, now, rate=self.rate, burst=self.burst)
-            if now - self.swept > SWEEP_MS:
-                ratelimits.forget_idle(tx, now - int(self.burst / self.rate * 1000))
-                self.swept = now
+        sweep = now - self.swept > SWEEP_MS
+        idle_since = now - int(self.burst / self.rate * 1000) if sweep else None
+        left = ratelimits.draw(self.store, client, now, rate=self.rate, burst=self.burst,
+                               idle_since=idle_since)  # fmt: skip
+        if sweep:
+            self.swept = now
         if left < 0:
             raise _limited(math.ceil(-left / 1000 / self.rate))
 

@@ -8,6 +8,7 @@ its cosignatures count toward the quorum k only where the network policy names t
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 from typing import Annotated
 
 import orjson
@@ -25,9 +26,8 @@ from parley.cli.common import (
     table,
 )
 from parley.core.checkpoint import parse_cosigner_vkey
-from parley.core.errors import InvalidEntryError, NotFoundError
+from parley.node.federation import external_witnesses
 from parley.node.node import now_ms
-from parley.store import witnessing as rows
 
 app = typer.Typer(help="External C2SP witnesses of this node's log.", no_args_is_help=True)
 
@@ -41,16 +41,12 @@ def add(
     as_officer: AsOption = None,
 ) -> None:
     """Submit this node's checkpoints to the witness at URL, checking its cosignatures by VKEY."""
-    if not url.startswith(("http://", "https://")):
-        raise InvalidEntryError(f"witness URL {url!r} must start with http:// or https://")
     parsed = parse_cosigner_vkey(vkey)
     node = open_node(home)
     acting(node, as_officer, "witness.add", {"url": url, "name": parsed.name}, "admin")
-    with node.store.write() as conn:
-        rows.put_external(conn, parsed.name, url.rstrip("/"), vkey, now_ms())
-        named = vkey in {w.vkey for w in node.policy_in(conn).witnesses}
-    out.print(f"Added witness {escape(parsed.name)} at {escape(url)}")
-    if not named:
+    added = external_witnesses.add(node, url, vkey, now_ms())
+    out.print(f"Added witness {escape(added.name)} at {escape(url)}")
+    if not added.counts:
         out.print("The network policy does not name this witness: its cosignatures are kept "
                   "but do not count toward the quorum.")  # fmt: skip
 
@@ -62,12 +58,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The external witnesses, whether the policy names them, and their last answer."""
-    node = open_node(home)
-    with node.store.read() as conn:
-        named = {w.vkey for w in node.policy_in(conn).witnesses}
-        items = [{"name": w.name, "url": w.url, "vkey": w.vkey, "counts": w.vkey in named,
-                  "cosigned_size": w.size, "last_error": w.last_error}
-                 for w in rows.list_external(conn)]  # fmt: skip
+    items = [asdict(w) for w in external_witnesses.listed(open_node(home))]
     if as_json:
         sys.stdout.write(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -85,7 +76,5 @@ def remove(name: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Stop submitting to witness NAME (its cosignatures already kept stay)."""
     node = open_node(home)
     acting(node, as_officer, "witness.remove", {"name": name}, "admin")
-    with node.store.write() as conn:
-        if not rows.remove_external(conn, name):
-            raise NotFoundError(f"no external witness named {name!r}", hint="'parley witness list'")
+    external_witnesses.remove(node, name)
     out.print(f"Removed witness {escape(name)}")

@@ -53,3 +53,10 @@ class XmlSignatureError(
 ):
     """An XML-DSig signature is missing, unsupported, or does not verify."""
 
+
+class UnsupportedXmlSignatureError(XmlSignatureError):
+    """An XML-DSig form this verifier does not implement (a transform, digest or reference).
+
+    Each signature of an alert is tried in turn; this one is reported among the reasons of the
+    ``XmlSignatureError`` raised when none verifies.
+    """

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa,
 from lxml import etree
 
 from parley.formats.cap_schema import DSIG_NS
-from parley.formats.errors import FormatError, XmlSignatureError
+from parley.formats.errors import FormatError, UnsupportedXmlSignatureError, XmlSignatureError
 from parley.formats.xml_safety import XmlLimits, parse_xml
 
 _DS = "{" + DSIG_NS + "}"
@@ -85,10 +85,6 @@ class XmlSignature:
     relaxed: bool = False
 
 
-class _Unsupported(Exception):
-    pass
-
-
 def load_public_key(pem: bytes | str) -> PublicKey:
     """A public key from PEM: a SubjectPublicKeyInfo or an X.509 certificate."""
     data = pem.encode("ascii") if isinstance(pem, str) else pem
@@ -131,7 +127,7 @@ def verify_xml_signature(alert: Any, public_key_pem: bytes | str, *,
         try:
             result = _verify(document, index, len(signatures), signature, key)
             return replace(result, relaxed=ignore_blank_text)
-        except _Unsupported as exc:
+        except UnsupportedXmlSignatureError as exc:
             reasons.append(f"{label}: unsupported: {exc}")
         except XmlSignatureError as exc:
             reasons.append(f"{label}: {exc.message}")
@@ -195,21 +191,25 @@ def _verify(document: bytes, index: int, count: int, signature: etree._Element,
     signature_method = _algorithm(signed_info, "SignatureMethod")
     references = signed_info.findall(_DS + "Reference")
     if len(references) != 1 or references[0].get("URI") != "":
-        raise _Unsupported("only one Reference with URI=\"\" (the whole alert) is supported")
+        raise UnsupportedXmlSignatureError(
+            'only one Reference with URI="" (the whole alert) is supported'
+        )
     reference = references[0]
     transforms = reference.find(_DS + "Transforms")
     algorithms = [str(t.get("Algorithm")) for t in (transforms if transforms is not None else [])]
     if not algorithms or algorithms[0] != ENVELOPED:
-        raise _Unsupported("the first transform must be enveloped-signature")
+        raise UnsupportedXmlSignatureError("the first transform must be enveloped-signature")
     if len(algorithms) > 2 or any(a not in C14N_METHODS for a in algorithms[1:]):
-        raise _Unsupported(f"transforms {algorithms[1:]} (only one canonicalization may follow)")
+        raise UnsupportedXmlSignatureError(
+            f"transforms {algorithms[1:]} (only one canonicalization may follow)"
+        )
     digest_method = _algorithm(reference, "DigestMethod")
     if digest_method not in DIGESTS:
-        raise _Unsupported(f"digest method {digest_method}")
+        raise UnsupportedXmlSignatureError(f"digest method {digest_method}")
     if c14n_method not in C14N_METHODS:
-        raise _Unsupported(f"canonicalization {c14n_method}")
+        raise UnsupportedXmlSignatureError(f"canonicalization {c14n_method}")
     if signature_method not in SIGNATURE_METHODS:
-        raise _Unsupported(f"signature method {signature_method}")
+        raise UnsupportedXmlSignatureError(f"signature method {signature_method}")
     expected = _b64(reference.find(_DS + "DigestValue"), "DigestValue")
     transform = algorithms[1] if len(algorithms) == 2 else C14N10
     parallel = False
@@ -261,7 +261,7 @@ def _remove_keeping_tail(element: etree._Element) -> None:
 
 def _check_c14n11(root: etree._Element, method: str) -> None:
     if method.startswith(C14N11) and root.xpath("boolean(//@xml:id | //@xml:base)"):
-        raise _Unsupported("C14N 1.1 with xml:id or xml:base attributes")
+        raise UnsupportedXmlSignatureError("C14N 1.1 with xml:id or xml:base attributes")
 
 
 def _canonical_subtree(element: etree._Element, method: str) -> bytes:

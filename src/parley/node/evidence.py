@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from parley.core import merkle
 from parley.core.bundle import BUNDLE_FORMAT
@@ -33,8 +33,8 @@ from parley.node.export import entry_record
 from parley.node.federation.witnessing import member_witness_name
 from parley.node.node import Node
 from parley.store import logs
+from parley.store import receipts as receipt_rows
 from parley.store import witnessing as rows
-from parley.store.schema import receipts
 
 
 def build_bundle(
@@ -78,16 +78,8 @@ def _replies(receipt: logs.StoredEntry) -> bool:
 
 def _receipts(conn: Connection, stored: logs.StoredEntry) -> list[logs.StoredEntry]:
     """Receipts about ``stored`` held here, with bodies, naming its exact leaf hash."""
-    found = conn.execute(
-        select(receipts.c.by_party, receipts.c.receipt_seq)
-        .where(
-            receipts.c.entry_party == stored.party,
-            receipts.c.entry_seq == stored.seq,
-            receipts.c.leaf_hash == stored.leaf_hash,
-        )
-        .order_by(receipts.c.by_party, receipts.c.receipt_seq)
-    ).fetchall()
-    entries = [logs.get_entry(conn, row.by_party, row.receipt_seq) for row in found]
+    found = receipt_rows.receipts_of_leaf(conn, stored.party, stored.seq, stored.leaf_hash)
+    entries = [logs.get_entry(conn, by_party, seq) for by_party, seq in found]
     return [e for e in entries if e is not None and e.body is not None and e.salt is not None]
 
 

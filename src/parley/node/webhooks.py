@@ -23,7 +23,6 @@ import re
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection
 
 from parley.core.canonical import canonical_bytes
 from parley.core.errors import InvalidEntryError, NotFoundError, VerificationError
@@ -68,12 +67,12 @@ def remove(store: Store, identifier: int) -> None:
             raise NotFoundError(f"no webhook {identifier}")
 
 
-def emit(tx: Connection, party: str, event: str, data: dict[str, Any], now: int) -> int:
+def emit(tx: Writing, party: str, event: str, data: dict[str, Any], now: int) -> int:
     """Queue ``event`` for every webhook that wants it, in the caller's transaction."""
     payload = canonical_bytes({"event": event, "node": party, "time": now, "data": data})
     wanting = [hook for hook in rows.listed(tx) if hook.wants(event)]
     for hook in wanting:
-        rows.queue(Writing(tx), hook, event, payload, now)
+        rows.queue(tx, hook, event, payload, now)
     return len(wanting)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, cast, delete, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from parley.store.engine import Writing
+from parley.store.engine import Store, Writing
 from parley.store.schema import rate_buckets
 
 CLIENT_MAX = 64  # characters of the client address kept as the bucket's key
@@ -47,3 +47,14 @@ def draw_token(tx: Writing, client: str, now: int, *, rate: float, burst: float)
 def forget_idle(tx: Writing, idle_since: int) -> None:
     """Remove the buckets last drawn on before ``idle_since`` (ms): they are full again."""
     tx.execute(delete(rate_buckets).where(rate_buckets.c.stamp < idle_since))
+
+
+def draw(
+    store: Store, client: str, now: int, *, rate: float, burst: float, idle_since: int | None
+) -> int:
+    """``draw_token`` in a shared transaction of its own; with ``idle_since``, also sweep."""
+    with store.shared() as tx:
+        left = draw_token(tx, client, now, rate=rate, burst=burst)
+        if idle_since is not None:
+            forget_idle(tx, idle_since)
+    return left

@@ -104,3 +104,19 @@ def received_from_others(conn: Connection, party: str) -> list[Row[Any]]:
             select(receipts).where(receipts.c.entry_party == party, receipts.c.by_party != party)
         ).fetchall()
     )
+
+
+def receipts_of_leaf(
+    conn: Connection, party: str, seq: int, leaf_hash: bytes
+) -> list[tuple[str, int]]:
+    """``(by_party, receipt_seq)`` of every receipt naming exactly this leaf, in order."""
+    rows = conn.execute(
+        select(receipts.c.by_party, receipts.c.receipt_seq)
+        .where(
+            receipts.c.entry_party == party,
+            receipts.c.entry_seq == seq,
+            receipts.c.leaf_hash == leaf_hash,
+        )
+        .order_by(receipts.c.by_party, receipts.c.receipt_seq)
+    )
+    return [(row.by_party, row.receipt_seq) for row in rows]

@@ -31,6 +31,7 @@ from parley.node.messaging import checks, clock_views, deadlines, inquiries, rec
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
+from parley.store.entries import EntryFlag
 from parley.store.schema import deadline_clocks, webhook_outbox
 from support import run_cli
 
@@ -97,7 +98,7 @@ def test_out_of_bounds_deadline_attack_is_stored_header_only_with_an_observation
                                                                  good.seq)}  # fmt: skip
         mine = [parse_header(e.leaf) for e in logs.iter_log(conn, "JP")]
     for seq in (bad.seq, no_deadlines.seq):
-        assert held[seq].flag == deadlines.FLAG_DEADLINE_BOUNDS and held[seq].body is None  # type: ignore[union-attr]
+        assert held[seq].flag == EntryFlag.DEADLINE_BOUNDS and held[seq].body is None  # type: ignore[union-attr]
     assert held[good.seq].flag is None and held[good.seq].body is not None  # type: ignore[union-attr]
     _header, rows = receipts.status(jp, bad.ref)
     assert rows[0].status == "none"

@@ -19,8 +19,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import httpx
-
 from parley.core.checkpoint import Checkpoint, open_log_checkpoint
 from parley.core.errors import ParleyError, VerificationError
 from parley.node.federation import peer_client, peers, witnessing
@@ -42,7 +40,7 @@ class GossipReport:
     problems: list[str] = field(default_factory=list)
 
 
-def _get(client: httpx.Client, path: str, peer: str) -> httpx.Response | None:
+def _get(client: peer_client.Client, path: str, peer: str) -> peer_client.Response | None:
     """A peer's 200 answer to ``path`` within ``MAX_ANSWER``; None if it holds nothing (404)."""
     return peer_client.get(client, path, where=peer, absent=(404,), max_bytes=MAX_ANSWER)
 
@@ -113,7 +111,7 @@ class Gossip:
         keys = _log_keys(self.node)
         try:
             notes = self._notes(peer, set(keys))
-        except (httpx.HTTPError, ParleyError, ValueError) as exc:
+        except (ParleyError, ValueError) as exc:
             self.pool.drop(peer.party)
             report.problems.append(f"{peer.party}: {exc}")
             return report

@@ -434,7 +434,7 @@ def _store_rows(
     return drafts
 
 
-def _observed_ours(conn: Connection, node: Node, header: Header, body: Body, now: int) -> None:
+def _observed_ours(conn: Writing, node: Node, header: Header, body: Body, now: int) -> None:
     """Queue an ``observation`` webhook when a peer observed one of this node's entries."""
     try:
         about = receipts.observation_about(header, body.value(), node.party)

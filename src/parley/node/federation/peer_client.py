@@ -41,6 +41,12 @@ TIMEOUT_S = 10.0
 PAGE = 1000
 MAX_PROOF = 64
 
+# The HTTP library stays behind this module (and the webhook sender): other modules name its
+# client and answer types through these names, and see only the errors of core.errors.
+Client = httpx.Client
+AsyncClient = httpx.AsyncClient
+Response = httpx.Response
+
 
 def is_loopback(url: str) -> bool:
     """Whether ``url`` names this machine (localhost or a loopback address)."""
@@ -178,6 +184,8 @@ def get(
         response = client.get(path, params=params)
     except (httpx.TransportError, PinMismatchError) as exc:
         raise PeerUnreachableError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise PeerProtocolError(f"{where}: {type(exc).__name__}: {exc}") from exc
     status = response.status_code
     if status in absent:
         return None
@@ -319,3 +327,28 @@ def mirror_source(client: httpx.Client, party: str, url: str) -> LogSource:
     """The copy of ``party``'s log mirrored by the node at ``url``."""
     return LogSource(client, f"/fed/v1/mirror/{party}", party=party, via=url, author=False)
 
+
+async def post(client: httpx.AsyncClient, path: str, body: bytes, *, where: str) -> httpx.Response:
+    """POST ``body`` to ``path`` on a kept-alive client: the answer, whatever its status.
+
+    A kept-alive connection the other side closed fails at once: it is tried once more on a new
+    one. Failing that, ``PeerUnreachableError``; an answer that is not HTTP,
+    ``PeerProtocolError``. The caller judges the status, which C2SP tlog-witness gives meaning.
+    """
+    try:
+        try:
+            return await client.post(path, content=body)
+        except httpx.TransportError:
+            return await client.post(path, content=body)
+    except (httpx.TransportError, PinMismatchError) as exc:
+        raise PeerUnreachableError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise PeerProtocolError(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+
+def witness_client(url: str) -> httpx.AsyncClient:
+    """A client for an external C2SP witness: unsigned, checked against the system's CAs.
+
+    An external witness is no peer: nothing pins it, and no proxy from the environment is used.
+    """
+    return httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, trust_env=False)

@@ -38,8 +38,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import httpx
-
 from parley.core import merkle
 from parley.core.checkpoint import claimed_checkpoint
 from parley.core.entry import parse_header
@@ -59,6 +57,7 @@ from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.ingest import Target
 from parley.node.federation.peer_client import (
     PAGE,
+    Client,
     ClientPool,
     Fetched,
     LogSource,
@@ -513,7 +512,7 @@ def _sync_once(
 def _from_author(
     node: Node,
     peer: peers.Peer,
-    client: httpx.Client,
+    client: Client,
     hint: Hint | None,
     progress: Progress | None,
     cache: ingest.CursorCache | None,

@@ -53,8 +53,8 @@ from parley.store import logs
 from parley.store import receipts as receipt_rows
 from parley.store.deadlines import ClockKey, ClockState
 from parley.store.engine import Writing
+from parley.store.entries import EntryFlag
 
-FLAG_DEADLINE_BOUNDS = "deadline-bounds"
 REQUIRED_KINDS = frozenset({"hotline", "inquiry", "check"})  # their schemas require deadlines
 KIND_CLASSES = {"reply": "inquiry"}
 TRACK_PAGE = 500
@@ -76,18 +76,18 @@ def deadline_class_of(kind: str, body: Any) -> str:
 
 def ingest_breach(
     policy: PolicyDocument | None, header: Header, body: Body | None
-) -> tuple[str, str] | None:
+) -> tuple[EntryFlag, str] | None:
     """``(flag, reason)`` if a peer's addressed entry states deadlines the policy forbids."""
     if policy is None or body is None or header.kind not in ADDRESSED_KINDS:
         return None
     try:
         value = body.value()
     except ParleyError:
-        return FLAG_DEADLINE_BOUNDS, f"{header.ref}: its body is not canonical JSON"
+        return EntryFlag.DEADLINE_BOUNDS, f"{header.ref}: its body is not canonical JSON"
     stated = value.get("deadlines") if isinstance(value, dict) else None
     name = deadline_class_of(header.kind, value)
     reason = clocks.bounds_breach(policy, name, stated, required=header.kind in REQUIRED_KINDS)
-    return None if reason is None else (FLAG_DEADLINE_BOUNDS, f"{header.ref}: {reason}")
+    return None if reason is None else (EntryFlag.DEADLINE_BOUNDS, f"{header.ref}: {reason}")
 
 
 def addressees(header: Header, members: Sequence[str]) -> list[str]:

@@ -45,6 +45,7 @@ from parley.node.messaging import clock_views, deadlines, hotline, receipts
 from parley.node.node import Node
 from parley.store import inbox as rows
 from parley.store import logs
+from parley.store.entries import EntryFlag
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -52,11 +53,11 @@ SCAN_PAGE = 200
 SUMMARY_MAX = 160
 KINDS = tuple(sorted(ADDRESSED_KINDS))
 
-FLAG_REASONS = {
-    deadlines.FLAG_DEADLINE_BOUNDS: "its deadlines are outside the policy's bounds",
-    "over-quota": "its author was over the policy's quota",
-    "body-withheld": "its author served the header without the body",
-    "body-pending": "its body has not been fetched yet",
+FLAG_REASONS: dict[str, str] = {
+    EntryFlag.DEADLINE_BOUNDS: "its deadlines are outside the policy's bounds",
+    EntryFlag.OVER_QUOTA: "its author was over the policy's quota",
+    EntryFlag.BODY_WITHHELD: "its author served the header without the body",
+    EntryFlag.BODY_PENDING: "its body has not been fetched yet",
 }
 
 

@@ -148,7 +148,7 @@ def _key(row: Any) -> tuple[str, int, str, str]:
     return row.entry_party, row.entry_seq, row.by_party, row.type
 
 
-def index_rows(conn: Connection, rows: Iterable[dict[str, Any] | None]) -> None:
+def index_rows(tx: Writing, rows: Iterable[dict[str, Any] | None]) -> None:
     """Record receipts (own or peers'); the first receipt of a kind by a party is kept."""
     fresh: dict[tuple[str, int, str, str], dict[str, Any]] = {}
     for row in rows:
@@ -156,11 +156,9 @@ def index_rows(conn: Connection, rows: Iterable[dict[str, Any] | None]) -> None:
             fresh.setdefault(_key(row), row)
     if not fresh:
         return
-    for key in receipt_rows.existing_keys(conn, list(fresh)):
+    for key in receipt_rows.existing_keys(tx, list(fresh)):
         fresh.pop(key, None)
-    # Federation's ingest, pull and restore call this inside their write transaction, still
-    # typed as a plain Connection there.
-    receipt_rows.insert_receipts(Writing(conn), fresh.values())
+    receipt_rows.insert_receipts(tx, fresh.values())
 
 
 def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> list[Draft]:
@@ -183,10 +181,10 @@ def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> li
 
 
 def index_own(
-    conn: Connection, headers: Iterable[Header], drafts: Iterable[Draft], now: int
+    tx: Writing, headers: Iterable[Header], drafts: Iterable[Draft], now: int
 ) -> None:
     """Index the receipts among this node's own new entries (``headers`` of ``drafts``)."""
-    index_rows(conn, (receipt_row(header, draft.body, now)
+    index_rows(tx, (receipt_row(header, draft.body, now)
                       for header, draft in zip(headers, drafts, strict=True)
                       if header.kind == "receipt"))  # fmt: skip
 

@@ -33,11 +33,10 @@ import logging
 import time
 
 import anyio
-import httpx
 
 from parley.core.entry import Header
 from parley.core.errors import ParleyError
-from parley.node.federation import peers, push, submission
+from parley.node.federation import peer_client, peers, push, submission
 from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.node.runtime.clients import PeerClients
@@ -95,7 +94,7 @@ class Announcer:
                     acked = await self.announce(party, latest, acked)
                     self.acked[party] = acked
                     sent, failures, pending_since = latest[0], 0, None
-                except (ParleyError, httpx.HTTPError) as exc:
+                except ParleyError as exc:
                     failures += 1
                     delay = min(2.0 ** (failures - 1), ANNOUNCE_RETRY_MAX_S)
                     log.info("announcing to %s failed (%s); retry in %.0f s", party, exc, delay)
@@ -108,7 +107,7 @@ class Announcer:
         """Submit ``latest`` to ``party`` once more from ``old 0``; a failure is only logged."""
         try:
             await self.announce(party, latest, None)
-        except (ParleyError, httpx.HTTPError) as exc:
+        except ParleyError as exc:
             log.info("re-announcing to %s failed: %s", party, exc)
 
     async def announce(self, party: str, latest: Latest, acked: int | None) -> int:
@@ -131,10 +130,7 @@ class Announcer:
                 pushed = push.build_body(body, stored, party)
                 if len(pushed) <= push.PUSH_MAX_BYTES:
                     path, body = "/fed/v1/push", pushed
-            try:
-                response = await client.post(path, content=body)
-            except httpx.TransportError:  # a kept-alive connection the peer closed: once more
-                response = await client.post(path, content=body)
+            response = await peer_client.post(client, path, body, where=party)
             if response.status_code == 200:
                 self.cosignatures.add(party, note, response.text)
                 return size

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 
-import httpx
-
 from parley.node.federation import peers
 from parley.node.federation.http_signatures import RequestSigner
-from parley.node.federation.peer_client import TIMEOUT_S, ClientPool, async_http_client
+from parley.node.federation.peer_client import (
+    AsyncClient,
+    ClientPool,
+    async_http_client,
+    witness_client,
+)
 
 PeerKey = tuple[str, str | None]  # the peer's URL and TLS pin
 
@@ -31,9 +34,9 @@ class PeerClients:
     def __init__(self, signer: RequestSigner) -> None:
         self.signer = signer
         self.pool = ClientPool(signer)
-        self.announcers: dict[str, tuple[PeerKey, httpx.AsyncClient]] = {}
+        self.announcers: dict[str, tuple[PeerKey, AsyncClient]] = {}
 
-    async def announcing(self, peer: peers.Peer) -> httpx.AsyncClient:
+    async def announcing(self, peer: peers.Peer) -> AsyncClient:
         """The announcing client of ``peer``, made anew when its URL or TLS pin changed."""
         key = (peer.url, peer.tls_spki)
         known = self.announcers.get(peer.party)
@@ -45,9 +48,9 @@ class PeerClients:
         self.announcers[peer.party] = (key, client)
         return client
 
-    def witness(self, url: str) -> httpx.AsyncClient:
+    def witness(self, url: str) -> AsyncClient:
         """A client for one submission to the external witness at ``url`` (close it after)."""
-        return httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S, trust_env=False)
+        return witness_client(url)
 
     async def close(self) -> None:
         """Close every kept-alive client."""

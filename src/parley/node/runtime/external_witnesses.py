@@ -17,11 +17,10 @@ import logging
 import time
 
 import anyio
-import httpx
 
 from parley.core.checkpoint import parse_vkey
 from parley.core.errors import ParleyError
-from parley.node.federation import submission, witnessing
+from parley.node.federation import peer_client, submission, witnessing
 from parley.node.node import Node
 from parley.node.runtime.clients import PeerClients
 from parley.node.runtime.port import Latest, LogFeed
@@ -58,7 +57,7 @@ class ExternalWitnesses:
                     acked[witness.name] = await self.submit(witness, latest)
                     error = None
                     failing.pop(witness.name, None)
-                except (ParleyError, httpx.HTTPError) as exc:
+                except ParleyError as exc:
                     delay = min(EXTERNAL_BACKOFF_MAX_S, self.interval_s * 2**failures)
                     failing[witness.name] = (failures + 1, time.monotonic() + delay)
                     error = (
@@ -80,8 +79,9 @@ class ExternalWitnesses:
         async with self.clients.witness(witness.url) as http:
             for _attempt in range(2):
                 proof = await anyio.to_thread.run_sync(consistency_proof, self.node, old, size)
-                response = await http.post(
-                    "/add-checkpoint", content=submission.build_body(old, proof, note)
+                body = submission.build_body(old, proof, note)
+                response = await peer_client.post(
+                    http, "/add-checkpoint", body, where=witness.url
                 )
                 if response.status_code == 200:
                     await anyio.to_thread.run_sync(
