@@ -318,6 +318,7 @@ def passphrase_source(path: str) -> bytes | None:
 
 
 def open_node(home: Path) -> Node:
+    """Open the node at ``home`` (asking for a passphrase if its keys need one) for this command."""
     node = Node.open(home, passphrase_source)
     _opened.set(node)
     return node

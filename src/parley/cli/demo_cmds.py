@@ -40,6 +40,7 @@ CONVERGE_S = 15.0
 
 
 def default_scenario() -> Path:
+    """The scenario ``parley demo`` replays when none is named: the Northeast Asia demo."""
     return Path(str(resources.files("parley.exercise") / "scenarios" / "nea-demo.yaml"))
 
 
@@ -57,9 +58,11 @@ class Progress:
         self.started = time.monotonic()
 
     def elapsed(self) -> float:
+        """Seconds since the run started."""
         return time.monotonic() - self.started
 
     def __call__(self, text: str) -> None:
+        """Print a line of the run's own words (Rich markup), after the time it took."""
         out.print(f"[dim]{self.elapsed():6.1f}s[/] {text}", highlight=False)
 
     def plain(self, text: str) -> None:
@@ -68,6 +71,7 @@ class Progress:
 
 
 def step_reporter(say: Progress) -> Callable[[StepResult], None]:
+    """What prints one line per replayed step: done, an expected miss, or the error."""
     def report_step(result: StepResult) -> None:
         if result.error:
             say(f"[red]✗[/] {escape(_label(result))}: {escape(result.error)}")
@@ -162,6 +166,7 @@ def _whole(ms: int) -> str:
 
 
 def receipts_summary(record: dict[str, Any]) -> None:
+    """Print the entries the run wrote, by kind, and the receipts they drew."""
     entries = record["entries"]
     kinds: dict[str, int] = {}
     for entry in entries:
@@ -185,6 +190,7 @@ def receipts_summary(record: dict[str, Any]) -> None:
 
 
 def misses_summary(record: dict[str, Any]) -> None:
+    """Print the deadlines missed, each as escalated by the sender's node."""
     missed = record["missed"]
     title = f"Missed deadlines ({len(missed)}), escalated by the sender's node"
     table = Table("entry", "kind", "addressee", "clock", "deadline", "escalated", title=title)
@@ -197,6 +203,7 @@ def misses_summary(record: dict[str, Any]) -> None:
 
 
 def compliance_summary(record: dict[str, Any]) -> None:
+    """Print each party's compliance row, from witnessed times."""
     table = Table("party", "delivered: answers / met / late / missed, median",
                   "acknowledged: answers / met / late / missed, median",
                   title="Compliance per party (witnessed times; each party's row as its own "
@@ -212,6 +219,7 @@ def compliance_summary(record: dict[str, Any]) -> None:
 
 
 def logs_summary(record: dict[str, Any]) -> None:
+    """Print whether every node holds every log as its author does, and each log's verification."""
     converged = record["converged"]
     title = ("Logs: every node holds every log as its author does (converged)" if converged
              else "Logs: NOT converged yet, so the nodes' counts differ")  # fmt: skip
@@ -352,6 +360,7 @@ def exercise_run(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``parley demo`` and ``parley exercise run`` to the command."""
     app.command("demo")(reports_errors(demo))
     exercise = typer.Typer(help="Exercises as data.", no_args_is_help=True)
     exercise.command("run")(reports_errors(exercise_run))

@@ -241,4 +241,5 @@ def _remember_passphrase(typed: list[bytes], path: str) -> bytes | None:
 
 
 def main() -> None:
+    """Run the ``parley`` command."""
     app()

@@ -55,6 +55,8 @@ def _silent(_message: str) -> None:
 
 @dataclass
 class LocalNode:
+    """One node of a local network: its party, home, port, and server process once started."""
+
     party: str
     name: str
     home: Path
@@ -65,6 +67,7 @@ class LocalNode:
 
     @property
     def url(self) -> str:
+        """The node's own URL (TLS on loopback)."""
         return f"https://127.0.0.1:{self.port}"
 
     def answers(self) -> bool:
@@ -146,6 +149,7 @@ class LocalNetwork:
         path.chmod(0o600)
 
     def start(self) -> None:
+        """Start every node's server (``parley serve --tls``) and wait until each answers."""
         self.progress(f"starting {len(self.nodes)} servers (parley serve --tls); waiting until "
                       "each answers over TLS")
         for local in self.nodes:
@@ -209,6 +213,7 @@ class LocalNetwork:
         return killed
 
     def node(self, party: str) -> LocalNode:
+        """The node of ``party``."""
         for local in self.nodes:
             if local.party == party:
                 return local

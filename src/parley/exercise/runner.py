@@ -32,6 +32,8 @@ STATUS = "Exercise"
 
 @dataclass
 class StepResult:
+    """What one replayed step did: the entries it wrote (``PARTY:SEQ``), or why it failed."""
+
     number: int
     step: sc.Step
     refs: list[str]
@@ -54,6 +56,7 @@ class ScenarioRun:
         on_step: Callable[[StepResult], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> list[StepResult]:
+        """Replay every step in order, each at its offset; report each to ``on_step``."""
         self.sleep = sleep
         started = time.monotonic()
         for number, step in enumerate(self.scenario.steps, start=1):
@@ -67,6 +70,7 @@ class ScenarioRun:
         return self.results
 
     def run_step(self, number: int, step: sc.Step) -> StepResult:
+        """Replay one step at its party's node."""
         node = self.nodes.get(step.party)
         if node is None:
             return StepResult(number, step, [], f"no node for party {step.party}")

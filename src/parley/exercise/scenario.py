@@ -71,6 +71,8 @@ def detail_pairs(category: str, details: dict[str, Any]) -> list[str]:
 
 
 class ImportCap(_Step):
+    """Import a CAP 1.2 file at the step's party, as ``parley import`` would."""
+
     action: Literal["import-cap"]
     file: str = Field(min_length=1)
     category: str | None = None
@@ -163,6 +165,8 @@ class Cancel(_Step):
 
 
 class Hotline(_Step):
+    """A hotline message: a catalogue phrase with its parameters, or free text."""
+
     action: Literal["hotline"]
     text: Text | None = None
     phrase: str | None = Field(default=None, max_length=64)
@@ -211,6 +215,8 @@ class Reply(_Step):
 
 
 class Inquiry(_Step):
+    """An inquiry about an earlier step's entry, with the reply deadline."""
+
     action: Literal["inquiry"]
     about: str = Field(pattern=STEP_ID)
     question: str = Field(min_length=1, max_length=20000)
@@ -218,6 +224,8 @@ class Inquiry(_Step):
 
 
 class Resource(BaseModel):
+    """A kind and quantity of resources in an assistance request or offer."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str = Field(min_length=1, max_length=100)
@@ -227,6 +235,8 @@ class Resource(BaseModel):
 
 
 class Assistance(_Step):
+    """An assistance request, offer, acceptance, decline or status."""
+
     action: Literal["assistance"]
     type: Literal["request", "offer", "accept", "decline", "status"]
     incident: str | None = Field(default=None, pattern=STEP_ID)
@@ -248,6 +258,8 @@ NO_ENTRY = (ExpectMiss,)
 
 
 class Scenario(BaseModel):
+    """A whole scenario: its parties, its steps in order, and what it expects."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=200)
