@@ -28,7 +28,7 @@ from parley.cli.common import (
 from parley.core.bundle import BundleReport, Said
 from parley.core.entry import ALL
 from parley.formats.notification import render_headline
-from parley.node.evidence import build_bundle
+from parley.node.evidence import build_bundle, key_history_parties, members_not_held
 
 app = typer.Typer(help="Evidence bundles: an entry, its receipts and proofs.", no_args_is_help=True)
 
@@ -56,13 +56,12 @@ def export(
         sys.stdout.write(data.decode())
     else:
         write_output(output, data)
-    held = {proof["ref"].split(":")[0] for proof in bundle["keys"]}
-    members = [m.party for m in node.context().policy.document.members]
-    missing = [party for party in members if party not in held]
+    held = key_history_parties(bundle)
+    missing = members_not_held(node, bundle)
     console = out if output is not None else err_console
     console.print(
         f"Bundle of {bundle['ref']}: receipts {len(bundle['receipts'])}, key histories of "
-        f"{', '.join(sorted(held)) or 'none'}" + (f" -> {output}" if output else "")
+        f"{', '.join(held) or 'none'}" + (f" -> {output}" if output else "")
     )
     if left_out:
         err_console.print(

@@ -154,3 +154,17 @@ def _proof(
         "checkpoint": add_signature_lines(note, lines) if lines else note,
         "entry": proved(stored, with_body), "history": [proved(e, True) for e in history],
     }  # fmt: skip
+
+
+def key_history_parties(bundle: dict[str, Any]) -> list[str]:
+    """The parties whose key history a bundle carries, sorted."""
+    return sorted({proof["ref"].split(":")[0] for proof in bundle["keys"]})
+
+
+def members_not_held(node: Node, bundle: dict[str, Any]) -> list[str]:
+    """Members whose log this node does not hold, so the bundle lacks their key history.
+
+    Their cosignatures will not count when the bundle is verified ('parley sync' first).
+    """
+    held = set(key_history_parties(bundle))
+    return [m.party for m in node.context().policy.document.members if m.party not in held]
