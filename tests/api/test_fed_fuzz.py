@@ -36,7 +36,7 @@ from parley.node.federation.submission import build_body as add_checkpoint_body
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
-from support import init_node
+from tests.support import init_node
 
 NETWORK = "parley-test"
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True,

@@ -15,7 +15,7 @@ from parley.core import merkle
 from parley.core.checkpoint import open_checkpoint
 from parley.core.entry import Body, parse_header
 from parley.core.keys import PublicKey
-from support import Server, init_node, officer_env, run_cli
+from tests.support import Server, init_node, officer_env, run_cli
 
 HOTLINE = {"to": "CN", "text": "Keep clear", "deadlines": {"acknowledged_within": 300000}}
 

@@ -17,7 +17,7 @@ from parley.api.app import create_app
 from parley.api.peer_auth import AnonymousLimiter
 from parley.core.errors import ParleyError
 from parley.node.node import Node
-from support import init_node
+from tests.support import init_node
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 

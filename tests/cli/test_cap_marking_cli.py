@@ -9,7 +9,7 @@ from lxml import etree
 from typer.testing import CliRunner, Result
 
 from parley.cli.main import app
-from support import OFFICER_PASSWORD, officer_env
+from tests.support import OFFICER_PASSWORD, officer_env
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",

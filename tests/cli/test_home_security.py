@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from support import Server, init_node, officer_env, run_cli
+from tests.support import Server, init_node, officer_env, run_cli
 
 SECRET = "Withdraw the second battery at dawn"
 WATCHER = {"PARLEY_USER": "watcher", "PARLEY_PASSWORD": "watcher-password"}

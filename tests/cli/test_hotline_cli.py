@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from parley.formats import phrases
-from support import init_node, officer_env, run_cli
+from tests.support import init_node, officer_env, run_cli
 
 DUTY = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
 ANALYST = {"PARLEY_USER": "analyst", "PARLEY_PASSWORD": "analyst-password"}

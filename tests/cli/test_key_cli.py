@@ -14,7 +14,7 @@ import pytest
 
 from parley.core.keys import commitment
 from parley.node.home import no_passphrase, read_key_file
-from support import cli_env, init_node, officer_env, run_cli
+from tests.support import cli_env, init_node, officer_env, run_cli
 
 HOTLINE = {"to": "CN", "text": "Keep clear of my bow", "deadlines": {}}
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from parley.cli.main import app
-from support import OFFICER_PASSWORD, officer_env, run_cli
+from tests.support import OFFICER_PASSWORD, officer_env, run_cli
 
 MISSING, EMPTY, FOLDER, BAD_JSON, NO_PARENT = "missing", "empty", "folder", "bad-json", "no-parent"
 INPUT = (MISSING, EMPTY, FOLDER)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from parley.cli.common import format_duration, format_time
 from parley.cli.main import app
 from parley.formats.categories import CATEGORIES
-from support import OFFICER_PASSWORD, officer_env, run_cli
+from tests.support import OFFICER_PASSWORD, officer_env, run_cli
 
 EPOCH_MS = re.compile(r"\b1[0-9]{12}\b")
 QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",

@@ -32,7 +32,7 @@ from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
 from parley.store.schema import deadline_clocks, webhook_outbox
-from support import run_cli
+from tests.support import run_cli
 
 NETWORK = "parley-test"
 
