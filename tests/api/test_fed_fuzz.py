@@ -215,6 +215,7 @@ def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(method, path) of every route, through the routers FastAPI includes."""
     for route in routes:
         if isinstance(route, APIRoute):
+            assert route.methods is not None, f"{route.path} answers no method"
             yield from ((method, prefix + route.path) for method in route.methods)
         else:  # an included router (FastAPI >= 0.16x wraps them)
             inner = getattr(route, "original_router", None)
