@@ -63,6 +63,12 @@ def officer_env(name: str = "admin") -> OfficerEnv:
     return {"PARLEY_USER": name, "PARLEY_PASSWORD": OFFICER_PASSWORD}
 
 
+def officer_vars(name: str = "admin") -> dict[str, str]:
+    """``officer_env`` as plain variables, to merge into a whole environment mapping."""
+    env = officer_env(name)
+    return {"PARLEY_USER": env["PARLEY_USER"], "PARLEY_PASSWORD": env["PARLEY_PASSWORD"]}
+
+
 def init_node(
     home: Path, party: str = "JP", *, database: str | None = None, network: str = "parley-test"
 ) -> Path:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "parley"
@@ -137,7 +138,7 @@ def test_only_the_peer_client_and_the_webhook_sender_speak_http_in_node() -> Non
     assert wrong == []
 
 
-def _opens_a_write(node: ast.AST) -> bool:
+def _opens_a_write(node: ast.AST) -> TypeGuard[ast.Call]:
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
         return False
     if node.func.attr not in ("write", "shared"):

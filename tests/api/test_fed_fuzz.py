@@ -36,7 +36,7 @@ from parley.node.federation.submission import build_body as add_checkpoint_body
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
-from support import init_node
+from tests.support import init_node
 
 NETWORK = "parley-test"
 FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
@@ -215,6 +215,7 @@ def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     """(method, path) of every route, through the routers FastAPI includes."""
     for route in routes:
         if isinstance(route, APIRoute):
+            assert route.methods is not None, f"{route.path} answers no method"
             yield from ((method, prefix + route.path) for method in route.methods)
         else:  # an included router (FastAPI >= 0.16x wraps them)
             inner = getattr(route, "original_router", None)

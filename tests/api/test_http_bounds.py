@@ -18,11 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from integration.fleet import Fleet, FleetNode
 from parley.api import server
 from parley.node import officers
 from parley.node.federation import push, submission, tlspin
 from parley.node.federation.submission import build_body as add_checkpoint_body
+from tests.integration.fleet import Fleet, FleetNode
 
 pytestmark = pytest.mark.xdist_group(name="http-bounds")
 
@@ -301,7 +301,7 @@ def test_only_an_administrators_token_reads_worker_pids(pair: Fleet) -> None:
 def test_openapi_flood_bypasses_rate_limit_attack(tmp_path: Path) -> None:
     fleet = Fleet(tmp_path, parties=("KR",))  # a node of its own: the flood spends its bucket
     node = fleet["KR"]
-    from support import init_node
+    from tests.support import init_node
 
     init_node(node.home, "KR", network="parley-test")
     node.start()

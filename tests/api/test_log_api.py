@@ -15,7 +15,7 @@ from parley.core import merkle
 from parley.core.checkpoint import open_checkpoint
 from parley.core.entry import Body, parse_header
 from parley.core.keys import PublicKey
-from support import Server, init_node, officer_env, run_cli
+from tests.support import Server, init_node, officer_env, run_cli
 
 HOTLINE = {"to": "CN", "text": "Keep clear", "deadlines": {"acknowledged_within": 300000}}
 
@@ -37,7 +37,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
     server.stop()
 
 
-def get(server: Server, path: str, **params: object) -> httpx.Response:
+def get(server: Server, path: str, **params: str | int) -> httpx.Response:
     return httpx.get(server.url + path, params=params, timeout=10)
 
 
@@ -118,7 +118,7 @@ def test_consistency_proofs_verify_between_sizes(served) -> None:  # type: ignor
     ],
 )
 def test_malformed_or_out_of_range_requests_get_problem_details(  # type: ignore[no-untyped-def]
-    served, path: str, params: dict[str, object], status: int, words: str
+    served, path: str, params: dict[str, str | int], status: int, words: str
 ) -> None:
     _home, server = served
     response = get(server, path, **params)

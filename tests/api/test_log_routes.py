@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from parley.api.app import create_app
@@ -67,7 +68,7 @@ def _clients(node: Node, signer: Node) -> tuple[TestClient, TestClient]:
     return anonymous, signed
 
 
-def _check(n: int, to: object, tlp: str | None) -> Draft:
+def _check(n: int, to: str | tuple[str, ...], tlp: str | None) -> Draft:
     return Draft("check", "Exercise", {"nonce": f"{n:032x}", "deadlines": {}}, to, tlp)
 
 
@@ -97,6 +98,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     _pin(us, jp, str(jp_anonymous.base_url))
     peer = _pin(jp, us, str(us_anonymous.base_url))
     pull(jp, peer, author_source(us_signed_by_jp, "US", str(us_anonymous.base_url)))
+    assert isinstance(jp_anonymous.app, FastAPI)
     jp_anonymous.app.state.published = jp.checkpoint()  # JP's receipts of what it pulled
     yield Pair(us, jp, us_anonymous, jp_anonymous, jp_signed_by_us, us_signed_by_jp)
     us.close()

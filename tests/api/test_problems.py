@@ -17,7 +17,7 @@ from parley.api.app import create_app
 from parley.api.peer_auth import AnonymousLimiter
 from parley.core.errors import ParleyError
 from parley.node.node import Node
-from support import init_node
+from tests.support import init_node
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 
@@ -53,7 +53,10 @@ def test_every_problem_type_is_a_stable_slug_listed_in_the_protocol() -> None:
 def test_a_renamed_error_class_keeps_its_problem_type() -> None:
     from parley.core.errors import EquivocationError
 
-    renamed = type("SomethingElseError", (EquivocationError,), {})
+    class SomethingElseError(EquivocationError):
+        pass
+
+    renamed = SomethingElseError
     assert renamed.problem == "equivocation"
     assert renamed.title == "Two histories of one log"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from integration.fleet import Fleet
 from parley.node.federation import tlspin
-from support import PARLEY, Server, cli_env, free_port, init_node
+from tests.integration.fleet import Fleet
+from tests.support import PARLEY, Server, cli_env, free_port, init_node
 
 pytestmark = pytest.mark.xdist_group(name="serve-guards")
 

@@ -27,7 +27,7 @@ from parley.core.errors import RateLimitedError
 from parley.node.runtime import WakeForwarder
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import checkpoints
-from support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
+from tests.support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
 
 pytestmark = pytest.mark.postgres
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from parley.cli.main import app
 from parley.node import officers
 from parley.node.node import Node
-from support import OFFICER_PASSWORD, officer_env
+from tests.support import OFFICER_PASSWORD, officer_env
 
 
 def invoke(args: list[str], env: dict[str, str | None]) -> Result:

@@ -9,7 +9,7 @@ from lxml import etree
 from typer.testing import CliRunner, Result
 
 from parley.cli.main import app
-from support import OFFICER_PASSWORD, officer_env
+from tests.support import OFFICER_PASSWORD, officer_vars
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",
@@ -19,7 +19,7 @@ QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Pa
 
 def invoke(args: list[str], home: Path) -> Result:
     env = {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-           "COLUMNS": "200", **officer_env()}  # fmt: skip
+           "COLUMNS": "200", **officer_vars()}  # fmt: skip
     return CliRunner().invoke(app, args, env=env)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import OFFICER_PASSWORD, init_node, officer_env, run_cli
+from tests.support import OFFICER_PASSWORD, init_node, officer_env, run_cli
 
 
 @pytest.fixture

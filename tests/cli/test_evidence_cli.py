@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
 from parley.core.checkpoint import Checkpoint, parse_note, witness_name_for
 from parley.core.entry import parse_header
 from parley.node import officers
@@ -22,7 +21,8 @@ from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.store import logs
 from parley.store import witnessing as rows
-from support import OFFICER_PASSWORD, officer_env, run_cli
+from tests.node.conftest import NETWORK, MemoryLog, hotline, make_network, pin
+from tests.support import OFFICER_PASSWORD, officer_env, run_cli
 
 
 def cosign_at(holder: Node, party: str, witness: Node, now: int) -> None:

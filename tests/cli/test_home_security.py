@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from support import Server, init_node, officer_env, run_cli
+from tests.support import OfficerEnv, Server, init_node, officer_env, run_cli
 
 SECRET = "Withdraw the second battery at dawn"
-WATCHER = {"PARLEY_USER": "watcher", "PARLEY_PASSWORD": "watcher-password"}
+WATCHER: OfficerEnv = {"PARLEY_USER": "watcher", "PARLEY_PASSWORD": "watcher-password"}
 
 
 def mode(path: Path) -> int:

@@ -8,15 +8,16 @@ What crosses between nodes and is read on the other side is shown by
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from parley.formats import phrases
-from support import init_node, officer_env, run_cli
+from tests.support import OfficerEnv, init_node, officer_env, run_cli
 
-DUTY = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
-ANALYST = {"PARLEY_USER": "analyst", "PARLEY_PASSWORD": "analyst-password"}
+DUTY: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
+ANALYST: OfficerEnv = {"PARLEY_USER": "analyst", "PARLEY_PASSWORD": "analyst-password"}
 COURSE = ["--phrase", "nav.course-speed", "--param", "unit=Kirishima", "--param", "course=45",
           "--param", "speed=12"]  # fmt: skip
 
@@ -43,7 +44,9 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return homes
 
 
-def hotline(home: Path, *args: str, check: bool = True, **env: str):  # type: ignore[no-untyped-def]
+def hotline(
+    home: Path, *args: str, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     return run_cli("hotline", *args, home=home, check=check, **env)
 
 

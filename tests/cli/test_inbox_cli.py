@@ -21,7 +21,7 @@ from parley.node.federation.pull import pull
 from parley.node.log import Draft
 from parley.node.messaging import deadlines
 from parley.node.node import Node, now_ms
-from support import PARLEY, cli_env, init_node, officer_env, run_cli
+from tests.support import PARLEY, cli_env, init_node, officer_env, run_cli
 
 _spec = importlib.util.spec_from_file_location(
     "parley_node_kit", Path(__file__).parents[1] / "node" / "conftest.py")

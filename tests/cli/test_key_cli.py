@@ -9,14 +9,21 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from parley.core.keys import commitment
 from parley.node.home import no_passphrase, read_key_file
-from support import cli_env, init_node, officer_env, run_cli
+from tests.support import cli_env, init_node, officer_env, run_cli
 
 HOTLINE = {"to": "CN", "text": "Keep clear of my bow", "deadlines": {}}
+
+
+class Passphrase(TypedDict):
+    """The environment that unlocks passphrase-protected key files."""
+
+    PARLEY_PASSPHRASE: str
 
 
 @pytest.fixture
@@ -161,7 +168,7 @@ def test_verify_log_of_an_export_spanning_rotations_passes(home: Path) -> None:
 
 def test_rotation_with_passphrase_keeps_new_key_files_encrypted(tmp_path: Path) -> None:
     home = tmp_path / "jp"
-    secret = {"PARLEY_PASSPHRASE": "a long key passphrase"}
+    secret: Passphrase = {"PARLEY_PASSPHRASE": "a long key passphrase"}
     run_cli("init", str(home), "--party", "JP", "--name", "JP", "--passphrase", home=home,
             **secret)  # fmt: skip
     run_cli("user", "add", "admin", "--role", "admin", home=home,

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from parley.cli.main import app
-from support import OFFICER_PASSWORD, officer_env, run_cli
+from tests.support import OFFICER_PASSWORD, officer_env, officer_vars, run_cli
 
 MISSING, EMPTY, FOLDER, BAD_JSON, NO_PARENT = "missing", "empty", "folder", "bad-json", "no-parent"
 INPUT = (MISSING, EMPTY, FOLDER)
@@ -82,7 +82,7 @@ def node_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def environment(home: Path) -> dict[str, str | None]:
     return {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-            "COLUMNS": "200", **officer_env()}  # fmt: skip
+            "COLUMNS": "200", **officer_vars()}  # fmt: skip
 
 
 def bad_file(folder: Path, kind: str) -> Path:

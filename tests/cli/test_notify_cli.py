@@ -17,7 +17,7 @@ from lxml import etree
 
 from parley.formats.cap import cap_to_notification, parse_cap
 from parley.node.node import Node
-from support import init_node, officer_env, run_cli
+from tests.support import init_node, officer_env, run_cli
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 CAP = DATA / "cap"

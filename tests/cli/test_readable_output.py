@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from parley.cli.common import format_duration, format_time
 from parley.cli.main import app
 from parley.formats.categories import CATEGORIES
-from support import OFFICER_PASSWORD, officer_env, run_cli
+from tests.support import OFFICER_PASSWORD, officer_vars, run_cli
 
 EPOCH_MS = re.compile(r"\b1[0-9]{12}\b")
 QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",
@@ -36,7 +36,7 @@ def settled(result: Result) -> str:
 
 def environment(home: Path, columns: int = 200) -> dict[str, str | None]:
     return {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-            "COLUMNS": str(columns), "TZ": "Asia/Tokyo", **officer_env()}  # fmt: skip
+            "COLUMNS": str(columns), "TZ": "Asia/Tokyo", **officer_vars()}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 from parley.core.errors import InvalidEntryError
 from parley.exercise.scenario import ImportCap, ImportStix, load_scenario
-from support import cli_env, free_port
+from tests.support import cli_env, free_port
 
 VALID = """
 name: Tabletop

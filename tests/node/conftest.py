@@ -21,13 +21,16 @@ from parley.core.checkpoint import Checkpoint, sign_checkpoint
 from parley.core.entry import SALT_SIZE, Body, Header, parse_header, sign_header
 from parley.core.policy import PolicyDocument
 from parley.node.federation import peers
-from parley.node.federation.peer_client import Fetched
+from parley.node.federation.peer_client import Fetched, LogSource
 from parley.node.log import Draft
 from parley.node.node import Node, adopt_by_all, members_of, now_ms
 from parley.node.policies import draft_policy
 from parley.store import logs
 
 NETWORK = "parley-test"
+
+# The ``network`` fixture: ``network("US", "JP", quotas=..., databases=...)`` builds real nodes.
+Network = Callable[..., dict[str, Node]]
 
 
 def make_network(
@@ -51,7 +54,7 @@ def make_network(
 
 
 @pytest.fixture
-def network(tmp_path: Path) -> Iterator[Callable[..., dict[str, Node]]]:
+def network(tmp_path: Path) -> Iterator[Network]:
     made: list[Node] = []
 
     def factory(
@@ -87,8 +90,14 @@ def hotline(to: str, text: str) -> Draft:
     return Draft("hotline", "Exercise", body, (to,), "AMBER")
 
 
-class MemoryLog:
-    """One party's log as a (possibly hostile) source would serve it to ``reader``."""
+class MemoryLog(LogSource):
+    """One party's log as a (possibly hostile) source would serve it to ``reader``.
+
+    A ``LogSource`` answered from memory: it overrides ``describe`` and the three requests
+    (``get_sth``, ``consistency``, ``entries``), so it has no HTTP ``client`` and does not run
+    ``LogSource.__init__``; it sets the attributes ``pull`` reads (``party``, ``via``,
+    ``author``, ``recognised_as``) itself.
+    """
 
     def __init__(self, author: Node, reader: str | None, *, from_author: bool = True) -> None:
         self.node = author
@@ -149,7 +158,7 @@ class MemoryLog:
         old = parse_header(self.items[seq].leaf)
         sealed = Body.seal(body if body is not None else {"nonce": "f" * 32, "deadlines": {}},
                            os.urandom(SALT_SIZE))  # fmt: skip
-        fields = {
+        fields: dict[str, Any] = {
             "network": old.network, "policy": old.policy, "party": old.party, "node": old.node,
             "seq": old.seq, "time": old.time, "kind": old.kind, "status": old.status,
             "audience": old.audience, "tlp": old.tlp,

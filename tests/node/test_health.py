@@ -7,7 +7,6 @@ Real nodes (``Node.create``, SQLite) under one policy; logs travel through ``Mem
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import select
 
@@ -18,9 +17,10 @@ from parley.node.log import Draft
 from parley.node.messaging import deadlines, hotline, receipts
 from parley.node.node import Node, now_ms
 from parley.store.schema import webhook_outbox
+from tests.node.conftest import Kit, Network
 
 
-def sync(kit: Any, receiver: Node, author: Node) -> None:
+def sync(kit: type[Kit], receiver: Node, author: Node) -> None:
     pinned = {p.party: p for p in peers.list_peers(receiver.store)}
     peer = pinned.get(author.party) or kit.pin(receiver, author)
     pull(receiver, peer, kit.MemoryLog(author, receiver.party))
@@ -47,8 +47,8 @@ def test_status_stops_listing_a_clock_as_open_once_it_is_acknowledged(network, k
 
 
 def test_status_lists_a_missed_clock_as_overdue_before_the_round_escalates_it(
-    network, kit
-) -> None:  # type: ignore[no-untyped-def]
+    network: Network, kit: type[Kit]
+) -> None:
     nodes = network("US", "JP")
     us = nodes["US"]
     (sent,) = us.append([kit.hotline("JP", "anyone?")])

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from node.conftest import hotline
 from parley.core.errors import ParleyError
 from parley.node.home import NodeConfig, NodeHome
 from parley.node.node import Node
+from tests.node.conftest import hotline
 
 
 def mode(path: Path) -> int:

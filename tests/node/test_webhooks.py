@@ -17,8 +17,12 @@ def test_events_are_signed_delivered_once_and_recorded(network) -> None:  # type
     webhooks.add(jp.store, "http://hooks.example/other", ["observation"], now_ms())
     peers.hold(jp.store, "US", "two histories", node="JP", now=now_ms())
     seen: list[httpx.Request] = []
-    client = httpx.Client(transport=httpx.MockTransport(
-        lambda request: seen.append(request) or httpx.Response(204)))  # fmt: skip
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    client = httpx.Client(transport=httpx.MockTransport(record))
     key = jp.log.key("http")
     assert webhooks.deliver_due(jp.store, key, client, now_ms()) == 1
     assert webhooks.deliver_due(jp.store, key, client, now_ms()) == 0  # delivered once

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -25,12 +24,16 @@ from parley.core.errors import (
 )
 from parley.core.verify import verify_log
 from parley.node.federation import ingest, peers
-from parley.node.federation.peer_client import Fetched
+from parley.node.federation.peer_client import Fetched, LogSource
 from parley.node.federation.pull import fill_bodies, pull
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.entries import EntryFlag
 from parley.store.schema import entries
+from tests.node.conftest import Kit, MemoryLog, Network
+
+# The us_jp fixture: US (with checks and hotline entries), JP, and US pinned at JP.
+UsJp = tuple[Node, Node, peers.Peer]
 
 
 def snapshot(node: Node) -> tuple[int, int]:
@@ -46,7 +49,7 @@ def synced(node: Node, party: str) -> int:
 
 
 @pytest.fixture
-def us_jp(network, kit):  # type: ignore[no-untyped-def]
+def us_jp(network: Network, kit: type[Kit]) -> UsJp:
     nodes = network("US", "JP", "KR")
     us, jp = nodes["US"], nodes["JP"]
     us.append([kit.check(1), kit.hotline("JP", "for JP"), kit.hotline("KR", "for KR only")])
@@ -54,7 +57,7 @@ def us_jp(network, kit):  # type: ignore[no-untyped-def]
     return us, jp, kit.pin(jp, us)
 
 
-def refuse(jp: Node, peer: peers.Peer, source: Any, *words: str) -> None:
+def refuse(jp: Node, peer: peers.Peer, source: LogSource, *words: str) -> None:
     before = snapshot(jp)
     with pytest.raises(VerificationError) as caught:
         pull(jp, peer, source)
@@ -63,7 +66,7 @@ def refuse(jp: Node, peer: peers.Peer, source: Any, *words: str) -> None:
     assert snapshot(jp) == before, "a refused pull must store nothing"
 
 
-def test_pull_stores_the_log_with_its_tree_checkpoint_and_receipts(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_pull_stores_the_log_with_its_tree_checkpoint_and_receipts(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, "JP"))
     assert report.after == us.size() == 7 and report.receipts == 3
@@ -87,7 +90,7 @@ def test_pull_stores_the_log_with_its_tree_checkpoint_and_receipts(us_jp, kit) -
     assert all(h.status == "Exercise" for h in receipts)
 
 
-def test_pull_is_idempotent_and_incremental(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_pull_is_idempotent_and_incremental(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     again = pull(jp, peer, kit.MemoryLog(us, "JP"))
@@ -99,7 +102,7 @@ def test_pull_is_idempotent_and_incremental(us_jp, kit) -> None:  # type: ignore
     assert source.requests == ["get-sth", "consistency 7 8", "entries 7 7"]
 
 
-def test_forged_party_attack(network, kit) -> None:  # type: ignore[no-untyped-def]
+def test_forged_party_attack(network: Network, kit: type[Kit]) -> None:
     nodes = network("US", "JP", "KR")
     nodes["KR"].append([kit.check(1)])
     peer = kit.pin(nodes["JP"], nodes["US"])
@@ -107,14 +110,14 @@ def test_forged_party_attack(network, kit) -> None:  # type: ignore[no-untyped-d
     refuse(nodes["JP"], peer, impostor, "KR")
 
 
-def test_forged_party_inside_a_log_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_forged_party_inside_a_log_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     source.forge(6, party="KR")
     refuse(jp, peer, source, "KR:6", "party")
 
 
-def test_tampered_body_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_body_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     original = source.items[4]
@@ -124,7 +127,7 @@ def test_tampered_body_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-de
     refuse(jp, peer, source, "US:4", "body")
 
 
-def test_tampered_header_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_tampered_header_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     doc = json.loads(source.items[3].leaf)
@@ -133,7 +136,7 @@ def test_tampered_header_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-
     refuse(jp, peer, source, "US:3", "signature")
 
 
-def test_rewritten_history_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_rewritten_history_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     rewritten = kit.MemoryLog(us, "JP")
@@ -142,7 +145,7 @@ def test_rewritten_history_attack(us_jp, kit) -> None:  # type: ignore[no-untype
         pull(jp, peer, rewritten)
 
 
-def held_then_rewritten(us_jp, kit, held: int):  # type: ignore[no-untyped-def]
+def held_then_rewritten(us_jp: UsJp, kit: type[Kit], held: int) -> MemoryLog:
     """JP holds US's first ``held`` entries; US then rewrites entry 2 (a second history)."""
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
@@ -153,7 +156,7 @@ def held_then_rewritten(us_jp, kit, held: int):  # type: ignore[no-untyped-def]
     return rewritten
 
 
-def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_rewritten_history_behind_a_consistency_proof_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     """The proof leads to the new signed root from another root at the held size: evidence."""
     _us, jp, peer = us_jp
     rewritten = held_then_rewritten(us_jp, kit, 3)
@@ -161,12 +164,12 @@ def test_rewritten_history_behind_a_consistency_proof_attack(us_jp, kit) -> None
     with pytest.raises(EquivocationError, match="first 3 entries differ") as caught:
         pull(jp, peer, rewritten)
     assert snapshot(jp) == before
-    assert caught.value.evidence is not None
+    assert isinstance(caught.value.evidence, equivocation.Evidence)
     small, large = equivocation.verify(caught.value.evidence)  # stands alone, offline
     assert (small.size, large.size) == (3, rewritten.size)
 
 
-def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(us_jp: UsJp, kit: type[Kit]) -> None:
     """From size 4 the proof pins no old root: the entries are recomputed and refused."""
     _us, jp, peer = us_jp
     rewritten = held_then_rewritten(us_jp, kit, 4)
@@ -177,7 +180,7 @@ def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_hel
     assert snapshot(jp) == before
 
 
-def test_backdated_entry_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_backdated_entry_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     earlier = parse_header(source.items[5].leaf).time - 1
@@ -185,14 +188,14 @@ def test_backdated_entry_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-
     refuse(jp, peer, source, "US:6", "earlier")
 
 
-def test_entry_later_than_its_checkpoint_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_entry_later_than_its_checkpoint_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     source.forge(6, time=source.time + 60_000)
     refuse(jp, peer, source, "US:6", "later than the checkpoint")
 
 
-def test_skipped_entry_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_skipped_entry_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")
     full = list(source.items)
@@ -200,7 +203,7 @@ def test_skipped_entry_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-de
     refuse(jp, peer, source, "expected seq 4")
 
 
-def test_checkpoint_signed_by_another_key_attack(network, kit) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoint_signed_by_another_key_attack(network: Network, kit: type[Kit]) -> None:
     nodes = network("US", "JP", "KR")
     nodes["US"].append([kit.check(1)])
     peer = kit.pin(nodes["JP"], nodes["US"])
@@ -209,33 +212,33 @@ def test_checkpoint_signed_by_another_key_attack(network, kit) -> None:  # type:
     refuse(nodes["JP"], peer, source, "signature")
 
 
-def test_bogus_consistency_proof_attack(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_bogus_consistency_proof_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
     first.items, first.size = first.items[:3], 3
     pull(jp, peer, first)
     source = kit.MemoryLog(us, "JP", from_author=False)  # a mirror's bogus proof
-    source.consistency = lambda a, b: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
+    source.consistency = lambda first, second: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
     before = snapshot(jp)
     with pytest.raises(BadProofError, match="does not verify"):
         pull(jp, peer, source)
     assert snapshot(jp) == before
 
 
-def test_bogus_consistency_proof_from_the_author_is_checked_by_recomputation(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_bogus_consistency_proof_from_the_author_is_checked_by_recomputation(us_jp: UsJp, kit: type[Kit]) -> None:
     """A proof proves nothing about the author: its signed entries must reproduce its root."""
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
     first.items, first.size = first.items[:3], 3
     pull(jp, peer, first)
     source = kit.MemoryLog(us, "JP")
-    source.consistency = lambda a, b: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
+    source.consistency = lambda first, second: [b"\x00" * 32, b"\x01" * 32]  # type: ignore[method-assign]
     report = pull(jp, peer, source)
     assert report.after == us.size()
     assert any("does not verify" in note for note in report.notes)
 
 
-def test_stale_checkpoint_is_checked_against_the_held_tree(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_stale_checkpoint_is_checked_against_the_held_tree(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     stale = kit.MemoryLog(us, "JP")
@@ -248,7 +251,7 @@ def test_stale_checkpoint_is_checked_against_the_held_tree(us_jp, kit) -> None: 
         pull(jp, peer, forged)
 
 
-def test_withheld_body_attack_is_recorded_as_an_observation(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_withheld_body_attack_is_recorded_as_an_observation(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     source = kit.MemoryLog(us, "JP")  # the author recognises JP ...
     for seq in (3, 4):  # ... and still serves two entries addressed to JP without their bodies
@@ -266,7 +269,7 @@ def test_withheld_body_attack_is_recorded_as_an_observation(us_jp, kit) -> None:
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 0  # withheld is final, not pending
 
 
-def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp: UsJp, kit: type[Kit]) -> None:
     """An author that does not pin this node (yet) serves it as a stranger: no observation."""
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, None))
@@ -277,7 +280,7 @@ def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp, kit) -> N
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 3  # once it is recognised
 
 
-def test_mirror_without_body_marks_it_pending_until_the_author_serves_it(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_mirror_without_body_marks_it_pending_until_the_author_serves_it(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, None, from_author=False))
     assert report.observations == 0 and report.receipts == 0
@@ -290,7 +293,7 @@ def test_mirror_without_body_marks_it_pending_until_the_author_serves_it(us_jp, 
     assert kinds.count("receipt") == 3
 
 
-def test_concurrent_ingest_is_detected_not_duplicated(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_ingest_is_detected_not_duplicated(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     with jp.store.read() as conn:
         cursor = ingest.restore(conn, "US", jp.network, peer.identity)
@@ -303,7 +306,7 @@ def test_concurrent_ingest_is_detected_not_duplicated(us_jp, kit) -> None:  # ty
     assert synced(jp, "US") == 7
 
 
-def test_receipts_get_no_receipts_and_are_indexed_at_the_sender(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_receipts_get_no_receipts_and_are_indexed_at_the_sender(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     back = kit.pin(us, jp)
@@ -318,7 +321,7 @@ def test_receipts_get_no_receipts_and_are_indexed_at_the_sender(us_jp, kit) -> N
     assert {r.party: r.status for r in rows} == {"JP": "delivered", "KR": "none"}
 
 
-def test_leaf_hash_of_a_stored_entry_is_its_merkle_leaf(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_leaf_hash_of_a_stored_entry_is_its_merkle_leaf(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     with jp.store.read() as conn:
@@ -327,7 +330,7 @@ def test_leaf_hash_of_a_stored_entry_is_its_merkle_leaf(us_jp, kit) -> None:  # 
             assert base64.b64encode(stored.leaf_hash)
 
 
-def test_cached_cursor_is_used_only_while_it_matches_the_store(us_jp, kit) -> None:  # type: ignore[no-untyped-def]
+def test_cached_cursor_is_used_only_while_it_matches_the_store(us_jp: UsJp, kit: type[Kit]) -> None:
     us, jp, peer = us_jp
     cache = ingest.CursorCache()
     pull(jp, peer, kit.MemoryLog(us, "JP"), cache=cache)

@@ -217,8 +217,10 @@ def test_a_push_to_the_server_is_stored_with_its_cosignature_record(pair, kit) -
     assert pushed.stored.entries == 2 and len(pushed.stored.receipts) == 2
     assert held(jp, "US")[old] is None and held(jp, "US")[old + 1] is None
     with jp.store.read() as conn:
-        assert witness_rows.get_witnessed(conn, "US").size == size  # cosigned, same commit
-        assert logs.latest_checkpoint(conn, "US")[0] == size
+        witnessed = witness_rows.get_witnessed(conn, "US")
+        assert witnessed is not None and witnessed.size == size  # cosigned, same commit
+        checkpoint = logs.latest_checkpoint(conn, "US")
+        assert checkpoint is not None and checkpoint[0] == size
 
 
 def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_the_pull(pair, kit) -> None:  # type: ignore[no-untyped-def]

@@ -134,7 +134,8 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
     assert caught.value.http_status == 422
     with jp.store.read() as conn:
         (found,) = witness_rows.list_equivocations(conn, "US")
-        assert peers.get_status(conn, "US").held.startswith("equivocation")
+        held = peers.get_status(conn, "US").held
+        assert held is not None and held.startswith("equivocation")
         entry = logs.get_entry(conn, "JP", before)
     assert found.entry_seq == before and entry is not None and entry.kind == "evidence"
     first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))

@@ -19,7 +19,9 @@ T0 = 1_800_000_000_000  # ms
 
 def witness(author: Node, witness_node: Node, now: int) -> None:
     """``witness_node`` cosigns ``author``'s latest checkpoint; the author keeps the answer."""
-    size, note = author.checkpoint()
+    latest = author.checkpoint()
+    assert latest is not None, f"{author.party} has no checkpoint to witness"
+    size, note = latest
     with witness_node.store.read() as conn:
         row = rows.get_witnessed(conn, author.party)
     old = 0 if row is None else row.size
@@ -101,6 +103,7 @@ def test_a_checkpoint_of_a_fork_at_the_same_size_is_evidence(four, kit) -> None:
     with jp.store.read() as conn:
         (found,) = rows.list_equivocations(conn, "US")
         assert peers.get_status(conn, "US").held
+        assert found.entry_seq is not None  # the evidence is in JP's own log
         entry = logs.get_entry(conn, "JP", found.entry_seq)
     assert entry is not None and entry.kind == "evidence"
     first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))

@@ -7,6 +7,7 @@ Real nodes (``Node.create``, SQLite) under one policy; logs travel through ``Mem
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +34,14 @@ from parley.node.policies import draft_policy
 from parley.store import logs
 from parley.store.entries import EntryFlag
 from parley.store.schema import deadline_clocks, webhook_outbox
-from support import run_cli
+from tests.node.conftest import Kit, Network
+from tests.support import run_cli
 
 NETWORK = "parley-test"
 
 
 @pytest.fixture
-def fleet(tmp_path: Path):  # type: ignore[no-untyped-def]
+def fleet(tmp_path: Path) -> Iterator[Network]:
     made: list[Node] = []
 
     def build(*parties: str, **changes: Any) -> dict[str, Node]:
@@ -56,7 +58,7 @@ def fleet(tmp_path: Path):  # type: ignore[no-untyped-def]
         node.close()
 
 
-def sync(kit: Any, receiver: Node, author: Node) -> None:
+def sync(kit: type[Kit], receiver: Node, author: Node) -> None:
     pinned = {p.party: p for p in peers.list_peers(receiver.store)}
     peer = pinned.get(author.party) or kit.pin(receiver, author)
     pull(receiver, peer, kit.MemoryLog(author, receiver.party))
@@ -81,8 +83,8 @@ def clock_rows(node: Node) -> dict[tuple[str, str, str], str]:
 
 
 def test_out_of_bounds_deadline_attack_is_stored_header_only_with_an_observation(
-    fleet, kit
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Network, kit: type[Kit]
+) -> None:
     nodes = fleet("US", "JP", "KR")
     us, jp = nodes["US"], nodes["JP"]
     stretched = {"to": "JP", "text": "answer whenever", "deadlines": {"acknowledged_within": 10**9}}
@@ -199,8 +201,8 @@ def test_inquiries_and_replies_refuse_what_they_cannot_be(fleet, kit) -> None:  
 
 
 def test_checks_go_to_each_peer_once_per_interval_and_are_acknowledged_automatically(
-    fleet, kit
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Network, kit: type[Kit]
+) -> None:
     nodes = fleet("US", "JP", "KR", check_interval_ms=5_000, human_ack=["hotline"])
     us, jp = nodes["US"], nodes["JP"]
     kit.pin(us, jp)
@@ -311,8 +313,8 @@ def cosign_held(holder: Node, party: str, witnesses: list[Node], at: int) -> Non
 
 @pytest.mark.parametrize("quorum", [0, 2])
 def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
-    fleet, kit, tmp_path, quorum
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Network, kit: type[Kit], tmp_path: Path, quorum: int
+) -> None:
     """At k = 2 (a 3-member network's default) only the cosignatures the exports carry count."""
     nodes = fleet("US", "JP", "KR", witness_quorum=quorum)
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
@@ -400,8 +402,8 @@ def assistance(node: Node, kind: str, to: Any, refers_to: Any = None) -> Draft:
 
 @pytest.mark.parametrize("answer", ["accept", "decline"])
 def test_accepting_or_declining_an_offer_answers_its_acknowledgement_clock(
-    fleet, kit, answer: str
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Network, kit: type[Kit], answer: str
+) -> None:
     """An officer's acceptance is an answer: no escalation, met in every view and compliance."""
     from parley.node.messaging import compliance
 

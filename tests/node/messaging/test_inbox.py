@@ -6,8 +6,6 @@ Real nodes (``Node.create``, SQLite) under one policy; logs travel through ``Mem
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from parley.core.entry import ALL
@@ -17,9 +15,10 @@ from parley.node.federation.pull import pull
 from parley.node.log import Draft
 from parley.node.messaging import inbox, receipts
 from parley.node.node import Node, now_ms
+from tests.node.conftest import Kit, Network
 
 
-def sync(kit: Any, receiver: Node, author: Node) -> None:
+def sync(kit: type[Kit], receiver: Node, author: Node) -> None:
     pinned = {p.party: p for p in peers.list_peers(receiver.store)}
     peer = pinned.get(author.party) or kit.pin(receiver, author)
     pull(receiver, peer, kit.MemoryLog(author, receiver.party))
@@ -40,8 +39,8 @@ def refs(page: inbox.Page) -> list[str]:
 
 
 def test_the_inbox_lists_what_other_parties_addressed_to_this_party_newest_first(
-    network, kit
-) -> None:  # type: ignore[no-untyped-def]
+    network: Network, kit: type[Kit]
+) -> None:
     nodes = network("US", "JP", "KR")
     us, jp = nodes["US"], nodes["JP"]
     first, _to_kr, last = us.append([kit.hotline("JP", "first"), kit.hotline("KR", "not for JP"),
@@ -60,8 +59,8 @@ def test_the_inbox_lists_what_other_parties_addressed_to_this_party_newest_first
 
 
 def test_an_inbox_item_shows_its_running_clock_until_this_node_acknowledges(
-    network, kit
-) -> None:  # type: ignore[no-untyped-def]
+    network: Network, kit: type[Kit]
+) -> None:
     nodes = network("US", "JP")
     us, jp = nodes["US"], nodes["JP"]
     (sent,) = us.append([kit.hotline("JP", "please confirm")])
@@ -79,8 +78,8 @@ def test_an_inbox_item_shows_its_running_clock_until_this_node_acknowledges(
 
 
 def test_the_inbox_filters_by_author_kind_status_category_and_unacknowledged(
-    network, kit
-) -> None:  # type: ignore[no-untyped-def]
+    network: Network, kit: type[Kit]
+) -> None:
     nodes = network("US", "JP", "KR")
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
     (quake, tsunami) = us.append([notification(us, "Quake"),
