@@ -34,6 +34,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 # Typer 0.2x carries its own copy of click, whose context stack is the one commands run in.
@@ -58,10 +59,15 @@ HomeOption = Annotated[
     Path,
     typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
 ]
+OptionalHomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
+]
 AsOption = Annotated[
     str | None,
     typer.Option("--as", envvar="PARLEY_USER", help="Officer acting (PARLEY_USER)."),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 # What the running command has opened and attempted, for its audit lines (one command a process).
@@ -282,6 +288,25 @@ def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) ->
     for column in columns:
         grid.add_column(column, overflow="fold", no_wrap=column in whole)
     return grid
+
+
+def print_json(value: Any, *, indent: bool = True) -> None:
+    """Write a value as JSON on stdout, indented or on one line, and flush it."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    sys.stdout.write(orjson.dumps(value, option=option).decode() + "\n")
+    sys.stdout.flush()
+
+
+def progress_bar() -> Progress:
+    """A transient progress bar on stderr for long appends, imports, exports and pulls."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=err_console,
+    )
 
 
 def show_table(grid: Table, empty: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -22,6 +21,8 @@ from rich.text import Text
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
+    OptionalHomeOption,
     acting,
     err_console,
     format_duration,
@@ -29,6 +30,7 @@ from parley.cli.common import (
     member_code,
     open_node,
     out,
+    print_json,
     reading,
     ref_option,
     reports_errors,
@@ -51,11 +53,6 @@ app = typer.Typer(
 Lang = Annotated[
     str | None,
     typer.Option("--lang", help="Language: en, ja, ko, zh or ru (default: the node's)."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-OptionalHome = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
 ]
 
 
@@ -133,10 +130,10 @@ def send(
 @app.command("phrases")
 @reports_errors
 def list_phrases(
-    home: OptionalHome = None,
+    home: OptionalHomeOption = None,
     lang: Lang = None,
     group: Annotated[str | None, typer.Option(help="Only this group, e.g. nav.")] = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the phrase catalogue: codes, typed parameters and renderings."""
     catalogue = phrases.catalogue()
@@ -155,7 +152,7 @@ def list_phrases(
                          "params": [{"name": n, "type": t} for n, t in p.params],
                          "text": p.texts[lang], "texts": dict(p.texts)} for p in listed],
         }  # fmt: skip
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(doc)
         return
     table = grid("code", "parameters", f"text ({lang})", whole=("code",))
     current = None
@@ -263,7 +260,7 @@ def log(
     as_officer: AsOption = None,
     lang: Lang = None,
     limit: Annotated[int, typer.Option(help="The latest this many messages.")] = 100,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The conversation with one party, both ways, with times and acknowledgement status."""
     node = open_node(home)
@@ -274,7 +271,7 @@ def log(
         doc = {"party": node.party, "peer": peer, "lang": hotline.chosen_language(node, lang),
                "catalogue": phrases.catalogue_hash(),
                "messages": [m.to_dict() for m in messages]}  # fmt: skip
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(doc)
         return
     if not messages:
         out.print(f"no hotline messages between {node.party} and {peer}", markup=False)
@@ -289,7 +286,7 @@ def show(
     home: HomeOption,
     as_officer: AsOption = None,
     lang: Lang = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One hotline message, rendered in this node's language next to the signed rendering."""
     node = open_node(home)
@@ -297,8 +294,7 @@ def show(
     reading(node, as_officer, "hotline.show", {"ref": ref})
     message = hotline.message(node, ref, lang)
     if as_json:
-        sys.stdout.write(orjson.dumps(message.to_dict(), option=orjson.OPT_INDENT_2).decode()
-                         + "\n")  # fmt: skip
+        print_json(message.to_dict())
         return
     _print(message)
 

@@ -11,18 +11,18 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
     acting,
     audience_option,
-    err_console,
     format_time,
     open_node,
     open_output,
     out,
+    print_json,
+    progress_bar,
     reading,
     ref_option,
     reports_errors,
@@ -42,14 +42,6 @@ from parley.node.messaging import inbox
 
 app = typer.Typer(help="The node's own log.", no_args_is_help=True)
 BATCH = 1000
-
-
-def progress_bar() -> Progress:
-    """A transient progress bar on stderr for long appends and imports."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True, console=err_console,
-    )  # fmt: skip
 
 
 def _jsonl_drafts(path: Path, policy: PolicyDocument) -> list[Draft]:
@@ -132,7 +124,7 @@ def show(
     rows = [_row(header, leaf_hash) for header, leaf_hash in inbox.own_log(node, start, limit)]
     if as_json:
         for row in rows:
-            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+            print_json(row, indent=False)
         return
     grid = table("ref", "time", "kind", "status", "to", "tlp", "leaf hash",
                  whole=("ref", "kind", "leaf hash"))

@@ -18,19 +18,22 @@ from rich.markup import escape
 
 from parley.cli.common import (
     AsOption,
+    JsonOption,
+    OptionalHomeOption,
     acting,
     audience_option,
     err_console,
     format_time,
     open_node,
     out,
+    print_json,
     private_files,
+    progress_bar,
     read_file,
     reading,
     ref_option,
     reports_errors,
 )
-from parley.cli.log_cmds import progress_bar
 from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node.node import Node, now_ms
@@ -47,10 +50,6 @@ SEND_ROLES = ("duty-officer", "admin")
 BATCH = 200
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
-]
 To = Annotated[str | None, typer.Option("--to", help="ALL (default) or parties, e.g. US,KR.")]
 Tlp = Annotated[str | None, typer.Option(help="TLP 2.0 label (default GREEN for ALL, else AMBER).")]
 Details = Annotated[
@@ -124,7 +123,7 @@ def _report(result: FileResult) -> tuple[int, int]:
 
 def import_files(
     files: Annotated[list[Path], typer.Argument(help="CAP (XML) or STIX 2.1 (JSON) files.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     to: To = None,
     tlp: Tlp = None,
@@ -202,7 +201,7 @@ def export(
     every: Annotated[bool, typer.Option("--all", help="Every notification this node may read.")]
     = False,
     folder: Annotated[Path | None, typer.Option("--out", help="Folder for --all.")] = None,
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
 ) -> None:
     """Write a notification as CAP 1.2, STIX 2.1 or GeoJSON to stdout, or --all to a folder."""
@@ -247,7 +246,7 @@ def _print_outcome(outcome: Outcome) -> None:
 @reports_errors
 def notify(
     ctx: typer.Context,
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     category: Annotated[str | None, typer.Option(help="Category code, e.g. geo.earthquake.")]
     = None,
@@ -304,7 +303,7 @@ def notify(
 @reports_errors
 def update(
     ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     headline: Annotated[str | None, typer.Option(help="New headline.")] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
@@ -341,7 +340,7 @@ def update(
 @reports_errors
 def cancel(
     ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     all_clear: Annotated[
         bool, typer.Option("--all-clear", help="End it as an all-clear Update, not a Cancel.")
@@ -362,8 +361,8 @@ def cancel(
 @reports_errors
 def show(
     ref: Annotated[str, typer.Argument(help="Any message of the incident, e.g. JP:42.")],
-    home: Home = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    home: OptionalHomeOption = None,
+    as_json: JsonOption = False,
     as_officer: AsOption = None,
 ) -> None:
     """Show the current state of the incident a notification belongs to."""
@@ -378,7 +377,7 @@ def show(
                  "msg_type": link.body["msg_type"], "sent": link.body["sent"]}
                 for link in links]  # fmt: skip
     if as_json:
-        sys.stdout.write(orjson.dumps({**state, "messages": messages}).decode() + "\n")
+        print_json({**state, "messages": messages}, indent=False)
         return
     marker = status_marker(state["status"])
     out.print(f"{marker}incident {links[0].ref}: {state['state'].upper()} "

@@ -11,20 +11,21 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
     acting,
     err_console,
     format_time,
     member_code,
     open_node,
     out,
+    print_json,
+    progress_bar,
     reading,
     ref_option,
     reports_errors,
@@ -72,14 +73,13 @@ def add(
 @reports_errors
 def list_(
     home: HomeOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Each peer's party, last checkpoint seen, our synced size, lag and health."""
     node = open_node(home)
     states = health.peer_states(node)
     if as_json:
-        rows = [state.to_dict() for state in states]
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json([state.to_dict() for state in states])
         return
     table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
                  whole=("party", "health"))
@@ -122,13 +122,6 @@ def release(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     out.print(f"Released peer {party}")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True, console=err_console,
-    )  # fmt: skip
-
-
 def sync(
     home: HomeOption,
     peer: Annotated[str | None, typer.Option(help="Pull only this peer.")] = None,
@@ -141,7 +134,7 @@ def sync(
     else:
         parties = [p.party for p in peers.list_peers(node.store)]
     failed = 0
-    with _progress() as bar:
+    with progress_bar() as bar:
         for party in parties:
             task = bar.add_task(f"{party}", total=None)
 
@@ -185,7 +178,7 @@ def ack(
 def receipts_cmd(
     ref: Annotated[str, typer.Argument(help="The entry, e.g. US:7.")],
     home: HomeOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
     as_officer: AsOption = None,
     wait: Annotated[str | None, typer.Option(
         "--wait", help="Wait up to this long (e.g. 30s, 5m) for every addressee to reach --until.",
@@ -205,8 +198,7 @@ def receipts_cmd(
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
     report = clock_views.receipt_report(node, ref, until=until, timeout_s=timeout_s)
     if as_json:
-        doc = report.to_dict()
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(report.to_dict())
     else:
         _receipts_table(report)
     if not report.reached:

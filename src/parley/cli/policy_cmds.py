@@ -8,7 +8,6 @@ signed, each runs ``parley policy adopt``, which appends it to its log.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,7 @@ from parley.cli.common import (
     format_time,
     open_node,
     out,
+    print_json,
     read_json,
     reports_errors,
     table,
@@ -123,8 +123,7 @@ def show(
     node = open_node(home)
     policy = node.context().policy
     if as_json:
-        sys.stdout.write(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2).decode()
-                         + "\n")  # fmt: skip
+        print_json(policy.to_body())
         return
     doc = policy.document.to_dict()
     lines = [f"policy     {policy.hash}",
