@@ -41,6 +41,7 @@ from rich.table import Table
 from typer._click.globals import get_current_context as current_context
 
 from parley.core.canonical import JSONValue, parse_json
+from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node import members, officers
 from parley.node.home import write_private
@@ -68,6 +69,7 @@ AsOption = Annotated[
     typer.Option("--as", envvar="PARLEY_USER", help="Officer acting (PARLEY_USER)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+StatusOption = Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")]
 
 
 # What the running command has opened and attempted, for its audit lines (one command a process).
@@ -131,10 +133,15 @@ def _settle(func: Callable[..., Any], reason: str | None, named: bool, officer: 
 
 
 def _report(exc: ParleyError) -> NoReturn:
+    print_error(exc)
+    raise typer.Exit(exc.exit_code) from None
+
+
+def print_error(exc: ParleyError) -> None:
+    """Print an error on stderr: its message, then its hint if it has one."""
     err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
     if exc.hint:
         err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
-    raise typer.Exit(exc.exit_code) from None
 
 
 _REASONS = {
@@ -315,6 +322,15 @@ def show_table(grid: Table, empty: str) -> None:
         out.print(grid)
     else:
         out.print(empty, markup=False)
+
+
+def status_option(value: str | None) -> str:
+    """The ``--status`` the officer gave, one of ``STATUSES``; it is required."""
+    if value is None:
+        raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
+    if value not in STATUSES:
+        raise InvalidEntryError(f"--status {value!r} is not one of {', '.join(STATUSES)}")
+    return value
 
 
 def member_code(node: Node, value: str, *, what: str = "party") -> str:

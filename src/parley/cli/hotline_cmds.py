@@ -23,6 +23,7 @@ from parley.cli.common import (
     HomeOption,
     JsonOption,
     OptionalHomeOption,
+    StatusOption,
     acting,
     err_console,
     format_duration,
@@ -34,9 +35,9 @@ from parley.cli.common import (
     reading,
     ref_option,
     reports_errors,
+    status_option,
 )
 from parley.cli.common import table as grid
-from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError
 from parley.formats import phrases
 from parley.node.home import NodeHome
@@ -97,7 +98,7 @@ def send(
                      show_default=False),
     ] = None,
     text: Annotated[str | None, typer.Option(help="Free text, sent as written.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     lang: Lang = None,
     tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label (default AMBER).")] = None,
     reply_to: Annotated[
@@ -105,10 +106,7 @@ def send(
     ] = None,
 ) -> None:
     """Send a standard phrase and/or free text to one party; print the new reference."""
-    if status is None:
-        raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
-    if status not in STATUSES:
-        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    status = status_option(status)
     node = open_node(home)
     to = member_code(node, to, what="recipient")
     reply_to = None if reply_to is None else ref_option(node, reply_to)

@@ -15,6 +15,7 @@ import typer
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    StatusOption,
     acting,
     audience_option,
     format_time,
@@ -75,7 +76,7 @@ def append(
     home: HomeOption,
     as_officer: AsOption = None,
     kind: Annotated[str | None, typer.Option(help="Entry kind.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     body_file: Annotated[Path | None, typer.Option(help="Body as a JSON file.")] = None,
     to: Annotated[str | None, typer.Option(help="ALL or parties, e.g. US,KR.")] = None,
     tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label.")] = None,

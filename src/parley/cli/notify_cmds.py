@@ -20,12 +20,14 @@ from parley.cli.common import (
     AsOption,
     JsonOption,
     OptionalHomeOption,
+    StatusOption,
     acting,
     audience_option,
     err_console,
     format_time,
     open_node,
     out,
+    print_error,
     print_json,
     private_files,
     progress_bar,
@@ -33,8 +35,8 @@ from parley.cli.common import (
     reading,
     ref_option,
     reports_errors,
+    status_option,
 )
-from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node.node import Node, now_ms
 
@@ -73,16 +75,6 @@ def _node(home: Path | None) -> Node:
     return open_node(home)
 
 
-def _status(status: str | None, *, required: bool) -> str | None:
-    if status is None:
-        if required:
-            raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
-        return None
-    if status not in STATUSES:
-        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    return status
-
-
 # --------------------------------------------------------------------------------------------
 # parley import
 
@@ -99,19 +91,11 @@ def _read(path: Path) -> Source | FileResult:
         return FileResult(str(path), error=InvalidEntryError(f"{path}: {exc.strerror}"))
 
 
-def _error(error: ParleyError) -> None:
-    """An error of one file or notification: the run goes on with the others."""
-    err_console.print(f"[bold red]error:[/] {escape(error.message)}", markup=True,
-                      highlight=False)  # fmt: skip
-    if error.hint:
-        err_console.print(f"[yellow]hint:[/] {escape(error.hint)}", markup=True, highlight=False)
-
-
 def _report(result: FileResult) -> tuple[int, int]:
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
     if result.error is not None:
-        _error(result.error)
+        print_error(result.error)  # an error of one file: the run goes on with the others
         return 0, 0
     new = 0
     for note in result.notifications:
@@ -164,7 +148,8 @@ def import_files(
             raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.message}",
                                     hint=exc.hint) from exc  # fmt: skip
     options = ImportOptions(audience=to, tlp=tlp, category=category,
-                            status=_status(status, required=False), cap_signer_key=key)  # fmt: skip
+                            status=None if status is None else status_option(status),
+                            cap_signer_key=key)  # fmt: skip
     detail = {"files": len(files), "first": str(files[0]) if files else ""}
     acting(node, as_officer, "notification.import", detail, *IMPORT_ROLES)
     policy = NotificationPolicy.of(node)
@@ -224,7 +209,7 @@ def export(
         task = bar.add_task("exporting", total=None)
         result = export_all(node, fmt, folder, lambda done: bar.update(task, completed=done))
     for error in result.errors:
-        _error(error)
+        print_error(error)
     skipped = f"; {result.skipped} without a STIX form skipped" if result.skipped else ""
     err_console.print(f"wrote {len(result.written)} file(s) to {folder}{skipped}",
                       markup=False, highlight=False)  # fmt: skip
@@ -255,7 +240,7 @@ def notify(
     urgency: Annotated[str | None, typer.Option(help="Immediate, Expected, Future, Past.")]
     = None,
     certainty: Annotated[str | None, typer.Option(help="Observed, Likely, Possible.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     area: Annotated[Path | None, typer.Option(help="Area as a GeoJSON file.")] = None,
     circle: Annotated[str | None, typer.Option(help="Area as LAT,LON,KM.")] = None,
     area_desc: Annotated[str | None, typer.Option(help="Name of the area.")] = None,
@@ -291,8 +276,7 @@ def notify(
         "details": parse_details(category, detail or [], now),
         "expires_ms": None if expires is None else parse_when(expires, now),
     }  # fmt: skip
-    checked = _status(status, required=True)
-    assert checked is not None  # noqa: S101 - required above
+    checked = status_option(status)
     acting(node, as_officer, "notification.notify", {"category": category, "status": checked},
            *SEND_ROLES)  # fmt: skip
     outcome = lifecycle.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
