@@ -9,6 +9,7 @@ administrator; ``parley receipts`` shows each addressee's answers to an entry.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -39,7 +40,7 @@ from parley.node import health
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
 from parley.node.messaging import clock_views, receipts
-from parley.node.node import now_ms
+from parley.node.node import Node, now_ms
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
 
@@ -103,9 +104,7 @@ def list_(
 @reports_errors
 def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Unpin a peer (its entries stay: they are signed history)."""
-    node = open_node(home)
-    party = member_code(node, party)
-    acting(node, as_officer, "peers.remove", {"party": party}, "admin")
+    node, party = _peer_for_admin(home, party, as_officer, "peers.remove")
     peers.remove_peer(node.store, party)
     out.print(f"Removed peer {party}")
 
@@ -114,12 +113,20 @@ def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
 @reports_errors
 def release(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Resume pulling from a peer held after a fork (once the evidence has been dealt with)."""
-    node = open_node(home)
-    party = member_code(node, party)
-    acting(node, as_officer, "peers.release", {"party": party}, "admin")
+    node, party = _peer_for_admin(home, party, as_officer, "peers.release")
     peers.get_peer(node.store, party)
     peers.release(node.store, party)
     out.print(f"Released peer {party}")
+
+
+def _peer_for_admin(
+    home: Path, party: str, as_officer: str | None, action: str
+) -> tuple[Node, str]:
+    """The node and the peer's party code as the policy writes it, once an admin is authorised."""
+    node = open_node(home)
+    party = member_code(node, party)
+    acting(node, as_officer, action, {"party": party}, "admin")
+    return node, party
 
 
 def sync(
