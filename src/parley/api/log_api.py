@@ -20,6 +20,7 @@ snapshot with the checkpoint they prove against; every request is bounded (``MAX
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -53,6 +54,10 @@ class ServedLog:
     node: Node
     party: str
     head: Callable[[Connection], Head]
+
+    def nodes(self, conn: Connection) -> merkle.GetNodes:
+        """The log's stored subtree hashes, read in the route's snapshot, to build proofs from."""
+        return functools.partial(logs.get_nodes, conn, self.party)
 
 
 def _node(request: Request) -> Node:
@@ -145,9 +150,7 @@ def log_router(served: Callable[..., ServedLog]) -> APIRouter:
                 raise ProofRequestError(
                     f"first={first}, second={second}: need 0 <= first <= second <= tree size {size}"
                 )
-            proof = merkle.consistency_proof(
-                first, second, lambda ids: logs.get_nodes(conn, log.party, ids)
-            )
+            proof = merkle.consistency_proof(first, second, log.nodes(conn))
         return {"consistency": [b64(h) for h in proof]}
 
     @routes.get("/get-proof-by-hash")
@@ -165,9 +168,7 @@ def log_router(served: Callable[..., ServedLog]) -> APIRouter:
             stored = logs.find_by_leaf_hash(conn, log.party, leaf_hash)
             if stored is None or stored.seq >= tree_size:
                 raise NotFoundError(f"no leaf with that hash in the first {tree_size} entries")
-            path = merkle.inclusion_proof(
-                stored.seq, tree_size, lambda ids: logs.get_nodes(conn, log.party, ids)
-            )
+            path = merkle.inclusion_proof(stored.seq, tree_size, log.nodes(conn))
         return {"leaf_index": stored.seq, "audit_path": [b64(h) for h in path]}
 
     @routes.get("/get-entries")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Annotated, Any
+from typing import Any
 
-import orjson
 import typer
 
-from parley.cli.common import format_duration, out, reports_errors, table
+from parley.cli.common import JsonOption, format_duration, out, print_json, reports_errors, table
 from parley.formats.categories import CATEGORIES, Category
 
 
@@ -25,12 +23,11 @@ def _as_dict(category: Category) -> dict[str, Any]:
 
 
 def categories(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the notification categories: code, title, default deadlines and detail fields."""
     if as_json:
-        listed = [_as_dict(c) for c in CATEGORIES.values()]
-        sys.stdout.write(orjson.dumps(listed, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json([_as_dict(c) for c in CATEGORIES.values()])
         return
     grid = table("code", "title", "delivered within", "acknowledged within", "details",
                  whole=("code",))

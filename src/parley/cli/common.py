@@ -34,12 +34,14 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 # Typer 0.2x carries its own copy of click, whose context stack is the one commands run in.
 from typer._click.globals import get_current_context as current_context
 
 from parley.core.canonical import JSONValue, parse_json
+from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node import members, officers
 from parley.node.home import write_private
@@ -58,10 +60,16 @@ HomeOption = Annotated[
     Path,
     typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
 ]
+OptionalHomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
+]
 AsOption = Annotated[
     str | None,
     typer.Option("--as", envvar="PARLEY_USER", help="Officer acting (PARLEY_USER)."),
 ]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+StatusOption = Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")]
 
 
 # What the running command has opened and attempted, for its audit lines (one command a process).
@@ -125,10 +133,15 @@ def _settle(func: Callable[..., Any], reason: str | None, named: bool, officer: 
 
 
 def _report(exc: ParleyError) -> NoReturn:
+    print_error(exc)
+    raise typer.Exit(exc.exit_code) from None
+
+
+def print_error(exc: ParleyError) -> None:
+    """Print an error on stderr: its message, then its hint if it has one."""
     err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
     if exc.hint:
         err_console.print(f"[yellow]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
-    raise typer.Exit(exc.exit_code) from None
 
 
 _REASONS = {
@@ -284,12 +297,40 @@ def table(*columns: str, whole: Sequence[str] = (), title: str | None = None) ->
     return grid
 
 
+def print_json(value: Any, *, indent: bool = True) -> None:
+    """Write a value as JSON on stdout, indented or on one line, and flush it."""
+    option = orjson.OPT_INDENT_2 if indent else 0
+    sys.stdout.write(orjson.dumps(value, option=option).decode() + "\n")
+    sys.stdout.flush()
+
+
+def progress_bar() -> Progress:
+    """A transient progress bar on stderr for long appends, imports, exports and pulls."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        console=err_console,
+    )
+
+
 def show_table(grid: Table, empty: str) -> None:
     """Print a table, or, when it has no rows, one sentence saying why it is empty."""
     if grid.row_count:
         out.print(grid)
     else:
         out.print(empty, markup=False)
+
+
+def status_option(value: str | None) -> str:
+    """The ``--status`` the officer gave, one of ``STATUSES``; it is required."""
+    if value is None:
+        raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
+    if value not in STATUSES:
+        raise InvalidEntryError(f"--status {value!r} is not one of {', '.join(STATUSES)}")
+    return value
 
 
 def member_code(node: Node, value: str, *, what: str = "party") -> str:

@@ -9,21 +9,21 @@ equivocations).
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.markup import escape
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
     acting,
     format_duration,
     format_time,
     open_node,
     out,
+    print_json,
     ref_option,
     reports_errors,
     show_table,
@@ -33,12 +33,6 @@ from parley.core.deadlines import duration_unit, parse_duration
 from parley.node import health
 from parley.node.messaging import checks, compliance, inquiries
 from parley.node.node import now_ms
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _json(value: Any) -> None:
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def clock_text(clock: dict[str, Any]) -> str:
@@ -96,7 +90,7 @@ def checks_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     node = open_node(home)
     rows = checks.listed(node, now_ms())
     if as_json:
-        _json(rows)
+        print_json(rows)
         return
     table = grid("check", "peer", "sent", "delivered", "acknowledged", whole=("check", "peer"))
     for row in rows:
@@ -117,7 +111,7 @@ def compliance_cmd(
     node = open_node(home)
     board = compliance.scoreboard(node, now_ms(), public_only=public)
     if as_json:
-        _json(board)
+        print_json(board)
         return
     table = grid("party", "clock", "answers", "median", "p95", "met", "late", "missed",
                  whole=("party", "clock"))
@@ -139,7 +133,7 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
     node = open_node(home)
     shown = health.health(node, now_ms())
     if as_json:
-        _json(shown.to_dict())
+        print_json(shown.to_dict())
         return
     out.print(f"{shown.node} at {format_time(shown.time)}")
     peer_table = grid("peer", "health", "synced", "lag", "last success", "error",

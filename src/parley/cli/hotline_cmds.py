@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sys
 import unicodedata
-from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
@@ -22,6 +21,9 @@ from rich.text import Text
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
+    OptionalHomeOption,
+    StatusOption,
     acting,
     err_console,
     format_duration,
@@ -29,12 +31,13 @@ from parley.cli.common import (
     member_code,
     open_node,
     out,
+    print_json,
     reading,
     ref_option,
     reports_errors,
+    status_option,
 )
 from parley.cli.common import table as grid
-from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError
 from parley.formats import phrases
 from parley.node.home import NodeHome
@@ -51,11 +54,6 @@ app = typer.Typer(
 Lang = Annotated[
     str | None,
     typer.Option("--lang", help="Language: en, ja, ko, zh or ru (default: the node's)."),
-]
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-OptionalHome = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
 ]
 
 
@@ -100,7 +98,7 @@ def send(
                      show_default=False),
     ] = None,
     text: Annotated[str | None, typer.Option(help="Free text, sent as written.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     lang: Lang = None,
     tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label (default AMBER).")] = None,
     reply_to: Annotated[
@@ -108,10 +106,7 @@ def send(
     ] = None,
 ) -> None:
     """Send a standard phrase and/or free text to one party; print the new reference."""
-    if status is None:
-        raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
-    if status not in STATUSES:
-        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+    status = status_option(status)
     node = open_node(home)
     to = member_code(node, to, what="recipient")
     reply_to = None if reply_to is None else ref_option(node, reply_to)
@@ -133,10 +128,10 @@ def send(
 @app.command("phrases")
 @reports_errors
 def list_phrases(
-    home: OptionalHome = None,
+    home: OptionalHomeOption = None,
     lang: Lang = None,
     group: Annotated[str | None, typer.Option(help="Only this group, e.g. nav.")] = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the phrase catalogue: codes, typed parameters and renderings."""
     catalogue = phrases.catalogue()
@@ -155,7 +150,7 @@ def list_phrases(
                          "params": [{"name": n, "type": t} for n, t in p.params],
                          "text": p.texts[lang], "texts": dict(p.texts)} for p in listed],
         }  # fmt: skip
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(doc)
         return
     table = grid("code", "parameters", f"text ({lang})", whole=("code",))
     current = None
@@ -263,7 +258,7 @@ def log(
     as_officer: AsOption = None,
     lang: Lang = None,
     limit: Annotated[int, typer.Option(help="The latest this many messages.")] = 100,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The conversation with one party, both ways, with times and acknowledgement status."""
     node = open_node(home)
@@ -274,7 +269,7 @@ def log(
         doc = {"party": node.party, "peer": peer, "lang": hotline.chosen_language(node, lang),
                "catalogue": phrases.catalogue_hash(),
                "messages": [m.to_dict() for m in messages]}  # fmt: skip
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(doc)
         return
     if not messages:
         out.print(f"no hotline messages between {node.party} and {peer}", markup=False)
@@ -289,7 +284,7 @@ def show(
     home: HomeOption,
     as_officer: AsOption = None,
     lang: Lang = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """One hotline message, rendered in this node's language next to the signed rendering."""
     node = open_node(home)
@@ -297,8 +292,7 @@ def show(
     reading(node, as_officer, "hotline.show", {"ref": ref})
     message = hotline.message(node, ref, lang)
     if as_json:
-        sys.stdout.write(orjson.dumps(message.to_dict(), option=orjson.OPT_INDENT_2).decode()
-                         + "\n")  # fmt: skip
+        print_json(message.to_dict())
         return
     _print(message)
 

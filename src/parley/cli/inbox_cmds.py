@@ -11,7 +11,6 @@ until Ctrl-C (or, for scripts and tests, for ``--follow-for SECONDS``).
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Annotated, Any
 
@@ -22,10 +21,12 @@ from rich.text import Text
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
     format_time,
     member_code,
     open_node,
     out,
+    print_json,
     readable,
     reading,
     ref_option,
@@ -38,13 +39,6 @@ from parley.node.messaging import inbox
 from parley.node.node import Node, now_ms
 
 POLL_S = 0.5
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _dump(value: Any, *, indent: bool = True) -> None:
-    option = orjson.OPT_INDENT_2 if indent else 0
-    sys.stdout.write(orjson.dumps(value, option=option).decode() + "\n")
-    sys.stdout.flush()
 
 
 def clocks_text(clocks: list[dict[str, Any]]) -> str:
@@ -64,7 +58,7 @@ def _table(items: list[inbox.Item]) -> Any:
 
 def _print_page(page: inbox.Page, as_json: bool) -> None:
     if as_json:
-        _dump(page.to_dict())
+        print_json(page.to_dict())
     elif page.items:
         out.print(_table(page.items))
     else:
@@ -81,7 +75,7 @@ def _follow(node: Node, filters: inbox.Filters, cursor: int, as_json: bool,
             cursor = page.cursor
             for item in reversed(page.items):
                 if as_json:
-                    _dump(item.to_dict(), indent=False)
+                    print_json(item.to_dict(), indent=False)
                 else:
                     out.print(_table([item]))
             time.sleep(POLL_S)
@@ -141,7 +135,7 @@ def show_cmd(
     reading(node, as_officer, "show", {"ref": ref})
     shown = inbox.entry(node, ref, now_ms())
     if as_json:
-        _dump(shown.to_dict())
+        print_json(shown.to_dict())
         return
     header = shown.header
     audience = header["audience"] if header["audience"] == "ALL" else ",".join(header["audience"])

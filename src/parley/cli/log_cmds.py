@@ -11,18 +11,19 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    StatusOption,
     acting,
     audience_option,
-    err_console,
     format_time,
     open_node,
     open_output,
     out,
+    print_json,
+    progress_bar,
     reading,
     ref_option,
     reports_errors,
@@ -42,14 +43,6 @@ from parley.node.messaging import inbox
 
 app = typer.Typer(help="The node's own log.", no_args_is_help=True)
 BATCH = 1000
-
-
-def progress_bar() -> Progress:
-    """A transient progress bar on stderr for long appends and imports."""
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True, console=err_console,
-    )  # fmt: skip
 
 
 def _jsonl_drafts(path: Path, policy: PolicyDocument) -> list[Draft]:
@@ -83,7 +76,7 @@ def append(
     home: HomeOption,
     as_officer: AsOption = None,
     kind: Annotated[str | None, typer.Option(help="Entry kind.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     body_file: Annotated[Path | None, typer.Option(help="Body as a JSON file.")] = None,
     to: Annotated[str | None, typer.Option(help="ALL or parties, e.g. US,KR.")] = None,
     tlp: Annotated[str | None, typer.Option(help="TLP 2.0 label.")] = None,
@@ -132,7 +125,7 @@ def show(
     rows = [_row(header, leaf_hash) for header, leaf_hash in inbox.own_log(node, start, limit)]
     if as_json:
         for row in rows:
-            sys.stdout.write(orjson.dumps(row).decode() + "\n")
+            print_json(row, indent=False)
         return
     grid = table("ref", "time", "kind", "status", "to", "tlp", "leaf hash",
                  whole=("ref", "kind", "leaf hash"))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import functools
 import os
 import socket
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 
 from parley.cli import (
@@ -29,7 +27,15 @@ from parley.cli import (
     verify_cmds,
     witness_cmds,
 )
-from parley.cli.common import HomeOption, open_node, out, passphrase_source, reports_errors
+from parley.cli.common import (
+    HomeOption,
+    JsonOption,
+    open_node,
+    out,
+    passphrase_source,
+    print_json,
+    reports_errors,
+)
 from parley.core.checkpoint import cosigner_vkey, vkey, witness_name_for
 from parley.core.errors import ParleyError
 from parley.core.keys import PURPOSES, fingerprint
@@ -108,7 +114,7 @@ def init(
 @reports_errors
 def node_info(
     home: HomeOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show the node's party, keys, fingerprints and log size, for out-of-band comparison."""
     node = open_node(home)
@@ -135,7 +141,7 @@ def node_info(
         info["url"] = f"https://{node.config.host}:{node.config.port}"
         info["tls_spki"] = tlspin.certificate_pin(node.home.path)
     if as_json:
-        sys.stdout.write(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(info)
         return
     for key, value in info.items():
         if isinstance(value, dict):

@@ -18,20 +18,25 @@ from rich.markup import escape
 
 from parley.cli.common import (
     AsOption,
+    JsonOption,
+    OptionalHomeOption,
+    StatusOption,
     acting,
     audience_option,
     err_console,
     format_time,
     open_node,
     out,
+    print_error,
+    print_json,
     private_files,
+    progress_bar,
     read_file,
     reading,
     ref_option,
     reports_errors,
+    status_option,
 )
-from parley.cli.log_cmds import progress_bar
-from parley.core.entry import STATUSES
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.node.node import Node, now_ms
 
@@ -47,10 +52,6 @@ SEND_ROLES = ("duty-officer", "admin")
 BATCH = 200
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PARLEY_HOME", help="Node home folder.", show_default=False),
-]
 To = Annotated[str | None, typer.Option("--to", help="ALL (default) or parties, e.g. US,KR.")]
 Tlp = Annotated[str | None, typer.Option(help="TLP 2.0 label (default GREEN for ALL, else AMBER).")]
 Details = Annotated[
@@ -74,16 +75,6 @@ def _node(home: Path | None) -> Node:
     return open_node(home)
 
 
-def _status(status: str | None, *, required: bool) -> str | None:
-    if status is None:
-        if required:
-            raise InvalidEntryError(f"--status is required: one of {', '.join(STATUSES)}")
-        return None
-    if status not in STATUSES:
-        raise InvalidEntryError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
-    return status
-
-
 # --------------------------------------------------------------------------------------------
 # parley import
 
@@ -100,19 +91,11 @@ def _read(path: Path) -> Source | FileResult:
         return FileResult(str(path), error=InvalidEntryError(f"{path}: {exc.strerror}"))
 
 
-def _error(error: ParleyError) -> None:
-    """An error of one file or notification: the run goes on with the others."""
-    err_console.print(f"[bold red]error:[/] {escape(error.message)}", markup=True,
-                      highlight=False)  # fmt: skip
-    if error.hint:
-        err_console.print(f"[yellow]hint:[/] {escape(error.hint)}", markup=True, highlight=False)
-
-
 def _report(result: FileResult) -> tuple[int, int]:
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}", markup=True, highlight=False)
     if result.error is not None:
-        _error(result.error)
+        print_error(result.error)  # an error of one file: the run goes on with the others
         return 0, 0
     new = 0
     for note in result.notifications:
@@ -124,7 +107,7 @@ def _report(result: FileResult) -> tuple[int, int]:
 
 def import_files(
     files: Annotated[list[Path], typer.Argument(help="CAP (XML) or STIX 2.1 (JSON) files.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     to: To = None,
     tlp: Tlp = None,
@@ -165,7 +148,8 @@ def import_files(
             raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.message}",
                                     hint=exc.hint) from exc  # fmt: skip
     options = ImportOptions(audience=to, tlp=tlp, category=category,
-                            status=_status(status, required=False), cap_signer_key=key)  # fmt: skip
+                            status=None if status is None else status_option(status),
+                            cap_signer_key=key)  # fmt: skip
     detail = {"files": len(files), "first": str(files[0]) if files else ""}
     acting(node, as_officer, "notification.import", detail, *IMPORT_ROLES)
     policy = NotificationPolicy.of(node)
@@ -202,7 +186,7 @@ def export(
     every: Annotated[bool, typer.Option("--all", help="Every notification this node may read.")]
     = False,
     folder: Annotated[Path | None, typer.Option("--out", help="Folder for --all.")] = None,
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
 ) -> None:
     """Write a notification as CAP 1.2, STIX 2.1 or GeoJSON to stdout, or --all to a folder."""
@@ -225,7 +209,7 @@ def export(
         task = bar.add_task("exporting", total=None)
         result = export_all(node, fmt, folder, lambda done: bar.update(task, completed=done))
     for error in result.errors:
-        _error(error)
+        print_error(error)
     skipped = f"; {result.skipped} without a STIX form skipped" if result.skipped else ""
     err_console.print(f"wrote {len(result.written)} file(s) to {folder}{skipped}",
                       markup=False, highlight=False)  # fmt: skip
@@ -247,7 +231,7 @@ def _print_outcome(outcome: Outcome) -> None:
 @reports_errors
 def notify(
     ctx: typer.Context,
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     category: Annotated[str | None, typer.Option(help="Category code, e.g. geo.earthquake.")]
     = None,
@@ -256,7 +240,7 @@ def notify(
     urgency: Annotated[str | None, typer.Option(help="Immediate, Expected, Future, Past.")]
     = None,
     certainty: Annotated[str | None, typer.Option(help="Observed, Likely, Possible.")] = None,
-    status: Annotated[str | None, typer.Option(help="Actual, Exercise, Test or Draft.")] = None,
+    status: StatusOption = None,
     area: Annotated[Path | None, typer.Option(help="Area as a GeoJSON file.")] = None,
     circle: Annotated[str | None, typer.Option(help="Area as LAT,LON,KM.")] = None,
     area_desc: Annotated[str | None, typer.Option(help="Name of the area.")] = None,
@@ -292,8 +276,7 @@ def notify(
         "details": parse_details(category, detail or [], now),
         "expires_ms": None if expires is None else parse_when(expires, now),
     }  # fmt: skip
-    checked = _status(status, required=True)
-    assert checked is not None  # noqa: S101 - required above
+    checked = status_option(status)
     acting(node, as_officer, "notification.notify", {"category": category, "status": checked},
            *SEND_ROLES)  # fmt: skip
     outcome = lifecycle.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
@@ -304,7 +287,7 @@ def notify(
 @reports_errors
 def update(
     ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     headline: Annotated[str | None, typer.Option(help="New headline.")] = None,
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
@@ -341,7 +324,7 @@ def update(
 @reports_errors
 def cancel(
     ref: Annotated[str, typer.Argument(help="The latest message of the incident, e.g. JP:42.")],
-    home: Home = None,
+    home: OptionalHomeOption = None,
     as_officer: AsOption = None,
     all_clear: Annotated[
         bool, typer.Option("--all-clear", help="End it as an all-clear Update, not a Cancel.")
@@ -362,8 +345,8 @@ def cancel(
 @reports_errors
 def show(
     ref: Annotated[str, typer.Argument(help="Any message of the incident, e.g. JP:42.")],
-    home: Home = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    home: OptionalHomeOption = None,
+    as_json: JsonOption = False,
     as_officer: AsOption = None,
 ) -> None:
     """Show the current state of the incident a notification belongs to."""
@@ -378,7 +361,7 @@ def show(
                  "msg_type": link.body["msg_type"], "sent": link.body["sent"]}
                 for link in links]  # fmt: skip
     if as_json:
-        sys.stdout.write(orjson.dumps({**state, "messages": messages}).decode() + "\n")
+        print_json({**state, "messages": messages}, indent=False)
         return
     marker = status_marker(state["status"])
     out.print(f"{marker}incident {links[0].ref}: {state['state'].upper()} "

@@ -9,22 +9,24 @@ administrator; ``parley receipts`` shows each addressee's answers to an entry.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
     acting,
     err_console,
     format_time,
     member_code,
     open_node,
     out,
+    print_json,
+    progress_bar,
     reading,
     ref_option,
     reports_errors,
@@ -38,7 +40,7 @@ from parley.node import health
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
 from parley.node.messaging import clock_views, receipts
-from parley.node.node import now_ms
+from parley.node.node import Node, now_ms
 
 app = typer.Typer(help="Pinned peers: who this node federates with.", no_args_is_help=True)
 
@@ -72,14 +74,13 @@ def add(
 @reports_errors
 def list_(
     home: HomeOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Each peer's party, last checkpoint seen, our synced size, lag and health."""
     node = open_node(home)
     states = health.peer_states(node)
     if as_json:
-        rows = [state.to_dict() for state in states]
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json([state.to_dict() for state in states])
         return
     table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
                  whole=("party", "health"))
@@ -103,9 +104,7 @@ def list_(
 @reports_errors
 def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Unpin a peer (its entries stay: they are signed history)."""
-    node = open_node(home)
-    party = member_code(node, party)
-    acting(node, as_officer, "peers.remove", {"party": party}, "admin")
+    node, party = _peer_for_admin(home, party, as_officer, "peers.remove")
     peers.remove_peer(node.store, party)
     out.print(f"Removed peer {party}")
 
@@ -114,19 +113,20 @@ def remove(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
 @reports_errors
 def release(party: str, home: HomeOption, as_officer: AsOption = None) -> None:
     """Resume pulling from a peer held after a fork (once the evidence has been dealt with)."""
-    node = open_node(home)
-    party = member_code(node, party)
-    acting(node, as_officer, "peers.release", {"party": party}, "admin")
+    node, party = _peer_for_admin(home, party, as_officer, "peers.release")
     peers.get_peer(node.store, party)
     peers.release(node.store, party)
     out.print(f"Released peer {party}")
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), transient=True, console=err_console,
-    )  # fmt: skip
+def _peer_for_admin(
+    home: Path, party: str, as_officer: str | None, action: str
+) -> tuple[Node, str]:
+    """The node and the peer's party code as the policy writes it, once an admin is authorised."""
+    node = open_node(home)
+    party = member_code(node, party)
+    acting(node, as_officer, action, {"party": party}, "admin")
+    return node, party
 
 
 def sync(
@@ -141,7 +141,7 @@ def sync(
     else:
         parties = [p.party for p in peers.list_peers(node.store)]
     failed = 0
-    with _progress() as bar:
+    with progress_bar() as bar:
         for party in parties:
             task = bar.add_task(f"{party}", total=None)
 
@@ -185,7 +185,7 @@ def ack(
 def receipts_cmd(
     ref: Annotated[str, typer.Argument(help="The entry, e.g. US:7.")],
     home: HomeOption,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
     as_officer: AsOption = None,
     wait: Annotated[str | None, typer.Option(
         "--wait", help="Wait up to this long (e.g. 30s, 5m) for every addressee to reach --until.",
@@ -205,8 +205,7 @@ def receipts_cmd(
     reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
     report = clock_views.receipt_report(node, ref, until=until, timeout_s=timeout_s)
     if as_json:
-        doc = report.to_dict()
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(report.to_dict())
     else:
         _receipts_table(report)
     if not report.reached:

@@ -8,7 +8,6 @@ signed, each runs ``parley policy adopt``, which appends it to its log.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -24,13 +23,14 @@ from parley.cli.common import (
     format_time,
     open_node,
     out,
+    print_json,
     read_json,
     reports_errors,
     table,
 )
 from parley.core.errors import ParleyError, PolicyError
 from parley.core.policy import SignedPolicy
-from parley.node.node import now_ms
+from parley.node.node import Node, now_ms
 from parley.node.policies import draft_policy
 
 app = typer.Typer(help="The network policy every member signs.", no_args_is_help=True)
@@ -90,9 +90,7 @@ def draft(
 @reports_errors
 def sign(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
     """Add this node's identity signature to a policy draft (in place)."""
-    node = open_node(home)
-    policy = _read(file)
-    acting(node, as_officer, "policy.sign", {"policy": policy.hash}, "admin")
+    node, policy = _policy_for_admin(home, file, as_officer, "policy.sign")
     policy.add(policy.document.sign(node.party, node.identity()))
     _write(file, policy)
     missing = policy.missing()
@@ -106,11 +104,19 @@ def sign(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
 @reports_errors
 def adopt(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
     """Append a policy that every member has signed; later entries name its hash."""
-    node = open_node(home)
-    policy = _read(file)
-    acting(node, as_officer, "policy.adopt", {"policy": policy.hash}, "admin")
+    node, policy = _policy_for_admin(home, file, as_officer, "policy.adopt")
     header = node.adopt_policy(policy)
     out.print(f"Adopted policy {policy.hash} as {header.ref}")
+
+
+def _policy_for_admin(
+    home: Path, file: Path, as_officer: str | None, action: str
+) -> tuple[Node, SignedPolicy]:
+    """The node and the policy in ``file``, once an administrator is authorised to act on it."""
+    node = open_node(home)
+    policy = _read(file)
+    acting(node, as_officer, action, {"policy": policy.hash}, "admin")
+    return node, policy
 
 
 @app.command("show")
@@ -123,8 +129,7 @@ def show(
     node = open_node(home)
     policy = node.context().policy
     if as_json:
-        sys.stdout.write(orjson.dumps(policy.to_body(), option=orjson.OPT_INDENT_2).decode()
-                         + "\n")  # fmt: skip
+        print_json(policy.to_body())
         return
     doc = policy.document.to_dict()
     lines = [f"policy     {policy.hash}",

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
-import orjson
 import typer
 
 from parley.cli.common import (
     AsOption,
     HomeOption,
+    JsonOption,
     acting,
     format_time,
     open_node,
     out,
+    print_json,
     reports_errors,
     show_table,
     table,
@@ -79,13 +79,13 @@ def remove(identifier: int, home: HomeOption, as_officer: AsOption = None) -> No
 def outbox(
     home: HomeOption,
     status: Annotated[str | None, typer.Option(help="pending, delivered or failed.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Every delivery with its attempts and last error, newest first."""
     node = open_node(home)
     rows = webhooks.outbox(node.store, status)
     if as_json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(rows)
         return
     grid = table("id", "event", "url", "status", "attempts", "created", "next", "last error",
                  whole=("id", "status"))

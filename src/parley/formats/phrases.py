@@ -83,12 +83,18 @@ def _decimal(text: str, *, low: Decimal, high: Decimal, places: int, unit: str) 
     return canonical
 
 
+def _whole(text: str, *, digits: int, high: int, what: str, unit: str = "") -> int:
+    """A whole number of at most ``digits`` digits, from 0 to ``high``."""
+    if not re.fullmatch(f"[0-9]{{1,{digits}}}", text):
+        raise ValueError(f"{text!r} is not {what}")
+    number = int(text)
+    if number > high:
+        raise ValueError(f"{number} is outside 0-{high}{unit}")
+    return number
+
+
 def _bearing(text: str) -> str:
-    if not re.fullmatch(r"[0-9]{1,3}", text):
-        raise ValueError(f"{text!r} is not whole degrees such as 045")
-    degrees = int(text)
-    if degrees > 359:
-        raise ValueError(f"{degrees} is outside 0-359 degrees")
+    degrees = _whole(text, digits=3, high=359, what="whole degrees such as 045", unit=" degrees")
     return f"{degrees:03d}"
 
 
@@ -149,12 +155,7 @@ def _name(text: str) -> str:
 
 
 def _count(text: str) -> str:
-    if not re.fullmatch(r"[0-9]{1,6}", text):
-        raise ValueError(f"{text!r} is not a whole number such as 12")
-    number = int(text)
-    if number > 100000:
-        raise ValueError(f"{number} is outside 0-100000")
-    return str(number)
+    return str(_whole(text, digits=6, high=100000, what="a whole number such as 12"))
 
 
 def _frequency(text: str) -> str:

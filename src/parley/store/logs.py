@@ -13,10 +13,12 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Dialect,
+    Row,
+    Select,
     Table,
-    and_,
     bindparam,
     func,
     insert,
@@ -211,19 +213,22 @@ def all_checkpoints(conn: Connection, party: str) -> list[str]:
 
 def iter_checkpoints(conn: Connection, party: str, batch: int = 5000) -> Iterator[str]:
     """Every checkpoint note of a log in ascending size, read in bounded batches."""
+    query = select(checkpoints.c.size, checkpoints.c.note).where(checkpoints.c.party == party)
+    for row in _in_batches(conn, query, checkpoints.c.size, batch):
+        yield row.note
+
+
+def _in_batches(
+    conn: Connection, query: Select[Any], key: ColumnElement[int], batch: int
+) -> Iterator[Row[Any]]:
+    """The rows of ``query`` in ascending ``key`` (0 or more), ``batch`` rows a round trip."""
     after = -1
     while True:
-        rows = conn.execute(
-            select(checkpoints.c.size, checkpoints.c.note)
-            .where(checkpoints.c.party == party, checkpoints.c.size > after)
-            .order_by(checkpoints.c.size)
-            .limit(batch)
-        ).fetchall()
+        rows = conn.execute(query.where(key > after).order_by(key).limit(batch)).fetchall()
         if not rows:
             return
-        for row in rows:
-            yield row.note
-        after = rows[-1].size
+        yield from rows
+        after = rows[-1]._mapping[key]
 
 
 def _entry(row: Any) -> StoredEntry:
@@ -291,19 +296,9 @@ def key_and_policy_marks(conn: Connection, party: str) -> tuple[tuple[int, bytes
 
 def iter_log(conn: Connection, party: str, batch: int = 5000) -> Iterable[StoredEntry]:
     """Every entry of a log in seq order, read in bounded batches (memory stays flat)."""
-    start = 0
-    while True:
-        rows = conn.execute(
-            select(entries)
-            .where(and_(entries.c.party == party, entries.c.seq >= start))
-            .order_by(entries.c.seq)
-            .limit(batch)
-        ).fetchall()
-        if not rows:
-            return
-        for row in rows:
-            yield _entry(row)
-        start = rows[-1].seq + 1
+    query = select(entries).where(entries.c.party == party)
+    for row in _in_batches(conn, query, entries.c.seq, batch):
+        yield _entry(row)
 
 
 def latest_checkpoint_within(conn: Connection, party: str, size: int) -> tuple[int, str] | None:

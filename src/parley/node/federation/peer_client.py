@@ -94,10 +94,19 @@ def http_client(
         transport: httpx.HTTPTransport = tlspin.pinned_transport(tls_spki)
     else:
         transport = httpx.HTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
-    return httpx.Client(
-        base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
-        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
-    )  # fmt: skip
+    return httpx.Client(transport=transport, **_client_settings(url, auth, recipient))
+
+
+def _client_settings(url: str, auth: httpx.Auth | None, recipient: str) -> dict[str, Any]:
+    """What every client for one peer sets: no redirects, no proxies from the environment."""
+    return {
+        "base_url": url,
+        "auth": auth,
+        "timeout": TIMEOUT_S,
+        "follow_redirects": False,
+        "trust_env": False,
+        "headers": {RECIPIENT: recipient},
+    }
 
 
 class ClientPool:
@@ -147,10 +156,7 @@ def async_http_client(
         transport: httpx.AsyncHTTPTransport = tlspin.async_pinned_transport(tls_spki)
     else:
         transport = httpx.AsyncHTTPTransport(verify=False)  # noqa: S501 - no TLS on http URLs
-    return httpx.AsyncClient(
-        base_url=url, auth=auth, timeout=TIMEOUT_S, transport=transport,
-        follow_redirects=False, trust_env=False, headers={RECIPIENT: recipient},
-    )  # fmt: skip
+    return httpx.AsyncClient(transport=transport, **_client_settings(url, auth, recipient))
 
 
 def _b64(text: Any, what: str, size: int | None = None) -> bytes:

@@ -442,7 +442,8 @@ def sync_peer(
                         hint=f"inspect, then 'parley peers release {party}'")  # fmt: skip
     signer = RequestSigner(node.log.key("http"))
     try:
-        report = _sync_with_retry(node, peer, signer, hint, progress, use_mirrors, cache, pool)
+        once = functools.partial(_sync_once, node, peer, signer, progress, use_mirrors, cache, pool)
+        report = _with_retry(once, hint)
     except EquivocationError as exc:
         mirrors.record_fork(node, party, exc, now_ms())
         peers.record_failure(node.store, party, now_ms(), exc.message, node=node.party)
@@ -458,19 +459,11 @@ def sync_peer(
     return report
 
 
-def _sync_with_retry(
-    node: Node,
-    peer: peers.Peer,
-    signer: RequestSigner,
-    hint: Hint | None,
-    progress: Progress | None,
-    use_mirrors: bool,
-    cache: ingest.CursorCache | None,
-    pool: ClientPool | None,
-) -> PullReport:
+def _with_retry(once: Callable[[Hint | None], PullReport], hint: Hint | None) -> PullReport:
+    """Run ``once`` up to three times while another pull of the log commits first; then no hint."""
     for attempt in range(3):
         try:
-            return _sync_once(node, peer, signer, hint, progress, use_mirrors, cache, pool)
+            return once(hint)
         except ConcurrentIngestError:
             if attempt == 2:
                 raise
@@ -482,11 +475,11 @@ def _sync_once(
     node: Node,
     peer: peers.Peer,
     signer: RequestSigner,
-    hint: Hint | None,
     progress: Progress | None,
     use_mirrors: bool,
     cache: ingest.CursorCache | None,
     pool: ClientPool | None,
+    hint: Hint | None,
 ) -> PullReport:
     try:
         if pool is None:
