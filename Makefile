@@ -24,6 +24,7 @@ $(WSTAMP): requirements-witness.lock
 	touch $(WSTAMP)
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src tests bench
 

@@ -93,17 +93,25 @@ def run(files: list[tuple[str, bytes]], messages: int, batch: int, name: str) ->
         refused += sum(1 for r in results if r.error is not None)
         if time.monotonic() - last_report > 10:
             last_report = time.monotonic()
-            print(f"  {start + len(sources):>9,} messages, {done / wall:,.0f}/s so far",
-                  file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"  {start + len(sources):>9,} messages, {done / wall:,.0f}/s so far",
+                file=sys.stderr,
+                flush=True,
+            )
     entries = node.size()
     db = sum(p.stat().st_size for p in node.home.path.glob("parley.db*"))
     node.close()
     return {
-        "messages": done, "refused": refused, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
-        "msgs_per_s": round(done / wall, 1), "cpu_msgs_per_s": round(done / cpu, 1),
-        "mb_per_s": round(size / wall / 1e6, 2), "log_size": entries,
+        "messages": done,
+        "refused": refused,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "msgs_per_s": round(done / wall, 1),
+        "cpu_msgs_per_s": round(done / cpu, 1),
+        "mb_per_s": round(size / wall / 1e6, 2),
+        "log_size": entries,
         "db_mb": round(db / 1e6, 1),
-    }  # fmt: skip
+    }
 
 
 def profile(files: list[tuple[str, bytes]], messages: int, batch: int) -> None:
@@ -121,11 +129,14 @@ def profile(files: list[tuple[str, bytes]], messages: int, batch: int) -> None:
     print("where the time goes (cumulative; parts nest):")
     for label, suffix in PARTS.items():
         cum = max(
-            (ct for func, (_cc, _nc, _tt, ct, _c) in raw.items()
-             if f"{func[0]}:{func[2]}".endswith(suffix)
-             or (suffix.startswith("<") and suffix in func[2])),
+            (
+                ct
+                for func, (_cc, _nc, _tt, ct, _c) in raw.items()
+                if f"{func[0]}:{func[2]}".endswith(suffix)
+                or (suffix.startswith("<") and suffix in func[2])
+            ),
             default=0.0,
-        )  # fmt: skip
+        )
         print(f"  {label:<48} {cum:8.2f} s  {cum / total:5.0%}")
     print("top 15 functions by own time:")
     rows = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:15]
@@ -139,27 +150,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=500, help="files per import_sources call")
-    parser.add_argument("--small", type=int, default=50_000,
-                        help="also run the messages under this many bytes (0: skip)")  # fmt: skip
+    parser.add_argument(
+        "--small",
+        type=int,
+        default=50_000,
+        help="also run the messages under this many bytes (0: skip)",
+    )
     parser.add_argument("--profile", type=int, default=3_000, help="messages to profile (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch nodes")
     args = parser.parse_args(argv)
     files = corpus()
     total = sum(len(d) for _, d in files)
-    print(f"corpus: {len(files)} accepted CAP messages, {total / 1e6:.1f} MB, replayed to "
-          f"{args.messages:,} messages with rewritten identifiers, batches of {args.batch}; "
-          f"one process, SQLite WAL synchronous=FULL; target {TARGET:,}/s")  # fmt: skip
+    print(
+        f"corpus: {len(files)} accepted CAP messages, {total / 1e6:.1f} MB, replayed to "
+        f"{args.messages:,} messages with rewritten identifiers, batches of {args.batch}; "
+        f"one process, SQLite WAL synchronous=FULL; target {TARGET:,}/s"
+    )
     figures = {"all": run(files, args.messages, args.batch, "all")}
     if args.small:
         small = [(n, d) for n, d in files if len(d) < args.small]
         print(f"small: {len(small)} of {len(files)} messages are under {args.small:,} bytes")
         figures["small"] = run(small, args.messages, args.batch, "small")
     for label, result in figures.items():
-        print(f"{label:<6} {result['msgs_per_s']:>8,.0f} msgs/s wall "
-              f"({result['cpu_msgs_per_s']:,.0f}/s CPU, {result['mb_per_s']} MB/s, "
-              f"{result['messages']:,} imported, {result['refused']} refused, "
-              f"wall {result['wall_s']} s, log {result['log_size']:,} entries, "
-              f"database {result['db_mb']:,} MB)")  # fmt: skip
+        print(
+            f"{label:<6} {result['msgs_per_s']:>8,.0f} msgs/s wall "
+            f"({result['cpu_msgs_per_s']:,.0f}/s CPU, {result['mb_per_s']} MB/s, "
+            f"{result['messages']:,} imported, {result['refused']} refused, "
+            f"wall {result['wall_s']} s, log {result['log_size']:,} entries, "
+            f"database {result['db_mb']:,} MB)"
+        )
     print(json.dumps({"bench": "cap_import", "figures": figures}))
     if args.profile:
         profile(files, args.profile, args.batch)

@@ -71,8 +71,9 @@ def corpus() -> list[tuple[str, bytes]]:
 
 def replayed(data: bytes, index: int) -> bytes:
     """The message with its identifier made unique for replay ``index``."""
-    return IDENTIFIER.sub(lambda m: m.group(1) + m.group(2) + b"-r%d" % index + m.group(3),
-                          data, count=1)  # fmt: skip
+    return IDENTIFIER.sub(
+        lambda m: m.group(1) + m.group(2) + b"-r%d" % index + m.group(3), data, count=1
+    )
 
 
 def _work(task: tuple[int, int, str]) -> tuple[int, float, int]:
@@ -172,8 +173,11 @@ def run_capparser(python: str, files: list[str], count: int) -> dict[str, float]
     result = subprocess.run(
         [python, "-c", CAPPARSER],
         input=json.dumps([[str(CAP_DATA / f) for f in files], count]),
-        capture_output=True, text=True, check=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     parsed: dict[str, float] = json.loads(result.stdout)
     return parsed
 

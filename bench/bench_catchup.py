@@ -134,8 +134,12 @@ def network_home(size: int) -> Path:
 
 def build_network(size: int, home: Path) -> dict[str, Any]:
     """Create JP, CN and KR under one policy; JP pins both and writes ``size`` entries."""
-    nodes = open_network({p: home / p.lower() for p in (PARTY, PEER, OUTSIDER)}, NETWORK,
-                         "catch-up bench network", "bench centre")  # fmt: skip
+    nodes = open_network(
+        {p: home / p.lower() for p in (PARTY, PEER, OUTSIDER)},
+        NETWORK,
+        "catch-up bench network",
+        "bench centre",
+    )
     author = nodes[PARTY]
     for party in (PEER, OUTSIDER):  # recognised, so their requests are signed and authenticated
         pin_offline(author, nodes[party])
@@ -168,8 +172,11 @@ def ensure_network(size: int, *, rebuild: bool) -> dict[str, Any]:
             return info
     shutil.rmtree(home, ignore_errors=True)
     home.parent.mkdir(parents=True, exist_ok=True)
-    print(f"building the catch-up network with {size:,} entries in {home.relative_to(ROOT)} ...",
-          file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"building the catch-up network with {size:,} entries in {home.relative_to(ROOT)} ...",
+        file=sys.stderr,
+        flush=True,
+    )
     info = run_worker(MODULE, ["--worker", "build", "--entries", str(size)])
     (home / MARKER).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return info
@@ -209,9 +216,12 @@ class AuthorServer:
         env["PARLEY_HOME"] = str(home)
         command = [sys.executable, "-m", "parley.cli", "serve", "--port", port]
         self.process = subprocess.Popen(  # noqa: S603 - our own CLI
-            [*command, *(["--tls"] if tls else [])], env=env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [*command, *(["--tls"] if tls else [])],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -307,8 +317,9 @@ def copy_of_network(size: int) -> Path:
     for party in (PARTY, PEER, OUTSIDER):
         config = target / party.lower() / "parley.toml"  # names the database by absolute path
         text = config.read_text(encoding="utf-8")
-        config.write_text(text.replace(str(source.resolve()), str(target.resolve())),
-                          encoding="utf-8")  # fmt: skip
+        config.write_text(
+            text.replace(str(source.resolve()), str(target.resolve())), encoding="utf-8"
+        )
     return target
 
 
@@ -325,11 +336,26 @@ def measure(
             extra += ["--spki", server.spki]
         label = f"{reader} over {'TLS' if tls else 'HTTP'}{' (profiled)' if profiled else ''}"
         print(f"catching up {info['size']:,} entries as {label} ...", file=sys.stderr, flush=True)
-        run = run_worker(MODULE, [
-            "--worker", "sync", "--entries", str(args.entries), "--home", str(scratch),
-            "--reader", reader, "--url", server.url, "--raw-count", str(args.raw_count),
-            "--raw-repeats", str(args.raw_repeats), *extra,
-        ])  # fmt: skip
+        run = run_worker(
+            MODULE,
+            [
+                "--worker",
+                "sync",
+                "--entries",
+                str(args.entries),
+                "--home",
+                str(scratch),
+                "--reader",
+                reader,
+                "--url",
+                server.url,
+                "--raw-count",
+                str(args.raw_count),
+                "--raw-repeats",
+                str(args.raw_repeats),
+                *extra,
+            ],
+        )
         run["server_cpu_seconds"] = server.cpu_s() - cpu_before
     finally:
         server.stop()
@@ -380,17 +406,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     print_table(
         f"catch-up of {info['size']:,} entries from a 'parley serve' process on 127.0.0.1 "
         "(sync_peer in a fresh process; raw = Ed25519 verify in that process, median)",
-        ["reader", "stored/s", "raw/s", "ratio", "CPU stored/s", "CPU raw/s", "CPU ratio",
-         "wall s", "CPU s", "server CPU s", "receipts"],
+        [
+            "reader",
+            "stored/s",
+            "raw/s",
+            "ratio",
+            "CPU stored/s",
+            "CPU raw/s",
+            "CPU ratio",
+            "wall s",
+            "CPU s",
+            "server CPU s",
+            "receipts",
+        ],
         rows_of(runs),
-    )  # fmt: skip
+    )
     print(interference_line(figures["interference"]))
     if args.profile:
         profiled = measure(args, info, readers[0], tls=False, profiled=True)
         figures["profile"] = profiled.pop("profile")
         figures["profiled_run"] = profiled
-    params = {k: v for k, v in vars(args).items() if k not in ("worker", "home", "reader", "url",
-                                                             "spki")}  # fmt: skip
+    params = {
+        k: v for k, v in vars(args).items() if k not in ("worker", "home", "reader", "url", "spki")
+    }
     key = f"catchup@{args.entries}" + ("+profile" if args.profile else "")
     record(key, result("catchup", MODULE, argv, params, figures))
 

@@ -62,10 +62,13 @@ def open_network(
     homes: dict[str, Path], network: str, name: str = "bench", centre: str = "centre"
 ) -> dict[str, Node]:
     """New nodes (party -> home) under one policy with ``OPEN_QUOTAS``, signed by every one."""
-    nodes = {p: Node.create(home, party=p, name=f"{p} {centre}", network=network)
-             for p, home in homes.items()}  # fmt: skip
-    drafted = draft_policy(network=network, name=name, members=members_of(nodes.values()),
-                           created=now_ms(), version=2)  # fmt: skip
+    nodes = {
+        p: Node.create(home, party=p, name=f"{p} {centre}", network=network)
+        for p, home in homes.items()
+    }
+    drafted = draft_policy(
+        network=network, name=name, members=members_of(nodes.values()), created=now_ms(), version=2
+    )
     document = PolicyDocument.from_dict({**drafted.to_dict(), "quotas": OPEN_QUOTAS})
     adopt_by_all(nodes.values(), document)
     return nodes
@@ -89,11 +92,19 @@ BUILD_BATCH = 10_000
 BUILD_FORMAT = 1
 """Bump when the contents of the cached logs change, so stale caches are rebuilt."""
 FORMAT_SOURCES = (
-    "src/parley/core/canonical.py", "src/parley/core/entry.py", "src/parley/core/keys.py",
-    "src/parley/core/policy.py", "src/parley/core/checkpoint.py", "src/parley/core/merkle.py",
-    "src/parley/node/log.py", "src/parley/node/node.py", "src/parley/node/policies.py",
-    "src/parley/store/schema.py", "src/parley/store/logs.py", "src/parley/store/migrations",
-)  # fmt: skip
+    "src/parley/core/canonical.py",
+    "src/parley/core/entry.py",
+    "src/parley/core/keys.py",
+    "src/parley/core/policy.py",
+    "src/parley/core/checkpoint.py",
+    "src/parley/core/merkle.py",
+    "src/parley/node/log.py",
+    "src/parley/node/node.py",
+    "src/parley/node/policies.py",
+    "src/parley/store/schema.py",
+    "src/parley/store/logs.py",
+    "src/parley/store/migrations",
+)
 """The sources that decide what a cached log holds: a change to any of them rebuilds it."""
 BUILD_MARKER = "bench-build.json"
 

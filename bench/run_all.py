@@ -118,12 +118,14 @@ def summary(size: int, rss_key: str) -> list[list[Any]]:
         ]
     catchup = results.get(f"catchup@{CATCHUP_ENTRIES}", {}).get("figures")
     for run in catchup["runs"] if catchup else []:
-        rows.append([
-            f"catch-up of {CATCHUP_ENTRIES:,} entries / raw Ed25519 verify, reader {run['reader']}"
-            f"{' (TLS)' if run['tls'] else ''}",
-            f"{run['ratio']:.3f} (CPU time {run['ratio_cpu']:.3f})",
-            "aim >= 0.5" if run["reader"] == "KR" else "",
-        ])  # fmt: skip
+        rows.append(
+            [
+                f"catch-up of {CATCHUP_ENTRIES:,} entries / raw Ed25519 verify, "
+                f"reader {run['reader']}{' (TLS)' if run['tls'] else ''}",
+                f"{run['ratio']:.3f} (CPU time {run['ratio_cpu']:.3f})",
+                "aim >= 0.5" if run["reader"] == "KR" else "",
+            ]
+        )
     rss = results.get(rss_key, {}).get("figures")
     if rss:
         for row in rss["rows"]:

@@ -42,9 +42,13 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``parley`` command in a subprocess."""
     result = subprocess.run(
-        [*PARLEY, *args], env=cli_env(home, **env), capture_output=True, text=True,
-        timeout=120, input=input_text,
-    )  # fmt: skip
+        [*PARLEY, *args],
+        env=cli_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=input_text,
+    )
     if check and result.returncode != 0:
         raise AssertionError(
             f"parley {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -73,13 +77,22 @@ def init_node(
     home: Path, party: str = "JP", *, database: str | None = None, network: str = "parley-test"
 ) -> Path:
     """``parley init`` plus an admin officer, through the real CLI."""
-    args = ["init", str(home), "--party", party, "--name", f"{party} crisis centre",
-            "--network", network]  # fmt: skip
+    args = [
+        "init",
+        str(home),
+        "--party",
+        party,
+        "--name",
+        f"{party} crisis centre",
+        "--network",
+        network,
+    ]
     if database:
         args += ["--database", database]
     run_cli(*args, home=home)
-    run_cli("user", "add", "admin", "--role", "admin", home=home,
-            PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)  # fmt: skip
+    run_cli(
+        "user", "add", "admin", "--role", "admin", home=home, PARLEY_NEW_PASSWORD=OFFICER_PASSWORD
+    )
     return home
 
 
@@ -106,9 +119,12 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [*PARLEY, "serve", "--port", str(self.port)], env=cli_env(home),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            [*PARLEY, "serve", "--port", str(self.port)],
+            env=cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

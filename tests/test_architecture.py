@@ -117,8 +117,7 @@ def test_only_the_store_imports_the_tables() -> None:
 
 def test_only_the_store_builds_sql() -> None:
     wrong = [
-        f"{where(module, line)}: imports {', '.join(sorted(set(names) & SQL_BUILDERS))} from "
-        f"{name}"
+        f"{where(module, line)}: imports {', '.join(sorted(set(names) & SQL_BUILDERS))} from {name}"
         for module in modules()
         if module.area != "store"
         for line, name, names in imported(module)
@@ -181,14 +180,21 @@ def _exception_names() -> set[str]:
     """Names of the exception classes of the package and of the libraries it subclasses."""
     known = {"Exception", "BaseException", "ValueError", "RuntimeError", "OSError", "KeyError"}
     classes = [
-        node for module in modules() for node in ast.walk(module.tree) if isinstance(node, ast.ClassDef)
+        node
+        for module in modules()
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.ClassDef)
     ]
     grew = True
     while grew:
         grew = False
         for node in classes:
-            bases = {b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in node.bases}
-            if node.name not in known and (bases & known or any(b.endswith("Error") for b in bases)):
+            bases = {
+                b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "") for b in node.bases
+            }
+            if node.name not in known and (
+                bases & known or any(b.endswith("Error") for b in bases)
+            ):
                 known.add(node.name)
                 grew = True
     return known
@@ -210,7 +216,9 @@ def test_the_architecture_document_names_every_module_and_no_other() -> None:
     text = ARCHITECTURE.read_text()
     layers = tuple(f"{area}/" for area in [*LAYERS, *EDGES])
     named = {  # paths under src/parley/
-        path for path in re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py)`", text) if path.startswith(layers)
+        path
+        for path in re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py)`", text)
+        if path.startswith(layers)
     }
     tree = {
         str(module.path.relative_to(PACKAGE))

@@ -39,9 +39,12 @@ from parley.store import logs
 from tests.support import init_node
 
 NETWORK = "parley-test"
-FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])  # fmt: skip
+FUZZ = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @dataclass
@@ -60,8 +63,9 @@ class Target:
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     folder = tmp_path_factory.mktemp("fuzz")
     jp, us = (Node.open(init_node(folder / p.lower(), p, network=NETWORK)) for p in ("JP", "US"))
-    document = draft_policy(network=NETWORK, name="fuzz", members=members_of([jp, us]),
-                            created=now_ms(), version=2)  # fmt: skip
+    document = draft_policy(
+        network=NETWORK, name="fuzz", members=members_of([jp, us]), created=now_ms(), version=2
+    )
     adopt_by_all([jp, us], document)
     with us.store.read() as conn:
         first = logs.get_entry(conn, "US", 0)
@@ -69,8 +73,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     from parley.core.entry import Body
 
     statement = Body(first.salt, first.body).value()
-    peers.store_pin(jp.store, "US", "http://127.0.0.1:9", us.context().statement.identity, None,
-                    statement, now_ms())  # fmt: skip
+    peers.store_pin(
+        jp.store,
+        "US",
+        "http://127.0.0.1:9",
+        us.context().statement.identity,
+        None,
+        statement,
+        now_ms(),
+    )
     app = create_app(jp)
     app.state.published = jp.checkpoint()  # what the lifespan's watcher would publish
     app.state.authenticator.limiter = AnonymousLimiter(rate=1e9, burst=1e9)  # fuzz, not flood
@@ -80,8 +91,9 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     assert published is not None
     # Not entered (``with``): no lifespan, so no background job reaches for the network.
     anonymous = TestClient(app, base_url=base, raise_server_exceptions=False)
-    signed = TestClient(app, base_url=base, raise_server_exceptions=False,
-                        headers={"Parley-To": "JP"})  # fmt: skip
+    signed = TestClient(
+        app, base_url=base, raise_server_exceptions=False, headers={"Parley-To": "JP"}
+    )
     signed.auth = signer
     us_published = us.checkpoint()
     assert us_published is not None
@@ -102,14 +114,30 @@ def _check(answer: httpx.Response) -> None:
 
 hash_b64 = st.binary(min_size=32, max_size=32).map(lambda h: base64.b64encode(h).decode())
 hostile_text = st.text(max_size=80) | st.sampled_from(
-    ["", "\x00", "\ud800", "0" * 5000, "9" * 5000, "9" * 30, "-1", "1e9", " 1", "１", "٣", "%00", "../..",
-     "\u202e", "a" * 300]
-)  # fmt: skip
+    [
+        "",
+        "\x00",
+        "\ud800",
+        "0" * 5000,
+        "9" * 5000,
+        "9" * 30,
+        "-1",
+        "1e9",
+        " 1",
+        "１",
+        "٣",
+        "%00",
+        "../..",
+        "\u202e",
+        "a" * 300,
+    ]
+)
 sizes = st.integers(min_value=0, max_value=2**64 + 1).map(str) | hostile_text
 origin_hashes = (
-    st.binary(min_size=32, max_size=32).map(bytes.hex) | hostile_text
+    st.binary(min_size=32, max_size=32).map(bytes.hex)
+    | hostile_text
     | st.just(hashlib.sha256(b"parley/parley-test/US").hexdigest())
-)  # fmt: skip
+)
 parties = st.sampled_from(["JP", "US", "KR", "XX", "jp", "J", "JPN"]) | hostile_text
 
 
@@ -118,8 +146,9 @@ def checkpoint_notes(draw: st.DrawFn, note: str) -> str:
     """A C2SP signed note: JP's own (valid), or one with its lines drawn or mangled."""
     if draw(st.booleans()):
         return note if draw(st.booleans()) else note.replace("\n\n", draw(hostile_text), 1)
-    origin = draw(st.sampled_from([origin_for(NETWORK, p) for p in ("JP", "US", "KR")])
-                  | hostile_text)  # fmt: skip
+    origin = draw(
+        st.sampled_from([origin_for(NETWORK, p) for p in ("JP", "US", "KR")]) | hostile_text
+    )
     body = f"{origin}\n{draw(sizes)}\n{draw(hash_b64 | hostile_text)}\n"
     body += "".join(f"{line}\n" for line in draw(st.lists(hostile_text, max_size=3)))
     signer = draw(st.sampled_from(["parley-test/JP", "x"]) | hostile_text)
@@ -146,14 +175,18 @@ def add_checkpoint_bodies(draw: st.DrawFn, note: str) -> bytes:
 
 entries_item = st.fixed_dictionaries(
     {},
-    optional={"leaf_input": st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode())
-              | hostile_text, "salt": hash_b64 | hostile_text | st.none(),
-              "body": hostile_text | st.none() | st.integers()},
-)  # fmt: skip
+    optional={
+        "leaf_input": st.binary(max_size=64).map(lambda b: base64.b64encode(b).decode())
+        | hostile_text,
+        "salt": hash_b64 | hostile_text | st.none(),
+        "body": hostile_text | st.none() | st.integers(),
+    },
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -166,7 +199,11 @@ def push_bodies(draw: st.DrawFn, note: str) -> bytes:
         depth = draw(st.integers(1, 100_000))
         return b"[" * depth + b"]" * depth
     if kind == "surrogate":
-        return b'{"submission": "' + draw(st.sampled_from([b"\\ud800", b"\\udfff", b"\\ud800\\u0041"])) + b'", "entries": []}'  # noqa: E501
+        return (
+            b'{"submission": "'
+            + draw(st.sampled_from([b"\\ud800", b"\\udfff", b"\\ud800\\u0041"]))
+            + b'", "entries": []}'
+        )  # noqa: E501
     if kind == "bytes":
         return draw(st.binary(max_size=300))
     if kind == "json":
@@ -259,8 +296,7 @@ def _escaped(text: str) -> str:
 @given(data=st.data())
 def test_add_checkpoint_answers_without_5xx(target: Target, data: st.DataObject) -> None:
     body = data.draw(add_checkpoint_bodies(target.note))
-    answer = _client(target, data.draw(st.booleans())).post("/fed/v1/add-checkpoint",
-                                                            content=body)  # fmt: skip
+    answer = _client(target, data.draw(st.booleans())).post("/fed/v1/add-checkpoint", content=body)
     _check(answer)
 
 
@@ -289,8 +325,7 @@ def test_fuzz_reaches_verified_answers(target: Target) -> None:
     """The grammars are not only noise: the valid forms are answered 200 by the same app."""
     assert target.anonymous.get("/fed/v1/get-sth").status_code == 200
     assert target.signed.get("/fed/v1/node/workers").status_code == 200  # US's signature holds
-    entries = target.anonymous.get("/fed/v1/mirror/JP/get-entries",
-                                    params={"start": 0, "end": 0})  # fmt: skip
+    entries = target.anonymous.get("/fed/v1/mirror/JP/get-entries", params={"start": 0, "end": 0})
     assert entries.status_code == 200
     submission = add_checkpoint_body(0, [], target.note)
     assert target.signed.post("/fed/v1/add-checkpoint", content=submission).status_code == 404
@@ -298,8 +333,9 @@ def test_fuzz_reaches_verified_answers(target: Target) -> None:
 
 def test_a_stale_old_size_gets_409_with_exactly_the_c2sp_content_type(target: Target) -> None:
     """C2SP tlog-witness: the 409 names the recorded size as ``text/x.tlog.size``, no charset."""
-    answer = target.signed.post("/fed/v1/add-checkpoint",
-                                content=add_checkpoint_body(1, [], target.us_note))  # fmt: skip
+    answer = target.signed.post(
+        "/fed/v1/add-checkpoint", content=add_checkpoint_body(1, [], target.us_note)
+    )
     assert answer.status_code == 409
     assert answer.headers["content-type"] == "text/x.tlog.size"
     assert answer.content == b"0\n"

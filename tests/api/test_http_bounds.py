@@ -141,12 +141,14 @@ def test_unbounded_body_memory_exhaustion_attack(pair: Fleet) -> None:
         f"Content-Length: {400 * MB}\r\n\r\n"
     ).encode()
     signed_declared = (
-        f"POST /fed/v1/add-checkpoint HTTP/1.1\r\n{host}Signature-Input: sig=();keyid=\"x\"\r\n"
+        f'POST /fed/v1/add-checkpoint HTTP/1.1\r\n{host}Signature-Input: sig=();keyid="x"\r\n'
         f"Signature: sig=:AAAA:\r\nContent-Length: {400 * MB}\r\n\r\n"
     ).encode()
     chunk = b"[" * 65536
-    for head, route, limit in ((declared, "/fed/v1/push", push.PUSH_MAX_BYTES),
-                               (signed_declared, "/fed/v1/add-checkpoint", submission.MAX_REQUEST)):
+    for head, route, limit in (
+        (declared, "/fed/v1/push", push.PUSH_MAX_BYTES),
+        (signed_declared, "/fed/v1/add-checkpoint", submission.MAX_REQUEST),
+    ):
         with _tls(jp) as sock:
             early = _send_until_answered(sock, head, chunk, 100 * MB)
             status, headers, body = _answer(sock, early)
@@ -157,8 +159,9 @@ def test_unbounded_body_memory_exhaustion_attack(pair: Fleet) -> None:
         f"POST /fed/v1/add-checkpoint HTTP/1.1\r\n{host}Transfer-Encoding: chunked\r\n\r\n"
     ).encode()
     with _tls(jp) as sock:
-        early = _send_until_answered(sock, streamed, b"10000\r\n" + b"o" * 65536 + b"\r\n",
-                                     20 * MB, pause=0.02)  # fmt: skip
+        early = _send_until_answered(
+            sock, streamed, b"10000\r\n" + b"o" * 65536 + b"\r\n", 20 * MB, pause=0.02
+        )
         status, headers, body = _answer(sock, early)
     assert status == 413
     assert str(submission.MAX_REQUEST) in str(_is_problem(headers, body, 413)["detail"])
@@ -171,8 +174,10 @@ def test_unbounded_body_memory_exhaustion_attack(pair: Fleet) -> None:
 def test_a_body_on_a_read_route_is_refused_unread(pair: Fleet) -> None:
     jp = pair["JP"]
     with _tls(jp) as sock:
-        sock.sendall(f"GET /fed/v1/get-sth HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     f"Content-Length: {10 * MB}\r\n\r\n".encode())  # fmt: skip
+        sock.sendall(
+            f"GET /fed/v1/get-sth HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Length: {10 * MB}\r\n\r\n".encode()
+        )
         status, headers, body = _answer(sock)
     assert status == 413
     _is_problem(headers, body, 413)
@@ -180,10 +185,14 @@ def test_a_body_on_a_read_route_is_refused_unread(pair: Fleet) -> None:
 
 def test_slow_headers_attack(pair: Fleet) -> None:
     jp = pair["JP"]
-    partial = [b"GET /fed/v1/get-sth HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never end
-               b"GET /fed/v1/get-s"]  # the request line never ends  # fmt: skip
-    stalled = (b"POST /fed/v1/add-checkpoint HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               b"Content-Length: 1000\r\n\r\nold 0\n")  # a body that stalls  # fmt: skip
+    partial = [
+        b"GET /fed/v1/get-sth HTTP/1.1\r\nHost: 127.0.0.1\r\n",  # headers never end
+        b"GET /fed/v1/get-s",
+    ]  # the request line never ends
+    stalled = (
+        b"POST /fed/v1/add-checkpoint HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Length: 1000\r\n\r\nold 0\n"
+    )  # a body that stalls
     sockets = [_tls(jp) for _ in range(40)]
     try:
         for index, sock in enumerate(sockets):
@@ -222,8 +231,11 @@ def test_tls_downgrade_to_1_2_attack(pair: Fleet) -> None:
 
 def _push(node: FleetNode, body: bytes, signer: object = None) -> httpx.Response:
     with node.client(signer) as client:  # type: ignore[arg-type]
-        return client.post("/fed/v1/push", content=body,
-                           headers={"Parley-To": node.party, "Content-Type": "application/json"})  # fmt: skip
+        return client.post(
+            "/fed/v1/push",
+            content=body,
+            headers={"Parley-To": node.party, "Content-Type": "application/json"},
+        )
 
 
 def test_deeply_nested_json_attack(pair: Fleet) -> None:
@@ -242,8 +254,10 @@ def test_deeply_nested_json_attack(pair: Fleet) -> None:
 
 def test_lone_surrogate_json_attack(pair: Fleet) -> None:
     jp, us = pair["JP"], pair.signer("US")
-    for body in (b'{"submission": "\\ud800", "entries": []}',
-                 b'{"submission": "old 0\\n\\n\\udfff", "entries": []}'):  # fmt: skip
+    for body in (
+        b'{"submission": "\\ud800", "entries": []}',
+        b'{"submission": "old 0\\n\\n\\udfff", "entries": []}',
+    ):
         assert _push(jp, body).status_code == 401
         answer = _push(jp, body, us)
         assert answer.status_code == 400, answer.text
@@ -281,8 +295,9 @@ def test_only_an_administrators_token_reads_worker_pids(pair: Fleet) -> None:
     with jp.client() as client:
         allowed = client.get("/fed/v1/node/workers", headers={"authorization": f"Bearer {admin}"})
         refused = client.get("/fed/v1/node/workers", headers={"authorization": f"Bearer {duty}"})
-        forged = client.get("/fed/v1/node/workers",
-                            headers={"authorization": f"Bearer {admin[:-4]}xxxx"})  # fmt: skip
+        forged = client.get(
+            "/fed/v1/node/workers", headers={"authorization": f"Bearer {admin[:-4]}xxxx"}
+        )
     assert allowed.status_code == 200 and "workers" in allowed.json()
     assert refused.status_code == 401 and forged.status_code == 401
     opened = jp.open()

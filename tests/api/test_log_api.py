@@ -27,8 +27,10 @@ def b64d(text: str) -> bytes:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     home = init_node(tmp_path_factory.mktemp("api") / "jp")
-    lines = [json.dumps({"kind": "hotline", "status": "Exercise", "to": "CN", "body": HOTLINE})
-             for _ in range(40)]  # fmt: skip
+    lines = [
+        json.dumps({"kind": "hotline", "status": "Exercise", "to": "CN", "body": HOTLINE})
+        for _ in range(40)
+    ]
     source = home.parent / "entries.jsonl"
     source.write_text("\n".join(lines) + "\n")
     run_cli("log", "append", "--jsonl", str(source), home=home, **officer_env())
@@ -64,8 +66,12 @@ def test_entries_and_inclusion_proofs_verify_against_the_sth(served) -> None:  #
     for index, item in enumerate(entries):
         leaf = b64d(item["leaf_input"])
         leaf_hash = merkle.leaf_hash(leaf)
-        proof = get(server, "/fed/v1/get-proof-by-hash",
-                    hash=base64.b64encode(leaf_hash).decode(), tree_size=size).json()  # fmt: skip
+        proof = get(
+            server,
+            "/fed/v1/get-proof-by-hash",
+            hash=base64.b64encode(leaf_hash).decode(),
+            tree_size=size,
+        ).json()
         assert proof["leaf_index"] == index
         path = [b64d(h) for h in proof["audit_path"]]
         merkle.verify_inclusion(leaf_hash, index, size, path, root)
@@ -94,7 +100,9 @@ def test_consistency_proofs_verify_between_sizes(served) -> None:  # type: ignor
     roots = {}
     for index, leaf in enumerate(leaves):
         nodes.update(merkle.append_leaf(index, leaf, nodes.__getitem__))
-        roots[index + 1] = merkle.hash_of_nodes([nodes[n] for n in merkle.range_nodes(0, index + 1)])
+        roots[index + 1] = merkle.hash_of_nodes(
+            [nodes[n] for n in merkle.range_nodes(0, index + 1)]
+        )
     for first, second in [(1, 42), (7, 42), (16, 33), (42, 42)]:
         proof = get(server, "/fed/v1/get-sth-consistency", first=first, second=second).json()
         path = [b64d(h) for h in proof["consistency"]]
@@ -111,10 +119,18 @@ def test_consistency_proofs_verify_between_sizes(served) -> None:  # type: ignor
         ("/fed/v1/get-sth-consistency", {"first": 10, "second": 99}, 400, "tree size 42"),
         ("/fed/v1/get-sth-consistency", {"first": 10, "second": 5}, 400, "first <= second"),
         ("/fed/v1/get-proof-by-hash", {"hash": "not-base64!" * 4, "tree_size": 5}, 400, "hash"),
-        ("/fed/v1/get-proof-by-hash", {"hash": base64.b64encode(b"\0" * 32).decode(),
-                                       "tree_size": 5}, 404, "no leaf"),  # fmt: skip
-        ("/fed/v1/get-proof-by-hash", {"hash": base64.b64encode(b"\0" * 32).decode(),
-                                       "tree_size": 500}, 400, "exceeds"),  # fmt: skip
+        (
+            "/fed/v1/get-proof-by-hash",
+            {"hash": base64.b64encode(b"\0" * 32).decode(), "tree_size": 5},
+            404,
+            "no leaf",
+        ),
+        (
+            "/fed/v1/get-proof-by-hash",
+            {"hash": base64.b64encode(b"\0" * 32).decode(), "tree_size": 500},
+            400,
+            "exceeds",
+        ),
     ],
 )
 def test_malformed_or_out_of_range_requests_get_problem_details(  # type: ignore[no-untyped-def]
@@ -136,8 +152,20 @@ def test_server_publishes_a_cli_append_within_its_watch_interval(
     before = get(server, "/fed/v1/get-sth").json()["tree_size"]
     body = tmp_path / "b.json"
     body.write_text(json.dumps(HOTLINE))
-    run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file", str(body),
-            "--to", "CN", home=home, **officer_env())  # fmt: skip
+    run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        home=home,
+        **officer_env(),
+    )
     appended_at = time.monotonic()
     seen = None
     while time.monotonic() - appended_at < 10:

@@ -32,8 +32,9 @@ def _serve(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``parley serve`` that must exit on its own (a serve that starts fails the test)."""
     command = [*PARLEY, "serve", "--port", str(free_port()), *args]
     try:
-        return subprocess.run(command, env=cli_env(home), capture_output=True, text=True,
-                              timeout=REFUSE_WITHIN_S)  # fmt: skip
+        return subprocess.run(
+            command, env=cli_env(home), capture_output=True, text=True, timeout=REFUSE_WITHIN_S
+        )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"parley serve {' '.join(args)} started instead of refusing") from exc
 
@@ -119,9 +120,12 @@ def test_serve_stops_promptly_while_a_client_idles_on_a_tls_keep_alive_connectio
     pin = tlspin.ensure_certificate(home, "parley JP")
     port = free_port()
     process = subprocess.Popen(
-        [*PARLEY, "serve", "--port", str(port), "--tls"], env=cli_env(home),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [*PARLEY, "serve", "--port", str(port), "--tls"],
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         with httpx.Client(transport=tlspin.pinned_transport(pin), timeout=2) as client:
             deadline = time.monotonic() + 30

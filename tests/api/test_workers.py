@@ -142,8 +142,9 @@ def test_a_stored_checkpoint_and_a_forwarded_wake_up_reach_the_workers(store: St
             await _until(lambda: any(w.leading for w in workers), TAKEOVER_S)
             await asyncio.sleep(ELECT_S)  # both sessions listen by now
             with store.write() as conn:
-                conn.execute(insert(checkpoints).values(party="JP", size=1, note="n",
-                                                        root=bytes(32), time=0))  # fmt: skip
+                conn.execute(
+                    insert(checkpoints).values(party="JP", size=1, note="n", root=bytes(32), time=0)
+                )
             await _until(lambda: all("JP" in job.grew for job in jobs), 1.0)
             await asyncio.to_thread(store.notify, WAKE_CHANNEL, "US")
             leader = next(i for i, w in enumerate(workers) if w.leading)
@@ -175,8 +176,9 @@ def test_the_checkpoint_trigger_notifies_in_the_append_transaction(store: Store)
         session = await WorkerSession.open(store, (LOG_CHANNEL,))
         try:
             with store.write() as conn:
-                conn.execute(insert(checkpoints).values(party="KR", size=3, note="n",
-                                                        root=bytes(32), time=0))  # fmt: skip
+                conn.execute(
+                    insert(checkpoints).values(party="KR", size=3, note="n", root=bytes(32), time=0)
+                )
             return [note async for note in session.notifications(1.0)]
         finally:
             await session.close()
@@ -208,13 +210,20 @@ class Fleet:
         self.admin = {"authorization": f"Bearer {token}"}  # the workers route is not public
         self.process = subprocess.Popen(
             [*PARLEY, "serve", "--port", str(port), "--workers", "2", *(["--tls"] if tls else [])],
-            env=cli_env(home), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            env=cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def workers(self) -> dict[str, Any] | None:
         try:  # the self-signed certificate is checked by pin elsewhere (tests/node)
-            answer = httpx.get(self.url + "/fed/v1/node/workers", timeout=2, verify=False,  # noqa: S501
-                               headers=self.admin).json()  # fmt: skip
+            answer = httpx.get(
+                self.url + "/fed/v1/node/workers",
+                timeout=2,
+                verify=False,  # noqa: S501
+                headers=self.admin,
+            ).json()
         except httpx.TransportError:
             return None
         self.seen |= {row["pid"] for row in answer["workers"]}
@@ -307,11 +316,24 @@ def test_a_cli_append_is_published_by_every_worker_within_a_second(
         body = tmp_path / "b.json"
         body.write_text(json.dumps(HOTLINE))
         append = subprocess.Popen(
-            [*PARLEY, "log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-             str(body), "--to", "CN"],
-            env=cli_env(fleet_home, **officer_env()), stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                *PARLEY,
+                "log",
+                "append",
+                "--kind",
+                "hotline",
+                "--status",
+                "Test",
+                "--body-file",
+                str(body),
+                "--to",
+                "CN",
+            ],
+            env=cli_env(fleet_home, **officer_env()),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         while append.poll() is None:  # keep each connection, and its worker, in use
             for client in pinned.values():
                 _served(client, fleet.url)

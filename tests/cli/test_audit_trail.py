@@ -23,8 +23,15 @@ def invoke(args: list[str], env: dict[str, str | None]) -> Result:
 
 
 def environment(home: Path, **extra: str | None) -> dict[str, str | None]:
-    return {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-            "PARLEY_USER": None, "PARLEY_PASSWORD": None, "COLUMNS": "200", **extra}  # fmt: skip
+    return {
+        "PARLEY_HOME": str(home),
+        "PARLEY_TOKEN": None,
+        "PARLEY_PASSPHRASE": None,
+        "PARLEY_USER": None,
+        "PARLEY_PASSWORD": None,
+        "COLUMNS": "200",
+        **extra,
+    }
 
 
 def latest(home: Path) -> dict[str, Any]:
@@ -38,10 +45,15 @@ def latest(home: Path) -> dict[str, Any]:
 def first_officer(home: Path, party: str, name: str, role: str) -> Result:
     """``parley init`` a node for ``party``, then add its first officer (any outcome)."""
     env = environment(home)
-    assert invoke(["init", str(home), "--party", party, "--name", party, "--network", "t"],
-                  env).exit_code == 0  # fmt: skip
-    return invoke(["user", "add", name, "--role", role],
-                  env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD})  # fmt: skip
+    assert (
+        invoke(
+            ["init", str(home), "--party", party, "--name", party, "--network", "t"], env
+        ).exit_code
+        == 0
+    )
+    return invoke(
+        ["user", "add", name, "--role", role], env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD}
+    )
 
 
 @pytest.fixture
@@ -53,8 +65,10 @@ def home(tmp_path: Path) -> Path:
 
 
 def test_user_add_with_an_unknown_role_is_audited_as_refused_with_the_reason(home: Path) -> None:
-    result = invoke(["user", "add", "bob", "--role", "king"],
-                    environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env()))
+    result = invoke(
+        ["user", "add", "bob", "--role", "king"],
+        environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env()),
+    )
     assert result.exit_code != 0
     row = latest(home)
     assert (row["officer"], row["action"], row["outcome"]) == ("admin", "user.add", "refused")
@@ -62,19 +76,26 @@ def test_user_add_with_an_unknown_role_is_audited_as_refused_with_the_reason(hom
 
 
 def test_a_successful_action_is_audited_as_ok_once_it_has_completed(home: Path) -> None:
-    result = invoke(["user", "add", "bob", "--role", "observer"],
-                    environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env()))
+    result = invoke(
+        ["user", "add", "bob", "--role", "observer"],
+        environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env()),
+    )
     assert result.exit_code == 0, result.stderr
     trail = officers.audit_trail(Node.open(home).store, limit=2)
     # newest first: the attempt is settled after the officer was added
-    assert [(r["action"], r["outcome"]) for r in trail] == [("user.add", "ok"),
-                                                             ("user.added", "ok")]  # fmt: skip
+    assert [(r["action"], r["outcome"]) for r in trail] == [
+        ("user.add", "ok"),
+        ("user.added", "ok"),
+    ]
 
 
-@pytest.mark.parametrize(("user", "password", "reason"), [
-    ("admin", "not-the-password", "authentication failed for officer admin"),
-    ("nobody", OFFICER_PASSWORD, "authentication failed for officer nobody"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("user", "password", "reason"),
+    [
+        ("admin", "not-the-password", "authentication failed for officer admin"),
+        ("nobody", OFFICER_PASSWORD, "authentication failed for officer nobody"),
+    ],
+)
 def test_bad_credentials_are_audited_as_refused(
     home: Path, user: str, password: str, reason: str
 ) -> None:
@@ -88,8 +109,10 @@ def test_bad_credentials_are_audited_as_refused(
 def test_a_role_that_may_not_act_is_audited_as_refused(home: Path) -> None:
     env = environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env())
     assert invoke(["user", "add", "watcher", "--role", "observer"], env).exit_code == 0
-    result = invoke(["user", "token", "admin"],
-                    environment(home, PARLEY_USER="watcher", PARLEY_PASSWORD="password-2"))
+    result = invoke(
+        ["user", "token", "admin"],
+        environment(home, PARLEY_USER="watcher", PARLEY_PASSWORD="password-2"),
+    )
     assert result.exit_code == 5
     row = latest(home)
     assert (row["officer"], row["action"], row["outcome"]) == ("watcher", "user.token", "refused")
@@ -99,8 +122,10 @@ def test_a_role_that_may_not_act_is_audited_as_refused(home: Path) -> None:
 def test_a_refusal_before_authentication_is_audited_with_the_command_and_reason(
     home: Path,
 ) -> None:
-    result = invoke(["hotline", "send", "ZZ", "--text", "hi", "--status", "Exercise"],
-                    environment(home, **officer_env()))  # fmt: skip
+    result = invoke(
+        ["hotline", "send", "ZZ", "--text", "hi", "--status", "Exercise"],
+        environment(home, **officer_env()),
+    )
     assert result.exit_code != 0 and "ZZ" in result.stderr
     row = latest(home)
     assert (row["officer"], row["action"], row["outcome"]) == ("admin", "hotline.send", "refused")

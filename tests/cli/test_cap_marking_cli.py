@@ -12,14 +12,34 @@ from parley.cli.main import app
 from tests.support import OFFICER_PASSWORD, officer_vars
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
-QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",
-         "--certainty", "Observed", "--status", "Exercise", "--headline", "Quake",
-         "--circle", "35,139,10", "--area-desc", "Off Chiba"]  # fmt: skip
+QUAKE = [
+    "--category",
+    "geo.earthquake",
+    "--severity",
+    "Minor",
+    "--urgency",
+    "Past",
+    "--certainty",
+    "Observed",
+    "--status",
+    "Exercise",
+    "--headline",
+    "Quake",
+    "--circle",
+    "35,139,10",
+    "--area-desc",
+    "Off Chiba",
+]
 
 
 def invoke(args: list[str], home: Path) -> Result:
-    env = {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-           "COLUMNS": "200", **officer_vars()}  # fmt: skip
+    env = {
+        "PARLEY_HOME": str(home),
+        "PARLEY_TOKEN": None,
+        "PARLEY_PASSPHRASE": None,
+        "COLUMNS": "200",
+        **officer_vars(),
+    }
     return CliRunner().invoke(app, args, env=env)
 
 
@@ -31,8 +51,9 @@ def settled(result: Result) -> str:
 def node(home: Path, party: str) -> Path:
     settled(invoke(["init", str(home), "--party", party, "--name", party, "--network", "t"], home))
     env = {"PARLEY_HOME": str(home), "PARLEY_NEW_PASSWORD": OFFICER_PASSWORD}
-    assert CliRunner().invoke(app, ["user", "add", "admin", "--role", "admin"],
-                              env=env).exit_code == 0  # fmt: skip
+    assert (
+        CliRunner().invoke(app, ["user", "add", "admin", "--role", "admin"], env=env).exit_code == 0
+    )
     return home
 
 
@@ -46,8 +67,11 @@ def test_an_amber_export_for_two_parties_is_private_and_imports_with_its_marking
     assert root.findtext(f"{CAP}scope") == "Private"
     assert root.findtext(f"{CAP}addresses") == "JP US"
     assert "Public" not in exported
-    values = [p.findtext(f"{CAP}value") for p in root.iter(f"{CAP}parameter")
-              if p.findtext(f"{CAP}valueName") == "TLP"]  # fmt: skip
+    values = [
+        p.findtext(f"{CAP}value")
+        for p in root.iter(f"{CAP}parameter")
+        if p.findtext(f"{CAP}valueName") == "TLP"
+    ]
     assert values == ["TLP:AMBER"] * len(root.findall(f"{CAP}info"))
 
     alert = tmp_path / "alert.xml"

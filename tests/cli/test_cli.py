@@ -29,9 +29,21 @@ HOTLINE = {"to": "CN", "text": "Keep clear of my bow", "deadlines": {"acknowledg
 def append_hotline(home: Path, *extra: str, acknowledged_within: int = 300000) -> str:
     deadlines = {"acknowledged_within": acknowledged_within}
     body = write_json(home.parent / "hotline.json", HOTLINE | {"deadlines": deadlines})
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Exercise",
-                     "--body-file", str(body), "--to", "CN", *extra, home=home,
-                     **officer_env())  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        *extra,
+        home=home,
+        **officer_env(),
+    )
     return result.stdout.strip()
 
 
@@ -59,21 +71,53 @@ def test_node_refuses_key_files_readable_by_others(home: Path) -> None:
 
 def append_cli_raw(home: Path):  # type: ignore[no-untyped-def]
     body = write_json(home.parent / "hotline.json", HOTLINE)
-    return run_cli("log", "append", "--kind", "hotline", "--status", "Exercise",
-                   "--body-file", str(body), "--to", "CN", home=home, check=False,
-                   **officer_env())  # fmt: skip
+    return run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        home=home,
+        check=False,
+        **officer_env(),
+    )
 
 
 def test_wrong_passphrase_is_a_clear_error(tmp_path: Path) -> None:
     home = tmp_path / "kr"
-    run_cli("init", str(home), "--party", "KR", "--name", "Korea", "--passphrase",
-            home=home, PARLEY_PASSPHRASE="right passphrase")  # fmt: skip
+    run_cli(
+        "init",
+        str(home),
+        "--party",
+        "KR",
+        "--name",
+        "Korea",
+        "--passphrase",
+        home=home,
+        PARLEY_PASSPHRASE="right passphrase",
+    )
     assert b"ENCRYPTED" in (home / "keys" / "log.pem").read_bytes()
-    run_cli("user", "add", "admin", "--role", "admin", home=home,
-            PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)  # fmt: skip
+    run_cli(
+        "user", "add", "admin", "--role", "admin", home=home, PARLEY_NEW_PASSWORD=OFFICER_PASSWORD
+    )
     body = write_json(tmp_path / "b.json", HOTLINE)
-    args = ("log", "append", "--kind", "hotline", "--status", "Test", "--body-file", str(body),
-            "--to", "CN")  # fmt: skip
+    args = (
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+    )
     bad = run_cli(*args, home=home, check=False, PARLEY_PASSPHRASE="wrong", **officer_env())
     assert bad.returncode != 0 and "wrong passphrase" in bad.stderr
     good = run_cli(*args, home=home, PARLEY_PASSPHRASE="right passphrase", **officer_env())
@@ -84,7 +128,10 @@ def test_append_prints_ref_and_leaf_hash_and_verifies(home: Path) -> None:
     line = append_hotline(home)
     ref, leaf_hash = line.split()
     assert ref == "JP:2" and len(leaf_hash) == 64
-    shown = [json.loads(x) for x in run_cli("log", "show", "--json", home=home, **officer_env()).stdout.splitlines()]
+    shown = [
+        json.loads(x)
+        for x in run_cli("log", "show", "--json", home=home, **officer_env()).stdout.splitlines()
+    ]
     assert shown[2]["leaf_hash"] == leaf_hash
     assert shown[2]["audience"] == ["CN"] and shown[2]["tlp"] == "AMBER"
     assert "OK JP" in run_cli("verify", "log", home=home).stdout
@@ -93,45 +140,122 @@ def test_append_prints_ref_and_leaf_hash_and_verifies(home: Path) -> None:
 @pytest.mark.parametrize("kind", ["receipt", "key", "policy", "evidence", "observation"])
 def test_log_append_refuses_system_kinds(home: Path, kind: str) -> None:
     body = write_json(home.parent / "b.json", {})
-    result = run_cli("log", "append", "--kind", kind, "--status", "Test", "--body-file",
-                     str(body), home=home, check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0 and "written only by the node" in result.stderr
     assert log_size(home) == 2
 
 
 def test_log_append_checks_the_body_schema_and_changes_nothing(home: Path) -> None:
     body = write_json(home.parent / "b.json", {"to": "cn!", "text": "x", "deadlines": {}})
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                     str(body), home=home, check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0 and "hotline body to" in result.stderr
     float_body = write_json(home.parent / "f.json", {**HOTLINE, "text": 1.5})
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                     str(float_body), home=home, check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(float_body),
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0 and "floating-point" in result.stderr
     assert log_size(home) == 2
 
 
 def test_log_append_refuses_an_oversized_header(home: Path) -> None:
     parties = ",".join(f"P{i:03d}" for i in range(700))
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                     str(write_json(home.parent / "b.json", HOTLINE)), "--to", parties,
-                     home=home, check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(write_json(home.parent / "b.json", HOTLINE)),
+        "--to",
+        parties,
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0 and "over the limit of 4096" in result.stderr
     assert log_size(home) == 2
 
 
 def test_log_append_is_admin_only_and_audited(home: Path) -> None:
-    run_cli("user", "add", "duty", "--role", "duty-officer", home=home,
-            PARLEY_NEW_PASSWORD="duty-password", **officer_env())  # fmt: skip
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                     str(write_json(home.parent / "b.json", HOTLINE)), "--to", "CN",
-                     home=home, check=False, PARLEY_USER="duty",
-                     PARLEY_PASSWORD="duty-password")  # fmt: skip
+    run_cli(
+        "user",
+        "add",
+        "duty",
+        "--role",
+        "duty-officer",
+        home=home,
+        PARLEY_NEW_PASSWORD="duty-password",
+        **officer_env(),
+    )
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(write_json(home.parent / "b.json", HOTLINE)),
+        "--to",
+        "CN",
+        home=home,
+        check=False,
+        PARLEY_USER="duty",
+        PARLEY_PASSWORD="duty-password",
+    )
     assert result.returncode == 5 and "needs admin" in result.stderr
-    wrong = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                    str(write_json(home.parent / "b.json", HOTLINE)), "--to", "CN",
-                    home=home, check=False, PARLEY_USER="admin",
-                    PARLEY_PASSWORD="not-the-password")  # fmt: skip
+    wrong = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(write_json(home.parent / "b.json", HOTLINE)),
+        "--to",
+        "CN",
+        home=home,
+        check=False,
+        PARLEY_USER="admin",
+        PARLEY_PASSWORD="not-the-password",
+    )
     assert wrong.returncode == 5 and "authentication failed" in wrong.stderr
     assert log_size(home) == 2
     from parley.node.node import Node
@@ -147,14 +271,35 @@ def test_script_token_authenticates_an_officer(home: Path) -> None:
     token = run_cli("user", "token", "admin", home=home, **officer_env()).stdout.strip()
     assert token.startswith("admin.")
     body = write_json(home.parent / "b.json", HOTLINE)
-    result = run_cli("log", "append", "--kind", "hotline", "--status", "Test", "--body-file",
-                     str(body), "--to", "CN", home=home, PARLEY_TOKEN=token)  # fmt: skip
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        home=home,
+        PARLEY_TOKEN=token,
+    )
     assert result.stdout.startswith("JP:2 ")
 
 
 def test_jsonl_append_appends_in_batches(home: Path) -> None:
-    lines = [json.dumps({"kind": "hotline", "status": "Exercise", "to": "CN",
-                         "body": {**HOTLINE, "text": f"line {i}"}}) for i in range(2500)]  # fmt: skip
+    lines = [
+        json.dumps(
+            {
+                "kind": "hotline",
+                "status": "Exercise",
+                "to": "CN",
+                "body": {**HOTLINE, "text": f"line {i}"},
+            }
+        )
+        for i in range(2500)
+    ]
     source = home.parent / "many.jsonl"
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = run_cli("log", "append", "--jsonl", str(source), home=home, **officer_env()).stdout
@@ -167,8 +312,9 @@ def test_jsonl_error_names_the_line_and_appends_nothing(home: Path) -> None:
     source = home.parent / "bad.jsonl"
     good = json.dumps({"kind": "hotline", "status": "Exercise", "to": "CN", "body": HOTLINE})
     source.write_text(good + "\n" + good.replace('"Exercise"', '"Maybe"') + "\n")
-    result = run_cli("log", "append", "--jsonl", str(source), home=home, check=False,
-                     **officer_env())  # fmt: skip
+    result = run_cli(
+        "log", "append", "--jsonl", str(source), home=home, check=False, **officer_env()
+    )
     assert result.returncode != 0 and "line 2" in result.stderr and "status" in result.stderr
     assert log_size(home) == 2
 
@@ -178,8 +324,9 @@ def test_tampered_export_is_refused_naming_the_entry(home: Path) -> None:
     append_hotline(home)
     export = home.parent / "export.jsonl"
     run_cli("log", "export", str(export), home=home, **officer_env())
-    assert "OK JP on parley-test: 4 entries" in run_cli("verify", "log", str(export),
-                                                        home=home).stdout
+    assert (
+        "OK JP on parley-test: 4 entries" in run_cli("verify", "log", str(export), home=home).stdout
+    )
     lines = export.read_text().splitlines()
     record = json.loads(lines[4])  # seq 3
     header = json.loads(base64.b64decode(record["leaf"]))
@@ -227,9 +374,15 @@ def test_entry_proof_verifies_offline_and_fails_when_altered(home: Path) -> None
     altered.write_text(json.dumps(doc))
     result = run_cli("verify", "proof", str(altered), home=elsewhere, check=False)
     assert result.returncode == 3
-    other = run_cli("verify", "proof", str(proof), "--identity",
-                    base64.b64encode(b"\x01" * 32).decode(), home=elsewhere,
-                    check=False)  # fmt: skip
+    other = run_cli(
+        "verify",
+        "proof",
+        str(proof),
+        "--identity",
+        base64.b64encode(b"\x01" * 32).decode(),
+        home=elsewhere,
+        check=False,
+    )
     assert other.returncode == 3 and "pinned" in other.stderr
 
 
@@ -241,8 +394,19 @@ def test_three_members_draft_sign_and_adopt_a_network_policy(tmp_path: Path) -> 
         info.write_text(run_cli("node", "info", "--json", home=home).stdout)
         infos += ["--member", str(info)]
     draft = tmp_path / "policy.json"
-    run_cli("policy", "draft", str(draft), "--network", "parley-test", "--name", "Test network",
-            "--deadline-scale", "0.01", *infos, home=tmp_path)  # fmt: skip
+    run_cli(
+        "policy",
+        "draft",
+        str(draft),
+        "--network",
+        "parley-test",
+        "--name",
+        "Test network",
+        "--deadline-scale",
+        "0.01",
+        *infos,
+        home=tmp_path,
+    )
     run_cli("policy", "sign", str(draft), home=homes["JP"], **officer_env())
     early = run_cli("policy", "adopt", str(draft), home=homes["JP"], check=False, **officer_env())
     assert early.returncode != 0 and "lacks the signatures of CN, US" in early.stderr
@@ -256,8 +420,9 @@ def test_three_members_draft_sign_and_adopt_a_network_policy(tmp_path: Path) -> 
         policy_hash = policy_hash or info["policy"]
         assert info["policy"] == policy_hash
     line = append_hotline(homes["JP"], acknowledged_within=3000)  # within the scaled bound
-    header = json.loads(run_cli("log", "show", "--json", "--from", "3", home=homes["JP"],
-                                **officer_env()).stdout)
+    header = json.loads(
+        run_cli("log", "show", "--json", "--from", "3", home=homes["JP"], **officer_env()).stdout
+    )
     assert line.startswith("JP:3") and header["policy"] == policy_hash
     assert "OK JP" in run_cli("verify", "log", home=homes["JP"]).stdout
 
@@ -267,8 +432,18 @@ def test_policy_of_another_network_is_refused(tmp_path: Path) -> None:
     info = tmp_path / "jp.json"
     info.write_text(run_cli("node", "info", "--json", home=jp).stdout)
     draft = tmp_path / "policy.json"
-    run_cli("policy", "draft", str(draft), "--network", "nea-live", "--name", "Live",
-            "--member", str(info), home=tmp_path)  # fmt: skip
+    run_cli(
+        "policy",
+        "draft",
+        str(draft),
+        "--network",
+        "nea-live",
+        "--name",
+        "Live",
+        "--member",
+        str(info),
+        home=tmp_path,
+    )
     run_cli("policy", "sign", str(draft), home=jp, **officer_env())
     result = run_cli("policy", "adopt", str(draft), home=jp, check=False, **officer_env())
     assert result.returncode != 0 and "never changes network" in result.stderr
@@ -289,13 +464,29 @@ def test_witness_add_refuses_a_vkey_that_is_not_a_cosignature_key(home: Path) ->
     from parley.core.checkpoint import vkey
 
     note_key = vkey("witness.example/w1", b"\x07" * 32)  # a signed-note key, type 0x01
-    result = run_cli("witness", "add", "http://127.0.0.1:9", "--vkey", note_key, home=home,
-                     check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "witness",
+        "add",
+        "http://127.0.0.1:9",
+        "--vkey",
+        note_key,
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0
     assert "not an Ed25519 cosignature/v1 witness key (0x04)" in result.stderr
     mldsa = "witness.example/w1+00000000+" + base64.b64encode(b"\x06" + b"\x01" * 1312).decode()
-    result = run_cli("witness", "add", "http://127.0.0.1:9", "--vkey", mldsa, home=home,
-                     check=False, **officer_env())  # fmt: skip
+    result = run_cli(
+        "witness",
+        "add",
+        "http://127.0.0.1:9",
+        "--vkey",
+        mldsa,
+        home=home,
+        check=False,
+        **officer_env(),
+    )
     assert result.returncode != 0 and "0x06" in result.stderr and "policy names" in result.stderr
     listed = json.loads(run_cli("witness", "list", "--json", home=home).stdout)
     assert listed == []

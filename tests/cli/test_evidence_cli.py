@@ -81,8 +81,7 @@ def author(tmp_path: Path) -> tuple[Path, str, str]:
 def exported(author: tuple[Path, str, str], tmp_path: Path) -> Path:
     home, ref, _identity = author
     file = tmp_path / "bundle.json"
-    result = run_cli("evidence", "export", ref, "--out", str(file), home=home,
-                     **officer_env())
+    result = run_cli("evidence", "export", ref, "--out", str(file), home=home, **officer_env())
     assert f"Bundle of {ref}: receipts 1, key histories of JP, KR, US" in result.stdout
     return file
 
@@ -156,8 +155,9 @@ def test_evidence_without_body_leaks_reply_text_attack(tmp_path: Path) -> None:
     with_bodies = run_cli("evidence", "export", ref, home=home, **officer_env()).stdout
     assert any(REPLY.encode() in body for body in bodies_in(json.loads(with_bodies)))
     file = tmp_path / "bundle.json"
-    run_cli("evidence", "export", ref, "--without-body", "--out", str(file), home=home,
-            **officer_env())  # fmt: skip
+    run_cli(
+        "evidence", "export", ref, "--without-body", "--out", str(file), home=home, **officer_env()
+    )
     data = file.read_bytes()
     doc = json.loads(data)
     carried = bodies_in(doc)

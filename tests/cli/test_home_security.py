@@ -39,28 +39,76 @@ def restricted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str
     """A JP home holding a RED hotline message and a notification; (home, hotline, alert)."""
     home = init_node(tmp_path_factory.mktemp("restricted") / "jp")
     body = home.parent / "hotline.json"
-    body.write_text(json.dumps({"to": "CN", "text": SECRET,
-                                "deadlines": {"acknowledged_within": 300000}}))  # fmt: skip
-    sent = run_cli("log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file",
-                   str(body), "--to", "CN", "--tlp", "RED", home=home, **officer_env())  # fmt: skip
-    alert = run_cli("notify", "--category", "met.flood", "--severity", "Moderate", "--urgency",
-                    "Expected", "--certainty", "Likely", "--status", "Exercise", "--circle",
-                    "35.7,139.8,20", "--headline", SECRET, home=home, **officer_env())  # fmt: skip
-    run_cli("user", "add", "watcher", "--role", "observer", home=home,
-            PARLEY_NEW_PASSWORD=WATCHER["PARLEY_PASSWORD"], **officer_env())  # fmt: skip
+    body.write_text(
+        json.dumps({"to": "CN", "text": SECRET, "deadlines": {"acknowledged_within": 300000}})
+    )
+    sent = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        "--tlp",
+        "RED",
+        home=home,
+        **officer_env(),
+    )
+    alert = run_cli(
+        "notify",
+        "--category",
+        "met.flood",
+        "--severity",
+        "Moderate",
+        "--urgency",
+        "Expected",
+        "--certainty",
+        "Likely",
+        "--status",
+        "Exercise",
+        "--circle",
+        "35.7,139.8,20",
+        "--headline",
+        SECRET,
+        home=home,
+        **officer_env(),
+    )
+    run_cli(
+        "user",
+        "add",
+        "watcher",
+        "--role",
+        "observer",
+        home=home,
+        PARLEY_NEW_PASSWORD=WATCHER["PARLEY_PASSWORD"],
+        **officer_env(),
+    )
     return home, sent.stdout.split()[0], alert.stdout.strip()
 
 
 def read_commands(hotline: str, alert: str, folder: Path) -> list[list[str]]:
     return [
-        ["hotline", "show", hotline], ["hotline", "show", hotline, "--json"],
-        ["hotline", "log", "CN"], ["hotline", "log", "CN", "--json"],
-        ["notify", "show", alert], ["notify", "show", alert, "--json"],
-        ["export", alert], ["export", "--all", "--out", str(folder / "all")],
-        ["log", "export", str(folder / "log.jsonl")], ["log", "show"], ["log", "show", "--json"],
-        ["log", "proof", hotline], ["evidence", "export", hotline], ["user", "list"],
-        ["receipts", hotline], ["receipts", hotline, "--json"],
-    ]  # fmt: skip
+        ["hotline", "show", hotline],
+        ["hotline", "show", hotline, "--json"],
+        ["hotline", "log", "CN"],
+        ["hotline", "log", "CN", "--json"],
+        ["notify", "show", alert],
+        ["notify", "show", alert, "--json"],
+        ["export", alert],
+        ["export", "--all", "--out", str(folder / "all")],
+        ["log", "export", str(folder / "log.jsonl")],
+        ["log", "show"],
+        ["log", "show", "--json"],
+        ["log", "proof", hotline],
+        ["evidence", "export", hotline],
+        ["user", "list"],
+        ["receipts", hotline],
+        ["receipts", hotline, "--json"],
+    ]
 
 
 @pytest.mark.parametrize("index", range(len(read_commands("", "", Path()))))
@@ -73,8 +121,10 @@ def test_unauthenticated_local_user_reads_restricted_bodies_attack(
         refused = run_cli(*command, home=home, check=False, **env)
         assert refused.returncode == 5, (command, refused.stdout, refused.stderr)
         assert "Traceback" not in refused.stderr
-        assert ("no officer credentials given" in refused.stderr
-                or "authentication failed" in refused.stderr)  # fmt: skip
+        assert (
+            "no officer credentials given" in refused.stderr
+            or "authentication failed" in refused.stderr
+        )
         assert refused.stdout == ""
         assert not list(tmp_path.iterdir())  # no export written
     allowed = run_cli(*command, home=home, **WATCHER)  # an observer may read
@@ -89,10 +139,25 @@ def test_other_local_user_reads_the_database_attack(tmp_path: Path, umask_022: N
     server = Server(home)
     try:
         body = tmp_path / "hotline.json"
-        body.write_text(json.dumps({"to": "CN", "text": SECRET,
-                                    "deadlines": {"acknowledged_within": 300000}}))  # fmt: skip
-        run_cli("log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file",
-                str(body), "--to", "CN", "--tlp", "RED", home=home, **officer_env())  # fmt: skip
+        body.write_text(
+            json.dumps({"to": "CN", "text": SECRET, "deadlines": {"acknowledged_within": 300000}})
+        )
+        run_cli(
+            "log",
+            "append",
+            "--kind",
+            "hotline",
+            "--status",
+            "Exercise",
+            "--body-file",
+            str(body),
+            "--to",
+            "CN",
+            "--tlp",
+            "RED",
+            home=home,
+            **officer_env(),
+        )
         files = [home / "parley.db", home / "parley.db-wal", home / "parley.db-shm"]
         for path in files:
             assert path.exists() and mode(path) == 0o600, path
@@ -107,21 +172,37 @@ def test_exports_are_written_for_the_officer_alone(
 ) -> None:
     home, hotline, alert = restricted
     run_cli("log", "export", str(tmp_path / "log.jsonl"), home=home, **officer_env())
-    run_cli("log", "proof", hotline, "--out", str(tmp_path / "proof.json"), home=home,
-            **officer_env())  # fmt: skip
-    run_cli("evidence", "export", hotline, "--out", str(tmp_path / "bundle.json"), home=home,
-            **officer_env())  # fmt: skip
+    run_cli(
+        "log", "proof", hotline, "--out", str(tmp_path / "proof.json"), home=home, **officer_env()
+    )
+    run_cli(
+        "evidence",
+        "export",
+        hotline,
+        "--out",
+        str(tmp_path / "bundle.json"),
+        home=home,
+        **officer_env(),
+    )
     run_cli("export", "--all", "--out", str(tmp_path / "cap"), home=home, **officer_env())
-    written = [tmp_path / "log.jsonl", tmp_path / "proof.json", tmp_path / "bundle.json",
-               *(tmp_path / "cap").iterdir()]  # fmt: skip
+    written = [
+        tmp_path / "log.jsonl",
+        tmp_path / "proof.json",
+        tmp_path / "bundle.json",
+        *(tmp_path / "cap").iterdir(),
+    ]
     assert len(written) > 3
     for path in written:
         assert mode(path) == 0o600, path
 
 
-@pytest.mark.parametrize(("target", "loose", "hint"), [
-    ("", 0o755, "chmod 700"), ("parley.db", 0o644, "chmod 600"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "loose", "hint"),
+    [
+        ("", 0o755, "chmod 700"),
+        ("parley.db", 0o644, "chmod 600"),
+    ],
+)
 def test_a_home_open_to_other_users_is_refused(
     tmp_path: Path, target: str, loose: int, hint: str
 ) -> None:
@@ -140,11 +221,26 @@ def test_copied_home_opens_its_own_database(tmp_path: Path) -> None:
     shutil.copytree(home, copy)
     size = (home / "parley.db").stat().st_size
     body = tmp_path / "hotline.json"
-    body.write_text(json.dumps({"to": "CN", "text": "only in the copy",
-                                "deadlines": {"acknowledged_within": 300000}}))  # fmt: skip
+    body.write_text(
+        json.dumps(
+            {"to": "CN", "text": "only in the copy", "deadlines": {"acknowledged_within": 300000}}
+        )
+    )
     for _ in range(3):
-        run_cli("log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file",
-                str(body), "--to", "CN", home=copy, **officer_env())  # fmt: skip
+        run_cli(
+            "log",
+            "append",
+            "--kind",
+            "hotline",
+            "--status",
+            "Exercise",
+            "--body-file",
+            str(body),
+            "--to",
+            "CN",
+            home=copy,
+            **officer_env(),
+        )
     assert (home / "parley.db").stat().st_size == size
     assert not (home / "parley.db-wal").exists() or (home / "parley.db-wal").stat().st_size == 0
     shown = run_cli("log", "show", "--json", home=home, **officer_env()).stdout.splitlines()
@@ -156,8 +252,19 @@ def test_copied_home_opens_its_own_database(tmp_path: Path) -> None:
 
 def test_init_records_the_node_s_own_urls(tmp_path: Path) -> None:
     home = tmp_path / "jp"
-    run_cli("init", str(home), "--party", "JP", "--name", "JP centre", "--url",
-            "https://jp.example:8700/", "--url", "https://203.0.113.7:8700", home=home)  # fmt: skip
+    run_cli(
+        "init",
+        str(home),
+        "--party",
+        "JP",
+        "--name",
+        "JP centre",
+        "--url",
+        "https://jp.example:8700/",
+        "--url",
+        "https://203.0.113.7:8700",
+        home=home,
+    )
     info = json.loads(run_cli("node", "info", "--json", home=home).stdout)
     assert info["urls"] == ["https://jp.example:8700", "https://203.0.113.7:8700"]
     assert "url" in info
@@ -167,8 +274,7 @@ def test_init_records_the_node_s_own_urls(tmp_path: Path) -> None:
 
 def test_init_without_url_names_the_local_address_and_port(tmp_path: Path) -> None:
     home = tmp_path / "jp"
-    run_cli("init", str(home), "--party", "JP", "--name", "JP centre", "--port", "8711",
-            home=home)  # fmt: skip
+    run_cli("init", str(home), "--party", "JP", "--name", "JP centre", "--port", "8711", home=home)
     info = json.loads(run_cli("node", "info", "--json", home=home).stdout)
     assert info["urls"] == ["https://127.0.0.1:8711"]
     written = tomllib.loads((home / "parley.toml").read_text(encoding="utf-8"))
@@ -177,8 +283,18 @@ def test_init_without_url_names_the_local_address_and_port(tmp_path: Path) -> No
 
 def test_init_refuses_a_bad_url_and_creates_nothing(tmp_path: Path) -> None:
     home = tmp_path / "jp"
-    result = run_cli("init", str(home), "--party", "JP", "--name", "JP centre", "--url",
-                     "https://jp.example/parley", home=home, check=False)  # fmt: skip
+    result = run_cli(
+        "init",
+        str(home),
+        "--party",
+        "JP",
+        "--name",
+        "JP centre",
+        "--url",
+        "https://jp.example/parley",
+        home=home,
+        check=False,
+    )
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "[server] url" in result.stderr and "https://jp.example/parley" in result.stderr
     assert not home.exists()

@@ -18,8 +18,16 @@ from tests.support import OfficerEnv, init_node, officer_env, run_cli
 
 DUTY: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": "duty-password"}
 ANALYST: OfficerEnv = {"PARLEY_USER": "analyst", "PARLEY_PASSWORD": "analyst-password"}
-COURSE = ["--phrase", "nav.course-speed", "--param", "unit=Kirishima", "--param", "course=45",
-          "--param", "speed=12"]  # fmt: skip
+COURSE = [
+    "--phrase",
+    "nav.course-speed",
+    "--param",
+    "unit=Kirishima",
+    "--param",
+    "course=45",
+    "--param",
+    "speed=12",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +40,32 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         info.write_text(run_cli("node", "info", "--json", home=home).stdout)
         members += ["--member", str(info)]
     draft = folder / "policy.json"
-    run_cli("policy", "draft", str(draft), "--network", "parley-test", "--name", "Pair",
-            *members, home=folder)  # fmt: skip
+    run_cli(
+        "policy",
+        "draft",
+        str(draft),
+        "--network",
+        "parley-test",
+        "--name",
+        "Pair",
+        *members,
+        home=folder,
+    )
     for home in homes.values():
         run_cli("policy", "sign", str(draft), home=home, **officer_env())
     for home in homes.values():
         run_cli("policy", "adopt", str(draft), home=home, **officer_env())
     for name, role, env in (("duty", "duty-officer", DUTY), ("analyst", "analyst", ANALYST)):
-        run_cli("user", "add", name, "--role", role, home=homes["JP"],
-                PARLEY_NEW_PASSWORD=env["PARLEY_PASSWORD"], **officer_env())  # fmt: skip
+        run_cli(
+            "user",
+            "add",
+            name,
+            "--role",
+            role,
+            home=homes["JP"],
+            PARLEY_NEW_PASSWORD=env["PARLEY_PASSWORD"],
+            **officer_env(),
+        )
     return homes
 
 
@@ -51,8 +76,11 @@ def hotline(
 
 
 def log_size(home: Path) -> int:
-    return len(run_cli("log", "show", "--json", "--limit", "100000", home=home,
-                       **officer_env()).stdout.splitlines())
+    return len(
+        run_cli(
+            "log", "show", "--json", "--limit", "100000", home=home, **officer_env()
+        ).stdout.splitlines()
+    )
 
 
 def test_phrases_lists_the_catalogue_in_the_node_s_or_the_chosen_language(
@@ -62,10 +90,14 @@ def test_phrases_lists_the_catalogue_in_the_node_s_or_the_chosen_language(
     assert doc["catalogue"] == phrases.catalogue_hash() and doc["lang"] == "ja"
     assert len(doc["phrases"]) >= 60 and set(doc["types"]) == set(phrases.PARAM_TYPES)
     course = next(p for p in doc["phrases"] if p["code"] == "nav.course-speed")
-    assert course["params"] == [{"name": "unit", "type": "name"},
-                                {"name": "course", "type": "bearing"},
-                                {"name": "speed", "type": "speed"}]  # fmt: skip
-    assert course["text"] == course["texts"]["ja"] == "{unit}は針路{course}、速力{speed}で航行中です。"
+    assert course["params"] == [
+        {"name": "unit", "type": "name"},
+        {"name": "course", "type": "bearing"},
+        {"name": "speed", "type": "speed"},
+    ]
+    assert (
+        course["text"] == course["texts"]["ja"] == "{unit}は針路{course}、速力{speed}で航行中です。"
+    )
     table = hotline(homes["CN"], "phrases", "--group", "nav").stdout
     assert "航向、航速和高度" in table and "{unit}航向{course}，航速{speed}。" in table
     russian = hotline(homes["CN"], "phrases", "--lang", "ru", "--group", "ack").stdout
@@ -82,22 +114,46 @@ def test_send_signs_an_amber_message_to_both_parties_and_prints_its_reference(
     ref = sent.stdout.strip()
     assert ref.startswith("JP:")
     assert "Kirishimaは針路045°、速力12ノットで航行中です。" in sent.stderr
-    (row,) = [json.loads(line) for line in
-              run_cli("log", "show", "--json", "--limit", "100000", home=jp, **officer_env()).stdout.splitlines()
-              if json.loads(line)["ref"] == ref]  # fmt: skip
+    (row,) = [
+        json.loads(line)
+        for line in run_cli(
+            "log", "show", "--json", "--limit", "100000", home=jp, **officer_env()
+        ).stdout.splitlines()
+        if json.loads(line)["ref"] == ref
+    ]
     assert row["kind"] == "hotline" and row["audience"] == ["CN", "JP"] and row["tlp"] == "AMBER"
     assert row["status"] == "Exercise"
     shown = json.loads(hotline(jp, "show", ref, "--json", "--lang", "ko", **DUTY).stdout)
     assert shown["params"] == {"unit": "Kirishima", "course": "045", "speed": "12"}
     assert shown["catalogue"] == phrases.catalogue_hash() and shown["catalogue_matches"]
     assert shown["signed_rendering"]["lang"] == "ja"
-    assert shown["rendering"] == {"lang": "ko",
-                                  "text": "Kirishima은(는) 침로 045°, 속력 12노트로 항행 중입니다."}
+    assert shown["rendering"] == {
+        "lang": "ko",
+        "text": "Kirishima은(는) 침로 045°, 속력 12노트로 항행 중입니다.",
+    }
     assert shown["acknowledged_within"] == 5 * 60 * 1000  # the policy's hotline class
-    assert shown["answer"] == {"party": "CN", "status": "none", "delivered": None,
-                               "acknowledged": None}  # fmt: skip
-    reply = hotline(jp, "send", "CN", "--phrase", "ack.checking", "--reply-to", ref, "--lang",
-                    "en", "--tlp", "RED", "--status", "Exercise", **DUTY).stdout.strip()
+    assert shown["answer"] == {
+        "party": "CN",
+        "status": "none",
+        "delivered": None,
+        "acknowledged": None,
+    }
+    reply = hotline(
+        jp,
+        "send",
+        "CN",
+        "--phrase",
+        "ack.checking",
+        "--reply-to",
+        ref,
+        "--lang",
+        "en",
+        "--tlp",
+        "RED",
+        "--status",
+        "Exercise",
+        **DUTY,
+    ).stdout.strip()
     answered = json.loads(hotline(jp, "show", reply, "--json", **DUTY).stdout)
     assert answered["in_reply_to"] == ref and answered["tlp"] == "RED"
     assert answered["signed_rendering"] == {"lang": "en", "text": "We are checking and will reply."}
@@ -108,14 +164,18 @@ def test_send_signs_an_amber_message_to_both_parties_and_prints_its_reference(
     [
         (COURSE, DUTY, 1, "--status is required: one of Actual, Exercise, Test, Draft"),
         ([*COURSE, "--status", "Real"], DUTY, 1, "--status 'Real' is not one of"),
-        ([*COURSE[:-1], "speed=2001", "--status", "Actual"], DUTY, 1,
-         "parameter 'speed' (speed): 2001 is outside 0-2000 knots"),
+        (
+            [*COURSE[:-1], "speed=2001", "--status", "Actual"],
+            DUTY,
+            1,
+            "parameter 'speed' (speed): 2001 is outside 0-2000 knots",
+        ),
         ([*COURSE, "--param", "course", "--status", "Actual"], DUTY, 1, "is not NAME=VALUE"),
         (["--status", "Actual"], DUTY, 1, "needs --phrase or --text"),
         (["--text", "hello", "--status", "Actual", "--to-be-refused"], DUTY, 2, "No such option"),
         ([*COURSE, "--status", "Exercise"], ANALYST, 5, "needs duty-officer or admin"),
     ],
-)  # fmt: skip
+)
 def test_send_refuses_bad_input_with_a_clear_error_and_appends_nothing(
     homes: dict[str, Path], args: list[str], env: dict[str, str], code: int, words: str
 ) -> None:
@@ -128,8 +188,9 @@ def test_send_refuses_bad_input_with_a_clear_error_and_appends_nothing(
 
 
 def test_send_to_a_party_outside_the_network_is_refused(homes: dict[str, Path]) -> None:
-    result = hotline(homes["JP"], "send", "KR", "--text", "hello", "--status", "Exercise",
-                     check=False, **DUTY)  # fmt: skip
+    result = hotline(
+        homes["JP"], "send", "KR", "--text", "hello", "--status", "Exercise", check=False, **DUTY
+    )
     assert result.returncode != 0 and "party KR is not a member" in result.stderr
 
 

@@ -24,7 +24,8 @@ from parley.node.node import Node, now_ms
 from tests.support import PARLEY, cli_env, init_node, officer_env, run_cli
 
 _spec = importlib.util.spec_from_file_location(
-    "parley_node_kit", Path(__file__).parents[1] / "node" / "conftest.py")
+    "parley_node_kit", Path(__file__).parents[1] / "node" / "conftest.py"
+)
 assert _spec is not None and _spec.loader is not None
 kit: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(kit)
@@ -40,8 +41,19 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         info.write_text(run_cli("node", "info", "--json", home=home).stdout)
         members += ["--member", str(info)]
     draft = folder / "policy.json"
-    run_cli("policy", "draft", str(draft), "--network", "parley-test", "--name", "Pair",
-            "--deadline-scale", "0.01", *members, home=folder)  # fmt: skip
+    run_cli(
+        "policy",
+        "draft",
+        str(draft),
+        "--network",
+        "parley-test",
+        "--name",
+        "Pair",
+        "--deadline-scale",
+        "0.01",
+        *members,
+        home=folder,
+    )
     for home in homes.values():
         run_cli("policy", "sign", str(draft), home=home, **officer_env())
     for home in homes.values():
@@ -79,8 +91,9 @@ def test_the_inbox_lists_a_hotline_with_its_clock_and_show_reads_it(
     homes: dict[str, Path],
 ) -> None:
     jp, cn = homes["JP"], homes["CN"]
-    sent = cli(jp, "hotline", "send", "CN", "--text", "ship \x1b[31m ahead", "--status",
-               "Exercise").stdout.strip()  # fmt: skip
+    sent = cli(
+        jp, "hotline", "send", "CN", "--text", "ship \x1b[31m ahead", "--status", "Exercise"
+    ).stdout.strip()
     carry(cn, jp)
 
     page = json.loads(cli(cn, "inbox", "--json").stdout)
@@ -96,8 +109,9 @@ def test_the_inbox_lists_a_hotline_with_its_clock_and_show_reads_it(
     assert "\x1b" not in read  # the peer's control character is shown escaped
 
     cli(cn, "ack", sent)
-    (item,) = [i for i in json.loads(cli(cn, "inbox", "--json").stdout)["items"]
-               if i["ref"] == sent]  # fmt: skip
+    (item,) = [
+        i for i in json.loads(cli(cn, "inbox", "--json").stdout)["items"] if i["ref"] == sent
+    ]
     assert item["receipt"] == "acknowledged" and item["clocks"] == []
     status = json.loads(cli(cn, "status", "--json").stdout)
     assert [r for r in status["open"] if r["entry"] == sent] == []
@@ -106,28 +120,32 @@ def test_the_inbox_lists_a_hotline_with_its_clock_and_show_reads_it(
 def test_an_empty_or_filtered_inbox_says_why(homes: dict[str, Path]) -> None:
     jp = homes["JP"]
     assert cli(jp, "inbox").stdout.strip() == "nothing addressed to JP yet"
-    assert "nothing matches --kind inquiry" in cli(homes["CN"], "inbox", "--kind",
-                                                   "inquiry").stdout  # fmt: skip
+    assert "nothing matches --kind inquiry" in cli(homes["CN"], "inbox", "--kind", "inquiry").stdout
     refused = cli(jp, "inbox", "--kind", "receipt", check=False)
     assert refused.returncode != 0 and "--kind 'receipt' is not an addressed kind" in refused.stderr
 
 
 def test_the_inbox_needs_an_officer_who_may_read(homes: dict[str, Path]) -> None:
-    refused = run_cli("inbox", home=homes["CN"], check=False,
-                      PARLEY_USER="admin", PARLEY_PASSWORD="wrong")  # fmt: skip
+    refused = run_cli(
+        "inbox", home=homes["CN"], check=False, PARLEY_USER="admin", PARLEY_PASSWORD="wrong"
+    )
     assert refused.returncode == 5
 
 
 def test_follow_prints_what_arrives_and_stops_when_bounded(homes: dict[str, Path]) -> None:
     jp, cn = homes["JP"], homes["CN"]
     follower = subprocess.Popen(
-        [*PARLEY, "inbox", "--json", "--follow-for", "20"], env=cli_env(cn, **officer_env()),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [*PARLEY, "inbox", "--json", "--follow-for", "20"],
+        env=cli_env(cn, **officer_env()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(4)  # the first page is printed before the new message exists
-        sent = cli(jp, "hotline", "send", "CN", "--text", "new one", "--status",
-                   "Exercise").stdout.strip()  # fmt: skip
+        sent = cli(
+            jp, "hotline", "send", "CN", "--text", "new one", "--status", "Exercise"
+        ).stdout.strip()
         carry(cn, jp)
         output, errors = follower.communicate(timeout=60)
     finally:
@@ -143,16 +161,41 @@ def test_log_append_refuses_what_peers_would_store_header_only(
 ) -> None:
     jp = homes["JP"]
     body = tmp_path / "body.json"
-    body.write_text(json.dumps({"to": "CN", "text": "later",
-                                "deadlines": {"acknowledged_within": 300000}}))  # fmt: skip
-    refused = cli(jp, "log", "append", "--kind", "hotline", "--status", "Exercise",
-                  "--body-file", str(body), "--to", "CN,JP", check=False)  # fmt: skip
+    body.write_text(
+        json.dumps({"to": "CN", "text": "later", "deadlines": {"acknowledged_within": 300000}})
+    )
+    refused = cli(
+        jp,
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN,JP",
+        check=False,
+    )
     assert refused.returncode != 0
     assert "acknowledged_within 300000 ms is outside the policy's bounds" in refused.stderr
     assert "12000" in refused.stderr
     body.write_text(json.dumps({"nonce": "ab" * 16, "deadlines": {}}))
-    stranger = cli(jp, "log", "append", "--kind", "check", "--status", "Exercise",
-                   "--body-file", str(body), "--to", "ZZ", check=False)  # fmt: skip
+    stranger = cli(
+        jp,
+        "log",
+        "append",
+        "--kind",
+        "check",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "ZZ",
+        check=False,
+    )
     assert stranger.returncode != 0 and "ZZ is not a member" in stranger.stderr
 
 

@@ -48,8 +48,21 @@ def public_b64(path: Path) -> str:
 def append_hotline(home: Path) -> subprocess.CompletedProcess[str]:
     body = home.parent / "hotline.json"
     body.write_text(json.dumps(HOTLINE), encoding="utf-8")
-    return run_cli("log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file",
-                   str(body), "--to", "CN", home=home, check=False, **officer_env())  # fmt: skip
+    return run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        home=home,
+        check=False,
+        **officer_env(),
+    )
 
 
 def key_files(home: Path) -> dict[str, bytes]:
@@ -128,8 +141,9 @@ def test_wrong_next_key_file_is_refused_and_nothing_changes(
     else:
         path = home / wrong
     files, size = key_files(home), len(key_entries(home))
-    result = run_cli("key", "rotate", "--next-key", str(path), home=home, check=False,
-                     **officer_env())  # fmt: skip
+    result = run_cli(
+        "key", "rotate", "--next-key", str(path), home=home, check=False, **officer_env()
+    )
     assert result.returncode in (3, 4), result.stderr
     if wrong != "missing.pem":
         assert "refusing to rotate (nothing was changed)" in result.stderr
@@ -140,13 +154,23 @@ def test_wrong_next_key_file_is_refused_and_nothing_changes(
 
 
 def test_rotation_is_an_administrator_action(home: Path) -> None:
-    run_cli("user", "add", "duty", "--role", "duty-officer", home=home,
-            PARLEY_NEW_PASSWORD="duty-password", **officer_env())  # fmt: skip
-    refused = run_cli("key", "rotate", home=home, check=False, PARLEY_USER="duty",
-                      PARLEY_PASSWORD="duty-password")  # fmt: skip
+    run_cli(
+        "user",
+        "add",
+        "duty",
+        "--role",
+        "duty-officer",
+        home=home,
+        PARLEY_NEW_PASSWORD="duty-password",
+        **officer_env(),
+    )
+    refused = run_cli(
+        "key", "rotate", home=home, check=False, PARLEY_USER="duty", PARLEY_PASSWORD="duty-password"
+    )
     assert refused.returncode == 5 and "needs admin" in refused.stderr
-    bogus = run_cli("key", "rotate", "--purpose", "identity", home=home, check=False,
-                    **officer_env())  # fmt: skip
+    bogus = run_cli(
+        "key", "rotate", "--purpose", "identity", home=home, check=False, **officer_env()
+    )
     assert bogus.returncode != 0 and "unknown key purpose" in bogus.stderr
 
 
@@ -169,10 +193,17 @@ def test_verify_log_of_an_export_spanning_rotations_passes(home: Path) -> None:
 def test_rotation_with_passphrase_keeps_new_key_files_encrypted(tmp_path: Path) -> None:
     home = tmp_path / "jp"
     secret: Passphrase = {"PARLEY_PASSPHRASE": "a long key passphrase"}
-    run_cli("init", str(home), "--party", "JP", "--name", "JP", "--passphrase", home=home,
-            **secret)  # fmt: skip
-    run_cli("user", "add", "admin", "--role", "admin", home=home,
-            PARLEY_NEW_PASSWORD=officer_env()["PARLEY_PASSWORD"], **secret)  # fmt: skip
+    run_cli("init", str(home), "--party", "JP", "--name", "JP", "--passphrase", home=home, **secret)
+    run_cli(
+        "user",
+        "add",
+        "admin",
+        "--role",
+        "admin",
+        home=home,
+        PARLEY_NEW_PASSWORD=officer_env()["PARLEY_PASSWORD"],
+        **secret,
+    )
     run_cli("key", "rotate", home=home, **secret, **officer_env())
     run_cli("key", "rotate", "--purpose", "log", home=home, **secret, **officer_env())
     for path in ("keys/identity.pem", "keys/log.pem", "offline/next-identity.pem"):
@@ -207,8 +238,13 @@ else:
 
 
 def kill_rotation(home: Path, point: str, purpose: str) -> None:
-    killed = subprocess.run([sys.executable, "-c", KILLER, str(home), point, purpose],
-                            env=cli_env(home), capture_output=True, text=True, timeout=60)  # fmt: skip
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, str(home), point, purpose],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
 
@@ -256,5 +292,10 @@ def test_kill_before_commit_changes_nothing_and_stale_keys_are_discarded(
     assert key_files(home) == files
     nothing = run_cli("key", "recover", home=home, **officer_env())
     assert "Nothing to recover" in nothing.stdout
-    run_cli("key", "rotate", *([] if purpose == "identity" else ["--purpose", purpose]),
-            home=home, **officer_env())  # fmt: skip
+    run_cli(
+        "key",
+        "rotate",
+        *([] if purpose == "identity" else ["--purpose", purpose]),
+        home=home,
+        **officer_env(),
+    )

@@ -20,8 +20,20 @@ MISSING, EMPTY, FOLDER, BAD_JSON, NO_PARENT = "missing", "empty", "folder", "bad
 INPUT = (MISSING, EMPTY, FOLDER)
 JSON_INPUT = (*INPUT, BAD_JSON)
 OUTPUT = (NO_PARENT, FOLDER)
-NOTIFY = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",
-        "--certainty", "Observed", "--status", "Exercise", "--headline", "test"]  # fmt: skip
+NOTIFY = [
+    "--category",
+    "geo.earthquake",
+    "--severity",
+    "Minor",
+    "--urgency",
+    "Past",
+    "--certainty",
+    "Observed",
+    "--status",
+    "Exercise",
+    "--headline",
+    "test",
+]
 
 # (name, arguments with {F} for the bad file, the kinds of bad file)
 CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
@@ -30,17 +42,26 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("verify equivocation", ["verify", "equivocation", "{F}"], JSON_INPUT),
     ("verify bundle", ["verify", "bundle", "{F}"], JSON_INPUT),
     ("verify log --home", ["verify", "log", "--home", "{F}"], (MISSING, EMPTY)),
-    ("log append --body-file", ["log", "append", "--kind", "notification",
-                                "--status", "Exercise", "--body-file", "{F}"], JSON_INPUT),  # fmt: skip
+    (
+        "log append --body-file",
+        ["log", "append", "--kind", "notification", "--status", "Exercise", "--body-file", "{F}"],
+        JSON_INPUT,
+    ),
     ("log append --jsonl", ["log", "append", "--jsonl", "{F}"], JSON_INPUT),
     ("log show --home", ["log", "show", "--home", "{F}"], (MISSING, EMPTY)),
     ("log export", ["log", "export", "{F}"], OUTPUT),
     ("log proof --out", ["log", "proof", "JP:2", "--out", "{F}"], OUTPUT),
     ("evidence export --out", ["evidence", "export", "JP:2", "--out", "{F}"], OUTPUT),
-    ("policy draft --member", ["policy", "draft", "{OUT}", "--network", "n", "--name", "x",
-                               "--member", "{F}"], JSON_INPUT),  # fmt: skip
-    ("policy draft FILE", ["policy", "draft", "{F}", "--network", "n", "--name", "x",
-                           "--member", "{INFO}"], OUTPUT),  # fmt: skip
+    (
+        "policy draft --member",
+        ["policy", "draft", "{OUT}", "--network", "n", "--name", "x", "--member", "{F}"],
+        JSON_INPUT,
+    ),
+    (
+        "policy draft FILE",
+        ["policy", "draft", "{F}", "--network", "n", "--name", "x", "--member", "{INFO}"],
+        OUTPUT,
+    ),
     ("policy sign", ["policy", "sign", "{F}"], JSON_INPUT),
     ("policy adopt", ["policy", "adopt", "{F}"], JSON_INPUT),
     ("import", ["import", "{F}", "--status", "Exercise"], JSON_INPUT),
@@ -70,10 +91,27 @@ def node_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A node with a notification (JP:2) and its 'node info --json' beside it, made in process."""
     home = tmp_path_factory.mktemp("node") / "jp"
     env = environment(home)
-    settled(invoke(["init", str(home), "--party", "JP", "--name", "JP crisis centre",
-                    "--network", "parley-test"], env))  # fmt: skip
-    settled(invoke(["user", "add", "admin", "--role", "admin"],
-                   env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD}))  # fmt: skip
+    settled(
+        invoke(
+            [
+                "init",
+                str(home),
+                "--party",
+                "JP",
+                "--name",
+                "JP crisis centre",
+                "--network",
+                "parley-test",
+            ],
+            env,
+        )
+    )
+    settled(
+        invoke(
+            ["user", "add", "admin", "--role", "admin"],
+            env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD},
+        )
+    )
     settled(invoke(["notify", *NOTIFY, "--circle", "35.6,139.7,10"], env))
     info = settled(invoke(["node", "info", "--json"], env))
     (home.parent / "info.json").write_text(info, encoding="utf-8")
@@ -81,8 +119,13 @@ def node_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def environment(home: Path) -> dict[str, str | None]:
-    return {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-            "COLUMNS": "200", **officer_vars()}  # fmt: skip
+    return {
+        "PARLEY_HOME": str(home),
+        "PARLEY_TOKEN": None,
+        "PARLEY_PASSPHRASE": None,
+        "COLUMNS": "200",
+        **officer_vars(),
+    }
 
 
 def bad_file(folder: Path, kind: str) -> Path:
@@ -101,8 +144,12 @@ def bad_file(folder: Path, kind: str) -> Path:
 
 
 def expand(args: list[str], path: Path, home: Path, scratch: Path) -> list[str]:
-    values = {"{F}": str(path), "{HOME}": str(home), "{OUT}": str(scratch / "out"),
-              "{INFO}": str(home.parent / "info.json")}  # fmt: skip
+    values = {
+        "{F}": str(path),
+        "{HOME}": str(home),
+        "{OUT}": str(scratch / "out"),
+        "{INFO}": str(home.parent / "info.json"),
+    }
     expanded = []
     for arg in args:
         for key, value in values.items():
@@ -155,12 +202,20 @@ def test_verify_log_of_an_evidence_bundle_names_verify_bundle(
     "args",
     [
         ["verify", "proof", "{MISSING}"],
-        ["log", "append", "--kind", "notification", "--status", "Exercise",
-         "--body-file", "{MISSING}"],
+        [
+            "log",
+            "append",
+            "--kind",
+            "notification",
+            "--status",
+            "Exercise",
+            "--body-file",
+            "{MISSING}",
+        ],
         ["evidence", "export", "JP:2", "--out", "{NODIR}"],
     ],
     ids=["verify proof", "log append", "evidence export"],
-)  # fmt: skip
+)
 def test_the_real_command_reports_a_missing_file(
     args: list[str], node_home: Path, tmp_path: Path
 ) -> None:

@@ -29,17 +29,22 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 REAL_CAP = [
     str(CAP / name)
     for name in (
-        "real_1.2/australia_bom.cap", "real_1.2/eccc_canada_signed_update.cap",
-        "real_1.2/noaa_ntwc_PAAQ_update.xml", "real_1.2/mexico_smn_update.xml",
-        "real_1.2/athoc_cancel_no_info.cap", "real_1.2/taiwan_wra.cap",
-        "real_1.2/usgs_earthquake_iso8859-1.cap", "real_1.1/cisn_earthquake_signed.cap",
-        "real_1.1/nws_wind_advisory_2014.cap", "real_1.1/usgs_earthquake.cap",
+        "real_1.2/australia_bom.cap",
+        "real_1.2/eccc_canada_signed_update.cap",
+        "real_1.2/noaa_ntwc_PAAQ_update.xml",
+        "real_1.2/mexico_smn_update.xml",
+        "real_1.2/athoc_cancel_no_info.cap",
+        "real_1.2/taiwan_wra.cap",
+        "real_1.2/usgs_earthquake_iso8859-1.cap",
+        "real_1.1/cisn_earthquake_signed.cap",
+        "real_1.1/nws_wind_advisory_2014.cap",
+        "real_1.1/usgs_earthquake.cap",
         "real_1.1/usgs_earthquake_tmp0000.cap",
         "extracted/dwd/2.49.0.0.276.0.DWD.PVW.1687511640000.0d1a4fb5-251a-46fc-aae3-a688d2021e71"
         ".MUL.xml",
         "containers/nsw_rfs_bushfire_edxlde.xml",
     )
-]  # fmt: skip
+]
 BUNDLES = [str(STIX / name) for name in ("apt1.json", "poisonivy.json", "infrastructure.json")]
 
 
@@ -84,8 +89,10 @@ def _certificate(data: bytes) -> bytes:
     cert = etree.fromstring(data).find(f".//{{{DS}}}X509Certificate")
     assert cert is not None and cert.text
     der = base64.b64decode("".join(cert.text.split()))
-    return x509.load_der_x509_certificate(der).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        x509.load_der_x509_certificate(der)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -103,8 +110,7 @@ def test_hostile_and_invalid_files_are_refused_by_name_and_append_nothing(
     good = tmp_path / "good.xml"
     good.write_bytes((CAP / "oasis_spec_examples" / "cap_v1dot2_appendix_A2.xml").read_bytes())
     before = size(home)
-    result = parley(home, "import", *(str(CAP / n) for n in bad), str(text), str(good),
-                    check=False)  # fmt: skip
+    result = parley(home, "import", *(str(CAP / n) for n in bad), str(text), str(good), check=False)
     assert result.returncode != 0
     errors = result.stderr.replace("\n", " ")
     for name, reason in bad.items():
@@ -117,8 +123,15 @@ def test_hostile_and_invalid_files_are_refused_by_name_and_append_nothing(
     key.write_bytes(_certificate(signed))
     tampered = tmp_path / "tampered.cap"
     tampered.write_bytes(signed.replace(b"<headline>", b"<headline>FORGED ", 1))
-    checked = parley(home, "import", "--cap-signer-key", str(key), str(tampered),
-                     str(CAP / "real_1.2" / "eccc_canada_signed_update.cap"), check=False)  # fmt: skip
+    checked = parley(
+        home,
+        "import",
+        "--cap-signer-key",
+        str(key),
+        str(tampered),
+        str(CAP / "real_1.2" / "eccc_canada_signed_update.cap"),
+        check=False,
+    )
     assert checked.returncode == 3  # VerificationError
     assert f"{tampered}: XML-DSig does not verify" in checked.stderr.replace("\n", " ")
     assert len(refs(checked.stdout)) == 1 and "SHA-1" in checked.stderr
@@ -127,13 +140,43 @@ def test_hostile_and_invalid_files_are_refused_by_name_and_append_nothing(
 
 def test_notify_update_all_clear_and_the_state_of_the_chain(home: Path) -> None:
     alert = parley(
-        home, "notify", "--category", "geo.earthquake", "--severity", "Severe", "--urgency",
-        "Immediate", "--certainty", "Observed", "--status", "Exercise", "--circle",
-        "38.3,142.4,150", "--headline", "M7.1 off Miyagi", "--detail", "magnitude=7.1",
-        "--detail", "epicenter=38.3,142.4", "--expires", "+6h", "--to", "KR",
-    ).stdout.strip()  # fmt: skip
-    update = parley(home, "notify", "update", alert, "--severity", "Extreme", "--headline",
-                    "M7.3 revised", "--detail", "magnitude=7.3").stdout.strip()  # fmt: skip
+        home,
+        "notify",
+        "--category",
+        "geo.earthquake",
+        "--severity",
+        "Severe",
+        "--urgency",
+        "Immediate",
+        "--certainty",
+        "Observed",
+        "--status",
+        "Exercise",
+        "--circle",
+        "38.3,142.4,150",
+        "--headline",
+        "M7.1 off Miyagi",
+        "--detail",
+        "magnitude=7.1",
+        "--detail",
+        "epicenter=38.3,142.4",
+        "--expires",
+        "+6h",
+        "--to",
+        "KR",
+    ).stdout.strip()
+    update = parley(
+        home,
+        "notify",
+        "update",
+        alert,
+        "--severity",
+        "Extreme",
+        "--headline",
+        "M7.3 revised",
+        "--detail",
+        "magnitude=7.3",
+    ).stdout.strip()
     clear = parley(home, "notify", "cancel", update, "--all-clear").stdout.strip()
     shown = json.loads(parley(home, "notify", "show", alert, "--json").stdout)
     assert [m["ref"] for m in shown["messages"]] == [alert, update, clear]
@@ -147,10 +190,23 @@ def test_exports_show_the_exercise_and_round_trip_as_schema_valid_cap(
     home: Path, tmp_path: Path
 ) -> None:
     alert = parley(
-        home, "notify", "--category", "met.flood", "--severity", "Moderate", "--urgency",
-        "Expected", "--certainty", "Likely", "--status", "Exercise", "--circle", "35.7,139.8,20",
-        "--headline", "Arakawa flood",
-    ).stdout.strip()  # fmt: skip
+        home,
+        "notify",
+        "--category",
+        "met.flood",
+        "--severity",
+        "Moderate",
+        "--urgency",
+        "Expected",
+        "--certainty",
+        "Likely",
+        "--status",
+        "Exercise",
+        "--circle",
+        "35.7,139.8,20",
+        "--headline",
+        "Arakawa flood",
+    ).stdout.strip()
     bundle = refs(parley(home, "import", "--status", "Exercise", str(STIX / "apt1.json")).stdout)
     stix = json.loads(parley(home, "export", "--format", "stix", bundle[0]).stdout)
     notes = [o for o in stix["objects"] if o["type"] == "note"]

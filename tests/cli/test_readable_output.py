@@ -18,11 +18,32 @@ from parley.formats.categories import CATEGORIES
 from tests.support import OFFICER_PASSWORD, officer_vars, run_cli
 
 EPOCH_MS = re.compile(r"\b1[0-9]{12}\b")
-QUAKE = ["--category", "geo.earthquake", "--severity", "Minor", "--urgency", "Past",
-         "--certainty", "Observed", "--status", "Exercise", "--headline", "Quake",
-         "--description", "M5 quake off Chiba", "--instruction", "Stay away from the coast",
-         "--circle", "35,139,10", "--area-desc", "Off Chiba", "--detail", "origin_time=+0h",
-         "--expires", "+6h"]  # fmt: skip
+QUAKE = [
+    "--category",
+    "geo.earthquake",
+    "--severity",
+    "Minor",
+    "--urgency",
+    "Past",
+    "--certainty",
+    "Observed",
+    "--status",
+    "Exercise",
+    "--headline",
+    "Quake",
+    "--description",
+    "M5 quake off Chiba",
+    "--instruction",
+    "Stay away from the coast",
+    "--circle",
+    "35,139,10",
+    "--area-desc",
+    "Off Chiba",
+    "--detail",
+    "origin_time=+0h",
+    "--expires",
+    "+6h",
+]
 
 
 def invoke(args: list[str], env: dict[str, str | None]) -> Result:
@@ -35,8 +56,14 @@ def settled(result: Result) -> str:
 
 
 def environment(home: Path, columns: int = 200) -> dict[str, str | None]:
-    return {"PARLEY_HOME": str(home), "PARLEY_TOKEN": None, "PARLEY_PASSPHRASE": None,
-            "COLUMNS": str(columns), "TZ": "Asia/Tokyo", **officer_vars()}  # fmt: skip
+    return {
+        "PARLEY_HOME": str(home),
+        "PARLEY_TOKEN": None,
+        "PARLEY_PASSPHRASE": None,
+        "COLUMNS": str(columns),
+        "TZ": "Asia/Tokyo",
+        **officer_vars(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +71,27 @@ def node_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A node with one earthquake notification, JP:2, made in this process."""
     home = tmp_path_factory.mktemp("node") / "jp"
     env = environment(home)
-    settled(invoke(["init", str(home), "--party", "JP", "--name", "JP crisis centre",
-                    "--network", "parley-test"], env))  # fmt: skip
-    settled(invoke(["user", "add", "admin", "--role", "admin"],
-                   env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD}))  # fmt: skip
+    settled(
+        invoke(
+            [
+                "init",
+                str(home),
+                "--party",
+                "JP",
+                "--name",
+                "JP crisis centre",
+                "--network",
+                "parley-test",
+            ],
+            env,
+        )
+    )
+    settled(
+        invoke(
+            ["user", "add", "admin", "--role", "admin"],
+            env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD},
+        )
+    )
     assert settled(invoke(["notify", *QUAKE], env)).strip() == "JP:2"
     return home
 
@@ -138,8 +182,17 @@ def test_serve_on_a_busy_port_refuses_before_saying_it_serves(node_home: Path) -
 # --- times and durations everywhere an officer reads (item 6) -------------------------------
 
 
-@pytest.mark.parametrize("args", [["status"], ["receipts", "JP:2"], ["policy", "show"],
-                                  ["log", "show"], ["checks"], ["compliance"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status"],
+        ["receipts", "JP:2"],
+        ["policy", "show"],
+        ["log", "show"],
+        ["checks"],
+        ["compliance"],
+    ],
+)
 def test_no_epoch_milliseconds_where_an_officer_reads(node_home: Path, args: list[str]) -> None:
     shown = settled(invoke(args, environment(node_home)))
     assert not EPOCH_MS.search(shown), shown
@@ -175,19 +228,22 @@ def test_a_clock_reads_in_seconds_and_minutes_with_a_fraction_under_a_minute() -
 # --- empty tables say why (item 7) ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "why"), [
-    (["status"], "No peers pinned"),
-    (["status"], "Open deadlines: none (no clock is running"),
-    (["status"], "Missed and late: none (no deadline has run out)"),
-    (["peers", "list"], "No peers pinned"),
-    (["checks"], "No communication checks sent by JP yet"),
-    (["compliance"], "No figures yet"),
-    (["witness", "list"], "No external witnesses"),
-    (["webhooks", "list"], "No webhooks"),
-    (["webhooks", "outbox"], "The outbox is empty"),
-    (["receipts", "JP:2"], "JP:2 is addressed to no other party"),
-    (["log", "show", "--from", "99"], "No entries in JP's log from seq 99 on"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["status"], "No peers pinned"),
+        (["status"], "Open deadlines: none (no clock is running"),
+        (["status"], "Missed and late: none (no deadline has run out)"),
+        (["peers", "list"], "No peers pinned"),
+        (["checks"], "No communication checks sent by JP yet"),
+        (["compliance"], "No figures yet"),
+        (["witness", "list"], "No external witnesses"),
+        (["webhooks", "list"], "No webhooks"),
+        (["webhooks", "outbox"], "The outbox is empty"),
+        (["receipts", "JP:2"], "JP:2 is addressed to no other party"),
+        (["log", "show", "--from", "99"], "No entries in JP's log from seq 99 on"),
+    ],
+)
 def test_an_empty_table_says_why_it_is_empty(node_home: Path, args: list[str], why: str) -> None:
     shown = settled(invoke(args, environment(node_home)))
     assert why in shown, shown
@@ -205,35 +261,57 @@ def member_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     infos = []
     for party, home in homes.items():
         env = environment(home)
-        settled(invoke(["init", str(home), "--party", party, "--name", party,
-                        "--network", "two"], env))  # fmt: skip
-        settled(invoke(["user", "add", "admin", "--role", "admin"],
-                       env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD}))  # fmt: skip
+        settled(
+            invoke(["init", str(home), "--party", party, "--name", party, "--network", "two"], env)
+        )
+        settled(
+            invoke(
+                ["user", "add", "admin", "--role", "admin"],
+                env | {"PARLEY_NEW_PASSWORD": OFFICER_PASSWORD},
+            )
+        )
         info = root / f"{party}.json"
         info.write_text(settled(invoke(["node", "info", "--json"], env)))
         infos += ["--member", str(info)]
     draft = root / "policy.json"
-    settled(invoke(["policy", "draft", str(draft), "--network", "two", "--name", "Two",
-                    *infos], environment(homes["JP"])))  # fmt: skip
+    settled(
+        invoke(
+            ["policy", "draft", str(draft), "--network", "two", "--name", "Two", *infos],
+            environment(homes["JP"]),
+        )
+    )
     for home in homes.values():
         settled(invoke(["policy", "sign", str(draft)], environment(home)))
     settled(invoke(["policy", "adopt", str(draft)], environment(homes["JP"])))
     return homes["JP"]
 
 
-@pytest.mark.parametrize("args", [
-    ["inbox", "--party", "zz"],
-    ["hotline", "log", "ZZ"],
-    ["hotline", "send", "zz", "--text", "hi", "--status", "Exercise"],
-    ["notify", *QUAKE, "--to", "KR,ZZ"],
-    ["log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file", "/nonexistent",
-     "--to", "ZZ"],
-    ["receipts", "ZZ:1"],
-    ["ack", "zz:1"],
-    ["show", "ZZ:3"],
-    ["peers", "add", "https://127.0.0.1:9", "--party", "zz", "--key", "x"],
-    ["sync", "--peer", "ZZ"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["inbox", "--party", "zz"],
+        ["hotline", "log", "ZZ"],
+        ["hotline", "send", "zz", "--text", "hi", "--status", "Exercise"],
+        ["notify", *QUAKE, "--to", "KR,ZZ"],
+        [
+            "log",
+            "append",
+            "--kind",
+            "hotline",
+            "--status",
+            "Exercise",
+            "--body-file",
+            "/nonexistent",
+            "--to",
+            "ZZ",
+        ],
+        ["receipts", "ZZ:1"],
+        ["ack", "zz:1"],
+        ["show", "ZZ:3"],
+        ["peers", "add", "https://127.0.0.1:9", "--party", "zz", "--key", "x"],
+        ["sync", "--peer", "ZZ"],
+    ],
+)
 def test_a_non_member_party_is_refused_before_anything_else(
     member_home: Path, args: list[str]
 ) -> None:
@@ -248,16 +326,23 @@ def test_a_non_member_party_is_refused_before_anything_else(
 def test_a_party_code_in_lower_case_is_read_as_upper_case(member_home: Path) -> None:
     env = environment(member_home)
     assert "nothing" in settled(invoke(["inbox", "--party", "kr"], env))
-    assert "no hotline messages between JP and KR" in settled(invoke(["hotline", "log", "kr"],
-                                                                    env))  # fmt: skip
+    assert "no hotline messages between JP and KR" in settled(invoke(["hotline", "log", "kr"], env))
     assert settled(invoke(["receipts", "jp:1"], env)).startswith("JP:1 ")
 
 
 # --- --home on every command that reads a node (item 7) -------------------------------------
 
 # Commands that read no node: they create one, or work offline on files.
-NO_NODE = {"demo", "categories", "init", "verify proof", "verify equivocation", "verify bundle",
-           "policy draft", "exercise run"}  # fmt: skip
+NO_NODE = {
+    "demo",
+    "categories",
+    "init",
+    "verify proof",
+    "verify equivocation",
+    "verify bundle",
+    "policy draft",
+    "exercise run",
+}
 
 
 def test_every_command_that_reads_a_node_takes_home() -> None:

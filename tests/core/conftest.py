@@ -157,11 +157,19 @@ class CoreLog:
         stamp = self.time if time is None else time
         self.time = max(self.time, stamp) + 1
         header = sign_header(
-            network=network or self.network, policy=policy or self.policy.hash,
-            party=party or self.party, node=node or self.statement.identity.kid,
-            seq=self.size if seq is None else seq, time=stamp, kind=kind, status=status,
-            audience=audience, tlp=tlp, body=sealed, log_key=log_key or self.keys["log"],
-        )  # fmt: skip
+            network=network or self.network,
+            policy=policy or self.policy.hash,
+            party=party or self.party,
+            node=node or self.statement.identity.kid,
+            seq=self.size if seq is None else seq,
+            time=stamp,
+            kind=kind,
+            status=status,
+            audience=audience,
+            tlp=tlp,
+            body=sealed,
+            log_key=log_key or self.keys["log"],
+        )
         self.add_leaf(header, sealed)
         return header
 

@@ -32,7 +32,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "in_reply_to": REF,
             "deadlines": DEADLINES,
         },
-    ],  # fmt: skip
+    ],
     "inquiry": [{"about": REF, "question": "Is the plume moving north?", "deadlines": DEADLINES}],
     "reply": [
         {"inquiry": REF, "text": "No, it is stationary."},
@@ -51,7 +51,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
         },
         {"type": "offer", "refers_to": REF, "text": "We can send a team."},
         {"type": "status", "status": "en route"},
-    ],  # fmt: skip
+    ],
     "roadmap": [
         {
             "type": "roadmap",
@@ -62,7 +62,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             ],
         },
         {"type": "attest", "roadmap": REF, "step": "plan", "text": "Done."},
-    ],  # fmt: skip
+    ],
     "evidence": [
         {
             "type": "equivocation",
@@ -72,7 +72,7 @@ VALID: dict[str, list[dict[str, Any]]] = {
             "proof": [],
             "detail": "two roots for size 12",
         },
-    ],  # fmt: skip
+    ],
     "observation": [
         {"type": "body-withheld", "party": "KR", "entry": REF, "detail": "403 on get-body"},
         {"type": "clock-skew", "party": "CN", "detail": "+45 s"},
@@ -104,10 +104,18 @@ WRONG: list[tuple[str, str, Any, str]] = [
     ("check", "nonce", "G" * 32, "nonce"),
     ("check", "deadlines", None, "deadlines"),
     ("assistance", "type", "steal", "type"),
-    ("assistance", "resources", [{"kind": "water", "quantity": "1,5", "unit": "t"}],
-     "resources.0.quantity"),
-    ("assistance", "resources", [{"kind": "water", "quantity": 1.5, "unit": "t"}],
-     "resources.0.quantity"),
+    (
+        "assistance",
+        "resources",
+        [{"kind": "water", "quantity": "1,5", "unit": "t"}],
+        "resources.0.quantity",
+    ),
+    (
+        "assistance",
+        "resources",
+        [{"kind": "water", "quantity": 1.5, "unit": "t"}],
+        "resources.0.quantity",
+    ),
     ("assistance", "resources", [{"kind": "", "quantity": "1", "unit": "t"}], "resources.0.kind"),
     ("roadmap", "type", "plan", "type"),
     ("roadmap", "steps", [{"id": "Plan", "party": "JP", "title": "x"}], "steps.0.id"),
@@ -118,7 +126,7 @@ WRONG: list[tuple[str, str, Any, str]] = [
     ("observation", "type", "gossip", "type"),
     ("observation", "detail", ..., "detail"),
     ("observation", "entry", {"ref": "KR:1"}, "entry.leaf_hash"),
-]  # fmt: skip
+]
 
 
 def changed(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -170,10 +178,13 @@ def test_wrong_body_is_refused_naming_the_field(
         ("receipt", {"type": "delivered", "entry": REF, "reply": "ok"}, "carries no officer"),
         ("hotline", {"to": "KR", "deadlines": {}}, "needs a phrase or free text"),
         ("hotline", {"to": "KR", "text": "", "deadlines": {}}, "needs a phrase or free text"),
-        ("hotline", {"to": "KR", "phrase": "comm.check", "deadlines": {}},
-         "needs the catalogue hash and the sender's rendering"),
+        (
+            "hotline",
+            {"to": "KR", "phrase": "comm.check", "deadlines": {}},
+            "needs the catalogue hash and the sender's rendering",
+        ),
     ],
-)  # fmt: skip
+)
 def test_incoherent_body_is_refused_with_the_rule(
     kind: str, body: dict[str, Any], problem: str
 ) -> None:

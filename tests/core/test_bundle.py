@@ -169,8 +169,9 @@ def test_a_bundle_verifies_offline_with_who_said_what_and_when(scene: Scene) -> 
     assert entry.header.audience == ("JP",) and entry.body["text"] == "Do you read us?"
     assert entry.witnessing.k == 2
     assert [name for name, _ in entry.witnessing.cosigners] == [
-        named(scene, "JP"), named(scene, "KR"),
-    ]  # fmt: skip
+        named(scene, "JP"),
+        named(scene, "KR"),
+    ]
     assert entry.witnessing.bound == scene.t + 5_000  # the second earliest
     assert entry.witnessing.uncounted == ()
     (receipt,) = report.receipts
@@ -307,9 +308,7 @@ def test_a_cosignature_by_an_unknown_witness_does_not_count(scene: Scene) -> Non
     with_line(
         bundle["entry"], cosign(checkpoint.body(), witness_name(NETWORK, "XX"), stranger, early)
     )
-    with_line(
-        bundle["entry"], cosign(checkpoint.body(), named(scene, "JP"), stranger, early)
-    )
+    with_line(bundle["entry"], cosign(checkpoint.body(), named(scene, "JP"), stranger, early))
     after = verify_bundle(bundle).entry.witnessing
     assert after.cosigners == before.cosigners and after.bound == before.bound
     assert after.uncounted == (

@@ -635,10 +635,15 @@ def test_deployment_origin_is_a_schema_less_url_unique_to_the_first_identity() -
 
 @pytest.mark.parametrize(
     "origin",
-    ["example.com/log", "0123456789abcde.parley.invalid/n/JP", "0123456789ABCDEF.parley.invalid/n/JP",
-     "x.0123456789abcdef.parley.invalid/n/JP", "0123456789abcdef.parley.invalid/n/JP/x",
-     "0123456789abcdef.parley.example/n/JP"],
-)  # fmt: skip
+    [
+        "example.com/log",
+        "0123456789abcde.parley.invalid/n/JP",
+        "0123456789ABCDEF.parley.invalid/n/JP",
+        "x.0123456789abcdef.parley.invalid/n/JP",
+        "0123456789abcdef.parley.invalid/n/JP/x",
+        "0123456789abcdef.parley.example/n/JP",
+    ],
+)
 def test_origins_of_neither_form_are_refused(origin: str) -> None:
     assert cp.origin_parts(origin) is None
     with pytest.raises(VerificationError, match="origin"):

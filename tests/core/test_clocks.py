@@ -11,8 +11,10 @@ from parley.core.errors import InvalidEntryError
 from parley.core.policy import PolicyDocument
 from parley.node.policies import draft_policy
 
-MEMBERS = [{"party": "JP", "name": "JP", "identity": "A" * 43 + "="},
-           {"party": "KR", "name": "KR", "identity": "B" * 43 + "="}]  # fmt: skip
+MEMBERS = [
+    {"party": "JP", "name": "JP", "identity": "A" * 43 + "="},
+    {"party": "KR", "name": "KR", "identity": "B" * 43 + "="},
+]
 
 
 def policy(**changes: object) -> PolicyDocument:
@@ -43,7 +45,9 @@ def test_deadlines_for_refuses_a_value_outside_the_bounds_naming_class_value_and
 def test_a_refused_deadline_is_named_in_the_unit_the_officer_typed() -> None:
     with pytest.raises(InvalidEntryError) as refused:
         d.deadlines_for(policy(), "inquiry", d.parse_duration("2h"), unit=d.duration_unit("2h"))
-    assert "acknowledged_within 2h is outside the policy's bounds [4.8h, 192h]" in str(refused.value)
+    assert "acknowledged_within 2h is outside the policy's bounds [4.8h, 192h]" in str(
+        refused.value
+    )
     assert "ms" not in refused.value.message
     assert refused.value.hint == "choose a value between 4.8h and 192h (default 48h)"
     assert d.in_unit(90_000, "s") == "90s" and d.in_unit(90_000, "m") == "1.5m"
@@ -80,14 +84,18 @@ def test_bounds_breach_names_what_breaks_the_policy(
 
 def test_bounds_breach_accepts_defaults_absent_fields_and_no_deadlines_where_optional() -> None:
     document = policy()
-    assert d.bounds_breach(document, "hotline", d.deadlines_for(document, "hotline"),
-                           required=True) is None  # fmt: skip
+    assert (
+        d.bounds_breach(document, "hotline", d.deadlines_for(document, "hotline"), required=True)
+        is None
+    )
     assert d.bounds_breach(document, "hotline", {}, required=True) is None
     assert d.bounds_breach(document, "assistance", None, required=False) is None
 
 
-@pytest.mark.parametrize(("text", "ms"), [("500ms", 500), ("30s", 30_000), ("10m", 600_000),
-                                          ("48h", 172_800_000), ("2d", 172_800_000)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("500ms", 500), ("30s", 30_000), ("10m", 600_000), ("48h", 172_800_000), ("2d", 172_800_000)],
+)
 def test_parse_duration(text: str, ms: int) -> None:
     assert d.parse_duration(text) == ms
 
@@ -101,16 +109,22 @@ def test_parse_duration_refuses_what_is_not_a_duration(text: str) -> None:
 def test_unwitnessed_times_stand_in_and_are_marked() -> None:
     entry = d.Stamp(1_000)
     answer = d.Answer("KR", d.DELIVERED, "KR:9", d.Stamp(2_000, 2_500))
-    (clock,) = [c for c in d.judge(entry, {d.DELIVERED: 5_000}, ["KR"], [answer], 10_000, 30_000)
-                if c.clock == d.DELIVERED]  # fmt: skip
+    (clock,) = [
+        c
+        for c in d.judge(entry, {d.DELIVERED: 5_000}, ["KR"], [answer], 10_000, 30_000)
+        if c.clock == d.DELIVERED
+    ]
     assert clock.state == d.MET and clock.due == 6_000 and not clock.witnessed
 
 
 def test_witnessed_time_decides_even_when_the_claimed_time_says_otherwise() -> None:
     entry = d.Stamp(1_000, 1_000)
     backdated = d.Answer("KR", d.ACKNOWLEDGED, "KR:9", d.Stamp(1_500, 9_000))
-    (clock,) = [c for c in d.judge(entry, {d.ACKNOWLEDGED: 5_000}, ["KR"], [backdated], 20_000,
-                                   1_000) if c.clock == d.ACKNOWLEDGED]  # fmt: skip
+    (clock,) = [
+        c
+        for c in d.judge(entry, {d.ACKNOWLEDGED: 5_000}, ["KR"], [backdated], 20_000, 1_000)
+        if c.clock == d.ACKNOWLEDGED
+    ]
     assert clock.state == d.LATE and clock.late_by == 3_000
     assert clock.witnessed and clock.skew == ("answer",)
 
@@ -121,8 +135,13 @@ stamps = st.builds(d.Stamp, times, maybe_times)
 deadline = st.none() | st.integers(min_value=0, max_value=10**9)
 
 
-@given(entry=stamps, within=deadline, answer=st.none() | stamps, now=times,
-       tolerance=st.integers(0, 10**6))  # fmt: skip
+@given(
+    entry=stamps,
+    within=deadline,
+    answer=st.none() | stamps,
+    now=times,
+    tolerance=st.integers(0, 10**6),
+)
 def test_each_clock_is_in_exactly_the_state_its_times_imply(
     entry: d.Stamp, within: int | None, answer: d.Stamp | None, now: int, tolerance: int
 ) -> None:
@@ -140,8 +159,9 @@ def test_each_clock_is_in_exactly_the_state_its_times_imply(
         assert clock.state == d.PENDING
         assert clock.remaining == (None if due is None else due - now)
         assert clock.remaining is None or clock.remaining >= 0
-    assert clock.witnessed == (entry.witnessed is not None and
-                               (answer is None or answer.witnessed is not None))  # fmt: skip
+    assert clock.witnessed == (
+        entry.witnessed is not None and (answer is None or answer.witnessed is not None)
+    )
     assert ("entry" in clock.skew) == entry.skewed(tolerance)
 
 
@@ -155,18 +175,32 @@ def test_a_miss_stays_a_miss_as_time_goes_on(
         assert second.state == d.MISSED and second.late_by >= first.late_by  # type: ignore[operator]
 
 
-@given(entry=st.builds(d.Stamp, times, times), answers=st.lists(st.builds(
-    d.Answer, st.sampled_from(["JP", "KR"]), st.sampled_from(d.CLOCKS), st.just("X:1"),
-    st.builds(d.Stamp, times, times)), max_size=6), now=times)  # fmt: skip
+@given(
+    entry=st.builds(d.Stamp, times, times),
+    answers=st.lists(
+        st.builds(
+            d.Answer,
+            st.sampled_from(["JP", "KR"]),
+            st.sampled_from(d.CLOCKS),
+            st.just("X:1"),
+            st.builds(d.Stamp, times, times),
+        ),
+        max_size=6,
+    ),
+    now=times,
+)
 def test_claimed_times_change_nothing_but_skew_once_everything_is_witnessed(
     entry: d.Stamp, answers: list[d.Answer], now: int
 ) -> None:
     limits = {d.DELIVERED: 60_000, d.ACKNOWLEDGED: 600_000}
     judged = d.judge(entry, limits, ["JP", "KR"], answers, now, 0)
-    shifted = [d.Answer(a.party, a.clock, a.ref, d.Stamp(a.stamp.claimed + 7, a.stamp.witnessed))
-               for a in answers]  # fmt: skip
-    again = d.judge(d.Stamp(entry.claimed + 7, entry.witnessed), limits, ["JP", "KR"], shifted,
-                    now, 0)  # fmt: skip
+    shifted = [
+        d.Answer(a.party, a.clock, a.ref, d.Stamp(a.stamp.claimed + 7, a.stamp.witnessed))
+        for a in answers
+    ]
+    again = d.judge(
+        d.Stamp(entry.claimed + 7, entry.witnessed), limits, ["JP", "KR"], shifted, now, 0
+    )
     assert len(judged) == 4
     assert [(c.state, c.due, c.late_by, c.remaining) for c in judged] == [
         (c.state, c.due, c.late_by, c.remaining) for c in again

@@ -53,10 +53,19 @@ BODY = {"nonce": "00" * 16, "deadlines": {}}
 
 def make_header(body: Any = BODY, salt: bytes = SALT, **changes: Any) -> Header:
     fields: dict[str, Any] = {
-        "network": "parley-test", "policy": POLICY, "party": "JP", "node": IDENTITY.kid,
-        "seq": 7, "time": 1_750_000_000_000, "kind": "check", "status": "Exercise",
-        "audience": ALL, "tlp": "GREEN", "body": Body.seal(body, salt), "log_key": LOG_KEY,
-    }  # fmt: skip
+        "network": "parley-test",
+        "policy": POLICY,
+        "party": "JP",
+        "node": IDENTITY.kid,
+        "seq": 7,
+        "time": 1_750_000_000_000,
+        "kind": "check",
+        "status": "Exercise",
+        "audience": ALL,
+        "tlp": "GREEN",
+        "body": Body.seal(body, salt),
+        "log_key": LOG_KEY,
+    }
     fields.update(changes)
     return sign_header(**fields)
 
@@ -111,8 +120,16 @@ def test_signed_header_bytes_are_rfc8785_of_its_fields(
 
     shared = ALL if audience == ALL else tuple(sorted(audience))
     tlp = "GREEN" if shared == ALL else "AMBER"
-    header = make_header(network=network, party=party, seq=seq, time=time, kind=kind,
-                         status=status, audience=shared, tlp=tlp)  # fmt: skip
+    header = make_header(
+        network=network,
+        party=party,
+        seq=seq,
+        time=time,
+        kind=kind,
+        status=status,
+        audience=shared,
+        tlp=tlp,
+    )
     assert header.leaf == rfc8785.dumps(header.to_dict())
     unsigned = header.to_dict()
     del unsigned["sig"]
@@ -347,9 +364,7 @@ def test_default_tlp_is_green_for_all_and_amber_for_a_named_audience(kind: str) 
 @settings(max_examples=100, deadline=None)
 @given(
     st.sampled_from(ORDINARY_KINDS),
-    st.none()
-    | st.just(ALL)
-    | st.lists(PARTIES, min_size=1, max_size=4),
+    st.none() | st.just(ALL) | st.lists(PARTIES, min_size=1, max_size=4),
 )
 def test_tlp_is_never_clear_by_default(kind: str, audience: Any) -> None:
     assert resolve_sharing(kind, audience, None)[1] != "CLEAR"
@@ -390,9 +405,14 @@ def test_unknown_tlp_label_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("audience", "problem"),
-    [("", "audience: empty"), (" , ", "audience: empty"), ([], "audience: empty"),
-     ("JP,kr", "not a party code"), (["JP", "X"], "not a party code")],
-)  # fmt: skip
+    [
+        ("", "audience: empty"),
+        (" , ", "audience: empty"),
+        ([], "audience: empty"),
+        ("JP,kr", "not a party code"),
+        (["JP", "X"], "not a party code"),
+    ],
+)
 def test_bad_audiences_are_refused(audience: Any, problem: str) -> None:
     with pytest.raises(InvalidEntryError, match=problem):
         normalise_audience(audience)
@@ -469,8 +489,10 @@ def test_body_hash_is_sha256_of_salt_and_canonical_body() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE),
-       st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE))  # fmt: skip
+@given(
+    st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE),
+    st.binary(min_size=SALT_SIZE, max_size=SALT_SIZE),
+)
 def test_same_body_with_different_salts_has_different_hashes(a: bytes, b: bytes) -> None:
     if a != b:
         assert Body.seal(BODY, a).digest != Body.seal(BODY, b).digest
@@ -529,9 +551,26 @@ def test_format_ref_and_parse_ref_round_trip(party: str, seq: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["JP", "JP:", ":1", "jp:1", "J:1", "JP:01", "JP:-1", "JP:1.0", "JP: 1", " JP:1", "JP:1\n",
-     "JP:12345678901234567", "TOOLONGXX:1", "JP:1:2", "", 42, None],
-)  # fmt: skip
+    [
+        "JP",
+        "JP:",
+        ":1",
+        "jp:1",
+        "J:1",
+        "JP:01",
+        "JP:-1",
+        "JP:1.0",
+        "JP: 1",
+        " JP:1",
+        "JP:1\n",
+        "JP:12345678901234567",
+        "TOOLONGXX:1",
+        "JP:1:2",
+        "",
+        42,
+        None,
+    ],
+)
 def test_malformed_references_are_refused(text: Any) -> None:
     with pytest.raises(InvalidEntryError, match="PARTY:SEQ"):
         parse_ref(text)

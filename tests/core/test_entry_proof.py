@@ -256,9 +256,12 @@ def test_rotation_to_uncommitted_identity_fails(new_log: NewLog) -> None:
 def test_key_statement_naming_another_party_fails(new_log: NewLog) -> None:
     log = new_log()
     statement = KeyStatement(
-        party="KR", seq=0, identity=log.identity.public,
-        purposes=log.statement.purposes, next_identity=log.statement.next_identity,
-    )  # fmt: skip
+        party="KR",
+        seq=0,
+        identity=log.identity.public,
+        purposes=log.statement.purposes,
+        next_identity=log.statement.next_identity,
+    )
     log.headers, log.bodies, log.nodes = [], [], {}
     log.append("key", statement.signed_body(log.identity))
     log.append("policy", log.policy.to_body())

@@ -420,8 +420,10 @@ def test_identity_rotation_hands_over_to_the_committed_key() -> None:
     fresh = commitment(SigningKey.generate().public.raw)
     rotation = first.identity_rotation(7, author.next_identity.public, fresh)
     assert (rotation.seq, rotation.identity, rotation.previous_identity) == (
-        7, author.next_identity.public, author.identity.public,
-    )  # fmt: skip
+        7,
+        author.next_identity.public,
+        author.identity.public,
+    )
     assert rotation.purposes == first.purposes and rotation.next_identity == fresh
     body = rotation.signed_body(author.next_identity, author.identity)
     assert KeyStatement.from_body(body) == rotation  # both signatures verify
@@ -478,9 +480,11 @@ def test_a_rotation_follows_exactly_when_committed_and_signed_by_both(
     new = author.next_identity if committed else SigningKey.generate()
     signer = author.identity if signed_by_old else SigningKey.generate()
     statement = author.statement(
-        seq=seq, identity=new.public, previous_identity=signer.public,
+        seq=seq,
+        identity=new.public,
+        previous_identity=signer.public,
         next_identity=commitment(SigningKey.generate().public.raw),
-    )  # fmt: skip
+    )
     parsed = KeyStatement.from_body(statement.signed_body(new, signer))
     if committed and signed_by_old:
         parsed.check_follows(first)

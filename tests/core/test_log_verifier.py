@@ -412,9 +412,12 @@ def test_pinned_identity_mismatch_refused(log: Any) -> None:
 def test_key_statement_of_another_party_refused(new_log: NewLog) -> None:
     log = new_log()
     statement = KeyStatement(
-        party="KR", seq=len(log.headers), identity=log.identity.public,
-        purposes=log.statement.purposes, next_identity=log.statement.next_identity,
-    )  # fmt: skip
+        party="KR",
+        seq=len(log.headers),
+        identity=log.identity.public,
+        purposes=log.statement.purposes,
+        next_identity=log.statement.next_identity,
+    )
     log.append("key", statement.signed_body(log.identity))
     assert "JP:2" in refused(log.items(), [])
 
@@ -672,10 +675,12 @@ def test_retired_identity_signs_nothing_new(new_log: NewLog) -> None:
     retired = log.rotate_identity()  # seq 2
     thief_log_key = SigningKey.generate()
     statement = KeyStatement(
-        party="JP", seq=log.size, identity=retired.public,
+        party="JP",
+        seq=log.size,
+        identity=retired.public,
         purposes={**log.statement.purposes, "log": thief_log_key.public},
         next_identity=log.statement.next_identity,
-    )  # fmt: skip
+    )
     log.keys["log"] = thief_log_key
     log.append("key", statement.signed_body(retired), node=retired.kid)  # seq 3
     message = refused(log.items(), [])
@@ -688,10 +693,13 @@ def test_rotation_back_to_a_retired_identity_refused(new_log: NewLog) -> None:
     first, second = log.identity, log.next_identity
     for seq, (old, new, committed) in enumerate([(first, second, first), (second, first, None)]):
         statement = KeyStatement(
-            party="JP", seq=log.size, identity=new.public, purposes=log.statement.purposes,
+            party="JP",
+            seq=log.size,
+            identity=new.public,
+            purposes=log.statement.purposes,
             next_identity=commitment((committed or SigningKey.generate()).public.raw),
             previous_identity=old.public,
-        )  # fmt: skip
+        )
         log.append("key", statement.signed_body(new, old))
         assert log.size == 3 + seq
     message = refused(log.items(), [])
@@ -754,8 +762,9 @@ def test_a_legacy_log_verifies_forever_and_may_continue_in_the_extension_free_fo
     legacy = log.checkpoint()  # the legacy form, with its time line
     assert "\ntime " in legacy
     log.extend(2)
-    plain = sign_checkpoint(Checkpoint(log.origin, log.size, log.root()), log.origin,
-                            log.keys["log"].private)  # fmt: skip
+    plain = sign_checkpoint(
+        Checkpoint(log.origin, log.size, log.root()), log.origin, log.keys["log"].private
+    )
     assert "\ntime " not in plain
     report = verify_log(log.items(), [legacy, plain])
     assert (report.size, report.checkpoints) == (log.size, 2)

@@ -153,8 +153,13 @@ MUTATIONS = [
     ("members.0.name", "renamed"),
     ("members.0.identity", SigningKey.generate().public.b64),
     ("deadlines.nuclear.delivered_within.default", 60_001),
-    ("deadlines.other", {"delivered_within": {"default": 1, "min": 1, "max": 1},
-                         "acknowledged_within": {"default": 1, "min": 1, "max": 1}}),
+    (
+        "deadlines.other",
+        {
+            "delivered_within": {"default": 1, "min": 1, "max": 1},
+            "acknowledged_within": {"default": 1, "min": 1, "max": 1},
+        },
+    ),
     ("human_ack", []),
     ("quotas.bytes_per_minute", 1),
     ("limits.header_bytes", 8192),
@@ -162,7 +167,7 @@ MUTATIONS = [
     ("skew_tolerance_ms", 1),
     ("check_interval_ms", 1000),
     ("regime", {}),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("path", "value"), MUTATIONS, ids=[m[0] for m in MUTATIONS])

@@ -48,8 +48,13 @@ EXTERNAL_NAME = "witness.example.org/w1"
 def statement(party: str, witness: SigningKey | None = None, seq: int = 0) -> KeyStatement:
     keys = {purpose: SigningKey.generate().public for purpose in PURPOSES}
     keys["witness"] = (witness or WITNESS_KEYS[party]).public
-    return KeyStatement(party=party, seq=seq, identity=IDENTITIES[party].public,
-                        purposes=keys, next_identity=commitment(b"\x00" * 32))  # fmt: skip
+    return KeyStatement(
+        party=party,
+        seq=seq,
+        identity=IDENTITIES[party].public,
+        purposes=keys,
+        next_identity=commitment(b"\x00" * 32),
+    )
 
 
 STATEMENTS = {party: [statement(party)] for party in PARTIES}
@@ -74,8 +79,10 @@ def note(size: int, time_ms: int = T0_S * 1000, party: str = "US") -> str:
 def cosigned(text: str, *signers: tuple[str, int], key: SigningKey | None = None) -> str:
     """``text`` with a cosignature by each (member party, time in s) of ``signers``."""
     body = parse_note(text).text.encode("utf-8")
-    lines = [cosign(body, witness_name(NETWORK, party), (key or WITNESS_KEYS[party]).private, at)
-             for party, at in signers]  # fmt: skip
+    lines = [
+        cosign(body, witness_name(NETWORK, party), (key or WITNESS_KEYS[party]).private, at)
+        for party, at in signers
+    ]
     return add_signature_lines(text, lines)
 
 
@@ -158,9 +165,13 @@ def test_a_rotated_witness_key_keeps_its_earlier_cosignatures(policy) -> None:  
 
 
 def test_statements_of_another_identity_are_refused(policy) -> None:  # type: ignore[no-untyped-def]
-    impostor = KeyStatement(party="KR", seq=0, identity=SigningKey.generate().public,
-                            purposes=STATEMENTS["KR"][0].purposes,
-                            next_identity=commitment(b"\x00" * 32))  # fmt: skip
+    impostor = KeyStatement(
+        party="KR",
+        seq=0,
+        identity=SigningKey.generate().public,
+        purposes=STATEMENTS["KR"][0].purposes,
+        next_identity=commitment(b"\x00" * 32),
+    )
     with pytest.raises(VerificationError, match="identity the policy lists"):
         counted_witnesses(policy(1), {**STATEMENTS, "KR": [impostor]})
 
@@ -197,7 +208,7 @@ cosignings = st.dictionaries(st.sampled_from(PARTIES), st.integers(T0_S, T0_S + 
 @given(
     held=st.dictionaries(
         st.integers(1, 12), st.tuples(st.integers(0, 10**6), cosignings), min_size=1, max_size=5
-    ),  # fmt: skip
+    ),
     quorum=st.integers(0, 3),
 )
 def test_witnessed_time_follows_protocol_6_1(
@@ -207,10 +218,13 @@ def test_witnessed_time_follows_protocol_6_1(
 ) -> None:
     members = [(party, IDENTITIES[party]) for party in PARTIES]
     document = PolicyDocument.from_dict(make_policy_dict(members, witness_quorum=quorum))
-    notes = [cosigned(note(size, time_ms), *signers.items())
-             for size, (time_ms, signers) in held.items()]  # fmt: skip
-    counted = {size: (time_ms, {p: at for p, at in signers.items() if p != "US"})
-               for size, (time_ms, signers) in held.items()}  # fmt: skip
+    notes = [
+        cosigned(note(size, time_ms), *signers.items()) for size, (time_ms, signers) in held.items()
+    ]
+    counted = {
+        size: (time_ms, {p: at for p, at in signers.items() if p != "US"})
+        for size, (time_ms, signers) in held.items()
+    }
     log = witnessed_log("US", notes, counted_witnesses(document, STATEMENTS), quorum)
     for seq in range(max(held) + 2):
         assert log.time_of(seq) == reference_time(counted, seq, quorum)
@@ -254,12 +268,27 @@ def test_an_export_carries_the_cosignatures_held_on_the_same_tree(real_node: Nod
         good = cosign(body, witness_name(NETWORK, "KR"), WITNESS_KEYS["KR"].private, T0_S)
         fork = Checkpoint(checkpoint.origin, size, b"\x07" * 32, checkpoint.time_ms)
         other = cosign(fork.body(), witness_name(NETWORK, "CN"), WITNESS_KEYS["CN"].private, T0_S)
-        rows.put_cosignatures(conn, [
-            rows.Cosignature(real_node.party, size, witness_name(NETWORK, "KR"), checkpoint.root,
-                             T0_S * 1000, good),
-            rows.Cosignature(real_node.party, size, witness_name(NETWORK, "CN"), fork.root,
-                             T0_S * 1000, other),
-        ])  # fmt: skip
+        rows.put_cosignatures(
+            conn,
+            [
+                rows.Cosignature(
+                    real_node.party,
+                    size,
+                    witness_name(NETWORK, "KR"),
+                    checkpoint.root,
+                    T0_S * 1000,
+                    good,
+                ),
+                rows.Cosignature(
+                    real_node.party,
+                    size,
+                    witness_name(NETWORK, "CN"),
+                    fork.root,
+                    T0_S * 1000,
+                    other,
+                ),
+            ],
+        )
     path = real_node.home.path.parent / "export.jsonl"
     with path.open("wb") as handle:
         write_export(real_node.store, real_node.party, handle)

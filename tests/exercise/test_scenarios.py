@@ -43,8 +43,18 @@ def test_the_packaged_demo_scenario_is_valid() -> None:
     scenario = load_scenario(default_scenario())
     assert set(scenario.parties) == {"US", "JP", "KR", "CN", "RU"}
     assert {step.action for step in scenario.steps} == {
-        "import-cap", "notify", "update", "cancel", "import-stix", "hotline", "ack",
-        "expect-miss", "inquiry", "reply", "assistance"}  # fmt: skip
+        "import-cap",
+        "notify",
+        "update",
+        "cancel",
+        "import-stix",
+        "hotline",
+        "ack",
+        "expect-miss",
+        "inquiry",
+        "reply",
+        "assistance",
+    }
     assert 50 <= scenario.steps[-1].at <= 90
     for step in scenario.steps:
         if isinstance(step, ImportCap | ImportStix):
@@ -70,12 +80,15 @@ def test_invalid_scenarios_are_refused_naming_step_and_field(
 
 
 def test_reference_to_a_later_step_is_refused(tmp_path: Path) -> None:
-    text = VALID + """  - party: CN
+    text = (
+        VALID
+        + """  - party: CN
     action: inquiry
     about: later
     question: why?
     reply_within: 60
 """
+    )
     with pytest.raises(InvalidEntryError, match="unknown or later step 'later'"):
         load_scenario(write(tmp_path, text))
 
@@ -100,30 +113,48 @@ steps:
 @pytest.mark.parametrize(
     ("step", "words"),
     [
-        ("{party: CN, action: update, of: event, headline: x}",
-         "step 2, of: step 'event' is JP's notification; only its author may update it"),
+        (
+            "{party: CN, action: update, of: event, headline: x}",
+            "step 2, of: step 'event' is JP's notification; only its author may update it",
+        ),
         ("{party: JP, action: update, of: event}", "step 2.*an update changes something"),
-        ("{party: JP, action: cancel, of: event, to: [CN]}",
-         "step 2, to: a cancel step keeps the audience"),
+        (
+            "{party: JP, action: cancel, of: event, to: [CN]}",
+            "step 2, to: a cancel step keeps the audience",
+        ),
         ("{party: JP, action: ack, of: event}", "step 2, party: JP is not an addressee"),
-        ("{party: CN, action: reply, of: event, text: nope}",
-         "step 2, of: a reply answers an inquiry"),
+        (
+            "{party: CN, action: reply, of: event, text: nope}",
+            "step 2, of: a reply answers an inquiry",
+        ),
         ("{party: CN, action: ack, of: nowhere}", "step 2: of names unknown or later step"),
-        ("{party: CN, action: hotline, to: [JP, KR], text: hi}",
-         "step 2.*a hotline step names exactly one party"),
+        (
+            "{party: CN, action: hotline, to: [JP, KR], text: hi}",
+            "step 2.*a hotline step names exactly one party",
+        ),
         ("{party: CN, action: hotline, to: [JP], params: {unit: A}}", "step 2.*needs a phrase"),
         ("{party: CN, action: hotline, to: [JP], phrase: nav.teleporting}", "step 2.*phrase:"),
-        ("{party: CN, action: hotline, to: [JP], phrase: clear.keep-clear, params: {unit: A}}",
-         "step 2.*phrase:.*distance"),
+        (
+            "{party: CN, action: hotline, to: [JP], phrase: clear.keep-clear, params: {unit: A}}",
+            "step 2.*phrase:.*distance",
+        ),
         ("{party: CN, action: import-stix, file: x.json}", "step 2.*names its audience"),
-        ("{party: JP, action: update, of: event, details: {ines_level: high}}",
-         "step 2, details: --detail ines_level: 'high' is not a int"),
-        ("{party: CN, action: hotline, to: [JP], reply_to: event, text: hi}",
-         "step 2, reply_to: step 'event' is not a hotline message between CN and JP"),
-        ("{id: seen, party: CN, action: ack, of: event}\n  - {party: KR, action: ack, of: seen}",
-         "step 3, of: step 'seen' \\(ack\\) has no entry"),
-        ("{party: CN, action: ack, of: event}\n  - {party: CN, action: expect-miss, of: event}",
-         "step 3, of: CN is expected to miss step 'event', but an ack step acknowledges it"),
+        (
+            "{party: JP, action: update, of: event, details: {ines_level: high}}",
+            "step 2, details: --detail ines_level: 'high' is not a int",
+        ),
+        (
+            "{party: CN, action: hotline, to: [JP], reply_to: event, text: hi}",
+            "step 2, reply_to: step 'event' is not a hotline message between CN and JP",
+        ),
+        (
+            "{id: seen, party: CN, action: ack, of: event}\n  - {party: KR, action: ack, of: seen}",
+            "step 3, of: step 'seen' \\(ack\\) has no entry",
+        ),
+        (
+            "{party: CN, action: ack, of: event}\n  - {party: CN, action: expect-miss, of: event}",
+            "step 3, of: CN is expected to miss step 'event', but an ack step acknowledges it",
+        ),
     ],
 )
 def test_answering_steps_are_refused_when_they_cannot_answer(
@@ -136,12 +167,20 @@ def test_answering_steps_are_refused_when_they_cannot_answer(
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (("ines_level: 2", "ines_level: 9"), "step 1: notification: body.details.ines_level: 9 is above 7"),
+        (
+            ("ines_level: 2", "ines_level: 9"),
+            "step 1: notification: body.details.ines_level: 9 is above 7",
+        ),
         (("ines_level: 2", "reactor: PWR"), "step 1.*details:.*reactor"),
         (('area: "35.4,126.4,10"', "area: Yeonggwang"), "step 1.*area:"),
-        (("category: nuclear.facility-event", "category: nuclear.meltdown"),
-         "step 1.*category 'nuclear.meltdown' is not known"),
-        (("severity: Moderate", "severity: moderate"), "step 1, severity: Input should be 'Extreme'"),
+        (
+            ("category: nuclear.facility-event", "category: nuclear.meltdown"),
+            "step 1.*category 'nuclear.meltdown' is not known",
+        ),
+        (
+            ("severity: Moderate", "severity: moderate"),
+            "step 1, severity: Input should be 'Extreme'",
+        ),
     ],
 )
 def test_notify_steps_are_read_as_parley_notify_reads_them(
@@ -152,15 +191,24 @@ def test_notify_steps_are_read_as_parley_notify_reads_them(
 
 
 def test_a_coherent_answering_scenario_is_accepted(tmp_path: Path) -> None:
-    text = NOTIFY + """  - {id: later, party: JP, action: update, of: event, details: {ines_level: 3}}
+    text = (
+        NOTIFY
+        + """  - {id: later, party: JP, action: update, of: event, details: {ines_level: 3}}
   - {party: CN, action: ack, of: later, reply: seen}
   - {party: KR, action: expect-miss, of: later}
   - {party: JP, action: cancel, of: later}
   - {party: CN, action: hotline, to: [JP], phrase: ack.received}
 """
+    )
     scenario = load_scenario(write(tmp_path, text))
     assert [s.action for s in scenario.steps] == [
-        "notify", "update", "ack", "expect-miss", "cancel", "hotline"]
+        "notify",
+        "update",
+        "ack",
+        "expect-miss",
+        "cancel",
+        "hotline",
+    ]
 
 
 def test_unreadable_yaml_is_refused(tmp_path: Path) -> None:
@@ -170,10 +218,23 @@ def test_unreadable_yaml_is_refused(tmp_path: Path) -> None:
 
 def demo(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "parley.cli", "demo", "--dir", str(tmp_path / "demo"),
-         "--headless", "--base-port", str(free_port()), *args],
-        env=cli_env(tmp_path), capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "parley.cli",
+            "demo",
+            "--dir",
+            str(tmp_path / "demo"),
+            "--headless",
+            "--base-port",
+            str(free_port()),
+            *args,
+        ],
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.xdist_group("fleet")
@@ -194,8 +255,11 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     assert len(logins) == 5
     policy = subprocess.run(
         [sys.executable, "-m", "parley.cli", "policy", "show", "--json"],
-        env=cli_env(tmp_path / "demo" / "jp"), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        env=cli_env(tmp_path / "demo" / "jp"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     document = json.loads(policy.stdout)
     assert [s["party"] for s in document["signatures"]] == ["CN", "JP", "KR", "RU", "US"]
     assert document["document"]["network"] == "parley-demo"
@@ -204,9 +268,16 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
 def assert_progress_lines_carry_their_elapsed_time(stdout: str) -> None:
     """Setup, steps, receipts and the wait each print with the seconds since the start."""
     lines = stdout.splitlines()
-    for marker in ("creating node JP", "every member signs", "answers on https://",
-                   "✓ step 1 US", "← CN delivered", "Waiting up to", "Converged.",
-                   "Stopped every node process in"):  # fmt: skip
+    for marker in (
+        "creating node JP",
+        "every member signs",
+        "answers on https://",
+        "✓ step 1 US",
+        "← CN delivered",
+        "Waiting up to",
+        "Converged.",
+        "Stopped every node process in",
+    ):
         found = [line for line in lines if marker in line]
         assert found, marker
         assert all(re.match(r"^ *\d+\.\ds ", line) for line in found), found
@@ -217,12 +288,16 @@ def assert_the_summary_agrees_with_itself(folder: Path) -> None:
     record = json.loads((folder / "summary.json").read_text())
     for party, row in record["compliance"].items():
         for clock in ("delivered", "acknowledged"):
-            counted = record["judged"].get(party, {}).get(
-                clock, {"met": 0, "late": 0, "missed": 0})
+            counted = record["judged"].get(party, {}).get(clock, {"met": 0, "late": 0, "missed": 0})
             assert counted == {k: row[clock][k] for k in ("met", "late", "missed")}, (
-                party, clock, counted, row[clock])
-    delivered = [answer["clocks"]["delivered"] for entry in record["entries"]
-                 for answer in entry["answers"]]  # fmt: skip
+                party,
+                clock,
+                counted,
+                row[clock],
+            )
+    delivered = [
+        answer["clocks"]["delivered"] for entry in record["entries"] for answer in entry["answers"]
+    ]
     assert delivered and all(c["state"] == "met" for c in delivered), delivered
     assert all(row["delivered"]["late"] == 0 for row in record["compliance"].values())
     assert record["converged"] is True and record["behind"] == []
@@ -246,23 +321,36 @@ def assert_nothing_else_escalates_later(folder: Path) -> None:
         node = Node.open(folder / party)
         try:
             with node.store.read() as conn:
-                refs = [parse_header(s.leaf).ref for s in logs.iter_log(conn, node.party)
-                        if s.kind in ADDRESSED_KINDS]  # fmt: skip
+                refs = [
+                    parse_header(s.leaf).ref
+                    for s in logs.iter_log(conn, node.party)
+                    if s.kind in ADDRESSED_KINDS
+                ]
             for ref in refs:
-                missed += [(ref, c.party, c.clock) for c in
-                           deadlines.entry_clocks(node, ref, later).clocks if c.state == "missed"]
+                missed += [
+                    (ref, c.party, c.clock)
+                    for c in deadlines.entry_clocks(node, ref, later).clocks
+                    if c.state == "missed"
+                ]
         finally:
             node.close()
     assert len(missed) == 1 and missed[0][0].startswith("JP:"), missed
     assert missed[0][1:] == ("CN", "acknowledged")
     jp = folder / "jp"
-    duty = [w for line in (folder / "logins.txt").read_text().splitlines()
-            if line.startswith("JP ") for w in line.split() if w.startswith("duty:")]  # fmt: skip
+    duty = [
+        w
+        for line in (folder / "logins.txt").read_text().splitlines()
+        if line.startswith("JP ")
+        for w in line.split()
+        if w.startswith("duty:")
+    ]
     shown = subprocess.run(
         [sys.executable, "-m", "parley.cli", "hotline", "log", "CN", "--as", "duty"],
         env={**cli_env(jp), "PARLEY_PASSWORD": duty[0].split(":", 1)[1]},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shown.returncode == 0, shown.stderr
     assert "deadline missed: not acknowledged by CN" in shown.stdout, shown.stdout
     assert "not acknowledged yet" not in shown.stdout
@@ -281,8 +369,11 @@ def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
     try:
         _, tsunami = receipts.status(us, "US:3")
         assert [(s.party, s.status) for s in tsunami] == [
-            ("CN", "acknowledged"), ("JP", "acknowledged"), ("KR", "acknowledged"),
-            ("RU", "acknowledged")]  # fmt: skip
+            ("CN", "acknowledged"),
+            ("JP", "acknowledged"),
+            ("KR", "acknowledged"),
+            ("RU", "acknowledged"),
+        ]
         replies = {s.party: s.acknowledged["reply"] for s in tsunami if s.acknowledged}
         assert replies["RU"] == "Received. Kamchatka and Kuril coasts warned."
         missed = [row for row in clock_views.tracked(jp, ["missed"]) if row["kind"] == "hotline"]
@@ -303,10 +394,15 @@ def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
 @pytest.mark.xdist_group("fleet")
 def test_headless_demo_fails_naming_what_did_not_come_back(tmp_path: Path) -> None:
     scenario = tmp_path / "unmet.yaml"
-    scenario.write_text(NOTIFY.replace("nuclear.facility-event", "health.outbreak").replace(
-        "details: {facility: Unit 3, release: \"no\", ines_level: 2}",
-        "details: {pathogen: influenza A(H5N1)}") + "    to: [CN]\n"
-        "  - {party: CN, action: expect-miss, of: event}\n", encoding="utf-8")  # fmt: skip
+    scenario.write_text(
+        NOTIFY.replace("nuclear.facility-event", "health.outbreak").replace(
+            'details: {facility: Unit 3, release: "no", ines_level: 2}',
+            "details: {pathogen: influenza A(H5N1)}",
+        )
+        + "    to: [CN]\n"
+        "  - {party: CN, action: expect-miss, of: event}\n",
+        encoding="utf-8",
+    )
     result = demo(tmp_path, "--scenario", str(scenario), "--duration", "2")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "no escalation of CN's missed ack of JP:" in result.stdout
@@ -343,11 +439,24 @@ def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "earlier-run.txt").write_text("kept")
     process = subprocess.Popen(
-        [sys.executable, "-m", "parley.cli", "demo", "--dir", str(tmp_path / "demo"),
-         "--base-port", str(port), "--scenario", str(scenario)],
-        env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "parley.cli",
+            "demo",
+            "--dir",
+            str(tmp_path / "demo"),
+            "--base-port",
+            str(port),
+            "--scenario",
+            str(scenario),
+        ],
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    )  # fmt: skip
+    )
     try:
         assert process.stdout is not None
         lines = []
@@ -356,8 +465,9 @@ def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path:
             if "press Ctrl-C" in line:
                 break
         assert any("← CN acknowledged JP:" in line for line in lines), "".join(lines)
-        assert any("kept the previous run as" in line and "demo.prev" in line
-                   for line in lines), "".join(lines)  # fmt: skip
+        assert any("kept the previous run as" in line and "demo.prev" in line for line in lines), (
+            "".join(lines)
+        )
         assert (tmp_path / "demo.prev" / "earlier-run.txt").read_text() == "kept"
         time.sleep(1)
         assert process.poll() is None
@@ -374,5 +484,8 @@ def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path:
     assert took < 8, f"Ctrl-C took {took:.1f} s"
     for offset in range(5):
         with pytest.raises(httpx.TransportError):
-            httpx.get(f"https://127.0.0.1:{port + offset}/fed/v1/get-sth", verify=False,  # noqa: S501
-                      timeout=1)  # fmt: skip
+            httpx.get(
+                f"https://127.0.0.1:{port + offset}/fed/v1/get-sth",
+                verify=False,  # noqa: S501
+                timeout=1,
+            )

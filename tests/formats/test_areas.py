@@ -35,9 +35,17 @@ from parley.formats.values import (
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("35.6895", "35.6895"), ("+35.0", "35.0"), ("007", "7"), (".5", "0.5"), ("5.", "5"),
-     ("-0.0", "0.0"), ("-.25", "-0.25"), (" 12 ", "12")],
-)  # fmt: skip
+    [
+        ("35.6895", "35.6895"),
+        ("+35.0", "35.0"),
+        ("007", "7"),
+        (".5", "0.5"),
+        ("5.", "5"),
+        ("-0.0", "0.0"),
+        ("-.25", "-0.25"),
+        (" 12 ", "12"),
+    ],
+)
 def test_xs_decimal_forms_become_canonical_decimal_strings(text: str, expected: str) -> None:
     assert decimal_string(text) == expected and DECIMAL_RE.match(expected)
 
@@ -65,8 +73,10 @@ def test_cap_times_round_trip_with_their_offset(seconds: int, tz: str) -> None:
 
 def test_cap_1_1_times_with_fractions_and_z_are_read() -> None:
     assert parse_cap_time("2010-08-31T00:09:25.496Z") == (1283213365496, "+00:00")
-    assert parse_cap_time("2010-08-31T24:00:00+00:00")[0] == parse_cap_time(
-        "2010-09-01T00:00:00+00:00")[0]  # fmt: skip
+    assert (
+        parse_cap_time("2010-08-31T24:00:00+00:00")[0]
+        == parse_cap_time("2010-09-01T00:00:00+00:00")[0]
+    )
     with pytest.raises(ValueFormatError):
         parse_cap_time("2010-02-30T00:00:00+00:00")
 
@@ -96,16 +106,23 @@ def test_fast_ring_check_agrees_with_the_decimal_rule(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text, message",
-    [("35,139 36,139", "3 distinct"), ("35;139 36,139 36,140", "not 'lat,lon'"),
-     ("91,139 36,139 36,140", "latitude 91 is outside"), ("35,181 36,139 36,140", "longitude")],
-)  # fmt: skip
+    [
+        ("35,139 36,139", "3 distinct"),
+        ("35;139 36,139 36,140", "not 'lat,lon'"),
+        ("91,139 36,139 36,140", "latitude 91 is outside"),
+        ("35,181 36,139 36,140", "longitude"),
+    ],
+)
 def test_bad_polygons_are_refused(text: str, message: str) -> None:
     with pytest.raises(FormatError, match=message):
         parse_cap_polygon(text, "p")
 
 
 def test_circle_is_read_and_bad_radius_refused() -> None:
-    assert parse_cap_circle("-33.8,151.2 10", "c") == {"center": ["151.2", "-33.8"], "radius_km": "10"}
+    assert parse_cap_circle("-33.8,151.2 10", "c") == {
+        "center": ["151.2", "-33.8"],
+        "radius_km": "10",
+    }
     with pytest.raises(FormatError, match="radius"):
         parse_cap_circle("-33.8,151.2 -1", "c")
     with pytest.raises(FormatError, match="'lat,lon radius'"):
@@ -118,15 +135,20 @@ def test_circle_ring_is_geodesically_round(lon: float, lat: float, radius: float
     for point_lon, point_lat in circle_ring(lon, lat, radius)[:-1]:
         phi1, phi2 = math.radians(lat), math.radians(point_lat)
         dlam = math.radians(point_lon - lon)
-        cos_c = (math.sin(phi1) * math.sin(phi2)
-                 + math.cos(phi1) * math.cos(phi2) * math.cos(dlam))  # fmt: skip
+        cos_c = math.sin(phi1) * math.sin(phi2) + math.cos(phi1) * math.cos(phi2) * math.cos(dlam)
         distance = EARTH_RADIUS_KM * math.acos(max(-1.0, min(1.0, cos_c)))
         assert distance == pytest.approx(radius, rel=1e-6, abs=1e-6)
 
 
 def test_area_from_geojson_keeps_float_digits_and_refuses_holes() -> None:
-    feature: dict[str, Any] = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon",
-               "coordinates": [[[139.1, 35.1], [139.9, 35.1], [139.9, 35.9], [139.1, 35.1]]]}}
+    feature: dict[str, Any] = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[139.1, 35.1], [139.9, 35.1], [139.9, 35.9], [139.1, 35.1]]],
+        },
+    }
     area = area_from_geojson({"type": "FeatureCollection", "features": [feature]}, "Kanto")
     check_area(area, "area")
     assert geometry_rings(area["geometry"])[0][0] == ["139.1", "35.1"]
@@ -140,10 +162,17 @@ def test_area_from_geojson_keeps_float_digits_and_refuses_holes() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.from_regex(r"-?[0-9]{1,3}(\.[0-9]{1,3})?", fullmatch=True),
-                          st.from_regex(r"-?[0-9]{1,3}(\.[0-9]{1,3})?", fullmatch=True)),
-                min_size=1, max_size=6),
-       st.sampled_from([" ", "\n", "  \t", "\r\n "]))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"-?[0-9]{1,3}(\.[0-9]{1,3})?", fullmatch=True),
+            st.from_regex(r"-?[0-9]{1,3}(\.[0-9]{1,3})?", fullmatch=True),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.sampled_from([" ", "\n", "  \t", "\r\n "]),
+)
 def test_fast_polygon_path_agrees_with_the_point_by_point_rule(
     pairs: list[tuple[str, str]], gap: str
 ) -> None:

@@ -88,15 +88,17 @@ def _summary(alert: etree._Element) -> dict[str, Any]:
     sent = (_t(alert, "sent") or "").strip()
     infos = []
     for info in _all(alert, "info"):
-        infos.append({
-            "language": (_t(info, "language") or "en-US").strip(),
-            "categories": [c.text for c in _all(info, "category")],
-            "event": _t(info, "event"),
-            **{k: (_t(info, k) or "").strip() for k in ("urgency", "severity", "certainty")},
-            "headline": _t(info, "headline"),
-            "description": _t(info, "description"),
-            "areas": [(_t(a, "areaDesc"), _shape(a)) for a in _all(info, "area")],
-        })  # fmt: skip
+        infos.append(
+            {
+                "language": (_t(info, "language") or "en-US").strip(),
+                "categories": [c.text for c in _all(info, "category")],
+                "event": _t(info, "event"),
+                **{k: (_t(info, k) or "").strip() for k in ("urgency", "severity", "certainty")},
+                "headline": _t(info, "headline"),
+                "description": _t(info, "description"),
+                "areas": [(_t(a, "areaDesc"), _shape(a)) for a in _all(info, "area")],
+            }
+        )
     return {
         "identifier": (_t(alert, "identifier") or "").strip(),
         "sender": (_t(alert, "sender") or "").strip(),
@@ -179,8 +181,11 @@ def test_edxl_de_distribution_is_unwrapped_into_its_alerts() -> None:
         from_envelope = cap_to_notification(alert)
         alone = cap_to_notification(single)
         assert from_envelope["source"] == {
-            "format": "cap", "cap_version": "1.2", "xml_signature": False, "envelope": "edxl-de"
-        }  # fmt: skip
+            "format": "cap",
+            "cap_version": "1.2",
+            "xml_signature": False,
+            "envelope": "edxl-de",
+        }
         assert _without(from_envelope, "source") == _without(alone, "source")
 
 
@@ -198,9 +203,15 @@ def test_import_is_idempotent() -> None:
     first, second = (cap_to_notification(parse_cap(data)[0]) for _ in range(2))
     assert canonical_bytes(first) == canonical_bytes(second)
     alert = parse_cap(data)[0]
-    assert cap_identity(alert) == body_identity(first) == (
-        "2.49.0.1.124.6bddbc91.2012", "cap@ec.gc.ca", 1336000864000,
-    )  # fmt: skip
+    assert (
+        cap_identity(alert)
+        == body_identity(first)
+        == (
+            "2.49.0.1.124.6bddbc91.2012",
+            "cap@ec.gc.ca",
+            1336000864000,
+        )
+    )
 
 
 def test_same_instant_written_differently_gives_the_same_identity() -> None:
@@ -211,11 +222,19 @@ def test_same_instant_written_differently_gives_the_same_identity() -> None:
 
 
 def test_update_keeps_its_references_and_links_by_cap_reference() -> None:
-    update = cap_to_notification(parse_cap(cap_bytes("oasis_spec_examples/cap_v1dot2_appendix_A3.xml"))[0])
+    update = cap_to_notification(
+        parse_cap(cap_bytes("oasis_spec_examples/cap_v1dot2_appendix_A3.xml"))[0]
+    )
     assert update["msg_type"] == "Update"
-    assert update["cap_references"] == ["trinet@caltech.edu,TRI13970876.1,2003-06-11T20:30:00-07:00"]
-    original = {"sender": "trinet@caltech.edu", "identifier": "TRI13970876.1",
-                "sent": parse_cap_time("2003-06-11T20:30:00-07:00")[0], "sent_tz": "-07:00"}
+    assert update["cap_references"] == [
+        "trinet@caltech.edu,TRI13970876.1,2003-06-11T20:30:00-07:00"
+    ]
+    original = {
+        "sender": "trinet@caltech.edu",
+        "identifier": "TRI13970876.1",
+        "sent": parse_cap_time("2003-06-11T20:30:00-07:00")[0],
+        "sent_tz": "-07:00",
+    }
     assert cap_reference(original) in update["cap_references"]
 
 
@@ -227,8 +246,14 @@ def test_every_info_polygon_circle_and_geocode_is_kept() -> None:
     polygons = len(original.findall(f".//{{{CAP12}}}polygon"))
     areas = [a for i in body["info"] for a in i["areas"]]
     assert sum(len(a.get("geocodes", [])) for a in areas) == geocodes
-    assert sum(1 if a["geometry"]["type"] == "Polygon" else len(a["geometry"]["coordinates"])
-               for a in areas if "geometry" in a) == polygons  # fmt: skip
+    assert (
+        sum(
+            1 if a["geometry"]["type"] == "Polygon" else len(a["geometry"]["coordinates"])
+            for a in areas
+            if "geometry" in a
+        )
+        == polygons
+    )
     circles = cap_to_notification(parse_cap(cap_bytes("extracted/nsw_rfs/08.xml"))[0])
     area = circles["info"][0]["areas"][0]
     assert area["circles"] and area["geometry"]
@@ -326,8 +351,11 @@ def test_cap_alert_type_names_the_version_and_envelope() -> None:
     alert = parse_cap(cap_bytes("real_1.2/taiwan_wra.cap"))[0]
     assert isinstance(alert, CapAlert)
     assert (alert.identifier, alert.version, alert.envelope, alert.signed) == (
-        "WRA_ReservoirWarn_201405142010", "1.2", None, False,
-    )  # fmt: skip
+        "WRA_ReservoirWarn_201405142010",
+        "1.2",
+        None,
+        False,
+    )
 
 
 # --- generated alerts -----------------------------------------------------------------------------
@@ -336,9 +364,12 @@ _TEXT_ALPHABET = st.characters(
     blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
 ) | st.sampled_from("\n\t")
 _text = st.text(_TEXT_ALPHABET, min_size=1, max_size=40).filter(lambda s: s.strip() != "")
-_token = st.text(st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=",<&"),
-                 min_size=1, max_size=20)  # fmt: skip
-_ms = st.integers(0, 4102444800) .map(lambda s: s * 1000)
+_token = st.text(
+    st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters=",<&"),
+    min_size=1,
+    max_size=20,
+)
+_ms = st.integers(0, 4102444800).map(lambda s: s * 1000)
 _tz = st.sampled_from(["-00:00", "+09:00", "-07:00", "+05:45", "+14:00"])
 
 
@@ -355,8 +386,12 @@ def _area(draw: st.DrawFn) -> dict[str, Any]:
     for _ in range(draw(st.integers(0, 2))):
         lon, lat = draw(st.floats(-170, 170)), draw(st.floats(-80, 80))
         size = draw(st.floats(0.01, 5))
-        ring = [[f"{lon:.4f}", f"{lat:.4f}"], [f"{lon + size:.4f}", f"{lat:.4f}"],
-                [f"{lon + size:.4f}", f"{lat + size:.4f}"], [f"{lon:.4f}", f"{lat:.4f}"]]
+        ring = [
+            [f"{lon:.4f}", f"{lat:.4f}"],
+            [f"{lon + size:.4f}", f"{lat:.4f}"],
+            [f"{lon + size:.4f}", f"{lat + size:.4f}"],
+            [f"{lon:.4f}", f"{lat:.4f}"],
+        ]
         rings.append(ring)
     if rings:
         from parley.formats.areas import rings_geometry
@@ -364,8 +399,11 @@ def _area(draw: st.DrawFn) -> dict[str, Any]:
         area["geometry"] = rings_geometry(
             [[[decimal_string(float(c)) for c in p] for p in r] for r in rings]
         )
-    circles = draw(st.lists(st.tuples(_coordinate(-180, 180), _coordinate(-90, 90),
-                                      _coordinate(0, 500)), max_size=2))  # fmt: skip
+    circles = draw(
+        st.lists(
+            st.tuples(_coordinate(-180, 180), _coordinate(-90, 90), _coordinate(0, 500)), max_size=2
+        )
+    )
     if circles:
         area["circles"] = [{"center": [lon, lat], "radius_km": r} for lon, lat, r in circles]
     geocodes = draw(st.lists(st.tuples(_text, _text), max_size=2))
@@ -392,12 +430,19 @@ def _body(draw: st.DrawFn) -> dict[str, Any]:
     if msg_type != "Alert":
         body["cap_references"] = [f"{draw(_token)},{draw(_token)},2003-06-11T20:30:00-07:00"]
     infos = []
-    for lang in draw(st.lists(st.sampled_from(["en", "ja-JP", "ko", "zh-Hans", "ru"]),
-                              min_size=1, max_size=3, unique=True)):  # fmt: skip
+    for lang in draw(
+        st.lists(
+            st.sampled_from(["en", "ja-JP", "ko", "zh-Hans", "ru"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    ):
         info: dict[str, Any] = {
             "lang": lang,
-            "categories": draw(st.lists(st.sampled_from(["Geo", "Met", "Safety", "Other"]),
-                                        min_size=1, max_size=2)),  # fmt: skip
+            "categories": draw(
+                st.lists(st.sampled_from(["Geo", "Met", "Safety", "Other"]), min_size=1, max_size=2)
+            ),
             "event": draw(_text),
             "urgency": draw(st.sampled_from(["Immediate", "Expected", "Unknown"])),
             "severity": draw(st.sampled_from(["Extreme", "Minor", "Unknown"])),
@@ -452,8 +497,10 @@ def _marked(audience: Any, tlp: str) -> etree._Element:
 
 
 def _tlp_parameters(root: etree._Element) -> list[list[str | None]]:
-    return [[_t(p, "value") for p in _all(info, "parameter") if _t(p, "valueName") == "TLP"]
-            for info in _all(root, "info")]  # fmt: skip
+    return [
+        [_t(p, "value") for p in _all(info, "parameter") if _t(p, "valueName") == "TLP"]
+        for info in _all(root, "info")
+    ]
 
 
 def test_a_named_amber_audience_exports_as_private_to_those_parties_with_its_tlp() -> None:
@@ -487,8 +534,9 @@ def test_a_signed_alert_keeps_its_signed_xml_only_when_the_entry_is_public() -> 
     body = cap_to_notification(parse_cap(data)[0])
     public = notification_to_cap(body, body["status"], audience="ALL", tlp="GREEN")
     assert public == body["source"]["xml"].encode("utf-8")
-    narrow = etree.fromstring(notification_to_cap(body, body["status"], audience=("JP",),
-                                                  tlp="RED"))  # fmt: skip
+    narrow = etree.fromstring(
+        notification_to_cap(body, body["status"], audience=("JP",), tlp="RED")
+    )
     assert _t(narrow, "scope") == "Private" and _t(narrow, "addresses") == "JP"
 
 
@@ -497,8 +545,13 @@ def test_an_unmarked_alert_carries_no_audience_or_tlp() -> None:
     assert read_marking(body) == (None, None)
 
 
-def _with_marking(scope: str, tlps: list[str], *, addresses: list[str] | None = None,
-                  restriction: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _with_marking(
+    scope: str,
+    tlps: list[str],
+    *,
+    addresses: list[str] | None = None,
+    restriction: str | None = None,
+) -> dict[str, Any]:
     body = cap_to_notification(parse_cap(cap_bytes("real_1.2/australia_bom.cap"))[0])
     body["scope"] = scope
     body.pop("addresses", None)
@@ -514,16 +567,22 @@ def _with_marking(scope: str, tlps: list[str], *, addresses: list[str] | None = 
     return body
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (_with_marking("Public", ["TLP:AMBER"]), "scope Public cannot carry TLP:AMBER"),
-    (_with_marking("Private", ["TLP:AMBER"]), "names no addresses"),
-    (_with_marking("Private", ["TLP:CLEAR"], addresses=["JP"]), "cannot carry TLP:CLEAR"),
-    (_with_marking("Private", ["TLP:RED"], addresses=["ops@example.gov"]), "not a party code"),
-    (_with_marking("Restricted", ["TLP:RED"], restriction="TLP:RED"), "Restricted cannot carry"),
-    (_with_marking("Restricted", ["TLP:GREEN"], restriction="TLP:AMBER"), "restriction says"),
-    (_with_marking("Private", ["TLP:AMBER", "TLP:RED"], addresses=["JP"]), "different TLP"),
-    (_with_marking("Public", ["TLP:PURPLE"]), "not a TLP 2.0 label"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (_with_marking("Public", ["TLP:AMBER"]), "scope Public cannot carry TLP:AMBER"),
+        (_with_marking("Private", ["TLP:AMBER"]), "names no addresses"),
+        (_with_marking("Private", ["TLP:CLEAR"], addresses=["JP"]), "cannot carry TLP:CLEAR"),
+        (_with_marking("Private", ["TLP:RED"], addresses=["ops@example.gov"]), "not a party code"),
+        (
+            _with_marking("Restricted", ["TLP:RED"], restriction="TLP:RED"),
+            "Restricted cannot carry",
+        ),
+        (_with_marking("Restricted", ["TLP:GREEN"], restriction="TLP:AMBER"), "restriction says"),
+        (_with_marking("Private", ["TLP:AMBER", "TLP:RED"], addresses=["JP"]), "different TLP"),
+        (_with_marking("Public", ["TLP:PURPLE"]), "not a TLP 2.0 label"),
+    ],
+)
 def test_an_incoherent_marking_is_refused_on_import(body: dict[str, Any], reason: str) -> None:
     with pytest.raises(CapError, match=reason):
         read_marking(body)

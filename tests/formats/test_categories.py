@@ -19,14 +19,33 @@ from parley.formats.categories import (
 )
 
 ISSUE_CATEGORIES = {
-    "geo.earthquake", "geo.tsunami", "geo.volcano", "geo.landslide", "met.tropical-cyclone",
-    "met.flood", "met.storm-surge", "met.heavy-rain", "met.heat", "industrial.chemical-release",
-    "industrial.explosion", "industrial.fire", "nuclear.facility-event", "security.terrorism",
-    "security.mass-casualty", "security.major-event", "cyber.incident",
-    "cyber.exploited-vulnerability", "cyber.indicators", "health.outbreak",
-    "military.exercise-notice", "military.launch-notice", "maritime.encounter", "air.encounter",
-    "maritime.search-rescue", "displacement.displaced",
-}  # fmt: skip
+    "geo.earthquake",
+    "geo.tsunami",
+    "geo.volcano",
+    "geo.landslide",
+    "met.tropical-cyclone",
+    "met.flood",
+    "met.storm-surge",
+    "met.heavy-rain",
+    "met.heat",
+    "industrial.chemical-release",
+    "industrial.explosion",
+    "industrial.fire",
+    "nuclear.facility-event",
+    "security.terrorism",
+    "security.mass-casualty",
+    "security.major-event",
+    "cyber.incident",
+    "cyber.exploited-vulnerability",
+    "cyber.indicators",
+    "health.outbreak",
+    "military.exercise-notice",
+    "military.launch-notice",
+    "maritime.encounter",
+    "air.encounter",
+    "maritime.search-rescue",
+    "displacement.displaced",
+}
 
 
 def test_every_category_of_the_issue_is_in_the_table() -> None:
@@ -61,9 +80,18 @@ def test_nuclear_details_carry_ines_release_and_article_5() -> None:
     assert (fields["ines_level"].minimum, fields["ines_level"].maximum) == (0, 7)
     assert fields["release"].choices == ("yes", "no", "unknown") and fields["release"].required
     art5 = {f.name for f in fields["art5"].fields}
-    assert {"accident_time", "location", "nature", "facility_or_activity", "cause", "release",
-            "meteorological_conditions", "environmental_monitoring", "protective_measures",
-            "predicted_behaviour"} <= art5  # fmt: skip
+    assert {
+        "accident_time",
+        "location",
+        "nature",
+        "facility_or_activity",
+        "cause",
+        "release",
+        "meteorological_conditions",
+        "environmental_monitoring",
+        "protective_measures",
+        "predicted_behaviour",
+    } <= art5
 
 
 @pytest.mark.parametrize(
@@ -83,6 +111,7 @@ def test_nuclear_details_carry_ines_release_and_article_5() -> None:
         (["Motor Vehicle Accident"], ["Transport"], [], "general.other"),
     ],
 )
-def test_category_is_inferred_from_cap(events: list[str], cap: list[str],
-                                       codes: list[tuple[str, str]], expected: str) -> None:
+def test_category_is_inferred_from_cap(
+    events: list[str], cap: list[str], codes: list[tuple[str, str]], expected: str
+) -> None:
     assert infer_category(events, cap, codes) == expected

@@ -28,12 +28,34 @@ from .corpus import CAP_MESSAGES, cap_bytes, stix_bytes
 FUZZ_SECONDS = 6.0  # per loop below; hypothesis tests are bounded by max_examples
 SEEDS = [cap_bytes(m) for m in CAP_MESSAGES if len(cap_bytes(m)) < 12_000]
 SNIPPETS = [
-    b"<", b">", b"&", b"&amp;", b"&xxe;", b"<!DOCTYPE a>", b"<![CDATA[x]]>", b"<!-- c -->",
-    b"</info>", b"<info>", b"<polygon>1,2 3,4 5,6 1,2</polygon>", b"<circle>91,0 5</circle>",
-    b"<sent>2024-13-40T99:99:99+00:00</sent>", b"\x00", b"\xff\xfe", b"\xc3\x28", b"\xe9",
-    b"-00:00", b"Exercise", b"System", b"Update", b"<references>a,b,c</references>",
-    b'xmlns="urn:oasis:names:tc:emergency:cap:1.1"', b"1e308", b"NaN", b"\r\n", b"\t",
-]  # fmt: skip
+    b"<",
+    b">",
+    b"&",
+    b"&amp;",
+    b"&xxe;",
+    b"<!DOCTYPE a>",
+    b"<![CDATA[x]]>",
+    b"<!-- c -->",
+    b"</info>",
+    b"<info>",
+    b"<polygon>1,2 3,4 5,6 1,2</polygon>",
+    b"<circle>91,0 5</circle>",
+    b"<sent>2024-13-40T99:99:99+00:00</sent>",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3\x28",
+    b"\xe9",
+    b"-00:00",
+    b"Exercise",
+    b"System",
+    b"Update",
+    b"<references>a,b,c</references>",
+    b'xmlns="urn:oasis:names:tc:emergency:cap:1.1"',
+    b"1e308",
+    b"NaN",
+    b"\r\n",
+    b"\t",
+]
 
 
 def _check(data: bytes) -> None:
@@ -69,12 +91,37 @@ def _mutate_bytes(rng: random.Random, data: bytes) -> bytes:
 
 
 _VALUES = [
-    "", " ", "Actual", "Exercise", "System", "Alert", "Update", "Cancel", "Geo", "Met",
-    "Immediate", "Extreme", "Observed", "en-US", "zh-Hant-TW", "x" * 300, "日本語",
-    "2024-05-19T17:18:00+04:00", "2024-05-19T17:18:00-00:00", "1999-01-01T00:00:00+14:00",
-    "35.0,139.0 35.0,140.0 36.0,140.0 35.0,139.0", "0,0 0,0 0,0 0,0", "-33.8,151.2 0",
-    "a,b,2024-05-19T17:18:00+04:00", "1e5", "12", "-1", "0.0", "+5.", "\ud7ff",
-]  # fmt: skip
+    "",
+    " ",
+    "Actual",
+    "Exercise",
+    "System",
+    "Alert",
+    "Update",
+    "Cancel",
+    "Geo",
+    "Met",
+    "Immediate",
+    "Extreme",
+    "Observed",
+    "en-US",
+    "zh-Hant-TW",
+    "x" * 300,
+    "日本語",
+    "2024-05-19T17:18:00+04:00",
+    "2024-05-19T17:18:00-00:00",
+    "1999-01-01T00:00:00+14:00",
+    "35.0,139.0 35.0,140.0 36.0,140.0 35.0,139.0",
+    "0,0 0,0 0,0 0,0",
+    "-33.8,151.2 0",
+    "a,b,2024-05-19T17:18:00+04:00",
+    "1e5",
+    "12",
+    "-1",
+    "0.0",
+    "+5.",
+    "\ud7ff",
+]
 
 
 def _mutate_tree(rng: random.Random, data: bytes) -> bytes:
@@ -115,8 +162,12 @@ def test_tree_mutations_of_the_corpus_give_a_result_or_a_format_error() -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from(range(len(SEEDS))), st.binary(max_size=64), st.integers(0, 10**6),
-       st.integers(0, 64))  # fmt: skip
+@given(
+    st.sampled_from(range(len(SEEDS))),
+    st.binary(max_size=64),
+    st.integers(0, 10**6),
+    st.integers(0, 64),
+)
 def test_hypothesis_splices_give_a_result_or_a_format_error(
     seed: int, splice: bytes, at: int, cut: int
 ) -> None:
@@ -163,8 +214,9 @@ def test_stix_mutations_give_a_result_or_a_format_error() -> None:
             runs += 1
             continue
         validate_notification(body)
-        assert notification_to_stix(body, "Test")["objects"][: len(bundle["objects"])] == bundle[
-            "objects"
-        ]
+        assert (
+            notification_to_stix(body, "Test")["objects"][: len(bundle["objects"])]
+            == bundle["objects"]
+        )
         runs += 1
     assert runs > 20

@@ -16,18 +16,37 @@ from parley.formats.notification import follow_up, new_notification
 from .corpus import cap_bytes
 
 T0 = 1_767_225_600_000
-SQUARE = {"desc": "square", "geometry": {"type": "Polygon", "coordinates": [[
-    ["139.0", "35.0"], ["140.0", "35.0"], ["140.0", "36.0"], ["139.0", "36.0"],
-    ["139.0", "35.0"]]]}}  # fmt: skip
+SQUARE = {
+    "desc": "square",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                ["139.0", "35.0"],
+                ["140.0", "35.0"],
+                ["140.0", "36.0"],
+                ["139.0", "36.0"],
+                ["139.0", "35.0"],
+            ]
+        ],
+    },
+}
 
 
 def quake(status: str = "Actual", expires: int | None = T0 + 3_600_000) -> dict[str, Any]:
     return new_notification(
-        category="geo.earthquake", identifier="JMA-1", sender="jma.go.jp", sent_ms=T0,
-        status=status, headline="M7.1 off Miyagi", urgency="Immediate", severity="Severe",
-        certainty="Observed", areas=[SQUARE, circle_area("38.1", "142.4", "100", "coast")],
+        category="geo.earthquake",
+        identifier="JMA-1",
+        sender="jma.go.jp",
+        sent_ms=T0,
+        status=status,
+        headline="M7.1 off Miyagi",
+        urgency="Immediate",
+        severity="Severe",
+        certainty="Observed",
+        areas=[SQUARE, circle_area("38.1", "142.4", "100", "coast")],
         expires_ms=expires,
-    )  # fmt: skip
+    )
 
 
 def test_feature_collection_is_rfc_7946_with_float_coordinates() -> None:
@@ -62,10 +81,19 @@ def test_exercise_status_is_visible_in_every_feature(status: str) -> None:
 
 
 def test_only_active_notifications_with_a_clock() -> None:
-    cancelled = follow_up(quake(), msg_type="Cancel", previous_ref="JP:1",
-                          previous_leaf_hash="0" * 64, identifier="JMA-2", sent_ms=T0 + 60_000)
-    items = [("JP:1", {"status": "Actual"}, quake()), ("JP:2", {"status": "Actual"}, cancelled),
-             ("JP:3", {"status": "Actual"}, quake(expires=T0 + 1000))]  # fmt: skip
+    cancelled = follow_up(
+        quake(),
+        msg_type="Cancel",
+        previous_ref="JP:1",
+        previous_leaf_hash="0" * 64,
+        identifier="JMA-2",
+        sent_ms=T0 + 60_000,
+    )
+    items = [
+        ("JP:1", {"status": "Actual"}, quake()),
+        ("JP:2", {"status": "Actual"}, cancelled),
+        ("JP:3", {"status": "Actual"}, quake(expires=T0 + 1000)),
+    ]
     refs = {f["properties"]["ref"] for f in feature_collection(items, now_ms=T0 + 5000)["features"]}
     assert refs == {"JP:1"}
 

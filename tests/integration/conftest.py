@@ -16,7 +16,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         yield fleet
 
 
-
 @pytest.fixture
 def wait() -> Callable[..., Any]:
     """``wait(check, timeout, what)``: poll until ``check()`` is truthy, bounded in time."""

@@ -65,8 +65,10 @@ class FleetNode:
         self.process = subprocess.Popen(
             [*PARLEY, "serve", "--tls", "--port", str(self.port)],
             env=cli_env(self.home, **self.server_env),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + 30
@@ -96,8 +98,13 @@ class FleetNode:
 
     def client(self, signer: RequestSigner | None = None) -> httpx.Client:
         """An HTTP client to this node over pinned TLS: anonymous, or signing as a peer."""
-        return httpx.Client(base_url=self.url, transport=tlspin.pinned_transport(self.pin),
-                            auth=signer, timeout=10, headers={"parley-to": self.party})  # fmt: skip
+        return httpx.Client(
+            base_url=self.url,
+            transport=tlspin.pinned_transport(self.pin),
+            auth=signer,
+            timeout=10,
+            headers={"parley-to": self.party},
+        )
 
 
 class Fleet:
@@ -128,8 +135,16 @@ class Fleet:
         """Init, serve, then agree on the policy (CLI) and pin every peer (library, in parallel)."""
         self.each(lambda node: init_node(node.home, node.party, network=NETWORK))
         if "JP" in self.nodes:
-            run_cli("user", "add", "duty", "--role", "duty-officer", home=self["JP"].home,
-                    PARLEY_NEW_PASSWORD=DUTY_PASSWORD, **officer_env())  # fmt: skip
+            run_cli(
+                "user",
+                "add",
+                "duty",
+                "--role",
+                "duty-officer",
+                home=self["JP"].home,
+                PARLEY_NEW_PASSWORD=DUTY_PASSWORD,
+                **officer_env(),
+            )
         for node in self.nodes.values():
             node.start()
         self.each(lambda node: node.wait_ready())
@@ -140,9 +155,20 @@ class Fleet:
             path.write_text(json.dumps(node.info))
             members += ["--member", str(path)]
         draft = self.folder / "policy.json"
-        run_cli("policy", "draft", str(draft), "--network", NETWORK, "--name", "NEA test",
-                "--deadline-scale", "0.01", *self.policy_options, *members,
-                home=self.folder)  # fmt: skip
+        run_cli(
+            "policy",
+            "draft",
+            str(draft),
+            "--network",
+            NETWORK,
+            "--name",
+            "NEA test",
+            "--deadline-scale",
+            "0.01",
+            *self.policy_options,
+            *members,
+            home=self.folder,
+        )
         for node in self.nodes.values():
             node.cli("policy", "sign", str(draft))
         self.each(lambda node: node.cli("policy", "adopt", str(draft)))
@@ -153,8 +179,9 @@ class Fleet:
         try:
             for other in self.nodes.values():
                 if other.party != node.party:
-                    pin_peer(opened, other.url, other.party, other.info["identity"], other.pin,
-                             now_ms())  # fmt: skip
+                    pin_peer(
+                        opened, other.url, other.party, other.info["identity"], other.pin, now_ms()
+                    )
         finally:
             opened.close()
 

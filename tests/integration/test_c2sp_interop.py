@@ -109,13 +109,22 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveNod
     """US and JP: made by the library (fast), agreed on a policy, pinned, served for real."""
     folder = tmp_path_factory.mktemp("interop")
     live = {p: LiveNode(p, folder / p.lower(), free_port()) for p in ("US", "JP")}
-    nodes = {p: Node.create(n.home, party=p, name=f"{p} centre", network=NETWORK, port=n.port,
-                            urls=[n.url]) for p, n in live.items()}  # fmt: skip
+    nodes = {
+        p: Node.create(
+            n.home, party=p, name=f"{p} centre", network=NETWORK, port=n.port, urls=[n.url]
+        )
+        for p, n in live.items()
+    }
     try:
         for node in nodes.values():
             officers.add_officer(node.store, "admin", "admin", OFFICER_PASSWORD, now_ms())
-        document = draft_policy(network=NETWORK, name="interop", members=members_of(
-            nodes.values()), created=now_ms(), version=2)  # fmt: skip
+        document = draft_policy(
+            network=NETWORK,
+            name="interop",
+            members=members_of(nodes.values()),
+            created=now_ms(),
+            version=2,
+        )
         adopt_by_all(nodes.values(), document)
         for reader in nodes.values():
             for author in nodes.values():
@@ -128,9 +137,12 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LiveNod
         for server in live.values():
             server.info = json.loads(server.cli("node", "info", "--json").stdout)
             server.process = subprocess.Popen(  # noqa: S603
-                [*PARLEY, "serve", "--port", str(server.port)], env=cli_env(server.home),
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-            )  # fmt: skip
+                [*PARLEY, "serve", "--port", str(server.port)],
+                env=cli_env(server.home),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
         for server in live.values():
             eventually(partial(_answers, server.url + "/fed/v1/get-sth"), 30, "the servers")
         yield live
@@ -156,19 +168,31 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def witness(pair: dict[str, LiveNode], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def witness(
+    pair: dict[str, LiveNode], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """aics-witness in its default configuration, trusting US's log as `node info` shows it."""
     folder = tmp_path_factory.mktemp("aics-witness")
     config = str(folder / "witness.json")
     vkey = run(tool("aics-witness"), "init", "--config", config, "--name", WITNESS_NAME)
     us = pair["US"].info
-    run(tool("aics-witness"), "add-log", "--config", config, "--origin", us["origin"],
-        "--vkey", us["log_vkey"])  # fmt: skip
+    run(
+        tool("aics-witness"),
+        "add-log",
+        "--config",
+        config,
+        "--origin",
+        us["origin"],
+        "--vkey",
+        us["log_vkey"],
+    )
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [tool("aics-witness"), "serve", "--config", config, "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         eventually(lambda: _answers(url + "/healthz"), 20, "aics-witness to serve")
@@ -193,20 +217,46 @@ def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies
     assert base64.b64decode(jp["witness_vkey"].split("+", 2)[2])[0] == 0x04
     pair["US"].cli("witness", "add", witness["url"], "--vkey", witness["vkey"])
     old = pair["US"].get("/fed/v1/get-sth").json()
-    pair["US"].cli("log", "append", "--kind", "check", "--status", "Test", "--body-file",
-                   str(_check_body(tmp_path)), "--to", "JP")  # fmt: skip
-    note = eventually(lambda: cosigned_note(pair, (WITNESS_NAME, jp_witness)), 30,
-                      "US's checkpoint cosigned by aics-witness and by JP")  # fmt: skip
+    pair["US"].cli(
+        "log",
+        "append",
+        "--kind",
+        "check",
+        "--status",
+        "Test",
+        "--body-file",
+        str(_check_body(tmp_path)),
+        "--to",
+        "JP",
+    )
+    note = eventually(
+        lambda: cosigned_note(pair, (WITNESS_NAME, jp_witness)),
+        30,
+        "US's checkpoint cosigned by aics-witness and by JP",
+    )
     body = note[: note.index("\n\n") + 1]
     assert len(body.splitlines()) == 3, "no extension line: what a default witness cosigns"
     listed = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
     assert listed[0]["last_error"] is None and listed[0]["cosigned_size"] > old["tree_size"]
 
     (tmp_path / "cp.note").write_text(note)
-    report = tlog("verify-checkpoint", "--note", str(tmp_path / "cp.note"),
-                  "--origin", us["origin"], "--log-key", us["log_vkey"],
-                  "--witness-key", witness["vkey"], "--witness-key", jp["witness_vkey"],
-                  "--quorum", "2", "--max-age", "600")  # fmt: skip
+    report = tlog(
+        "verify-checkpoint",
+        "--note",
+        str(tmp_path / "cp.note"),
+        "--origin",
+        us["origin"],
+        "--log-key",
+        us["log_vkey"],
+        "--witness-key",
+        witness["vkey"],
+        "--witness-key",
+        jp["witness_vkey"],
+        "--quorum",
+        "2",
+        "--max-age",
+        "600",
+    )
     assert sorted(report["witnesses"]) == sorted([WITNESS_NAME, jp_witness])
 
     size = int(body.splitlines()[1])
@@ -215,20 +265,48 @@ def test_default_aics_witness_cosigns_a_parley_checkpoint_and_aics_tlog_verifies
     leaf = base64.b64decode(item["leaf_input"])
     digest = base64.b64encode(hashlib.sha256(b"\x00" + leaf).digest()).decode()
     inclusion = us_node.get("/fed/v1/get-proof-by-hash", hash=digest, tree_size=size).json()
-    consistency = us_node.get("/fed/v1/get-sth-consistency", first=old["tree_size"],
-                              second=size).json()  # fmt: skip
+    consistency = us_node.get(
+        "/fed/v1/get-sth-consistency", first=old["tree_size"], second=size
+    ).json()
     (tmp_path / "leaf").write_bytes(leaf)
     (tmp_path / "inclusion").write_text("\n".join(inclusion["audit_path"]) + "\n")
-    tlog("verify-inclusion", "--leaf", str(tmp_path / "leaf"), "--index", "2",
-         "--proof", str(tmp_path / "inclusion"), "--checkpoint", str(tmp_path / "cp.note"),
-         "--log-key", us["log_vkey"])  # fmt: skip
+    tlog(
+        "verify-inclusion",
+        "--leaf",
+        str(tmp_path / "leaf"),
+        "--index",
+        "2",
+        "--proof",
+        str(tmp_path / "inclusion"),
+        "--checkpoint",
+        str(tmp_path / "cp.note"),
+        "--log-key",
+        us["log_vkey"],
+    )
     (tmp_path / "old.note").write_text(old["checkpoint"])
-    tlog("verify-checkpoint", "--note", str(tmp_path / "old.note"), "--origin", us["origin"],
-         "--log-key", us["log_vkey"])  # fmt: skip
+    tlog(
+        "verify-checkpoint",
+        "--note",
+        str(tmp_path / "old.note"),
+        "--origin",
+        us["origin"],
+        "--log-key",
+        us["log_vkey"],
+    )
     (tmp_path / "consistency").write_text("\n".join(consistency["consistency"]) + "\n")
-    tlog("verify-consistency", "--old-size", str(old["tree_size"]), "--new-size", str(size),
-         "--old-root", old["sha256_root_hash"], "--new-root", body.splitlines()[2],
-         "--proof", str(tmp_path / "consistency"))  # fmt: skip
+    tlog(
+        "verify-consistency",
+        "--old-size",
+        str(old["tree_size"]),
+        "--new-size",
+        str(size),
+        "--old-root",
+        old["sha256_root_hash"],
+        "--new-root",
+        body.splitlines()[2],
+        "--proof",
+        str(tmp_path / "consistency"),
+    )
 
 
 def test_parley_witness_monitoring_endpoint_serves_what_aics_tlog_verifies(
@@ -243,9 +321,21 @@ def test_parley_witness_monitoring_endpoint_serves_what_aics_tlog_verifies(
 
     note = eventually(monitored, 30, "JP to serve what it cosigned for US's origin")
     (tmp_path / "jp.note").write_text(note)
-    tlog("verify-checkpoint", "--note", str(tmp_path / "jp.note"), "--origin", us["origin"],
-         "--log-key", us["log_vkey"], "--witness-key", jp["witness_vkey"], "--quorum", "1",
-         "--max-age", "600")  # fmt: skip
+    tlog(
+        "verify-checkpoint",
+        "--note",
+        str(tmp_path / "jp.note"),
+        "--origin",
+        us["origin"],
+        "--log-key",
+        us["log_vkey"],
+        "--witness-key",
+        jp["witness_vkey"],
+        "--quorum",
+        "1",
+        "--max-age",
+        "600",
+    )
 
 
 def test_a_witness_refusal_backs_off_and_shows_its_reason(
@@ -253,13 +343,25 @@ def test_a_witness_refusal_backs_off_and_shows_its_reason(
 ) -> None:
     """A witness that does not know the log answers 404; Parley retries later, not every 3 s."""
     stranger = tmp_path / "stranger.json"
-    vkey = run(tool("aics-witness"), "init", "--config", str(stranger), "--name",
-               "stranger.interop.invalid/w2").stdout.strip().splitlines()[-1]  # fmt: skip
+    vkey = (
+        run(
+            tool("aics-witness"),
+            "init",
+            "--config",
+            str(stranger),
+            "--name",
+            "stranger.interop.invalid/w2",
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [tool("aics-witness"), "serve", "--config", str(stranger), "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         eventually(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 20, "the second witness")
         pair["US"].cli("witness", "add", f"http://127.0.0.1:{port}", "--vkey", vkey)
@@ -285,7 +387,9 @@ def test_a_witness_refusal_backs_off_and_shows_its_reason(
         assert _delay(error) == base * 2 ** (_failures(error) - 1)  # doubles with each refusal
         listed = json.loads(pair["US"].cli("witness", "list", "--json").stdout)
         row = next(r for r in listed if r["name"] == "stranger.interop.invalid/w2")
-        assert "404 unknown log origin" in row["last_error"] and "next attempt in" in row["last_error"]
+        assert (
+            "404 unknown log origin" in row["last_error"] and "next attempt in" in row["last_error"]
+        )
         assert "404" in pair["US"].cli("witness", "list").stdout
     finally:
         pair["US"].cli("witness", "remove", "stranger.interop.invalid/w2")

@@ -35,8 +35,9 @@ class ThreeNodes(Fleet):
     """Three nodes under a policy with short deadlines and a 5 s check interval."""
 
     def __init__(self, folder: Path) -> None:
-        super().__init__(folder, parties=PARTIES,
-                         policy_options=("--check-interval", str(CHECK_INTERVAL_MS)))  # fmt: skip
+        super().__init__(
+            folder, parties=PARTIES, policy_options=("--check-interval", str(CHECK_INTERVAL_MS))
+        )
 
 
 class Receiver:
@@ -62,8 +63,11 @@ class Receiver:
         self.thread.start()
 
     def events(self, event: str, entry: str) -> list[dict[str, Any]]:
-        return [p["data"] for p in list(self.payloads)
-                if p["event"] == event and p["data"]["entry"] == entry]  # fmt: skip
+        return [
+            p["data"]
+            for p in list(self.payloads)
+            if p["event"] == event and p["data"]["entry"] == entry
+        ]
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -83,8 +87,9 @@ def three(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreeNodes]:
 @pytest.fixture(scope="module")
 def receiver(three: ThreeNodes) -> Iterator[Receiver]:
     hook = Receiver()
-    three["US"].cli("webhooks", "add", hook.url, "--event", "deadline.missed",
-                    "--event", "deadline.late")  # fmt: skip
+    three["US"].cli(
+        "webhooks", "add", hook.url, "--event", "deadline.missed", "--event", "deadline.late"
+    )
     yield hook
     hook.stop()
 
@@ -92,8 +97,18 @@ def receiver(three: ThreeNodes) -> Iterator[Receiver]:
 def append(node: FleetNode, kind: str, body: dict[str, Any], to: str) -> str:
     path = node.home.parent / f"{node.party}-body.json"
     path.write_text(json.dumps(body))
-    return node.cli("log", "append", "--kind", kind, "--status", "Exercise", "--body-file",
-                    str(path), "--to", to).stdout.split()[0]  # fmt: skip
+    return node.cli(
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        to,
+    ).stdout.split()[0]
 
 
 def shown(node: FleetNode, *args: str) -> Any:
@@ -142,8 +157,11 @@ def test_a_missed_acknowledgement_escalates_and_a_late_one_shows_late(three, rec
     assert escalated and escalated[0]["state"] == "missed" and escalated[0]["escalated"]
     assert {p["party"] for p in status["peers"]} == {"JP", "KR"} and status["alerts"] == []
     jp.cli("ack", ref)
-    late = eventually(lambda: (c := clock(us, ref, "JP", "acknowledged")) and
-                      c["state"] == "late" and c, 20, "the late acknowledgement at US")  # fmt: skip
+    late = eventually(
+        lambda: (c := clock(us, ref, "JP", "acknowledged")) and c["state"] == "late" and c,
+        20,
+        "the late acknowledgement at US",
+    )
     assert late["late_by"] > 0 and late["answer"]["ref"].startswith("JP:")
     assert eventually(lambda: receiver.events("deadline.late", ref), 10, "deadline.late webhook")
     assert "late +" in us.cli("receipts", ref).stdout
@@ -158,19 +176,28 @@ def test_an_inquiry_is_answered_by_a_reply(three) -> None:  # type: ignore[no-un
     assert out.stdout.startswith(f"Inquiry {inquiry} about {about}")
     eventually(lambda: held(jp, inquiry), 20, "JP to hold the inquiry")
     jp.cli("reply", inquiry, "--text", "Yes, an exercise.")
-    answered = eventually(lambda: (c := clock(us, inquiry, "JP", "acknowledged")) and
-                          c["answer"] and c, 20, "the reply at US")  # fmt: skip
+    answered = eventually(
+        lambda: (c := clock(us, inquiry, "JP", "acknowledged")) and c["answer"] and c,
+        20,
+        "the reply at US",
+    )
     assert answered["state"] == "met" and answered["within"] == 180_000
 
 
 def test_a_scheduled_check_is_acknowledged_by_an_officer(three) -> None:  # type: ignore[no-untyped-def]
     us, jp = three["US"], three["JP"]
-    sent = eventually(lambda: [r for r in read(us, lambda n: checks.listed(n, now_ms()))
-                               if r["peer"] == "JP"], 20, "a scheduled check to JP")  # fmt: skip
+    sent = eventually(
+        lambda: [r for r in read(us, lambda n: checks.listed(n, now_ms())) if r["peer"] == "JP"],
+        20,
+        "a scheduled check to JP",
+    )
     ref = sent[0]["ref"]  # the newest
     eventually(lambda: held(jp, ref), 20, "JP to hold the check")
     jp.cli("ack", ref)
-    eventually(lambda: (c := clock(us, ref, "JP", "acknowledged")) and c["answer"], 20,
-               "the check's acknowledgement at US")  # fmt: skip
+    eventually(
+        lambda: (c := clock(us, ref, "JP", "acknowledged")) and c["answer"],
+        20,
+        "the check's acknowledgement at US",
+    )
     (done,) = [r for r in shown(us, "checks") if r["ref"] == ref]
     assert done["acknowledged"]["state"] == "met" and done["delivered"]["answer"] is not None

@@ -31,8 +31,18 @@ INTERVAL_S = 1.5
 def append_check(node: FleetNode, n: int) -> None:
     path = Path(node.home.parent) / f"{node.home.name}-check.json"
     path.write_text(json.dumps({"nonce": f"{n:032x}", "deadlines": {}}))
-    node.cli("log", "append", "--kind", "check", "--status", "Exercise", "--body-file", str(path),
-             "--to", "ALL")  # fmt: skip
+    node.cli(
+        "log",
+        "append",
+        "--kind",
+        "check",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        "ALL",
+    )
 
 
 def equivocations(node: FleetNode, party: str) -> list[rows.Equivocation]:
@@ -55,8 +65,10 @@ def synced(node: FleetNode, party: str) -> int:
 
 @pytest.fixture(scope="module")
 def forked(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    fleet = Fleet(tmp_path_factory.mktemp("forkfleet"),
-                  server_env={"PARLEY_WITNESS_INTERVAL_S": str(INTERVAL_S)})  # fmt: skip
+    fleet = Fleet(
+        tmp_path_factory.mktemp("forkfleet"),
+        server_env={"PARLEY_WITNESS_INTERVAL_S": str(INTERVAL_S)},
+    )
     copy: FleetNode | None = None
     try:
         fleet.setup()
@@ -70,12 +82,14 @@ def forked(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
             eventually(caught_up, 60, f"{party} syncs RU")
         ru.stop()
-        copy = FleetNode("RU", ru.home.parent / "ru-fork", free_port(), info=ru.info,
-                         server_env=ru.server_env)  # fmt: skip
+        copy = FleetNode(
+            "RU", ru.home.parent / "ru-fork", free_port(), info=ru.info, server_env=ru.server_env
+        )
         shutil.copytree(ru.home, copy.home)
         config = copy.home / "parley.toml"  # the copy keeps its own database
-        config.write_text(config.read_text().replace(str(ru.home / "parley.db"),
-                                                     str(copy.home / "parley.db")))  # fmt: skip
+        config.write_text(
+            config.read_text().replace(str(ru.home / "parley.db"), str(copy.home / "parley.db"))
+        )
         ru.cli("peers", "remove", "KR")
         for party in ("US", "JP", "CN"):
             copy.cli("peers", "remove", party)
@@ -87,8 +101,17 @@ def forked(tmp_path_factory: pytest.TempPathFactory) -> Any:
         copy.start()
         ru.wait_ready()
         copy.wait_ready()
-        kr.cli("peers", "add", f"https://127.0.0.1:{copy.port}", "--party", "RU",
-               "--key", ru.info["identity"], "--tls-spki", ru.pin)  # fmt: skip
+        kr.cli(
+            "peers",
+            "add",
+            f"https://127.0.0.1:{copy.port}",
+            "--party",
+            "RU",
+            "--key",
+            ru.info["identity"],
+            "--tls-spki",
+            ru.pin,
+        )
         yield fleet, size + 1
     finally:
         if copy is not None:
@@ -99,19 +122,31 @@ def forked(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_both_peers_catch_a_fork_within_two_witnessing_intervals(forked, tmp_path) -> None:  # type: ignore[no-untyped-def]
     fleet, size = forked
     us, kr = fleet["US"], fleet["KR"]
-    eventually(lambda: synced(us, "RU") >= size and synced(kr, "RU") >= size, 60,
-               "US holds the original and KR the copy")  # fmt: skip
+    eventually(
+        lambda: synced(us, "RU") >= size and synced(kr, "RU") >= size,
+        60,
+        "US holds the original and KR the copy",
+    )
     both_held = time.monotonic()
     # two witnessing intervals, plus room for a loaded two-core machine
-    eventually(lambda: equivocations(us, "RU") and equivocations(kr, "RU"), 2 * INTERVAL_S + 5,
-               "US and KR to catch the fork")  # fmt: skip
+    eventually(
+        lambda: equivocations(us, "RU") and equivocations(kr, "RU"),
+        2 * INTERVAL_S + 5,
+        "US and KR to catch the fork",
+    )
     caught_after = time.monotonic() - both_held
     print(f"fork caught by US and KR {caught_after:.1f} s after both held a history")
     for node in (us, kr):
         evidence = tmp_path / f"{node.party}-evidence.json"
         evidence.write_text(equivocations(node, "RU")[0].evidence)
-        result = run_cli("verify", "equivocation", str(evidence),
-                         "--log-key", fleet["RU"].info["keys"]["log"], home=tmp_path)  # fmt: skip
+        result = run_cli(
+            "verify",
+            "equivocation",
+            str(evidence),
+            "--log-key",
+            fleet["RU"].info["keys"]["log"],
+            home=tmp_path,
+        )
         assert "EQUIVOCATION by RU" in result.stdout
         listed = json.loads(node.cli("peers", "list", "--json").stdout)
         assert next(p for p in listed if p["party"] == "RU")["health"] == "held"

@@ -29,11 +29,23 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 OTHERS = ("JP", "KR", "CN", "RU")
 
 
-def append(node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str | None = None) -> str:
+def append(
+    node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str | None = None
+) -> str:
     path = Path(node.home.parent) / f"{node.party}-body.json"
     path.write_text(json.dumps(body))
-    args = ["log", "append", "--kind", kind, "--status", "Exercise", "--body-file", str(path),
-            "--to", to] + (["--tlp", tlp] if tlp else [])  # fmt: skip
+    args = [
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        to,
+    ] + (["--tlp", tlp] if tlp else [])
     return node.cli(*args).stdout.split()[0]
 
 
@@ -64,15 +76,23 @@ def test_fleet_is_pinned_and_synced(fleet, wait) -> None:  # type: ignore[no-unt
     rows = json.loads(fleet["US"].cli("peers", "list", "--json").stdout)
     assert sorted(row["party"] for row in rows) == sorted(OTHERS)
     assert all(row["tls_spki"] and row["url"].startswith("https://") for row in rows)
-    wait(lambda: all(r["lag"] == 0 and r["health"] == "ok" for r in
-                     json.loads(fleet["US"].cli("peers", "list", "--json").stdout)),
-         30, "US to be in sync with every peer")  # fmt: skip
+    wait(
+        lambda: all(
+            r["lag"] == 0 and r["health"] == "ok"
+            for r in json.loads(fleet["US"].cli("peers", "list", "--json").stdout)
+        ),
+        30,
+        "US to be in sync with every peer",
+    )
 
 
 def test_broadcast_reaches_every_member_and_four_delivered_receipts_return(fleet, wait) -> None:  # type: ignore[no-untyped-def]
     ref = append(fleet["US"], "check", check_body(1), "ALL")
-    wait(lambda: set(statuses(fleet["US"], ref).values()) == {"delivered"}, 30,
-         "four delivered receipts at US")  # fmt: skip
+    wait(
+        lambda: set(statuses(fleet["US"], ref).values()) == {"delivered"},
+        30,
+        "four delivered receipts at US",
+    )
     for party in OTHERS:
         stored = held(fleet[party], ref)
         assert stored is not None and stored.body is not None and stored.flag is None
@@ -85,8 +105,12 @@ def test_broadcast_reaches_every_member_and_four_delivered_receipts_return(fleet
 
 
 def test_acknowledgement_by_a_duty_officer_reaches_the_sender(fleet, wait) -> None:  # type: ignore[no-untyped-def]
-    ref = append(fleet["US"], "hotline", {"to": "JP", "text": "Confirm receipt",
-                                          "deadlines": {"acknowledged_within": 3000}}, "JP")  # fmt: skip
+    ref = append(
+        fleet["US"],
+        "hotline",
+        {"to": "JP", "text": "Confirm receipt", "deadlines": {"acknowledged_within": 3000}},
+        "JP",
+    )
     wait(lambda: held(fleet["JP"], ref), 30, "JP to hold the hotline message")
     duty: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
     out = fleet["JP"].cli("ack", ref, "--reply", "Received, keeping clear", **duty).stdout
@@ -106,16 +130,24 @@ MARKER = "RESTRICTED-7f3a-grid-operator-indicators"
 def test_restricted_audience_reaches_no_byte_of_the_body_to_outsiders(fleet, wait) -> None:  # type: ignore[no-untyped-def]
     body = {"type": "request", "text": MARKER, "resources": []}
     ref = append(fleet["US"], "assistance", body, "JP,KR", "AMBER")
-    wait(lambda: statuses(fleet["US"], ref) == {"JP": "delivered", "KR": "delivered"}, 30,
-         "JP and KR delivered receipts")  # fmt: skip
+    wait(
+        lambda: statuses(fleet["US"], ref) == {"JP": "delivered", "KR": "delivered"},
+        30,
+        "JP and KR delivered receipts",
+    )
     for party in ("CN", "RU"):
         wait(lambda party=party: held(fleet[party], ref), 30, f"{party} to hold the header")
         stored = held(fleet[party], ref)
         assert stored is not None and stored.body is None and stored.salt is None
     original = held(fleet["US"], ref)
     assert original is not None and original.body is not None and original.salt is not None
-    secrets = [MARKER.encode(), original.body, base64.b64encode(original.body),
-               base64.b64encode(original.salt), original.salt.hex().encode()]
+    secrets = [
+        MARKER.encode(),
+        original.body,
+        base64.b64encode(original.body),
+        base64.b64encode(original.salt),
+        original.salt.hex().encode(),
+    ]
     leaf_hash = base64.b64encode(original.leaf_hash).decode()
     _party, seq = parse_ref(ref)
     outsider = fleet.signer("CN")
@@ -127,7 +159,9 @@ def test_restricted_audience_reaches_no_byte_of_the_body_to_outsiders(fleet, wai
                         assert secret not in response.content, (node.party, response.url)
 
 
-def _every_endpoint(client: httpx.Client, party: str, seq: int, leaf_hash: str) -> list[httpx.Response]:
+def _every_endpoint(
+    client: httpx.Client, party: str, seq: int, leaf_hash: str
+) -> list[httpx.Response]:
     """Every read endpoint of a node, for its own log and for its mirror of US's and peers'."""
     responses = []
     prefixes = [f"/fed/v1/mirror/{p}" for p in ("US", "JP", "KR", "CN", "RU")]
@@ -139,11 +173,15 @@ def _every_endpoint(client: httpx.Client, party: str, seq: int, leaf_hash: str) 
             continue
         size = sth.json()["tree_size"]
         responses.append(client.get(prefix + "/get-entries", params={"start": 0, "end": size - 1}))
-        responses.append(client.get(prefix + "/get-sth-consistency",
-                                    params={"first": 1, "second": size}))  # fmt: skip
+        responses.append(
+            client.get(prefix + "/get-sth-consistency", params={"first": 1, "second": size})
+        )
         if size > seq:
-            responses.append(client.get(prefix + "/get-proof-by-hash",
-                                        params={"hash": leaf_hash, "tree_size": size}))  # fmt: skip
+            responses.append(
+                client.get(
+                    prefix + "/get-proof-by-hash", params={"hash": leaf_hash, "tree_size": size}
+                )
+            )
     responses.append(client.get("/fed/v1/public-key"))
     assert all(r.status_code in (200, 404) for r in responses), [
         (r.url, r.status_code) for r in responses if r.status_code not in (200, 404)
@@ -153,17 +191,23 @@ def _every_endpoint(client: httpx.Client, party: str, seq: int, leaf_hash: str) 
 
 def test_replayed_requests_are_refused(fleet) -> None:  # type: ignore[no-untyped-def]
     us = fleet["US"]
-    request = httpx.Request("GET", us.url + "/fed/v1/get-entries?start=0&end=3",
-                            headers={"parley-to": "US"})  # fmt: skip
+    request = httpx.Request(
+        "GET", us.url + "/fed/v1/get-entries?start=0&end=3", headers={"parley-to": "US"}
+    )
     fleet.signer("CN").sign(request)
-    with httpx.Client(transport=__import__("parley.node.federation.tlspin", fromlist=["x"])
-                      .pinned_transport(us.pin), timeout=10) as client:  # fmt: skip
+    with httpx.Client(
+        transport=__import__("parley.node.federation.tlspin", fromlist=["x"]).pinned_transport(
+            us.pin
+        ),
+        timeout=10,
+    ) as client:
         first = client.send(request)
         assert first.status_code == 200
         replay = client.send(request)
         assert replay.status_code == 401 and "replayed" in replay.json()["detail"]
-        moved = httpx.Request("GET", us.url + "/fed/v1/get-entries?start=0&end=2",
-                              headers=dict(request.headers))  # fmt: skip
+        moved = httpx.Request(
+            "GET", us.url + "/fed/v1/get-entries?start=0&end=2", headers=dict(request.headers)
+        )
         refused = client.send(moved)
         assert refused.status_code == 401
 
@@ -172,27 +216,70 @@ def test_forged_party_and_wrong_pins_are_refused(fleet) -> None:  # type: ignore
     ru, jp, kr = fleet["RU"], fleet["JP"], fleet["KR"]
     ru.cli("peers", "remove", "JP")
     try:
-        forged = ru.cli("peers", "add", kr.url, "--party", "JP", "--key", jp.info["identity"],
-                        "--tls-spki", kr.pin, check=False)  # fmt: skip
+        forged = ru.cli(
+            "peers",
+            "add",
+            kr.url,
+            "--party",
+            "JP",
+            "--key",
+            jp.info["identity"],
+            "--tls-spki",
+            kr.pin,
+            check=False,
+        )
         # KR's server refuses a request addressed to JP before it could present itself
         assert forged.returncode != 0 and "addressed to 'JP', not to KR" in forged.stderr
-        wrong_pin = ru.cli("peers", "add", jp.url, "--party", "JP", "--key", jp.info["identity"],
-                           "--tls-spki", kr.pin, check=False)  # fmt: skip
+        wrong_pin = ru.cli(
+            "peers",
+            "add",
+            jp.url,
+            "--party",
+            "JP",
+            "--key",
+            jp.info["identity"],
+            "--tls-spki",
+            kr.pin,
+            check=False,
+        )
         assert wrong_pin.returncode != 0 and "pin mismatch" in wrong_pin.stderr
-        stranger = ru.cli("peers", "add", jp.url, "--party", "JP", "--key",
-                          kr.info["identity"], "--tls-spki", jp.pin, check=False)  # fmt: skip
+        stranger = ru.cli(
+            "peers",
+            "add",
+            jp.url,
+            "--party",
+            "JP",
+            "--key",
+            kr.info["identity"],
+            "--tls-spki",
+            jp.pin,
+            check=False,
+        )
         assert stranger.returncode != 0 and "not its identity key" in stranger.stderr
     finally:
-        ru.cli("peers", "add", jp.url, "--party", "JP", "--key", jp.info["identity"],
-               "--tls-spki", jp.pin)  # fmt: skip
+        ru.cli(
+            "peers",
+            "add",
+            jp.url,
+            "--party",
+            "JP",
+            "--key",
+            jp.info["identity"],
+            "--tls-spki",
+            jp.pin,
+        )
 
 
 def test_tampered_entry_is_refused_and_nothing_is_stored(fleet, wait) -> None:  # type: ignore[no-untyped-def]
     us, jp = fleet["US"], fleet["JP"]
     jp.stop()
     try:
-        ref = append(us, "hotline", {"to": "JP", "text": "original words",
-                                     "deadlines": {"acknowledged_within": 3000}}, "JP")  # fmt: skip
+        ref = append(
+            us,
+            "hotline",
+            {"to": "JP", "text": "original words", "deadlines": {"acknowledged_within": 3000}},
+            "JP",
+        )
         party, seq = parse_ref(ref)
         original = held(us, ref)
         assert original is not None and original.body is not None
@@ -244,15 +331,21 @@ def test_withheld_body_is_recorded_as_an_observation(fleet, wait) -> None:  # ty
     us, ru = fleet["US"], fleet["RU"]
     ru.stop()
     try:
-        ref = append(us, "hotline", {"to": "RU", "text": "for RU",
-                                     "deadlines": {"acknowledged_within": 3000}}, "RU")  # fmt: skip
+        ref = append(
+            us,
+            "hotline",
+            {"to": "RU", "text": "for RU", "deadlines": {"acknowledged_within": 3000}},
+            "RU",
+        )
         _set_body(us, parse_ref(ref)[1], None)  # the author withholds it from its addressee
         ru.cli("sync", "--peer", "US", "--no-mirrors")
         stored = held(ru, ref)
         assert stored is not None and stored.body is None and stored.flag == "body-withheld"
         found = _observations(ru)
-        assert any(o["type"] == "body-withheld" and o["party"] == "US" and
-                   o["entry"]["ref"] == ref for o in found)  # fmt: skip
+        assert any(
+            o["type"] == "body-withheld" and o["party"] == "US" and o["entry"]["ref"] == ref
+            for o in found
+        )
         assert statuses(us, ref) == {"RU": "none"}
     finally:
         ru.start()
@@ -266,8 +359,9 @@ def _observations(fleet_node: Any) -> list[dict[str, Any]]:
             own = list(logs.iter_log(conn, fleet_node.party))
     finally:
         node.close()
-    return [json.loads(e.body) for e in own
-            if e.body and parse_header(e.leaf).kind == "observation"]  # fmt: skip
+    return [
+        json.loads(e.body) for e in own if e.body and parse_header(e.leaf).kind == "observation"
+    ]
 
 
 def test_a_peer_not_yet_recognised_gets_bodies_once_pinned(fleet, wait) -> None:  # type: ignore[no-untyped-def]
@@ -280,8 +374,17 @@ def test_a_peer_not_yet_recognised_gets_bodies_once_pinned(fleet, wait) -> None:
         assert stored is not None and stored.body is None and stored.flag == "body-pending"
         assert not any(o["entry"]["ref"] == ref for o in _observations(ru))
     finally:
-        us.cli("peers", "add", ru.url, "--party", "RU", "--key", ru.info["identity"],
-               "--tls-spki", ru.pin)  # fmt: skip
+        us.cli(
+            "peers",
+            "add",
+            ru.url,
+            "--party",
+            "RU",
+            "--key",
+            ru.info["identity"],
+            "--tls-spki",
+            ru.pin,
+        )
     ru.cli("sync", "--peer", "US", "--no-mirrors")
     stored = held(ru, ref)
     assert stored is not None and stored.body is not None and stored.flag is None
@@ -318,10 +421,15 @@ def test_flooding_peer_is_held_to_its_quota(fleet, wait) -> None:  # type: ignor
     entries per minute; CN writes 320 in one go."""
     cn = fleet["CN"]
     flood = Path(cn.home.parent) / "flood.jsonl"
-    flood.write_text("".join(
-        json.dumps({"kind": "check", "status": "Exercise", "to": "ALL",
-                    "body": check_body(10_000 + n)}) + "\n" for n in range(320)
-    ))  # fmt: skip
+    flood.write_text(
+        "".join(
+            json.dumps(
+                {"kind": "check", "status": "Exercise", "to": "ALL", "body": check_body(10_000 + n)}
+            )
+            + "\n"
+            for n in range(320)
+        )
+    )
     refs = cn.cli("log", "append", "--jsonl", str(flood)).stdout.split()[::2]
     last = refs[-1]
     for party in ("US", "JP", "KR", "RU"):
@@ -329,8 +437,12 @@ def test_flooding_peer_is_held_to_its_quota(fleet, wait) -> None:  # type: ignor
         node = fleet[party].open()
         try:
             with node.store.read() as conn:
-                flags = [e.flag for e in logs.get_range(conn, "CN", parse_ref(refs[0])[1],
-                                                        parse_ref(last)[1] + 1)]  # fmt: skip
+                flags = [
+                    e.flag
+                    for e in logs.get_range(
+                        conn, "CN", parse_ref(refs[0])[1], parse_ref(last)[1] + 1
+                    )
+                ]
         finally:
             node.close()
         assert flags.count("over-quota") == 20 and flags[-20:] == ["over-quota"] * 20

@@ -19,8 +19,16 @@ from parley.store import logs
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
-COURSE = ["--phrase", "nav.course-speed", "--param", "unit=Kirishima", "--param", "course=45",
-          "--param", "speed=12"]  # fmt: skip
+COURSE = [
+    "--phrase",
+    "nav.course-speed",
+    "--param",
+    "unit=Kirishima",
+    "--param",
+    "course=45",
+    "--param",
+    "speed=12",
+]
 JA_COURSE = "Kirishimaは針路045°、速力12ノットで航行中です。"
 ZH_COURSE = "Kirishima航向045°，航速12节。"
 
@@ -75,8 +83,17 @@ def test_jp_and_cn_each_read_the_exchange_in_their_own_language(fleet, wait) -> 
     assert f"not acknowledged: parley ack {asked}" in shown
 
     cn.cli("ack", asked, "--reply", "收到")
-    answered = cn.cli("hotline", "send", "JP", "--phrase", "ack.will-comply", "--reply-to",
-                      asked, "--status", "Exercise").stdout.strip()  # fmt: skip
+    answered = cn.cli(
+        "hotline",
+        "send",
+        "JP",
+        "--phrase",
+        "ack.will-comply",
+        "--reply-to",
+        asked,
+        "--status",
+        "Exercise",
+    ).stdout.strip()
     wait(lambda: status_at(jp, asked) == {"CN": "acknowledged"}, 30, "CN's ack at JP")
     wait(lambda: status_at(cn, answered) == {"JP": "delivered"}, 30, "JP's receipt at CN")
 
@@ -92,7 +109,7 @@ def test_jp_and_cn_each_read_the_exchange_in_their_own_language(fleet, wait) -> 
     shown = jp.cli("hotline", "log", "CN").stdout
     assert f"ja (signed)  {JA_COURSE}" in shown
     assert "ja  要請に従います。" in shown and "zh (signed)  我方将照办。" in shown
-    assert 'acknowledged by CN (admin)' in shown and '"收到"' in shown
+    assert "acknowledged by CN (admin)" in shown and '"收到"' in shown
 
     for ref in (asked, answered):  # the third party holds the signed header, never the body
         wait(lambda ref=ref: held(kr, ref), 30, f"KR to hold the header of {ref}")
@@ -102,4 +119,5 @@ def test_jp_and_cn_each_read_the_exchange_in_their_own_language(fleet, wait) -> 
     assert conversation(kr, "JP")["messages"] == []
     outsider = kr.cli("hotline", "show", asked, check=False)
     assert outsider.returncode != 0 and "not a hotline message sent or addressed to KR" in (
-        outsider.stderr)
+        outsider.stderr
+    )

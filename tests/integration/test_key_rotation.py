@@ -32,8 +32,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 def append(node: Any, kind: str, body: dict[str, Any], to: str) -> str:
     path = Path(node.home.parent) / f"{node.party}-rotation-body.json"
     path.write_text(json.dumps(body))
-    args = ["log", "append", "--kind", kind, "--status", "Exercise", "--body-file", str(path),
-            "--to", to]  # fmt: skip
+    args = [
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        to,
+    ]
     return str(node.cli(*args).stdout.split()[0])
 
 
@@ -60,8 +70,9 @@ def test_jp_rotates_identity_and_log_key_and_us_follows(  # type: ignore[no-unty
     assert "Rotated the identity key" in rotated
     assert "Rotated the log key" in jp.cli("key", "rotate", "--purpose", "log").stdout
     new_log_key = read_key_file(jp.home / "keys" / "log.pem", no_passphrase).public
-    hotline = append(jp, "hotline", {"to": "US", "text": "New keys, same centre", "deadlines": {}},
-                     "US")  # fmt: skip
+    hotline = append(
+        jp, "hotline", {"to": "US", "text": "New keys, same centre", "deadlines": {}}, "US"
+    )
     after = append(jp, "check", check_body(502), "ALL")
     size = size_of(jp)
 
@@ -71,10 +82,13 @@ def test_jp_rotates_identity_and_log_key_and_us_follows(  # type: ignore[no-unty
     node = us.open()
     try:
         with node.store.read() as conn:
-            stored = {ref: logs.get_entry(conn, "JP", int(ref.split(":")[1]))
-                      for ref in (hotline, after)}  # fmt: skip
-            items = [(s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
-                     for s in logs.iter_log(conn, "JP")]  # fmt: skip
+            stored = {
+                ref: logs.get_entry(conn, "JP", int(ref.split(":")[1])) for ref in (hotline, after)
+            }
+            items = [
+                (s.leaf, None if s.body is None else Body(s.salt or b"", s.body))
+                for s in logs.iter_log(conn, "JP")
+            ]
             notes = logs.all_checkpoints(conn, "JP")
             pin = peers.find_peer(conn, "JP")
         assert all(entry is not None and entry.body is not None for entry in stored.values())
@@ -111,10 +125,19 @@ def refuse_entry_by_retired_key(node: Any, retired: Any) -> None:
     audience, tlp = resolve_sharing("check", "ALL", None)
     body = Body.seal(check_body(666), os.urandom(SALT_SIZE))
     forged = sign_header(
-        network=node.network, policy=policy, party="JP", node=pin.identity.kid,
-        seq=cursor.size, time=cursor.last_time + 1, kind="check", status="Exercise",
-        audience=audience, tlp=tlp, body=body, log_key=retired,
-    )  # fmt: skip
+        network=node.network,
+        policy=policy,
+        party="JP",
+        node=pin.identity.kid,
+        seq=cursor.size,
+        time=cursor.last_time + 1,
+        kind="check",
+        status="Exercise",
+        audience=audience,
+        tlp=tlp,
+        body=body,
+        log_key=retired,
+    )
     held_before = cursor.size
     with pytest.raises(VerificationError, match=f"signed by key {retired.kid}"):
         ingest.verify_entries(cursor, [Fetched(forged.leaf, body)], forged.time + 1)

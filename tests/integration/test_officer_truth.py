@@ -33,8 +33,11 @@ HOTLINE_MAX_MS = 4 * 5 * 60 * 1000  # the policy's bound at --deadline-scale 1: 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     # minutes, not seconds: the clock must still run while the test looks at it
-    fleet = Fleet(tmp_path_factory.mktemp("truth"), parties=("US", "JP", "CN"),
-                  policy_options=("--deadline-scale", "1"))  # fmt: skip
+    fleet = Fleet(
+        tmp_path_factory.mktemp("truth"),
+        parties=("US", "JP", "CN"),
+        policy_options=("--deadline-scale", "1"),
+    )
     try:
         fleet.setup()
         yield fleet
@@ -53,9 +56,12 @@ def held_and_tracked(node: FleetNode, ref: str) -> bool:
     try:
         with opened.store.read() as conn:
             stored = logs.get_entry(conn, party, seq)
-            rows = conn.execute(select(deadline_clocks).where(
-                deadline_clocks.c.entry_party == party, deadline_clocks.c.entry_seq == seq,
-            )).fetchall()  # fmt: skip
+            rows = conn.execute(
+                select(deadline_clocks).where(
+                    deadline_clocks.c.entry_party == party,
+                    deadline_clocks.c.entry_seq == seq,
+                )
+            ).fetchall()
         return stored is not None and stored.body is not None and bool(rows)
     finally:
         opened.close()
@@ -91,8 +97,9 @@ def test_an_acknowledged_hotline_is_closed_everywhere_and_bad_entries_are_refuse
 ) -> None:
     jp, cn = fleet["JP"], fleet["CN"]
     duty: OfficerEnv = {"PARLEY_USER": "duty", "PARLEY_PASSWORD": fleet.duty_password}
-    sent = jp.cli("hotline", "send", "CN", "--text", "confirm your position", "--status",
-                  "Exercise", **duty).stdout.strip()  # fmt: skip
+    sent = jp.cli(
+        "hotline", "send", "CN", "--text", "confirm your position", "--status", "Exercise", **duty
+    ).stdout.strip()
 
     eventually(lambda: held_and_tracked(cn, sent), 30, f"CN to hold and track {sent}")
     item = inbox_item(cn, sent)
@@ -112,16 +119,39 @@ def test_an_acknowledged_hotline_is_closed_everywhere_and_bad_entries_are_refuse
     assert open_clocks(jp, sent) == []
 
     body = tmp_path / "late.json"
-    body.write_text(json.dumps({"to": "CN", "text": "whenever",
-                                "deadlines": {"acknowledged_within": 10**8}}))  # fmt: skip
+    body.write_text(
+        json.dumps({"to": "CN", "text": "whenever", "deadlines": {"acknowledged_within": 10**8}})
+    )
     before = size_of(jp)
-    refused = jp.cli("log", "append", "--kind", "hotline", "--status", "Exercise", "--body-file",
-                     str(body), "--to", "CN,JP", check=False)  # fmt: skip
+    refused = jp.cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN,JP",
+        check=False,
+    )
     assert refused.returncode != 0
     assert "acknowledged_within 100000000 ms is outside the policy's bounds" in refused.stderr
     assert str(HOTLINE_MAX_MS) in refused.stderr
     body.write_text(json.dumps({"to": "ZZ", "text": "hello", "deadlines": {}}))
-    stranger = jp.cli("log", "append", "--kind", "hotline", "--status", "Exercise",
-                      "--body-file", str(body), "--to", "ZZ,JP", check=False)  # fmt: skip
+    stranger = jp.cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(body),
+        "--to",
+        "ZZ,JP",
+        check=False,
+    )
     assert stranger.returncode != 0 and "ZZ is not a member" in stranger.stderr
     assert size_of(jp) == before  # nothing was signed

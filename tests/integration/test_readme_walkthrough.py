@@ -63,8 +63,9 @@ def demo_folder(fleet: Fleet, where: Path) -> None:
     for party, password in (("JP", fleet.duty_password), ("CN", CN_DUTY_PASSWORD)):
         node = fleet[party]
         (run / party.lower()).symlink_to(node.home)
-        lines.append(f"{party} {node.url} tls-spki={node.pin} home={node.home} "
-                     f"admin:unused duty:{password}")  # fmt: skip
+        lines.append(
+            f"{party} {node.url} tls-spki={node.pin} home={node.home} admin:unused duty:{password}"
+        )
     (run / "logins.txt").write_text("\n".join(lines) + "\n")
     (where / ".venv").symlink_to(ROOT / ".venv")
 
@@ -72,19 +73,34 @@ def demo_folder(fleet: Fleet, where: Path) -> None:
 def test_the_readme_walkthrough_runs_as_written(fleet: Fleet, tmp_path: Path) -> None:
     jp, cn = fleet["JP"], fleet["CN"]
     cn.cli("user", "add", "duty", "--role", "duty-officer", PARLEY_NEW_PASSWORD=CN_DUTY_PASSWORD)
-    warning = jp.cli("hotline", "send", "CN", "--phrase", "warn.collision-risk", "--param",
-                     "unit=JCG Shikishima", "--param", "vessel=Haijing 2901", "--status",
-                     "Exercise", PARLEY_USER="duty",
-                     PARLEY_PASSWORD=fleet.duty_password).stdout.strip()  # fmt: skip
+    warning = jp.cli(
+        "hotline",
+        "send",
+        "CN",
+        "--phrase",
+        "warn.collision-risk",
+        "--param",
+        "unit=JCG Shikishima",
+        "--param",
+        "vessel=Haijing 2901",
+        "--status",
+        "Exercise",
+        PARLEY_USER="duty",
+        PARLEY_PASSWORD=fleet.duty_password,
+    ).stdout.strip()
     eventually(lambda: held(fleet, "CN", warning), 30, f"CN to hold {warning}")
     demo_folder(fleet, tmp_path)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     env |= {"COLUMNS": "200", "TZ": "Asia/Tokyo"}
     result = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", readme_block()], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+        ["bash", "-euo", "pipefail", "-c", readme_block()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     shown = result.stdout
     assert result.returncode == 0, shown + result.stderr
     assert "Traceback" not in result.stderr
@@ -103,8 +119,18 @@ def test_the_readme_walkthrough_runs_as_written(fleet: Fleet, tmp_path: Path) ->
         narrow = cn.cli(*args, COLUMNS="80", PARLEY_USER="duty", PARLEY_PASSWORD=CN_DUTY_PASSWORD)
         assert "…" not in narrow.stdout, narrow.stdout  # folded, never cut
 
-    waited = cn.cli("receipts", sent.group(1), "--wait", "1s", "--until", "acknowledged",
-                    check=False, PARLEY_USER="duty", PARLEY_PASSWORD=CN_DUTY_PASSWORD)  # fmt: skip
+    waited = cn.cli(
+        "receipts",
+        sent.group(1),
+        "--wait",
+        "1s",
+        "--until",
+        "acknowledged",
+        check=False,
+        PARLEY_USER="duty",
+        PARLEY_PASSWORD=CN_DUTY_PASSWORD,
+    )
     assert waited.returncode == 1, waited.stdout + waited.stderr
     assert f"Not every addressee acknowledged {sent.group(1)} within 1s: still waiting for JP" in (
-        waited.stderr)  # fmt: skip
+        waited.stderr
+    )

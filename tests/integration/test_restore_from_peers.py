@@ -47,8 +47,18 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmallFleet]:
 def append(node: FleetNode, kind: str, body: dict[str, Any], to: str) -> str:
     path = node.home.parent / f"{node.party}-body.json"
     path.write_text(json.dumps(body))
-    return node.cli("log", "append", "--kind", kind, "--status", "Exercise", "--body-file",
-                    str(path), "--to", to).stdout.split()[0]  # fmt: skip
+    return node.cli(
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        to,
+    ).stdout.split()[0]
 
 
 def check_body(n: int) -> dict[str, Any]:
@@ -74,8 +84,16 @@ def peer_options(fleet: SmallFleet, *parties: str) -> list[str]:
     options: list[str] = []
     for party in parties:
         peer = fleet[party]
-        options += ["--peer", peer.url, "--party", party, "--key", peer.info["identity"],
-                    "--tls-spki", peer.pin]  # fmt: skip
+        options += [
+            "--peer",
+            peer.url,
+            "--party",
+            party,
+            "--key",
+            peer.info["identity"],
+            "--tls-spki",
+            peer.pin,
+        ]
     return options
 
 
@@ -86,12 +104,20 @@ def peer_row(node: FleetNode, party: str) -> dict[str, Any]:
 
 def test_a_lost_database_is_restored_from_the_mirrors_and_peers_take_the_next_entry(fleet) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = fleet["US"], fleet["JP"], fleet["KR"]
-    append(us, "hotline", {"to": "JP", "text": "for JP",
-                                   "deadlines": {"acknowledged_within": 3000}}, "JP")  # fmt: skip
+    append(
+        us,
+        "hotline",
+        {"to": "JP", "text": "for JP", "deadlines": {"acknowledged_within": 3000}},
+        "JP",
+    )
     jp.cli("sync", "--peer", "US")  # JP receipts it (a delivered receipt in its log)
     append(jp, "check", check_body(1), "ALL")
-    append(jp, "hotline", {"to": "KR", "text": "for KR only",
-                           "deadlines": {"acknowledged_within": 3000}}, "KR")  # fmt: skip
+    append(
+        jp,
+        "hotline",
+        {"to": "KR", "text": "for KR only", "deadlines": {"acknowledged_within": 3000}},
+        "KR",
+    )
     size = size_of(jp)
     mirrored_everywhere(fleet, size)
     peers_file = fleet.folder / "jp-peers.json"
@@ -105,8 +131,15 @@ def test_a_lost_database_is_restored_from_the_mirrors_and_peers_take_the_next_en
     assert "bodies no peer holds" not in restored.stdout  # KR holds the body US lacks
     verified = jp.cli("verify", "log")
     assert str(size) in verified.stdout
-    run_cli("user", "add", "admin", "--role", "admin", home=jp.home,
-            PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)  # fmt: skip
+    run_cli(
+        "user",
+        "add",
+        "admin",
+        "--role",
+        "admin",
+        home=jp.home,
+        PARLEY_NEW_PASSWORD=OFFICER_PASSWORD,
+    )
 
     jp.start()
     jp.wait_ready()

@@ -46,8 +46,20 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 def append(node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str) -> str:
     path = Path(node.home.parent) / f"{node.party}-body.json"
     path.write_text(json.dumps(body))
-    result = node.cli("log", "append", "--kind", kind, "--status", "Exercise", "--body-file",
-                      str(path), "--to", to, "--tlp", tlp)  # fmt: skip
+    result = node.cli(
+        "log",
+        "append",
+        "--kind",
+        kind,
+        "--status",
+        "Exercise",
+        "--body-file",
+        str(path),
+        "--to",
+        to,
+        "--tlp",
+        tlp,
+    )
     return result.stdout.split()[0]
 
 
@@ -72,8 +84,9 @@ def send_to(node: FleetNode, request: httpx.Request, host: str) -> httpx.Respons
     """Send ``request``'s method, path and signed headers to ``node``, with a chosen Host."""
     headers = dict(request.headers) | {"host": host}
     with httpx.Client(transport=tlspin.pinned_transport(node.pin), timeout=10) as client:
-        return client.request(request.method, node.url + request.url.raw_path.decode(),
-                              headers=headers)  # fmt: skip
+        return client.request(
+            request.method, node.url + request.url.raw_path.decode(), headers=headers
+        )
 
 
 def reveals(answer: httpx.Response) -> bool:
@@ -122,9 +135,15 @@ def test_request_signed_the_old_way_is_refused_naming_the_version(fleet: Fleet) 
     request = httpx.Request("GET", us.url + "/fed/v1/get-sth")
     HTTPMessageSigner(
         signature_algorithm=algorithms.ED25519, key_resolver=_Keys({key.kid: key.private}, {})
-    ).sign(request, key_id=key.kid, label="parley", tag="parley-fed/v1", nonce=secrets.token_hex(8),
-           created=__import__("datetime").datetime.now(__import__("datetime").UTC),
-           covered_component_ids=("@method", "@target-uri"))  # fmt: skip
+    ).sign(
+        request,
+        key_id=key.kid,
+        label="parley",
+        tag="parley-fed/v1",
+        nonce=secrets.token_hex(8),
+        created=__import__("datetime").datetime.now(__import__("datetime").UTC),
+        covered_component_ids=("@method", "@target-uri"),
+    )
     answer = send_to(us, request, us.url.removeprefix("https://"))
     assert answer.status_code == 401
     assert "parley-fed/v1" in answer.json()["detail"] and "parley-fed/v2" in answer.json()["detail"]
@@ -141,8 +160,14 @@ class FramingMirror:
         self.corrupted = 0
         key, cert = tlspin.tls_paths(folder)
         app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ssl_keyfile=str(key), ssl_certfile=str(cert))  # fmt: skip
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            ssl_keyfile=str(key),
+            ssl_certfile=str(cert),
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -161,8 +186,9 @@ class FramingMirror:
         async with httpx.AsyncClient(
             transport=tlspin.async_pinned_transport(self.cn.pin), timeout=10
         ) as client:
-            answer = await client.request(request.method, self.cn.url + target,
-                                          content=await request.body())  # fmt: skip
+            answer = await client.request(
+                request.method, self.cn.url + target, content=await request.body()
+            )
         content = answer.content
         if request.url.path == "/fed/v1/mirror/JP/get-sth-consistency" and answer.is_success:
             hashes = answer.json()["consistency"]
@@ -209,12 +235,22 @@ def test_mirror_framing_attack(fleet: Fleet, tmp_path: Path) -> None:
     jp.stop()
     with FramingMirror(tmp_path, cn) as mirror:
         us.cli("peers", "remove", "CN")
-        us.cli("peers", "add", mirror.url, "--party", "CN", "--key", cn.info["identity"],
-               "--tls-spki", mirror.pin)  # fmt: skip
+        us.cli(
+            "peers",
+            "add",
+            mirror.url,
+            "--party",
+            "CN",
+            "--key",
+            cn.info["identity"],
+            "--tls-spki",
+            mirror.pin,
+        )
         us.start()
         us.wait_ready()
-        observed = eventually(lambda: bad_mirror_observations(us), 60,
-                              "a bad-mirror observation about CN")  # fmt: skip
+        observed = eventually(
+            lambda: bad_mirror_observations(us), 60, "a bad-mirror observation about CN"
+        )
         assert mirror.corrupted >= 1
         assert observed[0]["party"] == "CN" and observed[0]["log"] == "JP"
         assert "does not verify" in observed[0]["detail"]
@@ -227,8 +263,17 @@ def test_mirror_framing_attack(fleet: Fleet, tmp_path: Path) -> None:
         eventually(lambda: size_of(us, "JP") >= jp_size, 60, "US to take JP's entries from JP")
         assert peer_row(us, "JP")["held"] is None
         us.cli("peers", "remove", "CN")
-        us.cli("peers", "add", cn.url, "--party", "CN", "--key", cn.info["identity"],
-               "--tls-spki", cn.pin)  # fmt: skip
+        us.cli(
+            "peers",
+            "add",
+            cn.url,
+            "--party",
+            "CN",
+            "--key",
+            cn.info["identity"],
+            "--tls-spki",
+            cn.pin,
+        )
 
 
 def test_forged_signature_flood_is_rate_limited(fleet: Fleet) -> None:
@@ -239,13 +284,15 @@ def test_forged_signature_flood_is_rate_limited(fleet: Fleet) -> None:
         for _ in range(400):  # the anonymous burst is 200, refilled at 20 per second
             request = signed_request(fleet, "JP", us, "/fed/v1/get-sth")
             signature = request.headers["signature"]
-            request.headers["signature"] = signature[:-6] + ("AAAAA=" if signature[-6] != "A"
-                                                             else "BBBBB=")  # fmt: skip
+            request.headers["signature"] = signature[:-6] + (
+                "AAAAA=" if signature[-6] != "A" else "BBBBB="
+            )
             status = client.send(request).status_code
             answers[status] = answers.get(status, 0) + 1
             if status == 429:
                 break
     assert answers.get(429) == 1 and answers.get(401, 0) >= 150, answers
-    genuine = send_to(us, signed_request(fleet, "JP", us, "/fed/v1/get-sth"),
-                      us.url.removeprefix("https://"))  # fmt: skip
+    genuine = send_to(
+        us, signed_request(fleet, "JP", us, "/fed/v1/get-sth"), us.url.removeprefix("https://")
+    )
     assert genuine.status_code == 200  # a peer whose signature verifies is never limited

@@ -40,13 +40,23 @@ def make_network(
     databases: dict[str, str] | None = None,
 ) -> dict[str, Node]:
     nodes = {
-        p: Node.create(folder / p.lower(), party=p, name=f"{p} centre", network=NETWORK,
-                       database=(databases or {}).get(p))  # fmt: skip
+        p: Node.create(
+            folder / p.lower(),
+            party=p,
+            name=f"{p} centre",
+            network=NETWORK,
+            database=(databases or {}).get(p),
+        )
         for p in parties
     }
-    document = draft_policy(network=NETWORK, name="test network",
-                            members=members_of(nodes.values()), created=now_ms(), version=2,
-                            deadline_scale=0.01)  # fmt: skip
+    document = draft_policy(
+        network=NETWORK,
+        name="test network",
+        members=members_of(nodes.values()),
+        created=now_ms(),
+        version=2,
+        deadline_scale=0.01,
+    )
     if quotas is not None:
         document = PolicyDocument.from_dict({**document.to_dict(), "quotas": quotas})
     adopt_by_all(nodes.values(), document)
@@ -156,13 +166,22 @@ class MemoryLog(LogSource):
     def forge(self, seq: int, *, body: Any = None, **changes: Any) -> Header:
         """Replace entry ``seq`` by a validly signed one with other fields (and body)."""
         old = parse_header(self.items[seq].leaf)
-        sealed = Body.seal(body if body is not None else {"nonce": "f" * 32, "deadlines": {}},
-                           os.urandom(SALT_SIZE))  # fmt: skip
+        sealed = Body.seal(
+            body if body is not None else {"nonce": "f" * 32, "deadlines": {}},
+            os.urandom(SALT_SIZE),
+        )
         fields: dict[str, Any] = {
-            "network": old.network, "policy": old.policy, "party": old.party, "node": old.node,
-            "seq": old.seq, "time": old.time, "kind": old.kind, "status": old.status,
-            "audience": old.audience, "tlp": old.tlp,
-        }  # fmt: skip
+            "network": old.network,
+            "policy": old.policy,
+            "party": old.party,
+            "node": old.node,
+            "seq": old.seq,
+            "time": old.time,
+            "kind": old.kind,
+            "status": old.status,
+            "audience": old.audience,
+            "tlp": old.tlp,
+        }
         fields.update(changes)
         header = sign_header(**fields, body=sealed, log_key=self.log_key)
         self.items[seq] = Fetched(header.leaf, sealed)

@@ -20,8 +20,7 @@ def sync(kit: Any, receiver: Node, author: Node) -> None:
 
 
 def check(node: Node) -> Draft:
-    body = {"nonce": "ab" * 16, "deadlines": deadlines_for(node.context().policy.document,
-                                                           "check")}  # fmt: skip
+    body = {"nonce": "ab" * 16, "deadlines": deadlines_for(node.context().policy.document, "check")}
     return Draft("check", "Exercise", body, ALL, None)
 
 
@@ -61,7 +60,8 @@ def test_a_log_nobody_else_holds_yet_is_named() -> None:
     root = bytes(32)
     lags = convergence.behind({"US": {"US": (3, root)}, "JP": {"JP": (2, root)}})
     assert [lag.describe() for lag in lags] == [
-        "US does not hold JP's log yet", "JP does not hold US's log yet"]  # fmt: skip
+        "US does not hold JP's log yet",
+        "JP does not hold US's log yet",
+    ]
     other = convergence.behind({"US": {"US": (3, root)}, "JP": {"US": (3, b"x" * 32)}})
-    assert [lag.describe() for lag in other] == [
-        "JP holds US's log with another root at size 3"]  # fmt: skip
+    assert [lag.describe() for lag in other] == ["JP holds US's log with another root at size 3"]

@@ -72,8 +72,12 @@ def test_status_and_receipts_show_our_entry_stored_header_only_by_a_peer(network
     (seen,) = receipts.observations_about(us, bad.ref)
     assert seen["by"] == "JP" and seen["type"] == "policy-breach"
     with us.store.read() as conn:
-        queued = [json.loads(r.payload) for r in conn.execute(
-            select(webhook_outbox.c.payload).where(webhook_outbox.c.event == "observation"))]
+        queued = [
+            json.loads(r.payload)
+            for r in conn.execute(
+                select(webhook_outbox.c.payload).where(webhook_outbox.c.event == "observation")
+            )
+        ]
     (event,) = queued
     assert event["data"]["entry"] == bad.ref and event["data"]["by"] == "JP"
     assert event["data"]["type"] == "policy-breach"

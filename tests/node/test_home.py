@@ -48,10 +48,19 @@ def test_a_config_without_urls_has_none(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ['"ftp://jp.example"', '"https://"', '"https://jp.example/parley"', '"https://jp.example/?a=1"',
-     '"https://jp.example#top"', '"https://user:pw@jp.example"', '"https://jp.example:99999"',
-     '"jp.example:8700"', "42", '["https://jp.example", 7]'],
-)  # fmt: skip
+    [
+        '"ftp://jp.example"',
+        '"https://"',
+        '"https://jp.example/parley"',
+        '"https://jp.example/?a=1"',
+        '"https://jp.example#top"',
+        '"https://user:pw@jp.example"',
+        '"https://jp.example:99999"',
+        '"jp.example:8700"',
+        "42",
+        '["https://jp.example", 7]',
+    ],
+)
 def test_a_bad_server_url_names_the_setting_and_the_value(tmp_path: Path, value: str) -> None:
     home = write_config(tmp_path / "jp", f"url = {value}")
     with pytest.raises(ParleyError) as raised:
@@ -122,9 +131,14 @@ def test_node_create_makes_the_home_and_its_files_private(tmp_path: Path) -> Non
         os.umask(old)
 
 
-@pytest.mark.parametrize(("target", "loose", "hint"), [
-    ("", 0o755, "chmod 700"), ("parley.db", 0o644, "chmod 600"), ("parley.db", 0o640, "chmod 600"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "loose", "hint"),
+    [
+        ("", 0o755, "chmod 700"),
+        ("parley.db", 0o644, "chmod 600"),
+        ("parley.db", 0o640, "chmod 600"),
+    ],
+)
 def test_node_open_refuses_a_home_open_to_other_users(
     tmp_path: Path, target: str, loose: int, hint: str
 ) -> None:
@@ -138,7 +152,15 @@ def test_node_open_refuses_a_home_open_to_other_users(
 
 
 def test_a_config_value_keeps_its_own_urls_when_written(tmp_path: Path) -> None:
-    config = NodeConfig(party="JP", name="JP", network="parley-test", database="sqlite:///x.db",
-                        urls=("https://jp.example",))  # fmt: skip
-    assert config.to_toml()["server"] == {"host": "127.0.0.1", "port": 8700,
-                                          "url": ["https://jp.example"]}  # fmt: skip
+    config = NodeConfig(
+        party="JP",
+        name="JP",
+        network="parley-test",
+        database="sqlite:///x.db",
+        urls=("https://jp.example",),
+    )
+    assert config.to_toml()["server"] == {
+        "host": "127.0.0.1",
+        "port": 8700,
+        "url": ["https://jp.example"],
+    }

@@ -22,7 +22,8 @@ def test_a_peer_pinned_just_now_is_authenticated_not_served_as_anonymous(network
     )
     RequestSigner(us.log.key("http")).sign(request)
     caller = auth.verify(
-        IncomingRequest(request.method, str(request.url), dict(request.headers)), b"",
+        IncomingRequest(request.method, str(request.url), dict(request.headers)),
+        b"",
         "http://127.0.0.1:8702",
     )
     assert caller is not None and caller.party == "US"

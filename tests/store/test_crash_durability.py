@@ -53,8 +53,10 @@ def crash_once(home: Path, rng: random.Random, batch: int) -> dict[int, str]:
     acked: dict[int, str] = {}
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(home), str(batch)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def read() -> None:
         assert proc.stdout is not None
@@ -78,8 +80,10 @@ def crash_once(home: Path, rng: random.Random, batch: int) -> dict[int, str]:
 def check_survivors(home: Path, acked: dict[int, str]) -> int:
     node = Node.open(home)
     with node.store.read() as conn:
-        items = [(s.leaf, Body(s.salt or b"", s.body) if s.body else None)
-                 for s in logs.iter_log(conn, node.party)]  # fmt: skip
+        items = [
+            (s.leaf, Body(s.salt or b"", s.body) if s.body else None)
+            for s in logs.iter_log(conn, node.party)
+        ]
         report = verify_log(items, logs.all_checkpoints(conn, node.party))
         for seq, leaf_hash in acked.items():
             stored = logs.get_entry(conn, node.party, seq)
@@ -105,8 +109,7 @@ def test_acknowledged_appends_survive_kill_9_on_sqlite(tmp_path: Path, batch: in
 
 def test_acknowledged_appends_survive_kill_9_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "JP"
-    Node.create(home, party="JP", name="JP centre", network="parley-test",
-                database=pg_url).close()  # fmt: skip
+    Node.create(home, party="JP", name="JP centre", network="parley-test", database=pg_url).close()
     rng = random.Random(99)
     for _ in range(max(2, ROUNDS // 2)):
         acked = crash_once(home, rng, 10)

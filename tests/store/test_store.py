@@ -27,14 +27,21 @@ def hotline(n: int) -> Draft:
 
 
 def make(tmp_path: Path, database: str | None, party: str = "JP") -> Node:
-    return Node.create(tmp_path / party, party=party, name=f"{party} centre",
-                       network="parley-test", database=database)  # fmt: skip
+    return Node.create(
+        tmp_path / party,
+        party=party,
+        name=f"{party} centre",
+        network="parley-test",
+        database=database,
+    )
 
 
 def verify_store(node: Node) -> int:
     with node.store.read() as conn:
-        items = [(s.leaf, Body(s.salt or b"", s.body) if s.body else None)
-                 for s in logs.iter_log(conn, node.party)]  # fmt: skip
+        items = [
+            (s.leaf, Body(s.salt or b"", s.body) if s.body else None)
+            for s in logs.iter_log(conn, node.party)
+        ]
         report = verify_log(items, logs.all_checkpoints(conn, node.party))
         state = logs.get_state(conn, node.party)
     assert state is not None and state.root == report.root and state.size == report.size
@@ -186,7 +193,9 @@ def test_concurrent_appenders_in_separate_processes_share_one_consistent_log(
     node.close()
 
 
-def test_a_durable_commit_by_another_process_and_only_that_reaches_the_commit_listener(tmp_path: Path) -> None:
+def test_a_durable_commit_by_another_process_and_only_that_reaches_the_commit_listener(
+    tmp_path: Path,
+) -> None:
     node = make(tmp_path, None)
     listener = node.store.commit_listener()
     assert listener is not None
@@ -196,8 +205,11 @@ def test_a_durable_commit_by_another_process_and_only_that_reaches_the_commit_li
         script = "import sys, pathlib; from parley.node.node import Node; " + (
             "from test_store import hotline; Node.open(pathlib.Path(sys.argv[1])).append([hotline(1)])"
         )
-        subprocess.run([sys.executable, "-c", script, str(node.home.path)], check=True,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)})  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", script, str(node.home.path)],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        )
         assert listener.recv(64) == b"c"
         listener.setblocking(False)
         with contextlib.suppress(BlockingIOError):

@@ -77,9 +77,12 @@ async def _watch_rounds(
             latest = await anyio.to_thread.run_sync(node.checkpoint)
         workers.publish(app.state, latest)
         interval = (
-            WATCH_INTERVAL_S if version is None
-            else LISTENING_INTERVAL_S if listening else PROBE_INTERVAL_S
-        )  # fmt: skip
+            WATCH_INTERVAL_S
+            if version is None
+            else LISTENING_INTERVAL_S
+            if listening
+            else PROBE_INTERVAL_S
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(app.state.poked.wait(), interval)
 
@@ -105,8 +108,14 @@ def create_app(node: Node) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    app = FastAPI(title=f"Parley node {node.party}", version="1", lifespan=lifespan,
-                  openapi_url=None, docs_url=None, redoc_url=None)  # fmt: skip
+    app = FastAPI(
+        title=f"Parley node {node.party}",
+        version="1",
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.node = node
     app.state.published = None
     app.state.failed_jobs = FailedJobs()

@@ -102,8 +102,9 @@ def size_conflict(size: int) -> Response:
     Starlette adds ``; charset=utf-8`` to any ``text/`` media type it is given, so the header
     is set by hand.
     """
-    return Response(f"{size}\n".encode("ascii"), status_code=409,
-                    headers={"content-type": SIZE_MEDIA_TYPE})  # fmt: skip
+    return Response(
+        f"{size}\n".encode("ascii"), status_code=409, headers={"content-type": SIZE_MEDIA_TYPE}
+    )
 
 
 def _woken(request: Request, party: str, hint: Hint, line: str) -> Response:

@@ -62,9 +62,12 @@ class BodyLimit:
         limit = limit_for(self.limits, method, route)
         declared = _declared_length(scope)
         if declared == -1:
-            answer = problems.problem(400, problems.EDGE_PROBLEMS["bad-request"],
-                                      "Content-Length is not a number",
-                                      "bad-request")  # fmt: skip
+            answer = problems.problem(
+                400,
+                problems.EDGE_PROBLEMS["bad-request"],
+                "Content-Length is not a number",
+                "bad-request",
+            )
             await answer(scope, receive, send)
             return
         if declared is not None and declared > limit:

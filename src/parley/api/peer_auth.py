@@ -102,8 +102,9 @@ class SharedLimiter:
         now = now_ms()
         sweep = now - self.swept > SWEEP_MS
         idle_since = now - int(self.burst / self.rate * 1000) if sweep else None
-        left = ratelimits.draw(self.store, client, now, rate=self.rate, burst=self.burst,
-                               idle_since=idle_since)  # fmt: skip
+        left = ratelimits.draw(
+            self.store, client, now, rate=self.rate, burst=self.burst, idle_since=idle_since
+        )
         if sweep:
             self.swept = now
         if left < 0:
@@ -135,8 +136,11 @@ class Authenticator:
         stamp, keys = self._keys
         if time.monotonic() - stamp > max_age_s:
             members = {m.party for m in self.node.context().policy.document.members}
-            keys = {kid: found for kid, found in peers.http_keys(self.node.store).items()
-                    if found[0] in members}  # fmt: skip
+            keys = {
+                kid: found
+                for kid, found in peers.http_keys(self.node.store).items()
+                if found[0] in members
+            }
             self._keys = (time.monotonic(), keys)
         return keys
 

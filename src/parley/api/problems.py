@@ -66,9 +66,15 @@ def require_peer(request: Request, what: str) -> str:
         token = token.strip()
         try:  # a refused token or role is in the audit trail with its reason
             officer = officers.authorise(
-                node.store, token.partition(".")[0], f"api {request.url.path}", {}, ("admin",),
-                password=None, token=token, now=now_ms(),
-            )  # fmt: skip
+                node.store,
+                token.partition(".")[0],
+                f"api {request.url.path}",
+                {},
+                ("admin",),
+                password=None,
+                token=token,
+                now=now_ms(),
+            )
         except NotAuthorizedError as exc:
             raise PeerRequiredError(f"{what}: {exc.message}") from exc
         return f"admin:{officer.name}"
@@ -81,6 +87,7 @@ def require_peer(request: Request, what: str) -> str:
 
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as a problem: ParleyError, validation, routing, the rest."""
+
     @app.exception_handler(ParleyError)
     async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
@@ -94,8 +101,9 @@ def install(app: FastAPI) -> None:
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
-        return problem(400, EDGE_PROBLEMS["bad-request"], f"{where}: {first.get('msg')}",
-                       "bad-request")  # fmt: skip
+        return problem(
+            400, EDGE_PROBLEMS["bad-request"], f"{where}: {first.get('msg')}", "bad-request"
+        )
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -107,11 +115,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
-        return problem(400, EDGE_PROBLEMS["client-disconnected"],
-                       "the request ended before its body", "client-disconnected")  # fmt: skip
+        return problem(
+            400,
+            EDGE_PROBLEMS["client-disconnected"],
+            "the request ended before its body",
+            "client-disconnected",
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return problem(500, EDGE_PROBLEMS["internal"],
-                       "the node failed to answer; its log says why", "internal")  # fmt: skip
+        return problem(
+            500,
+            EDGE_PROBLEMS["internal"],
+            "the node failed to answer; its log says why",
+            "internal",
+        )

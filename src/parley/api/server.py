@@ -158,8 +158,11 @@ def uvicorn_options(home: Path, *, tls: bool) -> dict[str, Any]:
     }
     if tls:
         key_file, cert_file = tlspin.tls_paths(home)
-        options.update(ssl_keyfile=str(key_file), ssl_certfile=str(cert_file),
-                       ssl_context_factory=tls_context_factory)  # fmt: skip
+        options.update(
+            ssl_keyfile=str(key_file),
+            ssl_certfile=str(cert_file),
+            ssl_context_factory=tls_context_factory,
+        )
     return options
 
 

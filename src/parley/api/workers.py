@@ -231,8 +231,15 @@ class Worker:
             log.warning("worker %d could not record its heartbeat: %s", self.pid, exc.message)
 
     def _record(self, now: int) -> None:
-        worker_table.record_heartbeat(self.store, self.host, self.pid, self.started, now,
-                                      leading=self.leading, stale_ms=STALE_MS)  # fmt: skip
+        worker_table.record_heartbeat(
+            self.store,
+            self.host,
+            self.pid,
+            self.started,
+            now,
+            leading=self.leading,
+            stale_ms=STALE_MS,
+        )
 
     def _leave(self) -> None:
         worker_table.leave(self.store, self.host, self.pid)
@@ -269,8 +276,12 @@ def node_health(request: Request) -> JSONResponse:
     if report["status"] == "ok":
         return JSONResponse(report)
     names = ", ".join(job["job"] for job in report["failed_jobs"])
-    answer = problem(503, EDGE_PROBLEMS["unhealthy"], f"background jobs failed: {names}",
-                     "unhealthy")  # fmt: skip
-    extended = {**orjson.loads(answer.body), "health": report["status"],
-                "failed_jobs": report["failed_jobs"]}  # fmt: skip
+    answer = problem(
+        503, EDGE_PROBLEMS["unhealthy"], f"background jobs failed: {names}", "unhealthy"
+    )
+    extended = {
+        **orjson.loads(answer.body),
+        "health": report["status"],
+        "failed_jobs": report["failed_jobs"],
+    }
     return JSONResponse(extended, status_code=503, media_type="application/problem+json")

@@ -17,8 +17,10 @@ def _as_dict(category: Category) -> dict[str, Any]:
         "cap_categories": list(category.cap_categories),
         "deadlines": category.deadlines.to_dict(),
         "human_ack": category.human_ack,
-        "details": [{"name": f.name, "kind": f.kind, "doc": f.doc, "required": f.required}
-                    for f in category.details],  # fmt: skip
+        "details": [
+            {"name": f.name, "kind": f.kind, "doc": f.doc, "required": f.required}
+            for f in category.details
+        ],
     }
 
 
@@ -29,16 +31,23 @@ def categories(
     if as_json:
         print_json([_as_dict(c) for c in CATEGORIES.values()])
         return
-    grid = table("code", "title", "delivered within", "acknowledged within", "details",
-                 whole=("code",))
+    grid = table(
+        "code", "title", "delivered within", "acknowledged within", "details", whole=("code",)
+    )
     for category in CATEGORIES.values():
         deadlines = category.deadlines
         fields = ", ".join(f.name + ("*" if f.required else "") for f in category.details)
-        grid.add_row(category.code, category.title, format_duration(deadlines.delivered_within),
-                     format_duration(deadlines.acknowledged_within), fields)  # fmt: skip
+        grid.add_row(
+            category.code,
+            category.title,
+            format_duration(deadlines.delivered_within),
+            format_duration(deadlines.acknowledged_within),
+            fields,
+        )
     out.print(grid, markup=False)
-    out.print("* a required detail; 'parley notify --category CODE --detail NAME=VALUE'",
-              markup=False)  # fmt: skip
+    out.print(
+        "* a required detail; 'parley notify --category CODE --detail NAME=VALUE'", markup=False
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -263,8 +263,21 @@ def format_duration(ms: int | None) -> str:
 
 # Body fields that hold a signed time (integer ms) or a duration (ms), shown as a person reads
 # them by ``readable``. A name is matched exactly, or by its suffix.
-TIME_FIELDS = ("sent", "time", "onset", "expires", "effective", "claimed", "observed", "created",
-               "escalated", "due", "window_start", "window_end", "origin_time")  # fmt: skip
+TIME_FIELDS = (
+    "sent",
+    "time",
+    "onset",
+    "expires",
+    "effective",
+    "claimed",
+    "observed",
+    "created",
+    "escalated",
+    "due",
+    "window_start",
+    "window_end",
+    "origin_time",
+)
 DURATION_SUFFIXES = ("_within", "_ms")
 _EPOCH_MS = range(946_684_800_000, 4_102_444_800_000)  # 2000..2100: nothing else is that large
 

@@ -94,10 +94,18 @@ def checks_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
         return
     table = grid("check", "peer", "sent", "delivered", "acknowledged", whole=("check", "peer"))
     for row in rows:
-        table.add_row(row["ref"], row["peer"], format_time(row["sent"]),
-                      clock_text(row["delivered"]), clock_text(row["acknowledged"]))  # fmt: skip
-    show_table(table, f"No communication checks sent by {node.party} yet: a running server "
-               "sends one to every peer at the policy's check interval.")  # fmt: skip
+        table.add_row(
+            row["ref"],
+            row["peer"],
+            format_time(row["sent"]),
+            clock_text(row["delivered"]),
+            clock_text(row["acknowledged"]),
+        )
+    show_table(
+        table,
+        f"No communication checks sent by {node.party} yet: a running server "
+        "sends one to every peer at the policy's check interval.",
+    )
 
 
 def compliance_cmd(
@@ -113,19 +121,39 @@ def compliance_cmd(
     if as_json:
         print_json(board)
         return
-    table = grid("party", "clock", "answers", "median", "p95", "met", "late", "missed",
-                 whole=("party", "clock"))
+    table = grid(
+        "party",
+        "clock",
+        "answers",
+        "median",
+        "p95",
+        "met",
+        "late",
+        "missed",
+        whole=("party", "clock"),
+    )
     for party, clocks in board["parties"].items():
         for clock, f in clocks.items():
             median, p95 = f["median_ms"], f["p95_ms"]
-            table.add_row(party, clock, str(f["answers"]),
-                          "-" if median is None else format_duration(median),
-                          "-" if p95 is None else format_duration(p95),
-                          str(f["met"]), str(f["late"]), str(f["missed"]))  # fmt: skip
-    out.print(f"Compliance ({board['scope']}) as of {format_time(board['as_of'])}, "
-              f"witnessed times with k = {board['witness_quorum']}")  # fmt: skip
-    show_table(table, "No figures yet: no addressed entry has been answered or missed"
-               + (" in ALL + CLEAR traffic." if public else "."))  # fmt: skip
+            table.add_row(
+                party,
+                clock,
+                str(f["answers"]),
+                "-" if median is None else format_duration(median),
+                "-" if p95 is None else format_duration(p95),
+                str(f["met"]),
+                str(f["late"]),
+                str(f["missed"]),
+            )
+    out.print(
+        f"Compliance ({board['scope']}) as of {format_time(board['as_of'])}, "
+        f"witnessed times with k = {board['witness_quorum']}"
+    )
+    show_table(
+        table,
+        "No figures yet: no addressed entry has been answered or missed"
+        + (" in ALL + CLEAR traffic." if public else "."),
+    )
 
 
 def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
@@ -136,8 +164,9 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
         print_json(shown.to_dict())
         return
     out.print(f"{shown.node} at {format_time(shown.time)}")
-    peer_table = grid("peer", "health", "synced", "lag", "last success", "error",
-                      whole=("peer", "health"))  # fmt: skip
+    peer_table = grid(
+        "peer", "health", "synced", "lag", "last success", "error", whole=("peer", "health")
+    )
     for peer in shown.peers:
         lag = peer.lag
         peer_table.add_row(
@@ -148,15 +177,27 @@ def status_cmd(home: HomeOption, as_json: JsonOption = False) -> None:
             format_time(peer.last_success),
             (peer.last_error or "")[:60],
         )
-    show_table(peer_table, "No peers pinned: this node federates with no one yet "
-               "('parley peers add').")  # fmt: skip
-    _deadline_table("Open deadlines", shown.open, lambda r: (
-        f"{format_duration(r['remaining'])} left" if r["remaining"] >= 0
-        else f"due {format_duration(-r['remaining'])} ago"),
-        "no clock is running: every deadline sent or received is answered")  # fmt: skip
-    _deadline_table("Missed and late", shown.missed, lambda r: r["state"] + (
-        f", escalated {format_time(r['escalated'])}" if r["escalated"] else ""),
-        "no deadline has run out")  # fmt: skip
+    show_table(
+        peer_table, "No peers pinned: this node federates with no one yet ('parley peers add')."
+    )
+    _deadline_table(
+        "Open deadlines",
+        shown.open,
+        lambda r: (
+            f"{format_duration(r['remaining'])} left"
+            if r["remaining"] >= 0
+            else f"due {format_duration(-r['remaining'])} ago"
+        ),
+        "no clock is running: every deadline sent or received is answered",
+    )
+    _deadline_table(
+        "Missed and late",
+        shown.missed,
+        lambda r: (
+            r["state"] + (f", escalated {format_time(r['escalated'])}" if r["escalated"] else "")
+        ),
+        "no deadline has run out",
+    )
     for alert in shown.alerts:  # a peer's words (observation details): never markup
         out.print(f"[bold red]ALERT[/] {alert.type} {alert.party}: {escape(str(alert.detail))}")
     if not shown.alerts:
@@ -167,11 +208,25 @@ def _deadline_table(title: str, rows: list[dict[str, Any]], state: Any, why: str
     if not rows:
         out.print(f"{title}: none ({why}).")
         return
-    table = grid("entry", "kind", "addressee", "clock", "due", "state", title=title,
-                 whole=("entry", "kind", "addressee", "clock"))
+    table = grid(
+        "entry",
+        "kind",
+        "addressee",
+        "clock",
+        "due",
+        "state",
+        title=title,
+        whole=("entry", "kind", "addressee", "clock"),
+    )
     for row in rows:
-        table.add_row(row["entry"], row["kind"], row["addressee"], row["clock"],
-                      format_time(row["due"]), state(row))  # fmt: skip
+        table.add_row(
+            row["entry"],
+            row["kind"],
+            row["addressee"],
+            row["clock"],
+            format_time(row["due"]),
+            state(row),
+        )
     out.print(table)
 
 

@@ -72,6 +72,7 @@ class Progress:
 
 def step_reporter(say: Progress) -> Callable[[StepResult], None]:
     """What prints one line per replayed step: done, an expected miss, or the error."""
+
     def report_step(result: StepResult) -> None:
         if result.error:
             say(f"[red]✗[/] {escape(_label(result))}: {escape(result.error)}")
@@ -93,8 +94,10 @@ def watching(feed: report.ReceiptFeed, say: Progress) -> Callable[[float], None]
                 colour = "green" if kind == "acknowledged" else "cyan"
                 say(f"    [{colour}]←[/] {party} {kind} {ref}")
             for row in feed.new_misses():
-                say(f"    [red]![/] {row['addressee']} missed the {row['clock']} deadline "
-                    f"of {row['entry']}: escalated by its sender's node")  # fmt: skip
+                say(
+                    f"    [red]![/] {row['addressee']} missed the {row['clock']} deadline "
+                    f"of {row['entry']}: escalated by its sender's node"
+                )
             left = until - time.monotonic()
             if left <= 0:
                 return
@@ -103,8 +106,12 @@ def watching(feed: report.ReceiptFeed, say: Progress) -> Callable[[float], None]
     return sleep
 
 
-def settle(expected: list[report.Expected], nodes: dict[str, Node],
-           sleep: Callable[[float], None], timeout: float) -> list[report.Expected]:  # fmt: skip
+def settle(
+    expected: list[report.Expected],
+    nodes: dict[str, Node],
+    sleep: Callable[[float], None],
+    timeout: float,
+) -> list[report.Expected]:
     """Wait (at most ``timeout`` s) until every expectation is met; return those still unmet."""
     deadline = time.monotonic() + timeout
     while True:
@@ -171,21 +178,35 @@ def receipts_summary(record: dict[str, Any]) -> None:
     kinds: dict[str, int] = {}
     for entry in entries:
         kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
-    out.print(f"Sent: {len(entries)} addressed entries (" +
-              ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) + ")")  # fmt: skip
-    table = Table("step", "entry", "to", "delivered", "acknowledged", "officer: reply",
-                  title="Receipts per addressee: claimed time after the entry's, then the "
-                  "judgement on witnessed times (docs/protocol.md §11) as the addressee's "
-                  "node makes it")  # fmt: skip
+    out.print(
+        f"Sent: {len(entries)} addressed entries ("
+        + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        + ")"
+    )
+    table = Table(
+        "step",
+        "entry",
+        "to",
+        "delivered",
+        "acknowledged",
+        "officer: reply",
+        title="Receipts per addressee: claimed time after the entry's, then the "
+        "judgement on witnessed times (docs/protocol.md §11) as the addressee's "
+        "node makes it",
+    )
     for entry in entries:
         for number, answer in enumerate(entry["answers"]):
             first = number == 0
             said = ": ".join(x for x in (answer["officer"], answer["reply"]) if x)
             got = answer["clocks"]
-            table.add_row(str(entry["step"]) if first else "",
-                          f"{entry['ref']} {entry['kind']}" if first else "", answer["party"],
-                          _clock_cell(got.get(DELIVERED)), _clock_cell(got.get(ACKNOWLEDGED)),
-                          escape(said))  # fmt: skip
+            table.add_row(
+                str(entry["step"]) if first else "",
+                f"{entry['ref']} {entry['kind']}" if first else "",
+                answer["party"],
+                _clock_cell(got.get(DELIVERED)),
+                _clock_cell(got.get(ACKNOWLEDGED)),
+                escape(said),
+            )
     out.print(table)
 
 
@@ -196,24 +217,33 @@ def misses_summary(record: dict[str, Any]) -> None:
     table = Table("entry", "kind", "addressee", "clock", "deadline", "escalated", title=title)
     for row in missed:
         within = row["within"]
-        table.add_row(str(row["entry"]), str(row["kind"]), str(row["addressee"]),
-                      str(row["clock"]), _seconds(within if isinstance(within, int) else None),
-                      "yes" if row["escalated"] else "no")  # fmt: skip
+        table.add_row(
+            str(row["entry"]),
+            str(row["kind"]),
+            str(row["addressee"]),
+            str(row["clock"]),
+            _seconds(within if isinstance(within, int) else None),
+            "yes" if row["escalated"] else "no",
+        )
     out.print(table)
 
 
 def compliance_summary(record: dict[str, Any]) -> None:
     """Print each party's compliance row, from witnessed times."""
-    table = Table("party", "delivered: answers / met / late / missed, median",
-                  "acknowledged: answers / met / late / missed, median",
-                  title="Compliance per party (witnessed times; each party's row as its own "
-                  "node computes it, which holds every entry addressed to it)")  # fmt: skip
+    table = Table(
+        "party",
+        "delivered: answers / met / late / missed, median",
+        "acknowledged: answers / met / late / missed, median",
+        title="Compliance per party (witnessed times; each party's row as its own "
+        "node computes it, which holds every entry addressed to it)",
+    )
     for party, clocks in record["compliance"].items():
         if clocks is None:
             continue
-        cells = [f"{c['answers']} / {c['met']} / {c['late']} / {c['missed']}, "
-                 f"{_seconds(c['median_ms'])}" for c in (clocks[DELIVERED],
-                                                         clocks[ACKNOWLEDGED])]  # fmt: skip
+        cells = [
+            f"{c['answers']} / {c['met']} / {c['late']} / {c['missed']}, {_seconds(c['median_ms'])}"
+            for c in (clocks[DELIVERED], clocks[ACKNOWLEDGED])
+        ]
         table.add_row(party, *cells)
     out.print(table)
 
@@ -221,10 +251,14 @@ def compliance_summary(record: dict[str, Any]) -> None:
 def logs_summary(record: dict[str, Any]) -> None:
     """Print whether every node holds every log as its author does, and each log's verification."""
     converged = record["converged"]
-    title = ("Logs: every node holds every log as its author does (converged)" if converged
-             else "Logs: NOT converged yet, so the nodes' counts differ")  # fmt: skip
-    table = Table("party", "own entries", "entries held (all logs)", "log verification",
-                  title=title)  # fmt: skip
+    title = (
+        "Logs: every node holds every log as its author does (converged)"
+        if converged
+        else "Logs: NOT converged yet, so the nodes' counts differ"
+    )
+    table = Table(
+        "party", "own entries", "entries held (all logs)", "log verification", title=title
+    )
     for party, held in record["logs"].items():
         table.add_row(party, str(held["own"]), str(held["held"]), record["verification"][party])
     out.print(table)
@@ -232,9 +266,13 @@ def logs_summary(record: dict[str, Any]) -> None:
         out.print(f"  not converged: {escape(lag)}")
 
 
-def summary(scenario: Scenario, results: list[StepResult], nodes: dict[str, Node],
-            left: list[report.Expected] | None = None,
-            folder: Path | None = None) -> bool:  # fmt: skip
+def summary(
+    scenario: Scenario,
+    results: list[StepResult],
+    nodes: dict[str, Node],
+    left: list[report.Expected] | None = None,
+    folder: Path | None = None,
+) -> bool:
     """Print the summary; True if every step ran, nothing expected is missing, logs verify.
 
     Everything shown is judged at one instant (``parley.exercise.report.summary``); with
@@ -262,8 +300,10 @@ def summary(scenario: Scenario, results: list[StepResult], nodes: dict[str, Node
 def _stop(network: LocalNetwork, say: Progress) -> None:
     """Stop every server; a terminal that went away (a broken pipe) does not prevent it."""
     with contextlib.suppress(OSError):
-        say(f"Stopping the {len(network.nodes)} node servers at once (SIGTERM to all, SIGKILL "
-            f"to any still running after {STOP_TIMEOUT_S:.0f} s)")  # fmt: skip
+        say(
+            f"Stopping the {len(network.nodes)} node servers at once (SIGTERM to all, SIGKILL "
+            f"to any still running after {STOP_TIMEOUT_S:.0f} s)"
+        )
     started = time.monotonic()
     killed = network.stop()
     note = f"; killed {', '.join(killed)}" if killed else ""
@@ -272,13 +312,19 @@ def _stop(network: LocalNetwork, say: Progress) -> None:
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live (a "
-                                            "previous run there is kept as DIR.prev).")]
-    = Path("demo-run"),
+    directory: Annotated[
+        Path,
+        typer.Option(
+            "--dir", help="Where the demo nodes live (a previous run there is kept as DIR.prev)."
+        ),
+    ] = Path("demo-run"),
     headless: Annotated[bool, typer.Option(help="Run the scenario and exit.")] = False,
     duration: Annotated[
-        float, typer.Option(help="Most seconds to wait after the last step for every expected "
-                            "receipt and missed deadline.")
+        float,
+        typer.Option(
+            help="Most seconds to wait after the last step for every expected "
+            "receipt and missed deadline."
+        ),
     ] = SETTLE_S,
     base_port: Annotated[int, typer.Option(help="First of five ports.")] = 8701,
     scenario_file: Annotated[Path | None, typer.Option("--scenario")] = None,
@@ -288,8 +334,10 @@ def demo(
     scenario_path = scenario_file or default_scenario()
     scenario = load_scenario(scenario_path)
     network = LocalNetwork(directory, base_port=base_port, progress=say.plain)
-    say(f"Setting up {len(network.nodes)} nodes of network {network.network} "
-        f"in {escape(str(network.folder))}")  # fmt: skip
+    say(
+        f"Setting up {len(network.nodes)} nodes of network {network.network} "
+        f"in {escape(str(network.folder))}"
+    )
     started = False
     try:
         network.setup(deadline_scale=DEMO_DEADLINE_SCALE, deadline_floor_ms=WITNESSED_FLOOR_MS)
@@ -311,20 +359,27 @@ def demo(
             _stop(network, say)
 
 
-def _run(network: LocalNetwork, scenario: Scenario, scenario_path: Path, duration: float,
-         say: Progress) -> bool:  # fmt: skip
+def _run(
+    network: LocalNetwork, scenario: Scenario, scenario_path: Path, duration: float, say: Progress
+) -> bool:
     network.peer()
-    table = Table("party", "URL (TLS 1.3)", "TLS SPKI pin", "home",
-                  "logins (officer:password)")  # fmt: skip
+    table = Table("party", "URL (TLS 1.3)", "TLS SPKI pin", "home", "logins (officer:password)")
     for local in network.nodes:
-        table.add_row(local.party, local.url, f"{(local.pin or '')[:16]}…", str(local.home),
-                      " ".join(f"{u}:{p}" for u, p in local.passwords.items()))  # fmt: skip
+        table.add_row(
+            local.party,
+            local.url,
+            f"{(local.pin or '')[:16]}…",
+            str(local.home),
+            " ".join(f"{u}:{p}" for u, p in local.passwords.items()),
+        )
     out.print(table)
     nodes = {local.party: Node.open(local.home) for local in network.nodes}
     sleep = watching(report.ReceiptFeed(nodes), say)
     run = ScenarioRun(scenario, nodes, scenario_path.parent)
-    say(f"Replaying {escape(scenario.name)}: {len(scenario.steps)} steps over about "
-        f"{scenario.steps[-1].at:.0f} s")  # fmt: skip
+    say(
+        f"Replaying {escape(scenario.name)}: {len(scenario.steps)} steps over about "
+        f"{scenario.steps[-1].at:.0f} s"
+    )
     results = run.run(on_step=step_reporter(say), sleep=sleep)
     say(f"Waiting up to {duration:.0f} s for the expected receipts and missed deadlines")
     left = settle(report.expectations(results, nodes), nodes, sleep, duration)

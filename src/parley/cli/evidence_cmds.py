@@ -40,8 +40,12 @@ def export(
     home: HomeOption,
     output: Annotated[Path | None, typer.Option("--out", help="File (default stdout).")] = None,
     without_body: Annotated[
-        bool, typer.Option("--without-body", help="Leave the entry's body out, and every "
-                           "acknowledgement whose body carries a reply.")
+        bool,
+        typer.Option(
+            "--without-body",
+            help="Leave the entry's body out, and every "
+            "acknowledgement whose body carries a reply.",
+        ),
     ] = False,
     as_officer: AsOption = None,
 ) -> None:
@@ -99,14 +103,14 @@ def _witnessed(said: Said) -> str:
     w = said.witnessing
     who = ", ".join(f"{name.rsplit('/', 1)[-1]} {when(ms)}" for name, ms in w.cosigners)
     if w.k == 0:
-        return (
-            f"existed no later than {when(w.checkpoint_time)} (k=0: the log's own time)"
-        )
+        return f"existed no later than {when(w.checkpoint_time)} (k=0: the log's own time)"
     if w.bound is None:
         return f"under quorum: {len(w.cosigners)} of k={w.k} cosignatures ({who or 'none'})"
     second = when(w.bound).replace(".000Z", "Z")
-    return (f"existed no later than {second} (±1 s: cosignature times are whole seconds, so "
-            f"before {when(w.bound + w.precision_ms)}; k={w.k}; cosigned by {who})")  # fmt: skip
+    return (
+        f"existed no later than {second} (±1 s: cosignature times are whole seconds, so "
+        f"before {when(w.bound + w.precision_ms)}; k={w.k}; cosigned by {who})"
+    )
 
 
 def _show_said(said: Said, role: str) -> None:

@@ -76,8 +76,9 @@ def parse_params(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise InvalidEntryError(f"--param {item!r} is not NAME=VALUE",
-                                    hint="for example --param course=045")  # fmt: skip
+            raise InvalidEntryError(
+                f"--param {item!r} is not NAME=VALUE", hint="for example --param course=045"
+            )
         if name in params:
             raise InvalidEntryError(f"--param {name} is given twice")
         params[name] = value
@@ -90,12 +91,12 @@ def send(
     to: Annotated[str, typer.Argument(help="The party to send to, e.g. CN.")],
     home: HomeOption,
     as_officer: AsOption = None,
-    phrase: Annotated[str | None, typer.Option(help="Phrase code, e.g. nav.course-speed.")]
-    = None,
+    phrase: Annotated[str | None, typer.Option(help="Phrase code, e.g. nav.course-speed.")] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", help="A phrase parameter as NAME=VALUE; repeat.",
-                     show_default=False),
+        typer.Option(
+            "--param", help="A phrase parameter as NAME=VALUE; repeat.", show_default=False
+        ),
     ] = None,
     text: Annotated[str | None, typer.Option(help="Free text, sent as written.")] = None,
     status: StatusOption = None,
@@ -110,17 +111,32 @@ def send(
     node = open_node(home)
     to = member_code(node, to, what="recipient")
     reply_to = None if reply_to is None else ref_option(node, reply_to)
-    message = hotline.Outgoing(to=to, status=status, phrase=phrase,
-                               params=parse_params(param or []), text=text, lang=lang, tlp=tlp,
-                               reply_to=reply_to)  # fmt: skip
+    message = hotline.Outgoing(
+        to=to,
+        status=status,
+        phrase=phrase,
+        params=parse_params(param or []),
+        text=text,
+        lang=lang,
+        tlp=tlp,
+        reply_to=reply_to,
+    )
     hotline.hotline_body(node, message)  # refuse a bad message before the officer is recorded
-    acting(node, as_officer, "hotline.send", {"to": to, "phrase": phrase, "status": status},
-           *SEND_ROLES)  # fmt: skip
+    acting(
+        node,
+        as_officer,
+        "hotline.send",
+        {"to": to, "phrase": phrase, "status": status},
+        *SEND_ROLES,
+    )
     header = hotline.send(node, message)
     sys.stdout.write(header.ref + "\n")
     sent = hotline.message(node, header.ref)
-    err_console.print(f"sent {header.ref} to {to} ({header.status}, TLP:{header.tlp})",
-                      markup=False, highlight=False)  # fmt: skip
+    err_console.print(
+        f"sent {header.ref} to {to} ({header.status}, TLP:{header.tlp})",
+        markup=False,
+        highlight=False,
+    )
     for line in _content(sent):
         err_console.print(line, highlight=False)
 
@@ -142,14 +158,24 @@ def list_phrases(
     listed = catalogue.listing(group)
     if as_json:
         doc = {
-            "catalogue": catalogue.hash, "version": catalogue.version, "lang": lang,
+            "catalogue": catalogue.hash,
+            "version": catalogue.version,
+            "lang": lang,
             "languages": list(phrases.LANGUAGES),
-            "types": {t.name: {"doc": t.doc, "example": t.example}
-                      for t in phrases.PARAM_TYPES.values()},
-            "phrases": [{"code": p.code, "group": p.group,
-                         "params": [{"name": n, "type": t} for n, t in p.params],
-                         "text": p.texts[lang], "texts": dict(p.texts)} for p in listed],
-        }  # fmt: skip
+            "types": {
+                t.name: {"doc": t.doc, "example": t.example} for t in phrases.PARAM_TYPES.values()
+            },
+            "phrases": [
+                {
+                    "code": p.code,
+                    "group": p.group,
+                    "params": [{"name": n, "type": t} for n, t in p.params],
+                    "text": p.texts[lang],
+                    "texts": dict(p.texts),
+                }
+                for p in listed
+            ],
+        }
         print_json(doc)
         return
     table = grid("code", "parameters", f"text ({lang})", whole=("code",))
@@ -161,9 +187,11 @@ def list_phrases(
         params = ", ".join(f"{name}:{kind}" for name, kind in phrase.params)
         table.add_row(phrase.code, params, Text(phrase.texts[lang]))
     out.print(table)
-    out.print(f"catalogue {catalogue.hash} ({len(catalogue.phrases)} phrases); parameter types: "
-              + ", ".join(f"{t.name} ({t.doc})" for t in phrases.PARAM_TYPES.values()),
-              markup=False)  # fmt: skip
+    out.print(
+        f"catalogue {catalogue.hash} ({len(catalogue.phrases)} phrases); parameter types: "
+        + ", ".join(f"{t.name} ({t.doc})" for t in phrases.PARAM_TYPES.values()),
+        markup=False,
+    )
 
 
 def _answer(message: hotline.Message) -> str:
@@ -179,15 +207,17 @@ def _answer(message: hotline.Message) -> str:
     if ack:
         reply = f': "{ack["reply"]}"' if ack.get("reply") else ""
         late = f" ({_clock_words(clock)})" if clock and clock["state"] == "late" else ""
-        parts.append(f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
-                     f"{format_time(ack.get('claimed'))}{reply}{late}")  # fmt: skip
+        parts.append(
+            f"acknowledged by {answer.party} ({ack.get('officer') or '?'}) "
+            f"{format_time(ack.get('claimed'))}{reply}{late}"
+        )
     elif message.direction == "received":
         missed = "deadline missed, " if clock and clock["state"] == "missed" else ""
-        parts.append(f"{missed}not acknowledged: parley ack {message.ref} --as OFFICER"
-                     f"{_clock_note(clock)}")  # fmt: skip
+        parts.append(
+            f"{missed}not acknowledged: parley ack {message.ref} --as OFFICER{_clock_note(clock)}"
+        )
     elif clock and clock["state"] == "missed":
-        parts.append(f"deadline missed: not acknowledged by {answer.party}"
-                     f"{_clock_note(clock)}")  # fmt: skip
+        parts.append(f"deadline missed: not acknowledged by {answer.party}{_clock_note(clock)}")
     else:
         parts.append(f"not acknowledged yet{_clock_note(clock)}")
     return "; ".join(parts)
@@ -216,18 +246,22 @@ def _content(message: hotline.Message) -> list[Text]:
     """The lines of a message under its heading: renderings, free text, notes."""
     lines: list[Text] = []
     if not message.body_held:
-        lines.append(Text("  (body not held: this node has the signed header only)",
-                          style="yellow"))  # fmt: skip
+        lines.append(
+            Text("  (body not held: this node has the signed header only)", style="yellow")
+        )
     if message.phrase is not None:
-        lines.append(Text(f"  phrase {message.phrase} {orjson.dumps(message.params).decode()}",
-                          style="dim"))  # fmt: skip
+        lines.append(
+            Text(f"  phrase {message.phrase} {orjson.dumps(message.params).decode()}", style="dim")
+        )
     signed = message.signed
     if message.local is not None and (signed is None or signed != message.local):
-        lines.append(Text.assemble(("  " + message.local.lang + "  ", "bold"),
-                                   visible(message.local.text)))  # fmt: skip
+        lines.append(
+            Text.assemble(("  " + message.local.lang + "  ", "bold"), visible(message.local.text))
+        )
     if signed is not None:
-        lines.append(Text.assemble((f"  {visible(signed.lang)} (signed)  ", "bold"),
-                                   visible(signed.text)))  # fmt: skip
+        lines.append(
+            Text.assemble((f"  {visible(signed.lang)} (signed)  ", "bold"), visible(signed.text))
+        )
     if message.text is not None:
         body = visible(message.text).replace("\n", "\n        ")
         lines.append(Text.assemble(("  text  ", "bold"), body))
@@ -238,13 +272,19 @@ def _content(message: hotline.Message) -> list[Text]:
 
 def _print(message: hotline.Message) -> None:
     arrow = f"{message.author} -> {message.to}"
-    due = ("" if message.acknowledged_within is None
-           else f", ack within {format_duration(message.acknowledged_within)}")  # fmt: skip
+    due = (
+        ""
+        if message.acknowledged_within is None
+        else f", ack within {format_duration(message.acknowledged_within)}"
+    )
     reply = f", reply to {message.in_reply_to}" if message.in_reply_to else ""
-    out.print(Text.assemble(
-        (f"{message.ref:<10}", "bold"),
-        f" {format_time(message.time)}  {arrow}  {message.status} TLP:{message.tlp}{due}{reply}",
-    ))  # fmt: skip
+    out.print(
+        Text.assemble(
+            (f"{message.ref:<10}", "bold"),
+            f" {format_time(message.time)}  {arrow}  {message.status} "
+            f"TLP:{message.tlp}{due}{reply}",
+        )
+    )
     for line in _content(message):
         out.print(line)
     out.print(Text(f"  {visible(_answer(message))}", style="dim"))
@@ -266,9 +306,13 @@ def log(
     reading(node, as_officer, "hotline.log", {"peer": peer})
     messages = hotline.conversation(node, peer, lang, limit)
     if as_json:
-        doc = {"party": node.party, "peer": peer, "lang": hotline.chosen_language(node, lang),
-               "catalogue": phrases.catalogue_hash(),
-               "messages": [m.to_dict() for m in messages]}  # fmt: skip
+        doc = {
+            "party": node.party,
+            "peer": peer,
+            "lang": hotline.chosen_language(node, lang),
+            "catalogue": phrases.catalogue_hash(),
+            "messages": [m.to_dict() for m in messages],
+        }
         print_json(doc)
         return
     if not messages:

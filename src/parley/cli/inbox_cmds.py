@@ -47,12 +47,30 @@ def clocks_text(clocks: list[dict[str, Any]]) -> str:
 
 
 def _table(items: list[inbox.Item]) -> Any:
-    table = grid("ref", "time", "kind", "from", "status", "tlp", "receipt", "clocks", "summary",
-                 whole=("ref", "kind", "from", "receipt"))
+    table = grid(
+        "ref",
+        "time",
+        "kind",
+        "from",
+        "status",
+        "tlp",
+        "receipt",
+        "clocks",
+        "summary",
+        whole=("ref", "kind", "from", "receipt"),
+    )
     for item in items:
-        table.add_row(item.ref, format_time(item.time), item.kind, item.author, item.status,
-                      item.tlp, item.receipt, clocks_text(item.clocks),
-                      Text(visible(item.summary)))  # fmt: skip
+        table.add_row(
+            item.ref,
+            format_time(item.time),
+            item.kind,
+            item.author,
+            item.status,
+            item.tlp,
+            item.receipt,
+            clocks_text(item.clocks),
+            Text(visible(item.summary)),
+        )
     return table
 
 
@@ -65,8 +83,9 @@ def _print_page(page: inbox.Page, as_json: bool) -> None:
         out.print(page.empty or "nothing", markup=False)
 
 
-def _follow(node: Node, filters: inbox.Filters, cursor: int, as_json: bool,
-            seconds: float | None) -> None:  # fmt: skip
+def _follow(
+    node: Node, filters: inbox.Filters, cursor: int, as_json: bool, seconds: float | None
+) -> None:
     """Print new items as they arrive, oldest first, until Ctrl-C or ``seconds`` pass."""
     stop = None if seconds is None else time.monotonic() + seconds
     try:
@@ -139,25 +158,36 @@ def show_cmd(
         return
     header = shown.header
     audience = header["audience"] if header["audience"] == "ALL" else ",".join(header["audience"])
-    out.print(Text(f"{shown.ref}  {header['kind']}  {header['status']}  TLP:{header['tlp']}  "
-                   f"to {audience}", style="bold"))  # fmt: skip
-    for name, value in (("time", f"{format_time(header['time'])} (claimed)"),
-                        ("witnessed", format_time(shown.witnessed)),
-                        ("leaf hash", shown.leaf_hash), ("body hash", header["body_hash"]),
-                        ("policy", header["policy"]), ("kid", header["kid"]),
-                        ("ingest", str(shown.ingest))):  # fmt: skip
+    out.print(
+        Text(
+            f"{shown.ref}  {header['kind']}  {header['status']}  TLP:{header['tlp']}  "
+            f"to {audience}",
+            style="bold",
+        )
+    )
+    for name, value in (
+        ("time", f"{format_time(header['time'])} (claimed)"),
+        ("witnessed", format_time(shown.witnessed)),
+        ("leaf hash", shown.leaf_hash),
+        ("body hash", header["body_hash"]),
+        ("policy", header["policy"]),
+        ("kid", header["kid"]),
+        ("ingest", str(shown.ingest)),
+    ):
         out.print(Text(f"  {name:10} {value}"))
     if shown.body is not None:
         text = orjson.dumps(readable(shown.body), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         out.print(Text(visible(text.decode())))
     else:
-        out.print(Text(f"  body not shown: {visible(shown.why_no_body or 'not held')}",
-                       style="yellow"))  # fmt: skip
+        out.print(
+            Text(f"  body not shown: {visible(shown.why_no_body or 'not held')}", style="yellow")
+        )
     for addressee in shown.addressees:
         why = addressee.get("header_only")
         clocks = clocks_text(addressee["clocks"])
-        out.print(Text(f"  {addressee['party']}: {visible(why or addressee['status'])}; "
-                       f"clocks {clocks}"))  # fmt: skip
+        out.print(
+            Text(f"  {addressee['party']}: {visible(why or addressee['status'])}; clocks {clocks}")
+        )
 
 
 def register(root: typer.Typer) -> None:

@@ -59,12 +59,17 @@ def _jsonl_drafts(path: Path, policy: PolicyDocument) -> list[Draft]:
                 if unknown:
                     raise InvalidEntryError(f"unknown fields {sorted(unknown)}")
                 drafts.append(
-                    check_draft(item.get("kind", ""), item.get("status", ""), item.get("body"),
-                                item.get("to"), item.get("tlp"), policy=policy)  # fmt: skip
+                    check_draft(
+                        item.get("kind", ""),
+                        item.get("status", ""),
+                        item.get("body"),
+                        item.get("to"),
+                        item.get("tlp"),
+                        policy=policy,
+                    )
                 )
             except (InvalidEntryError, PolicyError) as exc:
-                raise type(exc)(f"{path} line {number}: {exc.message}",
-                                hint=exc.hint) from exc  # fmt: skip
+                raise type(exc)(f"{path} line {number}: {exc.message}", hint=exc.hint) from exc
     if not drafts:
         raise InvalidEntryError(f"{path}: no entries in the file", hint="one JSON object a line")
     return drafts
@@ -127,15 +132,31 @@ def show(
         for row in rows:
             print_json(row, indent=False)
         return
-    grid = table("ref", "time", "kind", "status", "to", "tlp", "leaf hash",
-                 whole=("ref", "kind", "leaf hash"))
+    grid = table(
+        "ref",
+        "time",
+        "kind",
+        "status",
+        "to",
+        "tlp",
+        "leaf hash",
+        whole=("ref", "kind", "leaf hash"),
+    )
     for row in rows:
         when = format_time(row["time"])
         audience = ALL if row["audience"] == ALL else ",".join(row["audience"])
-        grid.add_row(row["ref"], when, row["kind"], row["status"], audience, row["tlp"],
-                     row["leaf_hash"][:16])  # fmt: skip
-    show_table(grid, f"No entries in {node.party}'s log from seq {start} on "
-               f"(it holds {node.size()}).")  # fmt: skip
+        grid.add_row(
+            row["ref"],
+            when,
+            row["kind"],
+            row["status"],
+            audience,
+            row["tlp"],
+            row["leaf_hash"][:16],
+        )
+    show_table(
+        grid, f"No entries in {node.party}'s log from seq {start} on (it holds {node.size()})."
+    )
 
 
 @app.command("export")
@@ -147,8 +168,9 @@ def export(file: Path, home: HomeOption, as_officer: AsOption = None) -> None:
     total = node.size()
     with progress_bar() as bar, open_output(file) as handle:
         task = bar.add_task("exporting", total=total)
-        count = write_export(node.store, node.party, handle,
-                             lambda done: bar.update(task, completed=done))  # fmt: skip
+        count = write_export(
+            node.store, node.party, handle, lambda done: bar.update(task, completed=done)
+        )
     out.print(f"Exported {count} entries of {node.party} to {file}")
 
 

@@ -83,8 +83,12 @@ def init(
     ] = False,
     url: Annotated[
         list[str] | None,
-        typer.Option("--url", help="A public URL of this node, as peers reach it; repeat "
-                     "(default https://127.0.0.1:PORT).", show_default=False),
+        typer.Option(
+            "--url",
+            help="A public URL of this node, as peers reach it; repeat "
+            "(default https://127.0.0.1:PORT).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Create a node home: configuration, keys, database, key statement and policy."""
@@ -95,15 +99,22 @@ def init(
             text = typer.prompt("Key passphrase", hide_input=True, confirmation_prompt=True)
         secret = text.encode()
     node = Node.create(
-        directory, party=party, name=name, network=network, database=database,
-        passphrase=secret, port=port, urls=url or (),
-    )  # fmt: skip
+        directory,
+        party=party,
+        name=name,
+        network=network,
+        database=database,
+        passphrase=secret,
+        port=port,
+        urls=url or (),
+    )
     identity = node.context().statement.identity
     out.print(f"Created node {party} in {node.home.path} on network {network}")
     out.print(f"identity key {identity.b64}")
     out.print(f"fingerprint  {fingerprint(identity.raw)}")
-    out.print(f"urls         {', '.join(node.config.urls)} ([server] url in parley.toml)",
-              markup=False)  # fmt: skip
+    out.print(
+        f"urls         {', '.join(node.config.urls)} ([server] url in parley.toml)", markup=False
+    )
     out.print(
         f"Move {node.home.next_identity_path} offline: it is the next identity key "
         "(needed for 'parley key rotate')."
@@ -130,8 +141,9 @@ def node_info(
         "keys": {p: k.b64 for p, k in statement.purposes.items()},
         "origin": node.log.origin,
         "log_vkey": vkey(node.log.origin, statement.purposes["log"].raw),
-        "witness_vkey": cosigner_vkey(witness_name_for(node.log.origin),
-                                      statement.purposes["witness"].raw),  # fmt: skip
+        "witness_vkey": cosigner_vkey(
+            witness_name_for(node.log.origin), statement.purposes["witness"].raw
+        ),
         "policy": context.policy.hash,
         "size": node.size(),
         "url": f"http://{node.config.host}:{node.config.port}",
@@ -191,14 +203,20 @@ def serve(
         out.print(f"TLS certificate SPKI pin (give it to peers as --tls-spki): {pin}")
     _check_port_free(bind_host, bind_port)
     scheme = "https" if tls else "http"
-    out.print(f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}"
-              + (f" with {workers} workers" if workers > 1 else ""))  # fmt: skip
+    out.print(
+        f"Parley node {node.party} serving on {scheme}://{bind_host}:{bind_port}"
+        + (f" with {workers} workers" if workers > 1 else "")
+    )
     target: Any = create_app(node) if workers == 1 else _worker_factory(node, typed)
     try:
         uvicorn.run(
-            target, factory=workers > 1, workers=workers, host=bind_host, port=bind_port,
+            target,
+            factory=workers > 1,
+            workers=workers,
+            host=bind_host,
+            port=bind_port,
             **server.uvicorn_options(node.home.path, tls=tls),
-        )  # fmt: skip
+        )
     finally:
         os.close(lock)
 
@@ -210,8 +228,10 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise ParleyError(f"cannot serve on {host}:{port}: {exc.strerror}",
-                              hint="stop what uses the port, or give --port") from exc  # fmt: skip
+            raise ParleyError(
+                f"cannot serve on {host}:{port}: {exc.strerror}",
+                hint="stop what uses the port, or give --port",
+            ) from exc
 
 
 def _check_key_files(node: Node) -> None:

@@ -111,8 +111,7 @@ def import_files(
     as_officer: AsOption = None,
     to: To = None,
     tlp: Tlp = None,
-    category: Annotated[str | None, typer.Option(help="Parley category, e.g. geo.tsunami.")]
-    = None,
+    category: Annotated[str | None, typer.Option(help="Parley category, e.g. geo.tsunami.")] = None,
     status: Annotated[
         str | None, typer.Option(help="Status of STIX bundles (required); CAP keeps its own.")
     ] = None,
@@ -137,19 +136,26 @@ def import_files(
     to = audience_option(node, to)
     sharing(node, to, tlp)  # a bad --to or --tlp is refused once, before any file
     if category is not None and category not in CATEGORIES:
-        raise InvalidEntryError(f"--category {category!r} is not a known category",
-                                hint="see docs/formats.md, Categories")  # fmt: skip
+        raise InvalidEntryError(
+            f"--category {category!r} is not a known category",
+            hint="see docs/formats.md, Categories",
+        )
     key = None
     if cap_signer_key is not None:
         key = read_file(cap_signer_key, "--cap-signer-key")
         try:
             load_public_key(key)
         except ParleyError as exc:
-            raise InvalidEntryError(f"--cap-signer-key {cap_signer_key}: {exc.message}",
-                                    hint=exc.hint) from exc  # fmt: skip
-    options = ImportOptions(audience=to, tlp=tlp, category=category,
-                            status=None if status is None else status_option(status),
-                            cap_signer_key=key)  # fmt: skip
+            raise InvalidEntryError(
+                f"--cap-signer-key {cap_signer_key}: {exc.message}", hint=exc.hint
+            ) from exc
+    options = ImportOptions(
+        audience=to,
+        tlp=tlp,
+        category=category,
+        status=None if status is None else status_option(status),
+        cap_signer_key=key,
+    )
     detail = {"files": len(files), "first": str(files[0]) if files else ""}
     acting(node, as_officer, "notification.import", detail, *IMPORT_ROLES)
     policy = NotificationPolicy.of(node)
@@ -170,8 +176,9 @@ def import_files(
             bar.advance(task, len(chunk))
     err_console.print(
         f"{new} notification(s) imported, {old} already imported; "
-        f"{len(failures)} of {len(files)} file(s) refused", highlight=False,
-    )  # fmt: skip
+        f"{len(failures)} of {len(files)} file(s) refused",
+        highlight=False,
+    )
     if failures:
         raise typer.Exit(failures[0].exit_code)
 
@@ -183,8 +190,9 @@ def import_files(
 def export(
     ref: Annotated[str | None, typer.Argument(help="The notification, e.g. JP:42.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="cap, stix or geojson.")] = "cap",
-    every: Annotated[bool, typer.Option("--all", help="Every notification this node may read.")]
-    = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every notification this node may read.")
+    ] = False,
     folder: Annotated[Path | None, typer.Option("--out", help="Folder for --all.")] = None,
     home: OptionalHomeOption = None,
     as_officer: AsOption = None,
@@ -211,8 +219,9 @@ def export(
     for error in result.errors:
         print_error(error)
     skipped = f"; {result.skipped} without a STIX form skipped" if result.skipped else ""
-    err_console.print(f"wrote {len(result.written)} file(s) to {folder}{skipped}",
-                      markup=False, highlight=False)  # fmt: skip
+    err_console.print(
+        f"wrote {len(result.written)} file(s) to {folder}{skipped}", markup=False, highlight=False
+    )
     if result.errors:
         raise typer.Exit(result.errors[0].exit_code)
 
@@ -233,12 +242,11 @@ def notify(
     ctx: typer.Context,
     home: OptionalHomeOption = None,
     as_officer: AsOption = None,
-    category: Annotated[str | None, typer.Option(help="Category code, e.g. geo.earthquake.")]
-    = None,
-    severity: Annotated[str | None, typer.Option(help="Extreme, Severe, Moderate, Minor.")]
-    = None,
-    urgency: Annotated[str | None, typer.Option(help="Immediate, Expected, Future, Past.")]
-    = None,
+    category: Annotated[
+        str | None, typer.Option(help="Category code, e.g. geo.earthquake.")
+    ] = None,
+    severity: Annotated[str | None, typer.Option(help="Extreme, Severe, Moderate, Minor.")] = None,
+    urgency: Annotated[str | None, typer.Option(help="Immediate, Expected, Future, Past.")] = None,
     certainty: Annotated[str | None, typer.Option(help="Observed, Likely, Possible.")] = None,
     status: StatusOption = None,
     area: Annotated[Path | None, typer.Option(help="Area as a GeoJSON file.")] = None,
@@ -259,26 +267,45 @@ def notify(
     from parley.node.notifications import lifecycle
     from parley.node.notifications.input import area_option, parse_details, parse_when
 
-    wanted = {"--category": category, "--severity": severity, "--urgency": urgency,
-              "--certainty": certainty, "--status": status, "--headline": headline}  # fmt: skip
+    wanted = {
+        "--category": category,
+        "--severity": severity,
+        "--urgency": urgency,
+        "--certainty": certainty,
+        "--status": status,
+        "--headline": headline,
+    }
     missing = [name for name, value in wanted.items() if value is None]
     if missing:
-        raise InvalidEntryError(f"parley notify needs {', '.join(missing)}",
-                                hint="or: parley notify update|cancel|show REF")  # fmt: skip
+        raise InvalidEntryError(
+            f"parley notify needs {', '.join(missing)}",
+            hint="or: parley notify update|cancel|show REF",
+        )
     assert category is not None and headline is not None  # noqa: S101 - narrowed above
     node = _node(home)
     to = audience_option(node, to)
     now = now_ms()
     fields: dict[str, Any] = {
-        "category": category, "severity": severity, "urgency": urgency,
-        "certainty": certainty, "headline": headline, "description": description,
-        "instruction": instruction, "lang": lang, "areas": [area_option(area, circle, area_desc)],
+        "category": category,
+        "severity": severity,
+        "urgency": urgency,
+        "certainty": certainty,
+        "headline": headline,
+        "description": description,
+        "instruction": instruction,
+        "lang": lang,
+        "areas": [area_option(area, circle, area_desc)],
         "details": parse_details(category, detail or [], now),
         "expires_ms": None if expires is None else parse_when(expires, now),
-    }  # fmt: skip
+    }
     checked = status_option(status)
-    acting(node, as_officer, "notification.notify", {"category": category, "status": checked},
-           *SEND_ROLES)  # fmt: skip
+    acting(
+        node,
+        as_officer,
+        "notification.notify",
+        {"category": category, "status": checked},
+        *SEND_ROLES,
+    )
     outcome = lifecycle.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
     _print_outcome(outcome)
 
@@ -335,8 +362,9 @@ def cancel(
 
     node = _node(home)
     ref = ref_option(node, ref)
-    acting(node, as_officer, "notification.cancel", {"ref": ref, "all_clear": all_clear},
-           *SEND_ROLES)  # fmt: skip
+    acting(
+        node, as_officer, "notification.cancel", {"ref": ref, "all_clear": all_clear}, *SEND_ROLES
+    )
     msg_type = "Update" if all_clear else "Cancel"
     _print_outcome(lifecycle.answer(node, ref, msg_type=msg_type, all_clear=all_clear))
 
@@ -357,18 +385,31 @@ def show(
     ref = ref_option(node, ref)
     reading(node, as_officer, "notification.show", {"ref": ref})
     state, links = lifecycle.incident_state(node, ref)
-    messages = [{"ref": link.ref, "leaf_hash": link.leaf_hash, "status": link.header.status,
-                 "msg_type": link.body["msg_type"], "sent": link.body["sent"]}
-                for link in links]  # fmt: skip
+    messages = [
+        {
+            "ref": link.ref,
+            "leaf_hash": link.leaf_hash,
+            "status": link.header.status,
+            "msg_type": link.body["msg_type"],
+            "sent": link.body["sent"],
+        }
+        for link in links
+    ]
     if as_json:
         print_json({**state, "messages": messages}, indent=False)
         return
     marker = status_marker(state["status"])
-    out.print(f"{marker}incident {links[0].ref}: {state['state'].upper()} "
-              f"({state['category']}, status {state['status']})", markup=False)  # fmt: skip
+    out.print(
+        f"{marker}incident {links[0].ref}: {state['state'].upper()} "
+        f"({state['category']}, status {state['status']})",
+        markup=False,
+    )
     out.print(f"headline   {marker}{state.get('headline', '')}", markup=False)
-    out.print(f"severity   {state.get('severity')}  urgency {state.get('urgency')}  "
-              f"certainty {state.get('certainty')}", markup=False)  # fmt: skip
+    out.print(
+        f"severity   {state.get('severity')}  urgency {state.get('urgency')}  "
+        f"certainty {state.get('certainty')}",
+        markup=False,
+    )
     if "onset" in state:
         out.print(f"onset      {format_time(state['onset'])}", markup=False)
     if "expires" in state:
@@ -378,24 +419,31 @@ def show(
     for line in _detail_lines(state["category"], state["details"]):
         out.print(line, markup=False)
     for message in messages:
-        out.print(f"  {message['ref']:<10} {message['msg_type']:<7} "
-                  f"{format_time(message['sent'])}  {message['leaf_hash'][:16]}",
-                  markup=False)  # fmt: skip
+        out.print(
+            f"  {message['ref']:<10} {message['msg_type']:<7} "
+            f"{format_time(message['sent'])}  {message['leaf_hash'][:16]}",
+            markup=False,
+        )
 
 
 def _info_lines(info: dict[str, Any]) -> list[str]:
     """The texts and areas of the info block a reader sees first."""
-    lines = [f"{label:<10} {info[key]}" for key, label in
-             (("description", "description"), ("instruction", "instruction"))
-             if info.get(key)]  # fmt: skip
+    lines = [
+        f"{label:<10} {info[key]}"
+        for key, label in (("description", "description"), ("instruction", "instruction"))
+        if info.get(key)
+    ]
     for area in info.get("areas", []):
-        shapes = [f"circle {c['radius_km']} km around {c['center'][1]},{c['center'][0]}"
-                  for c in area.get("circles", [])]  # fmt: skip
+        shapes = [
+            f"circle {c['radius_km']} km around {c['center'][1]},{c['center'][0]}"
+            for c in area.get("circles", [])
+        ]
         polygons = len(area.get("polygons", []))
         if polygons:
             shapes.append(f"{polygons} polygon(s)")
-        lines.append(f"area       {area.get('desc', '')}" + (f" ({'; '.join(shapes)})"
-                                                             if shapes else ""))  # fmt: skip
+        lines.append(
+            f"area       {area.get('desc', '')}" + (f" ({'; '.join(shapes)})" if shapes else "")
+        )
     return lines
 
 
@@ -422,4 +470,3 @@ def register(root: typer.Typer) -> None:
     root.command("import")(reports_errors(import_files))
     root.command("export")(reports_errors(export))
     root.add_typer(notify_app, name="notify")
-

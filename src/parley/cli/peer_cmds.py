@@ -82,8 +82,17 @@ def list_(
     if as_json:
         print_json([state.to_dict() for state in states])
         return
-    table = grid("party", "url", "checkpoint", "synced", "lag", "health", "last success", "error",
-                 whole=("party", "health"))
+    table = grid(
+        "party",
+        "url",
+        "checkpoint",
+        "synced",
+        "lag",
+        "health",
+        "last success",
+        "error",
+        whole=("party", "health"),
+    )
     for state in states:
         seen, lag = state.checkpoint, state.lag
         table.add_row(
@@ -96,8 +105,11 @@ def list_(
             format_time(state.last_success),
             (state.held or state.last_error or "")[:60],
         )
-    show_table(table, "No peers pinned: this node federates with no one yet "
-               "('parley peers add URL --party XX --key KEY').")  # fmt: skip
+    show_table(
+        table,
+        "No peers pinned: this node federates with no one yet "
+        "('parley peers add URL --party XX --key KEY').",
+    )
 
 
 @app.command("remove")
@@ -187,13 +199,21 @@ def receipts_cmd(
     home: HomeOption,
     as_json: JsonOption = False,
     as_officer: AsOption = None,
-    wait: Annotated[str | None, typer.Option(
-        "--wait", help="Wait up to this long (e.g. 30s, 5m) for every addressee to reach --until.",
-    )] = None,
-    until: Annotated[str, typer.Option(
-        "--until", help="With --wait: delivered (default) or acknowledged.",
-    )] = "delivered",
-) -> None:  # fmt: skip
+    wait: Annotated[
+        str | None,
+        typer.Option(
+            "--wait",
+            help="Wait up to this long (e.g. 30s, 5m) for every addressee to reach --until.",
+        ),
+    ] = None,
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until",
+            help="With --wait: delivered (default) or acknowledged.",
+        ),
+    ] = "delivered",
+) -> None:
     """Each addressee's status for an entry, with claimed and observed times (an officer's).
 
     With ``--wait``, the command returns as soon as every addressee has delivered (or
@@ -211,16 +231,26 @@ def receipts_cmd(
     if not report.reached:
         header, rows = report.header, report.addressees
         waiting = ", ".join(r.party for r in rows if r.status not in receipts.REACHED[until])
-        sys.stderr.write(f"Not every addressee {until} {header.ref} within {wait}: "
-                         f"still waiting for {waiting}\n")  # fmt: skip
+        sys.stderr.write(
+            f"Not every addressee {until} {header.ref} within {wait}: still waiting for {waiting}\n"
+        )
         raise typer.Exit(1)
 
 
 def _receipts_table(report: clock_views.ReceiptReport) -> None:
     header = report.header
-    table = grid("party", "status", "delivered (claimed)", "delivered (observed)",
-                 "acknowledged (claimed)", "by", "reply", "delivered deadline",
-                 "acknowledged deadline", whole=("party",))  # fmt: skip
+    table = grid(
+        "party",
+        "status",
+        "delivered (claimed)",
+        "delivered (observed)",
+        "acknowledged (claimed)",
+        "by",
+        "reply",
+        "delivered deadline",
+        "acknowledged deadline",
+        whole=("party",),
+    )
     for row in report.addressees:
         got, done = row.delivered or {}, row.acknowledged or {}
         shown = [_clock_text(report.clock(row.party, clock)) for clock in CLOCKS]
@@ -234,8 +264,10 @@ def _receipts_table(report: clock_views.ReceiptReport) -> None:
             done.get("reply") or "",
             *shown,
         )
-    out.print(f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
-              f"witnessed {format_time(report.judged.witnessed)}")  # fmt: skip
+    out.print(
+        f"{header.ref} {header.kind} {header.status} sent {format_time(header.time)}, "
+        f"witnessed {format_time(report.judged.witnessed)}"
+    )
     show_table(table, f"{header.ref} is addressed to no other party: nobody owes it a receipt.")
 
 

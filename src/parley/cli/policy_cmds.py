@@ -62,14 +62,16 @@ def draft(
     member: Annotated[
         list[Path], typer.Option(help="A member's 'parley node info --json' output; repeat.")
     ],
-    version: Annotated[int, typer.Option(help="Policy version (must exceed the one in force).")]
-    = 2,
+    version: Annotated[
+        int, typer.Option(help="Policy version (must exceed the one in force).")
+    ] = 2,
     deadline_scale: Annotated[
         float, typer.Option(help="Scale deadlines (e.g. 0.01 for a demo network).")
     ] = 1.0,
     quorum: Annotated[int | None, typer.Option(help="Witness quorum k.")] = None,
-    check_interval: Annotated[int, typer.Option(help="Communication check interval, ms.")]
-    = 24 * 3600 * 1000,
+    check_interval: Annotated[int, typer.Option(help="Communication check interval, ms.")] = 24
+    * 3600
+    * 1000,
 ) -> None:
     """Write an unsigned policy draft for the given members."""
     members = []
@@ -79,9 +81,15 @@ def draft(
             raise PolicyError(f"{path}: expected the output of 'parley node info --json'")
         members.append({k: str(info[k]) for k in ("party", "name", "identity")})
     document = draft_policy(
-        network=network, name=name, members=members, created=now_ms(), version=version,
-        witness_quorum=quorum, deadline_scale=deadline_scale, check_interval_ms=check_interval,
-    )  # fmt: skip
+        network=network,
+        name=name,
+        members=members,
+        created=now_ms(),
+        version=version,
+        witness_quorum=quorum,
+        deadline_scale=deadline_scale,
+        check_interval_ms=check_interval,
+    )
     _write(file, SignedPolicy(document, {}))
     out.print(f"Draft policy {document.hash} for {', '.join(m['party'] for m in members)}")
 
@@ -132,16 +140,18 @@ def show(
         print_json(policy.to_body())
         return
     doc = policy.document.to_dict()
-    lines = [f"policy     {policy.hash}",
-             f"network    {doc['network']}: {doc['name']}, version {doc['version']}",
-             f"created    {format_time(doc['created'])}",
-             f"members    {', '.join(m['party'] + ' (' + m['name'] + ')' for m in doc['members'])}",
-             f"signed by  {', '.join(policy.signatures) or 'nobody yet'}"
-             + (f"; missing {', '.join(policy.missing())}" if policy.missing() else ""),
-             f"witnesses  quorum k = {doc['witness_quorum']}, {len(doc['witnesses'])} named",
-             f"clocks     skew tolerance {format_duration(doc['skew_tolerance_ms'])}, "
-             f"communication check every {format_duration(doc['check_interval_ms'])}",
-             f"human ack  {', '.join(doc['human_ack'])}"]  # fmt: skip
+    lines = [
+        f"policy     {policy.hash}",
+        f"network    {doc['network']}: {doc['name']}, version {doc['version']}",
+        f"created    {format_time(doc['created'])}",
+        f"members    {', '.join(m['party'] + ' (' + m['name'] + ')' for m in doc['members'])}",
+        f"signed by  {', '.join(policy.signatures) or 'nobody yet'}"
+        + (f"; missing {', '.join(policy.missing())}" if policy.missing() else ""),
+        f"witnesses  quorum k = {doc['witness_quorum']}, {len(doc['witnesses'])} named",
+        f"clocks     skew tolerance {format_duration(doc['skew_tolerance_ms'])}, "
+        f"communication check every {format_duration(doc['check_interval_ms'])}",
+        f"human ack  {', '.join(doc['human_ack'])}",
+    ]
     for name, value in doc.get("quotas", {}).items():
         lines.append(f"quota      {name.replace('_', ' ')}: {value}")
     for name, value in doc.get("limits", {}).items():
@@ -151,10 +161,12 @@ def show(
         lines.append(f"regime     {name.removesuffix('_ms').replace('_', ' ')}: {shown}")
     for line in lines:
         out.print(line, markup=False)
-    grid = table("class", "clock", "default", "min", "max", whole=("class", "clock"),
-                 title="Deadlines")  # fmt: skip
+    grid = table(
+        "class", "clock", "default", "min", "max", whole=("class", "clock"), title="Deadlines"
+    )
     for klass, clocks in doc["deadlines"].items():
         for clock, bounds in clocks.items():
-            grid.add_row(klass, clock, *(format_duration(bounds[k]) for k in ("default", "min",
-                                                                               "max")))  # fmt: skip
+            grid.add_row(
+                klass, clock, *(format_duration(bounds[k]) for k in ("default", "min", "max"))
+            )
     out.print(grid)

@@ -61,15 +61,25 @@ def restore(
     """Recover this node's own log from its peers' mirrors into a fresh database."""
     addresses = _addresses(from_peers, peer or [], party or [], key or [], tls_spki or [])
     node = open_for_restore(home, passphrase_source)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  transient=True, console=err_console) as bar:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        transient=True,
+        console=err_console,
+    ) as bar:
         task = bar.add_task(f"{node.party} (own log)", total=None)
         report = restore_log(
             node, addresses, lambda done, total: bar.update(task, completed=done, total=total)
         )
-    officers.record(node.store, "host", "node.restore",
-                    {"size": report.size, "via": report.via, "peers": report.pinned}, "ok",
-                    now_ms())  # fmt: skip
+    officers.record(
+        node.store,
+        "host",
+        "node.restore",
+        {"size": report.size, "via": report.via, "peers": report.pinned},
+        "ok",
+        now_ms(),
+    )
     _print(report)
     failed = _pull(node, report.pinned) if sync else 0
     out.print(
@@ -91,8 +101,7 @@ def _addresses(
         )
     for index, url in enumerate(urls):
         pin = pins[index] if pins else None
-        found.append(PeerAddress.parse(url, parties[index].strip().upper(),
-                                       keys[index], pin))  # fmt: skip
+        found.append(PeerAddress.parse(url, parties[index].strip().upper(), keys[index], pin))
     return found
 
 

@@ -44,8 +44,9 @@ def add(
     if secret is None:
         raise InvalidEntryError("a password is required")
     officer = officers.add_officer(node.store, name, role, secret, now_ms())
-    officers.record(node.store, as_officer or "host", "user.added",
-                    {"name": name, "role": role}, "ok", now_ms())  # fmt: skip
+    officers.record(
+        node.store, as_officer or "host", "user.added", {"name": name, "role": role}, "ok", now_ms()
+    )
     out.print(f"Added officer {officer.name} ({officer.role})")
 
 

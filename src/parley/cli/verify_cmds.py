@@ -113,8 +113,9 @@ def proof(file: Path, identity: IdentityOption = None) -> None:
         f"author identity {report.identity.kid}"
     )
     if report.body is not None:
-        out.print(orjson.dumps(readable(report.body), option=orjson.OPT_INDENT_2).decode(),
-                  markup=False)  # fmt: skip
+        out.print(
+            orjson.dumps(readable(report.body), option=orjson.OPT_INDENT_2).decode(), markup=False
+        )
 
 
 @app.command("equivocation")

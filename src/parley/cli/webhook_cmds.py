@@ -34,7 +34,7 @@ def add(
         list[str] | None,
         typer.Option(
             help="Event to send (repeat; default all): peer.held, peer.failing, observation, ..."
-        ),  # fmt: skip
+        ),
     ] = None,
     as_officer: AsOption = None,
 ) -> None:
@@ -60,8 +60,10 @@ def list_(home: HomeOption) -> None:
         counts = {
             s: sum(r["status"] == s for r in mine) for s in ("pending", "delivered", "failed")
         }
-        out.print(f"{hook.id:4} {hook.url}  events={','.join(hook.events)}  "
-                  + "  ".join(f"{k}={v}" for k, v in counts.items()))  # fmt: skip
+        out.print(
+            f"{hook.id:4} {hook.url}  events={','.join(hook.events)}  "
+            + "  ".join(f"{k}={v}" for k, v in counts.items())
+        )
 
 
 @app.command("remove")
@@ -87,11 +89,28 @@ def outbox(
     if as_json:
         print_json(rows)
         return
-    grid = table("id", "event", "url", "status", "attempts", "created", "next", "last error",
-                 whole=("id", "status"))
+    grid = table(
+        "id",
+        "event",
+        "url",
+        "status",
+        "attempts",
+        "created",
+        "next",
+        "last error",
+        whole=("id", "status"),
+    )
     for r in rows:
         error = (r["last_error"] or "")[:60]
-        grid.add_row(str(r["id"]), r["event"], r["url"], r["status"], str(r["attempts"]),
-                     format_time(r["created"]), format_time(r["next_attempt"]), error)  # fmt: skip
+        grid.add_row(
+            str(r["id"]),
+            r["event"],
+            r["url"],
+            r["status"],
+            str(r["attempts"]),
+            format_time(r["created"]),
+            format_time(r["next_attempt"]),
+            error,
+        )
     why = f" of {status} deliveries." if status else ": no webhook has had anything to send."
     show_table(grid, "The outbox is empty" + why)

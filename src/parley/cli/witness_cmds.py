@@ -47,8 +47,10 @@ def add(
     added = external_witnesses.add(node, url, vkey, now_ms())
     out.print(f"Added witness {escape(added.name)} at {escape(url)}")
     if not added.counts:
-        out.print("The network policy does not name this witness: its cosignatures are kept "
-                  "but do not count toward the quorum.")  # fmt: skip
+        out.print(
+            "The network policy does not name this witness: its cosignatures are kept "
+            "but do not count toward the quorum."
+        )
 
 
 @app.command("list")
@@ -64,9 +66,13 @@ def list_(
         return
     grid = table("name", "url", "counts toward k", "cosigned size", "last error", whole=("name",))
     for item in items:
-        grid.add_row(escape(str(item["name"])), escape(str(item["url"])),
-                     "yes" if item["counts"] else "no", str(item["cosigned_size"] or "-"),
-                     escape(str(item["last_error"] or "")))  # fmt: skip
+        grid.add_row(
+            escape(str(item["name"])),
+            escape(str(item["url"])),
+            "yes" if item["counts"] else "no",
+            str(item["cosigned_size"] or "-"),
+            escape(str(item["last_error"] or "")),
+        )
     show_table(grid, "No external witnesses: only peers cosign this log ('parley witness add').")
 
 

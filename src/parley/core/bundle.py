@@ -397,9 +397,14 @@ def _witnessing(proven: _Proven, k: int, witnesses: Mapping[str, _Witness]) -> W
     else:
         bound = cosigners[k - 1][1] if len(cosigners) >= k else None
     return Witnessing(
-        k, checkpoint.size, own_time, cosigners,
-        _uncounted(proven, witnesses, known), bound, 1 if k == 0 else MS_PER_S,
-    )  # fmt: skip
+        k,
+        checkpoint.size,
+        own_time,
+        cosigners,
+        _uncounted(proven, witnesses, known),
+        bound,
+        1 if k == 0 else MS_PER_S,
+    )
 
 
 def _uncounted(

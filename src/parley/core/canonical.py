@@ -89,7 +89,7 @@ def _explain(value: JSONValue, path: str, depth: int) -> None:
     elif kind is float:
         raise CanonicalizationError(
             f"{path}: floating-point number {value!r} is not allowed in signed JSON",
-            hint="write decimals as strings, e.g. \"35.6895\"",
+            hint='write decimals as strings, e.g. "35.6895"',
         )
     elif kind is dict:
         for key, item in value.items():

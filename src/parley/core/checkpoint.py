@@ -378,9 +378,10 @@ def origin_parts(origin: str) -> tuple[str, str] | None:
         return None
     host = parts[0]
     legacy = host + "/" == ORIGIN_PREFIX
-    deployed = host.endswith(DEPLOYMENT_SUFFIX) and _KID.fullmatch(
-        host.removesuffix(DEPLOYMENT_SUFFIX)
-    ) is not None
+    deployed = (
+        host.endswith(DEPLOYMENT_SUFFIX)
+        and _KID.fullmatch(host.removesuffix(DEPLOYMENT_SUFFIX)) is not None
+    )
     return (parts[1], parts[2]) if legacy or deployed else None
 
 

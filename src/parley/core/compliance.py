@@ -62,10 +62,13 @@ class ClockFigures:
         """The JSON form of protocol §12: answers, nearest-rank median and p95, and the counts."""
         ordered = sorted(self.samples)
         return {
-            "answers": len(ordered), "median_ms": percentile(ordered, 50),
-            "p95_ms": percentile(ordered, 95), "met": self.met, "late": self.late,
+            "answers": len(ordered),
+            "median_ms": percentile(ordered, 50),
+            "p95_ms": percentile(ordered, 95),
+            "met": self.met,
+            "late": self.late,
             "missed": self.missed,
-        }  # fmt: skip
+        }
 
 
 def percentile(ordered: list[int], p: int) -> int | None:
@@ -105,8 +108,14 @@ def scoreboard(
         for party in entry.addressees:
             per_clock = figures.setdefault(party, {c: ClockFigures() for c in CLOCKS})
             for clock in CLOCKS:
-                _count(per_clock[clock], entry, entry.witnessed,
-                       first.get((entry.ref, party, clock)), clock, now)  # fmt: skip
+                _count(
+                    per_clock[clock],
+                    entry,
+                    entry.witnessed,
+                    first.get((entry.ref, party, clock)),
+                    clock,
+                    now,
+                )
     return {
         party: {clock: figures[party][clock].to_dict() for clock in CLOCKS}
         for party in sorted(figures)

@@ -60,8 +60,9 @@ ACKNOWLEDGING_ENTRIES: dict[str, tuple[str, str, frozenset[str] | None]] = {
 ANSWER_ONLY_KINDS = frozenset({"inquiry"})
 
 
-def answers_acknowledgement(answered_kind: str, kind: str, body: Any, ref: str,
-                            leaf_hash: str) -> bool:  # fmt: skip
+def answers_acknowledgement(
+    answered_kind: str, kind: str, body: Any, ref: str, leaf_hash: str
+) -> bool:
     """Whether an entry of ``kind`` with ``body`` answers entry ``ref``'s acknowledged clock.
 
     ``ref`` is of ``answered_kind`` with leaf hash ``leaf_hash`` (hex); docs/protocol.md §11.
@@ -143,9 +144,12 @@ def _check(value: int, bound: Bound, name: str, field: str, unit: str | None = N
 
 
 def deadlines_for(
-    policy: PolicyDocument, deadline_class: str, acknowledged: int | None = None,
-    *, unit: str | None = None,
-) -> dict[str, int]:  # fmt: skip
+    policy: PolicyDocument,
+    deadline_class: str,
+    acknowledged: int | None = None,
+    *,
+    unit: str | None = None,
+) -> dict[str, int]:
     """The ``deadlines`` a sender signs: the class defaults, ``acknowledged`` (ms) if asked.
 
     A refusal names the values in ``unit`` (the one the officer typed, e.g. ``h``) when given.
@@ -246,13 +250,23 @@ class Clock:
         answer = None
         if self.answer is not None:
             stamp = self.answer.stamp
-            answer = {"ref": self.answer.ref, "claimed": stamp.claimed,
-                      "witnessed": stamp.witnessed}  # fmt: skip
+            answer = {
+                "ref": self.answer.ref,
+                "claimed": stamp.claimed,
+                "witnessed": stamp.witnessed,
+            }
         return {
-            "party": self.party, "clock": self.clock, "state": self.state,
-            "within": self.within, "due": self.due, "answer": answer, "late_by": self.late_by,
-            "remaining": self.remaining, "witnessed": self.witnessed, "skew": list(self.skew),
-        }  # fmt: skip
+            "party": self.party,
+            "clock": self.clock,
+            "state": self.state,
+            "within": self.within,
+            "due": self.due,
+            "answer": answer,
+            "late_by": self.late_by,
+            "remaining": self.remaining,
+            "witnessed": self.witnessed,
+            "skew": list(self.skew),
+        }
 
 
 def first_answers(answers: Iterable[Answer]) -> dict[tuple[str, str], Answer]:
@@ -277,10 +291,12 @@ def judge_one(
     """Where ``party``'s ``clock`` on an entry stands at ``now`` (see the module docstring)."""
     due = None if deadline is None else min(entry.best + deadline, MAX_MS)
     stamps = {"entry": entry, "answer": None if answer is None else answer.stamp}
-    skew = tuple(name for name, stamp in stamps.items()
-                 if stamp is not None and stamp.skewed(skew_tolerance))  # fmt: skip
-    witnessed = entry.witnessed is not None and (answer is None or answer.stamp.witnessed
-                                                 is not None)  # fmt: skip
+    skew = tuple(
+        name for name, stamp in stamps.items() if stamp is not None and stamp.skewed(skew_tolerance)
+    )
+    witnessed = entry.witnessed is not None and (
+        answer is None or answer.stamp.witnessed is not None
+    )
     late_by = remaining = None
     if answer is not None:
         at = answer.stamp.best
@@ -305,8 +321,15 @@ def judge(
     """Every addressee's clocks on an entry; ``deadlines`` maps clock name to ms (or None)."""
     first = first_answers(answers)
     return [
-        judge_one(entry, party, clock, deadlines.get(clock), first.get((party, clock)), now,
-                  skew_tolerance)
+        judge_one(
+            entry,
+            party,
+            clock,
+            deadlines.get(clock),
+            first.get((party, clock)),
+            now,
+            skew_tolerance,
+        )
         for party in addressees
         for clock in CLOCKS
-    ]  # fmt: skip
+    ]

@@ -33,9 +33,19 @@ HEADER_MAX_BYTES = 4096
 BODY_MAX_BYTES = 16 * 1024 * 1024
 
 KINDS = (
-    "notification", "receipt", "hotline", "inquiry", "reply", "check", "assistance",
-    "roadmap", "key", "policy", "evidence", "observation",
-)  # fmt: skip
+    "notification",
+    "receipt",
+    "hotline",
+    "inquiry",
+    "reply",
+    "check",
+    "assistance",
+    "roadmap",
+    "key",
+    "policy",
+    "evidence",
+    "observation",
+)
 SYSTEM_KINDS = frozenset({"receipt", "key", "policy", "evidence", "observation"})
 PUBLIC_KINDS = frozenset({"key", "policy", "evidence"})
 ADDRESSED_KINDS = frozenset(
@@ -53,9 +63,22 @@ REF_RE = re.compile(r"^([A-Z][A-Z0-9]{1,7}):(0|[1-9][0-9]{0,15})$")
 KIND_RE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 HEADER_FIELDS = (
-    "v", "network", "policy", "party", "node", "seq", "time", "kind", "status",
-    "audience", "tlp", "body_hash", "body_size", "kid", "sig",
-)  # fmt: skip
+    "v",
+    "network",
+    "policy",
+    "party",
+    "node",
+    "seq",
+    "time",
+    "kind",
+    "status",
+    "audience",
+    "tlp",
+    "body_hash",
+    "body_size",
+    "kid",
+    "sig",
+)
 
 Audience = str | tuple[str, ...]
 
@@ -205,11 +228,21 @@ class Header:
         """The header's fields without ``sig``: the JSON object whose canonical form is signed."""
         audience: Any = self.audience if self.audience == ALL else list(self.audience)
         return {
-            "v": self.v, "network": self.network, "policy": self.policy, "party": self.party,
-            "node": self.node, "seq": self.seq, "time": self.time, "kind": self.kind,
-            "status": self.status, "audience": audience, "tlp": self.tlp,
-            "body_hash": self.body_hash, "body_size": self.body_size, "kid": self.kid,
-        }  # fmt: skip
+            "v": self.v,
+            "network": self.network,
+            "policy": self.policy,
+            "party": self.party,
+            "node": self.node,
+            "seq": self.seq,
+            "time": self.time,
+            "kind": self.kind,
+            "status": self.status,
+            "audience": audience,
+            "tlp": self.tlp,
+            "body_hash": self.body_hash,
+            "body_size": self.body_size,
+            "kid": self.kid,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """The header as JSON, signature included: the object whose canonical form is the leaf."""
@@ -269,10 +302,20 @@ def sign_header(
 ) -> Header:
     """Build, check and sign a header. The caller resolves sharing and assigns seq and time."""
     fields: dict[str, Any] = {
-        "network": network, "policy": policy, "party": party, "node": node, "seq": seq,
-        "time": time, "kind": kind, "status": status, "audience": audience, "tlp": tlp,
-        "body_hash": body.digest.hex(), "body_size": len(body.data), "kid": log_key.kid,
-    }  # fmt: skip
+        "network": network,
+        "policy": policy,
+        "party": party,
+        "node": node,
+        "seq": seq,
+        "time": time,
+        "kind": kind,
+        "status": status,
+        "audience": audience,
+        "tlp": tlp,
+        "body_hash": body.digest.hex(),
+        "body_size": len(body.data),
+        "kid": log_key.kid,
+    }
     unsigned = Header(**fields, sig="")
     _check_fields(unsigned)
     for name in ("seq", "time", "body_size"):
@@ -330,9 +373,11 @@ def _check_fields(h: Header) -> None:
     check_network(h.network)
     check_party(h.party)
     for name, value, pattern in (
-        ("policy", h.policy, HEX64_RE), ("body_hash", h.body_hash, HEX64_RE),
-        ("node", h.node, KID_RE), ("kid", h.kid, KID_RE),
-    ):  # fmt: skip
+        ("policy", h.policy, HEX64_RE),
+        ("body_hash", h.body_hash, HEX64_RE),
+        ("node", h.node, KID_RE),
+        ("kid", h.kid, KID_RE),
+    ):
         if not isinstance(value, str) or not pattern.fullmatch(value):
             raise InvalidEntryError(f"{where}: {name} is malformed")
     for name, number in (("seq", h.seq), ("time", h.time), ("body_size", h.body_size)):

@@ -320,4 +320,3 @@ class LostEntriesError(VerificationError, problem="lost-entries", title="Entries
 
 class PeerAddressError(ParleyError, problem="bad-peer-address", title="Unusable peer address"):
     """A peer's URL, TLS pin or peers file is unusable, or a request names no recipient."""
-

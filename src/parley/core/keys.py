@@ -245,9 +245,12 @@ class KeyStatement:
         unless ``new_identity`` is the key this statement committed to.
         """
         successor = replace(
-            self, seq=seq, identity=new_identity, next_identity=next_identity,
+            self,
+            seq=seq,
+            identity=new_identity,
+            next_identity=next_identity,
             previous_identity=self.identity,
-        )  # fmt: skip
+        )
         successor.check_follows(self)
         return successor
 

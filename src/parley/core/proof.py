@@ -117,8 +117,9 @@ def _verify(doc: Any, pinned: PublicKey | None) -> ProofReport:
         return found[-1]
 
     size_hint = Checkpoint.parse_body(note[: note.find("\n\n") + 1].encode("utf-8")).size
-    checkpoint = open_log_checkpoint(note, first.network, first.party,
-                                     key_at(size_hint - 1).purposes["log"].raw)  # fmt: skip
+    checkpoint = open_log_checkpoint(
+        note, first.network, first.party, key_at(size_hint - 1).purposes["log"].raw
+    )
     for item, item_path in included:
         if (item.party, item.network) != (first.party, first.network):
             raise VerificationError(f"{item.ref}: belongs to another log")

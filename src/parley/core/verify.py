@@ -274,8 +274,9 @@ def _next_note(notes: Iterator[str], after: int) -> tuple[int, str] | None:
 def _check_note(verifier: LogVerifier, note: str, root: bytes) -> None:
     assert verifier.party is not None and verifier.network is not None  # noqa: S101
     key = verifier.key_at(verifier.size - 1).purposes["log"]
-    checkpoint = open_log_checkpoint(note, verifier.network, verifier.party, key.raw,
-                                     verifier.origin)  # fmt: skip
+    checkpoint = open_log_checkpoint(
+        note, verifier.network, verifier.party, key.raw, verifier.origin
+    )
     verifier.origin = checkpoint.origin
     where = f"checkpoint of size {checkpoint.size}"
     if checkpoint.root != root:

@@ -112,8 +112,11 @@ def counted_witnesses(
         if any(s.party != member.party for s in chain):
             raise VerificationError(f"a key statement among {member.party}'s names another party")
         origin = (origins or {}).get(member.party)
-        name = (witness_name(policy.network, member.party) if origin is None
-                else witness_name_for(origin))  # fmt: skip
+        name = (
+            witness_name(policy.network, member.party)
+            if origin is None
+            else witness_name_for(origin)
+        )
         keys = frozenset(s.purposes["witness"].raw for s in chain)
         found[name] = Witness(name, keys, member.party)
     for external in policy.witnesses:
@@ -168,8 +171,11 @@ def witnessed_log(
         if checkpoint.size in held:
             raise VerificationError(f"two checkpoints of {party}'s log for size {checkpoint.size}")
         last = checkpoint.size - 1
-        own = (checkpoint.log_time(entry_times[last]) if 0 <= last < len(entry_times)
-               else checkpoint.time_ms)  # fmt: skip
+        own = (
+            checkpoint.log_time(entry_times[last])
+            if 0 <= last < len(entry_times)
+            else checkpoint.time_ms
+        )
         held[checkpoint.size] = (own, times)
     sizes = sorted(held)
     earliest: dict[str, int] = {}
@@ -204,5 +210,7 @@ def witnessed_times(
     witnesses = counted_witnesses(policy, statements, origins)
     quorum = policy.witness_quorum
     times = entry_times or {}
-    return {party: witnessed_log(party, held, witnesses, quorum, times.get(party, ()))
-            for party, held in listed.items()}  # fmt: skip
+    return {
+        party: witnessed_log(party, held, witnesses, quorum, times.get(party, ()))
+        for party, held in listed.items()
+    }

@@ -50,15 +50,21 @@ def notify(node: Node, step: sc.Notify) -> list[Ref]:
     """A native Alert, as ``parley notify`` writes it."""
     now = now_ms()
     fields: dict[str, Any] = {
-        "category": step.category, "severity": step.severity, "urgency": step.urgency,
-        "certainty": step.certainty, "headline": step.headline,
-        "description": step.description, "instruction": step.instruction, "lang": "en",
+        "category": step.category,
+        "severity": step.severity,
+        "urgency": step.urgency,
+        "certainty": step.certainty,
+        "headline": step.headline,
+        "description": step.description,
+        "instruction": step.instruction,
+        "lang": "en",
         "areas": [parse_area(step.area, step.area_desc)],
         "details": parse_details(step.category, sc.detail_pairs(step.category, step.details), now),
         "expires_ms": None if step.expires is None else parse_when(step.expires, now),
-    }  # fmt: skip
-    outcome = lifecycle.notify(node, status=STATUS, audience=_audience(step.to), tlp=step.tlp,
-                               now=now, **fields)  # fmt: skip
+    }
+    outcome = lifecycle.notify(
+        node, status=STATUS, audience=_audience(step.to), tlp=step.tlp, now=now, **fields
+    )
     return [(outcome.written.ref, outcome.written.leaf_hash)]
 
 
@@ -87,8 +93,9 @@ def cancel(node: Node, step: sc.Cancel, ref: str) -> list[Ref]:
 
 def import_stix(node: Node, step: sc.ImportStix, path: Path) -> list[Ref]:
     """A STIX 2.1 bundle imported as ``parley import --status Exercise --to ...`` does."""
-    options = ImportOptions(audience=_audience(step.to), tlp=step.tlp, category=step.category,
-                            status=STATUS)  # fmt: skip
+    options = ImportOptions(
+        audience=_audience(step.to), tlp=step.tlp, category=step.category, status=STATUS
+    )
     (result,) = import_sources(node, [Source(path.name, path.read_bytes())], options)
     if result.error is not None:
         raise result.error

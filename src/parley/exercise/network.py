@@ -112,8 +112,13 @@ class LocalNetwork:
         opened: dict[str, Node] = {}
         for local in self.nodes:
             self.progress(f"creating node {local.party}: keys, officers, TLS certificate")
-            node = Node.create(local.home, party=local.party, name=local.name,
-                               network=self.network, port=local.port)  # fmt: skip
+            node = Node.create(
+                local.home,
+                party=local.party,
+                name=local.name,
+                network=self.network,
+                port=local.port,
+            )
             for name, role in OFFICERS:
                 password = secrets.token_urlsafe(9)
                 officers.add_officer(node.store, name, role, password, now_ms())
@@ -122,10 +127,14 @@ class LocalNetwork:
             local.pin = tlspin.ensure_certificate(local.home, f"parley {local.party}")
         self.progress(f"every member signs the network policy of {self.network}")
         document = draft_policy(
-            network=self.network, name=f"{self.network} network policy",
-            members=members_of(opened[n.party] for n in self.nodes), created=now_ms(),
-            version=2, deadline_scale=deadline_scale, deadline_floor_ms=deadline_floor_ms,
-        )  # fmt: skip
+            network=self.network,
+            name=f"{self.network} network policy",
+            members=members_of(opened[n.party] for n in self.nodes),
+            created=now_ms(),
+            version=2,
+            deadline_scale=deadline_scale,
+            deadline_floor_ms=deadline_floor_ms,
+        )
         signed = adopt_by_all(opened.values(), document)
         for node in opened.values():
             node.close()
@@ -141,31 +150,46 @@ class LocalNetwork:
         return previous
 
     def _write_logins(self) -> None:
-        lines = [f"{n.party} {n.url} tls-spki={n.pin} home={n.home} " +
-                 " ".join(f"{user}:{password}" for user, password in n.passwords.items())
-                 for n in self.nodes]  # fmt: skip
+        lines = [
+            f"{n.party} {n.url} tls-spki={n.pin} home={n.home} "
+            + " ".join(f"{user}:{password}" for user, password in n.passwords.items())
+            for n in self.nodes
+        ]
         path = self.folder / "logins.txt"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         path.chmod(0o600)
 
     def start(self) -> None:
         """Start every node's server (``parley serve --tls``) and wait until each answers."""
-        self.progress(f"starting {len(self.nodes)} servers (parley serve --tls); waiting until "
-                      "each answers over TLS")
+        self.progress(
+            f"starting {len(self.nodes)} servers (parley serve --tls); waiting until "
+            "each answers over TLS"
+        )
         for local in self.nodes:
             path = self.folder / f"{local.party.lower()}-server.log"
             log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
             local.process = subprocess.Popen(  # noqa: S603 - our own interpreter and CLI
-                [sys.executable, "-m", "parley.cli", "serve", "--home", str(local.home),
-                 "--port", str(local.port), "--tls"],
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "parley.cli",
+                    "serve",
+                    "--home",
+                    str(local.home),
+                    "--port",
+                    str(local.port),
+                    "--tls",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + START_TIMEOUT_S
         for local in self.nodes:
             while True:
                 if local.process is not None and local.process.poll() is not None:
-                    raise ParleyError(f"the {local.party} server exited; see its log in "
-                                      f"{self.folder}")  # fmt: skip
+                    raise ParleyError(
+                        f"the {local.party} server exited; see its log in {self.folder}"
+                    )
                 if local.answers():
                     break
                 if time.monotonic() > deadline:
@@ -183,8 +207,14 @@ class LocalNetwork:
         for local in self.nodes:
             for other in self.nodes:
                 if other is not local:
-                    pin_peer(opened[local.party], other.url, other.party,
-                             identities[other.party], other.pin, now_ms())  # fmt: skip
+                    pin_peer(
+                        opened[local.party],
+                        other.url,
+                        other.party,
+                        identities[other.party],
+                        other.pin,
+                        now_ms(),
+                    )
         for node in opened.values():
             node.close()
 
@@ -195,8 +225,11 @@ class LocalNetwork:
         lets them shut down in parallel; whichever is still running then gets SIGKILL. So
         stopping takes at most ``timeout`` s, however many servers there are.
         """
-        running = [(n.party, n.process) for n in self.nodes
-                   if n.process is not None and n.process.poll() is None]  # fmt: skip
+        running = [
+            (n.party, n.process)
+            for n in self.nodes
+            if n.process is not None and n.process.poll() is None
+        ]
         for _party, process in running:
             process.terminate()
         deadline = time.monotonic() + timeout

@@ -52,10 +52,15 @@ class Answer:
 
     def to_dict(self, entry_time: int) -> dict[str, Any]:
         """The JSON form, with times relative to the entry's ``entry_time``."""
-        return {"party": self.party, "officer": self.officer, "reply": self.reply,
-                "clocks": {name: clock.to_dict() | {
-                    "claimed_after": self.claimed_after(name, entry_time)}
-                    for name, clock in self.clocks.items()}}  # fmt: skip
+        return {
+            "party": self.party,
+            "officer": self.officer,
+            "reply": self.reply,
+            "clocks": {
+                name: clock.to_dict() | {"claimed_after": self.claimed_after(name, entry_time)}
+                for name, clock in self.clocks.items()
+            },
+        }
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,13 @@ class EntryReceipts:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the entry and its receipts."""
-        return {"step": self.number, "ref": self.ref, "kind": self.kind, "time": self.time,
-                "answers": [a.to_dict(self.time) for a in self.answers]}  # fmt: skip
+        return {
+            "step": self.number,
+            "ref": self.ref,
+            "kind": self.kind,
+            "time": self.time,
+            "answers": [a.to_dict(self.time) for a in self.answers],
+        }
 
 
 @dataclass(frozen=True)
@@ -96,8 +106,12 @@ def _author(nodes: dict[str, Node], ref: str) -> Node | None:
 
 def entry_results(results: Iterable[StepResult]) -> list[tuple[StepResult, str]]:
     """Each addressed entry the steps appended (acknowledgements are receipts: not addressed)."""
-    return [(result, ref) for result in results if not isinstance(result.step, sc.Ack)
-            for ref in result.refs]  # fmt: skip
+    return [
+        (result, ref)
+        for result in results
+        if not isinstance(result.step, sc.Ack)
+        for ref in result.refs
+    ]
 
 
 def expectations(results: list[StepResult], nodes: dict[str, Node]) -> list[Expected]:
@@ -125,15 +139,21 @@ def missed_clocks(nodes: dict[str, Node], now: int | None = None) -> list[dict[s
     the present): an answer that came after the escalation makes it late, and it is left out.
     """
     at = now_ms() if now is None else now
-    return [row for party, node in nodes.items()
-            for row in clock_views.tracked(node, [MISSED], now=at)
-            if parse_ref(str(row["entry"]))[0] == party and row["state"] == MISSED]  # fmt: skip
+    return [
+        row
+        for party, node in nodes.items()
+        for row in clock_views.tracked(node, [MISSED], now=at)
+        if parse_ref(str(row["entry"]))[0] == party and row["state"] == MISSED
+    ]
 
 
 def outstanding(expected: list[Expected], nodes: dict[str, Node]) -> list[Expected]:
     """The expectations not (yet) met."""
-    missed = {(row["entry"], row["addressee"]) for row in missed_clocks(nodes)
-              if row["clock"] == ACKNOWLEDGED}  # fmt: skip
+    missed = {
+        (row["entry"], row["addressee"])
+        for row in missed_clocks(nodes)
+        if row["clock"] == ACKNOWLEDGED
+    }
     statuses: dict[str, dict[str, receipts.AddresseeStatus]] = {}
     left = []
     for item in expected:
@@ -151,8 +171,9 @@ def outstanding(expected: list[Expected], nodes: dict[str, Node]) -> list[Expect
     return left
 
 
-def receipts_table(results: list[StepResult], nodes: dict[str, Node], now: int
-                   ) -> list[EntryReceipts]:  # fmt: skip
+def receipts_table(
+    results: list[StepResult], nodes: dict[str, Node], now: int
+) -> list[EntryReceipts]:
     """Per entry and addressee: its answers, and its clocks as the addressee's node judges them.
 
     The clocks come from ``parley.node.messaging.deadlines`` (witnessed times, §11) at the
@@ -172,11 +193,21 @@ def receipts_table(results: list[StepResult], nodes: dict[str, Node], now: int
         for s in statuses:
             ack = s.acknowledged
             holder = nodes.get(s.party)
-            judged = {} if holder is None else {
-                c.clock: c for c in deadlines.entry_clocks(holder, ref, now, [s.party]).clocks
-            }  # fmt: skip
-            answers.append(Answer(s.party, None if ack is None else ack["officer"],
-                                  None if ack is None else ack["reply"], judged))  # fmt: skip
+            judged = (
+                {}
+                if holder is None
+                else {
+                    c.clock: c for c in deadlines.entry_clocks(holder, ref, now, [s.party]).clocks
+                }
+            )
+            answers.append(
+                Answer(
+                    s.party,
+                    None if ack is None else ack["officer"],
+                    None if ack is None else ack["reply"],
+                    judged,
+                )
+            )
         table.append(EntryReceipts(result.number, ref, header.kind, header.time, answers))
     return table
 
@@ -195,7 +226,8 @@ def judged_counts(table: list[EntryReceipts]) -> dict[str, dict[str, dict[str, i
                 if clock.state not in (clocks.MET, clocks.LATE, clocks.MISSED):
                     continue
                 per = counts.setdefault(answer.party, {}).setdefault(
-                    name, {clocks.MET: 0, clocks.LATE: 0, clocks.MISSED: 0})
+                    name, {clocks.MET: 0, clocks.LATE: 0, clocks.MISSED: 0}
+                )
                 per[clock.state] += 1
     return counts
 
@@ -232,15 +264,22 @@ def summary(results: list[StepResult], nodes: dict[str, Node], now: int) -> dict
         "as_of": now,
         "entries": [entry.to_dict() for entry in table],
         "judged": judged_counts(table),
-        "compliance": {party: compliance.scoreboard(node, now)["parties"].get(party)
-                       for party, node in nodes.items()},
+        "compliance": {
+            party: compliance.scoreboard(node, now)["parties"].get(party)
+            for party, node in nodes.items()
+        },
         "missed": missed_clocks(nodes, now),
-        "logs": {party: {"own": views[party].get(party, (0, b""))[0],
-                         "held": convergence.entries_held(views[party])} for party in nodes},
+        "logs": {
+            party: {
+                "own": views[party].get(party, (0, b""))[0],
+                "held": convergence.entries_held(views[party]),
+            }
+            for party in nodes
+        },
         "converged": not lags,
         "behind": [lag.describe() for lag in lags],
         "verification": verify_nodes(nodes),
-    }  # fmt: skip
+    }
 
 
 class ReceiptFeed:

@@ -113,13 +113,18 @@ class ScenarioRun:
         to: Any = "ALL" if step.to == "ALL" else sorted({*step.to, step.party})
         body: dict[str, Any]
         if isinstance(step, sc.Inquiry):
-            body = {"about": self._entry_ref(step.about), "question": step.question,
-                    "deadlines": self._deadlines(node, "inquiry", step.reply_within * 1000)}
+            body = {
+                "about": self._entry_ref(step.about),
+                "question": step.question,
+                "deadlines": self._deadlines(node, "inquiry", step.reply_within * 1000),
+            }
             return [check_draft("inquiry", STATUS, body, to, step.tlp)]
         if isinstance(step, sc.Assistance):
-            body = {"type": step.type,
-                    "resources": [r.model_dump(exclude_none=True) for r in step.resources],
-                    "deadlines": self._deadlines(node, "assistance", None)}
+            body = {
+                "type": step.type,
+                "resources": [r.model_dump(exclude_none=True) for r in step.resources],
+                "deadlines": self._deadlines(node, "assistance", None),
+            }
             for name in ("incident", "refers_to"):
                 target = getattr(step, name)
                 if target is not None:
@@ -134,9 +139,13 @@ class ScenarioRun:
 
         path = (self.base_dir / step.file).resolve()
         return notification_drafts_from_cap(
-            node, path.read_bytes(), status=STATUS, audience=to, tlp=step.tlp,
+            node,
+            path.read_bytes(),
+            status=STATUS,
+            audience=to,
+            tlp=step.tlp,
             category=step.category,
-        )  # fmt: skip
+        )
 
     def _entry_ref(self, step_id: str) -> dict[str, str]:
         if step_id not in self.produced:

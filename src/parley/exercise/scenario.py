@@ -121,16 +121,30 @@ class Notify(_Step):
         from parley.node.notifications.input import parse_area, parse_details, parse_when
 
         area = _readable_as("area", lambda: parse_area(self.area, self.area_desc))
-        details = _readable_as("details", lambda: parse_details(
-            self.category, detail_pairs(self.category, self.details), 0))  # fmt: skip
+        details = _readable_as(
+            "details",
+            lambda: parse_details(self.category, detail_pairs(self.category, self.details), 0),
+        )
         if self.expires is not None:
             _readable_as("expires", lambda: parse_when(self.expires or "", 0))
-        _readable_as("notification", lambda: new_notification(
-            category=self.category, identifier="scenario-check", sender="scenario@check",
-            sent_ms=0, status="Exercise", headline=self.headline, urgency=self.urgency,
-            severity=self.severity, certainty=self.certainty, areas=[area], details=details,
-            description=self.description, instruction=self.instruction,
-        ))  # fmt: skip
+        _readable_as(
+            "notification",
+            lambda: new_notification(
+                category=self.category,
+                identifier="scenario-check",
+                sender="scenario@check",
+                sent_ms=0,
+                status="Exercise",
+                headline=self.headline,
+                urgency=self.urgency,
+                severity=self.severity,
+                certainty=self.certainty,
+                areas=[area],
+                details=details,
+                description=self.description,
+                instruction=self.instruction,
+            ),
+        )
         return self
 
 
@@ -149,8 +163,14 @@ class Update(_Step):
 
     @model_validator(mode="after")
     def _changes_something(self) -> Update:
-        fields = (self.headline, self.description, self.instruction, self.severity,
-                  self.urgency, self.certainty)  # fmt: skip
+        fields = (
+            self.headline,
+            self.description,
+            self.instruction,
+            self.severity,
+            self.urgency,
+            self.certainty,
+        )
         if all(value is None for value in fields) and not self.details:
             raise ValueError("an update changes something: headline, details, severity, ...")
         return self
@@ -246,15 +266,36 @@ class Assistance(_Step):
 
 
 Step = Annotated[
-    ImportCap | ImportStix | Notify | Update | Cancel | Hotline | Ack | ExpectMiss | Reply
-    | Inquiry | Assistance,
+    ImportCap
+    | ImportStix
+    | Notify
+    | Update
+    | Cancel
+    | Hotline
+    | Ack
+    | ExpectMiss
+    | Reply
+    | Inquiry
+    | Assistance,
     Field(discriminator="action"),
 ]
 ANSWERS = (Update, Cancel, Ack, ExpectMiss, Reply)
-ACTIONS = frozenset({"import-cap", "import-stix", "notify", "update", "cancel", "hotline", "ack",
-                     "expect-miss", "reply", "inquiry", "assistance"})  # fmt: skip
+ACTIONS = frozenset(
+    {
+        "import-cap",
+        "import-stix",
+        "notify",
+        "update",
+        "cancel",
+        "hotline",
+        "ack",
+        "expect-miss",
+        "reply",
+        "inquiry",
+        "assistance",
+    }
+)
 NO_ENTRY = (ExpectMiss,)
-
 
 
 class Scenario(BaseModel):
@@ -313,34 +354,37 @@ def addressees(step: Step, parties: list[str], known: dict[str, Step]) -> list[s
     return sorted(set(named) - {step.party})
 
 
-def _check_answer(where: str, step: Step, target: Step, parties: list[str],
-                  known: dict[str, Step]) -> None:  # fmt: skip
+def _check_answer(
+    where: str, step: Step, target: Step, parties: list[str], known: dict[str, Step]
+) -> None:
     """What an ``of`` may name: see the module docstring."""
     name = type(step).__name__.lower().replace("expectmiss", "expect-miss")
     if step.to != "ALL":
         raise ValueError(f"{where}, to: a {name} step keeps the audience of the step it answers")
     if isinstance(target, Ack | ExpectMiss):
-        raise ValueError(f"{where}, of: step {target.id!r} ({target.action}) has no entry to "
-                         f"{name}")  # fmt: skip
+        raise ValueError(
+            f"{where}, of: step {target.id!r} ({target.action}) has no entry to {name}"
+        )
     if isinstance(step, Update | Cancel):
         if not isinstance(target, Notify | Update):
-            raise ValueError(f"{where}, of: a {name} answers a notify or update step, not "
-                             f"{target.action}")  # fmt: skip
+            raise ValueError(
+                f"{where}, of: a {name} answers a notify or update step, not {target.action}"
+            )
         if target.party != step.party:
-            raise ValueError(f"{where}, of: step {target.id!r} is {target.party}'s "
-                             f"notification; only its author may {name} it")  # fmt: skip
+            raise ValueError(
+                f"{where}, of: step {target.id!r} is {target.party}'s "
+                f"notification; only its author may {name} it"
+            )
         if isinstance(step, Update) and step.details:
             _check_update_details(where, step, target, known)
         return
     if isinstance(step, Reply) and not isinstance(target, Inquiry):
         raise ValueError(f"{where}, of: a reply answers an inquiry step, not {target.action}")
     if step.party not in addressees(target, parties, known):
-        raise ValueError(f"{where}, party: {step.party} is not an addressee of step "
-                         f"{target.id!r}")  # fmt: skip
+        raise ValueError(f"{where}, party: {step.party} is not an addressee of step {target.id!r}")
 
 
-def _check_update_details(where: str, step: Update, target: Step,
-                          known: dict[str, Step]) -> None:  # fmt: skip
+def _check_update_details(where: str, step: Update, target: Step, known: dict[str, Step]) -> None:
     """Read an update's details as the category of the notification it updates defines them."""
     from parley.node.notifications.input import parse_details
 
@@ -349,23 +393,29 @@ def _check_update_details(where: str, step: Update, target: Step,
         root = known[root.of]
     if isinstance(root, Notify):
         category = root.category
-        _readable_as(f"{where}, details", lambda: parse_details(
-            category, detail_pairs(category, step.details), 0))  # fmt: skip
+        _readable_as(
+            f"{where}, details",
+            lambda: parse_details(category, detail_pairs(category, step.details), 0),
+        )
 
 
 def _check_hotline_reply(where: str, step: Hotline, target: Step) -> None:
     pair = {step.party, *step.to}
     if not isinstance(target, Hotline) or {target.party, *target.to} != pair:
-        raise ValueError(f"{where}, reply_to: step {target.id!r} is not a hotline message "
-                         f"between {' and '.join(sorted(pair))}")  # fmt: skip
+        raise ValueError(
+            f"{where}, reply_to: step {target.id!r} is not a hotline message "
+            f"between {' and '.join(sorted(pair))}"
+        )
 
 
 def _check_misses(steps: list[Step]) -> None:
     acks = {(step.of, step.party) for step in steps if isinstance(step, Ack)}
     for number, step in enumerate(steps, start=1):
         if isinstance(step, ExpectMiss) and (step.of, step.party) in acks:
-            raise ValueError(f"step {number}, of: {step.party} is expected to miss step "
-                             f"{step.of!r}, but an ack step acknowledges it")  # fmt: skip
+            raise ValueError(
+                f"step {number}, of: {step.party} is expected to miss step "
+                f"{step.of!r}, but an ack step acknowledges it"
+            )
 
 
 def load_scenario(path: Path) -> Scenario:

@@ -134,8 +134,9 @@ def cap_circle_text(circle: dict[str, Any]) -> str:
 
 def _shoelace(xs: list[float], ys: list[float]) -> float:
     """Twice the signed area in degrees squared: positive when counter-clockwise."""
-    return math.fsum(map(operator.sub, map(operator.mul, xs, ys[1:]),
-                         map(operator.mul, xs[1:], ys)))  # fmt: skip
+    return math.fsum(
+        map(operator.sub, map(operator.mul, xs, ys[1:]), map(operator.mul, xs[1:], ys))
+    )
 
 
 def counter_clockwise(ring: Ring) -> Ring:
@@ -230,9 +231,9 @@ def check_circle(circle: Any, where: str) -> None:
         raise FormatError(f"{where}.radius_km: {radius} km exceeds {MAX_RADIUS_KM} km")
 
 
-def circle_ring(lon: float, lat: float, radius_km: float, segments: int = CIRCLE_SEGMENTS) -> list[
-    tuple[float, float]
-]:
+def circle_ring(
+    lon: float, lat: float, radius_km: float, segments: int = CIRCLE_SEGMENTS
+) -> list[tuple[float, float]]:
     """A closed counter-clockwise ring approximating a geodesic circle on a spherical Earth."""
     if radius_km <= 0:
         return [(lon, lat)] * 4
@@ -280,9 +281,9 @@ def area_shape(area: dict[str, Any]) -> BaseGeometry | None:
     return unary_union(parts)
 
 
-def circle_area(lat: float | str, lon: float | str, radius_km: float | str, desc: str) -> dict[
-    str, Any
-]:
+def circle_area(
+    lat: float | str, lon: float | str, radius_km: float | str, desc: str
+) -> dict[str, Any]:
     """An area for ``--circle LAT,LON,KM``."""
     circle = {
         "center": [decimal_string(lon), decimal_string(lat)],

@@ -45,8 +45,16 @@ URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 RESPONSE_TYPES = (
-    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None",
-)  # fmt: skip
+    "Shelter",
+    "Evacuate",
+    "Prepare",
+    "Execute",
+    "Avoid",
+    "Monitor",
+    "Assess",
+    "AllClear",
+    "None",
+)
 SOURCE_FORMATS = ("cap", "stix", "parley")
 
 SHORT_TEXT = 10_000
@@ -59,17 +67,61 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 # CAP 1.2 s3.2.1: identifier and sender contain no spaces, commas or restricted characters.
 CAP_TOKEN_RE = re.compile(r"^[^\s,<&]+$")
 
-TOP_FIELDS = frozenset({
-    "category", "msg_type", "status", "scope", "identifier", "sender", "sent", "sent_tz",
-    "restriction", "addresses", "codes", "note", "cap_source", "references", "cap_references",
-    "incidents", "onset", "expires", "info", "details", "deadlines", "source", "stix",
-})  # fmt: skip
-INFO_FIELDS = frozenset({
-    "lang", "categories", "event", "response_types", "urgency", "severity", "certainty",
-    "audience", "event_codes", "effective", "effective_tz", "onset", "onset_tz", "expires",
-    "expires_tz", "sender_name", "headline", "description", "instruction", "web", "contact",
-    "parameters", "resources", "areas",
-})  # fmt: skip
+TOP_FIELDS = frozenset(
+    {
+        "category",
+        "msg_type",
+        "status",
+        "scope",
+        "identifier",
+        "sender",
+        "sent",
+        "sent_tz",
+        "restriction",
+        "addresses",
+        "codes",
+        "note",
+        "cap_source",
+        "references",
+        "cap_references",
+        "incidents",
+        "onset",
+        "expires",
+        "info",
+        "details",
+        "deadlines",
+        "source",
+        "stix",
+    }
+)
+INFO_FIELDS = frozenset(
+    {
+        "lang",
+        "categories",
+        "event",
+        "response_types",
+        "urgency",
+        "severity",
+        "certainty",
+        "audience",
+        "event_codes",
+        "effective",
+        "effective_tz",
+        "onset",
+        "onset_tz",
+        "expires",
+        "expires_tz",
+        "sender_name",
+        "headline",
+        "description",
+        "instruction",
+        "web",
+        "contact",
+        "parameters",
+        "resources",
+        "areas",
+    }
+)
 AREA_FIELDS = frozenset({"desc", "geometry", "circles", "geocodes", "altitude", "ceiling"})
 RESOURCE_FIELDS = frozenset({"description", "mime_type", "size", "uri", "deref_uri", "digest"})
 SOURCE_FIELDS = frozenset({"format", "cap_version", "envelope", "xml_signature", "xml"})
@@ -155,8 +207,9 @@ def _category(body: dict[str, Any], strict: bool) -> Category | None:
     return None
 
 
-def _enum(obj: dict[str, Any], name: str, choices: tuple[str, ...], where: str, *,
-          hint: str | None = None) -> str:  # fmt: skip
+def _enum(
+    obj: dict[str, Any], name: str, choices: tuple[str, ...], where: str, *, hint: str | None = None
+) -> str:
     value = obj.get(name)
     if value not in choices:
         shown = "missing" if value is None else repr(value)
@@ -175,8 +228,9 @@ def _string(value: Any, where: str, limit: int = LONG_TEXT) -> str:
     return value
 
 
-def _text(obj: dict[str, Any], name: str, where: str, *, required: bool = False,
-          limit: int = SHORT_TEXT) -> str | None:  # fmt: skip
+def _text(
+    obj: dict[str, Any], name: str, where: str, *, required: bool = False, limit: int = SHORT_TEXT
+) -> str | None:
     if name not in obj:
         if required:
             raise FormatError(f"{where}.{name}: missing")
@@ -203,8 +257,9 @@ def _list(obj: dict[str, Any], name: str, where: str) -> list[Any]:
     return value
 
 
-def _time(obj: dict[str, Any], name: str, where: str, *, required: bool = False,
-          tz: bool = True) -> None:  # fmt: skip
+def _time(
+    obj: dict[str, Any], name: str, where: str, *, required: bool = False, tz: bool = True
+) -> None:
     if name not in obj:
         if required:
             raise FormatError(f"{where}.{name}: missing")
@@ -240,8 +295,10 @@ def _references(body: dict[str, Any]) -> None:
         if not isinstance(ref["leaf_hash"], str) or not HEX64_RE.match(ref["leaf_hash"]):
             raise FormatError(f"{path}.leaf_hash: must be 64 lower-case hex digits")
     for index, text in enumerate(_list(body, "cap_references", "body")):
-        parse_cap_reference(_string(text, f"body.cap_references[{index}]", SHORT_TEXT),
-                            f"body.cap_references[{index}]")  # fmt: skip
+        parse_cap_reference(
+            _string(text, f"body.cap_references[{index}]", SHORT_TEXT),
+            f"body.cap_references[{index}]",
+        )
     if body.get("msg_type") in ("Update", "Cancel", "Ack", "Error") and not (
         body.get("references") or body.get("cap_references")
     ):
@@ -279,8 +336,15 @@ def _info(info: Any, where: str, strict: bool, check_rings: bool) -> None:
     _enum(info, "certainty", CERTAINTIES, where)
     for name in ("effective", "onset", "expires"):
         _time(info, name, where)
-    for name in ("audience", "sender_name", "headline", "description", "instruction", "web",
-                 "contact"):  # fmt: skip
+    for name in (
+        "audience",
+        "sender_name",
+        "headline",
+        "description",
+        "instruction",
+        "web",
+        "contact",
+    ):
         _text(info, name, where, limit=LONG_TEXT)
     _pairs(info, "event_codes", where)
     _pairs(info, "parameters", where)
@@ -322,8 +386,14 @@ def check_area(area: Any, where: str, *, strict: bool = True, check_rings: bool 
         raise FormatError(f"{where}.ceiling: CAP allows a ceiling only with an altitude")
 
 
-def check_details(details: Any, category: Category | None, where: str = "details", *,
-                  strict: bool = True, native: bool = True) -> None:  # fmt: skip
+def check_details(
+    details: Any,
+    category: Category | None,
+    where: str = "details",
+    *,
+    strict: bool = True,
+    native: bool = True,
+) -> None:
     """Check a category's ``details`` object; ``native`` bodies must carry the required fields."""
     if not isinstance(details, dict):
         raise FormatError(f"{where}: must be an object")
@@ -331,8 +401,9 @@ def check_details(details: Any, category: Category | None, where: str = "details
         _fields(details, category.details, where, strict, native)
 
 
-def _fields(obj: dict[str, Any], fields: tuple[DetailField, ...], where: str, strict: bool,
-            native: bool) -> None:  # fmt: skip
+def _fields(
+    obj: dict[str, Any], fields: tuple[DetailField, ...], where: str, strict: bool, native: bool
+) -> None:
     spec = {f.name: f for f in fields}
     if strict:
         for key in obj:
@@ -369,7 +440,7 @@ def _value(value: Any, field: DetailField, where: str, strict: bool, native: boo
             raise FormatError(f"{where}: {value} is above {field.maximum}")
     elif kind == "decimal":
         if not isinstance(value, str) or not DECIMAL_RE.match(value):
-            raise FormatError(f"{where}: must be a decimal string like \"6.8\"")
+            raise FormatError(f'{where}: must be a decimal string like "6.8"')
     elif kind == "ms":
         if type(value) is not int or not 0 <= value <= MAX_MS:
             raise FormatError(f"{where}: must be a time in integer milliseconds")

@@ -101,12 +101,14 @@ def parse_cap(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS) -> list[CapAle
         alerts: list[tuple[etree._Element, str]] = [(root, _VERSION_OF[namespace])]
         envelope = None
     elif local == "alert" and namespace == CAP10_NS:
-        raise CapError("CAP 1.0 is not accepted (namespace " + CAP10_NS + ")",
-                       hint="convert the message to CAP 1.2")  # fmt: skip
+        raise CapError(
+            "CAP 1.0 is not accepted (namespace " + CAP10_NS + ")",
+            hint="convert the message to CAP 1.2",
+        )
     elif local == "alert":
         raise CapError(
             f"root element <alert> is in namespace {namespace or '(none)'!r}, not CAP 1.2",
-            hint=f"a CAP 1.2 alert uses xmlns=\"{NAMESPACES['1.2']}\"",
+            hint=f'a CAP 1.2 alert uses xmlns="{NAMESPACES["1.2"]}"',
         )
     elif local == "EDXLDistribution" and namespace in EDXL_NAMESPACES:
         alerts, envelope = _edxl_alerts(root), "edxl-de"
@@ -288,15 +290,19 @@ def _pairs(reader: _Reader, elements: list[etree._Element]) -> list[dict[str, st
 
 
 _INFO_TEXTS = (
-    ("audience", "audience"), ("senderName", "sender_name"), ("headline", "headline"),
-    ("description", "description"), ("instruction", "instruction"), ("web", "web"),
+    ("audience", "audience"),
+    ("senderName", "sender_name"),
+    ("headline", "headline"),
+    ("description", "description"),
+    ("instruction", "instruction"),
+    ("web", "web"),
     ("contact", "contact"),
-)  # fmt: skip
+)
 
 
-def _info(reader: _Reader, element: etree._Element, where: str) -> tuple[
-    dict[str, Any], dict[str, Any] | None
-]:
+def _info(
+    reader: _Reader, element: etree._Element, where: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     kids = reader.children(element)
     info: dict[str, Any] = {
         "lang": _text(kids, "language", strip=True) or "en-US",
@@ -418,8 +424,10 @@ def _summary_times(body: dict[str, Any], infos: list[dict[str, Any]]) -> None:
 
 def _source(alert: CapAlert) -> dict[str, Any]:
     source: dict[str, Any] = {
-        "format": "cap", "cap_version": alert.version, "xml_signature": alert.signed,
-    }  # fmt: skip
+        "format": "cap",
+        "cap_version": alert.version,
+        "xml_signature": alert.signed,
+    }
     if alert.envelope is not None:
         source["envelope"] = alert.envelope
     if alert.document is not None:

@@ -41,9 +41,13 @@ def status_note(status: str) -> str:
 
 
 def notification_to_cap(
-    body: dict[str, Any], status: str, *, audience: Audience | None = None,
-    tlp: str | None = None, prefer_original: bool = True,
-) -> bytes:  # fmt: skip
+    body: dict[str, Any],
+    status: str,
+    *,
+    audience: Audience | None = None,
+    tlp: str | None = None,
+    prefer_original: bool = True,
+) -> bytes:
     """Write a body as CAP 1.2 XML (UTF-8), for an entry whose header has ``status``.
 
     With the header's ``audience`` and ``tlp`` the alert is marked with them (scope, addresses,
@@ -110,8 +114,9 @@ def _time(info: dict[str, Any], name: str) -> str | None:
     return format_cap_time(info[name], info.get(f"{name}_tz", UTC_TZ))
 
 
-def _info(alert: etree._Element, info: dict[str, Any], body: dict[str, Any], *,
-          first: bool, tlp: str) -> None:  # fmt: skip
+def _info(
+    alert: etree._Element, info: dict[str, Any], body: dict[str, Any], *, first: bool, tlp: str
+) -> None:
     element = etree.SubElement(alert, _NS + "info")
     _sub(element, "language", info["lang"])
     for category in info["categories"]:
@@ -128,9 +133,14 @@ def _info(alert: etree._Element, info: dict[str, Any], body: dict[str, Any], *,
         _pair(element, "eventCode", {"name": EVENT_CODE_NAME, "value": body["category"]})
     for name in ("effective", "onset", "expires"):
         _sub(element, name, _time(info, name))
-    for cap_name, key in (("senderName", "sender_name"), ("headline", "headline"),
-                          ("description", "description"), ("instruction", "instruction"),
-                          ("web", "web"), ("contact", "contact")):  # fmt: skip
+    for cap_name, key in (
+        ("senderName", "sender_name"),
+        ("headline", "headline"),
+        ("description", "description"),
+        ("instruction", "instruction"),
+        ("web", "web"),
+        ("contact", "contact"),
+    ):
         _sub(element, cap_name, info.get(key))
     for pair in info.get("parameters", []):
         if not tlp or pair["name"].strip().upper() != TLP_PARAMETER:  # the header's label wins

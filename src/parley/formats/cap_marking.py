@@ -62,8 +62,10 @@ def tlp_value(tlp: str) -> str:
 def _label(text: str, where: str) -> str:
     label = text.strip().upper().removeprefix("TLP:")
     if label not in TLP_LABELS:
-        raise CapError(f"{where}: {text!r} is not a TLP 2.0 label",
-                       hint=f"one of {', '.join('TLP:' + t for t in TLP_LABELS)}")  # fmt: skip
+        raise CapError(
+            f"{where}: {text!r} is not a TLP 2.0 label",
+            hint=f"one of {', '.join('TLP:' + t for t in TLP_LABELS)}",
+        )
     return label
 
 
@@ -90,22 +92,28 @@ def read_marking(body: dict[str, Any]) -> tuple[Audience | None, str | None]:
     if scope == "Restricted" and restriction.strip().upper().startswith("TLP:"):
         restricted = _label(restriction.split()[0], "restriction")
     if restricted is not None and labels and restricted not in labels:
-        raise CapError(f"the restriction says TLP:{restricted} but the info blocks say "
-                       f"TLP:{next(iter(labels))}")  # fmt: skip
+        raise CapError(
+            f"the restriction says TLP:{restricted} but the info blocks say "
+            f"TLP:{next(iter(labels))}"
+        )
     tlp = restricted or (next(iter(labels)) if labels else None)
     if tlp is None:
         return None, None
     if scope == "Public":
         if tlp not in PUBLIC_LABELS:
-            raise CapError(f"scope Public cannot carry TLP:{tlp}",
-                           hint="TLP:AMBER is Restricted (every member) or Private (named "
-                           "parties); TLP:RED is Private")  # fmt: skip
+            raise CapError(
+                f"scope Public cannot carry TLP:{tlp}",
+                hint="TLP:AMBER is Restricted (every member) or Private (named "
+                "parties); TLP:RED is Private",
+            )
         return ALL, tlp
     if scope == "Restricted":
         if tlp not in ("AMBER", "AMBER+STRICT"):
-            raise CapError(f"scope Restricted cannot carry TLP:{tlp}",
-                           hint="TLP:CLEAR and GREEN are Public; TLP:RED is Private with the "
-                           "parties in <addresses>")  # fmt: skip
+            raise CapError(
+                f"scope Restricted cannot carry TLP:{tlp}",
+                hint="TLP:CLEAR and GREEN are Public; TLP:RED is Private with the "
+                "parties in <addresses>",
+            )
         return ALL, tlp
     return _addressed(body.get("addresses") or [], tlp), tlp
 
@@ -115,10 +123,14 @@ def _addressed(addresses: list[str], tlp: str) -> Audience:
     if tlp == "CLEAR":
         raise CapError("scope Private cannot carry TLP:CLEAR: CLEAR is for everyone")
     if not addresses:
-        raise CapError(f"scope Private with TLP:{tlp} names no addresses",
-                       hint="list the parties in <addresses>, e.g. JP US")  # fmt: skip
+        raise CapError(
+            f"scope Private with TLP:{tlp} names no addresses",
+            hint="list the parties in <addresses>, e.g. JP US",
+        )
     try:
         return tuple(sorted({check_party(a, what="addresses") for a in addresses}))
     except InvalidEntryError as exc:
-        raise CapError(f"scope Private with TLP:{tlp}: {exc.message}",
-                       hint="a Parley-marked alert addresses party codes, e.g. JP US") from exc
+        raise CapError(
+            f"scope Private with TLP:{tlp}: {exc.message}",
+            hint="a Parley-marked alert addresses party codes, e.g. JP US",
+        ) from exc

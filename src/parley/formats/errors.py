@@ -31,7 +31,8 @@ class UnsafeXmlError(FormatError, problem="unsafe-xml", title="Unsafe XML"):
 
 
 class XmlLimitError(
-    FormatError, LimitExceededError,
+    FormatError,
+    LimitExceededError,
     problem="xml-too-large",
     title="XML over a limit",
 ):

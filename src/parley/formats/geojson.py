@@ -45,9 +45,9 @@ def feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
-def _properties(ref: str, header: Mapping[str, Any], body: dict[str, Any], lang: str | None) -> (
-    dict[str, Any]
-):
+def _properties(
+    ref: str, header: Mapping[str, Any], body: dict[str, Any], lang: str | None
+) -> dict[str, Any]:
     status = str(header.get("status", body.get("status", "Actual")))
     info = pick_info(body, lang) or {}
     props: dict[str, Any] = {
@@ -89,8 +89,9 @@ def _areas(body: dict[str, Any], lang: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def _features(ref: str, header: Mapping[str, Any], body: dict[str, Any], circles: CircleMode,
-              lang: str | None) -> list[dict[str, Any]]:  # fmt: skip
+def _features(
+    ref: str, header: Mapping[str, Any], body: dict[str, Any], circles: CircleMode, lang: str | None
+) -> list[dict[str, Any]]:
     base = _properties(ref, header, body, lang)
     features = []
     for index, area in enumerate(_areas(body, lang)):
@@ -109,16 +110,23 @@ def _features(ref: str, header: Mapping[str, Any], body: dict[str, Any], circles
             else:
                 points.append((lon, lat, radius))
         if polygons or not points:
-            features.append({
-                "type": "Feature", "id": f"{ref}/{index}",
-                "geometry": _geometry(polygons), "properties": props,
-            })  # fmt: skip
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": f"{ref}/{index}",
+                    "geometry": _geometry(polygons),
+                    "properties": props,
+                }
+            )
         for number, (lon, lat, radius) in enumerate(points):
-            features.append({
-                "type": "Feature", "id": f"{ref}/{index}/circle{number}",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": dict(props, radius_km=radius, radius_m=radius * 1000.0),
-            })  # fmt: skip
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": f"{ref}/{index}/circle{number}",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": dict(props, radius_km=radius, radius_m=radius * 1000.0),
+                }
+            )
     return features
 
 

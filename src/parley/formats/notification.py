@@ -67,7 +67,7 @@ def check_status_agrees(body: dict[str, Any], header_status: str) -> None:
 
 
 def status_marker(status: str) -> str:
-    """"[EXERCISE] " for Exercise, "[TEST] ", "[DRAFT] ", and "" for Actual."""
+    """The marker before a headline: ``[EXERCISE] `` for Exercise, and so on; none for Actual."""
     return _MARKERS.get(status, f"[{status.upper()}] ")
 
 
@@ -118,8 +118,10 @@ def body_identity(body: dict[str, Any]) -> tuple[str, str, int]:
 def is_all_clear(body: dict[str, Any]) -> bool:
     """Whether ``body`` declares the all-clear: an Update whose every info says AllClear."""
     infos = body.get("info", [])
-    return body.get("msg_type") == "Update" and bool(infos) and all(
-        "AllClear" in info.get("response_types", []) for info in infos
+    return (
+        body.get("msg_type") == "Update"
+        and bool(infos)
+        and all("AllClear" in info.get("response_types", []) for info in infos)
     )
 
 
@@ -166,9 +168,13 @@ def new_notification(
         raise FormatError(f"category: {category!r} is not a known category")
     cat = CATEGORIES[category]
     base: dict[str, Any] = {
-        "lang": lang, "categories": list(cat.cap_categories), "event": event or cat.title,
-        "urgency": urgency, "severity": severity, "certainty": certainty,
-    }  # fmt: skip
+        "lang": lang,
+        "categories": list(cat.cap_categories),
+        "event": event or cat.title,
+        "urgency": urgency,
+        "severity": severity,
+        "certainty": certainty,
+    }
     for key, value in (("onset", onset_ms), ("expires", expires_ms)):
         if value is not None:
             base[key] = value
@@ -176,9 +182,11 @@ def new_notification(
         base["areas"] = copy.deepcopy(areas)
     infos = []
     first: dict[str, str | None] = {
-        "lang": lang, "headline": headline, "description": description,
+        "lang": lang,
+        "headline": headline,
+        "description": description,
         "instruction": instruction,
-    }  # fmt: skip
+    }
     texts: list[Mapping[str, str | None]] = [first, *translations]
     for text in texts:
         info = dict(copy.deepcopy(base), lang=text["lang"], headline=text["headline"])
@@ -187,10 +195,16 @@ def new_notification(
                 info[key] = text[key]
         infos.append(info)
     body: dict[str, Any] = {
-        "category": category, "msg_type": "Alert", "status": status, "scope": scope,
-        "identifier": identifier, "sender": sender, "sent": sent_ms, "info": infos,
+        "category": category,
+        "msg_type": "Alert",
+        "status": status,
+        "scope": scope,
+        "identifier": identifier,
+        "sender": sender,
+        "sent": sent_ms,
+        "info": infos,
         "details": dict(details or {}),
-    }  # fmt: skip
+    }
     for key, value in (("onset", onset_ms), ("expires", expires_ms)):
         if value is not None:
             body[key] = value
@@ -229,8 +243,9 @@ def follow_up(
     for key in ("source", "stix", "references", "cap_references", "sent_tz", "note"):
         body.pop(key, None)
     body.update(copy.deepcopy(changes or {}))
-    body.update(msg_type=msg_type, identifier=identifier, sent=sent_ms,
-                sender=sender or previous["sender"])  # fmt: skip
+    body.update(
+        msg_type=msg_type, identifier=identifier, sent=sent_ms, sender=sender or previous["sender"]
+    )
     body["references"] = [{"ref": previous_ref, "leaf_hash": previous_leaf_hash}]
     body["cap_references"] = [cap_reference(previous)]
     if all_clear:
@@ -271,8 +286,10 @@ def current_state(chain: list[dict[str, Any]], now_ms: int | None = None) -> dic
         state = "cancelled"
     elif is_all_clear(effective):
         state = "all-clear"
-    elif now_ms is not None and effective.get("expires") is not None and (
-        effective["expires"] <= now_ms
+    elif (
+        now_ms is not None
+        and effective.get("expires") is not None
+        and (effective["expires"] <= now_ms)
     ):
         state = "expired"
     else:

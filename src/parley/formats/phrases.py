@@ -45,9 +45,18 @@ from parley.formats.errors import PhraseError, ValueFormatError
 from parley.formats.values import decimal_string
 
 __all__ = [
-    "LANGUAGES", "PARAM_TYPES", "Catalogue", "Phrase", "PhraseError", "catalogue",
-    "catalogue_hash", "language_for", "load_catalogue", "normalise", "render",
-]  # fmt: skip
+    "LANGUAGES",
+    "PARAM_TYPES",
+    "Catalogue",
+    "Phrase",
+    "PhraseError",
+    "catalogue",
+    "catalogue_hash",
+    "language_for",
+    "load_catalogue",
+    "normalise",
+    "render",
+]
 
 LANGUAGES = ("en", "ja", "ko", "zh", "ru")
 DATA_FOLDER = "phrasebook"
@@ -175,21 +184,40 @@ class ParamType:
     canonical: Callable[[str], str]
 
 
-PARAM_TYPES: dict[str, ParamType] = {t.name: t for t in (
-    ParamType("bearing", "bearing, course or heading: whole degrees 0-359", "045", _bearing),
-    ParamType("distance", "nautical miles, decimal, 0-10000, 2 places", "5.5", _distance),
-    ParamType("speed", "knots, decimal, 0-2000, 1 place", "12", _speed),
-    ParamType("altitude", "whole feet (-1500-100000) or metres (-500-30000): 35000ft, 10700m",
-              "35000ft", _altitude),
-    ParamType("time", "UTC time of day HH:MM", "14:05", _time),
-    ParamType("position", "LAT,LON in decimal degrees (north and east positive), 6 places",
-              "34.5,129.25", _position),
-    ParamType("name", f"name of a vessel, aircraft, unit or station: 1-{NAME_MAX} characters",
-              "Kirishima", _name),
-    ParamType("count", "whole number 0-100000", "12", _count),
-    ParamType("frequency", "radio frequency in MHz, decimal, over 0 to 300000, 4 places",
-              "156.8", _frequency),
-)}  # fmt: skip
+PARAM_TYPES: dict[str, ParamType] = {
+    t.name: t
+    for t in (
+        ParamType("bearing", "bearing, course or heading: whole degrees 0-359", "045", _bearing),
+        ParamType("distance", "nautical miles, decimal, 0-10000, 2 places", "5.5", _distance),
+        ParamType("speed", "knots, decimal, 0-2000, 1 place", "12", _speed),
+        ParamType(
+            "altitude",
+            "whole feet (-1500-100000) or metres (-500-30000): 35000ft, 10700m",
+            "35000ft",
+            _altitude,
+        ),
+        ParamType("time", "UTC time of day HH:MM", "14:05", _time),
+        ParamType(
+            "position",
+            "LAT,LON in decimal degrees (north and east positive), 6 places",
+            "34.5,129.25",
+            _position,
+        ),
+        ParamType(
+            "name",
+            f"name of a vessel, aircraft, unit or station: 1-{NAME_MAX} characters",
+            "Kirishima",
+            _name,
+        ),
+        ParamType("count", "whole number 0-100000", "12", _count),
+        ParamType(
+            "frequency",
+            "radio frequency in MHz, decimal, over 0 to 300000, 4 places",
+            "156.8",
+            _frequency,
+        ),
+    )
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,8 +277,10 @@ class Catalogue:
         """Phrase ``code``; ``PhraseError`` with a hint if the catalogue lacks it."""
         phrase = self.phrases.get(code)
         if phrase is None:
-            raise PhraseError(f"phrase {code!r} is not in the catalogue {self.hash[:16]}",
-                              hint="'parley hotline phrases' lists the codes")  # fmt: skip
+            raise PhraseError(
+                f"phrase {code!r} is not in the catalogue {self.hash[:16]}",
+                hint="'parley hotline phrases' lists the codes",
+            )
         return phrase
 
     def listing(self, group: str | None = None) -> list[Phrase]:
@@ -274,22 +304,26 @@ class Catalogue:
         unknown = sorted(set(params) - set(names))
         if unknown:
             takes = ", ".join(names) if names else "none"
-            raise PhraseError(f"phrase {code} takes no parameter {unknown[0]!r} "
-                              f"(it takes: {takes})")  # fmt: skip
+            raise PhraseError(
+                f"phrase {code} takes no parameter {unknown[0]!r} (it takes: {takes})"
+            )
         canonical: dict[str, str] = {}
         for name, type_name in phrase.params:
             kind = PARAM_TYPES[type_name]
             if name not in params:
-                raise PhraseError(f"phrase {code} needs parameter {name!r} ({kind.doc})",
-                                  hint=f"for example --param {name}={kind.example}")  # fmt: skip
+                raise PhraseError(
+                    f"phrase {code} needs parameter {name!r} ({kind.doc})",
+                    hint=f"for example --param {name}={kind.example}",
+                )
             value = params[name]
             if not isinstance(value, str):
                 raise PhraseError(f"parameter {name!r} ({type_name}): must be a string")
             try:
                 canonical[name] = kind.canonical(value)
             except (ValueError, ValueFormatError) as exc:
-                raise PhraseError(f"parameter {name!r} ({type_name}): {exc}",
-                                  hint=f"{type_name}: {kind.doc}") from None  # fmt: skip
+                raise PhraseError(
+                    f"parameter {name!r} ({type_name}): {exc}", hint=f"{type_name}: {kind.doc}"
+                ) from None
         return canonical
 
     def render(self, code: str, params: Mapping[str, str], lang: str) -> str:
@@ -305,10 +339,13 @@ class Catalogue:
             lat, lon = value.split(",")
             north = "south" if lat.startswith("-") else "north"
             east = "west" if lon.startswith("-") else "east"
-            return _fill(self.values["position"][lang], {
-                "latitude": _fill(self.values[north][lang], {"value": lat.lstrip("-")}),
-                "longitude": _fill(self.values[east][lang], {"value": lon.lstrip("-")}),
-            })  # fmt: skip
+            return _fill(
+                self.values["position"][lang],
+                {
+                    "latitude": _fill(self.values[north][lang], {"value": lat.lstrip("-")}),
+                    "longitude": _fill(self.values[east][lang], {"value": lon.lstrip("-")}),
+                },
+            )
         if type_name == "altitude":
             number, unit = value.split(" ")
             return _fill(self.values[f"altitude-{unit}"][lang], {"value": number})
@@ -350,10 +387,14 @@ def _by_language(value: Any, what: str) -> dict[str, str]:
 def _check_glossary(glossary: Any) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
     if not isinstance(glossary, dict) or glossary.get("format") != GLOSSARY_FORMAT:
         raise PhraseError(f"the phrase glossary is not a {GLOSSARY_FORMAT} document")
-    groups = {name: _by_language(titles, f"group {name}")
-              for name, titles in dict(glossary.get("groups") or {}).items()}  # fmt: skip
-    values = {name: _by_language(words, f"value {name}")
-              for name, words in dict(glossary.get("values") or {}).items()}  # fmt: skip
+    groups = {
+        name: _by_language(titles, f"group {name}")
+        for name, titles in dict(glossary.get("groups") or {}).items()
+    }
+    values = {
+        name: _by_language(words, f"value {name}")
+        for name, words in dict(glossary.get("values") or {}).items()
+    }
     needed = {*PARAM_TYPES, "north", "south", "east", "west"} - {"altitude"}
     needed |= {f"altitude-{unit}" for unit in ALTITUDE_LIMITS}
     missing = sorted(needed - set(values))
@@ -382,8 +423,10 @@ def _check_phrase(raw: Any, groups: Mapping[str, Any]) -> Phrase:
     for lang, text in texts.items():
         used = PLACEHOLDER_RE.findall(text)
         if sorted(set(used)) != sorted(params) or "{" in PLACEHOLDER_RE.sub("", text):
-            raise PhraseError(f"phrase {code} in {lang}: placeholders {sorted(set(used))} "
-                              f"differ from its parameters {sorted(params)}")  # fmt: skip
+            raise PhraseError(
+                f"phrase {code} in {lang}: placeholders {sorted(set(used))} "
+                f"differ from its parameters {sorted(params)}"
+            )
     return Phrase(code, tuple(params.items()), texts)
 
 

@@ -36,30 +36,46 @@ RULE_KINDS = ("lead_time", "required", "max_duration")
 DEFAULT_REGIME: dict[str, Any] = {
     "rules": [
         {
-            "id": "launch-notice-lead-time", "kind": "lead_time",
-            "category": "military.launch-notice", "field": "details.window_start",
-            "min_ms": 24 * HOUR, "severity": "error",
+            "id": "launch-notice-lead-time",
+            "kind": "lead_time",
+            "category": "military.launch-notice",
+            "field": "details.window_start",
+            "min_ms": 24 * HOUR,
+            "severity": "error",
         },
         {
-            "id": "exercise-notice-lead-time", "kind": "lead_time",
-            "category": "military.exercise-notice", "field": "details.start",
-            "min_ms": 42 * DAY, "severity": "warning",
+            "id": "exercise-notice-lead-time",
+            "kind": "lead_time",
+            "category": "military.exercise-notice",
+            "field": "details.start",
+            "min_ms": 42 * DAY,
+            "severity": "warning",
         },
         {
-            "id": "launch-window-length", "kind": "max_duration",
-            "category": "military.launch-notice", "start": "details.window_start",
-            "end": "details.window_end", "max_ms": 14 * DAY, "severity": "warning",
+            "id": "launch-window-length",
+            "kind": "max_duration",
+            "category": "military.launch-notice",
+            "start": "details.window_start",
+            "end": "details.window_end",
+            "max_ms": 14 * DAY,
+            "severity": "warning",
         },
         {
-            "id": "nuclear-ines-level", "kind": "required", "category": "nuclear.facility-event",
-            "fields": ["details.ines_level", "details.release"], "severity": "warning",
+            "id": "nuclear-ines-level",
+            "kind": "required",
+            "category": "nuclear.facility-event",
+            "fields": ["details.ines_level", "details.release"],
+            "severity": "warning",
         },
         {
-            "id": "outbreak-figures", "kind": "required", "category": "health.outbreak",
-            "fields": ["details.cases", "details.deaths"], "severity": "warning",
+            "id": "outbreak-figures",
+            "kind": "required",
+            "category": "health.outbreak",
+            "fields": ["details.cases", "details.deaths"],
+            "severity": "warning",
         },
     ]
-}  # fmt: skip
+}
 """A starting point for a policy draft: the launch notice 24 h ahead (error), a military
 exercise 42 days ahead as in the Vienna Document 2011 (warning), and the figures the nuclear and
 health regimes ask for."""
@@ -76,13 +92,15 @@ class Finding:
 
     def to_dict(self) -> dict[str, str]:
         """The finding as a JSON object: rule, severity, message and the body path it concerns."""
-        return {"rule": self.rule, "severity": self.severity, "message": self.message,
-                "path": self.path}  # fmt: skip
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "path": self.path,
+        }
 
 
-def check_regime(body: dict[str, Any], header_time_ms: int, rules: dict[str, Any]) -> list[
-    Finding
-]:
+def check_regime(body: dict[str, Any], header_time_ms: int, rules: dict[str, Any]) -> list[Finding]:
     """Check a notification against the regime ``rules``; return the findings, worst first."""
     findings = []
     for index, rule in enumerate(_rules(rules)):
@@ -141,24 +159,33 @@ def _check(rule: dict[str, Any], index: int, body: dict[str, Any], now: int) -> 
         path, minimum = rule["field"], int(rule["min_ms"])
         when = _get(body, path)
         if not isinstance(when, int):
-            return [Finding(rule_id, severity, f"{path} is missing; the lead time cannot be "
-                                               "checked", path)]  # fmt: skip
+            return [
+                Finding(
+                    rule_id, severity, f"{path} is missing; the lead time cannot be checked", path
+                )
+            ]
         if when - now < minimum:
-            return [Finding(
-                rule_id, severity,
-                f"{path} is {_duration(when - now)} after the notice; the regime asks for at "
-                f"least {_duration(minimum)}",
-                path,
-            )]  # fmt: skip
+            return [
+                Finding(
+                    rule_id,
+                    severity,
+                    f"{path} is {_duration(when - now)} after the notice; the regime asks for at "
+                    f"least {_duration(minimum)}",
+                    path,
+                )
+            ]
         return []
     start, end = _get(body, rule["start"]), _get(body, rule["end"])
     if isinstance(start, int) and isinstance(end, int) and end - start > int(rule["max_ms"]):
-        return [Finding(
-            rule_id, severity,
-            f"{rule['start']}..{rule['end']} lasts {_duration(end - start)}; the regime allows "
-            f"{_duration(int(rule['max_ms']))}",
-            rule["end"],
-        )]  # fmt: skip
+        return [
+            Finding(
+                rule_id,
+                severity,
+                f"{rule['start']}..{rule['end']} lasts {_duration(end - start)}; the regime allows "
+                f"{_duration(int(rule['max_ms']))}",
+                rule["end"],
+            )
+        ]
     return []
 
 

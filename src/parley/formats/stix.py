@@ -97,8 +97,9 @@ def bundle_tlp(bundle: dict[str, Any]) -> str | None:
         if not isinstance(obj, dict):
             continue
         refs = list(_items(obj, "object_marking_refs"))
-        refs += [g.get("marking_ref") for g in _items(obj, "granular_markings")
-                 if isinstance(g, dict)]  # fmt: skip
+        refs += [
+            g.get("marking_ref") for g in _items(obj, "granular_markings") if isinstance(g, dict)
+        ]
         for ref in refs:
             label = tlp_of_marking(ref) if isinstance(ref, str) else None
             if label is not None:
@@ -183,17 +184,22 @@ def parse_bundle(data: bytes | str | dict[str, Any]) -> dict[str, Any]:
     else:
         bundle = data
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
-        raise StixError("STIX: the input is not a bundle (type \"bundle\")",
-                        hint="wrap the objects in a STIX 2.1 bundle")  # fmt: skip
+        raise StixError(
+            'STIX: the input is not a bundle (type "bundle")',
+            hint="wrap the objects in a STIX 2.1 bundle",
+        )
     if not isinstance(bundle.get("id"), str) or not _ID_RE.match(bundle["id"]):
         raise StixError(f"STIX bundle: id {bundle.get('id')!r} is not bundle--<uuid>")
     objects = bundle.get("objects")
     if not isinstance(objects, list) or not objects:
         raise StixError("STIX bundle: it holds no objects")
     for index, obj in enumerate(objects):
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not _ID_RE.match(
-            obj["id"]
-        ) or obj["id"].split("--")[0] != obj.get("type"):
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("id"), str)
+            or not _ID_RE.match(obj["id"])
+            or obj["id"].split("--")[0] != obj.get("type")
+        ):
             raise StixError(f"STIX bundle: objects[{index}] has no valid type and id (type--uuid)")
     if bundle.get("spec_version") not in (None, "2.1") or any(
         isinstance(o, dict) and o.get("spec_version") not in (None, "2.1") for o in objects
@@ -296,19 +302,31 @@ def stix_to_notification(
     cat = CATEGORIES[category]
     index, total = part
     info = {
-        "lang": lang, "categories": list(cat.cap_categories), "event": cat.title,
-        "urgency": "Unknown", "severity": "Unknown", "certainty": "Unknown",
-        "headline": headline or _headline(objects), "description": _description(objects),
-    }  # fmt: skip
+        "lang": lang,
+        "categories": list(cat.cap_categories),
+        "event": cat.title,
+        "urgency": "Unknown",
+        "severity": "Unknown",
+        "certainty": "Unknown",
+        "headline": headline or _headline(objects),
+        "description": _description(objects),
+    }
     stix: dict[str, Any] = {"bundle": to_signed_json(bundle)}
     if total > 1:
         stix.update(part=index, parts=total)
     body: dict[str, Any] = {
-        "category": category, "msg_type": "Alert", "status": status, "scope": "Public",
+        "category": category,
+        "msg_type": "Alert",
+        "status": status,
+        "scope": "Public",
         "identifier": (identifier or bundle["id"]) + (f"#{index}of{total}" if total > 1 else ""),
-        "sender": sender, "sent": sent_ms, "info": [info],
-        "details": _details(category, objects), "source": {"format": "stix"}, "stix": stix,
-    }  # fmt: skip
+        "sender": sender,
+        "sent": sent_ms,
+        "info": [info],
+        "details": _details(category, objects),
+        "source": {"format": "stix"},
+        "stix": stix,
+    }
     try:
         validate_notification(body)
     except FormatError as exc:
@@ -344,8 +362,12 @@ def split_bundle(bundle: dict[str, Any], max_bytes: int) -> list[dict[str, Any]]
     """
     objects = bundle["objects"]
     creators = {o["created_by_ref"] for o in objects if isinstance(o.get("created_by_ref"), str)}
-    shared = [o for o in objects if o.get("type") in _SHARED_TYPES or
-              (o.get("type") == "identity" and o.get("id") in creators)]  # fmt: skip
+    shared = [
+        o
+        for o in objects
+        if o.get("type") in _SHARED_TYPES
+        or (o.get("type") == "identity" and o.get("id") in creators)
+    ]
     shared_ids = {id(o) for o in shared}
     rest = [o for o in objects if id(o) not in shared_ids]
     frame = _size({"type": "bundle", "id": bundle["id"], "objects": shared})
@@ -436,9 +458,9 @@ def _check_with_stix2(bundle: dict[str, Any], what: str) -> None:
         raise StixError(f"{what} is not valid STIX 2.1: {exc}") from exc
 
 
-def _status_note(bundle: dict[str, Any], status: str, sent_ms: int, tlp: str | None) -> dict[
-    str, Any
-]:
+def _status_note(
+    bundle: dict[str, Any], status: str, sent_ms: int, tlp: str | None
+) -> dict[str, Any]:
     stamp = format_iso_ms(sent_ms)
     note: dict[str, Any] = {
         "type": "note",
@@ -448,10 +470,10 @@ def _status_note(bundle: dict[str, Any], status: str, sent_ms: int, tlp: str | N
         "modified": stamp,
         "abstract": f"[{status.upper()}] not a real incident",
         "content": f"[{status.upper()}] This bundle was shared as Parley {status} traffic; it "
-                   "does not describe a real incident.",
+        "does not describe a real incident.",
         "object_refs": [o["id"] for o in bundle["objects"]],
         "labels": [f"parley-status-{status.lower()}"],
-    }  # fmt: skip
+    }
     if tlp is not None:
         note["object_marking_refs"] = [TLP2_MARKING_IDS[tlp]]
     return note

@@ -70,7 +70,7 @@ def _from_decimal(value: Decimal) -> str:
 def check_decimal(text: object) -> str:
     """Return ``text`` if it is a canonical decimal string, else raise."""
     if not isinstance(text, str) or not DECIMAL_RE.match(text):
-        raise ValueFormatError(f"{text!r} is not a decimal string like \"35.6895\"")
+        raise ValueFormatError(f'{text!r} is not a decimal string like "35.6895"')
     return text
 
 
@@ -148,7 +148,7 @@ def check_writable(ms: int, tz: str) -> None:
 def check_tz(tz: object) -> str:
     """Return ``tz`` if it is a UTC offset as CAP writes it (``+09:00``, ``-00:00``), else raise."""
     if not isinstance(tz, str) or not (TZ_RE.match(tz) or tz == "-00:00"):
-        raise ValueFormatError(f"{tz!r} is not a UTC offset like \"+09:00\"")
+        raise ValueFormatError(f'{tz!r} is not a UTC offset like "+09:00"')
     return tz
 
 

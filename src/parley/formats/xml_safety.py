@@ -38,10 +38,18 @@ class XmlLimits:
 DEFAULT_LIMITS = XmlLimits()
 
 ENCODINGS = {
-    "utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16",
-    "iso-8859-1": "latin-1", "iso8859-1": "latin-1", "iso_8859-1": "latin-1",
-    "latin1": "latin-1", "latin-1": "latin-1", "us-ascii": "ascii", "ascii": "ascii",
-}  # fmt: skip
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "iso_8859-1": "latin-1",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+    "us-ascii": "ascii",
+    "ascii": "ascii",
+}
 
 _DECL_RE = re.compile(
     r"^\ufeff?<\?xml\s+version\s*=\s*[\"'][^\"']*[\"']"
@@ -87,9 +95,9 @@ def _element_count() -> etree.XPath:
     return counter
 
 
-def parse_xml(data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS, what: str = "XML") -> (
-    etree._Element
-):
+def parse_xml(
+    data: bytes, *, limits: XmlLimits = DEFAULT_LIMITS, what: str = "XML"
+) -> etree._Element:
     """Parse untrusted bytes into an element tree, or raise a ``FormatError`` naming why not."""
     if not isinstance(data, bytes):
         raise FormatError(f"{what}: expected bytes, got {type(data).__name__}")

@@ -65,8 +65,11 @@ SIGNATURE_METHODS: dict[str, tuple[str, hashes.HashAlgorithm | None]] = {
     _MORE + "ecdsa-sha512": ("ecdsa", hashes.SHA512()),
     "http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519": ("ed25519", None),
 }
-WEAK = {"http://www.w3.org/2000/09/xmldsig#sha1", "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-        _MORE + "ecdsa-sha1"}  # fmt: skip
+WEAK = {
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    _MORE + "ecdsa-sha1",
+}
 _LIMITS = XmlLimits(max_bytes=4 * 1024 * 1024)
 
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -100,8 +103,9 @@ def load_public_key(pem: bytes | str) -> PublicKey:
     return key
 
 
-def verify_xml_signature(alert: Any, public_key_pem: bytes | str, *,
-                         ignore_blank_text: bool = False) -> XmlSignature:  # fmt: skip
+def verify_xml_signature(
+    alert: Any, public_key_pem: bytes | str, *, ignore_blank_text: bool = False
+) -> XmlSignature:
     """Verify a signed CAP alert (a ``CapAlert``, or the signed XML as bytes or text).
 
     Returns the signature that verified with the key; raises ``XmlSignatureError`` naming, for
@@ -182,8 +186,9 @@ def _b64(element: etree._Element | None, name: str) -> bytes:
     return value
 
 
-def _verify(document: bytes, index: int, count: int, signature: etree._Element,
-            key: PublicKey) -> XmlSignature:  # fmt: skip
+def _verify(
+    document: bytes, index: int, count: int, signature: etree._Element, key: PublicKey
+) -> XmlSignature:
     signed_info = signature.find(_DS + "SignedInfo")
     if signed_info is None:
         raise XmlSignatureError("<SignedInfo> is missing")
@@ -315,6 +320,4 @@ def _check_value(key: PublicKey, method: str, value: bytes, data: bytes) -> None
                 f"the configured {type(key).__name__} does not fit signature method {method}"
             )
     except InvalidSignature as exc:
-        raise XmlSignatureError(
-            "signature value does not verify with the configured key"
-        ) from exc
+        raise XmlSignatureError("signature value does not verify with the configured key") from exc

@@ -62,9 +62,14 @@ def check_policy(policy: PolicyDocument, draft: Draft) -> None:
 
 
 def check_draft(
-    kind: str, status: str, body: Any, to: str | None = None, tlp: str | None = None,
-    *, policy: PolicyDocument | None = None,
-) -> Draft:  # fmt: skip
+    kind: str,
+    status: str,
+    body: Any,
+    to: str | None = None,
+    tlp: str | None = None,
+    *,
+    policy: PolicyDocument | None = None,
+) -> Draft:
     """The ``Draft`` of an officer's append once it passes the checks of the module docstring."""
     if kind in SYSTEM_KINDS:
         raise InvalidEntryError(

@@ -63,9 +63,13 @@ def build_bundle(
             answers.append(_witnessed_proof(conn, receipt, policy, with_body=True))
         keys = [proof for m in policy.members if (proof := _key_proof(conn, m.party)) is not None]
     return {
-        "format": BUNDLE_FORMAT, "v": 1, "ref": format_ref(party, seq),
-        "entry": entry, "receipts": answers, "keys": keys,
-    }  # fmt: skip
+        "format": BUNDLE_FORMAT,
+        "v": 1,
+        "ref": format_ref(party, seq),
+        "entry": entry,
+        "receipts": answers,
+        "keys": keys,
+    }
 
 
 def _replies(receipt: logs.StoredEntry) -> bool:
@@ -105,8 +109,11 @@ def _witnessed_proof(
 
 def _counted_witnesses(conn: Connection, policy: PolicyDocument, party: str) -> set[str]:
     """Witness names whose cosignatures count on ``party``'s log (mirrors ``witnessed_time``)."""
-    names = {member_witness_name(conn, policy.network, m.party) for m in policy.members
-             if m.party != party}  # fmt: skip
+    names = {
+        member_witness_name(conn, policy.network, m.party)
+        for m in policy.members
+        if m.party != party
+    }
     return names | {parse_vkey(w.vkey).name for w in policy.witnesses}
 
 
@@ -150,10 +157,13 @@ def _proof(
 
     history = [e for e in logs.key_and_policy_entries(conn, party) if e.seq < size]
     return {
-        "format": PROOF_FORMAT, "v": 1, "ref": format_ref(party, stored.seq),
+        "format": PROOF_FORMAT,
+        "v": 1,
+        "ref": format_ref(party, stored.seq),
         "checkpoint": add_signature_lines(note, lines) if lines else note,
-        "entry": proved(stored, with_body), "history": [proved(e, True) for e in history],
-    }  # fmt: skip
+        "entry": proved(stored, with_body),
+        "history": [proved(e, True) for e in history],
+    }
 
 
 def key_history_parties(bundle: dict[str, Any]) -> list[str]:

@@ -93,8 +93,9 @@ def _origin(value: Any, network: str, party: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or origin_parts(value) != (network, party):
-        raise ValueError(f"[node] origin = {value!r} is not an origin of {party}'s log "
-                         f"on {network}")  # fmt: skip
+        raise ValueError(
+            f"[node] origin = {value!r} is not an origin of {party}'s log on {network}"
+        )
     return value
 
 
@@ -106,8 +107,10 @@ def check_urls(value: Any) -> tuple[str, ...]:
     """
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list | tuple):
-        raise ConfigurationError(f"[server] url = {value!r} is not a URL or a list of URLs",
-                          hint='e.g. url = ["https://jp.example:8700"]')  # fmt: skip
+        raise ConfigurationError(
+            f"[server] url = {value!r} is not a URL or a list of URLs",
+            hint='e.g. url = ["https://jp.example:8700"]',
+        )
     return tuple(_check_url(item) for item in values)
 
 
@@ -131,8 +134,9 @@ def _check_url(value: Any) -> str:
         or "?" in value
         or "#" in value
     ):
-        raise ConfigurationError(f"[server] url: {value!r} is not an http(s) URL of this node",
-                          hint=hint)  # fmt: skip
+        raise ConfigurationError(
+            f"[server] url: {value!r} is not an http(s) URL of this node", hint=hint
+        )
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -152,8 +156,10 @@ def _sqlite_relative_to(url: str, folder: Path) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigurationError(f"[database] url = {url!r} is not a database URL",
-                          hint="e.g. postgresql+psycopg://parley@db/parley") from exc  # fmt: skip
+        raise ConfigurationError(
+            f"[database] url = {url!r} is not a database URL",
+            hint="e.g. postgresql+psycopg://parley@db/parley",
+        ) from exc
     path = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or not path or path.startswith((":", "file:")):
         return url

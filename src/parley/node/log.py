@@ -195,9 +195,7 @@ class LocalLog:
         new_size = size + len(drafts)
         root = merkle.hash_of_nodes(list(frontier.values()))
         origin = self._origin_in(conn)
-        checkpoint = Checkpoint(
-            origin, new_size, root, time if policy.document.time_line else None
-        )
+        checkpoint = Checkpoint(origin, new_size, root, time if policy.document.time_line else None)
         note = sign_checkpoint(checkpoint, origin, log_key.private)
         logs.insert_entries(conn, rows)
         logs.insert_nodes(conn, self.party, new_nodes)
@@ -260,11 +258,20 @@ class LocalLog:
                 policy = SignedPolicy.from_body(value)
                 limits, policy_hash = policy.document.limits, policy.hash
             header = sign_header(
-                network=self.network, policy=policy_hash, party=self.party,
-                node=statement.identity.kid, seq=seq, time=time, kind=draft.kind,
-                status=draft.status, audience=audience, tlp=tlp, body=body, log_key=log_key,
+                network=self.network,
+                policy=policy_hash,
+                party=self.party,
+                node=statement.identity.kid,
+                seq=seq,
+                time=time,
+                kind=draft.kind,
+                status=draft.status,
+                audience=audience,
+                tlp=tlp,
+                body=body,
+                log_key=log_key,
                 header_limit=limits.header_bytes,
-            )  # fmt: skip
+            )
             leaf_hash = merkle.leaf_hash(header.leaf)
             completed = merkle.append_leaf(seq, leaf_hash, nodes.__getitem__)
             nodes.update(completed)
@@ -272,13 +279,21 @@ class LocalLog:
             headers.append(header)
             rows.append(
                 {
-                    "party": self.party, "seq": seq, "ingest": ingest + offset,
-                    "leaf": header.leaf, "leaf_hash": leaf_hash, "kind": header.kind,
-                    "status": header.status, "time": header.time,
+                    "party": self.party,
+                    "seq": seq,
+                    "ingest": ingest + offset,
+                    "leaf": header.leaf,
+                    "leaf_hash": leaf_hash,
+                    "kind": header.kind,
+                    "status": header.status,
+                    "time": header.time,
                     "audience": audience if audience == "ALL" else ",".join(audience),
-                    "tlp": tlp, "body": body.data, "salt": body.salt, "flag": None,
+                    "tlp": tlp,
+                    "body": body.data,
+                    "salt": body.salt,
+                    "flag": None,
                     "stored_at": time,
-                }  # fmt: skip
+                }
             )
         end = size + len(drafts)
         frontier = {nid: nodes[nid] for nid in merkle.range_nodes(0, end)}

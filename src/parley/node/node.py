@@ -54,7 +54,10 @@ class Node:
         self.store = Store(config.database)
         self._passphrase = passphrase
         self.log = LocalLog(
-            self.store, config.party, config.network, lambda p: home.load_key(p, passphrase),
+            self.store,
+            config.party,
+            config.network,
+            lambda p: home.load_key(p, passphrase),
             origin=config.origin,
         )
 
@@ -97,10 +100,14 @@ class Node:
         keys = {purpose: SigningKey.generate() for purpose in ("identity", *PURPOSES)}
         next_identity = SigningKey.generate()
         written = NodeConfig(
-            party=party, name=name, network=network, database=database_to_write(database),
-            port=port, urls=check_urls(list(urls) or [f"https://127.0.0.1:{port}"]),
+            party=party,
+            name=name,
+            network=network,
+            database=database_to_write(database),
+            port=port,
+            urls=check_urls(list(urls) or [f"https://127.0.0.1:{port}"]),
             origin=deployment_origin(network, party, keys["identity"].public.kid),
-        )  # fmt: skip
+        )
         home.create(written)
         config = home.load_config()  # the database resolved against the home
         for purpose, key in keys.items():
@@ -204,10 +211,13 @@ class Node:
 def members_of(nodes: Iterable[Node]) -> list[dict[str, str]]:
     """The policy's member list of nodes held on this machine, under their own names."""
     return [
-        {"party": node.party, "name": node.config.name,
-         "identity": node.context().statement.identity.b64}
+        {
+            "party": node.party,
+            "name": node.config.name,
+            "identity": node.context().statement.identity.b64,
+        }
         for node in nodes
-    ]  # fmt: skip
+    ]
 
 
 def adopt_by_all(nodes: Iterable[Node], document: PolicyDocument) -> SignedPolicy:

@@ -128,9 +128,16 @@ def refuse(
 
 
 def authorise(
-    store: Store, name: str | None, action: str, detail: dict[str, Any], roles: tuple[str, ...],
-    *, password: str | None, token: str | None, now: int,
-) -> Officer:  # fmt: skip
+    store: Store,
+    name: str | None,
+    action: str,
+    detail: dict[str, Any],
+    roles: tuple[str, ...],
+    *,
+    password: str | None,
+    token: str | None,
+    now: int,
+) -> Officer:
     """Authenticate ``name`` and check its role; a refusal is recorded with its reason, then raised.
 
     Bad credentials, an unknown or disabled officer and a role that may not do ``action`` all
@@ -154,18 +161,34 @@ class Attempt:
     anyone was authenticated is recorded under the name the caller gave (or ``?``).
     """
 
-    def __init__(self, store: Store, action: str, detail: dict[str, Any],
-                 officer: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, action: str, detail: dict[str, Any], officer: str | None = None
+    ) -> None:
         self.store, self.action, self.detail = store, action, dict(detail)
         self.officer = officer
         self.settled = False
 
-    def authorise(self, name: str | None, roles: tuple[str, ...], *, password: str | None,
-                  token: str | None, now: int) -> Officer:  # fmt: skip
+    def authorise(
+        self,
+        name: str | None,
+        roles: tuple[str, ...],
+        *,
+        password: str | None,
+        token: str | None,
+        now: int,
+    ) -> Officer:
         """Authenticate and check the role (``authorise``), remembering who acts."""
         try:
-            officer = authorise(self.store, name, self.action, self.detail, roles,
-                                password=password, token=token, now=now)  # fmt: skip
+            officer = authorise(
+                self.store,
+                name,
+                self.action,
+                self.detail,
+                roles,
+                password=password,
+                token=token,
+                now=now,
+            )
         except NotAuthorizedError:
             self.settled = True
             raise

@@ -45,11 +45,20 @@ HUMAN_ACK = ["encounter", "hotline", "nuclear", "check", "inquiry"]
 # Notification category domains (docs/formats.md, Categories) by deadline class; a category
 # code absent here falls back to its domain, then to "other".
 _CATEGORY_CLASSES: dict[str, str] = {
-    "nuclear": "nuclear", "geo": "disaster", "met": "disaster", "env": "disaster",
-    "industrial": "disaster", "displacement": "disaster", "maritime.search-rescue": "disaster",
-    "security": "security", "cyber": "cyber", "health": "health", "military": "military",
-    "maritime.encounter": "encounter", "air.encounter": "encounter",
-}  # fmt: skip
+    "nuclear": "nuclear",
+    "geo": "disaster",
+    "met": "disaster",
+    "env": "disaster",
+    "industrial": "disaster",
+    "displacement": "disaster",
+    "maritime.search-rescue": "disaster",
+    "security": "security",
+    "cyber": "cyber",
+    "health": "health",
+    "military": "military",
+    "maritime.encounter": "encounter",
+    "air.encounter": "encounter",
+}
 
 
 def deadline_class(category: str) -> str:
@@ -104,8 +113,7 @@ def draft_policy(
             "version": version,
             "created": created,
             "members": [
-                {"party": m["party"], "name": m["name"], "identity": m["identity"]}
-                for m in ordered
+                {"party": m["party"], "name": m["name"], "identity": m["identity"]} for m in ordered
             ],
             "deadlines": deadline_table(deadline_scale, deadline_floor_ms),
             "human_ack": HUMAN_ACK,

@@ -103,7 +103,11 @@ def deliver_due(store: Store, key: SigningKey, client: httpx.Client, now: int) -
                 delivered += 1
             else:
                 rows.record_failed_attempt(
-                    tx, row.id, attempts, error[:500], now + backoff_ms(attempts),
+                    tx,
+                    row.id,
+                    attempts,
+                    error[:500],
+                    now + backoff_ms(attempts),
                     give_up=attempts >= MAX_ATTEMPTS,
                 )
     return delivered

@@ -324,9 +324,14 @@ class WorkerSession:
 
         async with _session_errors():
             conn = await psycopg.AsyncConnection.connect(
-                store.conninfo(), autocommit=True, connect_timeout=int(SESSION_TIMEOUT_S),
-                keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=3,
-            )  # fmt: skip
+                store.conninfo(),
+                autocommit=True,
+                connect_timeout=int(SESSION_TIMEOUT_S),
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
+            )
             for channel in channels:
                 await conn.execute(f"LISTEN {channel}")
         return cls(conn)

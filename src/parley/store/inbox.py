@@ -23,9 +23,19 @@ from parley.store.schema import entries, receipts
 def stored_entry(row: Any) -> StoredEntry:
     """A ``StoredEntry`` from a row of the ``entries`` table."""
     return StoredEntry(
-        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
-        row.body, row.salt, row.flag, row.audience, row.tlp,
-    )  # fmt: skip
+        row.party,
+        row.seq,
+        row.ingest,
+        row.leaf,
+        row.leaf_hash,
+        row.kind,
+        row.time,
+        row.body,
+        row.salt,
+        row.flag,
+        row.audience,
+        row.tlp,
+    )
 
 
 def latest_ingest(conn: Connection) -> int:
@@ -51,17 +61,22 @@ def addressed_page(
     Newest first, below ``before``; or, with ``after``, oldest first above it.
     """
     c = entries.c
-    where = [c.party != party, c.kind.in_(list(kinds)),
-             or_(c.audience == "ALL", c.audience.like(f"%{party}%"))]  # fmt: skip
+    where = [
+        c.party != party,
+        c.kind.in_(list(kinds)),
+        or_(c.audience == "ALL", c.audience.like(f"%{party}%")),
+    ]
     if author is not None:
         where.append(c.party == author)
     if status is not None:
         where.append(c.status == status)
     if unacknowledged:
         acked = select(receipts.c.entry_seq).where(
-            receipts.c.entry_party == c.party, receipts.c.entry_seq == c.seq,
-            receipts.c.by_party == party, receipts.c.type == ReceiptType.ACKNOWLEDGED,
-        )  # fmt: skip
+            receipts.c.entry_party == c.party,
+            receipts.c.entry_seq == c.seq,
+            receipts.c.by_party == party,
+            receipts.c.type == ReceiptType.ACKNOWLEDGED,
+        )
         where.append(~exists(acked))
     order: Any = c.ingest
     if after is not None:
@@ -82,8 +97,9 @@ def receipts_by(
     columns = (receipts.c.entry_party, receipts.c.entry_seq)
     for start in range(0, len(keys), 200):
         chunk = list(keys[start : start + 200])
-        rows = conn.execute(select(receipts).where(tuple_(*columns).in_(chunk),
-                                                   receipts.c.by_party == by_party))  # fmt: skip
+        rows = conn.execute(
+            select(receipts).where(tuple_(*columns).in_(chunk), receipts.c.by_party == by_party)
+        )
         for row in rows:
             found.setdefault((row.entry_party, row.entry_seq), {})[row.type] = row.leaf_hash
     return found
@@ -92,9 +108,16 @@ def receipts_by(
 def peer_observations(conn: Connection, party: str, limit: int = 1000) -> list[StoredEntry]:
     """Other parties' ``observation`` entries held with their body, newest first."""
     c = entries.c
-    rows = conn.execute(select(entries).where(
-        c.kind == "observation", c.party != party, c.body.is_not(None),
-    ).order_by(c.ingest.desc()).limit(limit))  # fmt: skip
+    rows = conn.execute(
+        select(entries)
+        .where(
+            c.kind == "observation",
+            c.party != party,
+            c.body.is_not(None),
+        )
+        .order_by(c.ingest.desc())
+        .limit(limit)
+    )
     return [stored_entry(row) for row in rows]
 
 

@@ -233,9 +233,19 @@ def _in_batches(
 
 def _entry(row: Any) -> StoredEntry:
     return StoredEntry(
-        row.party, row.seq, row.ingest, row.leaf, row.leaf_hash, row.kind, row.time,
-        row.body, row.salt, row.flag, row.audience, row.tlp,
-    )  # fmt: skip
+        row.party,
+        row.seq,
+        row.ingest,
+        row.leaf,
+        row.leaf_hash,
+        row.kind,
+        row.time,
+        row.body,
+        row.salt,
+        row.flag,
+        row.audience,
+        row.tlp,
+    )
 
 
 _RANGE = (
@@ -329,11 +339,12 @@ def iter_kinds(
     while True:
         rows = conn.execute(
             select(entries)
-            .where(entries.c.party == party, entries.c.kind.in_(list(kinds)),
-                   entries.c.seq >= start)
+            .where(
+                entries.c.party == party, entries.c.kind.in_(list(kinds)), entries.c.seq >= start
+            )
             .order_by(entries.c.seq)
             .limit(batch)
-        ).fetchall()  # fmt: skip
+        ).fetchall()
         if not rows:
             return
         for row in rows:

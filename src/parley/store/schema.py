@@ -108,6 +108,7 @@ def node_key(level: int, index: int) -> int:
     """Pack a perfect-subtree id (level, index) into one integer key (level < 64, index < 2^48)."""
     return (level << NODE_LEVEL_SHIFT) | index
 
+
 # Federation (migration 0002): pinned peers, their sync state, the replay cache of signed
 # requests, and the index of receipts (who answered which entry, when).
 

@@ -94,8 +94,17 @@ def queue(tx: Writing, hook: Webhook, event: str, payload: bytes, now: int) -> N
 def _delivery(row: object) -> Delivery:
     r = row._mapping  # type: ignore[attr-defined]
     return Delivery(
-        r["id"], r["webhook"], r["url"], r["event"], r["payload"], OutboxStatus(r["status"]),
-        r["attempts"], r["created"], r["next_attempt"], r["delivered"], r["last_error"],
+        r["id"],
+        r["webhook"],
+        r["url"],
+        r["event"],
+        r["payload"],
+        OutboxStatus(r["status"]),
+        r["attempts"],
+        r["created"],
+        r["next_attempt"],
+        r["delivered"],
+        r["last_error"],
     )
 
 

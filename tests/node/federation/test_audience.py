@@ -93,12 +93,17 @@ def test_readers_see_only_what_they_may(
 def test_the_stored_audience_rule_is_header_readable_by(network, kit) -> None:  # type: ignore[no-untyped-def]
     nodes = network("US", "JP", "KR")
     us, jp = nodes["US"], nodes["JP"]
-    us.append([
-        kit.check(1), kit.hotline("JP", "for JP"),
-        Draft("check", "Exercise", {"nonce": "1" * 32, "deadlines": {}}, ("JP", "KR"), "RED"),
-        Draft("check", "Exercise", {"nonce": "2" * 32, "deadlines": {}}, "ALL", "CLEAR"),
-        Draft("check", "Exercise", {"nonce": "3" * 32, "deadlines": {}}, ("KR",), "AMBER+STRICT"),
-    ])  # fmt: skip
+    us.append(
+        [
+            kit.check(1),
+            kit.hotline("JP", "for JP"),
+            Draft("check", "Exercise", {"nonce": "1" * 32, "deadlines": {}}, ("JP", "KR"), "RED"),
+            Draft("check", "Exercise", {"nonce": "2" * 32, "deadlines": {}}, "ALL", "CLEAR"),
+            Draft(
+                "check", "Exercise", {"nonce": "3" * 32, "deadlines": {}}, ("KR",), "AMBER+STRICT"
+            ),
+        ]
+    )
     kit.pin(us, jp)
     pull(jp, kit.pin(jp, us), kit.MemoryLog(us, "JP"))
     with jp.store.read() as conn:

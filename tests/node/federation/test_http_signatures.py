@@ -45,8 +45,14 @@ def cn_key() -> SigningKey:
     return SigningKey.generate()
 
 
-def signed(key: SigningKey, method: str = "GET", url: str = URL, content: bytes | None = None,
-           created: dt.datetime | None = None, to: str = "JP") -> httpx.Request:  # fmt: skip
+def signed(
+    key: SigningKey,
+    method: str = "GET",
+    url: str = URL,
+    content: bytes | None = None,
+    created: dt.datetime | None = None,
+    to: str = "JP",
+) -> httpx.Request:
     request = httpx.Request(method, url, content=content, headers={"parley-to": to})
     RequestSigner(key).sign(request, created=created)
     return request
@@ -67,9 +73,12 @@ def verifier_of(store: Store) -> RequestVerifier:
 
 
 def verify(
-    store: Store, key: SigningKey, request: IncomingRequest, body: bytes = b"",
+    store: Store,
+    key: SigningKey,
+    request: IncomingRequest,
+    body: bytes = b"",
     recipient: Recipient = ME,
-) -> object:  # fmt: skip
+) -> object:
     keys = {key.kid: ("CN", key.public)}
     return verifier_of(store).verify(request, body, keys, now_ms(), recipient)
 
@@ -79,7 +88,9 @@ def test_a_signed_request_authenticates_its_peer(store: Store, cn_key: SigningKe
     caller = verify(store, cn_key, incoming(request))
     assert getattr(caller, "party", None) == "CN"
     assert 'tag="parley-fed/v2"' in request.headers["signature-input"]
-    assert '("@method" "@authority" "@target-uri" "parley-to")' in request.headers["signature-input"]
+    assert (
+        '("@method" "@authority" "@target-uri" "parley-to")' in request.headers["signature-input"]
+    )
 
 
 def test_replayed_request_attack(store: Store, cn_key: SigningKey) -> None:
@@ -166,10 +177,10 @@ def test_swapped_body_attack(store: Store, cn_key: SigningKey) -> None:
 
 def test_signature_without_nonce_is_refused(store: Store, cn_key: SigningKey) -> None:
     request = httpx.Request("GET", URL, headers={"parley-to": "JP"})
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
-                               key_resolver=_Keys({cn_key.kid: cn_key.private}, {}))  # fmt: skip
-    signer.sign(request, key_id=cn_key.kid, label="parley", tag=TAG,
-                covered_component_ids=COVERED)  # fmt: skip
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=_Keys({cn_key.kid: cn_key.private}, {})
+    )
+    signer.sign(request, key_id=cn_key.kid, label="parley", tag=TAG, covered_component_ids=COVERED)
     with pytest.raises(RequestSignatureError, match="nonce"):
         verify(store, cn_key, incoming(request))
 
@@ -220,10 +231,18 @@ def test_signature_under_the_retired_tag_is_refused_by_name(
     store: Store, cn_key: SigningKey
 ) -> None:
     request = httpx.Request("GET", URL, headers={"parley-to": "JP"})
-    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
-                               key_resolver=_Keys({cn_key.kid: cn_key.private}, {}))  # fmt: skip
-    signer.sign(request, key_id=cn_key.kid, label="parley", tag="parley-fed/v1", nonce="n1",
-                created=dt.datetime.now(dt.UTC), covered_component_ids=("@method", "@target-uri"))  # fmt: skip
+    signer = HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519, key_resolver=_Keys({cn_key.kid: cn_key.private}, {})
+    )
+    signer.sign(
+        request,
+        key_id=cn_key.kid,
+        label="parley",
+        tag="parley-fed/v1",
+        nonce="n1",
+        created=dt.datetime.now(dt.UTC),
+        covered_component_ids=("@method", "@target-uri"),
+    )
     with pytest.raises(RequestSignatureError, match="parley-fed/v1.*parley-fed/v2"):
         verify(store, cn_key, incoming(request))
 

@@ -66,7 +66,9 @@ def refuse(jp: Node, peer: peers.Peer, source: LogSource, *words: str) -> None:
     assert snapshot(jp) == before, "a refused pull must store nothing"
 
 
-def test_pull_stores_the_log_with_its_tree_checkpoint_and_receipts(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_pull_stores_the_log_with_its_tree_checkpoint_and_receipts(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, "JP"))
     assert report.after == us.size() == 7 and report.receipts == 3
@@ -169,7 +171,9 @@ def test_rewritten_history_behind_a_consistency_proof_attack(us_jp: UsJp, kit: t
     assert (small.size, large.size) == (3, rewritten.size)
 
 
-def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_rewritten_history_behind_a_proof_from_a_power_of_two_is_refused_not_held(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     """From size 4 the proof pins no old root: the entries are recomputed and refused."""
     _us, jp, peer = us_jp
     rewritten = held_then_rewritten(us_jp, kit, 4)
@@ -225,7 +229,9 @@ def test_bogus_consistency_proof_attack(us_jp: UsJp, kit: type[Kit]) -> None:
     assert snapshot(jp) == before
 
 
-def test_bogus_consistency_proof_from_the_author_is_checked_by_recomputation(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_bogus_consistency_proof_from_the_author_is_checked_by_recomputation(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     """A proof proves nothing about the author: its signed entries must reproduce its root."""
     us, jp, peer = us_jp
     first = kit.MemoryLog(us, "JP")
@@ -262,14 +268,17 @@ def test_withheld_body_attack_is_recorded_as_an_observation(us_jp: UsJp, kit: ty
         flagged = {e.seq: e.flag for e in logs.iter_log(conn, "US")}
         mine = [(parse_header(e.leaf), e) for e in logs.iter_log(conn, "JP")]
     assert flagged[3] == flagged[4] == EntryFlag.BODY_WITHHELD and flagged[6] is None
-    observations = [Body(e.salt or b"", e.body or b"").value() for h, e in mine
-                    if h.kind == "observation"]  # fmt: skip
+    observations = [
+        Body(e.salt or b"", e.body or b"").value() for h, e in mine if h.kind == "observation"
+    ]
     assert {o["entry"]["ref"] for o in observations} == {"US:3", "US:4"}
     assert all(o["type"] == "body-withheld" and o["party"] == "US" for o in observations)
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 0  # withheld is final, not pending
 
 
-def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_bodies_not_served_to_an_unrecognised_node_stay_pending(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     """An author that does not pin this node (yet) serves it as a stranger: no observation."""
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, None))
@@ -280,7 +289,9 @@ def test_bodies_not_served_to_an_unrecognised_node_stay_pending(us_jp: UsJp, kit
     assert fill_bodies(jp, peer, kit.MemoryLog(us, "JP")) == 3  # once it is recognised
 
 
-def test_mirror_without_body_marks_it_pending_until_the_author_serves_it(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_mirror_without_body_marks_it_pending_until_the_author_serves_it(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     us, jp, peer = us_jp
     report = pull(jp, peer, kit.MemoryLog(us, None, from_author=False))
     assert report.observations == 0 and report.receipts == 0
@@ -306,7 +317,9 @@ def test_concurrent_ingest_is_detected_not_duplicated(us_jp: UsJp, kit: type[Kit
     assert synced(jp, "US") == 7
 
 
-def test_receipts_get_no_receipts_and_are_indexed_at_the_sender(us_jp: UsJp, kit: type[Kit]) -> None:
+def test_receipts_get_no_receipts_and_are_indexed_at_the_sender(
+    us_jp: UsJp, kit: type[Kit]
+) -> None:
     us, jp, peer = us_jp
     pull(jp, peer, kit.MemoryLog(us, "JP"))
     back = kit.pin(us, jp)

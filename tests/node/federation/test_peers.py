@@ -41,8 +41,9 @@ def test_a_member_under_another_key_is_refused(network) -> None:  # type: ignore
 def test_a_node_does_not_pin_itself(network) -> None:  # type: ignore[no-untyped-def]
     jp = network("US", "JP")["JP"]
     with pytest.raises(PolicyError, match="own party"):
-        peers.pin_peer(jp, "http://127.0.0.1:9", "JP", jp.context().statement.identity.b64,
-                       None, now_ms())  # fmt: skip
+        peers.pin_peer(
+            jp, "http://127.0.0.1:9", "JP", jp.context().statement.identity.b64, None, now_ms()
+        )
 
 
 def test_an_unreachable_peer_is_not_pinned(network) -> None:  # type: ignore[no-untyped-def]
@@ -108,10 +109,13 @@ def test_a_peer_dropped_from_the_policy_is_neither_authenticated_nor_pulled(netw
     jp = nodes["JP"]
     kit.pin(jp, nodes["US"])
     assert {party for party, _key in Authenticator(jp).keys().values()} == {"US"}
-    members = [{"party": p, "name": p, "identity": nodes[p].context().statement.identity.b64}
-               for p in ("JP", "KR")]  # fmt: skip
-    document = draft_policy(network="parley-test", name="without US", members=members,
-                            created=now_ms(), version=3)  # fmt: skip
+    members = [
+        {"party": p, "name": p, "identity": nodes[p].context().statement.identity.b64}
+        for p in ("JP", "KR")
+    ]
+    document = draft_policy(
+        network="parley-test", name="without US", members=members, created=now_ms(), version=3
+    )
     signed = SignedPolicy(document, {})
     for party in ("JP", "KR"):
         signed.add(document.sign(party, nodes[party].identity()))

@@ -57,8 +57,9 @@ def pull_pushed(node: Node, author: str, body: bytes) -> pull.PullReport:
     hint = pushed.hint
     assert pushed.party == author and hint.pushed and pushed.stored is None
     with unreachable_author(author) as client:
-        source = PushedSource(author_source(client, author, "http://127.0.0.1:9"), hint.old,
-                              hint.pushed, node.party)  # fmt: skip
+        source = PushedSource(
+            author_source(client, author, "http://127.0.0.1:9"), hint.old, hint.pushed, node.party
+        )
         return pull.pull(node, peers.get_peer(node.store, author), source, hint=hint)
 
 
@@ -146,15 +147,19 @@ def test_a_push_to_a_peer_outside_the_audience_carries_no_byte_of_the_body(pair,
         (stored,) = logs.get_range(conn, "US", old, old + 1)
     assert stored.body is not None and stored.salt is not None
     to_kr, to_jp = growth_push(us, old, "KR"), growth_push(us, old, "JP")
-    secrets = [b"restricted words", stored.body, base64.b64encode(stored.body),
-               base64.b64encode(stored.salt)]  # fmt: skip
+    secrets = [
+        b"restricted words",
+        stored.body,
+        base64.b64encode(stored.body),
+        base64.b64encode(stored.salt),
+    ]
     assert not [secret for secret in secrets if secret in to_kr]
     assert base64.b64encode(stored.body) in to_jp
 
 
-def announce_to(us: Node, jp_peer: peers.Peer, acked: int, answer: httpx.Response) -> tuple[
-    list[str], Runtime, int | Exception
-]:  # fmt: skip
+def announce_to(
+    us: Node, jp_peer: peers.Peer, acked: int, answer: httpx.Response
+) -> tuple[list[str], Runtime, int | Exception]:
     """Run the announcer's announcement of US's newest checkpoint against a scripted JP."""
     paths: list[str] = []
 
@@ -198,8 +203,11 @@ def test_a_push_refused_by_the_peer_is_an_error_not_a_fallback(network, kit) -> 
     jp_peer = kit.pin(us, jp)
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
-    refused = httpx.Response(404, json={"detail": "unknown log origin"},
-                             headers={"content-type": "application/problem+json"})  # fmt: skip
+    refused = httpx.Response(
+        404,
+        json={"detail": "unknown log origin"},
+        headers={"content-type": "application/problem+json"},
+    )
     paths, runtime, outcome = announce_to(us, jp_peer, old, refused)
     assert paths == ["/fed/v1/push"] and "JP" not in runtime.announcer.no_push
     assert isinstance(outcome, ParleyError) and "refused the checkpoint: 404" in str(outcome)
@@ -211,8 +219,7 @@ def test_a_push_to_the_server_is_stored_with_its_cosignature_record(pair, kit) -
     old, _note = us.checkpoint()
     us.append([kit.check(1), kit.check(2, ("JP",))])
     size, _note = us.checkpoint()
-    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
-                                 ingest.CursorCache())  # fmt: skip
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(), ingest.CursorCache())
     assert pushed.stored is not None
     assert pushed.stored.entries == 2 and len(pushed.stored.receipts) == 2
     assert held(jp, "US")[old] is None and held(jp, "US")[old + 1] is None
@@ -223,20 +230,25 @@ def test_a_push_to_the_server_is_stored_with_its_cosignature_record(pair, kit) -
         assert checkpoint is not None and checkpoint[0] == size
 
 
-def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_the_pull(pair, kit) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_push_to_the_server_is_cosigned_but_its_entries_are_left_to_the_pull(  # type: ignore[no-untyped-def]
+    pair, kit
+) -> None:
     us, jp = pair["US"], pair["JP"]
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
     doc = json.loads(growth_push(us, old, "JP"))
     doc["entries"][0]["body"] = base64.b64encode(b'{"nonce":"forged"}').decode()
     before = held(jp, "US")
-    pushed = push.receive(jp, "US", json.dumps(doc).encode(), now_ms(),
-                                 ingest.CursorCache())  # fmt: skip
+    pushed = push.receive(jp, "US", json.dumps(doc).encode(), now_ms(), ingest.CursorCache())
     assert pushed.stored is None and len(pushed.hint.pushed) == 1
     assert held(jp, "US") == before
     with unreachable_author("US") as client, pytest.raises(VerificationError):
-        source = PushedSource(author_source(client, "US", "http://127.0.0.1:9"), pushed.hint.old,
-                              pushed.hint.pushed, "JP")  # fmt: skip
+        source = PushedSource(
+            author_source(client, "US", "http://127.0.0.1:9"),
+            pushed.hint.old,
+            pushed.hint.pushed,
+            "JP",
+        )
         pull.pull(jp, peers.get_peer(jp.store, "US"), source, hint=pushed.hint)
     assert held(jp, "US") == before
 
@@ -252,8 +264,7 @@ def test_a_push_from_a_peer_not_in_good_standing_is_left_to_the_pull(pair, kit, 
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
     before = held(jp, "US")
-    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
-                                 ingest.CursorCache())  # fmt: skip
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(), ingest.CursorCache())
     assert pushed.stored is None and held(jp, "US") == before
 
 
@@ -263,8 +274,7 @@ def test_a_pushs_receipts_are_handed_to_the_announcer_with_the_pushers_material(
     jp_old, _note = jp.checkpoint()
     old, _note = us.checkpoint()
     us.append([kit.check(1), kit.check(2, ("JP",))])
-    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
-                                 ingest.CursorCache())  # fmt: skip
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(), ingest.CursorCache())
     assert pushed.stored is not None and len(pushed.stored.receipts) == 2
     published: list[tuple[int, str]] = []
     runtime = Runtime(jp, LogFeed(lambda: None, asyncio.Event, publish=published.append))
@@ -278,8 +288,9 @@ def test_a_pushs_receipts_are_handed_to_the_announcer_with_the_pushers_material(
     proof, entries = runtime.announcer.material[(jp_old, size)]
     assert [e.seq for e in entries or []] == list(range(jp_old, size))
     with jp.store.read() as conn:
-        expected = merkle.consistency_proof(jp_old, size,
-                                            lambda ids: logs.get_nodes(conn, "JP", ids))  # fmt: skip
+        expected = merkle.consistency_proof(
+            jp_old, size, lambda ids: logs.get_nodes(conn, "JP", ids)
+        )
     assert proof == expected
 
 
@@ -287,8 +298,7 @@ def test_a_hand_over_without_a_recorded_size_carries_no_material(pair, kit) -> N
     us, jp = pair["US"], pair["JP"]
     old, _note = us.checkpoint()
     us.append([kit.check(1)])
-    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(),
-                                 ingest.CursorCache())  # fmt: skip
+    pushed = push.receive(jp, "US", growth_push(us, old, "JP"), now_ms(), ingest.CursorCache())
     assert pushed.stored is not None
     pokes: list[bool] = []
     runtime = Runtime(jp, LogFeed(lambda: None, asyncio.Event, poke=lambda: pokes.append(True)))

@@ -25,11 +25,15 @@ def test_flooding_attack_is_stored_header_only_flagged_and_observed(network, kit
     assert flagged == list(range(7, 13))
     assert all(e.body is None and e.salt is None for e in held if e.flag == EntryFlag.OVER_QUOTA)
     assert len(held) == us.size()  # the whole tree is verified and held all the same
-    receipted = {Body(e.salt or b"", e.body or b"").value()["entry"]["ref"]
-                 for h, e in mine if h.kind == "receipt"}  # fmt: skip
+    receipted = {
+        Body(e.salt or b"", e.body or b"").value()["entry"]["ref"]
+        for h, e in mine
+        if h.kind == "receipt"
+    }
     assert receipted == {f"US:{seq}" for seq in range(3, 7)}
-    (observation,) = [Body(e.salt or b"", e.body or b"").value() for h, e in mine
-                      if h.kind == "observation"]  # fmt: skip
+    (observation,) = [
+        Body(e.salt or b"", e.body or b"").value() for h, e in mine if h.kind == "observation"
+    ]
     assert observation["type"] == EntryFlag.OVER_QUOTA and observation["entry"]["ref"] == "US:7"
     assert "6 entries (US:7..US:12)" in observation["detail"]
     assert "4 addressed entries per minute" in observation["detail"]
@@ -62,4 +66,3 @@ def test_entries_from_the_future_attack_cannot_dodge_the_quota(network, kit) -> 
     # reported as what it broke, never as "over quota"
     assert report.breach_flags == {EntryFlag.CLOCK_SKEW: 1}
     assert report.breach_summary() == "1 entry stored header-only (1 clock-skew)"
-

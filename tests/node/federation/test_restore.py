@@ -49,8 +49,7 @@ def contact(kit: Any, peer: Node, mirror: Any, *extra: Sighting) -> Contact:
     with peer.store.read() as conn:
         first = logs.get_entry(conn, peer.party, 0)
     assert first is not None and first.body is not None and first.salt is not None
-    address = PeerAddress(peer.party, "http://127.0.0.1:9", peer.context().statement.identity,
-                          None)  # fmt: skip
+    address = PeerAddress(peer.party, "http://127.0.0.1:9", peer.context().statement.identity, None)
     sightings = [Sighting(peer.party, "mirror", mirror.note(), mirror.size), *extra]
     return Contact(address, mirror, Body(first.salt, first.body).value(), sightings)
 
@@ -73,11 +72,13 @@ def derived(node: Node) -> dict[str, Any]:
         return {
             "state": state,
             "entries": [(e.leaf, e.body, e.salt) for e in logs.iter_log(conn, node.party)],
-            "receipts": sorted(tuple(r) for r in conn.execute(
-                select(*[c for c in receipt_rows.c if c.name != "observed"]))),
+            "receipts": sorted(
+                tuple(r)
+                for r in conn.execute(select(*[c for c in receipt_rows.c if c.name != "observed"]))
+            ),
             "keys": sorted(tuple(r) for r in conn.execute(select(notification_keys))),
             "checks": sorted(tuple(r) for r in conn.execute(select(communication_checks))),
-        }  # fmt: skip
+        }
 
 
 @pytest.fixture
@@ -88,9 +89,18 @@ def jp_history(network, kit):  # type: ignore[no-untyped-def]
     (hotline,) = us.append([kit.hotline("JP", "for JP")])
     pull(jp, kit.pin(jp, us), kit.MemoryLog(us, "JP"))  # JP receipts it
     receipts.acknowledge(jp, hotline.ref, "duty", "on it", now_ms())
-    alert = lifecycle.notify(jp, status="Exercise", audience="US", category="geo.earthquake",
-                             severity="Severe", urgency="Immediate", certainty="Observed",
-                             headline="M6", areas=[AREA], details={"magnitude": "6.0"}).written  # fmt: skip
+    alert = lifecycle.notify(
+        jp,
+        status="Exercise",
+        audience="US",
+        category="geo.earthquake",
+        severity="Severe",
+        urgency="Immediate",
+        certainty="Observed",
+        headline="M6",
+        areas=[AREA],
+        details={"magnitude": "6.0"},
+    ).written
     lifecycle.answer(jp, alert.ref, msg_type="Cancel")
     kit.pin(jp, kr)
     (sent,) = jp.append([checks.check_draft(jp, "KR", jp.context().policy.document)])
@@ -113,10 +123,14 @@ def test_a_lost_database_comes_back_from_two_mirrors_and_the_log_continues(jp_hi
         assert report.indexed == {"receipts": 2, "notification_keys": 2, "communication_checks": 1}
         assert derived(restored) == before
         with restored.store.read() as conn:
-            items = [(e.leaf, Body(e.salt or b"", e.body or b"")) for e in
-                     logs.iter_log(conn, "JP")]  # fmt: skip
-            checked = verify_log(items, logs.all_checkpoints(conn, "JP"),
-                                 pinned_identity=restored.context().statement.identity)  # fmt: skip
+            items = [
+                (e.leaf, Body(e.salt or b"", e.body or b"")) for e in logs.iter_log(conn, "JP")
+            ]
+            checked = verify_log(
+                items,
+                logs.all_checkpoints(conn, "JP"),
+                pinned_identity=restored.context().statement.identity,
+            )
         assert checked.root == before["state"].root and checked.checkpoints >= 1
         (next_entry,) = restored.append([kit.check(9)])
         assert next_entry.seq == before["state"].size
@@ -126,7 +140,9 @@ def test_a_lost_database_comes_back_from_two_mirrors_and_the_log_continues(jp_hi
         restored.close()
 
 
-def test_a_body_one_mirror_lacks_comes_from_another_and_the_rest_are_reported(jp_history, kit) -> None:  # type: ignore[no-untyped-def]
+def test_a_body_one_mirror_lacks_comes_from_another_and_the_rest_are_reported(  # type: ignore[no-untyped-def]
+    jp_history, kit
+) -> None:
     nodes, before, _ = jp_history
     us, jp = nodes["US"], nodes["JP"]
     only_us = [contact(kit, us, mirror(jp, "US", kit))]  # KR alone reads the check sent to KR
@@ -144,7 +160,9 @@ def test_a_body_one_mirror_lacks_comes_from_another_and_the_rest_are_reported(jp
         restored.close()
 
 
-def test_mirrors_holding_two_histories_refuse_the_restore_and_store_nothing(jp_history, kit) -> None:  # type: ignore[no-untyped-def]
+def test_mirrors_holding_two_histories_refuse_the_restore_and_store_nothing(  # type: ignore[no-untyped-def]
+    jp_history, kit
+) -> None:
     nodes, before, _ = jp_history
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
     forked = mirror(jp, "KR", kit)
@@ -161,7 +179,9 @@ def test_mirrors_holding_two_histories_refuse_the_restore_and_store_nothing(jp_h
         restored.close()
 
 
-def test_a_checkpoint_beyond_every_mirror_refuses_since_appending_would_fork(jp_history, kit) -> None:  # type: ignore[no-untyped-def]
+def test_a_checkpoint_beyond_every_mirror_refuses_since_appending_would_fork(  # type: ignore[no-untyped-def]
+    jp_history, kit
+) -> None:
     nodes, _, _ = jp_history
     us, jp = nodes["US"], nodes["JP"]
     full = mirror(jp, "US", kit)
@@ -208,13 +228,17 @@ def test_a_mirror_serving_a_tampered_body_is_passed_over(jp_history, kit) -> Non
         restored.close()
 
 
-def test_a_mirror_serving_another_leaf_for_a_missing_body_is_passed_over_not_called_a_fork(jp_history, kit) -> None:  # type: ignore[no-untyped-def]
+def test_a_mirror_serving_another_leaf_for_a_missing_body_is_passed_over_not_called_a_fork(  # type: ignore[no-untyped-def]
+    jp_history, kit
+) -> None:
     nodes, _, _ = jp_history
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
     at_kr = mirror(jp, "KR", kit)
     sources = [contact(kit, us, mirror(jp, "US", kit)), contact(kit, kr, at_kr)]
     check = next(i for i, item in enumerate(at_kr.items) if parse_header(item.leaf).kind == "check")
-    at_kr.items[check] = type(at_kr.items[check])(at_kr.items[check - 1].leaf, at_kr.items[check].body)
+    at_kr.items[check] = type(at_kr.items[check])(
+        at_kr.items[check - 1].leaf, at_kr.items[check].body
+    )
     restored = open_for_restore(lose_database(jp))
     try:
         report = restore_from(restored, sources)  # no EquivocationError: no second checkpoint
@@ -248,7 +272,6 @@ def assert_nothing_stored(node: Node) -> None:
         assert logs.get_state(conn, node.party) is None
         assert list(logs.iter_log(conn, node.party)) == []
     assert peers.list_peers(node.store) == []
-
 
 
 def test_a_log_whose_identity_rotated_is_anchored_at_the_key_in_the_home(network, kit) -> None:  # type: ignore[no-untyped-def]

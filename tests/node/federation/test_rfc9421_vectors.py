@@ -49,21 +49,26 @@ B26_SIGNATURE = (
 
 
 def b26_request(signature: str = B26_SIGNATURE) -> IncomingRequest:
-    return IncomingRequest("POST", "https://example.com/foo?param=Value&Pet=dog", {
-        "host": "example.com",
-        "date": "Tue, 20 Apr 2021 02:07:55 GMT",
-        "content-type": "application/json",
-        "content-length": "18",
-        "signature-input": f"sig-b26={B26_PARAMS}",
-        "signature": f"sig-b26=:{signature}:",
-    })  # fmt: skip
+    return IncomingRequest(
+        "POST",
+        "https://example.com/foo?param=Value&Pet=dog",
+        {
+            "host": "example.com",
+            "date": "Tue, 20 Apr 2021 02:07:55 GMT",
+            "content-type": "application/json",
+            "content-length": "18",
+            "signature-input": f"sig-b26={B26_PARAMS}",
+            "signature": f"sig-b26=:{signature}:",
+        },
+    )
 
 
 def verifier() -> HTTPMessageVerifier:
     public = load_pem_public_key(B14_PUBLIC)
     assert isinstance(public, Ed25519PublicKey)
-    return HTTPMessageVerifier(signature_algorithm=algorithms.ED25519,
-                               key_resolver=_Keys({}, {"test-key-ed25519": public}))  # fmt: skip
+    return HTTPMessageVerifier(
+        signature_algorithm=algorithms.ED25519, key_resolver=_Keys({}, {"test-key-ed25519": public})
+    )
 
 
 def test_the_b14_key_signs_the_b26_signature_base_into_the_published_signature() -> None:
@@ -82,5 +87,6 @@ def test_the_b26_request_with_one_signature_bit_flipped_is_refused() -> None:
     raw = bytearray(base64.b64decode(B26_SIGNATURE))
     raw[0] ^= 1
     with pytest.raises(HTTPMessageSignaturesException):
-        verifier().verify(b26_request(base64.b64encode(bytes(raw)).decode()),
-                          max_age=dt.timedelta(days=365 * 100))  # fmt: skip
+        verifier().verify(
+            b26_request(base64.b64encode(bytes(raw)).decode()), max_age=dt.timedelta(days=365 * 100)
+        )

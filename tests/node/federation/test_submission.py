@@ -85,8 +85,9 @@ def test_unknown_origin_gets_404_and_forged_signature_403(pair) -> None:  # type
         submit(jp, submission.build_body(0, [], kr.checkpoint()[1]))  # KR is not pinned at JP
     size, note = us.checkpoint()
     origin = us.log.origin
-    forged = sign_checkpoint(Checkpoint(origin, size, b"\x01" * 32, 1), origin,
-                             kr.log.key("log").private)  # fmt: skip
+    forged = sign_checkpoint(
+        Checkpoint(origin, size, b"\x01" * 32, 1), origin, kr.log.key("log").private
+    )
     with pytest.raises(UntrustedCheckpointError) as caught:
         submit(jp, submission.build_body(0, [], forged))
     assert caught.value.http_status == 403
@@ -100,9 +101,16 @@ def test_old_beyond_the_checkpoint_is_a_bad_request(pair) -> None:  # type: igno
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"old\n\n", b"old 01\n\nx", b"old 1\nnot base64!\n\nx", b"old 1\nAAAA\n\nx",
-     b"new 1\n\nx", ("old 1\n" + "A" * 43 + "=\n" * 64 + "\nx").encode()],
-)  # fmt: skip
+    [
+        b"",
+        b"old\n\n",
+        b"old 01\n\nx",
+        b"old 1\nnot base64!\n\nx",
+        b"old 1\nAAAA\n\nx",
+        b"new 1\n\nx",
+        ("old 1\n" + "A" * 43 + "=\n" * 64 + "\nx").encode(),
+    ],
+)
 def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(BadSubmissionError):
         submit(pair["JP"], body)
@@ -111,7 +119,9 @@ def test_malformed_submissions_are_bad_requests(pair, body: bytes) -> None:  # t
 def test_accepted_submission_is_answered_with_a_cosignature_by_the_witness_key(pair) -> None:  # type: ignore[no-untyped-def]
     us, jp = pair["US"], pair["JP"]
     size, note = us.checkpoint()
-    _party, _hint, line = submission.receive(jp, submission.build_body(0, [], note), 1_700_000_123_456)
+    _party, _hint, line = submission.receive(
+        jp, submission.build_body(0, [], note), 1_700_000_123_456
+    )
     body = parse_note(note).text.encode()
     name = witness_name_for(jp.log.origin)
     assert verify_cosignature(body, line, name, jp.log.key("witness").public.raw) == 1_700_000_123
@@ -126,8 +136,9 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
     size, note = us.checkpoint()
     submit(jp, submission.build_body(0, [], note))
     origin = us.log.origin
-    other = sign_checkpoint(Checkpoint(origin, size, b"\x02" * 32, 1), origin,
-                            us.log.key("log").private)  # fmt: skip
+    other = sign_checkpoint(
+        Checkpoint(origin, size, b"\x02" * 32, 1), origin, us.log.key("log").private
+    )
     before = jp.size()
     with pytest.raises(EquivocationError) as caught:  # C2SP tlog-witness (2026): 422
         submit(jp, submission.build_body(size, [], other))
@@ -138,7 +149,9 @@ def test_two_roots_for_one_size_are_recorded_as_equivocation_and_hold_the_peer(p
         assert held is not None and held.startswith("equivocation")
         entry = logs.get_entry(conn, "JP", before)
     assert found.entry_seq == before and entry is not None and entry.kind == "evidence"
-    first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))
+    first, second = equivocation.verify(
+        equivocation.Evidence.from_dict(orjson.loads(found.evidence))
+    )
     assert first.size == second.size == size and first.root != second.root
 
 
@@ -146,8 +159,9 @@ def test_size_zero_checkpoint_with_a_root_from_a_new_peer_is_a_bad_request(pair)
     """A signed but malformed tree head (size 0, non-empty root) is refused, not asserted on."""
     us, jp = pair["US"], pair["JP"]
     origin = us.log.origin
-    empty_but_rooted = sign_checkpoint(Checkpoint(origin, 0, b"\x07" * 32, 1), origin,
-                                       us.log.key("log").private)  # fmt: skip
+    empty_but_rooted = sign_checkpoint(
+        Checkpoint(origin, 0, b"\x07" * 32, 1), origin, us.log.key("log").private
+    )
     with pytest.raises(BadSubmissionError, match="root of the empty tree") as caught:
         submit(jp, submission.build_body(0, [], empty_but_rooted))
     assert caught.value.http_status == 400

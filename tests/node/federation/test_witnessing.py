@@ -31,7 +31,9 @@ def witness(author: Node, witness_node: Node, now: int) -> None:
         proof = merkle.consistency_proof(
             old, size, lambda ids: logs.get_nodes(conn, author.party, ids)
         )
-    _party, _hint, line = submission.receive(witness_node, submission.build_body(old, proof, note), now)
+    _party, _hint, line = submission.receive(
+        witness_node, submission.build_body(old, proof, note), now
+    )
     name = witness_name_for(witness_node.log.origin)
     witnessing.keep_answer(author, note, line, name)
 
@@ -106,7 +108,9 @@ def test_a_checkpoint_of_a_fork_at_the_same_size_is_evidence(four, kit) -> None:
         assert found.entry_seq is not None  # the evidence is in JP's own log
         entry = logs.get_entry(conn, "JP", found.entry_seq)
     assert entry is not None and entry.kind == "evidence"
-    first, second = equivocation.verify(equivocation.Evidence.from_dict(orjson.loads(found.evidence)))
+    first, second = equivocation.verify(
+        equivocation.Evidence.from_dict(orjson.loads(found.evidence))
+    )
     assert first.size == second.size and first.root != second.root
 
 
@@ -162,8 +166,14 @@ def test_a_peers_evidence_entry_makes_this_node_hold_the_equivocator(four, kit) 
 def test_forged_evidence_in_a_peers_log_changes_nothing(four, kit) -> None:  # type: ignore[no-untyped-def]
     us, jp, kr = four["US"], four["JP"], four["KR"]
     _size, note = us.checkpoint()
-    body = {"type": "equivocation", "party": "US", "log_key": us.log.key("log").public.b64,
-            "checkpoints": [note, note], "proof": [], "detail": "not a fork at all"}  # fmt: skip
+    body = {
+        "type": "equivocation",
+        "party": "US",
+        "log_key": us.log.key("log").public.b64,
+        "checkpoints": [note, note],
+        "proof": [],
+        "detail": "not a fork at all",
+    }
     from parley.node.log import Draft
 
     jp.append([Draft("evidence", "Actual", body)])
@@ -180,8 +190,9 @@ def test_answers_kept_in_a_batch_keep_the_valid_and_name_the_refused(four, kit) 
     size, note = us.checkpoint()
     lines = {}
     for party in ("JP", "KR"):
-        _party, _hint, lines[party] = submission.receive(four[party], submission.build_body(0, [], note),
-                                                     T0)  # fmt: skip
+        _party, _hint, lines[party] = submission.receive(
+            four[party], submission.build_body(0, [], note), T0
+        )
     names = {party: witness_name_for(four[party].log.origin) for party in ("JP", "KR", "CN")}
     answers = [
         witnessing.Answer(note, lines["JP"], names["JP"]),

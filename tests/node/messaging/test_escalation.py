@@ -45,11 +45,19 @@ def fleet(tmp_path: Path) -> Iterator[Network]:
     made: list[Node] = []
 
     def build(*parties: str, **changes: Any) -> dict[str, Node]:
-        nodes = {p: Node.create(tmp_path / p.lower(), party=p, name=f"{p} centre",
-                                network=NETWORK) for p in parties}  # fmt: skip
+        nodes = {
+            p: Node.create(tmp_path / p.lower(), party=p, name=f"{p} centre", network=NETWORK)
+            for p in parties
+        }
         made.extend(nodes.values())
-        document = draft_policy(network=NETWORK, name="test", members=members_of(nodes.values()),
-                                created=now_ms(), version=2, deadline_scale=0.01)  # fmt: skip
+        document = draft_policy(
+            network=NETWORK,
+            name="test",
+            members=members_of(nodes.values()),
+            created=now_ms(),
+            version=2,
+            deadline_scale=0.01,
+        )
         adopt_by_all(nodes.values(), PolicyDocument.from_dict({**document.to_dict(), **changes}))
         return nodes
 
@@ -65,8 +73,7 @@ def sync(kit: type[Kit], receiver: Node, author: Node) -> None:
 
 
 def check(node: Node, to: Any = ALL) -> Draft:
-    body = {"nonce": "ab" * 16, "deadlines": deadlines_for(node.context().policy.document,
-                                                           "check")}  # fmt: skip
+    body = {"nonce": "ab" * 16, "deadlines": deadlines_for(node.context().policy.document, "check")}
     return Draft("check", "Exercise", body, to, None)
 
 
@@ -89,15 +96,18 @@ def test_out_of_bounds_deadline_attack_is_stored_header_only_with_an_observation
     us, jp = nodes["US"], nodes["JP"]
     stretched = {"to": "JP", "text": "answer whenever", "deadlines": {"acknowledged_within": 10**9}}
     missing = {"nonce": "cd" * 16}
-    (bad, no_deadlines, good) = us.append([
-        Draft("hotline", "Exercise", stretched, ("JP", "US"), None),
-        Draft("check", "Exercise", missing, ("JP", "US"), None),
-        check(us, ("JP", "US")),
-    ])  # fmt: skip
+    (bad, no_deadlines, good) = us.append(
+        [
+            Draft("hotline", "Exercise", stretched, ("JP", "US"), None),
+            Draft("check", "Exercise", missing, ("JP", "US"), None),
+            check(us, ("JP", "US")),
+        ]
+    )
     sync(kit, jp, us)
     with jp.store.read() as conn:
-        held = {seq: logs.get_entry(conn, "US", seq) for seq in (bad.seq, no_deadlines.seq,
-                                                                 good.seq)}  # fmt: skip
+        held = {
+            seq: logs.get_entry(conn, "US", seq) for seq in (bad.seq, no_deadlines.seq, good.seq)
+        }
         mine = [parse_header(e.leaf) for e in logs.iter_log(conn, "JP")]
     for seq in (bad.seq, no_deadlines.seq):
         assert held[seq].flag == EntryFlag.DEADLINE_BOUNDS and held[seq].body is None  # type: ignore[union-attr]
@@ -118,8 +128,9 @@ def test_a_missed_acknowledgement_escalates_once_then_shows_late(fleet, kit) -> 
     us, jp = nodes["US"], nodes["JP"]
     from parley.node import webhooks
 
-    webhooks.add(us.store, "http://127.0.0.1:9/hook", ["deadline.missed", "deadline.late"],
-                 now_ms())  # fmt: skip
+    webhooks.add(
+        us.store, "http://127.0.0.1:9/hook", ["deadline.missed", "deadline.late"], now_ms()
+    )
     quick = {
         "nonce": "ef" * 16,
         "deadlines": {"delivered_within": 3_000, "acknowledged_within": 3_600},
@@ -175,14 +186,20 @@ def test_an_inquiry_is_answered_by_a_reply_not_by_an_acknowledgement(fleet, kit)
     sync(kit, jp, us)
     receipts.acknowledge(jp, inquiry.ref, "duty", None, now_ms())
     sync(kit, us, jp)
-    (ack,) = [c for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
-              if c.clock == "acknowledged"]  # fmt: skip
+    (ack,) = [
+        c
+        for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
+        if c.clock == "acknowledged"
+    ]
     assert ack.state == "pending" and ack.within == 600_000
     answer = inquiries.reply(jp, inquiry.ref, "Yes, an exercise.", now_ms())
     assert answer.audience == ("JP", "US") and answer.status == inquiry.status
     sync(kit, us, jp)
-    (ack,) = [c for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
-              if c.clock == "acknowledged"]  # fmt: skip
+    (ack,) = [
+        c
+        for c in deadlines.entry_clocks(us, inquiry.ref, now_ms()).clocks
+        if c.clock == "acknowledged"
+    ]
     assert ack.state == "met" and ack.answer is not None and ack.answer.ref == answer.ref
 
 
@@ -255,15 +272,21 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
     for path in paths:
         reader = export.ExportReader(path)
         report = verify_log(reader.entries(), reader.notes())
-        items = [(parse_header(leaf), None if body is None else body.value())
-                 for leaf, body in reader.entries()]  # fmt: skip
+        items = [
+            (parse_header(leaf), None if body is None else body.value())
+            for leaf, body in reader.entries()
+        ]
         logs_read.append(items)
         notes[report.party] = list(reader.notes())
         entry_times[report.party] = [header.time for header, _value in items]
-        statements[report.party] = [KeyStatement.from_body(value) for header, value in items
-                                    if header.kind == "key"]  # fmt: skip
-        policies += [SignedPolicy.from_body(value).document for header, value in items
-                     if header.kind == "policy" and value is not None]  # fmt: skip
+        statements[report.party] = [
+            KeyStatement.from_body(value) for header, value in items if header.kind == "key"
+        ]
+        policies += [
+            SignedPolicy.from_body(value).document
+            for header, value in items
+            if header.kind == "policy" and value is not None
+        ]
     members = {document.hash: [m.party for m in document.members] for document in policies}
     policy = max(policies, key=lambda document: document.version)
     times = witnessed_times(notes, statements, policy, entry_times)
@@ -278,17 +301,32 @@ def records_from_exports(paths: list[Path]) -> tuple[list[formula.Sent], list[fo
             if header.kind in {"check", "hotline", "inquiry", "reply", "notification"}:
                 named = members[header.policy] if header.audience == ALL else header.audience
                 stated = (value or {}).get("deadlines") or {}
-                sent.append(formula.Sent(
-                    header.ref, tuple(sorted(p for p in named if p != header.party)),
-                    witnessed(header.party, header.seq),
-                    {"delivered": stated.get("delivered_within"),
-                     "acknowledged": stated.get("acknowledged_within")},
-                    header.audience == ALL and header.tlp == "CLEAR"))  # fmt: skip
+                sent.append(
+                    formula.Sent(
+                        header.ref,
+                        tuple(sorted(p for p in named if p != header.party)),
+                        witnessed(header.party, header.seq),
+                        {
+                            "delivered": stated.get("delivered_within"),
+                            "acknowledged": stated.get("acknowledged_within"),
+                        },
+                        header.audience == ALL and header.tlp == "CLEAR",
+                    )
+                )
             if header.kind == "receipt" and value is not None:
-                answers.append((value["entry"], header.party, value["type"],
-                                witnessed(header.party, header.seq)))  # fmt: skip
-    kept = [formula.Answered(e["ref"], party, kind, w) for e, party, kind, w in answers
-            if leaf_hashes.get(e["ref"]) == e["leaf_hash"]]  # fmt: skip
+                answers.append(
+                    (
+                        value["entry"],
+                        header.party,
+                        value["type"],
+                        witnessed(header.party, header.seq),
+                    )
+                )
+    kept = [
+        formula.Answered(e["ref"], party, kind, w)
+        for e, party, kind, w in answers
+        if leaf_hashes.get(e["ref"]) == e["leaf_hash"]
+    ]
     return sent, kept
 
 
@@ -303,10 +341,16 @@ def cosign_held(holder: Node, party: str, witnesses: list[Node], at: int) -> Non
     lines = []
     for offset, witness in enumerate(witnesses):
         with witness.store.write() as conn:
-            lines.append(witnessing.cosign_checkpoint(witness, conn, party, checkpoint, note,
-                                                      at + offset * 1000))  # fmt: skip
-    log_key = (holder.log.key("log").public.raw if party == holder.party
-               else peers.get_peer(holder.store, party).log_key.raw)  # fmt: skip
+            lines.append(
+                witnessing.cosign_checkpoint(
+                    witness, conn, party, checkpoint, note, at + offset * 1000
+                )
+            )
+    log_key = (
+        holder.log.key("log").public.raw
+        if party == holder.party
+        else peers.get_peer(holder.store, party).log_key.raw
+    )
     report = gossip.consider(holder, party, add_signature_lines(note, lines), log_key, "test")
     assert report.equivocations == []
 
@@ -321,9 +365,17 @@ def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
     document = us.context().policy.document
     public = {"nonce": "01" * 16, "deadlines": deadlines_for(document, "check")}
     broadcast, _public = us.append([check(us), Draft("check", "Exercise", public, ALL, "CLEAR")])
-    (hotline,) = us.append([Draft("hotline", "Exercise", {"to": "JP", "text": "hello",
-                                             "deadlines": deadlines_for(document, "hotline")},
-                     ("JP", "US"), None)])  # fmt: skip
+    (hotline,) = us.append(
+        [
+            Draft(
+                "hotline",
+                "Exercise",
+                {"to": "JP", "text": "hello", "deadlines": deadlines_for(document, "hotline")},
+                ("JP", "US"),
+                None,
+            )
+        ]
+    )
     for peer in (jp, kr):
         kit.pin(us, peer)  # US checks its peers' cosignatures with their pinned witness keys
     start = now_ms()
@@ -351,8 +403,7 @@ def test_compliance_recomputed_from_log_exports_equals_parley_compliance(
     run_cli("verify", "log", str(paths[0]), home=us.home.path)  # cosignature lines break nothing
     sent, answers = records_from_exports(paths)
     assert formula.scoreboard(sent, answers, shown["as_of"]) == shown["parties"]
-    public_shown = json.loads(run_cli("compliance", "--json", "--public",
-                                      home=us.home.path).stdout)  # fmt: skip
+    public_shown = json.loads(run_cli("compliance", "--json", "--public", home=us.home.path).stdout)
     assert public_shown["parties"]["JP"]["delivered"]["answers"] == 1
     assert (
         formula.scoreboard(sent, answers, public_shown["as_of"], public_only=True)
@@ -372,9 +423,13 @@ def test_a_hotline_message_unacknowledged_past_its_deadline_escalates(fleet, kit
     within = deadlines_for(jp.context().policy.document, "hotline")["acknowledged_within"]
     body = Body(*_stored_body(jp, sent.seq)).value()
     assert body["deadlines"]["acknowledged_within"] == within
+
     def missed() -> set[tuple[str, str]]:
-        return {(e["data"]["entry"], e["data"]["clock"])
-                for e in events(jp) if e["event"] == "deadline.missed"}  # fmt: skip
+        return {
+            (e["data"]["entry"], e["data"]["clock"])
+            for e in events(jp)
+            if e["event"] == "deadline.missed"
+        }
 
     assert deadlines.run_round(jp, sent.time + 1) == []
     deadlines.run_round(jp, sent.time + within - 1)  # only the delivered clock may have run out
@@ -392,9 +447,10 @@ def _stored_body(node: Node, seq: int) -> tuple[bytes, bytes]:
 
 def assistance(node: Node, kind: str, to: Any, refers_to: Any = None) -> Draft:
     body: dict[str, Any] = {
-        "type": kind, "resources": [{"kind": "vaccine", "quantity": "20000", "unit": "dose"}],
+        "type": kind,
+        "resources": [{"kind": "vaccine", "quantity": "20000", "unit": "dose"}],
         "deadlines": deadlines_for(node.context().policy.document, "assistance"),
-    }  # fmt: skip
+    }
     if refers_to is not None:
         body["refers_to"] = refers_to
     return Draft("assistance", "Exercise", body, to, None)
@@ -415,13 +471,19 @@ def test_accepting_or_declining_an_offer_answers_its_acknowledgement_clock(
     (reply,) = cn.append([assistance(cn, answer, ("CN", "JP"), named)])
     sync(kit, jp, cn)
     later = now_ms() + 3_600_000  # long past every deadline of the offer
-    (ack,) = [c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks
-              if c.clock == "acknowledged"]  # fmt: skip
+    (ack,) = [
+        c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks if c.clock == "acknowledged"
+    ]
     assert ack.state == "met" and ack.answer is not None and ack.answer.ref == reply.ref
     deadlines.run_round(jp, later)
     assert clock_rows(jp)[(offer.ref, "CN", "acknowledged")] == "met"
-    assert not [e for e in events(jp) if e["event"] == "deadline.missed"
-                and e["data"]["entry"] == offer.ref and e["data"]["clock"] == "acknowledged"]
+    assert not [
+        e
+        for e in events(jp)
+        if e["event"] == "deadline.missed"
+        and e["data"]["entry"] == offer.ref
+        and e["data"]["clock"] == "acknowledged"
+    ]
     assert offer.ref not in {row["entry"] for row in clock_views.open_clocks(jp, later)}
     figures = compliance.scoreboard(jp, later)["parties"]["CN"]["acknowledged"]
     assert (figures["met"], figures["missed"]) == (1, 0)
@@ -453,8 +515,9 @@ def test_an_assistance_status_does_not_answer_the_offer_it_names(fleet, kit) -> 
     cn.append([assistance(cn, "accept", ("CN", "JP"), wrong)])
     sync(kit, jp, cn)
     later = now_ms() + 3_600_000
-    (ack,) = [c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks
-              if c.clock == "acknowledged"]  # fmt: skip
+    (ack,) = [
+        c for c in deadlines.entry_clocks(jp, offer.ref, later).clocks if c.clock == "acknowledged"
+    ]
     assert ack.state == "missed"
 
 

@@ -57,19 +57,25 @@ def test_a_phrase_is_signed_with_canonical_params_catalogue_hash_rendering_and_d
     assert header.audience == ("CN", "JP") and header.tlp == "AMBER"
     assert body["params"] == {"unit": "Kirishima", "course": "045", "speed": "12.0"}
     assert body["catalogue"] == phrases.catalogue_hash()
-    assert body["rendering"] == {"lang": "ja", "text": "Kirishimaは針路045°、速力12.0ノットで航行中です。"}
+    assert body["rendering"] == {
+        "lang": "ja",
+        "text": "Kirishimaは針路045°、速力12.0ノットで航行中です。",
+    }
     document = jp.context().policy.document
     bounds = document.deadline("hotline")
     assert bounds is not None
-    assert body["deadlines"] == {"delivered_within": bounds.delivered_within.default,
-                                 "acknowledged_within": bounds.acknowledged_within.default}
+    assert body["deadlines"] == {
+        "delivered_within": bounds.delivered_within.default,
+        "acknowledged_within": bounds.acknowledged_within.default,
+    }
     assert "text" not in body and "in_reply_to" not in body
 
 
 def test_free_text_and_an_explicit_language_and_tlp(network: Any) -> None:
     jp = network("JP", "CN")["JP"]
-    ref = send(jp, "CN", phrase="ack.received", text="[bold]as written[/bold]", lang="en",
-               tlp="RED")
+    ref = send(
+        jp, "CN", phrase="ack.received", text="[bold]as written[/bold]", lang="en", tlp="RED"
+    )
     header, body = stored_body(jp, ref)
     assert header.tlp == "RED"
     assert body["rendering"] == {"lang": "en", "text": "Your message is received."}
@@ -83,15 +89,18 @@ def test_free_text_and_an_explicit_language_and_tlp(network: Any) -> None:
         ({"to": "US", "text": "x"}, PolicyError, "not a member"),
         ({"to": "CN"}, InvalidEntryError, "--phrase or --text"),
         ({"to": "CN", "text": "x", "params": {"a": "1"}}, InvalidEntryError, "--param needs"),
-        ({"to": "CN", "phrase": "nav.course-speed", "params": {**COURSE, "course": "360"}},
-         phrases.PhraseError, "'course' (bearing): 360 is outside 0-359"),
+        (
+            {"to": "CN", "phrase": "nav.course-speed", "params": {**COURSE, "course": "360"}},
+            phrases.PhraseError,
+            "'course' (bearing): 360 is outside 0-359",
+        ),
         ({"to": "CN", "phrase": "nav.no-such-phrase"}, phrases.PhraseError, "not in the catalogue"),
         ({"to": "CN", "phrase": "ack.received", "lang": "fr"}, InvalidEntryError, "--lang"),
         ({"to": "CN", "text": "x", "tlp": "CLEAR"}, InvalidEntryError, "CLEAR"),
         ({"to": "CN", "text": "x", "reply_to": "JP:0"}, InvalidEntryError, "not a hotline"),
         ({"to": "CN", "text": "x", "reply_to": "CN:99"}, ParleyError, "holds no such entry"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_message_is_refused_and_nothing_is_appended(
     network: Any, fields: dict[str, Any], error: type[Exception], words: str
 ) -> None:
@@ -129,7 +138,11 @@ def test_each_side_reads_the_phrase_in_its_own_language_next_to_the_signed_one(
     deliver(kit, cn, jp)
     sent, reply = hotline.conversation(jp, "CN")
     assert (sent.ref, sent.direction, reply.ref, reply.direction) == (
-        asked, "sent", answered, "received")
+        asked,
+        "sent",
+        answered,
+        "received",
+    )
     assert reply.local == hotline.Rendered("ja", "要請に従います。")
     assert reply.signed == hotline.Rendered("zh", "我方将照办。")
     assert reply.in_reply_to == asked
@@ -144,8 +157,14 @@ def test_a_differing_catalogue_is_named_and_the_signed_rendering_is_kept(
     nodes = network("JP", "CN")
     jp, cn = nodes["JP"], nodes["CN"]
     deadlines = {"acknowledged_within": 3000}
-    older = {"to": "CN", "phrase": "ack.received", "params": {}, "catalogue": "0" * 64,
-             "rendering": {"lang": "ja", "text": "受領"}, "deadlines": deadlines}
+    older = {
+        "to": "CN",
+        "phrase": "ack.received",
+        "params": {},
+        "catalogue": "0" * 64,
+        "rendering": {"lang": "ja", "text": "受領"},
+        "deadlines": deadlines,
+    }
     unknown = {**older, "phrase": "ack.from-a-later-catalogue"}
     jp.append([Draft("hotline", "Exercise", body, ("CN", "JP"), None) for body in (older, unknown)])
     deliver(kit, jp, cn)
@@ -193,7 +212,12 @@ def test_the_node_language_defaults_by_party_and_follows_parley_toml(tmp_path: P
         return NodeConfig(party, "centre", "parley-test", "sqlite://", lang=lang)
 
     assert [config(p).language for p in ("JP", "CN", "KR", "RU", "US")] == [
-        "ja", "zh", "ko", "ru", "en"]
+        "ja",
+        "zh",
+        "ko",
+        "ru",
+        "en",
+    ]
     assert config("JP", "en-GB").language == "en-GB"
     home = NodeHome(tmp_path / "jp")
     home.create(config("JP", "zh-Hant"))
@@ -202,5 +226,3 @@ def test_the_node_language_defaults_by_party_and_follows_parley_toml(tmp_path: P
     home.config_path.write_text(home.config_path.read_text().replace("zh-Hant", "../x"))
     with pytest.raises(ParleyError, match="not a language tag"):
         home.load_config()
-
-

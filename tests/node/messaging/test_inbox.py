@@ -26,11 +26,18 @@ def sync(kit: type[Kit], receiver: Node, author: Node) -> None:
 
 def notification(author: Node, headline: str, category: str = "geo.earthquake") -> Draft:
     body = new_notification(
-        category=category, identifier=f"id-{headline}", sender=f"{author.party}@parley-test",
-        sent_ms=now_ms() // 1000 * 1000, status="Exercise", headline=headline,
-        urgency="Immediate", severity="Severe", certainty="Observed", areas=[],
+        category=category,
+        identifier=f"id-{headline}",
+        sender=f"{author.party}@parley-test",
+        sent_ms=now_ms() // 1000 * 1000,
+        status="Exercise",
+        headline=headline,
+        urgency="Immediate",
+        severity="Severe",
+        certainty="Observed",
+        areas=[],
         deadlines={"delivered_within": 3000, "acknowledged_within": 36000},
-    )  # fmt: skip
+    )
     return Draft("notification", "Exercise", body, ALL, None)
 
 
@@ -43,8 +50,9 @@ def test_the_inbox_lists_what_other_parties_addressed_to_this_party_newest_first
 ) -> None:
     nodes = network("US", "JP", "KR")
     us, jp = nodes["US"], nodes["JP"]
-    first, _to_kr, last = us.append([kit.hotline("JP", "first"), kit.hotline("KR", "not for JP"),
-                                     kit.check(1)])  # fmt: skip
+    first, _to_kr, last = us.append(
+        [kit.hotline("JP", "first"), kit.hotline("KR", "not for JP"), kit.check(1)]
+    )
     jp.append([kit.hotline("US", "our own")])
     sync(kit, jp, us)
 
@@ -53,7 +61,11 @@ def test_the_inbox_lists_what_other_parties_addressed_to_this_party_newest_first
     assert refs(page) == [last.ref, first.ref]
     hotline = page.items[1]
     assert (hotline.kind, hotline.author, hotline.status, hotline.tlp) == (
-        "hotline", "US", "Exercise", "AMBER")
+        "hotline",
+        "US",
+        "Exercise",
+        "AMBER",
+    )
     assert hotline.summary == "first" and hotline.body_held and hotline.flag is None
     assert hotline.receipt == "delivered"
 
@@ -69,8 +81,7 @@ def test_an_inbox_item_shows_its_running_clock_until_this_node_acknowledges(
 
     (item,) = inbox.listing(jp, now).items
     (clock,) = item.clocks
-    assert (clock["clock"], clock["state"], clock["remaining"]) == ("acknowledged", "pending",
-                                                                   2000)  # fmt: skip
+    assert (clock["clock"], clock["state"], clock["remaining"]) == ("acknowledged", "pending", 2000)
 
     receipts.acknowledge(jp, sent.ref, "duty", None, now)
     (item,) = inbox.listing(jp, now + 10).items
@@ -82,8 +93,9 @@ def test_the_inbox_filters_by_author_kind_status_category_and_unacknowledged(
 ) -> None:
     nodes = network("US", "JP", "KR")
     us, jp, kr = nodes["US"], nodes["JP"], nodes["KR"]
-    (quake, tsunami) = us.append([notification(us, "Quake"),
-                                  notification(us, "Wave", "geo.tsunami")])  # fmt: skip
+    (quake, tsunami) = us.append(
+        [notification(us, "Quake"), notification(us, "Wave", "geo.tsunami")]
+    )
     (call,) = kr.append([kit.hotline("JP", "call me")])
     sync(kit, jp, us)
     sync(kit, jp, kr)
@@ -92,12 +104,18 @@ def test_the_inbox_filters_by_author_kind_status_category_and_unacknowledged(
 
     assert refs(inbox.listing(jp, now, inbox.Filters(party="KR"))) == [call.ref]
     assert refs(inbox.listing(jp, now, inbox.Filters(kind="notification"))) == [
-        tsunami.ref, quake.ref]
+        tsunami.ref,
+        quake.ref,
+    ]
     assert refs(inbox.listing(jp, now, inbox.Filters(category="geo.tsunami"))) == [tsunami.ref]
     assert refs(inbox.listing(jp, now, inbox.Filters(unacknowledged=True))) == [
-        call.ref, tsunami.ref]
+        call.ref,
+        tsunami.ref,
+    ]
     assert refs(inbox.listing(jp, now, inbox.Filters(status="Actual"))) == []
-    summaries = [i.summary for i in inbox.listing(jp, now, inbox.Filters(kind="notification")).items]
+    summaries = [
+        i.summary for i in inbox.listing(jp, now, inbox.Filters(kind="notification")).items
+    ]
     assert summaries == ["[EXERCISE] Wave", "[EXERCISE] Quake"]
 
 

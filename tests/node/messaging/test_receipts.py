@@ -46,8 +46,9 @@ def test_waiting_returns_as_soon_as_every_addressee_has_delivered(network, kit) 
             sync(kit, us, jp)
 
     fake = FakeTime(receipt_arrives)
-    header, rows, reached = receipts.await_status(us, sent.ref, "delivered", 30,
-                                                  clock=fake.clock, sleep=fake.sleep)  # fmt: skip
+    header, rows, reached = receipts.await_status(
+        us, sent.ref, "delivered", 30, clock=fake.clock, sleep=fake.sleep
+    )
     assert reached and header.ref == sent.ref
     assert [(r.party, r.status) for r in rows] == [("JP", "delivered")]
     assert fake.sleeps == 3  # no longer than it took
@@ -61,8 +62,9 @@ def test_waiting_ends_at_the_timeout_and_says_who_has_not_answered(network, kit)
     sync(kit, us, jp)
     fake = FakeTime()
 
-    _, rows, reached = receipts.await_status(us, sent.ref, "acknowledged", 5,
-                                             clock=fake.clock, sleep=fake.sleep)  # fmt: skip
+    _, rows, reached = receipts.await_status(
+        us, sent.ref, "acknowledged", 5, clock=fake.clock, sleep=fake.sleep
+    )
 
     assert not reached and [(r.party, r.status) for r in rows] == [("JP", "delivered")]
     assert 5 <= fake.now < 5.3

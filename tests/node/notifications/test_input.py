@@ -19,16 +19,31 @@ def test_officer_input_is_read_by_the_kind_of_each_field(tmp_path: Path) -> None
     with pytest.raises(InvalidEntryError, match="not like"):
         parse_when("+6 hours", now)
     geojson = tmp_path / "bay.geojson"
-    geojson.write_text(json.dumps({"type": "Polygon", "coordinates": [
-        [[139.7, 35.5], [139.9, 35.5], [139.9, 35.7], [139.7, 35.5]]]}))  # fmt: skip
+    geojson.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [[[139.7, 35.5], [139.9, 35.5], [139.9, 35.7], [139.7, 35.5]]],
+            }
+        )
+    )
     assert area_option(geojson, None, None)["desc"] == "bay"
     assert area_option(None, "35.6,139.8,10", "Bay")["circles"][0]["radius_km"] == "10"
     with pytest.raises(InvalidEntryError, match="--area FILE.geojson or --circle"):
         area_option(geojson, "35.6,139.8,10", None)
-    details = parse_details("military.launch-notice", [
-        "vehicle=space-launch-vehicle", "window_start=+30h", "window_end=+31h",
-        "launch_area=30.4,130.9,5", f"hazard_areas=28,132,50;@{geojson}",
-        "hazard_areas=27,133,40", "azimuth_deg=95.5"], now)  # fmt: skip
+    details = parse_details(
+        "military.launch-notice",
+        [
+            "vehicle=space-launch-vehicle",
+            "window_start=+30h",
+            "window_end=+31h",
+            "launch_area=30.4,130.9,5",
+            f"hazard_areas=28,132,50;@{geojson}",
+            "hazard_areas=27,133,40",
+            "azimuth_deg=95.5",
+        ],
+        now,
+    )
     assert details["window_start"] == now + 30 * 3_600_000
     assert len(details["hazard_areas"]) == 3 and details["azimuth_deg"] == "95.5"
     with pytest.raises(InvalidEntryError, match="magnitude.*not a decimal"):
@@ -37,8 +52,16 @@ def test_officer_input_is_read_by_the_kind_of_each_field(tmp_path: Path) -> None
         parse_details("geo.earthquake", ["colour=red"], now)
 
 
-@pytest.mark.parametrize(("text", "ms"), [("+500ms", 500), ("+90s", 90_000), ("+1w", 604_800_000),
-                                          ("+1h30m", 5_400_000), ("+P1DT12H", 129_600_000)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        ("+500ms", 500),
+        ("+90s", 90_000),
+        ("+1w", 604_800_000),
+        ("+1h30m", 5_400_000),
+        ("+P1DT12H", 129_600_000),
+    ],
+)
 def test_relative_times_read_durations_by_the_one_duration_grammar(text: str, ms: int) -> None:
     assert parse_when(text, 1_000) == 1_000 + ms
 

@@ -50,8 +50,14 @@ def node(tmp_path: Path) -> Iterator[Node]:
     created.close()
 
 
-def cap_alert(identifier: str, *, msg_type: str = "Alert", references: str | None = None,
-              status: str = "Actual", event: str = "Tsunami") -> bytes:  # fmt: skip
+def cap_alert(
+    identifier: str,
+    *,
+    msg_type: str = "Alert",
+    references: str | None = None,
+    status: str = "Actual",
+    event: str = "Tsunami",
+) -> bytes:
     refs = f"<references>{references}</references>" if references else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
@@ -83,9 +89,12 @@ def adopt(node: Node, **changes: Any) -> None:
     """Adopt a new single-member policy with ``changes`` to the drafted document."""
     current = node.context().policy.document
     drafted = draft_policy(
-        network=node.network, name="changed", version=current.version + 1, created=now_ms(),
+        network=node.network,
+        name="changed",
+        version=current.version + 1,
+        created=now_ms(),
         members=[m.model_dump() for m in current.members],
-    )  # fmt: skip
+    )
     document = PolicyDocument.from_dict({**drafted.to_dict(), **changes})
     signed = SignedPolicy(document, {})
     signed.add(document.sign(node.party, node.identity()))
@@ -107,12 +116,15 @@ def test_deadline_classes_cover_every_category() -> None:
 def test_reimport_gives_the_same_refs_and_appends_nothing(
     tmp_path: Path, database: str | None
 ) -> None:
-    node = Node.create(tmp_path / "kr", party="KR", name="KR centre", network="parley-test",
-                       database=database)  # fmt: skip
+    node = Node.create(
+        tmp_path / "kr", party="KR", name="KR centre", network="parley-test", database=database
+    )
     files = [(p.name, p.read_bytes()) for p in sorted((CAP / "real_1.1").iterdir())]
     reference = "jma@example.jp,T-1,2027-03-11T14:46:00+09:00"
-    files += [("a.xml", cap_alert("T-1")),
-              ("u.xml", cap_alert("T-2", msg_type="Update", references=reference))]  # fmt: skip
+    files += [
+        ("a.xml", cap_alert("T-1")),
+        ("u.xml", cap_alert("T-2", msg_type="Update", references=reference)),
+    ]
     first = imported(node, *files)
     size = node.size()
     again = imported(node, *files)
@@ -135,8 +147,10 @@ def test_deadlines_come_from_the_policy_class(node: Node) -> None:
     body = body_at(node, result.notifications[0].ref)
     bounds = node.context().policy.document.deadline("disaster")
     assert bounds is not None
-    assert body["deadlines"] == {"delivered_within": bounds.delivered_within.default,
-                                 "acknowledged_within": bounds.acknowledged_within.default}  # fmt: skip
+    assert body["deadlines"] == {
+        "delivered_within": bounds.delivered_within.default,
+        "acknowledged_within": bounds.acknowledged_within.default,
+    }
 
 
 def test_a_bad_file_in_a_batch_costs_only_itself(node: Node) -> None:
@@ -182,8 +196,9 @@ def test_an_update_is_linked_to_the_alert_it_references(node: Node) -> None:
     (alert_result, update_result) = imported(node, ("a.xml", cap_alert("T-1")), ("u.xml", update))
     alert_ref = alert_result.notifications[0].ref
     body = body_at(node, update_result.notifications[0].ref)
-    assert body["references"] == [{"ref": alert_ref,
-                                   "leaf_hash": alert_result.notifications[0].leaf_hash}]  # fmt: skip
+    assert body["references"] == [
+        {"ref": alert_ref, "leaf_hash": alert_result.notifications[0].leaf_hash}
+    ]
     state, links = lifecycle.incident_state(node, update_result.notifications[0].ref)
     assert [link.ref for link in links] == [alert_ref, update_result.notifications[0].ref]
     assert state["state"] == "active" and state["updates"] == 1
@@ -191,8 +206,9 @@ def test_an_update_is_linked_to_the_alert_it_references(node: Node) -> None:
 
 def test_exercise_drafts_are_rewritten_and_lose_the_real_signed_xml(node: Node) -> None:
     data = (CAP / "real_1.2" / "eccc_canada_signed_update.cap").read_bytes()
-    (draft,) = notification_drafts_from_cap(node, data, status="Exercise", audience=["KR"],
-                                            tlp=None, category=None)  # fmt: skip
+    (draft,) = notification_drafts_from_cap(
+        node, data, status="Exercise", audience=["KR"], tlp=None, category=None
+    )
     assert isinstance(draft, Draft)
     assert draft.status == "Exercise" and draft.body["status"] == "Exercise"
     assert draft.audience == ("JP", "KR")
@@ -201,8 +217,9 @@ def test_exercise_drafts_are_rewritten_and_lose_the_real_signed_xml(node: Node) 
     assert b"<status>Exercise</status>" in exported and b"Signature" not in exported
     assert b"EXERCISE" in exported
     node.append([draft])  # the runner appends the drafts itself
-    (kept,) = notification_drafts_from_cap(node, data, status=None, audience=None, tlp=None,
-                                           category="met.winter")  # fmt: skip
+    (kept,) = notification_drafts_from_cap(
+        node, data, status=None, audience=None, tlp=None, category="met.winter"
+    )
     assert kept.status == "Actual" and "xml" in kept.body["source"]
 
 
@@ -210,8 +227,10 @@ def _certificate_key(data: bytes) -> bytes:
     cert = etree.fromstring(data).find(f".//{{{DS}}}X509Certificate")
     assert cert is not None and cert.text
     der = base64.b64decode("".join(cert.text.split()))
-    return x509.load_der_x509_certificate(der).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return (
+        x509.load_der_x509_certificate(der)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -222,12 +241,15 @@ def test_signed_cap_is_verified_with_the_configured_key(node: Node) -> None:
     assert ok.error is None and any("SHA-1" in w for w in ok.warnings)
     tampered = data.replace(b"<headline>", b"<headline>FORGED ", 1)
     unsigned = cap_alert("T-9")
-    other = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    other = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     size = node.size()
-    refused = imported(node, ("tampered.cap", tampered), ("unsigned.xml", unsigned),
-                       cap_signer_key=key)  # fmt: skip
+    refused = imported(
+        node, ("tampered.cap", tampered), ("unsigned.xml", unsigned), cap_signer_key=key
+    )
     wrong = imported(node, ("signed.cap", data), cap_signer_key=other)
     assert all(r.error is not None and r.error.exit_code == 3 for r in [*refused, *wrong])
     assert "no XML-DSig signature" in str(refused[1].error)
@@ -237,25 +259,36 @@ def test_signed_cap_is_verified_with_the_configured_key(node: Node) -> None:
 def test_regime_errors_refuse_and_warnings_are_reported(node: Node) -> None:
     adopt(node, regime=DEFAULT_REGIME)
     now = now_ms()
-    launch = {"vehicle": "space-launch-vehicle", "window_start": now + 2 * HOUR,
-              "window_end": now + 5 * HOUR,
-              "launch_area": {"desc": "pad", "circles": [{"center": ["130.9", "30.4"],
-                                                          "radius_km": "5"}]},
-              "hazard_areas": [{"desc": "drop", "circles": [{"center": ["132", "28"],
-                                                            "radius_km": "50"}]}]}  # fmt: skip
+    launch = {
+        "vehicle": "space-launch-vehicle",
+        "window_start": now + 2 * HOUR,
+        "window_end": now + 5 * HOUR,
+        "launch_area": {
+            "desc": "pad",
+            "circles": [{"center": ["130.9", "30.4"], "radius_km": "5"}],
+        },
+        "hazard_areas": [
+            {"desc": "drop", "circles": [{"center": ["132", "28"], "radius_km": "50"}]}
+        ],
+    }
     fields: dict[str, Any] = {
-        "category": "military.launch-notice", "severity": "Moderate", "urgency": "Future",
-        "certainty": "Likely", "headline": "Launch notice", "details": launch,
+        "category": "military.launch-notice",
+        "severity": "Moderate",
+        "urgency": "Future",
+        "certainty": "Likely",
+        "headline": "Launch notice",
+        "details": launch,
         "areas": [launch["launch_area"]],
-    }  # fmt: skip
+    }
     size = node.size()
     with pytest.raises(PolicyError, match="launch-notice-lead-time"):
         lifecycle.notify(node, status="Exercise", **fields)
     assert node.size() == size
     launch.update(window_start=now + 30 * HOUR, window_end=now + 31 * HOUR)
     assert lifecycle.notify(node, status="Exercise", **fields).warnings == []
-    nuclear = dict(fields, category="nuclear.facility-event", details={
-        "facility": "Unit 1", "release": "no"})  # fmt: skip
+    nuclear = dict(
+        fields, category="nuclear.facility-event", details={"facility": "Unit 1", "release": "no"}
+    )
     warned = lifecycle.notify(node, status="Exercise", **nuclear)
     assert any("nuclear-ines-level" in w for w in warned.warnings)
 
@@ -271,14 +304,23 @@ def test_an_old_policy_regime_is_read_as_the_launch_lead_time_rule(node: Node) -
 def test_a_chain_never_forks_and_ends_once(node: Node) -> None:
     area = {"desc": "Sendai", "circles": [{"center": ["140.9", "38.3"], "radius_km": "20"}]}
     alert = lifecycle.notify(
-        node, status="Test", audience="KR", category="geo.earthquake", severity="Severe",
-        urgency="Immediate", certainty="Observed", headline="M6", areas=[area],
+        node,
+        status="Test",
+        audience="KR",
+        category="geo.earthquake",
+        severity="Severe",
+        urgency="Immediate",
+        certainty="Observed",
+        headline="M6",
+        areas=[area],
         details={"magnitude": "6.0"},
-    ).written  # fmt: skip
+    ).written
     update = lifecycle.answer(
-        node, alert.ref, msg_type="Update",
+        node,
+        alert.ref,
+        msg_type="Update",
         changes=lambda previous: {"details": {**previous["details"], "depth_km": "10"}},
-    ).written  # fmt: skip
+    ).written
     with pytest.raises(InvalidEntryError, match=f"superseded by {update.ref}"):
         lifecycle.answer(node, alert.ref, msg_type="Cancel")
     cancel = lifecycle.answer(node, update.ref, msg_type="Cancel").written
@@ -314,11 +356,22 @@ def test_an_exercise_replays_a_real_alert_as_an_exercise(network, tmp_path: Path
 
     nodes = network("JP", "KR")
     (tmp_path / "alert.xml").write_bytes(cap_alert("REAL-1"))
-    scenario = Scenario.model_validate({
-        "name": "replay", "parties": ["JP", "KR"],
-        "steps": [{"id": "quake", "party": "JP", "action": "import-cap", "file": "alert.xml",
-                   "to": ["KR"], "category": "geo.tsunami"}],
-    })  # fmt: skip
+    scenario = Scenario.model_validate(
+        {
+            "name": "replay",
+            "parties": ["JP", "KR"],
+            "steps": [
+                {
+                    "id": "quake",
+                    "party": "JP",
+                    "action": "import-cap",
+                    "file": "alert.xml",
+                    "to": ["KR"],
+                    "category": "geo.tsunami",
+                }
+            ],
+        }
+    )
     (step,) = ScenarioRun(scenario, nodes, tmp_path).run(sleep=lambda _s: None)
     assert step.error is None and len(step.refs) == 1
     body = body_at(nodes["JP"], step.refs[0])

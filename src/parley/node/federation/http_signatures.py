@@ -292,6 +292,7 @@ class RequestVerifier:
         if replays:
             log.warning("%d replayed request(s) reached two workers at once", replays)
 
+
 def _refuse_retired_tag(request: IncomingRequest) -> None:
     """A request signed the way earlier versions did is refused by name, not as a bad signature."""
     signed = request.headers.get("signature-input", "")

@@ -193,8 +193,9 @@ class Target:
 
 def open_target(cursor: LogCursor, note: str, log_key: PublicKey) -> Target:
     """Verify a checkpoint note of the cursor's log under ``log_key`` (origin and signature)."""
-    checkpoint = open_log_checkpoint(note, cursor.network, cursor.party, log_key.raw,
-                                     cursor.verifier.origin)  # fmt: skip
+    checkpoint = open_log_checkpoint(
+        note, cursor.network, cursor.party, log_key.raw, cursor.verifier.origin
+    )
     cursor.verifier.origin = checkpoint.origin
     if checkpoint.size == 0 and checkpoint.root != merkle.EMPTY_ROOT:
         raise VerificationError(
@@ -275,9 +276,7 @@ def policy_of(cursor: LogCursor) -> PolicyDocument | None:
     return None if policy is None else policy.document
 
 
-def verify_entries(
-    cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int | None
-) -> Page:
+def verify_entries(cursor: LogCursor, fetched: Sequence[Fetched], time_limit: int | None) -> Page:
     """Verify the next entries of the log; advance ``cursor`` (discard it on any error).
 
     ``time_limit`` is the legacy ``time`` line of the checkpoint that includes them, if it has
@@ -361,21 +360,24 @@ def store_page(
     drafts = _store_rows(conn, node, page, refused, now, stored)
     logs.insert_nodes(conn, party, page.nodes)
     if page.entries:
-        logs.put_state(conn, logs.LogState(party, page.size, page.root, page.last_time),
-                       existed=state is not None)  # fmt: skip
+        logs.put_state(
+            conn,
+            logs.LogState(party, page.size, page.root, page.last_time),
+            existed=state is not None,
+        )
     if target is not None and target.checkpoint.size == page.size:
         if logs.checkpoint_at(conn, party, page.size) is None:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, party, c.size, target.note, c.root,
-                                   c.log_time(page.last_time))  # fmt: skip
+            logs.insert_checkpoint(
+                conn, party, c.size, target.note, c.root, c.log_time(page.last_time)
+            )
     headers = node.log.append_in(conn, drafts, now)
     receipts.index_own(conn, headers, drafts, now)
     stored.receipts = [h for h in headers if h.kind == "receipt"]
     stored.observations = [h for h in headers if h.kind == "observation"]
     for header, draft in zip(headers, drafts, strict=True):
         if header.kind == "observation":
-            webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **draft.body},
-                          now)  # fmt: skip
+            webhooks.emit(conn, node.party, "observation", {"ref": header.ref, **draft.body}, now)
     return stored
 
 
@@ -383,12 +385,21 @@ def entry_row(item: Verified, ingest: int, flag: str | None, now: int) -> dict[s
     """The ``entries`` row of a verified entry (its body only if it is stored with it)."""
     header, body = item.header, item.body
     return {
-        "party": header.party, "seq": header.seq, "ingest": ingest, "leaf": header.leaf,
-        "leaf_hash": item.leaf_hash, "kind": header.kind, "status": header.status,
-        "time": header.time, "audience": _audience_text(header), "tlp": header.tlp,
-        "body": None if body is None else body.data, "salt": None if body is None else body.salt,
-        "flag": None if flag is None else str(flag), "stored_at": now,
-    }  # fmt: skip
+        "party": header.party,
+        "seq": header.seq,
+        "ingest": ingest,
+        "leaf": header.leaf,
+        "leaf_hash": item.leaf_hash,
+        "kind": header.kind,
+        "status": header.status,
+        "time": header.time,
+        "audience": _audience_text(header),
+        "tlp": header.tlp,
+        "body": None if body is None else body.data,
+        "salt": None if body is None else body.salt,
+        "flag": None if flag is None else str(flag),
+        "stored_at": now,
+    }
 
 
 def _store_rows(
@@ -429,8 +440,9 @@ def _store_rows(
             flag = EntryFlag.POLICY_BREACH
         flag = str(flag)  # a plain string in signed bodies and in reports
         stored.breach_flags[flag] = stored.breach_flags.get(flag, 0) + len(flagged)
-        drafts.append(receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged],
-                                               (flag, reason)))  # fmt: skip
+        drafts.append(
+            receipts.breach_observed([(v.header, v.leaf_hash) for v in flagged], (flag, reason))
+        )
     return drafts
 
 

@@ -74,8 +74,6 @@ def record_fork(node: Node, party: str, fork: EquivocationError, now: int) -> in
         assert isinstance(found, equivocation.Evidence)  # noqa: S101 - set by ingest
         evidence = witnessing.evidence_with_key(found, fork.log_key)
         try:
-            return witnessing.record_equivocation(
-                node, conn, evidence, f"pull of {party}", now
-            )
+            return witnessing.record_equivocation(node, conn, evidence, f"pull of {party}", now)
         except VerificationError:
             return None  # the two notes are not under one log key: no self-contained evidence

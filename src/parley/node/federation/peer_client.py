@@ -297,8 +297,9 @@ class PushedSource(LogSource):
     def __init__(
         self, source: LogSource, start: int, pushed: Sequence[Fetched], recognised: str
     ) -> None:
-        super().__init__(source.client, source.prefix, party=source.party, via=source.via,
-                         author=True)  # fmt: skip
+        super().__init__(
+            source.client, source.prefix, party=source.party, via=source.via, author=True
+        )
         self.start = start
         self.pushed = list(pushed)
         self.recognised = recognised

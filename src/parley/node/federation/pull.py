@@ -176,8 +176,11 @@ def _pull(
     except VerificationError:
         target = None  # maybe signed by a log key introduced in the missing entries
     if target is not None:
-        proof = (hint.proof if hint is not None and hint.old == cursor.size
-                 else source.consistency(cursor.size, claimed.size))  # fmt: skip
+        proof = (
+            hint.proof
+            if hint is not None and hint.old == cursor.size
+            else source.consistency(cursor.size, claimed.size)
+        )
         try:
             with node.store.read() as conn:
                 ingest.verify_target(conn, cursor, target, proof)
@@ -297,8 +300,7 @@ def _prove_prefix(
     if cursor.size == size:
         if cursor.root != checkpoint.root:
             raise VerificationError(
-                f"{where}: the entries do not reproduce the root of the checkpoint "
-                f"of size {size}"
+                f"{where}: the entries do not reproduce the root of the checkpoint of size {size}"
             )
         key = cursor.log_key_at(size)
         if key is not None:
@@ -350,8 +352,9 @@ def verify_push(
         try:
             if cursor.size != hint.old:
                 raise VerificationError(f"{party}: {cursor.size} held, pushed from {hint.old}")
-            target = ingest.open_target(cursor, hint.note, cursor.log_key_at(cursor.size)
-                                        or peer.log_key)  # fmt: skip
+            target = ingest.open_target(
+                cursor, hint.note, cursor.log_key_at(cursor.size) or peer.log_key
+            )
             ingest.verify_target(conn, cursor, target, hint.proof)
         except VerificationError:
             cache.keep(cursor)  # untouched: still the held state
@@ -438,8 +441,10 @@ def sync_peer(
         held = peers.get_status(conn, party).held
         node.policy_in(conn).member(party)  # a party the policy no longer lists is not pulled
     if held:
-        raise HeldError(f"pulling from {party} is held: {held}",
-                        hint=f"inspect, then 'parley peers release {party}'")  # fmt: skip
+        raise HeldError(
+            f"pulling from {party} is held: {held}",
+            hint=f"inspect, then 'parley peers release {party}'",
+        )
     signer = RequestSigner(node.log.key("http"))
     try:
         once = functools.partial(_sync_once, node, peer, signer, progress, use_mirrors, cache, pool)
@@ -452,8 +457,9 @@ def sync_peer(
         peers.record_failure(node.store, party, now_ms(), str(exc), node=node.party)
         raise
     if report.throttled:
-        peers.record_throttle(node.store, party, now_ms() + WINDOW_MS,
-                              f"{report.breach_summary()}; pulling paused")  # fmt: skip
+        peers.record_throttle(
+            node.store, party, now_ms() + WINDOW_MS, f"{report.breach_summary()}; pulling paused"
+        )
     else:
         peers.record_success(node.store, party, now_ms(), POLL_MS)
     return report

@@ -56,8 +56,13 @@ class QuotaWindow:
         """The window of ``party``'s last minute before ``last_time``, from stored entries."""
         quotas = policy.quotas
         future = None if now is None else now + policy.skew_tolerance_ms
-        window = cls(quotas.entries_per_minute, quotas.bytes_per_minute,
-                     quotas.addressed_per_minute, policy.limits.body_bytes, future)  # fmt: skip
+        window = cls(
+            quotas.entries_per_minute,
+            quotas.bytes_per_minute,
+            quotas.addressed_per_minute,
+            policy.limits.body_bytes,
+            future,
+        )
         for leaf in entry_rows.leaves_since(conn, party, last_time - WINDOW_MS):
             window._push(parse_header(leaf))
         return window

@@ -103,8 +103,12 @@ class PeerAddress:
     def parse(cls, url: str, party: str, key: str, tls_spki: str | None) -> PeerAddress:
         """Check and normalise a peer as the administrator gives it."""
         pin = None if tls_spki in (None, "", "-") else tlspin.check_pin(str(tls_spki))
-        return cls(check_party(party), check_url(url, pin),
-                   PublicKey.from_b64(key, what=f"identity key of {party}"), pin)  # fmt: skip
+        return cls(
+            check_party(party),
+            check_url(url, pin),
+            PublicKey.from_b64(key, what=f"identity key of {party}"),
+            pin,
+        )
 
 
 def read_peers_file(path: Path) -> list[PeerAddress]:
@@ -121,8 +125,11 @@ def read_peers_file(path: Path) -> list[PeerAddress]:
                 f"{path}: peer {index} needs party, url and identity",
                 hint="save 'parley peers list --json' with every backup: it is a peers file",
             )
-        found.append(PeerAddress.parse(str(item["url"]), str(item["party"]),
-                                       str(item["identity"]), item.get("tls_spki")))  # fmt: skip
+        found.append(
+            PeerAddress.parse(
+                str(item["url"]), str(item["party"]), str(item["identity"]), item.get("tls_spki")
+            )
+        )
     return found
 
 
@@ -181,8 +188,11 @@ def open_for_restore(path: Path, passphrase: PassphraseSource = no_passphrase) -
     try:
         node.store.migrate()
     except StoreError as exc:
-        raise StoreError(exc.message, hint="move the damaged database aside (keep it: it may be "
-                         "evidence) and run 'parley restore' again") from exc  # fmt: skip
+        raise StoreError(
+            exc.message,
+            hint="move the damaged database aside (keep it: it may be "
+            "evidence) and run 'parley restore' again",
+        ) from exc
     with node.store.read() as conn:
         state = logs.get_state(conn, node.party)
     if state is not None:
@@ -200,8 +210,10 @@ def restore(
 ) -> RestoreReport:
     """Run the workflow of the module docstring; raise and store nothing on any refusal."""
     if not addresses:
-        raise PeerAddressError("name at least one peer to restore from",
-                          hint="--from-peers FILE, or --peer URL --party XX --key KEY")  # fmt: skip
+        raise PeerAddressError(
+            "name at least one peer to restore from",
+            hint="--from-peers FILE, or --peer URL --party XX --key KEY",
+        )
     report = RestoreReport(node.party)
     with contextlib.ExitStack() as clients:
         contacts = _contact(node, addresses, clients, report)
@@ -218,8 +230,10 @@ def restore_from(
     report = RestoreReport(node.party) if report is None else report
     mirrors = sorted((c for c in contacts if c.mirror_size), key=lambda c: -c.mirror_size)
     if not mirrors:
-        raise NotFoundError(f"no peer reached holds a copy of {node.party}'s log",
-                          hint="; ".join(report.notes) or None)  # fmt: skip
+        raise NotFoundError(
+            f"no peer reached holds a copy of {node.party}'s log",
+            hint="; ".join(report.notes) or None,
+        )
     verifier = _restore_from_best(node, mirrors, contacts, report, progress)
     _pin(node, contacts, report)
     sightings = [s for c in contacts for s in c.sightings]
@@ -228,9 +242,11 @@ def restore_from(
 
 
 def _contact(
-    node: Node, addresses: Sequence[PeerAddress], clients: contextlib.ExitStack,
+    node: Node,
+    addresses: Sequence[PeerAddress],
+    clients: contextlib.ExitStack,
     report: RestoreReport,
-) -> list[Contact]:  # fmt: skip
+) -> list[Contact]:
     signer = RequestSigner(node.log.key("http"))
     contacts = []
     for address in addresses:
@@ -261,15 +277,19 @@ def _sightings(contact: Contact, party: str) -> list[Sighting]:
     client, where = contact.mirror.client, contact.address.url
     response = peer_client.get(client, path, where=where, absent=_NOT_WITNESSED)
     if response is not None:
-        found.append(Sighting(peer, "witnessed", response.text,
-                              claimed_checkpoint(response.text).size))  # fmt: skip
+        found.append(
+            Sighting(peer, "witnessed", response.text, claimed_checkpoint(response.text).size)
+        )
     return found
 
 
 def _restore_from_best(
-    node: Node, mirrors: Sequence[Contact], contacts: Sequence[Contact],
-    report: RestoreReport, progress: Progress | None,
-) -> LogVerifier:  # fmt: skip
+    node: Node,
+    mirrors: Sequence[Contact],
+    contacts: Sequence[Contact],
+    report: RestoreReport,
+    progress: Progress | None,
+) -> LogVerifier:
     """Copy and verify the largest mirror's log; fall back to the next on a broken copy."""
     failure: VerificationError | None = None
     for contact in mirrors:
@@ -281,14 +301,20 @@ def _restore_from_best(
             report.notes.append(f"{contact.address.party}'s mirror passed over: {exc.message}")
             failure = VerificationError(exc.message, hint=exc.hint)
     assert failure is not None  # noqa: S101 - at least one mirror was tried
-    raise VerificationError(f"no peer's copy of {node.party}'s log verifies: {failure.message}",
-                            hint="; ".join(report.notes))  # fmt: skip
+    raise VerificationError(
+        f"no peer's copy of {node.party}'s log verifies: {failure.message}",
+        hint="; ".join(report.notes),
+    )
 
 
 def _restore_from(
-    node: Node, chosen: Contact, mirrors: Sequence[Contact], contacts: Sequence[Contact],
-    report: RestoreReport, progress: Progress | None,
-) -> LogVerifier:  # fmt: skip
+    node: Node,
+    chosen: Contact,
+    mirrors: Sequence[Contact],
+    contacts: Sequence[Contact],
+    report: RestoreReport,
+    progress: Progress | None,
+) -> LogVerifier:
     """Steps 3 to 6 of the module docstring in one write transaction (rolled back on refusal)."""
     sightings = [s for c in contacts for s in c.sightings]
     verifier = LogVerifier(party=node.party, network=node.network)
@@ -305,21 +331,29 @@ def _restore_from(
         assert policy is not None  # noqa: S101 - seq 1 of a verified log is its policy
         for contact in contacts:
             _check_member(policy.document, contact.address)
-        logs.put_state(conn, logs.LogState(node.party, cursor.size, cursor.root,
-                                           cursor.last_time), existed=False)  # fmt: skip
+        logs.put_state(
+            conn,
+            logs.LogState(node.party, cursor.size, cursor.root, cursor.last_time),
+            existed=False,
+        )
         lost = _fill_bodies(conn, node.party, lost, [m for m in mirrors if m is not chosen], report)
         report.lost = [_describe(h) for h in lost]
         report.indexed = rebuild_indexes(conn, node.party)
-        report.evidence = [f"{node.party}:{e.seq}"
-                           for e in logs.iter_kinds(conn, node.party, ("evidence",))]  # fmt: skip
+        report.evidence = [
+            f"{node.party}:{e.seq}" for e in logs.iter_kinds(conn, node.party, ("evidence",))
+        ]
     report.size, report.root, report.via = cursor.size, cursor.root, chosen.address.party
     return verifier
 
 
 def _copy(
-    conn: Connection, cursor: ingest.LogCursor, source: LogSource, target: Checkpoint, now: int,
+    conn: Connection,
+    cursor: ingest.LogCursor,
+    source: LogSource,
+    target: Checkpoint,
+    now: int,
     progress: Progress | None,
-) -> list[Header]:  # fmt: skip
+) -> list[Header]:
     """Fetch, verify and insert entries up to the target checkpoint; return those bodiless."""
     lost: list[Header] = []
     next_ingest = logs.next_ingest(conn)
@@ -374,8 +408,10 @@ def _check_sightings(
         try:
             target = ingest.open_target(cursor, sighting.note, key)
         except VerificationError as exc:
-            raise VerificationError(f"{sighting.describe()} of {cursor.party}'s log (size "
-                                    f"{sighting.size}): {exc.message}") from exc  # fmt: skip
+            raise VerificationError(
+                f"{sighting.describe()} of {cursor.party}'s log (size "
+                f"{sighting.size}): {exc.message}"
+            ) from exc
         if cursor.root_at(conn, sighting.size) != target.checkpoint.root:
             raise EquivocationError(
                 f"two histories of {cursor.party}'s log: {sighting.describe()} at size "
@@ -387,8 +423,9 @@ def _check_sightings(
             )
         if sighting.what == "mirror" and sighting.size not in stored:
             c = target.checkpoint
-            logs.insert_checkpoint(conn, cursor.party, c.size, sighting.note, c.root,
-                                   c.log_time(cursor.last_time))  # fmt: skip
+            logs.insert_checkpoint(
+                conn, cursor.party, c.size, sighting.note, c.root, c.log_time(cursor.last_time)
+            )
             stored.add(sighting.size)
     return len(stored)
 
@@ -412,9 +449,12 @@ def _refuse_beyond(cursor: ingest.LogCursor, sighting: Sighting) -> None:
 
 
 def _fill_bodies(
-    conn: Connection, party: str, lost: list[Header], others: Sequence[Contact],
+    conn: Connection,
+    party: str,
+    lost: list[Header],
+    others: Sequence[Contact],
     report: RestoreReport,
-) -> list[Header]:  # fmt: skip
+) -> list[Header]:
     """Ask the other mirrors for the bodies the chosen one lacked; return those still lost."""
     for contact in others:
         if not lost:
@@ -438,8 +478,10 @@ def _bodies_from(
             header = parse_header(item.leaf)
             stored = logs.get_entry(conn, party, start + offset)
             if stored is None or stored.leaf != item.leaf:  # the mirror's fault, not a fork
-                raise BadProofError(f"{source.describe()} serves another {party}:"
-                                    f"{start + offset} than the verified log")  # fmt: skip
+                raise BadProofError(
+                    f"{source.describe()} serves another {party}:"
+                    f"{start + offset} than the verified log"
+                )
             if item.body is not None:
                 header.check_body(item.body)
                 logs.put_body(conn, party, header.seq, item.body.data, item.body.salt)
@@ -482,10 +524,17 @@ def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
         elif header.kind == "notification":
             incidents[header.seq] = _incident(party, header.seq, value, incidents)
             identifier, sender, sent = body_identity(value)
-            keys.setdefault(notification_key(identifier, sender, sent), {
-                "party": party, "identifier": identifier, "sender": sender, "sent": sent,
-                "seq": header.seq, "incident": incidents[header.seq],
-            })  # fmt: skip
+            keys.setdefault(
+                notification_key(identifier, sender, sent),
+                {
+                    "party": party,
+                    "identifier": identifier,
+                    "sender": sender,
+                    "sent": sent,
+                    "seq": header.seq,
+                    "incident": incidents[header.seq],
+                },
+            )
         elif header.status == "Test" and header.audience != ALL and len(header.audience) == 2:
             peer = next((p for p in header.audience if p != party), None)
             if peer is not None:
@@ -493,8 +542,11 @@ def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
     receipts.index_rows(conn, rows)
     entry_rows.insert_notification_keys(conn, [{"key": k, **v} for k, v in keys.items()])
     entry_rows.insert_communication_checks(conn, checks)
-    return {"receipts": sum(r is not None for r in rows), "notification_keys": len(keys),
-            "communication_checks": len(checks)}  # fmt: skip
+    return {
+        "receipts": sum(r is not None for r in rows),
+        "notification_keys": len(keys),
+        "communication_checks": len(checks),
+    }
 
 
 def _incident(party: str, seq: int, body: Any, incidents: dict[int, int]) -> int:
@@ -525,8 +577,9 @@ def _pin(node: Node, contacts: Sequence[Contact], report: RestoreReport) -> None
         with node.store.read() as conn:
             pinned = peers.find_peer(conn, a.party)
         if pinned is None:
-            peers.store_pin(node.store, a.party, a.url, a.identity, a.tls_spki,
-                            contact.statement, now)  # fmt: skip
+            peers.store_pin(
+                node.store, a.party, a.url, a.identity, a.tls_spki, contact.statement, now
+            )
         elif (pinned.url, pinned.identity, pinned.tls_spki) != (a.url, a.identity, a.tls_spki):
             report.notes.append(f"{a.party} was pinned already with other values: kept as it was")
             continue
@@ -542,6 +595,7 @@ def _keep_cosignatures(node: Node, sightings: Sequence[Sighting], verifier: LogV
             if sighting.what != "witnessed" or not 0 < sighting.size <= verifier.size:
                 continue
             key = verifier.key_at(sighting.size - 1).purposes["log"]
-            kept += witnessing.store_cosigned_note(node, conn, node.party, sighting.note,
-                                                   key.raw, policy)[1]  # fmt: skip
+            kept += witnessing.store_cosigned_note(
+                node, conn, node.party, sighting.note, key.raw, policy
+            )[1]
     return kept

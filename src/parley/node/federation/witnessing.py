@@ -92,9 +92,7 @@ def witness_keys(node: Node, conn: Connection, policy: PolicyDocument) -> dict[s
         parsed = cosigner_key(external.vkey)
         if parsed is None:
             continue  # added before 'witness add' checked the type: it verifies nothing
-        keys[parsed.name] = WitnessKey(
-            parsed.name, parsed.public_key, None, external.vkey in named
-        )
+        keys[parsed.name] = WitnessKey(parsed.name, parsed.public_key, None, external.vkey in named)
     return keys
 
 
@@ -139,12 +137,29 @@ def cosign_checkpoint(
     """
     name = witness_name_for(node.log.origin)
     line = cosign(checkpoint.body(), name, node.log.key("witness").private, now // MS_PER_S)
-    rows.put_witnessed(tx, rows.Witnessed(
-        party, checkpoint.size, checkpoint.root, add_signature_lines(note, [line]), now,
-    ))  # fmt: skip
-    rows.put_cosignatures(tx, [rows.Cosignature(
-        party, checkpoint.size, name, checkpoint.root, (now // MS_PER_S) * MS_PER_S, line,
-    )])  # fmt: skip
+    rows.put_witnessed(
+        tx,
+        rows.Witnessed(
+            party,
+            checkpoint.size,
+            checkpoint.root,
+            add_signature_lines(note, [line]),
+            now,
+        ),
+    )
+    rows.put_cosignatures(
+        tx,
+        [
+            rows.Cosignature(
+                party,
+                checkpoint.size,
+                name,
+                checkpoint.root,
+                (now // MS_PER_S) * MS_PER_S,
+                line,
+            )
+        ],
+    )
     return line
 
 
@@ -172,9 +187,16 @@ def verified_cosignatures(
             if "not by witness key" in exc.message:
                 continue  # a key of the same name this node does not hold (rotated, other)
             raise
-        found.append(rows.Cosignature(
-            party, checkpoint.size, name, checkpoint.root, time_s * MS_PER_S, line,
-        ))  # fmt: skip
+        found.append(
+            rows.Cosignature(
+                party,
+                checkpoint.size,
+                name,
+                checkpoint.root,
+                time_s * MS_PER_S,
+                line,
+            )
+        )
     return found
 
 
@@ -232,9 +254,9 @@ def witnessed_time(
 # Equivocation -------------------------------------------------------------------------------
 
 
-def find_fork(conn: Connection, party: str, other: Checkpoint, other_note: str) -> (
-    equivocation.Evidence | None
-):  # fmt: skip
+def find_fork(
+    conn: Connection, party: str, other: Checkpoint, other_note: str
+) -> equivocation.Evidence | None:
     """Evidence that ``other`` (verified) contradicts the tree of ``party`` held here, if so.
 
     Compared with a held checkpoint of the same size, or with the root of the held tree at
@@ -294,16 +316,19 @@ def evidence_drafts(
     document = orjson.dumps(evidence.to_dict()).decode()
     rows.add_equivocation(tx, evidence.party, document, source, now)
     peer_rows.put_status(tx, evidence.party, held=f"equivocation: {detail}"[:2000])
-    webhooks.emit(tx, node.party, "equivocation",
-                  {"party": evidence.party, "detail": detail, "source": source}, now)  # fmt: skip
+    webhooks.emit(
+        tx,
+        node.party,
+        "equivocation",
+        {"party": evidence.party, "detail": detail, "source": source},
+        now,
+    )
     if already:
         return []
     return [Draft("evidence", "Actual", {**evidence.to_dict(), "detail": detail})]
 
 
-def evidence_from_peer(
-    node: Node, tx: Writing, ref: str, body: Any, now: int
-) -> list[Draft]:
+def evidence_from_peer(node: Node, tx: Writing, ref: str, body: Any, now: int) -> list[Draft]:
     """A peer's ``evidence`` entry: checked here on its own; if it holds, this node acts too.
 
     Evidence names the log key it was checked with; it counts only if that is the key pinned
@@ -379,5 +404,6 @@ def keep_answers(node: Node, answers: Sequence[Answer]) -> list[int | Verificati
     # Not durable on its own: the witness keeps what it cosigned durably and serves it again
     # (GET /fed/v1/witnessed), and gossip gathers it back after a power cut.
     with node.store.write(durable=False) as conn:
-        return [c if isinstance(c, VerificationError) else rows.put_cosignatures(conn, c)
-                for c in found]  # fmt: skip
+        return [
+            c if isinstance(c, VerificationError) else rows.put_cosignatures(conn, c) for c in found
+        ]

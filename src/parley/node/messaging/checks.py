@@ -120,7 +120,13 @@ def listed(node: Node, now: int, limit: int = 50) -> list[dict[str, Any]]:
             if stored is None:
                 continue
             judged = deadlines.judge_stored(node, conn, stored, policy, now, only=[row.peer])
-            result.append({"ref": node.ref(row.seq), "peer": row.peer, "sent": row.sent,
-                           "witnessed": judged.witnessed,
-                           **{c.clock: c.to_dict() for c in judged.clocks}})  # fmt: skip
+            result.append(
+                {
+                    "ref": node.ref(row.seq),
+                    "peer": row.peer,
+                    "sent": row.sent,
+                    "witnessed": judged.witnessed,
+                    **{c.clock: c.to_dict() for c in judged.clocks},
+                }
+            )
     return result

@@ -56,36 +56,52 @@ def running(judged: EntryClocks) -> list[clocks.Clock]:
 
 
 def running_clocks(
-    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    node: Node,
+    conn: Connection,
+    stored: logs.StoredEntry,
+    policy: PolicyDocument,
+    now: int,
     only: Sequence[str] | None = None,
-) -> list[clocks.Clock]:  # fmt: skip
+) -> list[clocks.Clock]:
     """The running clocks of a held entry (of the addressees ``only``): the one judgement."""
     return running(judge_stored(node, conn, stored, policy, now, only))
 
 
 def addressee_clocks(
-    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    node: Node,
+    conn: Connection,
+    stored: logs.StoredEntry,
+    policy: PolicyDocument,
+    now: int,
     party: str,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """``party``'s clocks on a held entry judged at ``now``, each with when it was escalated."""
     header = parse_header(stored.leaf)
     escalated = clock_rows.escalations(conn, header.party, header.seq, party)
     judged = judge_stored(node, conn, stored, policy, now, [party]).clocks
-    return [c.to_dict() | {"escalated": escalated.get(c.clock)} for c in judged
-            if c.within is not None]  # fmt: skip
+    return [
+        c.to_dict() | {"escalated": escalated.get(c.clock)} for c in judged if c.within is not None
+    ]
 
 
 def _row_view(row: Any, clock: clocks.Clock | None, now: int) -> dict[str, Any]:
-    state = row.state if clock is None else (OPEN if clock.state == clocks.PENDING
-                                             else clock.state)  # fmt: skip
+    state = row.state if clock is None else (OPEN if clock.state == clocks.PENDING else clock.state)
     due = row.due if clock is None or clock.due is None else clock.due
     answered = row.answered
     if clock is not None and clock.answer is not None:
         answered = clock.answer.stamp.best
-    return {"entry": f"{row.entry_party}:{row.entry_seq}", "kind": row.kind,
-            "addressee": row.addressee, "clock": row.clock, "within": row.within, "due": due,
-            "state": state, "remaining": due - now, "answered": answered,
-            "escalated": row.escalated}  # fmt: skip
+    return {
+        "entry": f"{row.entry_party}:{row.entry_seq}",
+        "kind": row.kind,
+        "addressee": row.addressee,
+        "clock": row.clock,
+        "within": row.within,
+        "due": due,
+        "state": state,
+        "remaining": due - now,
+        "answered": answered,
+        "escalated": row.escalated,
+    }
 
 
 def _judge_page(
@@ -103,8 +119,10 @@ def _judge_page(
         parties = sorted({row.addressee for row in group})
         for clock in judge_stored(node, conn, stored, policy, now, parties).clocks:
             judged[(party, seq, clock.party, clock.clock)] = clock
-    return [(row, judged.get((row.entry_party, row.entry_seq, row.addressee, row.clock)))
-            for row in rows]  # fmt: skip
+    return [
+        (row, judged.get((row.entry_party, row.entry_seq, row.addressee, row.clock)))
+        for row in rows
+    ]
 
 
 def open_clocks(node: Node, now: int, limit: int = 100) -> list[dict[str, Any]]:
@@ -128,8 +146,9 @@ def open_clocks(node: Node, now: int, limit: int = 100) -> list[dict[str, Any]]:
     return shown[:limit]
 
 
-def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None = None
-            ) -> list[dict[str, Any]]:  # fmt: skip
+def tracked(
+    node: Node, states: Sequence[str], limit: int = 100, now: int | None = None
+) -> list[dict[str, Any]]:
     """Tracked clocks in ``states`` (soonest due first for open, latest escalation first else).
 
     With ``now``, each row's state is judged again at ``now`` (a missed clock answered since
@@ -140,8 +159,10 @@ def tracked(node: Node, states: Sequence[str], limit: int = 100, now: int | None
         rows = clock_rows.clocks_in(conn, states, limit, latest_escalation_first=latest_first)
         if now is None:
             return [_row_view(row, None, row.due) for row in rows]
-        return [_row_view(row, clock, now)
-                for row, clock in _judge_page(node, conn, rows, node.policy_in(conn), now)]
+        return [
+            _row_view(row, clock, now)
+            for row, clock in _judge_page(node, conn, rows, node.policy_in(conn), now)
+        ]
 
 
 @dataclass(frozen=True)
@@ -185,7 +206,5 @@ def receipt_report(
     if timeout_s is None:
         header, rows = receipts.status(node, ref)
     else:
-        header, rows, reached = receipts.await_status(
-            node, ref, until or "delivered", timeout_s
-        )
+        header, rows, reached = receipts.await_status(node, ref, until or "delivered", timeout_s)
     return ReceiptReport(header, rows, entry_clocks(node, ref, now_ms()), reached)

@@ -54,11 +54,12 @@ def _sent(
     value = deadlines.body_value(row)
     stated = deadlines.stated_deadlines(value)
     sent = compliance.Sent(
-        header.ref, tuple(deadlines.addressees(header, named)),
+        header.ref,
+        tuple(deadlines.addressees(header, named)),
         witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
         {clock: stated[clock] for clock in CLOCKS},
         header.audience == ALL and header.tlp == "CLEAR",
-    )  # fmt: skip
+    )
     return sent, header
 
 
@@ -88,14 +89,18 @@ def gather(
             candidates.append((header, deadlines.body_value(row)))
     answers = [
         compliance.Answered(
-            format_ref(r.entry_party, r.entry_seq), r.by_party, r.type,
+            format_ref(r.entry_party, r.entry_seq),
+            r.by_party,
+            r.type,
             witnessing.witnessed_time(node, conn, r.by_party, r.receipt_seq, policy),
         )
         for r in receipt_rows.all_receipts(conn)
         if leaf_hashes.get(format_ref(r.entry_party, r.entry_seq)) == r.leaf_hash
-        and not (r.type == ACKNOWLEDGED
-                 and kinds[format_ref(r.entry_party, r.entry_seq)] in clocks.ANSWER_ONLY_KINDS)
-    ]  # fmt: skip
+        and not (
+            r.type == ACKNOWLEDGED
+            and kinds[format_ref(r.entry_party, r.entry_seq)] in clocks.ANSWER_ONLY_KINDS
+        )
+    ]
     for header, value in candidates:
         for ref in _named_refs(value):
             kind = kinds.get(ref)
@@ -103,10 +108,14 @@ def gather(
                 kind, header.kind, value, ref, leaf_hashes[ref].hex()
             ):
                 continue
-            answers.append(compliance.Answered(
-                ref, header.party, ACKNOWLEDGED,
-                witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
-            ))  # fmt: skip
+            answers.append(
+                compliance.Answered(
+                    ref,
+                    header.party,
+                    ACKNOWLEDGED,
+                    witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
+                )
+            )
     return sent, answers
 
 

@@ -112,8 +112,9 @@ def stated_deadlines(value: Any) -> dict[str, int | None]:
 # Gathering the facts a judgement needs ----------------------------------------------------
 
 
-def _stamp(node: Node, conn: Connection, party: str, seq: int, claimed: int,
-           policy: PolicyDocument) -> clocks.Stamp:  # fmt: skip
+def _stamp(
+    node: Node, conn: Connection, party: str, seq: int, claimed: int, policy: PolicyDocument
+) -> clocks.Stamp:
     return clocks.Stamp(claimed, witnessing.witnessed_time(node, conn, party, seq, policy))
 
 
@@ -128,15 +129,20 @@ def receipt_answers(
         if row.type == clocks.ACKNOWLEDGED and header.kind in clocks.ANSWER_ONLY_KINDS:
             continue
         stamp = _stamp(node, conn, row.by_party, row.receipt_seq, row.claimed, policy)
-        found.append(clocks.Answer(row.by_party, row.type, f"{row.by_party}:{row.receipt_seq}",
-                                   stamp))  # fmt: skip
+        found.append(
+            clocks.Answer(row.by_party, row.type, f"{row.by_party}:{row.receipt_seq}", stamp)
+        )
     return found
 
 
 def entry_answers(
-    node: Node, conn: Connection, stored: logs.StoredEntry, header: Header,
-    parties: Sequence[str], policy: PolicyDocument,
-) -> list[clocks.Answer]:  # fmt: skip
+    node: Node,
+    conn: Connection,
+    stored: logs.StoredEntry,
+    header: Header,
+    parties: Sequence[str],
+    policy: PolicyDocument,
+) -> list[clocks.Answer]:
     """Entries of ``parties`` that answer ``header``'s acknowledged clock, naming it exactly.
 
     A reply to an inquiry; an acceptance or a refusal of an assistance offer or request
@@ -151,11 +157,13 @@ def entry_answers(
     found = []
     for row in rows:
         value = body_value(row)
-        if clocks.answers_acknowledgement(header.kind, row.kind, value, header.ref,
-                                          stored.leaf_hash.hex()):  # fmt: skip
+        if clocks.answers_acknowledgement(
+            header.kind, row.kind, value, header.ref, stored.leaf_hash.hex()
+        ):
             stamp = _stamp(node, conn, row.party, row.seq, row.time, policy)
-            found.append(clocks.Answer(row.party, clocks.ACKNOWLEDGED, f"{row.party}:{row.seq}",
-                                       stamp))  # fmt: skip
+            found.append(
+                clocks.Answer(row.party, clocks.ACKNOWLEDGED, f"{row.party}:{row.seq}", stamp)
+            )
     return found
 
 
@@ -169,15 +177,23 @@ class EntryClocks:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the entry and its judged clocks."""
-        return {"ref": self.header.ref, "kind": self.header.kind, "claimed": self.header.time,
-                "witnessed": self.witnessed,
-                "clocks": [c.to_dict() for c in self.clocks]}  # fmt: skip
+        return {
+            "ref": self.header.ref,
+            "kind": self.header.kind,
+            "claimed": self.header.time,
+            "witnessed": self.witnessed,
+            "clocks": [c.to_dict() for c in self.clocks],
+        }
 
 
 def judge_stored(
-    node: Node, conn: Connection, stored: logs.StoredEntry, policy: PolicyDocument, now: int,
+    node: Node,
+    conn: Connection,
+    stored: logs.StoredEntry,
+    policy: PolicyDocument,
+    now: int,
     only: Sequence[str] | None = None,
-) -> EntryClocks:  # fmt: skip
+) -> EntryClocks:
     """Judge every clock (or those of the addressees ``only``) of a held entry."""
     header = parse_header(stored.leaf)
     members = [m.party for m in policy.members]
@@ -185,13 +201,13 @@ def judge_stored(
     entry = _stamp(node, conn, header.party, header.seq, header.time, policy)
     answers = receipt_answers(node, conn, stored, header, policy)
     answers += entry_answers(node, conn, stored, header, parties, policy)
-    judged = clocks.judge(entry, stated_deadlines(body_value(stored)), parties, answers, now,
-                          policy.skew_tolerance_ms)  # fmt: skip
+    judged = clocks.judge(
+        entry, stated_deadlines(body_value(stored)), parties, answers, now, policy.skew_tolerance_ms
+    )
     return EntryClocks(header, entry.witnessed, judged)
 
 
-def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = None
-                 ) -> EntryClocks:  # fmt: skip
+def entry_clocks(node: Node, ref: str, now: int, only: Sequence[str] | None = None) -> EntryClocks:
     """Every addressee's clocks on entry ``ref`` (or those of ``only``): ``parley receipts``."""
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
@@ -218,14 +234,23 @@ def _tracked_rows(
         return []
     stated = stated_deadlines(body_value(stored))
     return [
-        {"entry_party": header.party, "entry_seq": header.seq, "addressee": party,
-         "clock": clock, "kind": header.kind, "within": within,
-         "due": min(header.time + within, clocks.MAX_MS), "state": OPEN, "answered": None,
-         "escalated": None, "checked": now}
+        {
+            "entry_party": header.party,
+            "entry_seq": header.seq,
+            "addressee": party,
+            "clock": clock,
+            "kind": header.kind,
+            "within": within,
+            "due": min(header.time + within, clocks.MAX_MS),
+            "state": OPEN,
+            "answered": None,
+            "escalated": None,
+            "checked": now,
+        }
         for party in parties
         for clock, within in stated.items()
         if within is not None
-    ]  # fmt: skip
+    ]
 
 
 def track_new(node: Node, tx: Writing, now: int, page: int = TRACK_PAGE) -> list[Header]:
@@ -276,9 +301,16 @@ def _judge_rows(node: Node, rows: Sequence[Any], now: int) -> list[Verdict]:
 
 
 def _event(key: ClockKey, kind: str, clock: clocks.Clock) -> dict[str, Any]:
-    return {"entry": f"{key[0]}:{key[1]}", "kind": kind, "addressee": key[2], "clock": key[3],
-            "within": clock.within, "due": clock.due, "late_by": clock.late_by,
-            "witnessed": clock.witnessed}  # fmt: skip
+    return {
+        "entry": f"{key[0]}:{key[1]}",
+        "kind": kind,
+        "addressee": key[2],
+        "clock": key[3],
+        "within": clock.within,
+        "due": clock.due,
+        "late_by": clock.late_by,
+        "witnessed": clock.witnessed,
+    }
 
 
 def _apply(node: Node, tx: Writing, verdict: Verdict, kind: str, now: int) -> bool:

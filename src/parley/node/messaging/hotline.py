@@ -102,9 +102,11 @@ def _phrase_fields(message: Outgoing, lang: str) -> dict[str, Any]:
     catalogue = phrases.catalogue()
     params = catalogue.normalise(message.phrase, message.params)
     return {
-        "phrase": message.phrase, "params": params, "catalogue": catalogue.hash,
+        "phrase": message.phrase,
+        "params": params,
+        "catalogue": catalogue.hash,
         "rendering": {"lang": lang, "text": catalogue.render(message.phrase, params, lang)},
-    }  # fmt: skip
+    }
 
 
 def hotline_body(node: Node, message: Outgoing) -> dict[str, Any]:
@@ -127,8 +129,9 @@ def send(node: Node, message: Outgoing, now: int | None = None) -> Header:
     """Sign and append one hotline message; return its header."""
     body = hotline_body(node, message)
     audience = ",".join(sorted({node.party, body["to"]}))
-    draft = check_draft(KIND, message.status, body, audience, message.tlp,
-                        policy=node.context().policy.document)  # fmt: skip
+    draft = check_draft(
+        KIND, message.status, body, audience, message.tlp, policy=node.context().policy.document
+    )
     (header,) = node.append([draft], now_ms() if now is None else now)
     return header
 
@@ -139,8 +142,9 @@ def _answered(node: Node, ref: str, to: str) -> dict[str, str]:
     with node.store.read() as conn:
         stored = logs.get_entry(conn, party, seq)
     if stored is None:
-        raise NotFoundError(f"--reply-to {ref}: this node holds no such entry",
-                            hint="'parley sync' first")  # fmt: skip
+        raise NotFoundError(
+            f"--reply-to {ref}: this node holds no such entry", hint="'parley sync' first"
+        )
     header = parse_header(stored.leaf)
     fields = _fields(_body(stored.body, stored.salt)) if stored.body is not None else {}
     between = (party == node.party and fields.get("to") == to) or (
@@ -180,8 +184,12 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the answer."""
-        return {"party": self.party, "status": self.status, "delivered": self.delivered,
-                "acknowledged": self.acknowledged}  # fmt: skip
+        return {
+            "party": self.party,
+            "status": self.status,
+            "delivered": self.delivered,
+            "acknowledged": self.acknowledged,
+        }
 
 
 @dataclass(frozen=True)
@@ -213,17 +221,28 @@ class Message:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the message."""
         return {
-            "ref": self.ref, "leaf_hash": self.leaf_hash, "from": self.author, "to": self.to,
-            "direction": self.direction, "time": self.time, "status": self.status,
-            "tlp": self.tlp, "body_held": self.body_held, "phrase": self.phrase,
-            "params": self.params, "catalogue": self.catalogue,
+            "ref": self.ref,
+            "leaf_hash": self.leaf_hash,
+            "from": self.author,
+            "to": self.to,
+            "direction": self.direction,
+            "time": self.time,
+            "status": self.status,
+            "tlp": self.tlp,
+            "body_held": self.body_held,
+            "phrase": self.phrase,
+            "params": self.params,
+            "catalogue": self.catalogue,
             "catalogue_matches": self.catalogue_matches,
             "signed_rendering": None if self.signed is None else self.signed.to_dict(),
             "rendering": None if self.local is None else self.local.to_dict(),
-            "note": self.note, "text": self.text, "in_reply_to": self.in_reply_to,
-            "acknowledged_within": self.acknowledged_within, "answer": self.answer.to_dict(),
+            "note": self.note,
+            "text": self.text,
+            "in_reply_to": self.in_reply_to,
+            "acknowledged_within": self.acknowledged_within,
+            "answer": self.answer.to_dict(),
             "clocks": self.clocks,
-        }  # fmt: skip
+        }
 
 
 def _body(data: bytes | None, salt: bytes | None) -> Any:
@@ -238,8 +257,9 @@ def _fields(body: Any) -> dict[str, Any]:
     """The fields of a hotline body, read leniently: a peer may write a later version."""
     if not isinstance(body, dict):
         return {}
-    fields: dict[str, Any] = {name: _text(body.get(name)) for name in
-                              ("to", "phrase", "catalogue", "text")}  # fmt: skip
+    fields: dict[str, Any] = {
+        name: _text(body.get(name)) for name in ("to", "phrase", "catalogue", "text")
+    }
     params = body.get("params")
     fields["params"] = (
         {k: v for k, v in params.items() if isinstance(v, str)} if isinstance(params, dict) else {}
@@ -264,10 +284,14 @@ def _reading(fields: Mapping[str, Any], lang: str) -> dict[str, Any]:
     catalogue = phrases.catalogue()
     theirs = fields.get("catalogue") or "none"
     matches = theirs == catalogue.hash
-    notes = [] if matches else [
-        f"the sender's phrase catalogue ({theirs[:16]}) differs from this node's "
-        f"({catalogue.hash[:16]}): the signed rendering is the sender's word"
-    ]  # fmt: skip
+    notes = (
+        []
+        if matches
+        else [
+            f"the sender's phrase catalogue ({theirs[:16]}) differs from this node's "
+            f"({catalogue.hash[:16]}): the signed rendering is the sender's word"
+        ]
+    )
     local = None
     try:
         local = Rendered(lang, catalogue.render(code, fields["params"], lang))
@@ -281,9 +305,14 @@ def _answer(addressee: str, leaf_hash: bytes, rows: Iterable[Any]) -> Answer:
     mismatch = False
     for row in rows:
         mismatch |= row.leaf_hash != leaf_hash
-        found[row.type] = {"receipt": f"{row.by_party}:{row.receipt_seq}", "claimed": row.claimed,
-                           "stored_at": row.stored_at, "observed": row.observed,
-                           "officer": row.officer, "reply": row.reply}  # fmt: skip
+        found[row.type] = {
+            "receipt": f"{row.by_party}:{row.receipt_seq}",
+            "claimed": row.claimed,
+            "stored_at": row.stored_at,
+            "observed": row.observed,
+            "officer": row.officer,
+            "reply": row.reply,
+        }
     delivered, acknowledged = found.get("delivered"), found.get("acknowledged")
     status = "acknowledged" if acknowledged else "delivered" if delivered else "none"
     return Answer(addressee, "mismatch" if mismatch else status, delivered, acknowledged)
@@ -316,15 +345,25 @@ def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | 
     answers, lang = reading.answers, reading.lang
     rows = [r for r in answers.get((header.party, header.seq), []) if r.by_party == addressee]
     return Message(
-        ref=header.ref, leaf_hash=row.leaf_hash.hex(), author=header.party, to=to,
-        direction="sent" if header.party == node.party else "received", time=header.time,
-        status=header.status, tlp=header.tlp, body_held=held,
+        ref=header.ref,
+        leaf_hash=row.leaf_hash.hex(),
+        author=header.party,
+        to=to,
+        direction="sent" if header.party == node.party else "received",
+        time=header.time,
+        status=header.status,
+        tlp=header.tlp,
+        body_held=held,
         answer=_answer(addressee, row.leaf_hash, rows),
-        phrase=fields.get("phrase"), params=fields.get("params", {}),
-        catalogue=fields.get("catalogue"), signed=fields.get("signed"), text=fields.get("text"),
+        phrase=fields.get("phrase"),
+        params=fields.get("params", {}),
+        catalogue=fields.get("catalogue"),
+        signed=fields.get("signed"),
+        text=fields.get("text"),
         in_reply_to=fields.get("in_reply_to"),
-        acknowledged_within=fields.get("acknowledged_within"), **_reading(fields, lang),
-    )  # fmt: skip
+        acknowledged_within=fields.get("acknowledged_within"),
+        **_reading(fields, lang),
+    )
 
 
 def summary(node: Node, body: Any, lang: str | None = None) -> str:
@@ -344,7 +383,6 @@ def summary(node: Node, body: Any, lang: str | None = None) -> str:
     return " / ".join(parts) or "(empty hotline message)"
 
 
-
 def _judged(
     node: Node, conn: Connection, message: Message, row: logs.StoredEntry, now: int
 ) -> Message:
@@ -356,9 +394,12 @@ def _judged(
 
 
 def conversation(
-    node: Node, peer: str, lang: str | None = None, limit: int = DEFAULT_LIMIT,
+    node: Node,
+    peer: str,
+    lang: str | None = None,
+    limit: int = DEFAULT_LIMIT,
     now: int | None = None,
-) -> list[Message]:  # fmt: skip
+) -> list[Message]:
     """The hotline messages between this node and ``peer``, both ways, oldest first.
 
     Ordered by the authors' claimed times (then by reference); the last ``limit`` are returned.
@@ -386,10 +427,13 @@ def message(node: Node, ref: str, lang: str | None = None, now: int | None = Non
     with node.store.read() as conn:
         row = logs.get_entry(conn, party, seq)
         if row is None:
-            raise NotFoundError(f"entry {ref} is not held by this node",
-                                hint="'parley sync' first")  # fmt: skip
-        reading = _Reading(conn, receipt_rows.for_entries(conn, [(party, seq)]), lang,
-                           now_ms() if now is None else now)  # fmt: skip
+            raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
+        reading = _Reading(
+            conn,
+            receipt_rows.for_entries(conn, [(party, seq)]),
+            lang,
+            now_ms() if now is None else now,
+        )
         found = _message(node, row, reading) if row.kind == KIND else None
         if found is not None:
             found = _judged(node, conn, found, row, reading.now)

@@ -76,17 +76,24 @@ class Filters:
         if self.party is not None:
             check_party(self.party, what="--party")
         if self.kind is not None and self.kind not in ADDRESSED_KINDS:
-            raise InvalidEntryError(f"--kind {self.kind!r} is not an addressed kind",
-                                    hint=f"one of {', '.join(KINDS)}")  # fmt: skip
+            raise InvalidEntryError(
+                f"--kind {self.kind!r} is not an addressed kind", hint=f"one of {', '.join(KINDS)}"
+            )
         if self.status is not None and self.status not in STATUSES:
-            raise InvalidEntryError(f"--status {self.status!r} is not one of "
-                                    f"{', '.join(STATUSES)}")  # fmt: skip
+            raise InvalidEntryError(f"--status {self.status!r} is not one of {', '.join(STATUSES)}")
 
     def described(self) -> str:
         """The filters as the options that set them: ``--kind hotline --unacknowledged``."""
-        given = [f"--{name} {value}" for name, value in (
-            ("party", self.party), ("kind", self.kind), ("category", self.category),
-            ("status", self.status)) if value is not None]  # fmt: skip
+        given = [
+            f"--{name} {value}"
+            for name, value in (
+                ("party", self.party),
+                ("kind", self.kind),
+                ("category", self.category),
+                ("status", self.status),
+            )
+            if value is not None
+        ]
         return " ".join(given + (["--unacknowledged"] if self.unacknowledged else []))
 
 
@@ -110,11 +117,21 @@ class Item:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the item."""
-        return {"ref": self.ref, "ingest": self.ingest, "leaf_hash": self.leaf_hash,
-                "kind": self.kind, "author": self.author, "status": self.status,
-                "tlp": self.tlp, "time": self.time, "summary": self.summary,
-                "body_held": self.body_held, "flag": self.flag, "receipt": self.receipt,
-                "clocks": self.clocks}  # fmt: skip
+        return {
+            "ref": self.ref,
+            "ingest": self.ingest,
+            "leaf_hash": self.leaf_hash,
+            "kind": self.kind,
+            "author": self.author,
+            "status": self.status,
+            "tlp": self.tlp,
+            "time": self.time,
+            "summary": self.summary,
+            "body_held": self.body_held,
+            "flag": self.flag,
+            "receipt": self.receipt,
+            "clocks": self.clocks,
+        }
 
 
 @dataclass(frozen=True)
@@ -128,8 +145,12 @@ class Page:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the page."""
-        return {"items": [i.to_dict() for i in self.items], "cursor": self.cursor,
-                "older": self.older, "empty": self.empty}  # fmt: skip
+        return {
+            "items": [i.to_dict() for i in self.items],
+            "cursor": self.cursor,
+            "older": self.older,
+            "empty": self.empty,
+        }
 
 
 def one_line(text: str, limit: int = SUMMARY_MAX) -> str:
@@ -172,11 +193,13 @@ def summary_of(node: Node, header: Header, value: Any) -> str:
         "inquiry": lambda: f"question about {_ref(value.get('about'))}: {value.get('question')}",
         "reply": lambda: f"reply to {_ref(value.get('inquiry'))}: {value.get('text')}",
         "check": lambda: "communication check",
-        "assistance": lambda: f"assistance {value.get('type')}: "
-                              f"{value.get('text') or value.get('status') or ''}",
-        "roadmap": lambda: f"roadmap {value.get('type')}: "
-                           f"{value.get('title') or value.get('text') or ''}",
-    }  # fmt: skip
+        "assistance": lambda: (
+            f"assistance {value.get('type')}: {value.get('text') or value.get('status') or ''}"
+        ),
+        "roadmap": lambda: (
+            f"roadmap {value.get('type')}: {value.get('title') or value.get('text') or ''}"
+        ),
+    }
     maker = texts.get(header.kind)
     return header.kind if maker is None else maker().strip()
 
@@ -191,18 +214,34 @@ def _receipt_state(found: dict[str, bytes], leaf_hash: bytes) -> str:
     return "acknowledged" if "acknowledged" in found else "delivered" if found else "none"
 
 
-def _item(node: Node, conn: Connection, stored: logs.StoredEntry, header: Header, value: Any,
-          answered: dict[str, bytes], policy: PolicyDocument, now: int) -> Item:  # fmt: skip
+def _item(
+    node: Node,
+    conn: Connection,
+    stored: logs.StoredEntry,
+    header: Header,
+    value: Any,
+    answered: dict[str, bytes],
+    policy: PolicyDocument,
+    now: int,
+) -> Item:
     reason = why_no_body(stored, header, node.party)
     summary = f"[header only] {reason}" if reason is not None else summary_of(node, header, value)
     running = clock_views.running_clocks(node, conn, stored, policy, now, [node.party])
     return Item(
-        ref=header.ref, ingest=stored.ingest, leaf_hash=stored.leaf_hash.hex(), kind=header.kind,
-        author=header.party, status=header.status, tlp=header.tlp, time=header.time,
-        summary=one_line(summary), body_held=reason is None, flag=stored.flag,
+        ref=header.ref,
+        ingest=stored.ingest,
+        leaf_hash=stored.leaf_hash.hex(),
+        kind=header.kind,
+        author=header.party,
+        status=header.status,
+        tlp=header.tlp,
+        time=header.time,
+        summary=one_line(summary),
+        body_held=reason is None,
+        flag=stored.flag,
         receipt=_receipt_state(answered, stored.leaf_hash),
         clocks=[c.to_dict() for c in running],
-    )  # fmt: skip
+    )
 
 
 def _matches(node: Node, header: Header, value: Any, filters: Filters) -> bool:
@@ -210,12 +249,16 @@ def _matches(node: Node, header: Header, value: Any, filters: Filters) -> bool:
         return False  # the store's audience match is a prefilter
     if filters.category is None:
         return True
-    return header.kind == "notification" and isinstance(value, dict) and (
-        value.get("category") == filters.category)  # fmt: skip
+    return (
+        header.kind == "notification"
+        and isinstance(value, dict)
+        and (value.get("category") == filters.category)
+    )
 
 
-def _answered(node: Node, conn: Connection, stored: logs.StoredEntry, header: Header,
-              policy: PolicyDocument) -> bool:  # fmt: skip
+def _answered(
+    node: Node, conn: Connection, stored: logs.StoredEntry, header: Header, policy: PolicyDocument
+) -> bool:
     """Whether this party answered the entry by an entry of its own (an offer it accepted).
 
     The store's ``unacknowledged`` prefilter sees acknowledgement receipts only; the clock
@@ -247,10 +290,16 @@ def listing(
         position_after, position_before = after, before
         while len(found) < limit:
             page = rows.addressed_page(
-                conn, node.party, kinds, author=filters.party, status=filters.status,
-                unacknowledged=filters.unacknowledged, after=position_after,
-                before=position_before, limit=SCAN_PAGE,
-            )  # fmt: skip
+                conn,
+                node.party,
+                kinds,
+                author=filters.party,
+                status=filters.status,
+                unacknowledged=filters.unacknowledged,
+                after=position_after,
+                before=position_before,
+                limit=SCAN_PAGE,
+            )
             for stored in page:
                 if after is not None:
                     position_after = cursor = stored.ingest
@@ -268,8 +317,10 @@ def listing(
             if len(page) < SCAN_PAGE:
                 break
         answered = rows.receipts_by(conn, [(s.party, s.seq) for s, _, _ in found], node.party)
-        items = [_item(node, conn, s, h, v, answered.get((s.party, s.seq), {}), policy, now)
-                 for s, h, v in found]  # fmt: skip
+        items = [
+            _item(node, conn, s, h, v, answered.get((s.party, s.seq), {}), policy, now)
+            for s, h, v in found
+        ]
     if after is not None:
         items.reverse()
     return Page(items, cursor, older, None if items else _empty(node, filters, after, before))
@@ -304,10 +355,17 @@ class EntryView:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of what ``parley show`` prints."""
-        return {"ref": self.ref, "leaf_hash": self.leaf_hash, "ingest": self.ingest,
-                "header": self.header, "flag": self.flag, "body": self.body,
-                "why_no_body": self.why_no_body, "witnessed": self.witnessed,
-                "addressees": self.addressees}  # fmt: skip
+        return {
+            "ref": self.ref,
+            "leaf_hash": self.leaf_hash,
+            "ingest": self.ingest,
+            "header": self.header,
+            "flag": self.flag,
+            "body": self.body,
+            "why_no_body": self.why_no_body,
+            "witnessed": self.witnessed,
+            "addressees": self.addressees,
+        }
 
 
 def entry(node: Node, ref: str, now: int) -> EntryView:
@@ -332,9 +390,17 @@ def entry(node: Node, ref: str, now: int) -> EntryView:
                 clocks.setdefault(clock.party, []).append(clock.to_dict())
         addressees = [a.to_dict() | {"clocks": clocks.get(a.party, [])} for a in answers]
     shown = header.to_dict() | {"ref": header.ref}
-    return EntryView(header.ref, stored.leaf_hash.hex(), stored.ingest, shown, stored.flag,
-                     value if reason is None else None, reason, addressees,
-                     witnessed)  # fmt: skip
+    return EntryView(
+        header.ref,
+        stored.leaf_hash.hex(),
+        stored.ingest,
+        shown,
+        stored.flag,
+        value if reason is None else None,
+        reason,
+        addressees,
+        witnessed,
+    )
 
 
 def held(node: Node, ref: str) -> bool:

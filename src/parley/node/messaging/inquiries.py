@@ -37,9 +37,14 @@ def _held(conn: Connection, ref: str) -> logs.StoredEntry:
 
 
 def inquire(
-    node: Node, ref: str, question: str, reply_within: int | None, now: int,
-    *, unit: str | None = None,
-) -> Header:  # fmt: skip
+    node: Node,
+    ref: str,
+    question: str,
+    reply_within: int | None,
+    now: int,
+    *,
+    unit: str | None = None,
+) -> Header:
     """Append an inquiry about another party's entry ``ref``; return its header."""
     with node.store.write() as tx:
         stored = _held(tx, ref)

@@ -87,8 +87,10 @@ def delivered(header: Header, leaf_hash: bytes, stored_at: int) -> Draft:
 def acknowledged(header: Header, leaf_hash: bytes, officer: str, reply: str | None) -> Draft:
     """The ``acknowledged`` receipt of an officer, with an optional short reply."""
     body: dict[str, Any] = {
-        "type": "acknowledged", "entry": _entry_ref(header, leaf_hash), "officer": officer,
-    }  # fmt: skip
+        "type": "acknowledged",
+        "entry": _entry_ref(header, leaf_hash),
+        "officer": officer,
+    }
     if reply:
         body["reply"] = reply
     validate_body("receipt", body)
@@ -107,9 +109,11 @@ def automatic_acknowledgement(header: Header, leaf_hash: bytes) -> Draft:
 def body_withheld(header: Header, leaf_hash: bytes, detail: str) -> Draft:
     """The ``body-withheld`` observation about an entry served without the body owed to us."""
     body = {
-        "type": "body-withheld", "party": header.party,
-        "entry": _entry_ref(header, leaf_hash), "detail": detail,
-    }  # fmt: skip
+        "type": "body-withheld",
+        "party": header.party,
+        "entry": _entry_ref(header, leaf_hash),
+        "detail": detail,
+    }
     validate_body("observation", body)
     return Draft("observation", header.status, body, ALL, "GREEN")
 
@@ -120,9 +124,11 @@ def breach_observed(flagged: list[tuple[Header, bytes]], breach: tuple[str, str]
     flag, reason = breach
     span = first.ref if first is last else f"{first.ref}..{last.ref}"
     body = {
-        "type": flag, "party": first.party, "entry": _entry_ref(first, leaf_hash),
+        "type": flag,
+        "party": first.party,
+        "entry": _entry_ref(first, leaf_hash),
         "detail": f"{len(flagged)} entries ({span}) stored header-only: {reason}",
-    }  # fmt: skip
+    }
     validate_body("observation", body)
     return Draft("observation", first.status, body, ALL, "GREEN")
 
@@ -135,11 +141,18 @@ def receipt_row(header: Header, receipt_body: Any, observed: int) -> dict[str, A
     except (ValueError, InvalidEntryError):
         return None
     return {
-        "entry_party": party, "entry_seq": seq, "by_party": header.party, "type": receipt.type,
-        "leaf_hash": bytes.fromhex(receipt.entry.leaf_hash), "receipt_seq": header.seq,
-        "claimed": header.time, "stored_at": receipt.stored_at, "observed": observed,
-        "officer": receipt.officer, "reply": receipt.reply,
-    }  # fmt: skip
+        "entry_party": party,
+        "entry_seq": seq,
+        "by_party": header.party,
+        "type": receipt.type,
+        "leaf_hash": bytes.fromhex(receipt.entry.leaf_hash),
+        "receipt_seq": header.seq,
+        "claimed": header.time,
+        "stored_at": receipt.stored_at,
+        "observed": observed,
+        "officer": receipt.officer,
+        "reply": receipt.reply,
+    }
 
 
 def _key(row: Any) -> tuple[str, int, str, str]:
@@ -176,17 +189,23 @@ def not_yet_answered(conn: Connection, drafts: list[Draft], by_party: str) -> li
     done = {(format_ref(party, seq), kind) for party, seq, _, kind in held}
     if not done:
         return drafts
-    return [d for d in drafts if d.kind != "receipt"
-            or (d.body["entry"]["ref"], d.body["type"]) not in done]  # fmt: skip
+    return [
+        d
+        for d in drafts
+        if d.kind != "receipt" or (d.body["entry"]["ref"], d.body["type"]) not in done
+    ]
 
 
-def index_own(
-    tx: Writing, headers: Iterable[Header], drafts: Iterable[Draft], now: int
-) -> None:
+def index_own(tx: Writing, headers: Iterable[Header], drafts: Iterable[Draft], now: int) -> None:
     """Index the receipts among this node's own new entries (``headers`` of ``drafts``)."""
-    index_rows(tx, (receipt_row(header, draft.body, now)
-                      for header, draft in zip(headers, drafts, strict=True)
-                      if header.kind == "receipt"))  # fmt: skip
+    index_rows(
+        tx,
+        (
+            receipt_row(header, draft.body, now)
+            for header, draft in zip(headers, drafts, strict=True)
+            if header.kind == "receipt"
+        ),
+    )
 
 
 def answered_parties(conn: Connection, party: str, start: int, end: int) -> list[str | None]:
@@ -263,9 +282,14 @@ class AddresseeStatus:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the addressee's status."""
-        return {"party": self.party, "status": self.status, "delivered": self.delivered,
-                "acknowledged": self.acknowledged, "header_only": self.header_only,
-                "observations": list(self.observed)}  # fmt: skip
+        return {
+            "party": self.party,
+            "status": self.status,
+            "delivered": self.delivered,
+            "acknowledged": self.acknowledged,
+            "header_only": self.header_only,
+            "observations": list(self.observed),
+        }
 
 
 def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
@@ -316,9 +340,15 @@ REACHED = {"delivered": ("delivered", "acknowledged"), "acknowledged": ("acknowl
 
 
 def await_status(
-    node: Node, ref: str, until: str, timeout_s: float, *, poll_s: float = 0.2,
-    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-) -> tuple[Header, list[AddresseeStatus], bool]:  # fmt: skip
+    node: Node,
+    ref: str,
+    until: str,
+    timeout_s: float,
+    *,
+    poll_s: float = 0.2,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Header, list[AddresseeStatus], bool]:
     """``status`` once every addressee has reached ``until``, or at ``timeout_s``.
 
     The flag says whether all reached it. An addressee whose receipt names another leaf
@@ -362,13 +392,21 @@ def observation_about(header: Header, value: Any, party: str) -> dict[str, Any] 
     span = SPAN_RE.search(detail)
     if span and span.group(1) == span.group(3) == party and int(span.group(2)) == first:
         last = max(first, int(span.group(4)))
-    return {"observation": header.ref, "by": header.party, "time": header.time,
-            "type": str(value.get("type")), "entry": ref, "first": first, "last": last,
-            "detail": detail}  # fmt: skip
+    return {
+        "observation": header.ref,
+        "by": header.party,
+        "time": header.time,
+        "type": str(value.get("type")),
+        "entry": ref,
+        "first": first,
+        "last": last,
+        "detail": detail,
+    }
 
 
-def observations_about(node: Node, ref: str | None = None, limit: int = 1000
-                       ) -> list[dict[str, Any]]:  # fmt: skip
+def observations_about(
+    node: Node, ref: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
     """Peers' observations about this node's entries (about ``ref`` only), newest first."""
     seq = None if ref is None else parse_ref(ref)[1]
     if ref is not None and parse_ref(ref)[0] != node.party:

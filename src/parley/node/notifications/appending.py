@@ -27,9 +27,15 @@ from parley.store import notifications as notification_rows
 from parley.store.engine import Writing
 
 __all__ = [
-    "KIND", "Appender", "Item", "Written", "cap_time", "leaf_hash_at",
-    "notification_key", "over_limit",
-]  # fmt: skip
+    "KIND",
+    "Appender",
+    "Item",
+    "Written",
+    "cap_time",
+    "leaf_hash_at",
+    "notification_key",
+    "over_limit",
+]
 
 KIND = "notification"
 
@@ -111,15 +117,22 @@ class Appender:
         found = notification_rows.find_key(self.tx, self.node.party, key)
         if found is not None:
             self.by_key[key] = Written(
-                identifier, self.node.ref(found.seq),
-                leaf_hash_at(self.tx, self.node.party, found.seq), new=False,
-            )  # fmt: skip
+                identifier,
+                self.node.ref(found.seq),
+                leaf_hash_at(self.tx, self.node.party, found.seq),
+                new=False,
+            )
             return self.by_key[key]
         if "references" not in item.body and item.body.get("cap_references"):
             links, linked = self._links(item.body["cap_references"])
             if links:
-                item = Item(dict(item.body, references=links), item.status, item.audience,
-                            item.tlp, item.what)  # fmt: skip
+                item = Item(
+                    dict(item.body, references=links),
+                    item.status,
+                    item.audience,
+                    item.tlp,
+                    item.what,
+                )
                 incident = linked if incident is None else incident
         written = self.by_key[key] = Written(identifier)
         self.waiting.append((item, key, incident, written))
@@ -137,8 +150,10 @@ class Appender:
             found = notification_rows.find_key(self.tx, self.node.party, key)
             if found is not None:
                 ref = self.node.ref(found.seq)
-                links[ref] = {"ref": ref,
-                              "leaf_hash": leaf_hash_at(self.tx, self.node.party, found.seq)}
+                links[ref] = {
+                    "ref": ref,
+                    "leaf_hash": leaf_hash_at(self.tx, self.node.party, found.seq),
+                }
                 incidents.append(found.incident)
         return list(links.values()), min(incidents) if incidents else None
 
@@ -156,18 +171,24 @@ class Appender:
                 identifier, sender, sent = body_identity(item.body)
                 written.ref = header.ref
                 written.leaf_hash = compute_leaf_hash(header.leaf).hex()
-                rows.append({
-                    "party": self.node.party, "key": key, "identifier": identifier,
-                    "sender": sender, "sent": sent, "seq": header.seq,
-                    "incident": header.seq if incident is None else incident,
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "party": self.node.party,
+                        "key": key,
+                        "identifier": identifier,
+                        "sender": sender,
+                        "sent": sent,
+                        "seq": header.seq,
+                        "incident": header.seq if incident is None else incident,
+                    }
+                )
             notification_rows.insert_keys(self.tx, rows)
         for again, first in self.copies:
             again.ref, again.leaf_hash = first.ref, first.leaf_hash
 
-    def _too_large(self, waiting: list[tuple[Item, bytes, int | None, Written]]) -> (
-        ParleyError | None
-    ):
+    def _too_large(
+        self, waiting: list[tuple[Item, bytes, int | None, Written]]
+    ) -> ParleyError | None:
         for item, _, _, _ in waiting:
             size = len(canonical_bytes(item.body))
             if size > self.body_limit:

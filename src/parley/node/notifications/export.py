@@ -72,7 +72,8 @@ def stix_parts(conn: Connection, link: Link) -> list[dict[str, Any]]:
             if stored.kind == KIND and stored.body is not None and stored.salt is not None:
                 other = Body(stored.salt, stored.body).value()
                 if other.get("identifier") in wanted and (other["sender"], other["sent"]) == (
-                    body["sender"], body["sent"]
+                    body["sender"],
+                    body["sent"],
                 ):
                     found[other["identifier"]] = other
     return list(found.values())
@@ -82,16 +83,21 @@ def render(conn: Connection, link: Link, fmt: str) -> bytes:
     """One notification (a whole STIX bundle for ``stix``) in format ``fmt``."""
     status = link.header.status
     if fmt == "cap":
-        return notification_to_cap(link.body, status, audience=link.header.audience,
-                                   tlp=link.header.tlp)  # fmt: skip
+        return notification_to_cap(
+            link.body, status, audience=link.header.audience, tlp=link.header.tlp
+        )
     if fmt == "stix":
         if "stix" not in link.body:
             raise StixError(f"{link.ref} has no STIX form: it did not come from a STIX bundle")
         bundle = notification_to_stix(stix_parts(conn, link), status, tlp=link.header.tlp)
         return _json(bundle)
     if fmt == "geojson":
-        header = {"status": status, "party": link.header.party, "tlp": link.header.tlp,
-                  "time": link.header.time}  # fmt: skip
+        header = {
+            "status": status,
+            "party": link.header.party,
+            "tlp": link.header.tlp,
+            "time": link.header.time,
+        }
         return _json(feature_collection([(link.ref, header, link.body)]))
     raise InvalidEntryError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
 
@@ -135,8 +141,12 @@ def export_all(
                     result.skipped += 1
                     continue
                 body = link.body
-                bundle = (link.header.party, body["identifier"].rsplit("#", 1)[0],
-                          body["sender"], body["sent"])  # fmt: skip
+                bundle = (
+                    link.header.party,
+                    body["identifier"].rsplit("#", 1)[0],
+                    body["sender"],
+                    body["sent"],
+                )
                 if bundle in bundles:
                     continue
                 bundles.add(bundle)

@@ -48,9 +48,17 @@ from parley.node.notifications.appending import KIND, Appender, Item, Written, c
 from parley.node.policies import deadline_class
 
 __all__ = [
-    "FileResult", "ImportOptions", "NotificationPolicy", "Source", "Written", "import_sources",
-    "node_sender", "notification_drafts_from_cap", "regime_rules", "sharing",
-]  # fmt: skip
+    "FileResult",
+    "ImportOptions",
+    "NotificationPolicy",
+    "Source",
+    "Written",
+    "import_sources",
+    "node_sender",
+    "notification_drafts_from_cap",
+    "regime_rules",
+    "sharing",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,11 +82,18 @@ def regime_rules(document: PolicyDocument) -> dict[str, Any]:
     lead = regime.get("launch_notice_lead_ms")
     if not isinstance(lead, int):
         return {"rules": []}
-    return {"rules": [{
-        "id": "launch-notice-lead-time", "kind": "lead_time",
-        "category": "military.launch-notice", "field": "details.window_start",
-        "min_ms": lead, "severity": "error",
-    }]}  # fmt: skip
+    return {
+        "rules": [
+            {
+                "id": "launch-notice-lead-time",
+                "kind": "lead_time",
+                "category": "military.launch-notice",
+                "field": "details.window_start",
+                "min_ms": lead,
+                "severity": "error",
+            }
+        ]
+    }
 
 
 @dataclass(frozen=True)
@@ -105,8 +120,10 @@ class NotificationPolicy:
         bounds = document.deadline(deadline_class(category)) or document.deadline("other")
         if bounds is None:
             return None
-        return {"delivered_within": bounds.delivered_within.default,
-                "acknowledged_within": bounds.acknowledged_within.default}  # fmt: skip
+        return {
+            "delivered_within": bounds.delivered_within.default,
+            "acknowledged_within": bounds.acknowledged_within.default,
+        }
 
     def check(self, body: dict[str, Any], time_ms: int, what: str) -> list[str]:
         """Apply the regime at signing time ``time_ms``: raise on an error, return warnings."""
@@ -120,9 +137,9 @@ class NotificationPolicy:
         return [f"{what}: regime rule {f.rule}: {f.message}" for f in findings]
 
 
-def sharing(node: Node, audience: Audience | list[str] | None, tlp: str | None) -> tuple[
-    Audience, str
-]:
+def sharing(
+    node: Node, audience: Audience | list[str] | None, tlp: str | None
+) -> tuple[Audience, str]:
     """Audience and TLP of a notification; a named audience always includes its author.
 
     The author is named so that a peer mirroring the entry serves its body back to the author
@@ -207,9 +224,15 @@ def _verify_signature(alert: CapAlert, key: bytes, what: str) -> str | None:
 
 
 def _cap_items(
-    policy: NotificationPolicy, node: Node, data: bytes, options: ImportOptions, now: int,
-    warnings: list[str], *, exercise_status: str | None = None,
-) -> list[Item]:  # fmt: skip
+    policy: NotificationPolicy,
+    node: Node,
+    data: bytes,
+    options: ImportOptions,
+    now: int,
+    warnings: list[str],
+    *,
+    exercise_status: str | None = None,
+) -> list[Item]:
     sharing(node, options.audience, options.tlp)  # a bad --to or --tlp, before any alert
     items = []
     for alert in parse_cap(data):
@@ -234,9 +257,9 @@ def _cap_items(
     return items
 
 
-def _cap_sharing(node: Node, body: dict[str, Any], options: ImportOptions, what: str) -> tuple[
-    Audience, str
-]:  # fmt: skip
+def _cap_sharing(
+    node: Node, body: dict[str, Any], options: ImportOptions, what: str
+) -> tuple[Audience, str]:
     """The audience and TLP of an imported alert: its own marking, or the officer's options.
 
     An alert that carries a TLP label (``cap_marking.read_marking``) keeps its readers; an
@@ -292,9 +315,13 @@ def _bundle_sent(bundle: dict[str, Any]) -> int | None:
 
 
 def _stix_items(
-    policy: NotificationPolicy, node: Node, data: bytes, options: ImportOptions, now: int,
+    policy: NotificationPolicy,
+    node: Node,
+    data: bytes,
+    options: ImportOptions,
+    now: int,
     warnings: list[str],
-) -> list[Item]:  # fmt: skip
+) -> list[Item]:
     if options.status is None:
         raise InvalidEntryError(
             "a STIX bundle carries no status",
@@ -308,13 +335,19 @@ def _stix_items(
     check_tlp(bundle, tlp)
     sent = _bundle_sent(bundle)
     if sent is None:
-        warnings.append(f"STIX bundle {bundle['id']}: no object has a timestamp, so importing "
-                        "it again will not be recognised as the same notification")  # fmt: skip
+        warnings.append(
+            f"STIX bundle {bundle['id']}: no object has a timestamp, so importing "
+            "it again will not be recognised as the same notification"
+        )
         sent = cap_time(now)
     bodies = stix_to_notifications(
-        bundle, max_body_bytes=policy.body_limit, sender=node_sender(node), sent_ms=sent,
-        status=options.status, category=options.category,
-    )  # fmt: skip
+        bundle,
+        max_body_bytes=policy.body_limit,
+        sender=node_sender(node),
+        sent_ms=sent,
+        status=options.status,
+        category=options.category,
+    )
     items = []
     for body in bodies:
         what = f"STIX bundle {body['identifier']}"
@@ -359,9 +392,9 @@ def notification_drafts_from_cap(
 # Appending, with the key table in the same transaction
 
 
-def _write(node: Node, batch: list[tuple[FileResult, list[Item]]], now: int, limit: int) -> (
-    list[list[Written]]
-):
+def _write(
+    node: Node, batch: list[tuple[FileResult, list[Item]]], now: int, limit: int
+) -> list[list[Written]]:
     with node.store.write() as tx:
         appender = Appender(node, tx, now, limit)
         written = [[appender.add(item) for item in items] for _, items in batch]

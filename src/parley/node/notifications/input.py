@@ -117,8 +117,9 @@ def _value(field: DetailField, text: str, now: int) -> Any:
 def parse_details(category: str, pairs: list[str], now: int) -> dict[str, Any]:
     """``NAME=VALUE`` pairs as the typed details of ``category``; an ``areas`` field adds up."""
     if category not in CATEGORIES:
-        raise InvalidEntryError(f"category {category!r} is not known",
-                                hint="see docs/formats.md, Categories")  # fmt: skip
+        raise InvalidEntryError(
+            f"category {category!r} is not known", hint="see docs/formats.md, Categories"
+        )
     fields = {f.name: f for f in CATEGORIES[category].details}
     details: dict[str, Any] = {}
     for pair in pairs:
@@ -126,14 +127,16 @@ def parse_details(category: str, pairs: list[str], now: int) -> dict[str, Any]:
         name = name.strip()
         if not sep or name not in fields:
             known = ", ".join(fields) or "none"
-            raise InvalidEntryError(f"--detail {pair!r}: not NAME=VALUE with a field of "
-                                    f"{category} ({known})")  # fmt: skip
+            raise InvalidEntryError(
+                f"--detail {pair!r}: not NAME=VALUE with a field of {category} ({known})"
+            )
         field = fields[name]
         try:
             value = _value(field, text.strip(), now)
         except (ValueError, ValueFormatError) as exc:
-            raise InvalidEntryError(f"--detail {name}: {text!r} is not a {field.kind} "
-                                    f"({exc})") from exc  # fmt: skip
+            raise InvalidEntryError(
+                f"--detail {name}: {text!r} is not a {field.kind} ({exc})"
+            ) from exc
         except ParleyError as exc:
             raise InvalidEntryError(f"--detail {name}: {exc.message}", hint=exc.hint) from exc
         if field.kind == "areas" and name in details:

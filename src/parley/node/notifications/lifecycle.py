@@ -152,8 +152,14 @@ def new_identifier(node: Node) -> str:
     return f"{node.party}-{uuid.uuid4()}"
 
 
-def _append(node: Node, tx: Writing, item: Item, now: int, policy: NotificationPolicy,
-            incident: int | None = None) -> Written:  # fmt: skip
+def _append(
+    node: Node,
+    tx: Writing,
+    item: Item,
+    now: int,
+    policy: NotificationPolicy,
+    incident: int | None = None,
+) -> Written:
     appender = Appender(node, tx, now, policy.body_limit)
     written = appender.add(item, incident)
     appender.flush()
@@ -173,10 +179,13 @@ def notify(
     now = now_ms() if now is None else now
     policy = NotificationPolicy.of(node)
     body = new_notification(
-        identifier=new_identifier(node), sender=node_sender(node), sent_ms=cap_time(now),
+        identifier=new_identifier(node),
+        sender=node_sender(node),
+        sent_ms=cap_time(now),
         status=status,
-        deadlines=policy.deadlines(str(fields.get("category", ""))), **fields,
-    )  # fmt: skip
+        deadlines=policy.deadlines(str(fields.get("category", ""))),
+        **fields,
+    )
     for info in body["info"]:
         info["sender_name"] = node.config.name
     validate_notification(body)
@@ -213,11 +222,16 @@ def answer(
         if deadlines is not None:
             fields["deadlines"] = deadlines
         body = follow_up(
-            previous.body, msg_type=msg_type, previous_ref=ref,
-            previous_leaf_hash=previous.leaf_hash, identifier=new_identifier(node),
+            previous.body,
+            msg_type=msg_type,
+            previous_ref=ref,
+            previous_leaf_hash=previous.leaf_hash,
+            identifier=new_identifier(node),
             sent_ms=cap_time(now),
-            sender=node_sender(node), changes=fields, all_clear=all_clear,
-        )  # fmt: skip
+            sender=node_sender(node),
+            changes=fields,
+            all_clear=all_clear,
+        )
         header = previous.header
         check_status_agrees(body, header.status)
         what = f"{'all-clear' if all_clear else msg_type.lower()} of {ref}"
@@ -314,9 +328,9 @@ def _scan_chain(conn: Connection, start: Link) -> list[Link]:
     return [members[seq] for seq in sorted(members)]
 
 
-def incident_state(node: Node, ref: str, now: int | None = None) -> tuple[
-    dict[str, Any], list[Link]
-]:
+def incident_state(
+    node: Node, ref: str, now: int | None = None
+) -> tuple[dict[str, Any], list[Link]]:
     """The current state of the incident ``ref`` belongs to (``current_state``), and its chain."""
     with node.store.read() as conn:
         links = chain(conn, ref)

@@ -80,9 +80,7 @@ class ExternalWitnesses:
             for _attempt in range(2):
                 proof = await anyio.to_thread.run_sync(consistency_proof, self.node, old, size)
                 body = submission.build_body(old, proof, note)
-                response = await peer_client.post(
-                    http, "/add-checkpoint", body, where=witness.url
-                )
+                response = await peer_client.post(http, "/add-checkpoint", body, where=witness.url)
                 if response.status_code == 200:
                     await anyio.to_thread.run_sync(
                         witnessing.keep_answer, self.node, note, response.text, name
