@@ -29,7 +29,7 @@ from parley.core.canonical import check_subset
 from parley.core.errors import CanonicalizationError
 from parley.formats.areas import parse_cap_circle, parse_cap_polygon, rings_geometry
 from parley.formats.body_schema import STATUSES, validate_notification
-from parley.formats.cap_export import DETAILS_PARAMETER, notification_to_cap
+from parley.formats.cap_export import DETAILS_PARAMETER, INFO_TEXTS, notification_to_cap
 from parley.formats.cap_schema import CAP10_NS, DSIG_NS, NAMESPACES, validate_cap
 from parley.formats.categories import EVENT_CODE_NAME, infer_category
 from parley.formats.errors import CapError, FormatError, ValueFormatError
@@ -289,15 +289,7 @@ def _pairs(reader: _Reader, elements: list[etree._Element]) -> list[dict[str, st
     return pairs
 
 
-_INFO_TEXTS = (
-    ("audience", "audience"),
-    ("senderName", "sender_name"),
-    ("headline", "headline"),
-    ("description", "description"),
-    ("instruction", "instruction"),
-    ("web", "web"),
-    ("contact", "contact"),
-)
+_INFO_TEXTS = (("audience", "audience"), *INFO_TEXTS)
 
 
 def _info(

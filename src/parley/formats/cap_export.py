@@ -35,6 +35,18 @@ DETAILS_PARAMETER = "profile:parley:details:1"
 _NS = "{" + CAP12_NS + "}"
 
 
+# The free-text elements of a CAP <info> after <expires>, in the schema's order, each with the
+# key of the notification body that carries it (CAP 1.2 s3.2.2).
+INFO_TEXTS = (
+    ("senderName", "sender_name"),
+    ("headline", "headline"),
+    ("description", "description"),
+    ("instruction", "instruction"),
+    ("web", "web"),
+    ("contact", "contact"),
+)
+
+
 def status_note(status: str) -> str:
     """The note written into a non-Actual CAP message that has none."""
     return f"{status.upper()}: this is not a real alert (Parley status {status})."
@@ -133,14 +145,7 @@ def _info(
         _pair(element, "eventCode", {"name": EVENT_CODE_NAME, "value": body["category"]})
     for name in ("effective", "onset", "expires"):
         _sub(element, name, _time(info, name))
-    for cap_name, key in (
-        ("senderName", "sender_name"),
-        ("headline", "headline"),
-        ("description", "description"),
-        ("instruction", "instruction"),
-        ("web", "web"),
-        ("contact", "contact"),
-    ):
+    for cap_name, key in INFO_TEXTS:
         _sub(element, cap_name, info.get(key))
     for pair in info.get("parameters", []):
         if not tlp or pair["name"].strip().upper() != TLP_PARAMETER:  # the header's label wins

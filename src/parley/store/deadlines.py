@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, exists, insert, select, update
 
 from parley.store.engine import Writing
-from parley.store.inbox import stored_entry
-from parley.store.logs import StoredEntry
+from parley.store.logs import StoredEntry, stored_entry
 from parley.store.schema import deadline_clocks, entries, meta, receipts
 
 __all__ = [

@@ -15,27 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, func, or_, select, tuple_
 
-from parley.store.logs import StoredEntry
+from parley.store.logs import StoredEntry, stored_entry
 from parley.store.receipts import ReceiptType
 from parley.store.schema import entries, receipts
-
-
-def stored_entry(row: Any) -> StoredEntry:
-    """A ``StoredEntry`` from a row of the ``entries`` table."""
-    return StoredEntry(
-        row.party,
-        row.seq,
-        row.ingest,
-        row.leaf,
-        row.leaf_hash,
-        row.kind,
-        row.time,
-        row.body,
-        row.salt,
-        row.flag,
-        row.audience,
-        row.tlp,
-    )
 
 
 def latest_ingest(conn: Connection) -> int:

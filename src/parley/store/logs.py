@@ -231,7 +231,8 @@ def _in_batches(
         after = rows[-1]._mapping[key]
 
 
-def _entry(row: Any) -> StoredEntry:
+def stored_entry(row: Any) -> StoredEntry:
+    """A ``StoredEntry`` from a row of the ``entries`` table."""
     return StoredEntry(
         row.party,
         row.seq,
@@ -262,7 +263,7 @@ _RANGE = (
 def get_range(conn: Connection, party: str, start: int, end: int) -> list[StoredEntry]:
     """Entries with start <= seq < end, in order."""
     rows = conn.execute(_RANGE, {"party": party, "start": start, "end": end})
-    return [_entry(row) for row in rows]
+    return [stored_entry(row) for row in rows]
 
 
 def get_entry(conn: Connection, party: str, seq: int) -> StoredEntry | None:
@@ -270,7 +271,7 @@ def get_entry(conn: Connection, party: str, seq: int) -> StoredEntry | None:
     row = conn.execute(
         select(entries).where(entries.c.party == party, entries.c.seq == seq)
     ).first()
-    return None if row is None else _entry(row)
+    return None if row is None else stored_entry(row)
 
 
 def find_by_leaf_hash(conn: Connection, party: str, leaf_hash: bytes) -> StoredEntry | None:
@@ -278,7 +279,7 @@ def find_by_leaf_hash(conn: Connection, party: str, leaf_hash: bytes) -> StoredE
     row = conn.execute(
         select(entries).where(entries.c.party == party, entries.c.leaf_hash == leaf_hash).limit(1)
     ).first()
-    return None if row is None else _entry(row)
+    return None if row is None else stored_entry(row)
 
 
 def key_and_policy_entries(conn: Connection, party: str) -> list[StoredEntry]:
@@ -291,7 +292,7 @@ def key_and_policy_entries(conn: Connection, party: str) -> list[StoredEntry]:
         )
         .order_by(entries.c.seq)
     )
-    return [_entry(row) for row in rows]
+    return [stored_entry(row) for row in rows]
 
 
 def key_and_policy_marks(conn: Connection, party: str) -> tuple[tuple[int, bytes], ...]:
@@ -308,7 +309,7 @@ def iter_log(conn: Connection, party: str, batch: int = 5000) -> Iterable[Stored
     """Every entry of a log in seq order, read in bounded batches (memory stays flat)."""
     query = select(entries).where(entries.c.party == party)
     for row in _in_batches(conn, query, entries.c.seq, batch):
-        yield _entry(row)
+        yield stored_entry(row)
 
 
 def latest_checkpoint_within(conn: Connection, party: str, size: int) -> tuple[int, str] | None:
@@ -348,5 +349,5 @@ def iter_kinds(
         if not rows:
             return
         for row in rows:
-            yield _entry(row)
+            yield stored_entry(row)
         start = rows[-1].seq + 1
