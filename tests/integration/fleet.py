@@ -216,3 +216,14 @@ class Fleet:
     def stop(self) -> None:
         """Stop every server at once: each gets its own grace period, not one after another."""
         self.each(lambda node: node.stop())
+
+
+def append(
+    node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str | None = None
+) -> str:
+    """``parley log append`` of one Exercise entry at ``node``; its reference (``PARTY:SEQ``)."""
+    path = node.home.parent / f"{node.party}-body.json"
+    path.write_text(json.dumps(body))
+    args = ["log", "append", "--kind", kind, "--status", "Exercise", "--body-file", str(path)]
+    args += ["--to", to] + (["--tlp", tlp] if tlp else [])
+    return str(node.cli(*args).stdout.split()[0])

@@ -20,7 +20,7 @@ from parley.core.entry import parse_ref
 from parley.node.messaging import checks, deadlines
 from parley.node.node import Node, now_ms
 from parley.store import logs
-from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, append, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
@@ -92,23 +92,6 @@ def receiver(three: ThreeNodes) -> Iterator[Receiver]:
     )
     yield hook
     hook.stop()
-
-
-def append(node: FleetNode, kind: str, body: dict[str, Any], to: str) -> str:
-    path = node.home.parent / f"{node.party}-body.json"
-    path.write_text(json.dumps(body))
-    return node.cli(
-        "log",
-        "append",
-        "--kind",
-        kind,
-        "--status",
-        "Exercise",
-        "--body-file",
-        str(path),
-        "--to",
-        to,
-    ).stdout.split()[0]
 
 
 def shown(node: FleetNode, *args: str) -> Any:

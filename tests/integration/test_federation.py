@@ -21,32 +21,12 @@ from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.schema import entries
-from tests.integration.fleet import FleetNode
+from tests.integration.fleet import append
 from tests.support import OfficerEnv
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
 
 OTHERS = ("JP", "KR", "CN", "RU")
-
-
-def append(
-    node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str | None = None
-) -> str:
-    path = Path(node.home.parent) / f"{node.party}-body.json"
-    path.write_text(json.dumps(body))
-    args = [
-        "log",
-        "append",
-        "--kind",
-        kind,
-        "--status",
-        "Exercise",
-        "--body-file",
-        str(path),
-        "--to",
-        to,
-    ] + (["--tlp", tlp] if tlp else [])
-    return node.cli(*args).stdout.split()[0]
 
 
 def check_body(n: int) -> dict[str, Any]:

@@ -25,26 +25,9 @@ from parley.node.federation import ingest, peers
 from parley.node.federation.peer_client import Fetched
 from parley.node.home import no_passphrase, read_key_file
 from parley.store import logs
+from tests.integration.fleet import append
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
-
-
-def append(node: Any, kind: str, body: dict[str, Any], to: str) -> str:
-    path = Path(node.home.parent) / f"{node.party}-rotation-body.json"
-    path.write_text(json.dumps(body))
-    args = [
-        "log",
-        "append",
-        "--kind",
-        kind,
-        "--status",
-        "Exercise",
-        "--body-file",
-        str(path),
-        "--to",
-        to,
-    ]
-    return str(node.cli(*args).stdout.split()[0])
 
 
 def check_body(n: int) -> dict[str, Any]:

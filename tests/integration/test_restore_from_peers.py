@@ -21,7 +21,7 @@ import pytest
 
 from parley.store import logs
 from parley.store.engine import Store
-from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, append, eventually
 from tests.support import OFFICER_PASSWORD, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
@@ -42,23 +42,6 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmallFleet]:
         yield fleet
     finally:
         fleet.stop()
-
-
-def append(node: FleetNode, kind: str, body: dict[str, Any], to: str) -> str:
-    path = node.home.parent / f"{node.party}-body.json"
-    path.write_text(json.dumps(body))
-    return node.cli(
-        "log",
-        "append",
-        "--kind",
-        kind,
-        "--status",
-        "Exercise",
-        "--body-file",
-        str(path),
-        "--to",
-        to,
-    ).stdout.split()[0]
 
 
 def check_body(n: int) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from parley.core.entry import Body, parse_header
 from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RECIPIENT
 from parley.store import logs
-from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, append, eventually
 from tests.support import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="trust-boundary")]
@@ -41,26 +41,6 @@ MARKER = "AMBER-ONLY-FOR-JP-relay-probe"
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     with Fleet.running(tmp_path_factory.mktemp("boundary"), parties=("US", "JP", "CN")) as fleet:
         yield fleet
-
-
-def append(node: FleetNode, kind: str, body: dict[str, Any], to: str, tlp: str) -> str:
-    path = Path(node.home.parent) / f"{node.party}-body.json"
-    path.write_text(json.dumps(body))
-    result = node.cli(
-        "log",
-        "append",
-        "--kind",
-        kind,
-        "--status",
-        "Exercise",
-        "--body-file",
-        str(path),
-        "--to",
-        to,
-        "--tlp",
-        tlp,
-    )
-    return result.stdout.split()[0]
 
 
 def size_of(node: FleetNode, party: str) -> int:
