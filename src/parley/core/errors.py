@@ -6,10 +6,7 @@ The CLI and the API turn these into exit codes and RFC 9457 problem responses in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:  # equivocation imports this module
-    from parley.core.equivocation import Evidence
+from typing import Any, ClassVar
 
 
 class ParleyError(Exception):
@@ -254,7 +251,7 @@ class EquivocationError(
         *,
         note: str | None = None,
         log_key: bytes | None = None,
-        evidence: Evidence | None = None,
+        evidence: object | None = None,  # a core.equivocation.Evidence: errors import nothing
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
