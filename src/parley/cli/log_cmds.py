@@ -36,10 +36,10 @@ from parley.core.canonical import parse_json
 from parley.core.entry import ALL, Header
 from parley.core.errors import InvalidEntryError, PolicyError
 from parley.core.policy import PolicyDocument
-from parley.node.drafting import check_draft
 from parley.node.export import build_proof, write_export
 from parley.node.log import Draft
 from parley.node.messaging import inbox
+from parley.node.messaging.drafting import check_draft
 
 app = typer.Typer(help="The node's own log.", no_args_is_help=True)
 BATCH = 1000

@@ -23,8 +23,8 @@ from parley.core.entry import Header
 from parley.core.errors import InvalidEntryError, ParleyError
 from parley.exercise import actions
 from parley.exercise import scenario as sc
-from parley.node.drafting import check_draft
 from parley.node.log import Draft
+from parley.node.messaging.drafting import check_draft
 from parley.node.node import Node
 
 STATUS = "Exercise"

@@ -30,8 +30,8 @@ from parley.core.errors import NotFoundError
 from parley.core.policy import PolicyDocument
 from parley.core.proof import PROOF_FORMAT
 from parley.node.export import entry_record
-from parley.node.federation.witnessing import member_witness_name
 from parley.node.node import Node
+from parley.node.witnessed import member_witness_name
 from parley.store import logs
 from parley.store import receipts as receipt_rows
 from parley.store import witnessing as rows

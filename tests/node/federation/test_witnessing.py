@@ -8,6 +8,7 @@ import pytest
 from parley.core import equivocation
 from parley.core.checkpoint import claimed_checkpoint, parse_note, witness_name_for
 from parley.core.errors import VerificationError
+from parley.node import witnessed
 from parley.node.federation import gossip, peers, submission, witnessing
 from parley.node.federation.pull import pull
 from parley.node.node import Node
@@ -49,7 +50,7 @@ def four(network, kit):  # type: ignore[no-untyped-def]
 
 def witnessed_time(node: Node, party: str, seq: int) -> int | None:
     with node.store.read() as conn:
-        return witnessing.witnessed_time(node, conn, party, seq, node.policy_in(conn))
+        return witnessed.witnessed_time(node, conn, party, seq, node.policy_in(conn))
 
 
 def test_witnessed_time_is_the_kth_earliest_cosignature_by_a_third_party(four, kit) -> None:  # type: ignore[no-untyped-def]

@@ -27,13 +27,13 @@ from sqlalchemy import Connection
 from parley.core.bodies import validate_body
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header, parse_header
-from parley.node.federation import peers
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node, now_ms
 from parley.store import checks as check_rows
 from parley.store import deadlines as clock_rows
 from parley.store import logs
+from parley.store import peers as peer_rows
 
 STATUS = "Test"
 ROUND_S = 1.0
@@ -53,7 +53,7 @@ def due_peers(node: Node, conn: Connection, interval: int, now: int) -> list[str
     """Pinned peers whose last check (or pinning) is at least one interval old."""
     last = check_rows.last_sent(conn)
     due = []
-    for peer in peers.list_peers(node.store):
+    for peer in peer_rows.list_pinned(conn):
         since = last.get(peer.party, peer.added)
         if now - since >= interval:
             due.append(peer.party)

@@ -23,9 +23,9 @@ from parley.core import deadlines as clocks
 from parley.core.deadlines import ACKNOWLEDGED, CLOCKS
 from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, format_ref, parse_header
 from parley.core.policy import PolicyDocument, SignedPolicy
-from parley.node.federation import witnessing
 from parley.node.messaging import deadlines
 from parley.node.node import Node
+from parley.node.witnessed import witnessed_time
 from parley.store import inbox as entry_rows
 from parley.store import receipts as receipt_rows
 from parley.store.logs import StoredEntry
@@ -56,7 +56,7 @@ def _sent(
     sent = compliance.Sent(
         header.ref,
         tuple(deadlines.addressees(header, named)),
-        witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
+        witnessed_time(node, conn, header.party, header.seq, policy),
         {clock: stated[clock] for clock in CLOCKS},
         header.audience == ALL and header.tlp == "CLEAR",
     )
@@ -92,7 +92,7 @@ def gather(
             format_ref(r.entry_party, r.entry_seq),
             r.by_party,
             r.type,
-            witnessing.witnessed_time(node, conn, r.by_party, r.receipt_seq, policy),
+            witnessed_time(node, conn, r.by_party, r.receipt_seq, policy),
         )
         for r in receipt_rows.all_receipts(conn)
         if leaf_hashes.get(format_ref(r.entry_party, r.entry_seq)) == r.leaf_hash
@@ -113,7 +113,7 @@ def gather(
                     ref,
                     header.party,
                     ACKNOWLEDGED,
-                    witnessing.witnessed_time(node, conn, header.party, header.seq, policy),
+                    witnessed_time(node, conn, header.party, header.seq, policy),
                 )
             )
     return sent, answers

@@ -43,10 +43,10 @@ from parley.core.entry import ADDRESSED_KINDS, ALL, Body, Header, parse_header, 
 from parley.core.errors import NotFoundError, ParleyError
 from parley.core.policy import PolicyDocument
 from parley.node import webhooks
-from parley.node.federation import witnessing
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.node.policies import deadline_class
+from parley.node.witnessed import witnessed_time
 from parley.store import deadlines as clock_rows
 from parley.store import inbox as entry_rows
 from parley.store import logs
@@ -115,7 +115,7 @@ def stated_deadlines(value: Any) -> dict[str, int | None]:
 def _stamp(
     node: Node, conn: Connection, party: str, seq: int, claimed: int, policy: PolicyDocument
 ) -> clocks.Stamp:
-    return clocks.Stamp(claimed, witnessing.witnessed_time(node, conn, party, seq, policy))
+    return clocks.Stamp(claimed, witnessed_time(node, conn, party, seq, policy))
 
 
 def receipt_answers(

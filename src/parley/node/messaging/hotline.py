@@ -37,8 +37,8 @@ from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.formats import phrases
-from parley.node.drafting import check_draft
 from parley.node.messaging import clock_views
+from parley.node.messaging.drafting import check_draft
 from parley.node.node import Node, now_ms
 from parley.store import inbox as entry_rows
 from parley.store import logs

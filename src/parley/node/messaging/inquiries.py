@@ -20,8 +20,8 @@ from sqlalchemy import Connection
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError
-from parley.node.drafting import check_draft
 from parley.node.messaging import receipts
+from parley.node.messaging.drafting import check_draft
 from parley.node.node import Node
 from parley.store import logs
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from parley.core.errors import InvalidEntryError, PolicyError
-from parley.node.drafting import check_draft
 from parley.node.messaging import hotline
+from parley.node.messaging.drafting import check_draft
 
 
 def test_an_out_of_bounds_deadline_is_refused_before_signing_naming_the_bound(network) -> None:  # type: ignore[no-untyped-def]
