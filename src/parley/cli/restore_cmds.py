@@ -25,13 +25,9 @@ from parley.cli.common import (
 from parley.core.errors import ParleyError
 from parley.node import officers
 from parley.node.federation.pull import sync_peer
-from parley.node.federation.restore import (
-    PeerAddress,
-    RestoreReport,
-    open_for_restore,
-    read_peers_file,
-)
+from parley.node.federation.restore import RestoreReport, open_for_restore
 from parley.node.federation.restore import restore as restore_log
+from parley.node.federation.restore_contacts import PeerAddress, read_peers_file
 from parley.node.node import Node, now_ms
 
 

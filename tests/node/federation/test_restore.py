@@ -25,13 +25,8 @@ from parley.core.verify import verify_log
 from parley.node import keyrotation
 from parley.node.federation import peers
 from parley.node.federation.pull import pull
-from parley.node.federation.restore import (
-    Contact,
-    PeerAddress,
-    Sighting,
-    open_for_restore,
-    restore_from,
-)
+from parley.node.federation.restore import open_for_restore, restore_from
+from parley.node.federation.restore_contacts import Contact, PeerAddress, Sighting
 from parley.node.home import no_passphrase
 from parley.node.messaging import checks, receipts
 from parley.node.node import Node, now_ms

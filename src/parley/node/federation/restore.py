@@ -38,128 +38,47 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, claimed_checkpoint
-from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
+from parley.core.entry import ALL, Header, parse_header
 from parley.core.errors import (
     BadProofError,
     ConflictError,
     EquivocationError,
     LostEntriesError,
     NotFoundError,
-    ParleyError,
     PeerAddressError,
     PeerError,
-    PeerRefusedError,
-    PeerUnreachableError,
-    PolicyError,
     StoreError,
     VerificationError,
 )
-from parley.core.keys import PublicKey
-from parley.core.policy import PolicyDocument
 from parley.core.verify import LogVerifier
-from parley.formats.notification import body_identity
-from parley.node.federation import ingest, peer_client, peers, tlspin, witnessing
-from parley.node.federation.http_signatures import RequestSigner
+from parley.node.federation import ingest
 from parley.node.federation.peer_client import (
     PAGE,
     Fetched,
     LogSource,
-    author_source,
-    check_url,
-    http_client,
-    mirror_source,
 )
 from parley.node.federation.pull import seq_runs
+from parley.node.federation.reindex import rebuild_indexes
+from parley.node.federation.restore_contacts import (
+    Contact,
+    PeerAddress,
+    Sighting,
+    check_member,
+    contact_peers,
+    keep_cosignatures,
+    pin_contacts,
+)
 from parley.node.home import NodeHome, PassphraseSource, no_passphrase
-from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
-from parley.node.notifications.appending import notification_key
-from parley.store import entries as entry_rows
 from parley.store import logs
-from parley.store.engine import Writing
 from parley.store.entries import EntryFlag
 
 Progress = Callable[[int, int], None]
-_NOT_WITNESSED = frozenset(range(100, 600)) - {200}  # any other answer: nothing cosigned
-
-
-@dataclass(frozen=True)
-class PeerAddress:
-    """One peer as the administrator gives it: URL, party, identity key, TLS pin."""
-
-    party: str
-    url: str
-    identity: PublicKey
-    tls_spki: str | None
-
-    @classmethod
-    def parse(cls, url: str, party: str, key: str, tls_spki: str | None) -> PeerAddress:
-        """Check and normalise a peer as the administrator gives it."""
-        pin = None if tls_spki in (None, "", "-") else tlspin.check_pin(str(tls_spki))
-        return cls(
-            check_party(party),
-            check_url(url, pin),
-            PublicKey.from_b64(key, what=f"identity key of {party}"),
-            pin,
-        )
-
-
-def read_peers_file(path: Path) -> list[PeerAddress]:
-    """Peers from a JSON file: ``parley peers list --json`` output, or one ``node info --json``."""
-    try:
-        doc = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise PeerAddressError(f"{path}: not a readable JSON peers file ({exc})") from exc
-    items = doc if isinstance(doc, list) else [doc]
-    found = []
-    for index, item in enumerate(items):
-        if not isinstance(item, dict) or not all(k in item for k in ("party", "url", "identity")):
-            raise PeerAddressError(
-                f"{path}: peer {index} needs party, url and identity",
-                hint="save 'parley peers list --json' with every backup: it is a peers file",
-            )
-        found.append(
-            PeerAddress.parse(
-                str(item["url"]), str(item["party"]), str(item["identity"]), item.get("tls_spki")
-            )
-        )
-    return found
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """A checkpoint of this node's log that a peer showed: held by its mirror, or cosigned."""
-
-    peer: str
-    what: str  # "mirror" or "witnessed"
-    note: str
-    size: int
-
-    def describe(self) -> str:
-        """Where the checkpoint came from, for messages."""
-        return f"{self.peer}'s {'mirror' if self.what == 'mirror' else 'cosigned checkpoint'}"
-
-
-@dataclass
-class Contact:
-    """A peer reached for the restore: its verified key statement and what it showed."""
-
-    address: PeerAddress
-    mirror: LogSource
-    statement: Any
-    sightings: list[Sighting] = field(default_factory=list)
-
-    @property
-    def mirror_size(self) -> int:
-        """The largest checkpoint of this log the peer's mirror holds."""
-        return max((s.size for s in self.sightings if s.what == "mirror"), default=0)
 
 
 @dataclass
@@ -216,7 +135,7 @@ def restore(
         )
     report = RestoreReport(node.party)
     with contextlib.ExitStack() as clients:
-        contacts = _contact(node, addresses, clients, report)
+        contacts = contact_peers(node, addresses, clients, report.notes)
         return restore_from(node, contacts, progress, report)
 
 
@@ -235,52 +154,10 @@ def restore_from(
             hint="; ".join(report.notes) or None,
         )
     verifier = _restore_from_best(node, mirrors, contacts, report, progress)
-    _pin(node, contacts, report)
+    report.pinned += pin_contacts(node, contacts, report.notes)
     sightings = [s for c in contacts for s in c.sightings]
-    report.cosignatures = _keep_cosignatures(node, sightings, verifier)
+    report.cosignatures = keep_cosignatures(node, sightings, verifier)
     return report
-
-
-def _contact(
-    node: Node,
-    addresses: Sequence[PeerAddress],
-    clients: contextlib.ExitStack,
-    report: RestoreReport,
-) -> list[Contact]:
-    signer = RequestSigner(node.log.key("http"))
-    contacts = []
-    for address in addresses:
-        if address.party == node.party:
-            raise PolicyError(f"{address.party} is this node's own party; name its peers")
-        client = clients.enter_context(
-            http_client(address.url, address.tls_spki, signer, address.party)
-        )
-        try:
-            author = author_source(client, address.party, address.url)
-            statement = peers.fetch_statement(author, address.party, node.network, address.identity)
-            contact = Contact(address, mirror_source(client, node.party, address.url), statement)
-            contact.sightings = _sightings(contact, node.party)
-        except (PeerUnreachableError, PeerRefusedError) as exc:
-            report.notes.append(f"{address.party} left out: {exc.message}")
-            continue
-        contacts.append(contact)
-    return contacts
-
-
-def _sightings(contact: Contact, party: str) -> list[Sighting]:
-    found = []
-    peer = contact.address.party
-    with contextlib.suppress(PeerRefusedError):  # 404: its mirror holds no copy
-        note = contact.mirror.get_sth()
-        found.append(Sighting(peer, "mirror", note, claimed_checkpoint(note).size))
-    path = f"/fed/v1/witnessed/{party}"
-    client, where = contact.mirror.client, contact.address.url
-    response = peer_client.get(client, path, where=where, absent=_NOT_WITNESSED)
-    if response is not None:
-        found.append(
-            Sighting(peer, "witnessed", response.text, claimed_checkpoint(response.text).size)
-        )
-    return found
 
 
 def _restore_from_best(
@@ -330,7 +207,7 @@ def _restore_from(
         policy = verifier.policy
         assert policy is not None  # noqa: S101 - seq 1 of a verified log is its policy
         for contact in contacts:
-            _check_member(policy.document, contact.address)
+            check_member(policy.document, contact.address)
         logs.put_state(
             conn,
             logs.LogState(node.party, cursor.size, cursor.root, cursor.last_time),
@@ -499,103 +376,3 @@ def _entries(source: LogSource, start: int, end: int) -> Iterator[Fetched]:
 def _describe(header: Header) -> str:
     to = "ALL" if header.audience == ALL else ",".join(header.audience)
     return f"{header.ref} {header.kind} to {to} ({header.tlp})"
-
-
-def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
-    """Rebuild from the own log the indexes its appends keep beside it; return row counts.
-
-    * ``receipts``: every receipt of this node (``receipts.receipt_row``), observed at its time;
-    * ``notification_keys``: the idempotency key of every notification, and its incident (the
-      smallest incident among the own entries it references, else itself), as
-      ``notification_log.Appender`` assigns it;
-    * ``communication_checks``: every scheduled check (status Test, addressed to one peer).
-    """
-    rows: list[dict[str, Any] | None] = []
-    keys: dict[bytes, dict[str, Any]] = {}
-    checks: list[dict[str, Any]] = []
-    incidents: dict[int, int] = {}
-    for stored in logs.iter_kinds(conn, party, ("receipt", "notification", "check")):
-        if stored.body is None or stored.salt is None:
-            continue
-        header = parse_header(stored.leaf)
-        value = Body(stored.salt, stored.body).value()
-        if header.kind == "receipt":
-            rows.append(receipts.receipt_row(header, value, header.time))
-        elif header.kind == "notification":
-            incidents[header.seq] = _incident(party, header.seq, value, incidents)
-            identifier, sender, sent = body_identity(value)
-            keys.setdefault(
-                notification_key(identifier, sender, sent),
-                {
-                    "party": party,
-                    "identifier": identifier,
-                    "sender": sender,
-                    "sent": sent,
-                    "seq": header.seq,
-                    "incident": incidents[header.seq],
-                },
-            )
-        elif header.status == "Test" and header.audience != ALL and len(header.audience) == 2:
-            peer = next((p for p in header.audience if p != party), None)
-            if peer is not None:
-                checks.append({"seq": header.seq, "peer": peer, "sent": header.time})
-    receipts.index_rows(conn, rows)
-    entry_rows.insert_notification_keys(conn, [{"key": k, **v} for k, v in keys.items()])
-    entry_rows.insert_communication_checks(conn, checks)
-    return {
-        "receipts": sum(r is not None for r in rows),
-        "notification_keys": len(keys),
-        "communication_checks": len(checks),
-    }
-
-
-def _incident(party: str, seq: int, body: Any, incidents: dict[int, int]) -> int:
-    linked = []
-    for reference in body.get("references", []) if isinstance(body, dict) else []:
-        with contextlib.suppress(ParleyError, KeyError, TypeError, ValueError):
-            ref_party, ref_seq = parse_ref(reference["ref"])
-            if ref_party == party and ref_seq in incidents:
-                linked.append(incidents[ref_seq])
-    return min(linked) if linked else seq
-
-
-def _check_member(document: PolicyDocument, address: PeerAddress) -> None:
-    """``peers.check_member`` against the restored policy (the node's own is not stored yet)."""
-    member = document.member(address.party)
-    if member.identity_key != address.identity:
-        raise PolicyError(
-            f"the key given for {address.party} is not its identity key in the restored policy "
-            f"({member.identity_key.kid}, policy {document.hash[:16]}); nothing was stored",
-            hint="compare fingerprints with the peer out of band",
-        )
-
-
-def _pin(node: Node, contacts: Sequence[Contact], report: RestoreReport) -> None:
-    now = now_ms()
-    for contact in contacts:
-        a = contact.address
-        with node.store.read() as conn:
-            pinned = peers.find_peer(conn, a.party)
-        if pinned is None:
-            peers.store_pin(
-                node.store, a.party, a.url, a.identity, a.tls_spki, contact.statement, now
-            )
-        elif (pinned.url, pinned.identity, pinned.tls_spki) != (a.url, a.identity, a.tls_spki):
-            report.notes.append(f"{a.party} was pinned already with other values: kept as it was")
-            continue
-        report.pinned.append(a.party)
-
-
-def _keep_cosignatures(node: Node, sightings: Sequence[Sighting], verifier: LogVerifier) -> int:
-    """Keep the peers' cosignatures on checkpoints of the restored log (witnessed times)."""
-    kept = 0
-    with node.store.write() as conn:
-        policy = node.policy_in(conn)
-        for sighting in sightings:
-            if sighting.what != "witnessed" or not 0 < sighting.size <= verifier.size:
-                continue
-            key = verifier.key_at(sighting.size - 1).purposes["log"]
-            kept += witnessing.store_cosigned_note(
-                node, conn, node.party, sighting.note, key.raw, policy
-            )[1]
-    return kept
