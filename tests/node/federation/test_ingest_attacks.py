@@ -24,8 +24,9 @@ from parley.core.errors import (
 )
 from parley.core.verify import verify_log
 from parley.node.federation import ingest, peers
+from parley.node.federation.bodies import fill_bodies
 from parley.node.federation.peer_client import Fetched, LogSource
-from parley.node.federation.pull import fill_bodies, pull
+from parley.node.federation.pull import pull
 from parley.node.node import Node
 from parley.store import logs
 from parley.store.entries import EntryFlag

@@ -57,12 +57,12 @@ from parley.core.errors import (
 )
 from parley.core.verify import LogVerifier
 from parley.node.federation import ingest
+from parley.node.federation.bodies import seq_runs
 from parley.node.federation.peer_client import (
     PAGE,
     Fetched,
     LogSource,
 )
-from parley.node.federation.pull import seq_runs
 from parley.node.federation.reindex import rebuild_indexes
 from parley.node.federation.restore_contacts import (
     Contact,
