@@ -2,7 +2,7 @@
 
 Every node holds its own log and a mirror of every member's (DESIGN.md, Federation). Entries
 reach the other nodes within a second or so, receipts of a third party's entry within
-``parley.node.runtime.replicator.LAZY_S``, so for a moment after any activity two nodes hold
+``parley.node.runtime.announcer.LAZY_S``, so for a moment after any activity two nodes hold
 different numbers of entries, and a count taken then says nothing about either. Nodes have
 *converged* when each holds every log at the size and root its author holds; only then are
 entry counts the same everywhere, and comparable.

@@ -37,7 +37,7 @@ DEADLINE_CLASSES: dict[str, tuple[int, int]] = {
 # The shortest deadline that witnessed times can judge: a cosignature time is whole seconds
 # (rounded down, so +-1 s on each of the entry and the answer), and a receipt's k-th
 # cosignature can follow it by the time its node takes to announce it to a second witness
-# (``parley.node.runtime.replicator.LAZY_S``, 2 s). A scaled-down policy (the demo's) keeps every
+# (``parley.node.runtime.announcer.LAZY_S``, 2 s). A scaled-down policy (the demo's) keeps every
 # deadline at least this long, or prompt answers would be judged late.
 WITNESSED_FLOOR_MS = 10 * SECOND
 HUMAN_ACK = ["encounter", "hotline", "nuclear", "check", "inquiry"]

@@ -107,7 +107,7 @@ class RequestSigner(httpx.Auth):
         if not request.headers.get(RECIPIENT):
             raise PeerAddressError(
                 f"a federation request to {request.url} names no recipient ({RECIPIENT} header)",
-                hint="open peer clients with fedclient.http_client(..., recipient=PARTY)",
+                hint="open peer clients with peer_client.http_client(..., recipient=PARTY)",
             )
         body = request.content
         self._signer.sign(

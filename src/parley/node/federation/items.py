@@ -3,7 +3,7 @@
 One item is ``{"leaf_input": <base64 leaf>}`` plus ``"body"`` and ``"salt"`` (base64) when the
 reader may read the body (``Header.readable_by``): anyone for ALL + CLEAR, else an authenticated
 peer in the audience, or the author. The author's ``get-entries``, every mirror and a wake-up
-that carries the entries it announces (``parley.node.runtime.replicator``) all encode with
+that carries the entries it announces (``parley.node.federation.push``) all encode with
 ``entry_item``.
 """
 

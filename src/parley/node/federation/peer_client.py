@@ -87,7 +87,7 @@ def http_client(
     """A client for one peer: signed requests, TLS 1.3 with the SPKI pin for https.
 
     Every request names ``recipient`` (the peer's party) in ``Parley-To``, which the signature
-    covers (``fedauth``). Plain http (loopback only) never loads a CA bundle, and no proxy
+    covers (``http_signatures``). Plain http (loopback only) never loads a CA bundle, and no proxy
     settings are taken from the environment: a peer is reached directly or not at all.
     """
     if url.startswith("https:"):

@@ -25,7 +25,7 @@ def rebuild_indexes(conn: Writing, party: str) -> dict[str, int]:
     * ``receipts``: every receipt of this node (``receipts.receipt_row``), observed at its time;
     * ``notification_keys``: the idempotency key of every notification, and its incident (the
       smallest incident among the own entries it references, else itself), as
-      ``notification_log.Appender`` assigns it;
+      ``appending.Appender`` assigns it;
     * ``communication_checks``: every scheduled check (status Test, addressed to one peer).
     """
     rows: list[dict[str, Any] | None] = []

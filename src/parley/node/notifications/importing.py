@@ -20,7 +20,7 @@ decides what the node signs, and keeps these invariants (docs/formats.md, Comman
   (CAP) or split (STIX).
 * **Lifecycle by reference.** An imported Update or Cancel is linked (``references``: PARTY:SEQ
   and leaf hash) to the notifications its CAP ``<references>`` name that this node already
-  holds, and joins their incident (``notification_log``, ``incidents``).
+  holds, and joins their incident (``appending``, ``lifecycle``).
 """
 
 from __future__ import annotations
