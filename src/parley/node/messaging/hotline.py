@@ -28,7 +28,7 @@ show.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -183,13 +183,8 @@ class Answer:
     acknowledged: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of the answer."""
-        return {
-            "party": self.party,
-            "status": self.status,
-            "delivered": self.delivered,
-            "acknowledged": self.acknowledged,
-        }
+        """The JSON form of the answer: its fields, in their order."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
