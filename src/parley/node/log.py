@@ -24,7 +24,7 @@ from parley.core.errors import StoreError
 from parley.core.keys import KeyStatement, SigningKey
 from parley.core.policy import SignedPolicy
 from parley.store import logs
-from parley.store.engine import Store
+from parley.store.engine import Store, Writing
 
 Marks = tuple[tuple[int, bytes], ...]  # (seq, leaf hash) of a log's key and policy entries
 
@@ -159,7 +159,7 @@ class LocalLog:
         elif context is not None and size == new_size - len(drafts):
             self._context = (new_size, marks, context)
 
-    def append_in(self, conn: Connection, drafts: Sequence[Draft], now: int) -> list[Header]:
+    def append_in(self, tx: Writing, drafts: Sequence[Draft], now: int) -> list[Header]:
         """Append ``drafts`` inside a write transaction the caller holds (``Store.write``).
 
         The entries commit (or roll back) with the caller's transaction, so a peer's entries and
@@ -168,40 +168,40 @@ class LocalLog:
         self._frontier = (-1, {})  # the caller may still roll back: cache nothing
         if not drafts:
             return []
-        return self._append(conn, drafts, now, None)[0]
+        return self._append(tx, drafts, now, None)[0]
 
     def _append(
         self,
-        conn: Connection,
+        tx: Writing,
         drafts: Sequence[Draft],
         now: int,
         bootstrap: tuple[KeyStatement, SignedPolicy] | None,
     ) -> tuple[list[Header], int, dict[merkle.NodeId, bytes]]:
-        state = logs.get_state(conn, self.party)
+        state = logs.get_state(tx, self.party)
         size = 0 if state is None else state.size
         if bootstrap is not None:
             if state is not None:
                 raise StoreError(f"the log of {self.party} already exists")
             statement, policy = bootstrap
         else:
-            context = self.context(conn, size)
+            context = self.context(tx, size)
             if context is None:
                 raise StoreError(f"the log of {self.party} has no key statement and policy")
             statement, policy = context.statement, context.policy
         time = max(now, 0 if state is None else state.last_time)
         headers, rows, new_nodes, frontier, log_key = self._sign_batch(
-            conn, drafts, size, time, statement, policy
+            tx, drafts, size, time, statement, policy
         )
         new_size = size + len(drafts)
         root = merkle.hash_of_nodes(list(frontier.values()))
-        origin = self._origin_in(conn)
+        origin = self._origin_in(tx)
         checkpoint = Checkpoint(origin, new_size, root, time if policy.document.time_line else None)
         note = sign_checkpoint(checkpoint, origin, log_key.private)
-        logs.insert_entries(conn, rows)
-        logs.insert_nodes(conn, self.party, new_nodes)
-        logs.insert_checkpoint(conn, self.party, new_size, note, root, time)
+        logs.insert_entries(tx, rows)
+        logs.insert_nodes(tx, self.party, new_nodes)
+        logs.insert_checkpoint(tx, self.party, new_size, note, root, time)
         logs.put_state(
-            conn, logs.LogState(self.party, new_size, root, time), existed=state is not None
+            tx, logs.LogState(self.party, new_size, root, time), existed=state is not None
         )
         return headers, new_size, frontier
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from parley.core.merkle import NodeId
+from parley.store.engine import Writing
 from parley.store.schema import checkpoints, entries, log_state, node_key, tree_nodes
 
 
@@ -96,13 +97,13 @@ def held_logs(conn: Connection) -> dict[str, tuple[int, bytes]]:
     return {row.party: (int(row.size), bytes(row.root)) for row in rows}
 
 
-def put_state(conn: Connection, state: LogState, *, existed: bool) -> None:
+def put_state(tx: Writing, state: LogState, *, existed: bool) -> None:
     """Write the head of a log: update its row if it ``existed``, else insert one."""
     values = {"size": state.size, "root": state.root, "last_time": state.last_time}
     if existed:
-        conn.execute(_STATE_UPDATE, {"key": state.party, **values})
+        tx.execute(_STATE_UPDATE, {"key": state.party, **values})
     else:
-        conn.execute(insert(log_state).values(party=state.party, **values))
+        tx.execute(insert(log_state).values(party=state.party, **values))
 
 
 def next_ingest(conn: Connection) -> int:
@@ -165,10 +166,10 @@ def get_nodes(conn: Connection, party: str, ids: Sequence[NodeId]) -> dict[NodeI
 
 
 def insert_checkpoint(
-    conn: Connection, party: str, size: int, note: str, root: bytes, time: int
+    tx: Writing, party: str, size: int, note: str, root: bytes, time: int
 ) -> None:
     """Record a checkpoint note of ``party``'s log at ``size``, with its root and log time."""
-    conn.execute(
+    tx.execute(
         _CHECKPOINT_INSERT, {"party": party, "size": size, "note": note, "root": root, "time": time}
     )
 
@@ -323,9 +324,9 @@ def latest_checkpoint_within(conn: Connection, party: str, size: int) -> tuple[i
     return None if row is None else (row.size, row.note)
 
 
-def put_body(conn: Connection, party: str, seq: int, body: bytes, salt: bytes) -> None:
+def put_body(tx: Writing, party: str, seq: int, body: bytes, salt: bytes) -> None:
     """Attach a body (checked by the caller against its header) to an entry; clear its flag."""
-    conn.execute(
+    tx.execute(
         update(entries)
         .where(entries.c.party == party, entries.c.seq == seq)
         .values(body=body, salt=salt, flag=None)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from parley.store.engine import Writing
 from parley.store.schema import cosignatures, equivocations, external_witnesses, witnessed
 
 
@@ -85,13 +86,13 @@ _WITNESSED_UPDATE = (
 )
 
 
-def put_cosignatures(conn: Connection, rows: Iterable[Cosignature]) -> int:
+def put_cosignatures(tx: Writing, rows: Iterable[Cosignature]) -> int:
     """Store cosignatures not yet held (a witness's first cosignature of a size stays)."""
     stored = 0
     for row in rows:
         key = {"party": row.party, "size": row.size, "witness": row.witness}
-        if conn.execute(_COSIGNATURE, key).first() is None:
-            conn.execute(_COSIGNATURE_INSERT, row.__dict__)
+        if tx.execute(_COSIGNATURE, key).first() is None:
+            tx.execute(_COSIGNATURE_INSERT, row.__dict__)
             stored += 1
     return stored
 
@@ -160,12 +161,12 @@ def all_witnessed(conn: Connection) -> list[Witnessed]:
     return [Witnessed(**row._mapping) for row in rows]
 
 
-def put_witnessed(conn: Connection, row: Witnessed) -> None:
+def put_witnessed(tx: Writing, row: Witnessed) -> None:
     """Record what this node now cosigns of a log, replacing what it cosigned before."""
     values: dict[str, Any] = dict(row.__dict__)
     changes = {"key": values.pop("party"), **values}
-    if not conn.execute(_WITNESSED_UPDATE, changes).rowcount:
-        conn.execute(insert(witnessed).values(party=row.party, **values))
+    if not tx.execute(_WITNESSED_UPDATE, changes).rowcount:
+        tx.execute(insert(witnessed).values(party=row.party, **values))
 
 
 def list_external(conn: Connection) -> list[ExternalWitness]:
@@ -174,41 +175,37 @@ def list_external(conn: Connection) -> list[ExternalWitness]:
     return [ExternalWitness(**row._mapping) for row in rows]
 
 
-def put_external(conn: Connection, name: str, url: str, vkey: str, added: int) -> None:
+def put_external(tx: Writing, name: str, url: str, vkey: str, added: int) -> None:
     """Add an external witness, or replace its URL and vkey and reset its progress."""
     values = {"url": url, "vkey": vkey, "added": added, "size": None, "last_error": None}
-    exists = conn.execute(
+    exists = tx.execute(
         select(external_witnesses.c.name).where(external_witnesses.c.name == name)
     ).first()
     if exists is None:
-        conn.execute(insert(external_witnesses).values(name=name, **values))
+        tx.execute(insert(external_witnesses).values(name=name, **values))
     else:
-        conn.execute(
+        tx.execute(
             update(external_witnesses).where(external_witnesses.c.name == name).values(**values)
         )
 
 
-def remove_external(conn: Connection, name: str) -> bool:
+def remove_external(tx: Writing, name: str) -> bool:
     """Remove an external witness; False if there was none of that name."""
-    result = conn.execute(external_witnesses.delete().where(external_witnesses.c.name == name))
+    result = tx.execute(external_witnesses.delete().where(external_witnesses.c.name == name))
     return bool(result.rowcount)
 
 
-def record_external(conn: Connection, name: str, size: int | None, error: str | None) -> None:
+def record_external(tx: Writing, name: str, size: int | None, error: str | None) -> None:
     """Record a submission to an external witness: the size it acknowledged, or the error."""
     values: dict[str, Any] = {"last_error": error}
     if size is not None:
         values["size"] = size
-    conn.execute(
-        update(external_witnesses).where(external_witnesses.c.name == name).values(**values)
-    )
+    tx.execute(update(external_witnesses).where(external_witnesses.c.name == name).values(**values))
 
 
-def add_equivocation(
-    conn: Connection, party: str, evidence: str, source: str, detected: int
-) -> int:
+def add_equivocation(tx: Writing, party: str, evidence: str, source: str, detected: int) -> int:
     """Store verified evidence against ``party`` from ``source``; return the row's id."""
-    result = conn.execute(
+    result = tx.execute(
         insert(equivocations).values(
             party=party, evidence=evidence, source=source, detected=detected, entry_seq=None
         )
@@ -218,9 +215,9 @@ def add_equivocation(
     return int(key[0])
 
 
-def set_equivocation_entry(conn: Connection, equivocation_id: int, seq: int) -> None:
+def set_equivocation_entry(tx: Writing, equivocation_id: int, seq: int) -> None:
     """Note the seq of the ``evidence`` entry this node appended for a stored equivocation."""
-    conn.execute(
+    tx.execute(
         update(equivocations).where(equivocations.c.id == equivocation_id).values(entry_seq=seq)
     )
 

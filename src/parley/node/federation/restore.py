@@ -39,8 +39,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection
-
 from parley.core import merkle
 from parley.core.checkpoint import Checkpoint, claimed_checkpoint
 from parley.core.entry import ALL, Header, parse_header
@@ -76,6 +74,7 @@ from parley.node.federation.restore_contacts import (
 from parley.node.home import NodeHome, PassphraseSource, no_passphrase
 from parley.node.node import Node, now_ms
 from parley.store import logs
+from parley.store.engine import Writing
 from parley.store.entries import EntryFlag
 
 Progress = Callable[[int, int], None]
@@ -224,7 +223,7 @@ def _restore_from(
 
 
 def _copy(
-    conn: Connection,
+    tx: Writing,
     cursor: ingest.LogCursor,
     source: LogSource,
     target: Checkpoint,
@@ -233,7 +232,7 @@ def _copy(
 ) -> list[Header]:
     """Fetch, verify and insert entries up to the target checkpoint; return those bodiless."""
     lost: list[Header] = []
-    next_ingest = logs.next_ingest(conn)
+    next_ingest = logs.next_ingest(tx)
     while cursor.size < target.size:
         fetched = source.entries(cursor.size, min(target.size, cursor.size + PAGE) - 1)
         page = ingest.verify_entries(cursor, fetched, target.time_ms)
@@ -243,8 +242,8 @@ def _copy(
         ]
         next_ingest += len(rows)
         lost += [item.header for item in page.entries if item.body is None]
-        logs.insert_entries(conn, rows)
-        logs.insert_nodes(conn, cursor.party, page.nodes)
+        logs.insert_entries(tx, rows)
+        logs.insert_nodes(tx, cursor.party, page.nodes)
         if progress is not None:
             progress(cursor.size, target.size)
     return lost
@@ -273,7 +272,7 @@ def _check_anchor(node: Node, cursor: ingest.LogCursor, source: LogSource) -> No
 
 
 def _check_sightings(
-    conn: Connection, cursor: ingest.LogCursor, best: Sighting, sightings: Sequence[Sighting]
+    tx: Writing, cursor: ingest.LogCursor, best: Sighting, sightings: Sequence[Sighting]
 ) -> int:
     """Check every checkpoint a peer showed against the verified tree; store those within it."""
     stored: set[int] = set()
@@ -289,7 +288,7 @@ def _check_sightings(
                 f"{sighting.describe()} of {cursor.party}'s log (size "
                 f"{sighting.size}): {exc.message}"
             ) from exc
-        if cursor.root_at(conn, sighting.size) != target.checkpoint.root:
+        if cursor.root_at(tx, sighting.size) != target.checkpoint.root:
             raise EquivocationError(
                 f"two histories of {cursor.party}'s log: {sighting.describe()} at size "
                 f"{sighting.size} disagrees with {best.describe()} at size {best.size}. Nothing "
@@ -301,7 +300,7 @@ def _check_sightings(
         if sighting.what == "mirror" and sighting.size not in stored:
             c = target.checkpoint
             logs.insert_checkpoint(
-                conn, cursor.party, c.size, sighting.note, c.root, c.log_time(cursor.last_time)
+                tx, cursor.party, c.size, sighting.note, c.root, c.log_time(cursor.last_time)
             )
             stored.add(sighting.size)
     return len(stored)
@@ -326,7 +325,7 @@ def _refuse_beyond(cursor: ingest.LogCursor, sighting: Sighting) -> None:
 
 
 def _fill_bodies(
-    conn: Connection,
+    tx: Writing,
     party: str,
     lost: list[Header],
     others: Sequence[Contact],
@@ -338,7 +337,7 @@ def _fill_bodies(
             break
         wanted = [h for h in lost if h.seq < contact.mirror_size]
         try:
-            found = _bodies_from(conn, party, contact.mirror, wanted)
+            found = _bodies_from(tx, party, contact.mirror, wanted)
         except (PeerError, BadProofError) as exc:
             report.notes.append(f"bodies from {contact.address.party}: {exc.message}")
             continue
@@ -346,14 +345,12 @@ def _fill_bodies(
     return lost
 
 
-def _bodies_from(
-    conn: Connection, party: str, source: LogSource, wanted: Sequence[Header]
-) -> set[int]:
+def _bodies_from(tx: Writing, party: str, source: LogSource, wanted: Sequence[Header]) -> set[int]:
     found: set[int] = set()
     for start, end in seq_runs([h.seq for h in wanted]):
         for offset, item in enumerate(_entries(source, start, end)):
             header = parse_header(item.leaf)
-            stored = logs.get_entry(conn, party, start + offset)
+            stored = logs.get_entry(tx, party, start + offset)
             if stored is None or stored.leaf != item.leaf:  # the mirror's fault, not a fork
                 raise BadProofError(
                     f"{source.describe()} serves another {party}:"
@@ -361,7 +358,7 @@ def _bodies_from(
                 )
             if item.body is not None:
                 header.check_body(item.body)
-                logs.put_body(conn, party, header.seq, item.body.data, item.body.salt)
+                logs.put_body(tx, party, header.seq, item.body.data, item.body.salt)
                 found.add(header.seq)
     return found
 
