@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from parley.store.engine import Writing
 from parley.store.schema import webhook_outbox, webhooks
@@ -91,8 +92,8 @@ def queue(tx: Writing, hook: Webhook, event: str, payload: bytes, now: int) -> N
     )
 
 
-def _delivery(row: object) -> Delivery:
-    r = row._mapping  # type: ignore[attr-defined]
+def _delivery(row: Row[Any]) -> Delivery:
+    r = row._mapping
     return Delivery(
         r["id"],
         r["webhook"],
