@@ -268,8 +268,11 @@ def test_log_append_is_admin_only_and_audited(home: Path) -> None:
 
 
 def test_script_token_authenticates_an_officer(home: Path) -> None:
-    token = run_cli("user", "token", "admin", home=home, **officer_env()).stdout.strip()
-    assert token.startswith("admin.")
+    issued = run_cli(
+        "user", "token", "admin", "--scope", "admin", home=home, **officer_env()
+    ).stdout.strip()
+    assert issued.startswith("parley_")
+    token = issued
     body = write_json(home.parent / "b.json", HOTLINE)
     result = run_cli(
         "log",
@@ -286,6 +289,52 @@ def test_script_token_authenticates_an_officer(home: Path) -> None:
         PARLEY_TOKEN=token,
     )
     assert result.stdout.startswith("JP:2 ")
+
+
+def test_a_narrow_token_cannot_act_at_the_cli(home: Path) -> None:
+    token = run_cli(
+        "user", "token", "admin", "--scope", "read", home=home, **officer_env()
+    ).stdout.strip()
+    body = write_json(home.parent / "b.json", HOTLINE)
+    result = run_cli(
+        "log",
+        "append",
+        "--kind",
+        "hotline",
+        "--status",
+        "Test",
+        "--body-file",
+        str(body),
+        "--to",
+        "CN",
+        home=home,
+        check=False,
+        PARLEY_TOKEN=token,
+    )
+    assert result.returncode == 5
+    assert "does not carry the whole admin role" in result.stderr
+
+
+def test_user_commands_list_revoke_and_deactivate(home: Path) -> None:
+    env = officer_env()
+    run_cli(
+        "user", "add", "ops", "--role", "analyst", home=home, PARLEY_NEW_PASSWORD="x" * 12, **env
+    )
+    refused = run_cli("user", "token", "ops", "--scope", "notify", home=home, check=False, **env)
+    assert refused.returncode == 5 and "may hold: read, analyst" in refused.stderr
+    token = run_cli("user", "token", "ops", "--scope", "read", "--expires", "30d", home=home, **env)
+    listed = json.loads(run_cli("user", "tokens", "ops", "--json", home=home, **env).stdout)
+    assert [(t["scope"], t["state"]) for t in listed] == [("read", "live")]
+    assert token.stdout.strip() not in json.dumps(listed)
+    run_cli("user", "revoke", "ops", listed[0]["id"], home=home, **env)
+    listed = json.loads(run_cli("user", "tokens", "ops", "--json", home=home, **env).stdout)
+    assert listed[0]["state"] == "revoked"
+    totp = run_cli("user", "totp", "ops", home=home, **env).stdout
+    assert "otpauth://totp/Parley:ops?secret=" in totp
+    gone = run_cli("user", "deactivate", "ops", home=home, **env).stdout
+    assert "Deactivated ops" in gone
+    shown = run_cli("user", "list", home=home, **env).stdout
+    assert "deactivated" in shown and "totp" in shown
 
 
 def test_jsonl_append_appends_in_batches(home: Path) -> None:

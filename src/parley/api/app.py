@@ -34,6 +34,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
+from parley.api.v1 import app as api_v1
 from parley.core.errors import ParleyError
 from parley.node.node import Node
 from parley.node.runtime import FailedJobs, NoJobs, watch
@@ -133,8 +134,13 @@ def create_app(node: Node) -> FastAPI:
         """The OpenAPI document, rate-limited for anonymous callers like every route."""
         return JSONResponse(app.openapi())
 
+    app.mount(api_v1.PREFIX, api_v1.create(node))
     app.add_middleware(peer_auth.PeerHeader)
-    app.add_middleware(limits.BodyLimit, limits=fed_api.BODY_LIMITS)
+    app.add_middleware(
+        limits.BodyLimit,
+        limits=fed_api.BODY_LIMITS | api_v1.BODY_LIMITS,
+        prefixes={api_v1.PREFIX: api_v1.API_LIMIT},
+    )
     return app
 
 

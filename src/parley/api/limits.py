@@ -30,12 +30,26 @@ DEFAULT_LIMIT = 1024  # a request to a route not listed: nothing of ours takes a
 READ_LIMIT = 0  # GET and HEAD carry no body
 
 
-def limit_for(limits: Mapping[tuple[str, str], int], method: str, path: str) -> int:
-    """The body limit in bytes of one request (``BODY_LIMITS``, else the defaults)."""
+def limit_for(
+    limits: Mapping[tuple[str, str], int],
+    method: str,
+    path: str,
+    prefixes: Mapping[str, int] | None = None,
+) -> int:
+    """The body limit in bytes of one request (``BODY_LIMITS``, else the defaults).
+
+    A path under one of ``prefixes`` (the officer API) that is not listed takes that prefix's
+    limit; GET and HEAD carry no body anywhere.
+    """
     found = limits.get((method, path))
     if found is not None:
         return found
-    return READ_LIMIT if method in ("GET", "HEAD") else DEFAULT_LIMIT
+    if method in ("GET", "HEAD"):
+        return READ_LIMIT
+    for prefix, limit in (prefixes or {}).items():
+        if path.startswith(prefix + "/"):
+            return limit
+    return DEFAULT_LIMIT
 
 
 def _declared_length(scope: Any) -> int | None:
@@ -50,8 +64,13 @@ def _declared_length(scope: Any) -> int | None:
 class BodyLimit:
     """ASGI middleware: at most ``limits[(method, path)]`` bytes of body per request."""
 
-    def __init__(self, app: Any, limits: Mapping[tuple[str, str], int]) -> None:
-        self.app, self.limits = app, limits
+    def __init__(
+        self,
+        app: Any,
+        limits: Mapping[tuple[str, str], int],
+        prefixes: Mapping[str, int] | None = None,
+    ) -> None:
+        self.app, self.limits, self.prefixes = app, limits, prefixes or {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Refuse a declared length over the limit unread; cut a streamed body off at it."""
@@ -59,7 +78,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         route, method = scope["path"], scope["method"]
-        limit = limit_for(self.limits, method, route)
+        limit = limit_for(self.limits, method, route, self.prefixes)
         declared = _declared_length(scope)
         if declared == -1:
             answer = problems.problem(

@@ -43,6 +43,7 @@ ANONYMOUS_BURST = 200.0
 MAX_SIGNED_BODY = 1024 * 1024
 UNKNOWN_KEY_RECHECK_S = 0.05  # at most this stale when a signature's key is unknown
 KEYS_TTL_S = 1.0
+ANONYMOUS = "unauthenticated callers"
 SWEEP_MS = 10_000  # how often a worker removes buckets idle long enough to be full again
 
 
@@ -55,8 +56,10 @@ class _Bucket:
 class AnonymousLimiter:
     """A token bucket per client address (in this process)."""
 
-    def __init__(self, rate: float = ANONYMOUS_RATE, burst: float = ANONYMOUS_BURST) -> None:
-        self.rate, self.burst = rate, burst
+    def __init__(
+        self, rate: float = ANONYMOUS_RATE, burst: float = ANONYMOUS_BURST, who: str = ANONYMOUS
+    ) -> None:
+        self.rate, self.burst, self.who = rate, burst, who
         self.buckets: dict[str, _Bucket] = {}
 
     async def check(self, client: str) -> None:
@@ -70,7 +73,7 @@ class AnonymousLimiter:
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
         if bucket.tokens < 1:
-            raise _limited(math.ceil((1 - bucket.tokens) / self.rate))
+            raise _limited(math.ceil((1 - bucket.tokens) / self.rate), self.who)
         bucket.tokens -= 1
         self.buckets[client] = bucket
         if len(self.buckets) > 10_000:
@@ -88,9 +91,13 @@ class SharedLimiter:
     """
 
     def __init__(
-        self, store: Store, rate: float = ANONYMOUS_RATE, burst: float = ANONYMOUS_BURST
+        self,
+        store: Store,
+        rate: float = ANONYMOUS_RATE,
+        burst: float = ANONYMOUS_BURST,
+        who: str = ANONYMOUS,
     ) -> None:
-        self.store, self.rate, self.burst = store, rate, burst
+        self.store, self.rate, self.burst, self.who = store, rate, burst, who
         self.swept = 0
 
     async def check(self, client: str) -> None:
@@ -108,15 +115,27 @@ class SharedLimiter:
         if sweep:
             self.swept = now
         if left < 0:
-            raise _limited(math.ceil(-left / 1000 / self.rate))
+            raise _limited(math.ceil(-left / 1000 / self.rate), self.who)
 
 
-def _limited(retry_after_s: int) -> RateLimitedError:
-    return RateLimitedError(
-        "too many unauthenticated requests; slow down",
-        hint="peers sign their requests and are not rate-limited this way",
-        retry_after_s=retry_after_s,
+def _limited(retry_after_s: int, who: str) -> RateLimitedError:
+    hint = (
+        "peers sign their requests and are not rate-limited this way"
+        if who == ANONYMOUS
+        else f"wait {retry_after_s} s before the next request"
     )
+    return RateLimitedError(
+        f"too many requests from {who}; slow down", hint=hint, retry_after_s=retry_after_s
+    )
+
+
+def limiter_for(
+    store: Store, rate: float, burst: float, who: str
+) -> AnonymousLimiter | SharedLimiter:
+    """A token-bucket limiter: in the database on PostgreSQL (every worker), else in memory."""
+    if store.dialect == "postgresql":
+        return SharedLimiter(store, rate, burst, who)
+    return AnonymousLimiter(rate, burst, who)
 
 
 class Authenticator:
@@ -126,9 +145,7 @@ class Authenticator:
         self.node = node
         skew = node.context().policy.document.skew_tolerance_ms
         self.verifier = RequestVerifier(node.store, skew_ms=skew)
-        self.limiter: AnonymousLimiter | SharedLimiter = (
-            SharedLimiter(node.store) if node.store.dialect == "postgresql" else AnonymousLimiter()
-        )
+        self.limiter = limiter_for(node.store, ANONYMOUS_RATE, ANONYMOUS_BURST, ANONYMOUS)
         self._keys: tuple[float, dict[str, tuple[str, PublicKey]]] = (0.0, {})
 
     def keys(self, max_age_s: float = KEYS_TTL_S) -> dict[str, tuple[str, PublicKey]]:

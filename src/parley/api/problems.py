@@ -41,20 +41,38 @@ _HTTP_SLUGS = {404: "no-such-route", 405: "method-not-allowed"}
 log = logging.getLogger("parley.api")
 
 
-def problem(status: int, title: str, detail: str, kind: str) -> JSONResponse:
-    """An RFC 9457 problem response whose ``type`` is ``PROBLEM_TYPE`` + the slug ``kind``."""
-    return JSONResponse(
-        {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
-    )
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    kind: str,
+    *,
+    field: str | None = None,
+    hint: str | None = None,
+) -> JSONResponse:
+    """An RFC 9457 problem response whose ``type`` is ``PROBLEM_TYPE`` + the slug ``kind``.
+
+    ``field`` (the input at fault, a dotted path) and ``hint`` (what to do) are extension
+    members, present when known.
+    """
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if field is not None:
+        body["field"] = field
+    if hint is not None:
+        body["hint"] = hint
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
 def require_peer(request: Request, what: str) -> str:
     """The authenticated peer's party, or ``admin:NAME`` for an administrator's bearer token.
 
     Anyone else gets ``PeerRequiredError`` (401). An administrator authenticates with an
-    officer token (``parley user token NAME``) in ``Authorization: Bearer NAME.SECRET``.
+    officer token (``parley user token NAME --scope admin``) in ``Authorization: Bearer TOKEN``.
     """
     party = caller_party(request)
     if party is not None:
@@ -67,7 +85,7 @@ def require_peer(request: Request, what: str) -> str:
         try:  # a refused token or role is in the audit trail with its reason
             officer = officers.authorise(
                 node.store,
-                token.partition(".")[0],
+                None,
                 f"api {request.url.path}",
                 {},
                 ("admin",),
@@ -81,7 +99,7 @@ def require_peer(request: Request, what: str) -> str:
     raise PeerRequiredError(
         f"{what} answers pinned peers and administrators only",
         hint="sign the request with the http key of a pinned peer (RFC 9421), or send an "
-        "administrator's token as 'Authorization: Bearer NAME.SECRET'",
+        "administrator's token as 'Authorization: Bearer TOKEN'",
     )
 
 
@@ -91,7 +109,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ParleyError)
     async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
-        answer = problem(exc.http_status, exc.title, detail, exc.problem)
+        answer = problem(
+            exc.http_status, exc.title, detail, exc.problem, field=exc.field, hint=exc.hint
+        )
+        if exc.http_status == 401:
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="parley"'
         retry_after = getattr(exc, "retry_after_s", None)
         if retry_after is not None:
             answer.headers["Retry-After"] = str(retry_after)
@@ -102,7 +124,11 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "query")
         return problem(
-            400, EDGE_PROBLEMS["bad-request"], f"{where}: {first.get('msg')}", "bad-request"
+            400,
+            EDGE_PROBLEMS["bad-request"],
+            f"{where}: {first.get('msg')}",
+            "bad-request",
+            field=where or None,
         )
 
     @app.exception_handler(HTTPException)

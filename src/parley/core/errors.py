@@ -42,10 +42,11 @@ class ParleyError(Exception):
         if exit_code is not None:
             cls.exit_code = exit_code
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.field = field  # the input field at fault, where one is (a dotted path)
 
     def __str__(self) -> str:
         return self.message if self.hint is None else f"{self.message} (hint: {self.hint})"
@@ -105,6 +106,15 @@ class NotAuthorizedError(
     exit_code=5,
 ):
     """The officer is unknown, not authenticated, or lacks the role for the action."""
+
+
+class NotAuthenticatedError(
+    NotAuthorizedError,
+    problem="not-authenticated",
+    title="Not authenticated",
+    http_status=401,
+):
+    """No valid credentials came with the request: none, expired, revoked or deactivated."""
 
 
 class StoreError(

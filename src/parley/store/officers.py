@@ -1,7 +1,8 @@
 """Rows of officers and of the audit trail.
 
-Passwords and script tokens are stored as argon2id hashes only (hashed by
-``parley.node.officers`` before they reach this module). The audit trail is append-only: a
+Passwords are stored as argon2id hashes only (hashed by ``parley.node.officers`` before they
+reach this module); an officer's TOTP secret is kept with the last time step it accepted. Tokens
+and sessions are in ``parley.store.access``. The audit trail is append-only: a
 line is never updated or deleted.
 """
 
@@ -30,8 +31,9 @@ class OfficerRecord:
     name: str
     role: str
     password_hash: str
-    token_hash: str | None
     disabled: bool
+    totp_secret: str | None
+    totp_step: int | None
 
 
 @dataclass(frozen=True)
@@ -51,24 +53,34 @@ def exists(conn: Connection, name: str) -> bool:
 
 
 def add(tx: Writing, name: str, role: str, password_hash: str, now: int) -> None:
-    """Insert a new, enabled officer without a token."""
+    """Insert a new, enabled officer without a second factor."""
     tx.execute(
         insert(officers).values(
             name=name,
             role=role,
             password_hash=password_hash,
-            token_hash=None,
             created=now,
             disabled=False,
         )
     )
 
 
-def set_token_hash(tx: Writing, name: str, token_hash: str) -> bool:
-    """Replace an officer's token hash; whether the officer exists."""
+def set_totp(tx: Writing, name: str, secret: str) -> bool:
+    """Give an officer a new TOTP secret (no step accepted yet); whether the officer exists."""
     result = tx.execute(
-        update(officers).where(officers.c.name == name).values(token_hash=token_hash)
+        update(officers).where(officers.c.name == name).values(totp_secret=secret, totp_step=None)
     )
+    return result.rowcount == 1
+
+
+def set_totp_step(tx: Writing, name: str, step: int) -> None:
+    """Remember the last TOTP time step accepted for an officer."""
+    tx.execute(update(officers).where(officers.c.name == name).values(totp_step=step))
+
+
+def set_disabled(tx: Writing, name: str, disabled: bool) -> bool:
+    """Deactivate or reactivate an officer; whether the officer exists."""
+    result = tx.execute(update(officers).where(officers.c.name == name).values(disabled=disabled))
     return result.rowcount == 1
 
 
@@ -77,13 +89,19 @@ def find(conn: Connection, name: str) -> OfficerRecord | None:
     row = conn.execute(select(officers).where(officers.c.name == name)).first()
     if row is None:
         return None
-    return OfficerRecord(row.name, row.role, row.password_hash, row.token_hash, row.disabled)
+    return OfficerRecord(
+        row.name, row.role, row.password_hash, row.disabled, row.totp_secret, row.totp_step
+    )
 
 
-def listed(conn: Connection) -> list[tuple[str, str]]:
-    """Every officer's name and role, by name."""
-    rows = conn.execute(select(officers.c.name, officers.c.role).order_by(officers.c.name))
-    return [(r.name, r.role) for r in rows]
+def listed(conn: Connection) -> list[tuple[str, str, bool, bool]]:
+    """Every officer's name, role, whether disabled and whether it has a TOTP factor, by name."""
+    rows = conn.execute(
+        select(
+            officers.c.name, officers.c.role, officers.c.disabled, officers.c.totp_secret
+        ).order_by(officers.c.name)
+    )
+    return [(r.name, r.role, bool(r.disabled), r.totp_secret is not None) for r in rows]
 
 
 def append_audit(tx: Writing, line: AuditLine) -> None:

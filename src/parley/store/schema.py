@@ -85,9 +85,10 @@ officers = Table(
     Column("name", String(64), primary_key=True),
     Column("role", String(32), nullable=False),
     Column("password_hash", Text, nullable=False),
-    Column("token_hash", Text, nullable=True),
     Column("created", BigInteger, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    Column("totp_secret", String(64), nullable=True),
+    Column("totp_step", BigInteger, nullable=True),
 )
 
 audit = Table(
@@ -312,3 +313,59 @@ rate_buckets = Table(
     Column("stamp", BigInteger, nullable=False),
 )
 Index("rate_buckets_stamp", rate_buckets.c.stamp)
+
+# Officer access (migration 0008): scoped API tokens (only the SHA-256 of the 256-bit secret is
+# kept), browser sessions (the SHA-256 of the cookie value, with the CSRF token), replies kept for
+# ``Idempotency-Key`` repeats, and the live events that are not log entries (escalations,
+# break-glass releases, peer alerts), numbered under the single-writer lock so that the live
+# stream resumes without a gap. The officers table gains a TOTP factor (``totp_secret``) and the
+# last time step it accepted, so a code is never accepted twice. None of this is in any log.
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("officer", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("label", String(100), nullable=True),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=True),
+    Column("revoked", BigInteger, nullable=True),
+    Column("last_used", BigInteger, nullable=True),
+)
+Index("api_tokens_officer", api_tokens.c.officer)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("officer", String(64), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("ended", BigInteger, nullable=True),
+)
+Index("sessions_officer", sessions.c.officer)
+
+idempotent_replies = Table(
+    "idempotent_replies",
+    metadata,
+    Column("caller", String(100), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request", String(64), nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("reply", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+live_events = Table(
+    "live_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", BigInteger, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("officer", String(64), nullable=True),
+    Column("data", Text, nullable=False),
+)
