@@ -27,6 +27,7 @@ import httpx
 from parley.core.canonical import canonical_bytes
 from parley.core.errors import InvalidEntryError, NotFoundError, VerificationError
 from parley.core.keys import DOMAIN_WEBHOOK, PublicKey, SigningKey
+from parley.node import live
 from parley.node.backoff import backoff_ms
 from parley.store import webhooks as rows
 from parley.store.engine import Store, Writing
@@ -67,8 +68,21 @@ def remove(store: Store, identifier: int) -> None:
             raise NotFoundError(f"no webhook {identifier}")
 
 
-def emit(tx: Writing, party: str, event: str, data: dict[str, Any], now: int) -> int:
-    """Queue ``event`` for every webhook that wants it, in the caller's transaction."""
+def emit(
+    tx: Writing,
+    party: str,
+    event: str,
+    data: dict[str, Any],
+    now: int,
+    *,
+    officer: str | None = None,
+) -> int:
+    """Queue ``event`` for every webhook that wants it, in the caller's transaction.
+
+    The event is also a live event (``parley.node.live``): the officers' stream carries it, to
+    every officer, or to ``officer`` alone when one is named.
+    """
+    live.publish(tx, event, data, now, officer)
     payload = canonical_bytes({"event": event, "node": party, "time": now, "data": data})
     wanting = [hook for hook in rows.listed(tx) if hook.wants(event)]
     for hook in wanting:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, exists, insert, select, update
 
 from parley.store.engine import Writing
-from parley.store.logs import StoredEntry, stored_entry
+from parley.store.logs import entries_after
 from parley.store.schema import deadline_clocks, entries, meta, receipts
 
 __all__ = [
@@ -70,14 +70,6 @@ def set_cursor(tx: Writing, ingest: int) -> None:
     moved = tx.execute(update(meta).where(meta.c.key == CURSOR_KEY).values(value=str(ingest)))
     if moved.rowcount == 0:
         tx.execute(insert(meta).values(key=CURSOR_KEY, value=str(ingest)))
-
-
-def entries_after(conn: Connection, ingest: int, limit: int) -> list[StoredEntry]:
-    """The next ``limit`` entries stored after ``ingest``, in ingest order."""
-    rows = conn.execute(
-        select(entries).where(entries.c.ingest > ingest).order_by(entries.c.ingest).limit(limit)
-    )
-    return [stored_entry(row) for row in rows]
 
 
 def has_entries_after(conn: Connection, ingest: int) -> bool:

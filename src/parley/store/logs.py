@@ -112,6 +112,20 @@ def next_ingest(conn: Connection) -> int:
     return 0 if current is None else int(current) + 1
 
 
+def entries_after(conn: Connection, ingest: int, limit: int) -> list[StoredEntry]:
+    """The next ``limit`` entries stored after ``ingest``, in ingest order."""
+    rows = conn.execute(
+        select(entries).where(entries.c.ingest > ingest).order_by(entries.c.ingest).limit(limit)
+    )
+    return [stored_entry(row) for row in rows]
+
+
+def last_ingest(conn: Connection) -> int:
+    """The ingest sequence of the newest stored entry (-1: none yet)."""
+    current = conn.execute(_NEXT_INGEST).scalar()
+    return -1 if current is None else int(current)
+
+
 def insert_entries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert entry rows, all with the same columns, in one ``executemany``."""
     if rows:
