@@ -22,7 +22,7 @@ READ_TIMEOUT_S = 20.0
 
 def notify(node: Node, headline: str, tlp: str) -> str:
     """Append a notification as a CLI would: another process than the server."""
-    audience = ALL if tlp == "GREEN" else ["JP"]
+    audience = ALL if tlp == "GREEN" else ("JP",)
     outcome = lifecycle.notify(
         node,
         status="Exercise",

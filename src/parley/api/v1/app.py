@@ -8,7 +8,10 @@ other request under ``/api/v1``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from parley.api import problems
 from parley.api.v1 import auth, session_routes, stream_routes
@@ -32,6 +35,27 @@ def create(node: Node) -> FastAPI:
     api.state.node = node
     api.state.api_limits = auth.Limits(node)
     problems.install(api)
+    api.openapi = lambda: _document(api)  # type: ignore[method-assign]
     api.include_router(session_routes.router)
     api.include_router(stream_routes.router)
     return api
+
+
+def _document(api: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, built once: every error answer is ``application/problem+json``."""
+    if api.openapi_schema is None:
+        document = get_openapi(
+            title=api.title,
+            version=api.version,
+            description=api.description,
+            routes=api.routes,
+            servers=[{"url": PREFIX}],
+        )
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                for status, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        api.openapi_schema = document
+    return api.openapi_schema

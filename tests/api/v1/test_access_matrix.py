@@ -1,0 +1,175 @@
+"""Route × role × audience: every route of ``/api/v1`` refuses whom it must, and no restricted
+body reaches a caller who may not read it.
+
+``ROUTES`` names the action each route needs (``parley.node.access``); a route missing from it
+fails the test, so a new route cannot skip the matrix. Callers: a session of each role
+(observer, analyst, duty-officer, admin), a token of each scope (held by an administrator, and a
+narrower officer's where the role allows), and an anonymous caller. Entries: notifications marked
+TLP:GREEN (audience ALL), AMBER and RED (audience JP), each carrying a marker string in its
+headline; a caller whose clearance does not cover a TLP must never receive its marker, on any
+route, whatever the route answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from parley.core.entry import ALL
+from parley.node.access import ROLES, Action, Principal, Scope, scopes_for
+from parley.node.notifications import lifecycle
+from tests.api.v1.conftest import Api, make_api
+
+# (method, path) -> the action it needs; None: any authenticated caller; "public": anyone.
+ROUTES: dict[tuple[str, str], Action | str | None] = {
+    ("POST", "/session"): "public",
+    ("DELETE", "/session"): None,
+    ("GET", "/me"): None,
+    ("GET", "/tokens"): None,
+    ("POST", "/tokens"): None,
+    ("DELETE", "/tokens/{token_id}"): None,
+    ("GET", "/stream"): Action.READ,
+}
+# Routes not called by the matrix, with the test that covers them instead.
+NOT_CALLED = {
+    ("POST", "/session"): "test_auth.py (logging in is open to anyone, rate-limited)",
+    ("DELETE", "/session"): "test_auth.py (it would end the matrix's own sessions)",
+    ("GET", "/stream"): "test_stream.py (it never ends; refusals are checked here)",
+}
+MARKERS = {"GREEN": "MARK-GREEN-7f3a", "AMBER": "MARK-AMBER-7f3a", "RED": "MARK-RED-7f3a"}
+
+
+@dataclass
+class Caller:
+    """One caller of the matrix: a client and the principal it stands for (None: anonymous)."""
+
+    label: str
+    client: TestClient
+    principal: Principal | None
+    csrf: str | None = None
+
+
+@dataclass
+class Matrix:
+    """The node with its marked entries, and every caller."""
+
+    api: Api
+    refs: dict[str, str]
+    callers: list[Caller]
+
+
+def _mark(api: Api) -> dict[str, str]:
+    refs = {}
+    for tlp, marker in MARKERS.items():
+        outcome = lifecycle.notify(
+            api.node,
+            status="Exercise",
+            audience=ALL if tlp == "GREEN" else ("JP",),
+            tlp=tlp,
+            category="geo.earthquake",
+            severity="Severe",
+            urgency="Immediate",
+            certainty="Observed",
+            headline=f"quake {marker}",
+            description=f"details {marker}",
+            lang="en",
+            areas=[],
+            details={},
+        )
+        refs[tlp] = outcome.written.ref
+    return refs
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    api = make_api(Path(tmp_path_factory.mktemp("matrix")))
+    refs = _mark(api)
+    callers = [Caller("anonymous", api.client(), None)]
+    for role in ROLES:
+        client, csrf = api.session(role)
+        callers.append(Caller(f"session {role}", client, Principal(role, role), csrf))
+        for scope in scopes_for(role):
+            if role in ("admin", "observer") or scope == Scope.NOTIFY:
+                token_client = api.token(role, scope)
+                callers.append(
+                    Caller(
+                        f"{role} token {scope.value}", token_client, Principal(role, role, scope)
+                    )
+                )
+    yield Matrix(api, refs, callers)
+    api.node.close()
+
+
+def _routes(api: Api) -> set[tuple[str, str]]:
+    """Every operation of the API's OpenAPI document (a route missing from it fails too)."""
+    document = api.client().get("/api/v1/openapi.json").json()
+    return {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method in operations
+    }
+
+
+def test_every_route_is_in_the_matrix(matrix: Matrix) -> None:
+    routes = _routes(matrix.api)
+    assert routes - set(ROUTES) == set(), "add the new routes to ROUTES"
+    assert set(ROUTES) - routes == set(), "ROUTES names routes that do not exist"
+
+
+def _path(path: str, ref: str) -> str:
+    return (
+        path.replace("{ref}", ref)
+        .replace("{party}", "US")
+        .replace("{token_id}", "000000000000")
+        .replace("{id}", "nope")
+    )
+
+
+def _expected(needs: Action | str | None, caller: Caller) -> str:
+    if needs == "public":
+        return "allowed"
+    if caller.principal is None:
+        return "unauthenticated"
+    if needs is None or caller.principal.may(needs):  # type: ignore[arg-type]
+        return "allowed"
+    return "forbidden"
+
+
+def _call(caller: Caller, method: str, path: str) -> tuple[int, str]:
+    headers = {"X-CSRF-Token": caller.csrf} if caller.csrf else {}
+    if method == "GET":
+        answer = caller.client.get(path, headers=headers)
+    else:
+        answer = caller.client.request(method, path, json={}, headers=headers)
+    return answer.status_code, answer.text
+
+
+@pytest.mark.parametrize("tlp", list(MARKERS))
+def test_route_role_audience_matrix(matrix: Matrix, tlp: str) -> None:
+    failures = []
+    for (method, path), needs in sorted(ROUTES.items(), key=str):
+        if (method, path) in NOT_CALLED and needs != Action.READ:
+            continue
+        url = "/api/v1" + _path(path, matrix.refs[tlp])
+        for caller in matrix.callers:
+            expected = _expected(needs, caller)
+            if (method, path) in NOT_CALLED and expected == "allowed":
+                continue
+            status, text = _call(caller, method, url)
+            what = f"{method} {path} as {caller.label} ({tlp})"
+            if status >= 500:
+                failures.append(f"{what}: {status}")
+            if expected == "unauthenticated" and status != 401:
+                failures.append(f"{what}: {status}, wanted 401")
+            if expected == "forbidden" and status != 403:
+                failures.append(f"{what}: {status}, wanted 403")
+            if expected == "allowed" and status in (401, 403):
+                failures.append(f"{what}: refused {status}")
+            readable = caller.principal is not None and caller.principal.reads(tlp)
+            if not readable and MARKERS[tlp] in text:
+                failures.append(f"{what}: the {tlp} body reached a caller who may not read it")
+    assert failures == []
