@@ -335,6 +335,9 @@ def test_user_commands_list_revoke_and_deactivate(home: Path) -> None:
     assert "Deactivated ops" in gone
     shown = run_cli("user", "list", home=home, **env).stdout
     assert "deactivated" in shown and "totp" in shown
+    trail = json.loads(run_cli("user", "audit", "--json", home=home, **env).stdout)
+    actions = [(line["action"], line["outcome"]) for line in trail]
+    assert ("user.deactivate", "ok") in actions and ("user.token", "refused") in actions
 
 
 def test_jsonl_append_appends_in_batches(home: Path) -> None:

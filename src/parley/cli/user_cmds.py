@@ -183,3 +183,30 @@ def list_(home: HomeOption, as_officer: AsOption = None) -> None:
         state = "active" if officer.active else "deactivated"
         factor = "totp" if officer.totp else "no second factor"
         out.print(f"{officer.name:24} {officer.role:14} {state:12} {factor}")
+
+
+@app.command("audit")
+@reports_errors
+def audit(
+    home: HomeOption,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many lines.")] = 50,
+    as_officer: AsOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show the newest lines of the audit trail (administrators only), refusals included."""
+    node = open_node(home)
+    acting(node, as_officer, "user.audit", {"limit": limit}, *ADMINS)
+    lines = officers.audit_trail(node.store, limit)
+    if json:
+        print_json(lines)
+        return
+    grid = table("time", "officer", "action", "outcome", "detail", whole=("officer",))
+    for line in lines:
+        grid.add_row(
+            format_time(line["time"]),
+            line["officer"],
+            line["action"],
+            line["outcome"],
+            ", ".join(f"{k}={v}" for k, v in line["detail"].items()),
+        )
+    out.print(grid)
