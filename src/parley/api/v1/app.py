@@ -11,12 +11,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from parley.api import problems
-from parley.api.v1 import auth, session_routes
+from parley.api.v1 import auth, notification_routes, session_routes
 from parley.node.node import Node
 
 PREFIX = "/api/v1"
 API_LIMIT = 64 * 1024
-BODY_LIMITS: dict[tuple[str, str], int] = {}
+BODY_LIMITS: dict[tuple[str, str], int] = {
+    ("POST", f"{PREFIX}/notifications"): 1024 * 1024,
+    ("POST", f"{PREFIX}/notifications/import"): 16 * 1024 * 1024,
+}
 
 
 def create(node: Node) -> FastAPI:
@@ -33,4 +36,5 @@ def create(node: Node) -> FastAPI:
     api.state.api_limits = auth.Limits(node)
     problems.install(api)
     api.include_router(session_routes.router)
+    api.include_router(notification_routes.router)
     return api
