@@ -214,6 +214,9 @@ def test_a_real_cap_alert_is_imported_once(api: Api, duty: TestClient) -> None:
     assert again.status_code == 200
     assert again.json()["notifications"] == [{**made, "new": False}]
     assert api.node.size() == size
+    audited = officers.audit_trail(api.node.store, 20)
+    imports = [line for line in audited if line["action"] == "api POST /notifications/import"]
+    assert any(made["ref"] in str(line["detail"]) for line in imports)
     cap = duty.get(f"{URL}/{made['ref']}/cap")
     assert cap.status_code == 200 and cap.headers["content-type"] == "application/cap+xml"
     assert made["identifier"].encode() in cap.content
@@ -269,6 +272,14 @@ def test_a_read_token_cannot_write(api: Api) -> None:
     assert "scope read may not import" in refused["detail"]
     assert reader.get(URL).status_code == 200
     problem(api.client().get(URL), 401)
+
+
+def test_a_session_writes_only_with_its_csrf_token(api: Api) -> None:
+    client, csrf = api.session("duty-officer")
+    refused = problem(client.post(URL, json=alert(marker())), 403)
+    assert "X-CSRF-Token" in refused["detail"]
+    made = client.post(URL, json=alert(marker()), headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 201, made.text
 
 
 def test_an_observer_reads_green_bodies_but_not_amber_ones(api: Api, duty: TestClient) -> None:
