@@ -4,6 +4,9 @@
 (identifier, sender and sent, hashed), its seq and the incident (the seq of the first message
 of its chain) it belongs to. Rows are inserted in the write transaction that appends their
 entries, so a key never points at an entry that is not stored.
+
+``listing_page`` reads the notifications held here (own and mirrored, with or without a body)
+newest first by the local ingest sequence, for ``parley.node.notifications.listing``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from parley.store.engine import Writing
+from parley.store.logs import StoredEntry, stored_entry
 from parley.store.schema import entries, notification_keys
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "incident_seqs",
     "insert_keys",
     "leaf_hash_of",
+    "listing_page",
     "readable_page",
 ]
 
@@ -118,3 +123,35 @@ def readable_page(
         .limit(limit)
     ).fetchall()
     return [NotificationRow(r.party, r.seq, r.leaf, r.leaf_hash, r.body, r.salt) for r in rows]
+
+
+def listing_page(
+    conn: Connection,
+    kind: str,
+    *,
+    before: int | None,
+    limit: int,
+    party: str | None = None,
+    status: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+) -> list[StoredEntry]:
+    """Entries of ``kind`` newest first by ingest, below ``before``, narrowed by header fields.
+
+    ``since`` and ``until`` bound the signed header time (both inclusive). Bodies or not, every
+    held entry is listed: the caller decides what a reader sees of it.
+    """
+    c = entries.c
+    where = [c.kind == kind]
+    if before is not None:
+        where.append(c.ingest < before)
+    if party is not None:
+        where.append(c.party == party)
+    if status is not None:
+        where.append(c.status == status)
+    if since is not None:
+        where.append(c.time >= since)
+    if until is not None:
+        where.append(c.time <= until)
+    rows = conn.execute(select(entries).where(*where).order_by(c.ingest.desc()).limit(limit))
+    return [stored_entry(row) for row in rows]

@@ -14,12 +14,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from parley.api import problems
-from parley.api.v1 import auth, session_routes, stream_routes
+from parley.api.v1 import auth, notification_routes, session_routes, stream_routes
 from parley.node.node import Node
 
 PREFIX = "/api/v1"
 API_LIMIT = 64 * 1024
-BODY_LIMITS: dict[tuple[str, str], int] = {}
+BODY_LIMITS: dict[tuple[str, str], int] = {
+    ("POST", f"{PREFIX}/notifications"): 1024 * 1024,
+    ("POST", f"{PREFIX}/notifications/import"): 16 * 1024 * 1024,
+}
 
 
 def create(node: Node) -> FastAPI:
@@ -37,6 +40,7 @@ def create(node: Node) -> FastAPI:
     problems.install(api)
     api.openapi = lambda: _document(api)  # type: ignore[method-assign]
     api.include_router(session_routes.router)
+    api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
     return api
 

@@ -5,10 +5,17 @@ read the same text the same way. Each value is read by the kind the category tab
 field (docs/formats.md, Details per category), so ``--detail magnitude=7.1`` becomes the
 decimal string ``"7.1"`` and ``--detail window_start=+30h`` a time in milliseconds.
 Errors name the option and the field.
+
+A JSON request (the officer API) gives the same things as values rather than option text:
+``request_area`` reads an area as ``{desc, geometry?, circle?}`` and ``request_details`` reads
+details whose string values follow the ``--detail`` grammar; ``at_field`` names the request
+field at fault in any error raised inside it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +29,15 @@ from parley.formats.categories import CATEGORIES, DetailField
 from parley.formats.errors import ValueFormatError
 from parley.formats.values import decimal_string, parse_cap_time
 
-__all__ = ["area_option", "parse_area", "parse_details", "parse_when"]
+__all__ = [
+    "area_option",
+    "at_field",
+    "parse_area",
+    "parse_details",
+    "parse_when",
+    "request_area",
+    "request_details",
+]
 
 MAX_AREA_FILE = 16 * 1024 * 1024
 
@@ -143,4 +158,80 @@ def parse_details(category: str, pairs: list[str], now: int) -> dict[str, Any]:
             details[name] = details[name] + value
         else:
             details[name] = value
+    return details
+
+
+# A JSON request ------------------------------------------------------------------------------
+
+
+@contextmanager
+def at_field(name: str) -> Iterator[None]:
+    """Name ``name`` as the input at fault of a ``ParleyError`` raised inside, unless one is."""
+    try:
+        yield
+    except ParleyError as exc:
+        if exc.field is None:
+            exc.field = name
+        raise
+
+
+def request_area(
+    desc: str,
+    geometry: Mapping[str, Any] | None,
+    circle: Mapping[str, Any] | None,
+    where: str = "area",
+) -> dict[str, Any]:
+    """An area from a request: GeoJSON polygons (numbers or decimal strings), a circle, or both.
+
+    ``circle`` is ``{center: [lon, lat], radius_km}`` with decimal strings, as a signed body
+    writes it. Errors name ``where`` (``where.geometry`` or ``where.circle``).
+    """
+    if geometry is None and circle is None:
+        raise InvalidEntryError(f"{where}: give a geometry, a circle or both", field=where)
+    area: dict[str, Any] = {"desc": desc}
+    if geometry is not None:
+        with at_field(f"{where}.geometry"):
+            try:
+                area = area_from_geojson(dict(geometry), desc)
+            except ParleyError as exc:
+                raise InvalidEntryError(f"{where}.geometry: {exc.message}", hint=exc.hint) from exc
+    if circle is not None:
+        with at_field(f"{where}.circle"):
+            center = circle.get("center")
+            if not isinstance(center, list | tuple) or len(center) != 2:
+                raise InvalidEntryError(f"{where}.circle.center: must be [lon, lat]")
+            try:
+                made = circle_area(center[1], center[0], circle.get("radius_km", ""), desc)
+            except (ValueFormatError, ParleyError) as exc:
+                raise InvalidEntryError(f"{where}.circle: {exc}") from exc
+            area["circles"] = made["circles"]
+    return area
+
+
+def request_details(
+    category: str, values: Mapping[str, Any], now: int, where: str = "details"
+) -> dict[str, Any]:
+    """Details from a request: a string (or a number) is read as ``--detail NAME=VALUE`` reads it.
+
+    Any other JSON value (an integer time in ms, a list, an object) is taken in the signed
+    body's own form, which the notification's schema then checks (docs/formats.md, Details).
+    """
+    if category not in CATEGORIES:
+        raise InvalidEntryError(
+            f"category {category!r} is not known", hint="see docs/formats.md, Categories"
+        )
+    known = [f.name for f in CATEGORIES[category].details]
+    details: dict[str, Any] = {}
+    for name, value in values.items():
+        with at_field(f"{where}.{name}"):
+            if name not in known:
+                raise InvalidEntryError(
+                    f"{where}.{name}: not a detail of {category} ({', '.join(known) or 'none'})"
+                )
+            if isinstance(value, float):
+                value = decimal_string(value)
+            if isinstance(value, str):
+                details[name] = parse_details(category, [f"{name}={value}"], now)[name]
+            else:
+                details[name] = value
     return details

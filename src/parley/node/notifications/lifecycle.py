@@ -89,7 +89,8 @@ class Revision:
     ``texts`` (headline, description, instruction) change in the info blocks of ``lang`` (the
     first block when ``lang`` is None); ``levels`` (severity, urgency, certainty) and
     ``expires_ms`` in every block. ``detail_pairs`` gives, for the notification's category,
-    the ``NAME=VALUE`` details to set (``input.parse_details`` reads them).
+    the ``NAME=VALUE`` details to set (``input.parse_details`` reads them); ``detail_values``
+    gives them as values already read (``input.request_details``), set after the pairs.
     """
 
     texts: Mapping[str, str | None] = field(default_factory=dict)
@@ -97,12 +98,14 @@ class Revision:
     lang: str | None = None
     expires_ms: int | None = None
     detail_pairs: Callable[[str], Sequence[str]] | None = None
+    detail_values: Callable[[str], Mapping[str, Any]] | None = None
 
     @property
     def empty(self) -> bool:
         """Whether the revision changes nothing at all."""
         values = (*self.texts.values(), *self.levels.values(), self.expires_ms)
-        return all(v is None for v in values) and self.detail_pairs is None
+        details = (self.detail_pairs, self.detail_values)
+        return all(v is None for v in values) and all(d is None for d in details)
 
 
 def info_changes(previous: dict[str, Any], revision: Revision) -> list[dict[str, Any]]:
@@ -133,6 +136,11 @@ def update_changes(previous: dict[str, Any], revision: Revision, now: int) -> di
     if pairs:
         parsed = parse_details(previous["category"], list(pairs), now)
         fields["details"] = {**previous.get("details", {}), **parsed}
+    values = (
+        None if revision.detail_values is None else revision.detail_values(previous["category"])
+    )
+    if values:
+        fields["details"] = {**fields.get("details", previous.get("details", {})), **values}
     return fields
 
 
