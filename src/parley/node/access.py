@@ -160,3 +160,17 @@ class Principal:
     def reads(self, tlp: str) -> bool:
         """Whether this principal may read a body marked ``tlp``."""
         return tlp in self.clearance
+
+
+def withheld(principal: Principal, tlp: str, held: str | None) -> str | None:
+    """Why ``principal`` is not shown a body marked ``tlp``; None when it is shown.
+
+    ``held`` is why this node holds no readable body (``inbox.why_no_body``), None when it does.
+    This is the one judgement of what a person reads: every view of a body asks it.
+    """
+    if held is not None:
+        return held
+    if not principal.reads(tlp):
+        article = "an" if principal.role[:1] in "aeiou" else "a"
+        return f"TLP:{tlp} is above the clearance of {article} {principal.role}"
+    return None

@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 
 from parley.core.entry import ALL, Body, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError
-from parley.node.access import Principal
+from parley.node.access import Principal, withheld
 from parley.store import live as live_rows
 from parley.store import logs
 from parley.store.engine import Store, Writing
@@ -80,15 +80,11 @@ class Event:
             return None
         if self.tlp is None:
             return self.data
-        if self.held and principal.reads(self.tlp):
+        held = None if self.held else "this node holds the signed header only"
+        reason = withheld(principal, self.tlp, held)
+        if reason is None:
             return {**self.data, **self.private}
-        return {**self.data, "withheld": _withheld(self, principal)}
-
-
-def _withheld(event: Event, principal: Principal) -> str:
-    if not event.held:
-        return "this node does not hold the body"
-    return f"TLP:{event.tlp} is above the clearance of an {principal.role}"
+        return {**self.data, "withheld": reason}
 
 
 def publish(

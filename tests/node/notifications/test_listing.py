@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from parley.core.errors import InvalidEntryError
+from parley.node import access
 from parley.node.access import ROLES, Principal
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle, listing
@@ -60,16 +61,16 @@ def test_only_a_cursor_the_node_made_is_accepted(text: str) -> None:
 
 def test_withheld_names_the_first_reason_a_reader_sees_no_body() -> None:
     held = "JP is not in its audience: this node holds the signed header only"
-    assert listing.withheld(DUTY, "RED", None) is None
-    assert listing.withheld(DUTY, "GREEN", held) == held
-    assert listing.withheld(OBSERVER, "GREEN", None) is None
-    assert listing.withheld(OBSERVER, "AMBER", None) == (
+    assert access.withheld(DUTY, "RED", None) is None
+    assert access.withheld(DUTY, "GREEN", held) == held
+    assert access.withheld(OBSERVER, "GREEN", None) is None
+    assert access.withheld(OBSERVER, "AMBER", None) == (
         "TLP:AMBER is above the clearance of an observer"
     )
     for role in ROLES:
         reader = Principal("someone", role)
         for tlp in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"):
-            assert (listing.withheld(reader, tlp, None) is None) == reader.reads(tlp)
+            assert (access.withheld(reader, tlp, None) is None) == reader.reads(tlp)
 
 
 def test_pages_walk_newest_first_by_ingest_and_end_with_no_cursor(node: Node) -> None:

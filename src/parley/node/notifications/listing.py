@@ -39,7 +39,7 @@ from parley.formats.errors import ValueFormatError
 from parley.formats.notification import pick_info
 from parley.formats.values import parse_cap_time
 from parley.node import members
-from parley.node.access import Principal
+from parley.node.access import Principal, withheld
 from parley.node.messaging.inbox import body_of, why_no_body
 from parley.node.node import Node
 from parley.node.notifications.appending import KIND
@@ -69,19 +69,6 @@ CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 # CAP severities from the least to the most severe: a filter keeps a level and those above it.
 SEVERITY_RANK = {level: rank for rank, level in enumerate(reversed(SEVERITIES))}
 TEXT_FIELDS = ("headline", "description", "instruction")
-
-
-def withheld(principal: Principal, tlp: str, held: str | None) -> str | None:
-    """Why ``principal`` is not shown a body marked ``tlp``; None when it is shown.
-
-    ``held`` is why this node holds no readable body (``inbox.why_no_body``), None when it does.
-    """
-    if held is not None:
-        return held
-    if not principal.reads(tlp):
-        article = "an" if principal.role[:1] in "aeiou" else "a"
-        return f"TLP:{tlp} is above the clearance of {article} {principal.role}"
-    return None
 
 
 # Cursors ------------------------------------------------------------------------------------

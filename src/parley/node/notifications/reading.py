@@ -1,7 +1,7 @@
 """One notification as a reader may see it, and its exports.
 
 What ``parley show``, ``parley notify show`` and ``parley receipts`` compute, for one reader:
-the signed header; the body, or why it is withheld (``listing.withheld``, the one judgement);
+the signed header; the body, or why it is withheld (``access.withheld``, the one judgement);
 the incident the notification belongs to (``lifecycle.incident_state``); and each addressee's
 receipts and clocks (``inbox.entry``, which judges the clocks at read time).
 
@@ -18,13 +18,12 @@ from typing import Any
 
 from parley.core.entry import parse_header, parse_ref
 from parley.core.errors import NotAuthorizedError, NotFoundError
-from parley.node.access import Principal
+from parley.node.access import Principal, withheld
 from parley.node.messaging import inbox
 from parley.node.node import Node
 from parley.node.notifications import lifecycle
 from parley.node.notifications.appending import KIND
 from parley.node.notifications.export import export_ref
-from parley.node.notifications.listing import withheld
 from parley.store import logs
 
 __all__ = ["NotificationView", "export", "notification"]
