@@ -160,3 +160,15 @@ class Principal:
     def reads(self, tlp: str) -> bool:
         """Whether this principal may read a body marked ``tlp``."""
         return tlp in self.clearance
+
+
+def withheld_from(clearance: frozenset[str] | None, tlp: str) -> str | None:
+    """Why a reader of ``clearance`` is not shown a body marked ``tlp``; None if it may read it.
+
+    ``clearance`` None means no clearance applies (a node's own process, a peer's audience
+    rules already applied). Every service that returns bodies, replies or summaries to a person
+    asks this one question, so the CLI, the API and the pages withhold the same things.
+    """
+    if clearance is None or tlp in clearance:
+        return None
+    return f"TLP:{tlp} is above the reader's clearance ({', '.join(sorted(clearance)) or 'none'})"
