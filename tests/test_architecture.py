@@ -217,7 +217,7 @@ def test_the_architecture_document_names_every_module_and_no_other() -> None:
     layers = tuple(f"{area}/" for area in [*LAYERS, *EDGES])
     named = {  # paths under src/parley/
         path
-        for path in re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.py)`", text)
+        for path in re.findall(r"`((?:[a-z0-9_]+/)+[a-z0-9_]+\.py)`", text)
         if path.startswith(layers)
     }
     tree = {
