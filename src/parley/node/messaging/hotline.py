@@ -366,20 +366,17 @@ def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | 
     """The message of a stored hotline entry, or None if it is not between this node and a peer."""
     header = parse_header(row.leaf)
     held = row.body is not None and row.flag is None
-    withheld = withheld_from(reading.clearance, header.tlp)
-    fields = _fields(_body(row.body, row.salt)) if held and withheld is None else {}
-    if fields:
+    fields = _fields(_body(row.body, row.salt)) if held else {}
+    if header.party == node.party or held:
         to = fields.get("to")
-    elif header.audience == ALL or node.party not in header.audience:
-        to = None
-    elif header.party != node.party:  # header only: ours to know about as its audience says
-        to = node.party
-    else:  # our own, withheld from this reader: the other party of its audience
-        others = [p for p in header.audience if p != node.party]
-        to = others[0] if len(others) == 1 else None
+    else:  # header only: it is ours to know about only if its audience names this node
+        to = node.party if header.audience != ALL and node.party in header.audience else None
     if to is None or (header.party != node.party and to != node.party):
         return None
     addressee = to if header.party == node.party else node.party
+    withheld = withheld_from(reading.clearance, header.tlp)
+    if withheld is not None:  # the routing above is the node's; what it says is the reader's
+        fields = {}
     answers, lang = reading.answers, reading.lang
     rows = [r for r in answers.get((header.party, header.seq), []) if r.by_party == addressee]
     return Message(
