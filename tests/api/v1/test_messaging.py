@@ -269,6 +269,10 @@ BAD_INPUT = [
         "body.reply_within",
     ),
     ("post", "/api/v1/inquiries", {"ref": "KR:1", "text": "?"}, "body.ref"),
+    ("post", "/api/v1/inquiries", {"ref": "JP:0", "text": "?"}, "body.ref"),
+    ("post", "/api/v1/inquiries/JP:0/reply", {"text": "!"}, "path.ref"),
+    ("get", "/api/v1/hotline/conversations/JP", None, "path.party"),
+    ("get", "/api/v1/hotline/messages/JP:0", None, "path.ref"),
 ]
 
 
@@ -301,11 +305,17 @@ def test_a_refused_create_appends_nothing_and_frees_its_key(federated: Federated
         f"/api/v1/entries/{own.ref}/acknowledgement", headers={"Idempotency-Key": "r1"}
     )
     assert missing.status_code == 400 and "not addressed to JP" in missing.json()["detail"]
+    assert missing.json()["field"] == "path.ref"
     assert federated.jp.size() == size + 1
     unheld = client.post(
         "/api/v1/entries/CN:99999/acknowledgement", headers={"Idempotency-Key": "r2"}
     )
     assert unheld.status_code == 404
+    (sent,) = from_cn(federated, hotline("JP", "the key is free again"))
+    reused = client.post(
+        f"/api/v1/entries/{sent.ref}/acknowledgement", headers={"Idempotency-Key": "r1"}
+    )
+    assert reused.status_code == 201 and "Idempotency-Replayed" not in reused.headers
 
 
 UNKNOWN = "CN:99999"

@@ -131,7 +131,8 @@ def acknowledge(
     reply = None if body is None else body.reply
 
     def act() -> dict[str, Any]:
-        header = receipts.acknowledge(node, ref, principal.officer, reply, now_ms())
+        with inputs.at("path.ref"):  # not addressed here, or its body not held
+            header = receipts.acknowledge(node, ref, principal.officer, reply, now_ms())
         return inputs.appended(header, answers=ref)
 
     value, repeated = inputs.created(
@@ -164,7 +165,8 @@ def inquire(
             deadlines_for(node.context().policy.document, inquiries.DEADLINE_CLASS, within)
 
     def act() -> dict[str, Any]:
-        header = inquiries.inquire(node, ref, wanted.text, within, now_ms(), unit=unit)
+        with inputs.at("body.ref"):  # this node's own entry
+            header = inquiries.inquire(node, ref, wanted.text, within, now_ms(), unit=unit)
         return inputs.appended(header, answers=ref)
 
     parts = (ref, wanted.model_dump())
@@ -188,7 +190,9 @@ def reply(
     ref = inputs.reference(node, ref, "path.ref")
 
     def act() -> dict[str, Any]:
-        return inputs.appended(inquiries.reply(node, ref, answer.text, now_ms()), answers=ref)
+        with inputs.at("path.ref"):  # not an inquiry addressed here, or its body not held
+            header = inquiries.reply(node, ref, answer.text, now_ms())
+        return inputs.appended(header, answers=ref)
 
     parts = (ref, answer.text)
     value, repeated = inputs.created(request, response, principal, idempotency_key, parts, act)
@@ -283,7 +287,8 @@ def conversation(
     """The conversation with one party, both ways, oldest first (`parley hotline log`)."""
     node = node_of(request)
     peer = inputs.party(node, party, "path.party")
-    messages = hotline.conversation(node, peer, lang, limit, clearance=principal.clearance)
+    with inputs.at("path.party"):  # this node's own party
+        messages = hotline.conversation(node, peer, lang, limit, clearance=principal.clearance)
     return {
         "party": node.party,
         "peer": peer,
@@ -300,7 +305,8 @@ def hotline_message(
     """One hotline message sent or addressed to this node (`parley hotline show`)."""
     node = node_of(request)
     ref = inputs.reference(node, ref, "path.ref")
-    return hotline.message(node, ref, lang, clearance=principal.clearance).to_dict()
+    with inputs.at("path.ref"):  # not a hotline message sent or addressed here
+        return hotline.message(node, ref, lang, clearance=principal.clearance).to_dict()
 
 
 # Clocks and receipts ------------------------------------------------------------------------
