@@ -33,9 +33,11 @@ from parley.core.errors import VerificationError
 from parley.core.keys import SigningKey
 from parley.core.policy import PolicyDocument, SignedPolicy
 from parley.node import keyrotation
+from parley.node.access import CLEARANCE
 from parley.node.evidence import build_bundle
 from parley.node.federation import peers, witnessing
 from parley.node.federation.pull import pull
+from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
 from parley.store import logs
 from parley.store import witnessing as rows
@@ -181,6 +183,21 @@ def test_a_bundle_verifies_offline_with_who_said_what_and_when(scene: Scene) -> 
     assert receipt.witnessing.bound == scene.t + 4_000
     assert report.policy.witness_quorum == 2 and report.pinned == ()
     assert report.histories == ("JP", "KR", "US")
+
+
+def test_a_reader_without_the_clearance_gets_no_body_and_no_reply(scene: Scene) -> None:
+    ack = receipts.acknowledge(scene.jp, scene.entry.ref, "duty", "roger, loud", now_ms())
+    pull(scene.us, peers.get_peer(scene.us.store, "JP"), MemoryLog(scene.jp, "US"))
+    left_out: list[str] = []
+    bundle = build_bundle(
+        scene.us, scene.entry.ref, left_out=left_out, clearance=CLEARANCE["observer"]
+    )
+    assert "body" not in bundle["entry"]["entry"] and left_out == [ack.ref]
+    report = verify_bundle(load_bundle(orjson.dumps(bundle)))
+    assert report.entry.body is None
+    assert [r.body["type"] for r in report.receipts if r.body is not None] == ["delivered"]
+    cleared = build_bundle(scene.us, scene.entry.ref, clearance=CLEARANCE["analyst"])
+    assert "body" in cleared["entry"]["entry"] and len(cleared["receipts"]) == 2
 
 
 def test_a_bundle_verifies_with_pinned_identities_and_policy(scene: Scene) -> None:

@@ -10,12 +10,14 @@ import json
 
 from sqlalchemy import select
 
+from parley.core.checkpoint import Checkpoint, parse_note, witness_name_for
 from parley.node import health, webhooks
-from parley.node.federation import peers
+from parley.node.federation import peers, witnessing
 from parley.node.federation.pull import pull
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, hotline, receipts
 from parley.node.node import Node, now_ms
+from parley.store import witnessing as witness_rows
 from parley.store.schema import webhook_outbox
 from tests.node.conftest import Kit, Network
 
@@ -93,3 +95,35 @@ def test_the_hotline_log_shows_a_missed_acknowledgement_as_missed(network, kit) 
     (message,) = hotline.conversation(us, "JP", now=sent.time + 6000)
     (clock,) = [c for c in message.clocks if c["clock"] == "acknowledged"]
     assert clock["state"] == "missed" and clock["escalated"] == sent.time + 5000
+
+
+def test_peers_show_the_witnessing_both_ways_and_the_log_its_cosigned_checkpoint(
+    network: Network, kit: type[Kit]
+) -> None:
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    kit.pin(us, jp)
+    kit.pin(jp, us)
+    size, note = us.checkpoint() or (0, "")
+    checkpoint = Checkpoint.parse_body(parse_note(note).text.encode())
+    at = now_ms() // 1000 * 1000
+    with jp.store.write() as tx:
+        line = witnessing.cosign_checkpoint(jp, tx, "US", checkpoint, note, at)
+    name = witness_name_for(jp.log.origin)
+    with us.store.write() as tx:
+        witness_rows.put_cosignatures(
+            tx, [witness_rows.Cosignature("US", size, name, checkpoint.root, at, line)]
+        )
+
+    (seen_by_us,) = health.peer_states(us)
+    assert (seen_by_us.cosigned_size, seen_by_us.cosigned) == (size, at)
+    assert seen_by_us.cosignature_age(at + 2500) == 2500 and seen_by_us.witnessed is None
+    (seen_by_jp,) = health.peer_states(jp)
+    assert (seen_by_jp.witnessed_size, seen_by_jp.witnessed) == (size, at)
+    assert seen_by_jp.cosigned is None and seen_by_jp.cosignature_age(at) is None
+
+    state = health.log_state(us)
+    assert (state.party, state.size, state.checkpoint) == ("US", size, size)
+    assert state.root == checkpoint.root.hex() and state.origin == us.log.origin
+    assert state.cosignatures == [{"witness": name, "time": at}]
+    assert state.note is not None and line in state.note

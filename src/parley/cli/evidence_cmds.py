@@ -28,6 +28,7 @@ from parley.cli.common import (
 from parley.core.bundle import BundleReport, Said
 from parley.core.entry import ALL
 from parley.formats.notification import render_headline
+from parley.node.access import CLEARANCE
 from parley.node.evidence import build_bundle, key_history_parties, members_not_held
 
 app = typer.Typer(help="Evidence bundles: an entry, its receipts and proofs.", no_args_is_help=True)
@@ -52,9 +53,17 @@ def export(
     """Write the entry, every receipt about it, their cosigned checkpoints and the key history."""
     node = open_node(home)
     ref = ref_option(node, ref)
-    reading(node, as_officer, "evidence.export", {"ref": ref, "without_body": without_body})
+    officer = reading(
+        node, as_officer, "evidence.export", {"ref": ref, "without_body": without_body}
+    )
     left_out: list[str] = []
-    bundle = build_bundle(node, ref, with_body=not without_body, left_out=left_out)
+    bundle = build_bundle(
+        node,
+        ref,
+        with_body=not without_body,
+        left_out=left_out,
+        clearance=CLEARANCE[officer.role],
+    )
     data = orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
     if output is None:
         sys.stdout.write(data.decode())
@@ -67,6 +76,11 @@ def export(
         f"Bundle of {bundle['ref']}: receipts {len(bundle['receipts'])}, key histories of "
         f"{', '.join(held) or 'none'}" + (f" -> {output}" if output else "")
     )
+    if not without_body and "body" not in bundle["entry"]["entry"]:
+        err_console.print(
+            f"note: the entry's body is not in the bundle: not held here, or above the "
+            f"clearance of a {officer.role}"
+        )
     if left_out:
         err_console.print(
             f"note: {len(left_out)} acknowledgement(s) with a reply left out "

@@ -40,6 +40,7 @@ from parley.cli.common import (
 from parley.cli.common import table as grid
 from parley.core.errors import InvalidEntryError
 from parley.formats import phrases
+from parley.node.access import CLEARANCE
 from parley.node.home import NodeHome
 from parley.node.messaging import hotline
 
@@ -153,31 +154,11 @@ def list_phrases(
     catalogue = phrases.catalogue()
     if lang is None:
         lang = "en" if home is None else phrases.language_for(NodeHome(home).load_config().language)
-    elif lang not in phrases.LANGUAGES:
-        raise InvalidEntryError(f"--lang {lang!r} is not one of {', '.join(phrases.LANGUAGES)}")
-    listed = catalogue.listing(group)
     if as_json:
-        doc = {
-            "catalogue": catalogue.hash,
-            "version": catalogue.version,
-            "lang": lang,
-            "languages": list(phrases.LANGUAGES),
-            "types": {
-                t.name: {"doc": t.doc, "example": t.example} for t in phrases.PARAM_TYPES.values()
-            },
-            "phrases": [
-                {
-                    "code": p.code,
-                    "group": p.group,
-                    "params": [{"name": n, "type": t} for n, t in p.params],
-                    "text": p.texts[lang],
-                    "texts": dict(p.texts),
-                }
-                for p in listed
-            ],
-        }
-        print_json(doc)
+        print_json(hotline.phrase_book(lang, group))
         return
+    lang = hotline.checked_language(lang)
+    listed = catalogue.listing(group)
     table = grid("code", "parameters", f"text ({lang})", whole=("code",))
     current = None
     for phrase in listed:
@@ -245,7 +226,9 @@ def _clock_note(clock: dict[str, Any] | None) -> str:
 def _content(message: hotline.Message) -> list[Text]:
     """The lines of a message under its heading: renderings, free text, notes."""
     lines: list[Text] = []
-    if not message.body_held:
+    if message.withheld is not None:
+        lines.append(Text(f"  (withheld: {visible(message.withheld)})", style="yellow"))
+    elif not message.body_held:
         lines.append(
             Text("  (body not held: this node has the signed header only)", style="yellow")
         )
@@ -303,8 +286,8 @@ def log(
     """The conversation with one party, both ways, with times and acknowledgement status."""
     node = open_node(home)
     peer = member_code(node, peer, what="peer")
-    reading(node, as_officer, "hotline.log", {"peer": peer})
-    messages = hotline.conversation(node, peer, lang, limit)
+    officer = reading(node, as_officer, "hotline.log", {"peer": peer})
+    messages = hotline.conversation(node, peer, lang, limit, clearance=CLEARANCE[officer.role])
     if as_json:
         doc = {
             "party": node.party,
@@ -333,8 +316,8 @@ def show(
     """One hotline message, rendered in this node's language next to the signed rendering."""
     node = open_node(home)
     ref = ref_option(node, ref)
-    reading(node, as_officer, "hotline.show", {"ref": ref})
-    message = hotline.message(node, ref, lang)
+    officer = reading(node, as_officer, "hotline.show", {"ref": ref})
+    message = hotline.message(node, ref, lang, clearance=CLEARANCE[officer.role])
     if as_json:
         print_json(message.to_dict())
         return

@@ -35,6 +35,7 @@ from parley.cli.common import (
 from parley.cli.common import table as grid
 from parley.cli.deadline_cmds import clock_text
 from parley.cli.hotline_cmds import visible
+from parley.node.access import CLEARANCE
 from parley.node.messaging import inbox
 from parley.node.node import Node, now_ms
 
@@ -84,13 +85,20 @@ def _print_page(page: inbox.Page, as_json: bool) -> None:
 
 
 def _follow(
-    node: Node, filters: inbox.Filters, cursor: int, as_json: bool, seconds: float | None
+    node: Node,
+    filters: inbox.Filters,
+    cursor: int,
+    as_json: bool,
+    seconds: float | None,
+    clearance: frozenset[str],
 ) -> None:
     """Print new items as they arrive, oldest first, until Ctrl-C or ``seconds`` pass."""
     stop = None if seconds is None else time.monotonic() + seconds
     try:
         while stop is None or time.monotonic() < stop:
-            page = inbox.listing(node, now_ms(), filters, after=cursor, limit=inbox.MAX_LIMIT)
+            page = inbox.listing(
+                node, now_ms(), filters, after=cursor, limit=inbox.MAX_LIMIT, clearance=clearance
+            )
             cursor = page.cursor
             for item in reversed(page.items):
                 if as_json:
@@ -133,13 +141,14 @@ def inbox_cmd(
     party = None if party is None else member_code(node, party, what="--party")
     filters = inbox.Filters(party, kind, category, status, unacknowledged)
     filters.check()
-    reading(node, as_officer, "inbox", {"filters": filters.described(), "limit": limit})
-    page = inbox.listing(node, now_ms(), filters, before=before, limit=limit)
+    officer = reading(node, as_officer, "inbox", {"filters": filters.described(), "limit": limit})
+    clearance = CLEARANCE[officer.role]
+    page = inbox.listing(node, now_ms(), filters, before=before, limit=limit, clearance=clearance)
     _print_page(page, as_json)
     if page.older is not None and not as_json:
         out.print(f"older: parley inbox --before {page.older}", markup=False)
     if follow or follow_for is not None:
-        _follow(node, filters, page.cursor, as_json, follow_for)
+        _follow(node, filters, page.cursor, as_json, follow_for, clearance)
 
 
 def show_cmd(
@@ -151,8 +160,8 @@ def show_cmd(
     """One entry: its header, its body (decoded) or why not, and each addressee's answers."""
     node = open_node(home)
     ref = ref_option(node, ref)
-    reading(node, as_officer, "show", {"ref": ref})
-    shown = inbox.entry(node, ref, now_ms())
+    officer = reading(node, as_officer, "show", {"ref": ref})
+    shown = inbox.entry(node, ref, now_ms(), clearance=CLEARANCE[officer.role])
     if as_json:
         print_json(shown.to_dict())
         return

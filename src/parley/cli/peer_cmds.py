@@ -37,6 +37,7 @@ from parley.core import merkle
 from parley.core.deadlines import CLOCKS, parse_duration
 from parley.core.errors import ParleyError
 from parley.node import health
+from parley.node.access import CLEARANCE
 from parley.node.federation import peers
 from parley.node.federation.pull import sync_peer
 from parley.node.messaging import clock_views, receipts
@@ -222,8 +223,10 @@ def receipts_cmd(
     node = open_node(home)
     ref = ref_option(node, ref)
     timeout_s = None if wait is None else parse_duration(wait, "--wait") / 1000
-    reading(node, as_officer, "receipts", {"ref": ref})  # replies are what officers wrote
-    report = clock_views.receipt_report(node, ref, until=until, timeout_s=timeout_s)
+    officer = reading(node, as_officer, "receipts", {"ref": ref})  # replies: officers' words
+    report = clock_views.receipt_report(
+        node, ref, until=until, timeout_s=timeout_s, clearance=CLEARANCE[officer.role]
+    )
     if as_json:
         print_json(report.to_dict())
     else:
@@ -261,7 +264,7 @@ def _receipts_table(report: clock_views.ReceiptReport) -> None:
             format_time(got.get("observed")),
             format_time(done.get("claimed")),
             done.get("officer") or "",
-            done.get("reply") or "",
+            done.get("reply") or ("(withheld)" if done.get("reply_withheld") else ""),
             *shown,
         )
     out.print(

@@ -174,3 +174,15 @@ def withheld(principal: Principal, tlp: str, held: str | None) -> str | None:
         article = "an" if principal.role[:1] in "aeiou" else "a"
         return f"TLP:{tlp} is above the clearance of {article} {principal.role}"
     return None
+
+
+def withheld_from(clearance: frozenset[str] | None, tlp: str) -> str | None:
+    """Why a reader of ``clearance`` is not shown a body marked ``tlp``; None if it may read it.
+
+    ``clearance`` None means no clearance applies (a node's own process, a peer's audience
+    rules already applied). Every service that returns bodies, replies or summaries to a person
+    asks this one question, so the CLI, the API and the pages withhold the same things.
+    """
+    if clearance is None or tlp in clearance:
+        return None
+    return f"TLP:{tlp} is above the reader's clearance ({', '.join(sorted(clearance)) or 'none'})"

@@ -4,7 +4,8 @@
 holds; ``parley.core.bundle`` verifies it with no node. Every part is an entry proof (the same
 format as ``parley log proof``) whose checkpoint note carries the cosignature lines held here:
 
-* ``entry``: the entry, with body and salt where this node holds them (unless left out);
+* ``entry``: the entry, with body and salt where this node holds them (unless left out, or
+  the reader's clearance does not cover its TLP: then it travels as ``with_body=False``);
 * ``receipts``: every receipt about it this node holds whose leaf hash matches, with bodies;
 * ``keys``: the latest key entry of every member log held here, proven in its latest
   checkpoint, so a verifier learns each member's ``witness`` keys.
@@ -29,6 +30,7 @@ from parley.core.entry import Body, format_ref, parse_ref
 from parley.core.errors import NotFoundError
 from parley.core.policy import PolicyDocument
 from parley.core.proof import PROOF_FORMAT
+from parley.node.access import withheld_from
 from parley.node.export import entry_record
 from parley.node.node import Node
 from parley.node.witnessed import member_witness_name
@@ -38,14 +40,20 @@ from parley.store import witnessing as rows
 
 
 def build_bundle(
-    node: Node, ref: str, *, with_body: bool = True, left_out: list[str] | None = None
+    node: Node,
+    ref: str,
+    *,
+    with_body: bool = True,
+    left_out: list[str] | None = None,
+    clearance: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """The evidence bundle of entry ``ref`` as this node holds it.
 
     Without the body (``with_body=False``) the entry travels header-only, and so does no word of
     what anybody wrote about it: a receipt carrying an acknowledgement's reply text is left out
     (its reference is appended to ``left_out``), because a receipt proves its link to the entry
-    only with its body. Delivered receipts, and acknowledgements without a reply, stay.
+    only with its body. Delivered receipts, and acknowledgements without a reply, stay. A
+    reader whose ``clearance`` does not cover the entry's TLP always gets it without the body.
     """
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
@@ -53,6 +61,7 @@ def build_bundle(
         stored = logs.get_entry(conn, party, seq)
         if stored is None:
             raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
+        with_body = with_body and withheld_from(clearance, stored.tlp) is None
         entry = _witnessed_proof(conn, stored, policy, with_body=with_body)
         answers = []
         for receipt in _receipts(conn, stored):

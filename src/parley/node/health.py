@@ -4,7 +4,10 @@ DESIGN.md, "Services and edges": computed here once, as value types that every e
 today, the API and the pages next) only renders, so they cannot disagree.
 
 * **Peers** (``peer_states``): each pinned peer's pin, sync health, last checkpoint seen,
-  synced size, lag behind that checkpoint, failures, last success and last error.
+  synced size, lag behind that checkpoint, failures, last success and last error, and the
+  witnessing both ways: the latest checkpoint of this node's log the peer cosigned (and when),
+  and the latest of the peer's log this node cosigned. A peer whose cosignature grows old has
+  stopped witnessing this log, whatever its pulls say.
 * **Open deadlines**: the tracked clocks still running at ``now``, judged against the receipts
   and replies held (``clock_views.open_clocks``), so an acknowledged entry leaves the list the
   moment its receipt is stored, not when the escalation loop next looks at it. An overdue
@@ -14,7 +17,8 @@ today, the API and the pages next) only renders, so they cannot disagree.
   header-only (its signed observation says why: policy-breach, over-quota, ...).
 * **The stored log** (``verify_stored_log``): every signature, the tree, every body against
   its hash and every checkpoint of this node's own log, read back from its store, and the
-  stored log state against what was verified (``parley verify --home``, the exercise report).
+  stored log state against what was verified (``parley verify --home``, the exercise report);
+  ``log_state``: its size, root and latest checkpoint with the cosignatures held on it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from parley.core.checkpoint import add_signature_lines
 from parley.core.entry import Body
 from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey
@@ -29,10 +34,20 @@ from parley.core.verify import LogReport, verify_log
 from parley.node.federation import peers
 from parley.node.messaging import clock_views, deadlines, receipts
 from parley.node.node import Node
+from parley.node.witnessed import member_witness_name
 from parley.store import logs
 from parley.store import witnessing as witness_rows
 
-__all__ = ["Alert", "Health", "PeerState", "health", "peer_states", "verify_stored_log"]
+__all__ = [
+    "Alert",
+    "Health",
+    "LogView",
+    "PeerState",
+    "health",
+    "log_state",
+    "peer_states",
+    "verify_stored_log",
+]
 
 ALERT_OBSERVATIONS = 20  # the latest observations about our entries shown as alerts
 HELD = "held"
@@ -64,11 +79,19 @@ class PeerState:
     next_attempt: int
     last_error: str | None
     held: str | None
+    cosigned_size: int | None = None  # the largest checkpoint of our log the peer cosigned
+    cosigned: int | None = None  # when (ms; cosignature times are whole seconds)
+    witnessed_size: int | None = None  # the largest checkpoint of its log this node cosigned
+    witnessed: int | None = None  # when (ms)
 
     @property
     def lag(self) -> int | None:
         """How many entries of the last checkpoint seen are not yet synced here."""
         return None if self.checkpoint is None else max(self.checkpoint - self.synced, 0)
+
+    def cosignature_age(self, now: int) -> int | None:
+        """How old (ms) the peer's latest cosignature of this node's log is at ``now``."""
+        return None if self.cosigned is None else max(now - self.cosigned, 0)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of ``parley peers list --json``."""
@@ -88,6 +111,10 @@ class PeerState:
             "next_attempt": self.next_attempt,
             "last_error": self.last_error,
             "held": self.held,
+            "cosigned_size": self.cosigned_size,
+            "cosigned": self.cosigned,
+            "witnessed_size": self.witnessed_size,
+            "witnessed": self.witnessed,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -148,8 +175,12 @@ def peer_states(node: Node) -> list[PeerState]:
     states = []
     pinned = peers.list_peers(node.store)
     with node.store.read() as conn:
+        network = node.policy_in(conn).network
         for peer in pinned:
             status = peers.get_status(conn, peer.party)
+            name = member_witness_name(conn, network, peer.party)
+            theirs = witness_rows.latest_cosignature(conn, node.party, name)
+            ours = witness_rows.get_witnessed(conn, peer.party)
             states.append(
                 PeerState(
                     party=peer.party,
@@ -166,6 +197,10 @@ def peer_states(node: Node) -> list[PeerState]:
                     next_attempt=status.next_attempt,
                     last_error=status.last_error,
                     held=status.held,
+                    cosigned_size=None if theirs is None else theirs.size,
+                    cosigned=None if theirs is None else theirs.time,
+                    witnessed_size=None if ours is None else ours.size,
+                    witnessed=None if ours is None else ours.cosigned,
                 )
             )
     return states
@@ -217,3 +252,51 @@ def verify_stored_log(node: Node, pinned_identity: PublicKey | None = None) -> L
     if state is None or report.root != state.root or report.size != state.size:
         raise VerificationError("the stored log state does not match the verified entries")
     return report
+
+
+@dataclass(frozen=True)
+class LogView:
+    """The own log of a node: size, root, and its latest checkpoint with the cosignatures held."""
+
+    party: str
+    origin: str
+    size: int
+    root: str  # hex
+    last_time: int | None
+    checkpoint: int | None  # the latest checkpoint's size
+    note: str | None  # that checkpoint as a signed note, with every cosignature line held
+    cosignatures: list[dict[str, Any]]  # witness name and time (ms) of each
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the log's state."""
+        return {
+            "party": self.party,
+            "origin": self.origin,
+            "size": self.size,
+            "root": self.root,
+            "last_time": self.last_time,
+            "checkpoint": self.checkpoint,
+            "note": self.note,
+            "cosignatures": self.cosignatures,
+        }
+
+
+def log_state(node: Node) -> LogView:
+    """The own log's state and its latest checkpoint, cosigned (``GET /fed/v1/checkpoint``)."""
+    with node.store.read() as conn:
+        state = logs.get_state(conn, node.party)
+        latest = logs.latest_checkpoint(conn, node.party)
+        held = [] if latest is None else witness_rows.cosignatures_at(conn, node.party, latest[0])
+    note = None
+    if latest is not None:
+        note = add_signature_lines(latest[1], [c.line for c in held]) if held else latest[1]
+    return LogView(
+        node.party,
+        node.log.origin,
+        0 if state is None else state.size,
+        "" if state is None else state.root.hex(),
+        None if state is None else state.last_time,
+        None if latest is None else latest[0],
+        note,
+        [{"witness": c.witness, "time": c.time} for c in held],
+    )

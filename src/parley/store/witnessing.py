@@ -149,6 +149,17 @@ def latest_cosigned_size(conn: Connection, party: str, witness: str) -> int | No
     ).scalar()
 
 
+def latest_cosignature(conn: Connection, party: str, witness: str) -> Cosignature | None:
+    """``witness``'s cosignature on the largest checkpoint of ``party``'s log it cosigned."""
+    row = conn.execute(
+        select(cosignatures)
+        .where(cosignatures.c.party == party, cosignatures.c.witness == witness)
+        .order_by(cosignatures.c.size.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else Cosignature(**row._mapping)
+
+
 def get_witnessed(conn: Connection, party: str) -> Witnessed | None:
     """What this node last cosigned of ``party``'s log, if anything."""
     row = conn.execute(_WITNESSED, {"party": party}).first()

@@ -537,3 +537,18 @@ def test_a_scaled_down_policy_keeps_every_deadline_longer_than_witnessing_resolv
     assert table["disaster"]["acknowledged_within"]["default"] == 36_000  # scaled, above it
     assert deadline_table(0.01) == deadline_table(0.01, 1)  # without a floor: as before
     assert deadline_table(0.01)["nuclear"]["delivered_within"]["default"] == 600
+
+
+def test_a_reader_without_amber_clearance_gets_the_public_figures_only(fleet, kit) -> None:  # type: ignore[no-untyped-def]
+    from parley.node.access import CLEARANCE
+    from parley.node.messaging import compliance
+
+    jp = fleet("JP", "CN", witness_quorum=0)["JP"]
+    (sent,) = jp.append([kit.hotline("CN", "amber, unanswered")])
+    later = sent.time + 10**6
+    members = compliance.scoreboard(jp, later, clearance=CLEARANCE["analyst"])
+    assert members["scope"] == "members"
+    assert members["parties"]["CN"]["acknowledged"]["missed"] == 1
+    public = compliance.scoreboard(jp, later, clearance=CLEARANCE["observer"])
+    assert public["scope"] == "public" and public["parties"] == {}
+    assert compliance.scoreboard(jp, later) == members  # no clearance applies: the CLI's view

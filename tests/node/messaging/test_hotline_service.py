@@ -14,6 +14,7 @@ import pytest
 from parley.core.entry import Body, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError, PolicyError
 from parley.formats import phrases
+from parley.node.access import CLEARANCE
 from parley.node.federation import peers
 from parley.node.federation.pull import pull
 from parley.node.home import NodeConfig, NodeHome
@@ -226,3 +227,39 @@ def test_the_node_language_defaults_by_party_and_follows_parley_toml(tmp_path: P
     home.config_path.write_text(home.config_path.read_text().replace("zh-Hant", "../x"))
     with pytest.raises(ParleyError, match="not a language tag"):
         home.load_config()
+
+
+def test_a_reader_without_the_clearance_sees_the_conversation_without_its_words(
+    network: Any, kit: Any
+) -> None:
+    nodes = network("JP", "CN")
+    jp, cn = nodes["JP"], nodes["CN"]
+    mine = send(jp, "CN", phrase="nav.course-speed", params=COURSE)
+    theirs = send(cn, "JP", text="received, turning")
+    deliver(kit, cn, jp)
+    receipts.acknowledge(jp, theirs, "duty", "noted", now_ms())
+    observer = CLEARANCE["observer"]
+
+    shown = hotline.conversation(jp, "CN", "en", clearance=observer)
+    assert [(m.ref, m.to, m.direction) for m in shown] == [
+        (mine, "CN", "sent"),
+        (theirs, "JP", "received"),
+    ]
+    for message in shown:
+        assert message.withheld is not None and "TLP:AMBER" in message.withheld
+        assert message.phrase is None and message.text is None and message.local is None
+    assert shown[1].answer.acknowledged is not None
+    assert shown[1].answer.acknowledged["reply"] is None
+    assert shown[1].answer.acknowledged["reply_withheld"] is True
+    assert hotline.message(jp, theirs, clearance=observer).text is None
+    assert hotline.message(jp, theirs, clearance=CLEARANCE["analyst"]).text == "received, turning"
+
+
+def test_the_phrase_book_renders_every_phrase_in_the_asked_language() -> None:
+    book = hotline.phrase_book("ja", "nav")
+    assert book["lang"] == "ja" and book["catalogue"] == phrases.catalogue_hash()
+    assert book["phrases"] and all(p["group"] == "nav" for p in book["phrases"])
+    assert all(p["text"] == p["texts"]["ja"] for p in book["phrases"])
+    with pytest.raises(InvalidEntryError, match="'fr' is not one of") as refused:
+        hotline.phrase_book("fr")
+    assert refused.value.field == "lang"

@@ -10,6 +10,7 @@ import pytest
 
 from parley.core.entry import ALL
 from parley.formats.notification import new_notification
+from parley.node.access import CLEARANCE
 from parley.node.federation import peers
 from parley.node.federation.pull import pull
 from parley.node.log import Draft
@@ -192,3 +193,48 @@ def test_show_of_a_header_only_entry_says_why_its_body_is_not_shown(network, kit
 
     shown = inbox.entry(jp, private.ref, now_ms())
     assert shown.body is None and "not in its audience" in (shown.why_no_body or "")
+
+
+OBSERVER = CLEARANCE["observer"]
+
+
+def test_a_reader_without_the_clearance_sees_the_header_but_not_what_it_says(
+    network: Network, kit: type[Kit]
+) -> None:
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    (sent,) = us.append([kit.hotline("JP", "amber words")])
+    sync(kit, jp, us)
+    receipts.acknowledge(jp, sent.ref, "duty", "amber reply", now_ms())
+
+    (item,) = inbox.listing(jp, now_ms(), clearance=OBSERVER).items
+    assert item.ref == sent.ref and item.tlp == "AMBER" and item.receipt == "acknowledged"
+    assert "amber" not in item.summary and item.summary.startswith("[withheld] TLP:AMBER")
+    assert item.withheld is not None and "clearance" in item.withheld
+
+    shown = inbox.entry(jp, sent.ref, now_ms(), clearance=OBSERVER)
+    assert shown.body is None and "TLP:AMBER" in (shown.why_no_body or "")
+    (addressee,) = shown.addressees
+    assert addressee["acknowledged"]["reply"] is None
+    assert addressee["acknowledged"]["reply_withheld"] is True
+
+    cleared = inbox.entry(jp, sent.ref, now_ms(), clearance=CLEARANCE["duty-officer"])
+    assert cleared.body["text"] == "amber words"
+    assert cleared.addressees[0]["acknowledged"]["reply"] == "amber reply"
+
+
+def test_a_category_filter_does_not_reveal_a_body_above_the_clearance(
+    network: Network, kit: type[Kit]
+) -> None:
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    green = notification(us, "Wave", "geo.tsunami")
+    secret = notification(us, "Secret", "geo.tsunami").body
+    (public, private) = us.append(
+        [green, Draft("notification", "Exercise", secret, ("JP",), "AMBER")]
+    )
+    sync(kit, jp, us)
+    tsunami = inbox.Filters(category="geo.tsunami")
+
+    assert refs(inbox.listing(jp, now_ms(), tsunami)) == [private.ref, public.ref]
+    assert refs(inbox.listing(jp, now_ms(), tsunami, clearance=OBSERVER)) == [public.ref]

@@ -14,7 +14,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from parley.api import problems
-from parley.api.v1 import auth, notification_routes, session_routes, stream_routes
+from parley.api.v1 import (
+    auth,
+    messaging_routes,
+    node_routes,
+    notification_routes,
+    session_routes,
+    stream_routes,
+)
 from parley.node.node import Node
 
 PREFIX = "/api/v1"
@@ -42,6 +49,8 @@ def create(node: Node) -> FastAPI:
     api.include_router(session_routes.router)
     api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
+    api.include_router(messaging_routes.router)
+    api.include_router(node_routes.router)
     return api
 
 

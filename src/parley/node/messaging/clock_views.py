@@ -199,12 +199,22 @@ class ReceiptReport:
 
 
 def receipt_report(
-    node: Node, ref: str, *, until: str | None = None, timeout_s: float | None = None
+    node: Node,
+    ref: str,
+    *,
+    until: str | None = None,
+    timeout_s: float | None = None,
+    clearance: frozenset[str] | None = None,
 ) -> ReceiptReport:
-    """Entry ``ref``'s receipts and clocks; with ``timeout_s``, once all reached ``until``."""
+    """Entry ``ref``'s receipts and clocks; with ``timeout_s``, once all reached ``until``.
+
+    Reply texts are withheld from a reader whose ``clearance`` does not cover the entry's TLP.
+    """
     reached = True
     if timeout_s is None:
-        header, rows = receipts.status(node, ref)
+        header, rows = receipts.status(node, ref, clearance=clearance)
     else:
-        header, rows, reached = receipts.await_status(node, ref, until or "delivered", timeout_s)
+        header, rows, reached = receipts.await_status(
+            node, ref, until or "delivered", timeout_s, clearance=clearance
+        )
     return ReceiptReport(header, rows, entry_clocks(node, ref, now_ms()), reached)

@@ -9,7 +9,9 @@ assistance acceptance's or refusal's ``refers_to`` (``parley.core.deadlines
 .answers_acknowledgement``); and witnessed
 times (``parley.node.federation.witnessing``). Flagged entries (policy breaches, withheld or pending
 bodies) are left out. A member computes over what it can read; ``public`` keeps the entries
-with audience ALL and TLP CLEAR.
+with audience ALL and TLP CLEAR. A person whose clearance does not reach AMBER (an observer)
+gets the public figures only: the members' figures count traffic of every TLP, and which
+parties were sent AMBER traffic, and missed it, is not for a reader of CLEAR and GREEN.
 """
 
 from __future__ import annotations
@@ -119,8 +121,17 @@ def gather(
     return sent, answers
 
 
-def scoreboard(node: Node, now: int, *, public_only: bool = False) -> dict[str, Any]:
-    """The scoreboard as ``parley compliance --json`` shows it."""
+MEMBERS_CLEARANCE = "AMBER"  # the TLP a reader must be cleared for to see the members' figures
+
+
+def scoreboard(
+    node: Node, now: int, *, public_only: bool = False, clearance: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """The scoreboard as ``parley compliance --json`` shows it.
+
+    Public figures only with ``public_only``, or for a reader whose ``clearance`` lacks AMBER.
+    """
+    public_only = public_only or (clearance is not None and MEMBERS_CLEARANCE not in clearance)
     with node.store.read() as conn:
         policy = node.policy_in(conn)
         sent, answers = gather(node, conn, policy)

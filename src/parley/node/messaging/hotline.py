@@ -22,7 +22,11 @@ sender meant, and the signed rendering is the sender's word. Acknowledgement sta
 the receipts this node holds (``parley.node.messaging.receipts``): delivered, acknowledged, by
 whom, when; each message's clocks (acknowledged within, missed, late, escalated) are judged at read
 time by ``parley.node.messaging.deadlines``, the same judgement ``parley status`` and the inbox
-show.
+show. A reader whose ``clearance`` (``parley.node.access``) does not cover a message's TLP (AMBER
+by default) sees its header, receipts and clocks, never its phrase, text or reply: the message
+says why (``withheld``).
+
+``phrase_book`` is the catalogue as ``parley hotline phrases --json`` and the API list it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from parley.core.deadlines import deadlines_for
 from parley.core.entry import ALL, Body, Header, check_party, parse_header, parse_ref
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.formats import phrases
+from parley.node.access import withheld_from
 from parley.node.messaging import clock_views
 from parley.node.messaging.drafting import check_draft
 from parley.node.node import Node, now_ms
@@ -56,11 +61,41 @@ def node_language(node: Node) -> str:
 
 def chosen_language(node: Node, lang: str | None) -> str:
     """``lang`` if given (one of the catalogue's languages), else the node's."""
-    if lang is None:
-        return node_language(node)
+    return node_language(node) if lang is None else checked_language(lang)
+
+
+def checked_language(lang: str) -> str:
+    """``lang`` if it is one of the catalogue's languages, else an error naming them."""
     if lang not in phrases.LANGUAGES:
-        raise InvalidEntryError(f"--lang {lang!r} is not one of {', '.join(phrases.LANGUAGES)}")
+        raise InvalidEntryError(
+            f"--lang {lang!r} is not one of {', '.join(phrases.LANGUAGES)}", field="lang"
+        )
     return lang
+
+
+def phrase_book(lang: str, group: str | None = None) -> dict[str, Any]:
+    """The phrase catalogue (of one ``group``, or all) with each phrase rendered in ``lang``."""
+    catalogue = phrases.catalogue()
+    lang = checked_language(lang)
+    return {
+        "catalogue": catalogue.hash,
+        "version": catalogue.version,
+        "lang": lang,
+        "languages": list(phrases.LANGUAGES),
+        "types": {
+            t.name: {"doc": t.doc, "example": t.example} for t in phrases.PARAM_TYPES.values()
+        },
+        "phrases": [
+            {
+                "code": p.code,
+                "group": p.group,
+                "params": [{"name": n, "type": t} for n, t in p.params],
+                "text": p.texts[lang],
+                "texts": dict(p.texts),
+            }
+            for p in catalogue.listing(group)
+        ],
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,6 +247,7 @@ class Message:
     catalogue_matches: bool | None = None
     note: str | None = None
     clocks: list[dict[str, Any]] = field(default_factory=list)  # the addressee's, judged now
+    withheld: str | None = None  # why the reader is not shown what it says (clearance)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the message."""
@@ -237,6 +273,7 @@ class Message:
             "acknowledged_within": self.acknowledged_within,
             "answer": self.answer.to_dict(),
             "clocks": self.clocks,
+            "withheld": self.withheld,
         }
 
 
@@ -295,7 +332,7 @@ def _reading(fields: Mapping[str, Any], lang: str) -> dict[str, Any]:
     return {"local": local, "catalogue_matches": matches, "note": "; ".join(notes) or None}
 
 
-def _answer(addressee: str, leaf_hash: bytes, rows: Iterable[Any]) -> Answer:
+def _answer(addressee: str, leaf_hash: bytes, rows: Iterable[Any], withheld: bool) -> Answer:
     found: dict[str, dict[str, Any]] = {}
     mismatch = False
     for row in rows:
@@ -306,7 +343,8 @@ def _answer(addressee: str, leaf_hash: bytes, rows: Iterable[Any]) -> Answer:
             "stored_at": row.stored_at,
             "observed": row.observed,
             "officer": row.officer,
-            "reply": row.reply,
+            "reply": None if withheld else row.reply,
+            "reply_withheld": withheld and row.reply is not None,
         }
     delivered, acknowledged = found.get("delivered"), found.get("acknowledged")
     status = "acknowledged" if acknowledged else "delivered" if delivered else "none"
@@ -321,6 +359,7 @@ class _Reading:
     answers: Mapping[tuple[str, int], list[Any]]
     lang: str
     now: int
+    clearance: frozenset[str] | None = None
 
 
 def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | None:
@@ -328,15 +367,16 @@ def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | 
     header = parse_header(row.leaf)
     held = row.body is not None and row.flag is None
     fields = _fields(_body(row.body, row.salt)) if held else {}
-    if header.party == node.party:
-        to = fields.get("to")
-    elif held:
+    if header.party == node.party or held:
         to = fields.get("to")
     else:  # header only: it is ours to know about only if its audience names this node
         to = node.party if header.audience != ALL and node.party in header.audience else None
     if to is None or (header.party != node.party and to != node.party):
         return None
     addressee = to if header.party == node.party else node.party
+    withheld = withheld_from(reading.clearance, header.tlp)
+    if withheld is not None:  # the routing above is the node's; what it says is the reader's
+        fields = {}
     answers, lang = reading.answers, reading.lang
     rows = [r for r in answers.get((header.party, header.seq), []) if r.by_party == addressee]
     return Message(
@@ -349,7 +389,7 @@ def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | 
         status=header.status,
         tlp=header.tlp,
         body_held=held,
-        answer=_answer(addressee, row.leaf_hash, rows),
+        answer=_answer(addressee, row.leaf_hash, rows, withheld is not None),
         phrase=fields.get("phrase"),
         params=fields.get("params", {}),
         catalogue=fields.get("catalogue"),
@@ -357,6 +397,7 @@ def _message(node: Node, row: logs.StoredEntry, reading: _Reading) -> Message | 
         text=fields.get("text"),
         in_reply_to=fields.get("in_reply_to"),
         acknowledged_within=fields.get("acknowledged_within"),
+        withheld=withheld,
         **_reading(fields, lang),
     )
 
@@ -394,10 +435,13 @@ def conversation(
     lang: str | None = None,
     limit: int = DEFAULT_LIMIT,
     now: int | None = None,
+    *,
+    clearance: frozenset[str] | None = None,
 ) -> list[Message]:
     """The hotline messages between this node and ``peer``, both ways, oldest first.
 
     Ordered by the authors' claimed times (then by reference); the last ``limit`` are returned.
+    What a reader's ``clearance`` does not cover is withheld (module docstring).
     """
     check_party(peer, what="peer")
     if peer == node.party:
@@ -408,14 +452,21 @@ def conversation(
     with node.store.read() as conn:
         rows = entry_rows.entries_of_kinds(conn, [KIND], parties=[node.party, peer])
         answers = receipt_rows.for_entries(conn, [(row.party, row.seq) for row in rows])
-        reading = _Reading(conn, answers, lang, now_ms() if now is None else now)
+        reading = _Reading(conn, answers, lang, now_ms() if now is None else now, clearance)
         found = [(m, row) for row in rows if (m := _message(node, row, reading)) is not None]
         found = [(m, row) for m, row in found if peer in (m.author, m.to)]
         found.sort(key=lambda pair: (pair[0].time, *parse_ref(pair[0].ref)))
         return [_judged(node, conn, m, row, reading.now) for m, row in found[-limit:]]
 
 
-def message(node: Node, ref: str, lang: str | None = None, now: int | None = None) -> Message:
+def message(
+    node: Node,
+    ref: str,
+    lang: str | None = None,
+    now: int | None = None,
+    *,
+    clearance: frozenset[str] | None = None,
+) -> Message:
     """One hotline message sent or addressed to this node, as ``conversation`` shows it."""
     party, seq = parse_ref(ref)
     lang = chosen_language(node, lang)
@@ -428,6 +479,7 @@ def message(node: Node, ref: str, lang: str | None = None, now: int | None = Non
             receipt_rows.for_entries(conn, [(party, seq)]),
             lang,
             now_ms() if now is None else now,
+            clearance,
         )
         found = _message(node, row, reading) if row.kind == KIND else None
         if found is not None:

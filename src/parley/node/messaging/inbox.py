@@ -17,6 +17,10 @@ inbox``, ``parley show``, the API and pages) shows what these functions compute.
 * **One entry** (``entry``): any entry held, its header, its body decoded if held (or why
   not), and for an addressed kind each addressee's receipts and clocks; ``held`` says whether
   an entry is here with its verified body.
+* **Clearance.** Given a reader's ``clearance`` (``parley.node.access.CLEARANCE`` of its role),
+  an entry whose TLP it does not cover shows no body, no summary and no reply text, and says
+  why (``withheld``); a category filter does not match it either, so a filter cannot tell a
+  reader what the body says. Headers, receipt states and clocks are shown to every reader.
 * **The own log** (``own_log``): this node's entries from a seq on (``parley log show``).
 """
 
@@ -41,6 +45,7 @@ from parley.core.entry import (
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.core.policy import PolicyDocument
 from parley.formats.notification import render_headline
+from parley.node.access import withheld_from
 from parley.node.messaging import clock_views, deadlines, hotline, receipts
 from parley.node.node import Node
 from parley.store import inbox as rows
@@ -114,6 +119,7 @@ class Item:
     flag: str | None
     receipt: str  # none, delivered, acknowledged, mismatch: this node's receipts
     clocks: list[dict[str, Any]] = field(default_factory=list)  # still running for this node
+    withheld: str | None = None  # why the reader is not shown what it says (clearance)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the item."""
@@ -131,6 +137,7 @@ class Item:
             "flag": self.flag,
             "receipt": self.receipt,
             "clocks": self.clocks,
+            "withheld": self.withheld,
         }
 
 
@@ -223,9 +230,16 @@ def _item(
     answered: dict[str, bytes],
     policy: PolicyDocument,
     now: int,
+    clearance: frozenset[str] | None,
 ) -> Item:
     reason = why_no_body(stored, header, node.party)
-    summary = f"[header only] {reason}" if reason is not None else summary_of(node, header, value)
+    withheld = withheld_from(clearance, header.tlp)
+    if withheld is not None:
+        summary = f"[withheld] {withheld}"
+    elif reason is not None:
+        summary = f"[header only] {reason}"
+    else:
+        summary = summary_of(node, header, value)
     running = clock_views.running_clocks(node, conn, stored, policy, now, [node.party])
     return Item(
         ref=header.ref,
@@ -241,6 +255,7 @@ def _item(
         flag=stored.flag,
         receipt=_receipt_state(answered, stored.leaf_hash),
         clocks=[c.to_dict() for c in running],
+        withheld=withheld,
     )
 
 
@@ -275,8 +290,12 @@ def listing(
     after: int | None = None,
     before: int | None = None,
     limit: int = DEFAULT_LIMIT,
+    clearance: frozenset[str] | None = None,
 ) -> Page:
-    """A page of the inbox (module docstring): newest first, or what came ``after`` a cursor."""
+    """A page of the inbox (module docstring): newest first, or what came ``after`` a cursor.
+
+    ``clearance``: the TLP labels the reader may read (None: no clearance applies).
+    """
     filters = filters or Filters()
     filters.check()
     if not 1 <= limit <= MAX_LIMIT:
@@ -306,7 +325,8 @@ def listing(
                 else:
                     position_before = stored.ingest
                 header = parse_header(stored.leaf)
-                value = body_of(stored)[0] if stored.flag is None else None
+                readable = stored.flag is None and withheld_from(clearance, header.tlp) is None
+                value = body_of(stored)[0] if readable else None
                 if _matches(node, header, value, filters) and not (
                     filters.unacknowledged and _answered(node, conn, stored, header, policy)
                 ):
@@ -318,7 +338,7 @@ def listing(
                 break
         answered = rows.receipts_by(conn, [(s.party, s.seq) for s, _, _ in found], node.party)
         items = [
-            _item(node, conn, s, h, v, answered.get((s.party, s.seq), {}), policy, now)
+            _item(node, conn, s, h, v, answered.get((s.party, s.seq), {}), policy, now, clearance)
             for s, h, v in found
         ]
     if after is not None:
@@ -368,20 +388,25 @@ class EntryView:
         }
 
 
-def entry(node: Node, ref: str, now: int) -> EntryView:
-    """Entry ``ref`` as this node holds it: header, body (or why not), receipts, clocks."""
+def entry(node: Node, ref: str, now: int, *, clearance: frozenset[str] | None = None) -> EntryView:
+    """Entry ``ref`` as this node holds it: header, body (or why not), receipts, clocks.
+
+    A reader whose ``clearance`` does not cover the entry's TLP gets no body and no reply text
+    of a receipt, and ``why_no_body`` says so.
+    """
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
         stored = logs.get_entry(conn, party, seq)
     if stored is None:
         raise NotFoundError(f"entry {ref} is not held by this node", hint="'parley sync' first")
     header = parse_header(stored.leaf)
-    value, unreadable = body_of(stored)
-    reason = why_no_body(stored, header, node.party) or unreadable
+    withheld = withheld_from(clearance, header.tlp)
+    value, unreadable = (None, None) if withheld is not None else body_of(stored)
+    reason = withheld or why_no_body(stored, header, node.party) or unreadable
     addressees: list[dict[str, Any]] = []
     witnessed = None
     if header.kind in ADDRESSED_KINDS:
-        _header, answers = receipts.status(node, ref)
+        _header, answers = receipts.status(node, ref, clearance=clearance)
         judged = deadlines.entry_clocks(node, ref, now)
         witnessed = judged.witnessed
         clocks: dict[str, list[dict[str, Any]]] = {}

@@ -47,6 +47,7 @@ from parley.core.entry import (
 )
 from parley.core.errors import ConflictError, InvalidEntryError, NotFoundError, ParleyError
 from parley.core.merkle import leaf_hash as compute_leaf_hash
+from parley.node.access import withheld_from
 from parley.node.log import Draft
 from parley.node.node import Node
 from parley.store import inbox as inbox_rows
@@ -292,11 +293,15 @@ class AddresseeStatus:
         }
 
 
-def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
+def status(
+    node: Node, ref: str, *, clearance: frozenset[str] | None = None
+) -> tuple[Header, list[AddresseeStatus]]:
     """Each addressee's status for entry ``ref``: none, delivered, acknowledged (or mismatch).
 
     ``observed``: the addressee's signed observations that it stored this node's entry without
-    its body (policy breach, over quota, ...); ``header_only`` says why in one line.
+    its body (policy breach, over quota, ...); ``header_only`` says why in one line. A receipt
+    inherits the entry's TLP, so a reader whose ``clearance`` does not cover it gets no reply
+    text (``reply`` None, ``reply_withheld`` True).
     """
     party, seq = parse_ref(ref)
     with node.store.read() as conn:
@@ -312,6 +317,7 @@ def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
     addressees = sorted({p for p in members if p != header.party})
     leaf_hash = compute_leaf_hash(stored.leaf)
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    withheld = withheld_from(clearance, header.tlp) is not None
     for row in rows:
         if row.by_party not in addressees:
             continue
@@ -321,7 +327,8 @@ def status(node: Node, ref: str) -> tuple[Header, list[AddresseeStatus]]:
             "stored_at": row.stored_at,
             "observed": row.observed,
             "officer": row.officer,
-            "reply": row.reply,
+            "reply": None if withheld else row.reply,
+            "reply_withheld": withheld and row.reply is not None,
             "matches": row.leaf_hash == leaf_hash,
         }
     seen = observations_about(node, ref)
@@ -348,6 +355,7 @@ def await_status(
     poll_s: float = 0.2,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    clearance: frozenset[str] | None = None,
 ) -> tuple[Header, list[AddresseeStatus], bool]:
     """``status`` once every addressee has reached ``until``, or at ``timeout_s``.
 
@@ -358,7 +366,7 @@ def await_status(
         raise InvalidEntryError(f"--until must be one of {', '.join(REACHED)}, not {until!r}")
     deadline = clock() + timeout_s
     while True:
-        header, rows = status(node, ref)
+        header, rows = status(node, ref, clearance=clearance)
         if all(row.status in REACHED[until] for row in rows):
             return header, rows, True
         hopeless = any(row.status == "mismatch" or row.observed for row in rows)
