@@ -11,14 +11,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parley.formats.area_index import (
-    SEVERITY_RANK,
-    Subscription,
-    SubscriptionIndex,
-    alert_terms,
-    area_pieces,
-    pieces_meet,
-)
+from parley.formats.area_index import SEVERITY_RANK, Subscription, SubscriptionIndex, alert_terms
+from parley.formats.area_pieces import area_pieces, pieces_meet
 from parley.formats.areas import EARTH_RADIUS_KM, area_from_geojson, circle_area
 from parley.formats.geodesy import (
     EDGE_TOLERANCE_KM,

@@ -6,45 +6,44 @@ notification categories and a minimum CAP severity. A notification matches it wh
 * its category is one of the subscription's categories,
 * its severity (the highest of its info blocks) is at least the subscription's minimum, in the
   CAP order Extreme > Severe > Moderate > Minor > Unknown (``SEVERITY_RANK``), and
-* one of its areas meets the subscription's area: some polygon or circle of the one touches
-  or overlaps some polygon or circle of the other.
+* one of its areas meets the subscription's area (``area_pieces.pieces_meet``: polygons in the
+  plane of longitude and latitude across the antimeridian, circles on the sphere).
 
 A notification without a polygon or circle (no area, or geocodes only) matches nothing: every
 subscription has an area, and a geocode cannot be placed. Only Alerts, Updates and Cancels are
 matched (``alert_terms``); an Ack or an Error tells a subscriber nothing about a place.
 
-How areas meet (``pieces_meet``; the geometry is ``geodesy``'s, its module docstring gives
-the conventions on the antimeridian and the poles and the precision):
-
-* polygon and polygon: they intersect in the plane of longitude and latitude, after each ring
-  is unwrapped across the antimeridian and cut back into parts within -180..180;
-* circle and polygon: the centre is inside the polygon, or the great-circle distance from the
-  centre to the polygon's boundary is at most the radius (within 10 m);
-* circle and circle: the distance between the centres is at most the sum of the radii.
-
-``SubscriptionIndex`` answers the same question for many subscriptions at once. shapely's
-STRtree over every piece's parts (polygons) and boxes (circles, ``geodesy.cap_boxes``) is only
-a pre-filter: a polygon/polygon hit is GEOS's exact intersection test of the parts, and every
-hit that involves a circle is then checked on the sphere, in numpy batches. The answer equals
-checking every subscription with ``pieces_meet`` (tests/formats/test_area_index.py holds a
-property test to that). Pure: no I/O, no clock.
+``SubscriptionIndex`` finds the matches among many subscriptions. shapely's STRtree over every
+piece's parts (polygons) and boxes (circles, ``geodesy.cap_boxes``) is only a pre-filter: the
+pairs whose boxes meet are narrowed to the subscriptions that want the category and severity,
+then GEOS tests each pair exactly (a polygon/polygon answer is final), and every pair that
+involves a circle is checked on the sphere, in numpy batches. The answer equals checking every
+subscription with ``pieces_meet`` (tests/formats/test_area_index.py holds a property test to
+that). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from parley.core.canonical import canonical_bytes
+from parley.formats.area_pieces import (
+    CIRCLE,
+    DISTANCE_BATCH,
+    POLYGON,
+    Piece,
+    area_pieces,
+    boundary_angles,
+    circle_of,
+    polygon_parts,
+)
 from parley.formats.areas import EARTH_RADIUS_KM, float_ring, geometry_rings
 from parley.formats.body_schema import SEVERITIES
 from parley.formats.geodesy import (
@@ -62,20 +61,14 @@ __all__ = [
     "MATCHED_MSG_TYPES",
     "SEVERITY_RANK",
     "AlertTerms",
-    "Piece",
     "Subscription",
     "SubscriptionIndex",
     "alert_terms",
-    "area_pieces",
-    "pieces_meet",
 ]
 
 SEVERITY_RANK = {name: len(SEVERITIES) - 1 - i for i, name in enumerate(SEVERITIES)}
 """CAP severities ranked: Unknown 0, Minor 1, Moderate 2, Severe 3, Extreme 4."""
 MATCHED_MSG_TYPES = frozenset({"Alert", "Update", "Cancel"})
-POLYGON, CIRCLE = 0, 1
-WORLD = (-180.0, -90.0, 180.0, 90.0)
-DISTANCE_BATCH = 200_000  # point-arc pairs per numpy batch: a few MB at a time
 
 
 @dataclass(frozen=True)
@@ -95,41 +88,6 @@ class AlertTerms:
     areas: tuple[dict[str, Any], ...]
     category: str
     severity: str
-
-
-@dataclass(frozen=True, eq=False)
-class Piece:
-    """One polygon ring or one circle of an area, prepared for matching.
-
-    ``parts`` are what the STRtree holds: a polygon's geometry cut at the antimeridian, or the
-    boxes around a circle. ``ring`` is a polygon's ring unwrapped across the antimeridian
-    (``geodesy.unwrapped_ring``); ``center`` and ``radius`` (radians) describe a circle.
-    """
-
-    kind: int  # POLYGON or CIRCLE
-    parts: tuple[BaseGeometry, ...]
-    ring: tuple[list[float], list[float]] = ([], [])
-    center: tuple[float, float] = (0.0, 0.0)
-    radius: float = 0.0
-
-    @cached_property
-    def shape(self) -> BaseGeometry:
-        """The parts as one geometry, prepared for repeated point-in-polygon tests."""
-        whole = self.parts[0] if len(self.parts) == 1 else shapely.GeometryCollection(self.parts)
-        shapely.prepare(whole)
-        return whole
-
-    @cached_property
-    def boundary(self) -> Floats:
-        """A polygon's ring, densified (``geodesy.densified``), as unit vectors (k, 3)."""
-        xs, ys = (np.asarray(c, dtype=np.float64) for c in self.ring)
-        dx, dy, _ = densified(xs, ys, np.array([0, len(xs)], dtype=np.int64))
-        return unit_vectors(dx, dy)
-
-    @cached_property
-    def center_vector(self) -> Floats:
-        """The circle's centre as a (1, 3) unit vector."""
-        return unit_vectors([self.center[0]], [self.center[1]])
 
 
 def alert_terms(body: dict[str, Any]) -> AlertTerms | None:
@@ -153,75 +111,20 @@ def alert_terms(body: dict[str, Any]) -> AlertTerms | None:
     return AlertTerms(tuple(areas), str(body["category"]), severity)
 
 
-def _polygon_parts(xs: list[float], ys: list[float]) -> tuple[BaseGeometry, ...]:
-    """An unwrapped ring's polygon cut into parts within -180..180 (one when it stays inside)."""
-    polygon = shapely.Polygon(list(zip(xs, ys, strict=True)))
-    if not polygon.is_valid:
-        polygon = shapely.make_valid(polygon)
-    west, _, east, _ = polygon.bounds
-    if west >= -180.0 and east <= 180.0:
-        return (polygon,)
-    parts = []
-    for turn in range(math.ceil((west - 180.0) / 360.0), math.floor((east + 180.0) / 360.0) + 1):
-        shifted = shapely.transform(polygon, lambda c, k=turn: c - np.array([360.0 * k, 0.0]))
-        part = shapely.clip_by_rect(shifted, *WORLD)
-        if not part.is_empty:
-            parts.append(part)
-    return tuple(parts)
-
-
-def area_pieces(area: dict[str, Any]) -> list[Piece]:
-    """The polygons and circles of an area (Area format), each prepared for matching."""
-    pieces: list[Piece] = []
-    for ring in geometry_rings(area.get("geometry")):
-        xs, ys = unwrapped_ring(float_ring(ring))
-        pieces.append(Piece(POLYGON, _polygon_parts(xs, ys), (xs, ys)))
-    for circle in area.get("circles", ()):
-        lon, lat = (float(c) for c in circle["center"])
-        radius = float(circle["radius_km"])
-        boxes = tuple(shapely.box(*box) for box in cap_boxes(lon, lat, radius))
-        pieces.append(Piece(CIRCLE, boxes, center=(lon, lat), radius=radius / EARTH_RADIUS_KM))
-    return pieces
-
-
-def _boundary_angles(centres: Floats, boundary: Floats) -> Floats:
-    """The angle from each centre (n, 3) to the nearest arc of one boundary (k, 3)."""
-    a, b = boundary[:-1], boundary[1:]
-    best = np.full(len(centres), np.inf)
-    if len(a) == 0:
-        return central_angles(centres, np.repeat(boundary[:1], len(centres), axis=0))
-    rows = max(1, DISTANCE_BATCH // len(a))
-    for start in range(0, len(centres), rows):
-        chunk = centres[start : start + rows]
-        p = np.repeat(chunk, len(a), axis=0)
-        found = arc_distances(p, np.tile(a, (len(chunk), 1)), np.tile(b, (len(chunk), 1)))
-        best[start : start + len(chunk)] = found.reshape(len(chunk), len(a)).min(axis=1)
-    return best
-
-
-def _circle_meets_polygon(circle: Piece, polygon: Piece) -> bool:
-    lon, lat = circle.center
-    if shapely.intersects_xy(polygon.shape, lon, lat):
-        return True
-    return bool(_boundary_angles(circle.center_vector, polygon.boundary)[0] <= circle.radius)
-
-
-def pieces_meet(one: Piece, other: Piece) -> bool:
-    """Whether two pieces touch or overlap: the exact check, one pair at a time."""
-    if one.kind == POLYGON and other.kind == POLYGON:
-        return any(shapely.intersects(a, b) for a in one.parts for b in other.parts)
-    if one.kind == CIRCLE and other.kind == CIRCLE:
-        angle = central_angles(one.center_vector, other.center_vector)[0]
-        return bool(angle <= one.radius + other.radius)
-    circle, polygon = (one, other) if one.kind == CIRCLE else (other, one)
-    return _circle_meets_polygon(circle, polygon)
-
-
 def _ranges(starts: Ints, stops: Ints) -> Ints:
     """The concatenation of ``arange(start, stop)`` for each pair, without a Python loop."""
     lengths = stops - starts
     offsets = np.cumsum(lengths) - lengths
     return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+
+
+def _flat(rings: Sequence[tuple[list[float], list[float]]]) -> tuple[Floats, Floats, Ints]:
+    """Rings as flat longitudes and latitudes, with each ring's start and the end."""
+    lengths = np.array([len(xs) for xs, _ in rings], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    xs = np.fromiter((x for ring in rings for x in ring[0]), np.float64, int(starts[-1]))
+    ys = np.fromiter((y for ring in rings for y in ring[1]), np.float64, int(starts[-1]))
+    return xs, ys, starts
 
 
 class SubscriptionIndex:
@@ -238,36 +141,31 @@ class SubscriptionIndex:
         self._rank = np.array([SEVERITY_RANK[s.min_severity] for s in subs], dtype=np.int8)
         self._active = np.ones(len(subs), dtype=bool)
         self._categories = self._category_masks(subs)
-        kinds: list[int] = []
-        owners: list[int] = []
-        centres: list[tuple[float, float]] = []
-        radii: list[float] = []
-        shapes: list[BaseGeometry | tuple[BaseGeometry, ...]] = []
         rings: list[tuple[list[float], list[float]]] = []
-        tree_geoms: list[BaseGeometry] = []
-        tree_pieces: list[int] = []
+        circles: list[tuple[float, float, float]] = []
+        ring_subs: list[int] = []
+        circle_subs: list[int] = []
         for row, sub in enumerate(subs):
-            for piece in area_pieces(sub.area):
-                tree_geoms += piece.parts
-                tree_pieces += [len(kinds)] * len(piece.parts)
-                kinds.append(piece.kind)
-                owners.append(row)
-                centres.append(piece.center)
-                radii.append(piece.radius)
-                shapes.append(piece.parts[0] if len(piece.parts) == 1 else piece.parts)
-                rings.append(piece.ring)
-        self._piece_kind = np.array(kinds, dtype=np.int8)
-        self._piece_sub = np.array(owners, dtype=np.int64)
-        self._center = np.array(centres, dtype=np.float64).reshape(-1, 2)
+            for ring in geometry_rings(sub.area.get("geometry")):
+                rings.append(unwrapped_ring(float_ring(ring)))
+                ring_subs.append(row)
+            for circle in sub.area.get("circles", ()):
+                circles.append(circle_of(circle))
+                circle_subs.append(row)
+        # Pieces: the polygons first, then the circles.
+        self._piece_kind = np.array([POLYGON] * len(rings) + [CIRCLE] * len(circles), np.int8)
+        self._piece_sub = np.array(ring_subs + circle_subs, dtype=np.int64)
+        self._center = np.array([(0.0, 0.0)] * len(rings) + [c[:2] for c in circles]).reshape(-1, 2)
         self._center_vector = unit_vectors(self._center[:, 0], self._center[:, 1])
-        self._radius = np.array(radii, dtype=np.float64)
-        self._shape = np.empty(len(shapes), dtype=object)
-        for index, shape in enumerate(shapes):
-            whole = shape if isinstance(shape, BaseGeometry) else shapely.GeometryCollection(shape)
-            self._shape[index] = whole
-        self._boundaries(rings)
-        self._tree = shapely.STRtree(tree_geoms)
-        self._tree_piece = np.array(tree_pieces, dtype=np.int64)
+        self._radius = np.array([0.0] * len(rings) + [c[2] for c in circles]) / EARTH_RADIUS_KM
+        xs, ys, starts = _flat(rings)
+        self._boundaries(xs, ys, starts)
+        parts, owners = self._polygon_pieces(xs, ys, starts)
+        boxes = [(box, len(rings) + i) for i, c in enumerate(circles) for box in cap_boxes(*c)]
+        corners = np.array([box for box, _ in boxes], dtype=np.float64).reshape(-1, 4)
+        self._tree_geoms = np.concatenate([parts, shapely.box(*corners.T)])
+        self._tree_piece = np.concatenate([owners, [piece for _, piece in boxes]]).astype(np.int64)
+        self._tree = shapely.STRtree(self._tree_geoms)
 
     @staticmethod
     def _category_masks(subs: Sequence[Subscription]) -> dict[str, npt.NDArray[np.bool_]]:
@@ -279,15 +177,34 @@ class SubscriptionIndex:
                 masks[category][row] = True
         return masks
 
-    def _boundaries(self, rings: Sequence[tuple[list[float], list[float]]]) -> None:
+    def _boundaries(self, xs: Floats, ys: Floats, starts: Ints) -> None:
         """Densify every polygon ring at once: flat unit vectors, and each piece's range."""
-        lengths = np.array([len(xs) for xs, _ in rings], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        xs = np.fromiter((x for ring in rings for x in ring[0]), np.float64, int(starts[-1]))
-        ys = np.fromiter((y for ring in rings for y in ring[1]), np.float64, int(starts[-1]))
         dx, dy, dense_starts = densified(xs, ys, starts) if len(xs) else (xs, ys, starts)
         self._vertices = unit_vectors(dx, dy)
         self._ring_start, self._ring_stop = dense_starts[:-1], dense_starts[1:]
+
+    def _polygon_pieces(self, xs: Floats, ys: Floats, starts: Ints) -> tuple[Any, Ints]:
+        """Every ring's polygon at once; only the invalid and those beyond +-180 one by one.
+
+        Sets each polygon piece's ``_shape`` (its parts as one geometry); returns the parts
+        and the piece each belongs to.
+        """
+        count = len(starts) - 1
+        self._shape = np.full(len(self._piece_kind), None, dtype=object)
+        if count == 0:
+            return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+        which = np.repeat(np.arange(count), np.diff(starts))
+        polygons = shapely.polygons(shapely.linearrings(xs, ys, indices=which))
+        valid, bounds = shapely.is_valid(polygons), shapely.bounds(polygons)
+        plain = valid & (bounds[:, 0] >= -180.0) & (bounds[:, 2] <= 180.0)
+        self._shape[:count] = polygons
+        parts, owners = list(polygons[plain]), list(np.flatnonzero(plain))
+        for piece in np.flatnonzero(~plain):
+            cut = polygon_parts(polygons[piece], bool(valid[piece]), *bounds[piece, [0, 2]])
+            parts += cut
+            owners += [piece] * len(cut)
+            self._shape[piece] = cut[0] if len(cut) == 1 else shapely.GeometryCollection(cut)
+        return np.array(parts, dtype=object), np.array(owners, dtype=np.int64)
 
     def __len__(self) -> int:
         """How many subscriptions the index holds (those ``retain`` kept)."""
@@ -310,15 +227,19 @@ class SubscriptionIndex:
         pieces = [piece for area in areas for piece in area_pieces(area)]
         if rank is None or wanted is None or not pieces:
             return []
+        parts = np.array([part for p in pieces for part in p.parts], dtype=object)
         owner = np.array([i for i, p in enumerate(pieces) for _ in p.parts], dtype=np.int64)
-        hits = self._tree.query([part for p in pieces for part in p.parts], predicate="intersects")
-        mine, theirs = owner[hits[0]], self._tree_piece[hits[1]]
-        sub = self._piece_sub[theirs]
+        found, hit = self._tree.query(parts)  # boxes meet: the pre-filter
+        sub = self._piece_sub[self._tree_piece[hit]]
         keep = wanted[sub] & (self._rank[sub] <= rank) & self._active[sub]
-        mine, theirs, sub = mine[keep], theirs[keep], sub[keep]
+        found, hit = found[keep], hit[keep]
+        shapely.prepare(parts)
+        touching = shapely.intersects(parts[found], self._tree_geoms[hit])
+        mine, theirs = owner[found[touching]], self._tree_piece[hit[touching]]
+        sub = self._piece_sub[theirs]
         my_kind = np.array([p.kind for p in pieces], dtype=np.int8)[mine]
         both_polygons = (my_kind == POLYGON) & (self._piece_kind[theirs] == POLYGON)
-        matched = set(sub[both_polygons].tolist())  # GEOS's test of the parts was exact
+        matched = set(sub[both_polygons].tolist())  # GEOS's test of the parts is exact
         for index, piece in enumerate(pieces):
             chosen = (mine == index) & ~both_polygons & ~np.isin(sub, list(matched))
             candidates = np.unique(theirs[chosen])
@@ -334,7 +255,7 @@ class SubscriptionIndex:
                 piece.shape, self._center[candidates, 0], self._center[candidates, 1]
             )
             out = candidates[~inside]
-            near = _boundary_angles(self._center_vector[out], piece.boundary)
+            near = boundary_angles(self._center_vector[out], piece.boundary)
             inside[~inside] = near <= self._radius[out]
             return np.asarray(inside, dtype=bool)
         met = np.zeros(len(candidates), dtype=bool)

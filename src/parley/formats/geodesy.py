@@ -64,10 +64,30 @@ def unit_vectors(lon: npt.ArrayLike, lat: npt.ArrayLike) -> Floats:
     return np.stack([cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)], axis=-1)
 
 
+def _cross(a: Floats, b: Floats) -> Floats:
+    """Row-wise cross products of (n, 3) arrays (``np.cross`` costs more on short arrays)."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
+
+
+def _dot(a: Floats, b: Floats) -> Floats:
+    """Row-wise dot products of (n, 3) arrays."""
+    dots: Floats = np.einsum("ij,ij->i", a, b)
+    return dots
+
+
+def _norm(a: Floats) -> Floats:
+    """Row-wise lengths of an (n, 3) array."""
+    lengths: Floats = np.sqrt(_dot(a, a))
+    return lengths
+
+
 def central_angles(a: Floats, b: Floats) -> Floats:
     """The angle (radians) between unit vectors, row by row; stable at 0 and at pi."""
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    angles: Floats = np.arctan2(cross, np.einsum("ij,ij->i", a, b))
+    angles: Floats = np.arctan2(_norm(_cross(a, b)), _dot(a, b))
     return angles
 
 
@@ -125,8 +145,9 @@ def densified(xs: Floats, ys: Floats, starts: Ints) -> tuple[Floats, Floats, Int
     """
     last = np.zeros(len(xs), dtype=bool)
     last[starts[1:] - 1] = True  # a ring's closing vertex starts no edge
-    dx = np.where(last, 0.0, np.roll(xs, -1) - xs)
-    dy = np.where(last, 0.0, np.roll(ys, -1) - ys)
+    dx, dy = np.zeros_like(xs), np.zeros_like(ys)
+    dx[:-1], dy[:-1] = xs[1:] - xs[:-1], ys[1:] - ys[:-1]
+    dx[last], dy[last] = 0.0, 0.0
     counts = np.where(last, 1, _pieces_per_edge(xs, ys, dx, dy))
     offsets = np.concatenate([[0], np.cumsum(counts)])
     vertex = np.repeat(np.arange(len(xs)), counts)
@@ -141,16 +162,14 @@ def arc_distances(p: Floats, a: Floats, b: Floats) -> Floats:
     All three are unit vectors of shape (n, 3), arcs shorter than 180 degrees. The nearest
     point is the foot of the perpendicular when it lies on the arc, else the nearer end.
     """
-    normal = np.cross(a, b)
-    length = np.linalg.norm(normal, axis=-1)
+    normal = _cross(a, b)
+    length = _norm(normal)
     degenerate = length < 1e-15
     n = normal / np.where(degenerate, 1.0, length)[:, None]
-    s = np.einsum("ij,ij->i", p, n)
+    s = _dot(p, n)
     foot = p - s[:, None] * n
-    on_arc = (np.einsum("ij,ij->i", np.cross(a, foot), n) >= 0) & (
-        np.einsum("ij,ij->i", np.cross(foot, b), n) >= 0
-    )
-    to_circle = np.arctan2(np.abs(s), np.linalg.norm(foot, axis=-1))
+    on_arc = (_dot(_cross(a, foot), n) >= 0) & (_dot(_cross(foot, b), n) >= 0)
+    to_circle = np.arctan2(np.abs(s), _norm(foot))
     to_ends = np.minimum(central_angles(p, a), central_angles(p, b))
     return np.where(on_arc & ~degenerate, to_circle, to_ends)
 
