@@ -90,25 +90,31 @@ class AlertTerms:
     severity: str
 
 
-def alert_terms(body: dict[str, Any]) -> AlertTerms | None:
+def alert_terms(body: Any) -> AlertTerms | None:
     """The terms a notification body is matched by, or None when it is not matched at all.
 
     Areas of every info block count, each once (language versions repeat them); the severity is
-    the highest of the blocks. Acks, Errors and bodies without info blocks are not matched.
+    the highest of the blocks. Acks, Errors, bodies without info blocks and bodies that are not
+    notification-shaped (a peer's body is stored as signed) are not matched.
     """
-    infos = body.get("info") or []
-    if body.get("msg_type") not in MATCHED_MSG_TYPES or not infos:
+    if not isinstance(body, dict) or body.get("msg_type") not in MATCHED_MSG_TYPES:
+        return None
+    infos, category = body.get("info"), body.get("category")
+    if not isinstance(infos, list) or not infos or not isinstance(category, str):
         return None
     seen: set[bytes] = set()
-    areas = []
+    areas: list[dict[str, Any]] = []
+    severities = []
     for info in infos:
+        if not isinstance(info, dict) or info.get("severity") not in SEVERITY_RANK:
+            return None
+        severities.append(info["severity"])
         for area in info.get("areas", []):
             key = canonical_bytes({k: v for k, v in area.items() if k != "desc"})
             if key not in seen:
                 seen.add(key)
                 areas.append(area)
-    severity = max((info["severity"] for info in infos), key=SEVERITY_RANK.__getitem__)
-    return AlertTerms(tuple(areas), str(body["category"]), severity)
+    return AlertTerms(tuple(areas), category, max(severities, key=SEVERITY_RANK.__getitem__))
 
 
 def _ranges(starts: Ints, stops: Ints) -> Ints:

@@ -166,3 +166,19 @@ def pieces_meet(one: Piece, other: Piece) -> bool:
         return bool(angle <= one.radius + other.radius)
     circle, polygon = (one, other) if one.kind == CIRCLE else (other, one)
     return _circle_meets_polygon(circle, polygon)
+
+
+def check_simple(area: dict[str, Any], where: str) -> None:
+    """Raise ``FormatError`` unless every polygon of ``area`` is simple and encloses an area.
+
+    Read as matching reads it (unwrapped across the antimeridian); for input that is checked
+    before it is kept, such as a subscription's area.
+    """
+    for index, ring in enumerate(geometry_rings(area.get("geometry"))):
+        xs, ys = unwrapped_ring(float_ring(ring))
+        polygon = shapely.Polygon(list(zip(xs, ys, strict=True)))
+        if not polygon.is_valid:
+            reason = shapely.is_valid_reason(polygon)
+            raise FormatError(f"{where}: polygon {index + 1} is not simple ({reason})")
+        if polygon.area == 0.0:
+            raise FormatError(f"{where}: polygon {index + 1} encloses no area")
