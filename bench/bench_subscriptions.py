@@ -8,7 +8,8 @@ hazards) and a minimum severity. Then ``--alerts`` random alerts, half polygons 
 segment, 0.3 to 5 degrees across) and half circles (10 to 400 km), each with a category and a
 severity, go through ``SubscriptionIndex.matches`` one by one: the STRtree pre-filter and every
 exact check behind it. Reports the build time and the time per alert (p50, p90, p99, max, wall
-and CPU), and how many subscriptions an alert matched.
+and CPU), how many subscriptions an alert matched, and the peak RSS of the process (the
+subscriptions as dicts and the index together).
 
 Usage: python -m bench.bench_subscriptions [--subscriptions 100000] [--alerts 2000] [--seed 18]
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -131,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cpus.append(time.process_time() - began_cpu)
         found.append(len(matched))
     wall, cpu = latency_summary(walls), latency_summary(cpus)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     interference = noise.report()
     print_table(
         f"matching {args.alerts:,} alerts against {args.subscriptions:,} subscriptions "
@@ -155,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         [
             ["build, wall s", build_s],
             ["build, CPU s", build_cpu_s],
+            ["peak RSS of the process, MiB", peak_mib],
             ["matches per alert, mean", sum(found) / len(found)],
             ["matches per alert, median", float(ordered[len(ordered) // 2])],
             ["matches per alert, max", float(ordered[-1])],
@@ -174,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "build_s": build_s,
                 "build_cpu_s": build_cpu_s,
                 "crossing_polygons": crossing,
+                "peak_rss_mib": peak_mib,
                 "matches_mean": sum(found) / len(found),
                 "matches_max": ordered[-1],
                 "interference": interference,
