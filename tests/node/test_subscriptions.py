@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -17,6 +19,7 @@ from parley.node.federation.pull import pull
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from parley.node.officers import add_officer
+from parley.node.runtime.subscription_matcher import SubscriptionMatcher
 from parley.store import subscriptions as subscription_rows
 from parley.store.schema import subscription_matches
 from parley.store.schema import subscriptions as subscription_table
@@ -172,6 +175,26 @@ def test_a_notification_whose_body_comes_late_is_matched_when_it_comes(network, 
     assert subscriptions.run_round(us, now_ms()) == 1
     with us.store.read() as conn:
         assert subscription_rows.pending(conn) == []
+
+
+def test_the_matcher_job_matches_while_the_server_runs_it(network) -> None:  # type: ignore[no-untyped-def]
+    us = network("US")["US"]
+    duty = officer(us)
+    subscriptions.subscribe(us, duty, ALEUTIANS, [TSUNAMI], "Minor")
+    warn(us)
+
+    async def briefly() -> None:
+        task = asyncio.create_task(SubscriptionMatcher(us, interval_s=0.01).run())
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if subscriptions.matches_since(us, duty):
+                break
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(briefly())
+    assert len(subscriptions.matches_since(us, duty)) == 1
 
 
 CIRCLE = {"center": [-176.65, 51.88], "radius_km": 30}

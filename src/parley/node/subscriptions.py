@@ -259,9 +259,11 @@ def _match_one(
         return []
     recorded = []
     for identifier in ids:
-        match_id = rows.record_match(tx, identifier, held, now)
         row = rows.get(tx, identifier)
-        if match_id is None or row is None:
+        if row is None or row.deleted is not None:  # the index is of this transaction's view
+            continue
+        match_id = rows.record_match(tx, identifier, held, now)
+        if match_id is None:  # matched before
             continue
         event = _event(match_id, row, held, terms, str(value["msg_type"]), now)
         webhooks.emit(tx, node.party, EVENT, event, now)
