@@ -191,7 +191,7 @@ def _fresh(conn: Connection, cached: _Cached | None, version: int) -> _Cached:
     return _Cached(version, full, top, full, _index_of([]))
 
 
-def current_index(store: Store, conn: Connection) -> _Cached:
+def _current_index(store: Store, conn: Connection) -> _Cached:
     """The index of the subscriptions as ``conn`` sees them, rebuilt only when they changed."""
     version = rows.version(conn)
     with _cache_lock:
@@ -277,7 +277,7 @@ def match_new(node: Node, tx: Writing, now: int, page: int = PAGE) -> list[int]:
     Records each match and queues its webhook in the caller's transaction ``tx``; moves the
     cursor. Returns the ids of the matches recorded.
     """
-    index = current_index(node.store, tx)
+    index = _current_index(node.store, tx)
     start = rows.cursor(tx)
     fresh, reach = rows.notifications_after(tx, start, page)
     waiting = rows.pending(tx)
@@ -318,7 +318,7 @@ def run_round(node: Node, now: int) -> int:
     The index is built under a read connection, so the write lock is held only to match.
     """
     with node.store.read() as conn:
-        current_index(node.store, conn)
+        _current_index(node.store, conn)
         if not _has_work(conn):
             return 0
     with node.store.write() as tx:
