@@ -12,7 +12,8 @@ Each bench runs in its own process, prints its tables and updates bench/out/resu
 script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the formats layer's
 ``bench_cap_parse`` and ``bench_cap_import`` with 10,000 messages; federation catch-up,
 ``bench_catchup`` with 20,000 entries; delivery latency and one delivery round trip,
-``bench_latency`` and ``bench_hop``) run after them with bounded arguments and print their
+``bench_latency`` and ``bench_hop``; subscription matching, ``bench_subscriptions`` with
+100,000 subscriptions and 2,000 alerts) run after them with bounded arguments and print their
 own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
@@ -41,6 +42,7 @@ from bench.common import (
 
 MODULE = "bench.run_all"
 CATCHUP_ENTRIES = 20_000  # about two minutes, its network built included
+SUBSCRIPTIONS = 100_000
 DEFAULT_SIZE = 200_000
 FULL_SIZE = 1_000_000
 OTHER_BENCHES = {
@@ -52,6 +54,10 @@ OTHER_BENCHES = {
     "catchup": ("bench.bench_catchup", ["--entries", str(CATCHUP_ENTRIES)]),
     "latency": ("bench.bench_latency", ["--count", "200"]),  # about two minutes
     "hop": ("bench.bench_hop", ["--rounds", "300"]),  # about ten seconds
+    "subscriptions": (  # under a minute, the 100,000 subscriptions made and indexed included
+        "bench.bench_subscriptions",
+        ["--subscriptions", str(SUBSCRIPTIONS), "--alerts", "2000"],
+    ),
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]
@@ -126,6 +132,15 @@ def summary(size: int, rss_key: str) -> list[list[Any]]:
                 "aim >= 0.5" if run["reader"] == "KR" else "",
             ]
         )
+    matching = results.get(f"subscriptions@{SUBSCRIPTIONS}", {}).get("figures")
+    if matching:
+        rows.append(
+            [
+                f"subscription matching p50 / p99 at {SUBSCRIPTIONS:,} (CPU)",
+                f"{matching['cpu']['p50_ms']:.3f} / {matching['cpu']['p99_ms']:.3f}",
+                "ms, aim < 1 / < 5",
+            ]
+        )
     rss = results.get(rss_key, {}).get("figures")
     if rss:
         for row in rss["rows"]:
@@ -150,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup",
+        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup,"
+        "latency,hop,subscriptions",
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached logs")
     args = parser.parse_args(argv)

@@ -33,7 +33,8 @@ def add(
     event: Annotated[
         list[str] | None,
         typer.Option(
-            help="Event to send (repeat; default all): peer.held, peer.failing, observation, ..."
+            help="Event to send (repeat; default all): peer.held, peer.failing, observation, "
+            "deadline.missed, deadline.late, subscription.match"
         ),
     ] = None,
     as_officer: AsOption = None,

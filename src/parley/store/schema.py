@@ -369,3 +369,42 @@ live_events = Table(
     Column("officer", String(64), nullable=True),
     Column("data", Text, nullable=False),
 )
+
+# Subscriptions (migration 0009): the areas an officer (or one of its script tokens) watches,
+# with the categories and the minimum severity wanted; a deleted subscription keeps its row
+# (``deleted`` set) so that its matches still name it. And each match of a notification held
+# here with a subscription, in the order found, which the stream pages by ``id``
+# (``parley.node.subscriptions``).
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner", String(64), nullable=False),
+    Column("token_id", String(128), nullable=True),
+    Column("area", Text, nullable=False),
+    Column("categories", Text, nullable=False),
+    Column("min_severity", String(16), nullable=False),
+    Column("label", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    Column("deleted", BigInteger, nullable=True),
+)
+Index("subscriptions_owner", subscriptions.c.owner, subscriptions.c.id)
+
+subscription_matches = Table(
+    "subscription_matches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription", Integer, nullable=False),
+    Column("entry_party", String(8), nullable=False),
+    Column("entry_seq", BigInteger, nullable=False),
+    Column("ingest", BigInteger, nullable=False),
+    Column("matched", BigInteger, nullable=False),
+)
+Index(
+    "subscription_matches_entry",
+    subscription_matches.c.subscription,
+    subscription_matches.c.entry_party,
+    subscription_matches.c.entry_seq,
+    unique=True,
+)

@@ -38,6 +38,7 @@ from parley.node.runtime.pinned import PinnedPeers
 from parley.node.runtime.port import HandOver, LogFeed
 from parley.node.runtime.pulls import PullLoops
 from parley.node.runtime.rounds import Checks, Deadlines, Webhooks
+from parley.node.runtime.subscription_matcher import SubscriptionMatcher
 from parley.node.runtime.wakeups import Wakeups
 from parley.node.runtime.watch import FailedJobs, watch
 from parley.node.runtime.witness_loop import WITNESS_INTERVAL_S, WitnessLoop
@@ -77,6 +78,7 @@ class Runtime:
             Webhooks(node.store, http_key),
             Deadlines(node, self.reannounce),
             Checks(node),
+            SubscriptionMatcher(node),
         ]
 
     async def run(self, failed: FailedJobs) -> None:
