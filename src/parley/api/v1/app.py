@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from parley.api import problems
-from parley.api.v1 import auth, session_routes, stream_routes
+from parley.api.v1 import auth, release_routes, session_routes, stream_routes
 from parley.node.node import Node
 
 PREFIX = "/api/v1"
@@ -34,4 +34,5 @@ def create(node: Node) -> FastAPI:
     problems.install(api)
     api.include_router(session_routes.router)
     api.include_router(stream_routes.router)
+    api.include_router(release_routes.router)
     return api
