@@ -124,7 +124,7 @@ def test_a_repeated_prepare_with_one_idempotency_key_keeps_one_pending_release(a
     again = client.post("/api/v1/pending", json=NUCLEAR, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.json()["id"] == again.json()["id"]
-    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Idempotency-Replayed"] == "true"
     other = client.post("/api/v1/pending", json=NUCLEAR | {"headline": "x"}, headers=headers)
     assert other.status_code == 409
 

@@ -29,7 +29,7 @@ from parley.node.notifications.release import Pending
 
 router = APIRouter(tags=["release"], responses=PROBLEMS)
 T = TypeVar("T")
-Status = Literal["Actual", "Exercise", "Test", "Draft"]  # core.entry.STATUSES
+Status = Literal["Actual", "Exercise", "Test"]  # as POST /notifications: no Draft
 Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]  # core.entry.TLP_LABELS
 
 
@@ -117,7 +117,8 @@ def _audited(
         result = work()
     except ParleyError as exc:
         store = node_of(request).store
-        officers.refuse(store, principal.officer, _action(request), detail, exc.message, now_ms())
+        said = detail if principal.token is None else {**detail, "token": principal.token}
+        officers.refuse(store, principal.officer, _action(request), said, exc.message, now_ms())
         raise
     audit(request, principal, detail)
     return result
@@ -189,7 +190,7 @@ def prepare(
     kept = idempotency.once(node.store, principal.caller, idempotency_key, digest, act, now)
     response.status_code = kept.status
     if kept.repeated:
-        response.headers["Idempotent-Replayed"] = "true"
+        response.headers["Idempotency-Replayed"] = "true"
     return kept.value
 
 
