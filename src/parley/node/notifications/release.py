@@ -35,6 +35,7 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass, replace
 from typing import Any
@@ -111,33 +112,21 @@ class Pending:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything about it, as JSON values (for a reader cleared for its TLP)."""
-        return {
-            "id": self.id,
-            "created": self.created,
-            "prepared_by": self.prepared_by,
-            "prepared_role": self.prepared_role,
-            "category": self.category,
-            "status": self.status,
-            "audience": self.audience if self.audience == ALL else list(self.audience),
-            "tlp": self.tlp,
-            "state": self.state.value,
-            "headline": self.headline,
-            "fields": self.fields,
-            "released_by": self.released_by,
-            "released_role": self.released_role,
-            "released_at": self.released_at,
-            "break_glass": self.break_glass_reason is not None,
-            "break_glass_reason": self.break_glass_reason,
-            "ref": self.ref,
-            "withdrawn_by": self.withdrawn_by,
-            "withdrawn_at": self.withdrawn_at,
-        }
+        shown = dataclasses.asdict(self)
+        shown.update(
+            state=self.state.value,
+            audience=self.audience if self.audience == ALL else list(self.audience),
+            headline=self.headline,
+            break_glass=self.break_glass_reason is not None,
+        )
+        return shown
 
     def shown_to(self, principal: Principal) -> dict[str, Any]:
         """What ``principal`` may see: the texts only within its TLP clearance (as for bodies)."""
         shown = self.to_dict()
         if not principal.reads(self.tlp):
-            shown.update(headline=None, fields=None, withheld=_withheld(self.tlp, principal))
+            withheld = f"TLP:{self.tlp} is above the clearance of an {principal.role}"
+            shown.update(headline=None, fields=None, withheld=withheld)
         return shown
 
 
@@ -152,10 +141,6 @@ class Released:
     def ref(self) -> str:
         """The signed notification's ``PARTY:SEQ``."""
         return self.outcome.written.ref
-
-
-def _withheld(tlp: str, principal: Principal) -> str:
-    return f"TLP:{tlp} is above the clearance of an {principal.role}"
 
 
 def needs_release(node: Node, category: str, status: str) -> bool:
