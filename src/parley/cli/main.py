@@ -22,6 +22,7 @@ from parley.cli import (
     notify_cmds,
     peer_cmds,
     policy_cmds,
+    release_cmds,
     restore_cmds,
     user_cmds,
     verify_cmds,
@@ -59,6 +60,7 @@ demo_cmds.register(app)
 deadline_cmds.register(app)
 peer_cmds.register(app)
 notify_cmds.register(app)
+release_cmds.register(app)
 hotline_cmds.register(app)
 inbox_cmds.register(app)
 restore_cmds.register(app)

@@ -38,6 +38,7 @@ from parley.cli.common import (
     status_option,
 )
 from parley.core.errors import InvalidEntryError, ParleyError
+from parley.node.access import Action, roles_for
 from parley.node.node import Node, now_ms
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ if TYPE_CHECKING:
 # The formats layer (lxml, stix2, shapely) is imported by the commands that use it, so that
 # every other ``parley`` command starts without it.
 
-IMPORT_ROLES = ("duty-officer", "analyst", "admin")
-SEND_ROLES = ("duty-officer", "admin")
+IMPORT_ROLES = roles_for(Action.IMPORT)
+SEND_ROLES = roles_for(Action.NOTIFY)
 BATCH = 200
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
@@ -261,10 +262,15 @@ def notify(
     expires: Expires = None,
     detail: Details = None,
 ) -> None:
-    """Write and append a native Alert; print its reference."""
+    """Write and append a native Alert; print its reference.
+
+    An Actual notification in one of the node's release categories is kept for a second
+    officer instead: its pending release id is printed, and 'parley release ID' signs it.
+    """
     if ctx.invoked_subcommand is not None:
         return
-    from parley.node.notifications import lifecycle
+    from parley.cli.release_cmds import print_pending
+    from parley.node.notifications import release
     from parley.node.notifications.input import area_option, parse_details, parse_when
 
     wanted = {
@@ -299,15 +305,18 @@ def notify(
         "expires_ms": None if expires is None else parse_when(expires, now),
     }
     checked = status_option(status)
-    acting(
+    officer = acting(
         node,
         as_officer,
         "notification.notify",
         {"category": category, "status": checked},
         *SEND_ROLES,
     )
-    outcome = lifecycle.notify(node, status=checked, audience=to, tlp=tlp, now=now, **fields)
-    _print_outcome(outcome)
+    result = release.submit(node, officer, fields, status=checked, audience=to, tlp=tlp, now=now)
+    if isinstance(result, release.Pending):
+        print_pending(result)  # two-person release: a second officer signs it
+    else:
+        _print_outcome(result)
 
 
 @notify_app.command("update")

@@ -4,8 +4,9 @@ The body is what the author signs (through ``body_hash`` in the header), so its 
 the protocol: once signed it can never change meaning. It is CAP-shaped (OASIS CAP 1.2, s3.2)
 so that every CAP message can be carried without loss, with Parley's own fields beside it:
 ``category`` and its typed ``details``, lifecycle ``references`` to entries (``PARTY:SEQ`` plus
-leaf hash), ``deadlines``, ``source`` (how it entered Parley, the signed XML of a signed CAP) and,
-for cyber notifications, a ``stix`` bundle.
+leaf hash), ``deadlines``, ``source`` (how it entered Parley, the signed XML of a signed CAP),
+for cyber notifications a ``stix`` bundle, and ``release``: the roles of the two officers (or
+the one, by break-glass) who prepared and released an Alert that needed two, never their names.
 
 Invariants kept here: a body that passes ``validate_notification`` lies in the signed-JSON subset
 (no floats: coordinates and magnitudes are decimal strings), every time is integer milliseconds,
@@ -92,6 +93,7 @@ TOP_FIELDS = frozenset(
         "deadlines",
         "source",
         "stix",
+        "release",
     }
 )
 INFO_FIELDS = frozenset(
@@ -127,6 +129,9 @@ RESOURCE_FIELDS = frozenset({"description", "mime_type", "size", "uri", "deref_u
 SOURCE_FIELDS = frozenset({"format", "cap_version", "envelope", "xml_signature", "xml"})
 STIX_FIELDS = frozenset({"bundle", "part", "parts"})
 DEADLINE_FIELDS = frozenset({"delivered_within", "acknowledged_within"})
+RELEASE_FIELDS = frozenset({"prepared_by", "released_by", "break_glass"})
+# An officer's role as the release object names it: a role, never a person's name.
+ROLE_RE = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 # Pairs of detail fields that bound a period: the start may not come after the end.
 PERIODS = (("window_start", "window_end"), ("start", "end"))
@@ -176,6 +181,8 @@ def validate_notification(body: Any, *, strict: bool = True, check_rings: bool =
         _deadlines(body["deadlines"], strict)
     if "stix" in body:
         _stix(body, strict)
+    if "release" in body:
+        _release(body, strict)
 
 
 def _subset(value: Any, path: str) -> None:
@@ -480,6 +487,30 @@ def _deadlines(deadlines: Any, strict: bool) -> None:
         value = deadlines.get(name, 0)
         if type(value) is not int or not 0 <= value <= MAX_INT:
             raise FormatError(f"body.deadlines.{name}: must be milliseconds, a whole number >= 0")
+
+
+def _release(body: dict[str, Any], strict: bool) -> None:
+    """``release``: who prepared and who released an Alert that needed two officers, by role."""
+    release = body["release"]
+    if not isinstance(release, dict):
+        raise FormatError("body.release: must be an object {prepared_by, released_by}")
+    _known(release, RELEASE_FIELDS, "body.release", strict)
+    for name in ("prepared_by", "released_by"):
+        role = release.get(name)
+        if not isinstance(role, str) or not ROLE_RE.match(role):
+            shown = "missing" if role is None else repr(role)
+            raise FormatError(
+                f"body.release.{name}: {shown} is not an officer's role",
+                hint="a role such as duty-officer; the body never names a person",
+            )
+    if "break_glass" in release and release["break_glass"] is not True:
+        raise FormatError(
+            "body.release.break_glass: must be true, or absent when two officers released it"
+        )
+    if body.get("msg_type") != "Alert":
+        raise FormatError(
+            f"body.release: an {body.get('msg_type')} carries no release; only the Alert does"
+        )
 
 
 def _source(source: Any, strict: bool) -> None:

@@ -773,6 +773,20 @@ def category(code: str) -> Category:
     return CATEGORIES[code]
 
 
+def is_category_pattern(pattern: str) -> bool:
+    """Whether ``pattern`` names categories: a code (``geo.tsunami``) or a domain (``met.*``)."""
+    if pattern in CATEGORIES:
+        return True
+    domain = pattern.removesuffix(".*")
+    return domain != pattern and any(code.startswith(f"{domain}.") for code in CATEGORIES)
+
+
+def matches_category(patterns: tuple[str, ...], code: str) -> bool:
+    """Whether category ``code`` is named by one of ``patterns`` (exactly, or by its domain)."""
+    domain = code.split(".", 1)[0]
+    return any(pattern in (code, f"{domain}.*") for pattern in patterns)
+
+
 def default_deadlines(code: str) -> Deadlines:
     """Default deadlines of a category (``hotline`` for hotline entries)."""
     if code == "hotline":

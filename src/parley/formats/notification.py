@@ -240,7 +240,8 @@ def follow_up(
     if all_clear and msg_type != "Update":
         raise FormatError("all_clear: the all-clear is an Update")
     body = copy.deepcopy(previous)
-    for key in ("source", "stix", "references", "cap_references", "sent_tz", "note"):
+    # An Update or Cancel is released by whoever writes it: the Alert's release is not its own.
+    for key in ("source", "stix", "references", "cap_references", "sent_tz", "note", "release"):
         body.pop(key, None)
     body.update(copy.deepcopy(changes or {}))
     body.update(

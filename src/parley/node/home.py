@@ -3,7 +3,7 @@
 Layout::
 
     HOME/parley.toml                 party, name, network, language, database URL, listen address,
-                                     the node's own public URLs
+                                     the node's own public URLs, the release categories
     HOME/keys/{identity,log,witness,http}.pem   PKCS#8, mode 0600, optionally encrypted
     HOME/offline/next-identity.pem   the pre-rotation key: move it offline after init
     HOME/parley.db                   SQLite (WAL) unless the config names PostgreSQL
@@ -17,6 +17,11 @@ officers' password hashes.
 A relative SQLite path in ``[database] url`` (the default, ``sqlite+pysqlite:///parley.db``) is
 relative to the home, so a copied or moved home opens its own database; an absolute path is
 used as written.
+
+``[release] categories`` names the categories whose Actual notifications need two officers
+(``parley.node.notifications.release``): exact codes (``geo.tsunami``) or every code of a domain
+(``nuclear.*``). A code or domain that is not a category is refused when the file is read, and so
+is any other key in ``[release]``: a misspelt rule must never switch two-person release off.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from parley.core.checkpoint import origin_parts
 from parley.core.entry import check_network, check_party
 from parley.core.errors import ConfigurationError, ConflictError, KeyFileError
 from parley.core.keys import PURPOSES, SigningKey
+from parley.formats.categories import is_category_pattern, matches_category
 
 CONFIG_NAME = "parley.toml"
 DEFAULT_PORT = 8700
@@ -69,6 +75,8 @@ class NodeConfig:
     # The log's origin, chosen once by ``parley init`` (protocol s6) and never recomputed;
     # None in homes made before deployment origins: their log keeps parley/<network>/<party>.
     origin: str | None = None
+    # ``[release] categories``: codes or ``domain.*`` whose Actual notifications need two officers.
+    release_categories: tuple[str, ...] = ()
 
     @property
     def language(self) -> str:
@@ -76,7 +84,7 @@ class NodeConfig:
         return self.lang or DEFAULT_LANGUAGES.get(self.party, "en")
 
     def to_toml(self) -> dict[str, Any]:
-        """The configuration as the TOML tables ``[node]``, ``[database]`` and ``[server]``."""
+        """The configuration as TOML: ``[node]``, ``[database]``, ``[server]``, ``[release]``."""
         node = {"party": self.party, "name": self.name, "network": self.network}
         if self.lang is not None:
             node["lang"] = self.lang
@@ -85,7 +93,36 @@ class NodeConfig:
         server: dict[str, Any] = {"host": self.host, "port": self.port}
         if self.urls:
             server["url"] = list(self.urls)
-        return {"node": node, "database": {"url": self.database}, "server": server}
+        tables: dict[str, Any] = {
+            "node": node,
+            "database": {"url": self.database},
+            "server": server,
+        }
+        if self.release_categories:
+            tables["release"] = {"categories": list(self.release_categories)}
+        return tables
+
+    def needs_release(self, category: str) -> bool:
+        """Whether ``category`` is one of the release categories (exact, or by ``domain.*``)."""
+        return matches_category(self.release_categories, category)
+
+
+def check_release_categories(value: Any) -> tuple[str, ...]:
+    """``[release] categories``: category codes or ``domain.*``; unknown ones are named."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(
+            f"[release] categories = {value!r} is not a list of category codes",
+            hint='e.g. categories = ["nuclear.*", "geo.tsunami"]',
+        )
+    unknown = [pattern for pattern in value if not is_category_pattern(pattern)]
+    if unknown:
+        raise ConfigurationError(
+            f"[release] categories: {', '.join(map(repr, unknown))} "
+            f"{'is not a category' if len(unknown) == 1 else 'are not categories'}",
+            hint="give codes such as geo.tsunami or domains such as nuclear.* "
+            "('parley categories' lists them)",
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _origin(value: Any, network: str, party: str) -> str | None:
@@ -266,9 +303,23 @@ class NodeHome:
                 lang=_language(node.get("lang")),
                 urls=self._urls(server.get("url", [])),
                 origin=_origin(node.get("origin"), node["network"], node["party"]),
+                release_categories=self._release(doc.get("release", {})),
             )
         except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"{self.config_path}: invalid configuration ({exc})") from exc
+
+    def _release(self, table: Any) -> tuple[str, ...]:
+        try:
+            if not isinstance(table, dict):
+                raise ConfigurationError("[release] must be a table")
+            other = sorted(set(table) - {"categories"})
+            if other:
+                raise ConfigurationError(
+                    f"[release]: unknown key {', '.join(other)}", hint="the one key is categories"
+                )
+            return check_release_categories(table.get("categories", []))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.config_path}: {exc.message}", hint=exc.hint) from exc
 
     def _urls(self, value: Any) -> tuple[str, ...]:
         try:

@@ -10,6 +10,7 @@ changed anything gives its claim up, so it can be sent again.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,13 @@ class Kept:
 
 
 def request_digest(*parts: Any) -> str:
-    """The digest of a request: its route and its parsed input, canonically ordered."""
-    return hashlib.sha256(orjson.dumps(parts, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """The digest of a request: its route and its parsed input, canonically ordered.
+
+    The standard library's encoder, not orjson: a request may carry any JSON number, integers
+    past 64 bits included, and must still get a digest (and its answer, a 400 naming the field).
+    """
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def once(

@@ -408,3 +408,29 @@ Index(
     subscription_matches.c.entry_seq,
     unique=True,
 )
+
+# Two-person release (migration 0010): a notification prepared by one officer and waiting for a
+# second to release it. It is local and unsigned: ``request`` holds what ``lifecycle.notify``
+# will be given (its fields, audience and TLP) as JSON text, and nothing is in any log until the
+# release signs it (``ref``). ``state`` is pending, released or withdrawn; a break-glass release
+# keeps its reason here and in the audit trail, never in the signed body.
+pending_releases = Table(
+    "pending_releases",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("created", BigInteger, nullable=False),
+    Column("prepared_by", String(64), nullable=False),
+    Column("prepared_role", String(32), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("released_by", String(64), nullable=True),
+    Column("released_role", String(32), nullable=True),
+    Column("released_at", BigInteger, nullable=True),
+    Column("break_glass_reason", Text, nullable=True),
+    Column("ref", String(32), nullable=True),
+    Column("withdrawn_by", String(64), nullable=True),
+    Column("withdrawn_at", BigInteger, nullable=True),
+)
+Index("pending_releases_state", pending_releases.c.state, pending_releases.c.created)

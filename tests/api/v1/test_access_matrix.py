@@ -63,6 +63,12 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("GET", "/log"): Action.READ,
     ("POST", "/log/verify"): Action.READ,
     ("GET", "/evidence/{ref}"): Action.READ,
+    ("GET", "/pending"): Action.READ,
+    ("GET", "/pending/{pending_id}"): Action.READ,
+    ("POST", "/pending"): Action.NOTIFY,
+    ("POST", "/pending/{pending_id}/release"): Action.RELEASE,
+    ("POST", "/pending/{pending_id}/break-glass"): Action.BREAK_GLASS,
+    ("POST", "/pending/{pending_id}/withdraw"): Action.NOTIFY,
 }
 # Routes that show a body its caller may read: the marker must reach such a caller there.
 SHOWS_BODY = {
@@ -162,7 +168,7 @@ def _path(path: str, ref: str) -> str:
         path.replace("{ref}", ref)
         .replace("{party}", "US")
         .replace("{token_id}", "000000000000")
-        .replace("{id}", "nope")
+        .replace("{pending_id}", "nope")
     )
 
 

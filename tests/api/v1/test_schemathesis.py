@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import checks
 
 from parley.node import officers
@@ -23,7 +24,7 @@ from parley.node.access import Scope
 from parley.node.node import now_ms
 from tests.api.v1.conftest import Api, make_api
 
-EXAMPLES = int(os.environ.get("PARLEY_SCHEMATHESIS_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("PARLEY_SCHEMATHESIS_EXAMPLES", "50"))
 CHECKS = [
     checks.not_a_server_error,
     checks.response_schema_conformance,
@@ -58,7 +59,7 @@ def test_every_operation_answers_within_its_schema(
     """Each operation in turn (schemathesis' pytest plugin does not run on this pytest)."""
     _api, secret = built
     operations = _operations(api_schema)
-    assert len(operations) >= 6
+    assert len(operations) >= 38  # every route but the stream
     for operation in operations:
 
         @given(case=operation.as_strategy())
@@ -72,3 +73,38 @@ def test_every_operation_answers_within_its_schema(
             case.call_and_validate(headers={"Authorization": f"Bearer {secret}"}, checks=CHECKS)
 
         run()
+
+
+STEPS = int(os.environ.get("PARLEY_SCHEMATHESIS_STEPS", "10"))
+
+
+def test_stateful_runs_follow_the_documents_links(
+    api_schema: schemathesis.BaseSchema, built: tuple[Api, str]
+) -> None:
+    """Create, then act on what was created, through the links the document declares."""
+    _api, secret = built
+    base = api_schema.as_state_machine()
+
+    class Links(base):  # type: ignore[valid-type,misc]
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {secret}"}}
+
+        def validate_response(
+            self,
+            response: Any,
+            case: schemathesis.Case[Any],
+            additional_checks: Any = None,
+            **kwargs: Any,
+        ) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    run_state_machine_as_test(
+        Links,
+        settings=settings(
+            max_examples=EXAMPLES // 2,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        ),
+    )

@@ -19,6 +19,7 @@ from parley.api.v1 import (
     messaging_routes,
     node_routes,
     notification_routes,
+    release_routes,
     session_routes,
     stream_routes,
 )
@@ -51,7 +52,64 @@ def create(node: Node) -> FastAPI:
     api.include_router(stream_routes.router)
     api.include_router(messaging_routes.router)
     api.include_router(node_routes.router)
+    api.include_router(release_routes.router)
     return api
+
+
+# OpenAPI links (3.0 s4.7.20): what a client (and schemathesis' stateful run) may do next with
+# what an answer returned. (method, path, status) -> link name -> (method, path, parameters).
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("post", "/notifications", "201"): {
+        "GetNotification": ("get", "/notifications/{ref}", {"ref": "$response.body#/ref"}),
+        "UpdateNotification": (
+            "post",
+            "/notifications/{ref}/update",
+            {"ref": "$response.body#/ref"},
+        ),
+        "CancelNotification": (
+            "post",
+            "/notifications/{ref}/cancel",
+            {"ref": "$response.body#/ref"},
+        ),
+        "GetReceipts": ("get", "/receipts/{ref}", {"ref": "$response.body#/ref"}),
+        "GetEvidence": ("get", "/evidence/{ref}", {"ref": "$response.body#/ref"}),
+    },
+    ("post", "/pending", "201"): {
+        "GetPending": ("get", "/pending/{pending_id}", {"pending_id": "$response.body#/id"}),
+        "ReleasePending": (
+            "post",
+            "/pending/{pending_id}/release",
+            {"pending_id": "$response.body#/id"},
+        ),
+        "WithdrawPending": (
+            "post",
+            "/pending/{pending_id}/withdraw",
+            {"pending_id": "$response.body#/id"},
+        ),
+    },
+    ("post", "/tokens", "201"): {
+        "RevokeToken": ("delete", "/tokens/{token_id}", {"token_id": "$response.body#/info/id"}),
+    },
+    ("post", "/hotline/messages", "201"): {
+        "GetHotlineMessage": ("get", "/hotline/messages/{ref}", {"ref": "$response.body#/ref"}),
+    },
+    ("post", "/inquiries", "201"): {
+        "GetInquiry": ("get", "/entries/{ref}", {"ref": "$response.body#/ref"}),
+    },
+}
+
+
+def _links(document: dict[str, Any]) -> None:
+    """Add ``LINKS`` to the document, naming each target by its operationId."""
+    paths = document.get("paths", {})
+    for (method, path, status), links in LINKS.items():
+        answer = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if answer is None:
+            raise RuntimeError(f"LINKS names {method.upper()} {path} {status}, which is no answer")
+        answer["links"] = {
+            name: {"operationId": paths[target][verb]["operationId"], "parameters": parameters}
+            for name, (verb, target, parameters) in links.items()
+        }
 
 
 def _document(api: FastAPI) -> dict[str, Any]:
@@ -70,5 +128,6 @@ def _document(api: FastAPI) -> dict[str, Any]:
                     content = answer.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content["application/problem+json"] = content.pop("application/json")
+        _links(document)
         api.openapi_schema = document
     return api.openapi_schema

@@ -29,6 +29,7 @@ from parley.api.v1.notification_schemas import (
     NewNotification,
     NotificationDetail,
     NotificationPage,
+    PendingView,
     Revision,
     Severity,
     Tlp,
@@ -40,7 +41,7 @@ from parley.formats.categories import CATEGORIES
 from parley.node import idempotency, members
 from parley.node.access import Action, Principal
 from parley.node.node import Node, now_ms
-from parley.node.notifications import importing, lifecycle, listing, reading
+from parley.node.notifications import importing, lifecycle, listing, reading, release
 from parley.node.notifications.input import at_field, parse_when, request_area, request_details
 
 router = APIRouter(tags=["notifications"], responses=PROBLEMS)
@@ -134,7 +135,47 @@ def _once(
     return kept.value
 
 
-@router.post("/notifications", status_code=201, response_model=Created)
+def alert_request(node: Node, new: NewNotification, now: int) -> tuple[dict[str, Any], Any]:
+    """The keyword fields of ``lifecycle.notify`` and the audience a request asks for.
+
+    Areas, details, audience and TLP are read as the CLI reads them, each error naming its field
+    in the request body.
+    """
+    areas = [
+        request_area(
+            area.desc,
+            area.geometry,
+            None if area.circle is None else area.circle.model_dump(),
+            where=f"body.areas.{index}",
+        )
+        for index, area in enumerate(new.areas)
+    ]
+    with at_field("body.category"):
+        details = request_details(new.category, new.details, now, where="body.details")
+    audience = _audience(node, new.audience, "body.audience")
+    with at_field("body.tlp"):
+        importing.sharing(node, audience, new.tlp)
+    fields = {
+        **new.model_dump(include=ALERT_FIELDS),
+        "areas": areas,
+        "details": details,
+        "expires_ms": _when(new.expires, now, "body.expires"),
+    }
+    return fields, audience
+
+
+@router.post(
+    "/notifications",
+    status_code=201,
+    response_model=Created | PendingView,
+    responses={
+        202: {
+            "model": PendingView,
+            "description": "Kept as a pending release: a second officer must release it "
+            "(two-person release; Location names it).",
+        }
+    },
+)
 def create(
     new: NewNotification,
     request: Request,
@@ -142,49 +183,41 @@ def create(
     principal: Notifier,
     key: IdempotencyKey = None,
 ) -> Any:
-    """Sign and append a native alert (``parley notify``); 201 with its reference."""
+    """Sign and append a native alert (``parley notify``); 201 with its reference.
+
+    In a category the node names for two-person release, an Actual notification is kept as a
+    pending release instead: 202 with it, and ``Location: /api/v1/pending/{id}``.
+    """
     node = node_of(request)
 
     def act() -> tuple[int, dict[str, Any]]:
         now = now_ms()
-        areas = [
-            request_area(
-                area.desc,
-                area.geometry,
-                None if area.circle is None else area.circle.model_dump(),
-                where=f"body.areas.{index}",
-            )
-            for index, area in enumerate(new.areas)
-        ]
-        with at_field("body.category"):
-            details = request_details(new.category, new.details, now, where="body.details")
-        audience = _audience(node, new.audience, "body.audience")
-        with at_field("body.tlp"):
-            importing.sharing(node, audience, new.tlp)
-        texts = new.model_dump(include=ALERT_FIELDS)
+        fields, audience = alert_request(node, new, now)
         with at_field("body"):
-            outcome = lifecycle.notify(
-                node,
-                status=new.status,
-                audience=audience,
-                tlp=new.tlp,
-                now=now,
-                areas=areas,
-                details=details,
-                expires_ms=_when(new.expires, now, "body.expires"),
-                **texts,
+            done = release.submit(
+                node, principal, fields, status=new.status, audience=audience, tlp=new.tlp, now=now
             )
-        return 201, _written(outcome)
+        if isinstance(done, release.Pending):
+            return 202, done.shown_to(principal)
+        return 201, _written(done)
 
-    return _once(
+    answer = _once(
         request,
         response,
         principal,
         key,
         (new.model_dump(mode="json"),),
         act,
-        lambda made: {"ref": made["ref"], "category": new.category, "status": new.status},
+        lambda made: {
+            "ref": made.get("ref"),
+            "pending": made.get("id"),
+            "category": new.category,
+            "status": new.status,
+        },
     )
+    if response.status_code == 202:
+        response.headers["Location"] = f"/api/v1/pending/{answer['id']}"
+    return answer
 
 
 @router.post("/notifications/{ref}/update", status_code=201, response_model=Created)

@@ -291,3 +291,28 @@ class NotificationDetail(BaseModel):
     witnessed: int | None = Field(description="Witnessed time (k-th cosignature), if any.")
     incident: Incident | None
     addressees: list[Addressee]
+
+
+class PendingView(BaseModel):
+    """A pending release; ``headline`` and ``fields`` are null above the reader's clearance."""
+
+    id: str
+    created: int
+    prepared_by: str
+    prepared_role: str
+    category: str
+    status: str
+    audience: str | list[str]
+    tlp: str
+    state: Literal["pending", "released", "withdrawn"]
+    headline: str | None
+    fields: dict[str, Any] | None
+    released_by: str | None
+    released_role: str | None
+    released_at: int | None
+    break_glass: bool
+    break_glass_reason: str | None
+    ref: str | None = Field(description="The signed notification, once released.")
+    withdrawn_by: str | None
+    withdrawn_at: int | None
+    withheld: str | None = None

@@ -1,10 +1,12 @@
 """Native notifications and their lifecycle: alert, updates, then a cancel or the all-clear.
 
-``notify`` writes a native CAP-shaped Alert; ``answer`` writes an Update, a Cancel or the
-all-clear of one of this node's notifications (``follow_up``), referencing it as ``PARTY:SEQ``
-plus leaf hash and as CAP ``sender,identifier,sent``. ``chain`` finds every message of an
-incident that this node holds, and ``incident_state`` derives the incident's state from it
-(``current_state``).
+``notify`` writes a native CAP-shaped Alert: ``check_alert`` builds and checks it without
+writing anything, and ``append_alert`` signs it in the caller's transaction (so a two-person
+release signs the Alert and records its release in one commit). ``answer`` writes an Update, a
+Cancel or the all-clear of one of this node's notifications (``follow_up``), referencing it as
+``PARTY:SEQ`` plus leaf hash and as CAP ``sender,identifier,sent``. ``chain`` finds every
+message of an incident that this node holds, and ``incident_state`` derives the incident's
+state from it (``current_state``).
 
 The merge rules of a CAP Update are here, once, for every edge: ``Revision`` says what an officer
 (or a scenario step) changes, ``update_changes`` applies it to the previous body and ``update``
@@ -44,11 +46,14 @@ from parley.store import notifications as notification_rows
 from parley.store.engine import Writing
 
 __all__ = [
+    "CheckedAlert",
     "Link",
     "Outcome",
     "Revision",
     "answer",
+    "append_alert",
     "chain",
+    "check_alert",
     "incident_state",
     "info_changes",
     "new_identifier",
@@ -174,17 +179,31 @@ def _append(
     return written
 
 
-def notify(
+@dataclass(frozen=True)
+class CheckedAlert:
+    """A native Alert built and checked against the policy in force, not yet signed."""
+
+    item: Item
+    warnings: list[str]
+    policy: NotificationPolicy
+
+
+def check_alert(
     node: Node,
     *,
     status: str,
-    audience: Audience | None = None,
+    audience: Audience | list[str] | None = None,
     tlp: str | None = None,
-    now: int | None = None,
+    now: int,
+    release: Mapping[str, Any] | None = None,
     **fields: Any,
-) -> Outcome:
-    """Write a native Alert (``fields`` as ``new_notification`` takes them) and append it."""
-    now = now_ms() if now is None else now
+) -> CheckedAlert:
+    """Build a native Alert sent at ``now`` and check it (schema, regime, audience, TLP).
+
+    ``release`` is the body's ``release`` object (docs/formats.md) of an Alert that two officers
+    released. Nothing is written: a pending release is checked this way when it is prepared,
+    and again, at its own time, when it is released.
+    """
     policy = NotificationPolicy.of(node)
     body = new_notification(
         identifier=new_identifier(node),
@@ -196,13 +215,41 @@ def notify(
     )
     for info in body["info"]:
         info["sender_name"] = node.config.name
+    if release is not None:
+        body["release"] = dict(release)
     validate_notification(body)
     warnings = policy.check(body, now, "notification")
     who, label = sharing(node, audience, tlp)
     item = Item(body, status, who, label, f"notification {body['identifier']}")
+    return CheckedAlert(item, warnings, policy)
+
+
+def append_alert(node: Node, tx: Writing, alert: CheckedAlert, now: int) -> Outcome:
+    """Sign and append a checked Alert in the caller's transaction ``tx``."""
+    return Outcome(_append(node, tx, alert.item, now, alert.policy), alert.warnings)
+
+
+def notify(
+    node: Node,
+    *,
+    status: str,
+    audience: Audience | list[str] | None = None,
+    tlp: str | None = None,
+    now: int | None = None,
+    release: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> Outcome:
+    """Write a native Alert (``fields`` as ``new_notification`` takes them) and append it.
+
+    ``release`` names the roles that released it (``check_alert``); the two-person rule itself
+    is ``parley.node.notifications.release``'s.
+    """
+    now = now_ms() if now is None else now
+    alert = check_alert(
+        node, status=status, audience=audience, tlp=tlp, now=now, release=release, **fields
+    )
     with node.store.write() as tx:
-        written = _append(node, tx, item, now, policy)
-    return Outcome(written, warnings)
+        return append_alert(node, tx, alert, now)
 
 
 def answer(
