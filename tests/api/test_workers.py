@@ -206,7 +206,9 @@ class Fleet:
         port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.seen: set[int] = set()
-        token = run_cli("user", "token", "admin", home=home, **officer_env()).stdout.split()[-1]
+        token = run_cli(
+            "user", "token", "admin", "--scope", "admin", home=home, **officer_env()
+        ).stdout.split()[-1]
         self.admin = {"authorization": f"Bearer {token}"}  # the workers route is not public
         self.process = subprocess.Popen(
             [*PARLEY, "serve", "--port", str(port), "--workers", "2", *(["--tls"] if tls else [])],

@@ -110,7 +110,7 @@ def test_a_role_that_may_not_act_is_audited_as_refused(home: Path) -> None:
     env = environment(home, PARLEY_NEW_PASSWORD="password-2", **officer_env())
     assert invoke(["user", "add", "watcher", "--role", "observer"], env).exit_code == 0
     result = invoke(
-        ["user", "token", "admin"],
+        ["user", "token", "admin", "--scope", "read"],
         environment(home, PARLEY_USER="watcher", PARLEY_PASSWORD="password-2"),
     )
     assert result.exit_code == 5

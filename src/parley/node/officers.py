@@ -355,12 +355,14 @@ def authorise(
     Bad credentials, an unknown or disabled officer and a role that may not do ``action`` all
     land in the audit trail as ``refused``, before the caller learns of them.
     """
+    who = name  # until authenticated: the name the caller gave (None for a bare token)
     try:
         officer = authenticate(store, name, now=now, password=password, token=token)
+        who = officer.name
         if roles:
             officer.require(*roles)
     except NotAuthorizedError as exc:
-        refuse(store, name, action, detail, exc.message, now)
+        refuse(store, who, action, detail, exc.message, now)
         raise
     return officer
 
