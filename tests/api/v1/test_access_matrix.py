@@ -69,6 +69,10 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("POST", "/pending/{pending_id}/release"): Action.RELEASE,
     ("POST", "/pending/{pending_id}/break-glass"): Action.BREAK_GLASS,
     ("POST", "/pending/{pending_id}/withdraw"): Action.NOTIFY,
+    ("GET", "/subscriptions"): Action.SUBSCRIBE,
+    ("POST", "/subscriptions"): Action.SUBSCRIBE,
+    ("DELETE", "/subscriptions/{subscription_id}"): Action.SUBSCRIBE,
+    ("GET", "/subscriptions/matches"): Action.SUBSCRIBE,
 }
 # Routes that show a body its caller may read: the marker must reach such a caller there.
 SHOWS_BODY = {
@@ -169,6 +173,7 @@ def _path(path: str, ref: str) -> str:
         .replace("{party}", "US")
         .replace("{token_id}", "000000000000")
         .replace("{pending_id}", "nope")
+        .replace("{subscription_id}", "999999")
     )
 
 

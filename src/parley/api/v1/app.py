@@ -22,6 +22,7 @@ from parley.api.v1 import (
     release_routes,
     session_routes,
     stream_routes,
+    subscription_routes,
 )
 from parley.node.node import Node
 
@@ -50,6 +51,7 @@ def create(node: Node) -> FastAPI:
     api.include_router(session_routes.router)
     api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
+    api.include_router(subscription_routes.router)
     api.include_router(messaging_routes.router)
     api.include_router(node_routes.router)
     api.include_router(release_routes.router)
