@@ -13,8 +13,9 @@ script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the forma
 ``bench_cap_parse`` and ``bench_cap_import`` with 10,000 messages; federation catch-up,
 ``bench_catchup`` with 20,000 entries; delivery latency and one delivery round trip,
 ``bench_latency`` and ``bench_hop``; subscription matching, ``bench_subscriptions`` with
-100,000 subscriptions and 2,000 alerts) run after them with bounded arguments and print their
-own figures. Benches measure and report: nothing here fails on a
+100,000 subscriptions and 2,000 alerts; notifications through the officer API, ``bench_api``
+with 300; stream fan-out, ``bench_stream`` with 1,000 clients) run after them with bounded
+arguments and print their own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
 
@@ -58,6 +59,8 @@ OTHER_BENCHES = {
         "bench.bench_subscriptions",
         ["--subscriptions", str(SUBSCRIPTIONS), "--alerts", "2000"],
     ),
+    "api": ("bench.bench_api", ["--count", "300"]),  # a few minutes: three runs of 300
+    "stream": ("bench.bench_stream", ["--clients", "1000", "--rounds", "30"]),  # about a minute
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]
