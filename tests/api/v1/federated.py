@@ -46,12 +46,14 @@ class Federated:
         pull(reader, peer or pin(reader, author), MemoryLog(author, reader.party))
 
 
-def make_federated(folder: Path) -> Federated:
-    """JP and CN, pinned to each other, and JP's app with an officer of every role."""
-    nodes = make_network(folder, ("JP", "CN"))
+def make_federated(folder: Path, others: tuple[str, ...] = ()) -> Federated:
+    """JP and CN (and ``others``), pinned to each other, and JP's app with every role."""
+    nodes = make_network(folder, ("JP", "CN", *others))
     jp, cn = nodes["JP"], nodes["CN"]
-    pin(jp, cn)
-    pin(cn, jp)
+    for reader in nodes.values():
+        for author in nodes.values():
+            if reader is not author:
+                pin(reader, author)
     secrets: dict[str, str] = {}
     for role in ROLES:
         officers.add_officer(jp.store, role, role, OFFICER_PASSWORD, now_ms())

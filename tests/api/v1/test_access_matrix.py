@@ -26,7 +26,9 @@ from starlette.testclient import TestClient
 from parley.core.entry import ALL
 from parley.node.access import ROLES, Action, Principal, Scope, scopes_for
 from parley.node.notifications import lifecycle
-from tests.api.v1.conftest import Api, make_api
+from parley.store import logs
+from tests.api.v1.conftest import Api
+from tests.api.v1.federated import Federated, make_federated
 
 # (method, path) -> the action it needs; None: any authenticated caller; "public": anyone.
 ROUTES: dict[tuple[str, str], Action | str | None] = {
@@ -88,6 +90,10 @@ NOT_CALLED = {
     ("GET", "/stream"): "test_stream.py (it never ends; refusals are checked here)",
 }
 MARKERS = {"GREEN": "MARK-GREEN-7f3a", "AMBER": "MARK-AMBER-7f3a", "RED": "MARK-RED-7f3a"}
+# A CN notification addressed to KR only: JP holds its signed header, never its body, so no
+# caller at JP may read it, whatever the role.
+OTHER = "OTHER"
+MARKERS[OTHER] = "MARK-OTHER-7f3a"
 
 
 @dataclass
@@ -109,14 +115,15 @@ class Matrix:
     callers: list[Caller]
 
 
-def _mark(api: Api) -> dict[str, str]:
+def _mark(federated: Federated) -> dict[str, str]:
     refs = {}
     for tlp, marker in MARKERS.items():
+        author = federated.cn if tlp == OTHER else federated.jp
         outcome = lifecycle.notify(
-            api.node,
+            author,
             status="Exercise",
-            audience=ALL if tlp == "GREEN" else ("JP",),
-            tlp=tlp,
+            audience=ALL if tlp == "GREEN" else ("KR",) if tlp == OTHER else ("JP",),
+            tlp="AMBER" if tlp == OTHER else tlp,
             category="geo.earthquake",
             severity="Severe",
             urgency="Immediate",
@@ -128,13 +135,19 @@ def _mark(api: Api) -> dict[str, str]:
             details={},
         )
         refs[tlp] = outcome.written.ref
+    federated.deliver(federated.cn, federated.jp)
+    party, seq = refs[OTHER].split(":")
+    with federated.jp.store.read() as conn:
+        held = logs.get_entry(conn, party, int(seq))
+    assert held is not None and held.body is None  # the header only, as the audience rules say
     return refs
 
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
-    api = make_api(Path(tmp_path_factory.mktemp("matrix")))
-    refs = _mark(api)
+    federated = make_federated(Path(tmp_path_factory.mktemp("matrix")), others=("KR",))
+    api = federated.api
+    refs = _mark(federated)
     callers = [Caller("anonymous", api.client(), None)]
     for role in ROLES:
         client, csrf = api.session(role)
@@ -149,6 +162,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
                 )
     yield Matrix(api, refs, callers)
     api.node.close()
+    federated.cn.close()
 
 
 def _routes(api: Api) -> set[tuple[str, str]]:
@@ -235,7 +249,7 @@ def test_route_role_audience_matrix(matrix: Matrix, tlp: str) -> None:
                 failures.append(f"{what}: {status}, wanted 401")
             if expected == "forbidden" and status != 403:
                 failures.append(f"{what}: {status}, wanted 403")
-            readable = caller.principal is not None and caller.principal.reads(tlp)
+            readable = tlp != OTHER and caller.principal is not None and caller.principal.reads(tlp)
             # An allowed caller may still be refused a body above its clearance (an export).
             if expected == "allowed" and (status == 401 or (status == 403 and readable)):
                 failures.append(f"{what}: refused {status}")
