@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
+from parley.api.v1 import stream_routes
 from parley.core.entry import ALL
+from parley.formats.notification import new_notification
 from parley.node import officers
 from parley.node.access import Scope
+from parley.node.log import Draft
 from parley.node.node import Node, now_ms
 from parley.node.notifications import lifecycle
 from tests.support import OFFICER_PASSWORD, Server, init_node
@@ -171,3 +176,67 @@ def test_the_stream_needs_credentials(served: tuple[Server, Node, dict[str, str]
     server, _node, _tokens = served
     answer = httpx.get(f"{server.url}/api/v1/stream", timeout=10)
     assert answer.status_code == 401
+
+
+def _bulk(node: Node, count: int, size: int) -> None:
+    """Append ``count`` notifications whose headlines are ``size`` characters, in one commit."""
+    drafts = []
+    for number in range(count):
+        body = new_notification(
+            category="geo.earthquake",
+            identifier=f"JP-SLOW-{number}-{now_ms()}",
+            sender="slow.parley",
+            sent_ms=now_ms() // 1000 * 1000,
+            status="Exercise",
+            headline=f"{number} " + "x" * size,
+            urgency="Immediate",
+            severity="Severe",
+            certainty="Observed",
+            areas=[],
+        )
+        drafts.append(Draft("notification", "Exercise", body, ALL, None))
+    node.append(drafts)
+
+
+def test_slow_client_attack_is_cut_off_not_buffered(
+    served: tuple[Server, Node, dict[str, str]],
+) -> None:
+    """A client that stops reading is disconnected after the send timeout.
+
+    It asks for the stream with a tiny receive buffer and never reads; 2,000 events of 8 KiB
+    (16 MiB, more than every socket buffer between the two) follow. A reader that kept up would
+    never see the stream end; this one finds it closed by the server, with only part of the
+    events delivered, and the server holds no copy of what it did not send.
+    """
+    server, node, tokens = served
+    port = int(server.url.rsplit(":", 1)[1])
+    pid = server.process.pid
+    before = _rss_kib(pid)
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        request = (
+            f"GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {tokens['admin']}\r\n\r\n"
+        )
+        sock.sendall(request.encode())
+        threading.Event().wait(1.0)  # the stream is open; the client reads nothing from now on
+        _bulk(node, 2000, 8192)
+        threading.Event().wait(stream_routes.SEND_TIMEOUT_S + 8)
+        during = _rss_kib(pid)
+        sock.settimeout(20)
+        received = 0
+        while True:  # drain what the kernel buffered; the server must have hung up
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            received += len(chunk)
+    assert received < 2000 * 8192 // 2, "the slow client was sent everything"
+    assert during - before < 64 * 1024, f"the server grew by {during - before} KiB"
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
