@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from sqlalchemy import insert
 from parley.api.peer_auth import SharedLimiter
 from parley.api.workers import ELECT_S, Worker, worker_rows
 from parley.core.errors import RateLimitedError
+from parley.node.node import Node
+from parley.node.notifications import lifecycle
 from parley.node.runtime import WakeForwarder
 from parley.store.engine import LOG_CHANNEL, WAKE_CHANNEL, Store, WorkerSession
 from parley.store.schema import checkpoints
@@ -378,3 +381,52 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     assert result.returncode == 1
     message = " ".join((result.stdout + result.stderr).split())
     assert "--workers 2 needs a PostgreSQL database" in message
+
+
+@pytest.mark.xdist_group(name="fleet")
+def test_a_stream_event_reaches_its_clients_on_every_worker(fleet: Fleet, fleet_home: Path) -> None:
+    """Each worker runs its own stream hub over the shared tables: a client of either worker
+    gets an event committed by another process."""
+    answer = fleet.wait(_two_workers_one_leader, 30)
+    workers = {row["pid"] for row in answer["workers"]}
+    pinned = _connection_to_every_worker(fleet, workers)
+    got: dict[int, str] = {}
+    marker = f"every worker {time.monotonic_ns()}"
+
+    def read(worker: int, client: httpx.Client) -> None:
+        with client.stream("GET", fleet.url + "/api/v1/stream", timeout=30) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and marker in line:
+                    got[worker] = json.loads(line[5:])["ref"]
+                    return
+
+    readers = [
+        threading.Thread(target=read, args=(worker, client), daemon=True)
+        for worker, client in pinned.items()
+    ]
+    try:
+        for reader in readers:
+            reader.start()
+        time.sleep(1.0)  # both streams are open before the append
+        node = Node.open(fleet_home)
+        try:
+            ref = lifecycle.notify(
+                node,
+                status="Exercise",
+                audience="ALL",
+                category="geo.earthquake",
+                severity="Severe",
+                urgency="Immediate",
+                certainty="Observed",
+                headline=marker,
+                areas=[],
+                details={},
+            ).written.ref
+        finally:
+            node.close()
+        for reader in readers:
+            reader.join(20)
+        assert got == dict.fromkeys(workers, ref)
+    finally:
+        for client in pinned.values():
+            client.close()
