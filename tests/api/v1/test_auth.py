@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyotp
 
+from parley.api.peer_auth import AnonymousLimiter
 from parley.node import officers
 from parley.node.access import Scope
 from parley.node.node import now_ms
@@ -138,3 +139,31 @@ def test_totp_enrolment_gives_an_otpauth_uri(api: Api) -> None:
     assert isinstance(parsed, pyotp.TOTP) and parsed.name == "observer"
     api.secrets["observer"] = parsed.secret
     api.opened.pop("observer", None)
+
+
+def test_a_token_flood_attack_is_answered_429_with_retry_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    api = make_api(tmp_path)
+    mounted = next(r for r in api.app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]
+    limits = mounted.app.state.api_limits
+    limits.by_caller = AnonymousLimiter(rate=0.5, burst=3, who="this caller")
+    client = api.token("analyst", Scope.READ)
+    codes = [client.get("/api/v1/me").status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    answer = client.get("/api/v1/me")
+    assert answer.status_code == 429 and int(answer.headers["retry-after"]) >= 1
+    assert answer.json()["type"].endswith("/rate-limited")
+    other = api.token("observer", Scope.READ)  # another token has its own bucket
+    assert other.get("/api/v1/me").status_code == 200
+    api.node.close()
+
+
+def test_an_address_flood_attack_is_limited_before_credentials_are_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    api = make_api(tmp_path)
+    mounted = next(r for r in api.app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]
+    mounted.app.state.api_limits.by_address = AnonymousLimiter(
+        rate=0.5, burst=2, who="this address"
+    )
+    anonymous = api.client(authorization="Bearer parley_000000000000_" + "A" * 43)
+    codes = [anonymous.get("/api/v1/me").status_code for _ in range(4)]
+    assert codes == [401, 401, 429, 429]
+    api.node.close()
