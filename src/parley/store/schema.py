@@ -312,3 +312,31 @@ rate_buckets = Table(
     Column("stamp", BigInteger, nullable=False),
 )
 Index("rate_buckets_stamp", rate_buckets.c.stamp)
+
+# Search (migration 0008): the full-text index of the entries whose body this node holds
+# (``parley.node.search``, terms from ``parley.formats.textsearch``). ``search_docs`` keeps the
+# text each entry was indexed with (to confirm a candidate and cut a snippet), ``search_terms``
+# one posting per distinct term and entry (SQLite: a table without rowid, so the postings are
+# the primary-key B-tree itself), ``search_pending`` the entries indexed once their pending body
+# arrives. All three are derived from ``entries`` and can be rebuilt from it.
+
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+)
+
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("term", String(64), primary_key=True),
+    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
+search_pending = Table(
+    "search_pending",
+    metadata,
+    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+)

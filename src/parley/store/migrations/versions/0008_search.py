@@ -1,0 +1,42 @@
+"""Search: the full-text index of held entries (texts, postings, entries awaiting their body).
+
+Derived data only: ``parley.node.search`` fills the tables from ``entries`` past its cursor in
+``meta`` (``search.ingest``), so an existing store is indexed by the running node after this
+migration, and dropping the tables with the cursor loses nothing.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_docs",
+        sa.Column("ingest", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("text", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "search_terms",
+        sa.Column("term", sa.String(64), primary_key=True),
+        sa.Column("ingest", sa.BigInteger, primary_key=True, autoincrement=False),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "search_pending",
+        sa.Column("ingest", sa.BigInteger, primary_key=True, autoincrement=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("search_pending")
+    op.drop_table("search_terms")
+    op.drop_table("search_docs")
+    op.execute("DELETE FROM meta WHERE key = 'search.ingest'")
