@@ -125,6 +125,12 @@ def test_the_snippet_shows_the_match_in_its_original_form() -> None:
     assert snippet("short text", parse_query("absent")) == "short text"
 
 
+def test_the_snippet_finds_its_place_when_normalising_changes_the_length() -> None:
+    text = "Straße ﬁeld " * 30 + "津波警報" + " Ende" * 30
+    cut = snippet(text, parse_query("警報"))
+    assert "津波警報" in cut
+
+
 # Properties ---------------------------------------------------------------------------------
 
 CJK_CHARS = st.sampled_from(
@@ -193,3 +199,17 @@ def test_a_confirmed_match_always_holds_every_term_of_its_query(text: str, query
 @given(TEXT)
 def test_normalising_twice_changes_nothing(text: str) -> None:
     assert normalise(normalise(text)) == normalise(text)
+
+
+@settings(max_examples=300)
+@given(TEXT, TEXT)
+def test_a_query_word_matches_exactly_when_it_is_one_of_the_texts_words(
+    text: str, query: str
+) -> None:
+    try:
+        parsed = parse_query(query[:MAX_QUERY_CHARS])
+    except InvalidEntryError:
+        return
+    words = {run for run, is_cjk in runs(normalise(text)) if not is_cjk}
+    by_words = parse_query(" ".join(parsed.words)).matches(text) if parsed.words else True
+    assert by_words == all(word in words for word in parsed.words)

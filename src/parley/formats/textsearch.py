@@ -33,6 +33,7 @@ is, and confirms a candidate against its text.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -79,7 +80,8 @@ _CJK = (
     "\U00030000-\U000323af"  # CJK extensions G, H
 )
 # A word: letters and digits (``\w`` without ``_``) that are not CJK, with combining marks.
-_RUN = re.compile(f"(?P<cjk>[{_CJK}]+)|(?P<word>(?:[^\\W_{_CJK}]|[\u0300-\u036f\u0483-\u0489])+)")
+_WORD_CHAR = f"(?:[^\\W_{_CJK}]|[\u0300-\u036f\u0483-\u0489])"
+_RUN = re.compile(f"(?P<cjk>[{_CJK}]+)|(?P<word>{_WORD_CHAR}+)")
 
 
 def normalise(text: str) -> str:
@@ -131,15 +133,19 @@ class Query:
                 found[run[i : i + 2]] = None
         return tuple(found)
 
+    @functools.cached_property
+    def _whole_words(self) -> tuple[re.Pattern[str], ...]:
+        """Each query word with no word character either side: a whole word of a text."""
+        return tuple(
+            re.compile(f"(?<!{_WORD_CHAR}){re.escape(word)}(?!{_WORD_CHAR})") for word in self.words
+        )
+
     def matches(self, text: str) -> bool:
         """Whether ``text`` holds every word of the query and every CJK run as it is."""
         normalised = normalise(text[:MAX_INDEXED_CHARS])
-        if not all(run in normalised for run in self.cjk):
+        if not all(run in normalised for run in (*self.cjk, *self.words)):
             return False
-        if not self.words:
-            return True
-        words = {run for run, cjk in runs(normalised) if not cjk}
-        return all(word in words for word in self.words)
+        return all(pattern.search(normalised) for pattern in self._whole_words)
 
 
 def parse_query(text: str) -> Query:
@@ -165,6 +171,19 @@ def parse_query(text: str) -> Query:
     return Query(text, tuple(words), tuple(cjk))
 
 
+def _mapped(flat: str) -> tuple[str, list[int]]:
+    """``flat`` normalised, and where each of its characters starts in the normalised text."""
+    normalised = normalise(flat)
+    if len(normalised) == len(flat):  # the common case: one character for one (near enough)
+        return normalised, list(range(len(flat)))
+    starts, pieces, offset = [], [], 0
+    for char in flat:  # character by character, so that an offset maps back
+        starts.append(offset)
+        pieces.append(normalise(char))
+        offset += len(pieces[-1])
+    return "".join(pieces), starts
+
+
 def snippet(text: str, query: Query, width: int = SNIPPET_CHARS) -> str:
     """About ``width`` characters of ``text`` around the first place the query matches.
 
@@ -172,16 +191,7 @@ def snippet(text: str, query: Query, width: int = SNIPPET_CHARS) -> str:
     match is past the indexed part) it is the start of the text.
     """
     flat = " ".join(text.split())
-    # Normalise character by character, so that an offset in the normalised text maps back.
-    starts: list[int] = []
-    pieces: list[str] = []
-    offset = 0
-    for char in flat:
-        starts.append(offset)
-        piece = normalise(char)
-        pieces.append(piece)
-        offset += len(piece)
-    normalised = "".join(pieces)
+    normalised, starts = _mapped(flat)
     at = min(
         (found for needle in (*query.cjk, *query.words) if (found := normalised.find(needle)) >= 0),
         default=0,

@@ -320,10 +320,13 @@ Index("rate_buckets_stamp", rate_buckets.c.stamp)
 # the primary-key B-tree itself), ``search_pending`` the entries indexed once their pending body
 # arrives. All three are derived from ``entries`` and can be rebuilt from it.
 
+# SQLite: ``INTEGER PRIMARY KEY`` is the rowid itself, so a lookup by ingest is one B-tree.
+ROWID = BigInteger().with_variant(Integer, "sqlite")
+
 search_docs = Table(
     "search_docs",
     metadata,
-    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+    Column("ingest", ROWID, primary_key=True, autoincrement=False),
     Column("text", Text, nullable=False),
 )
 
@@ -338,5 +341,5 @@ search_terms = Table(
 search_pending = Table(
     "search_pending",
     metadata,
-    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+    Column("ingest", ROWID, primary_key=True, autoincrement=False),
 )

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Dialect,
+    bindparam,
     delete,
     exists,
     func,
@@ -103,9 +104,21 @@ def _unindexed(row: Any) -> Unindexed:
     )
 
 
+# Built once: every search runs these first (building a statement costs more than SQLite).
+_CURSOR = select(meta.c.value).where(meta.c.key == CURSOR_KEY)
+_NEWER = select(_e.ingest).where(_e.ingest > bindparam("ingest")).limit(1)
+_SETTLED = (
+    select(*_UNINDEXED)
+    .select_from(search_pending.join(entries, _e.ingest == search_pending.c.ingest))
+    .where(or_(_e.body.is_not(None), _e.flag.is_(None), _e.flag != EntryFlag.BODY_PENDING))
+    .order_by(search_pending.c.ingest)  # walks the (short) waiting list, not the entries
+    .limit(bindparam("limit"))
+)
+
+
 def cursor(conn: Connection) -> int:
     """The ingest sequence up to which entries have been indexed (-1 before the first)."""
-    value = conn.execute(select(meta.c.value).where(meta.c.key == CURSOR_KEY)).scalar()
+    value = conn.execute(_CURSOR).scalar()
     return -1 if value is None else int(value)
 
 
@@ -118,7 +131,7 @@ def set_cursor(tx: Writing, ingest: int) -> None:
 
 def behind(conn: Connection) -> bool:
     """Whether an entry past the cursor, or a pending one now settled, awaits indexing."""
-    newer = conn.execute(select(_e.ingest).where(_e.ingest > cursor(conn)).limit(1)).first()
+    newer = conn.execute(_NEWER, {"ingest": cursor(conn)}).first()
     return newer is not None or bool(pending_settled(conn, 1))
 
 
@@ -138,14 +151,7 @@ def add_pending(tx: Writing, ingests: Sequence[int]) -> None:
 
 def pending_settled(conn: Connection, limit: int) -> list[Unindexed]:
     """Waiting entries whose body came, or that will never get one (no longer pending)."""
-    rows = conn.execute(
-        select(*_UNINDEXED)
-        .select_from(search_pending.join(entries, _e.ingest == search_pending.c.ingest))
-        .where(or_(_e.body.is_not(None), _e.flag.is_(None), _e.flag != EntryFlag.BODY_PENDING))
-        .order_by(_e.ingest)
-        .limit(limit)
-    )
-    return [_unindexed(row) for row in rows]
+    return [_unindexed(row) for row in conn.execute(_SETTLED, {"limit": limit})]
 
 
 def drop_pending(tx: Writing, ingests: Sequence[int]) -> None:
@@ -159,7 +165,7 @@ def insert_documents(tx: Writing, documents: Sequence[Document]) -> int:
     if not documents:
         return 0
     docs = [(d.ingest, d.text) for d in documents]
-    postings = [(term, d.ingest) for d in documents for term in d.terms]
+    postings = sorted((term, d.ingest) for d in documents for term in d.terms)  # B-tree order
     _insert_tuples(tx, "search_docs", ("ingest", "text"), docs)
     _insert_tuples(tx, "search_terms", ("term", "ingest"), postings)
     return len(postings)

@@ -17,10 +17,14 @@ branch_labels = None
 depends_on = None
 
 
+# SQLite: ``INTEGER PRIMARY KEY`` is the rowid itself, so a lookup by ingest is one B-tree.
+ROWID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+
+
 def upgrade() -> None:
     op.create_table(
         "search_docs",
-        sa.Column("ingest", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("ingest", ROWID, primary_key=True, autoincrement=False),
         sa.Column("text", sa.Text, nullable=False),
     )
     op.create_table(
@@ -31,7 +35,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "search_pending",
-        sa.Column("ingest", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("ingest", ROWID, primary_key=True, autoincrement=False),
     )
 
 
