@@ -12,9 +12,10 @@ Each bench runs in its own process, prints its tables and updates bench/out/resu
 script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the formats layer's
 ``bench_cap_parse`` and ``bench_cap_import`` with 10,000 messages; federation catch-up,
 ``bench_catchup`` with 20,000 entries; delivery latency and one delivery round trip,
-``bench_latency`` and ``bench_hop``) run after them with bounded arguments and print their
-own figures. Benches measure and report: nothing here fails on a
-slow figure (a step that crashes makes the exit status non-zero).
+``bench_latency`` and ``bench_hop``; full-text search at 50,000 notifications, ``bench_search``)
+run after them with bounded arguments and print their own figures. Benches measure and
+report: nothing here fails on a slow figure (a step that crashes makes the exit status
+non-zero).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ OTHER_BENCHES = {
     "catchup": ("bench.bench_catchup", ["--entries", str(CATCHUP_ENTRIES)]),
     "latency": ("bench.bench_latency", ["--count", "200"]),  # about two minutes
     "hop": ("bench.bench_hop", ["--rounds", "300"]),  # about ten seconds
+    "search": ("bench.bench_search", ["--count", "50000", "--repeats", "20"]),  # about a minute
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]
@@ -150,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup",
+        help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup,search",
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached logs")
     args = parser.parse_args(argv)
