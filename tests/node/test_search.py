@@ -280,3 +280,4 @@ def test_entry_text_reads_later_versions_of_a_body_leniently() -> None:
     assert search.entry_text("notification", body) == "A\nB"
     assert search.entry_text("notification", ["not", "a", "body"]) == ""
     assert search.entry_text("receipt", {"reply": "seen"}) == ""
+    assert search.entry_text("hotline", {"text": "a\x00b", "rendering": "junk"}) == "a b"

@@ -168,11 +168,11 @@ def entry_text(kind: str, body: Any) -> str:
     """The searchable text of a body of ``kind``: its fields one per line, de-duplicated.
 
     Read leniently (a peer may write a later version of a schema); at most
-    ``MAX_INDEXED_CHARS`` characters.
+    ``MAX_INDEXED_CHARS`` characters, without NUL (which PostgreSQL's text refuses).
     """
     if not isinstance(body, dict) or kind not in SEARCHABLE_KINDS:
         return ""
-    texts = dict.fromkeys(text.strip() for text in _texts(kind, body))
+    texts = dict.fromkeys(text.replace("\x00", " ").strip() for text in _texts(kind, body))
     return "\n".join(text for text in texts if text)[:MAX_INDEXED_CHARS]
 
 

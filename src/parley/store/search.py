@@ -177,24 +177,28 @@ _TABLES = {"search_docs": search_docs, "search_terms": search_terms}
 def _insert_tuples(
     tx: Writing, table: str, columns: tuple[str, str], rows: Sequence[tuple[Any, Any]]
 ) -> None:
-    """One driver ``executemany``: a posting is too small for SQLAlchemy's per-row processing."""
+    """Bulk insert: a posting is too small for SQLAlchemy's per-row processing.
+
+    PostgreSQL: ``COPY`` in the caller's transaction (psycopg's ``executemany`` stores some
+    40,000 postings a second, ``COPY`` several times that). SQLite: one ``executemany``.
+    """
     if not rows:
         return
+    if tx.dialect.name == "postgresql":
+        cursor: Any = tx.connection.cursor()
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
     sql, order = _insert_sql(table, tx.dialect, columns)
-    if order is None:  # named parameters (psycopg)
-        params: Sequence[Any] = [dict(zip(columns, row, strict=True)) for row in rows]
-    elif order == columns:
-        params = rows
-    else:
-        params = [row[::-1] for row in rows]
-    tx.exec_driver_sql(sql, params)
+    tx.exec_driver_sql(sql, rows if order == columns else [row[::-1] for row in rows])
 
 
 @functools.lru_cache(maxsize=8)
 def _insert_sql(
     table: str, dialect: Dialect, columns: tuple[str, str]
 ) -> tuple[str, tuple[str, ...] | None]:
-    """The INSERT of ``table`` for the dialect, and its parameter order (None when named)."""
+    """The INSERT of ``table`` for the dialect, and its parameter order."""
     compiled = insert(_TABLES[table]).compile(dialect=dialect, column_keys=list(columns))
     order = compiled.positiontup
     return compiled.string, None if order is None else tuple(order)
