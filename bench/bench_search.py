@@ -366,11 +366,16 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
                     file=sys.stderr,
                     flush=True,
                 )
-        if node.store.dialect == "postgresql":
+        size = sum(p.stat().st_size for p in home.glob("parley.db*"))
+        if node.store.dialect == "postgresql":  # as autovacuum would, after a bulk load
             with node.store.writer.connect().execution_options(
                 isolation_level="AUTOCOMMIT"
             ) as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
+                size = int(
+                    conn.exec_driver_sql("SELECT pg_database_size(current_database())").scalar()
+                    or 0
+                )
     finally:
         node.close()
     info = {
@@ -383,7 +388,7 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         "build_s": time.perf_counter() - started,
         "text_and_terms_s": made_s,
         "insert_s": insert_s,
-        "db_bytes": sum(p.stat().st_size for p in home.glob("parley.db*")),
+        "db_bytes": size,
         "peak_rss_mib": peak_rss_mib(),
         "interference": noise.report(),
     }
