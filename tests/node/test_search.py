@@ -198,6 +198,20 @@ def test_paging_with_the_cursor_sees_every_hit_once_newest_first(
     assert found(jp, "지진", after_cursor=third.cursor, limit=2) == korean[3:5]
 
 
+def test_paging_goes_past_many_newer_hits_the_caller_may_not_see(
+    network: Network, database: str | None
+) -> None:
+    nodes = network("US", "JP", databases={} if database is None else {"JP": database})
+    jp = nodes["JP"]
+    green = [h.ref for h in jp.append([notification(jp, "ja", n=i) for i in range(3)])]
+    jp.append([notification(jp, "ja", audience=("US",), tlp="RED", n=i) for i in range(30)])
+
+    first = search.search(jp, "地震", clearance=OBSERVER, limit=2)
+    assert refs(first) == green[:0:-1] and first.cursor is not None
+    second = search.search(jp, "地震", clearance=OBSERVER, limit=2, after_cursor=first.cursor)
+    assert refs(second) == green[:1] and second.cursor is None
+
+
 def test_a_hotline_phrase_is_found_in_every_catalogue_language_and_free_text_too(
     network: Network, kit: type[Kit]
 ) -> None:

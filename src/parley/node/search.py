@@ -313,23 +313,23 @@ def _page(
     before: int | None,
     limit: int,
 ) -> tuple[list[Hit], str | None]:
-    """Confirm candidates newest first until ``limit`` hits, the end, or the scan budget."""
+    """Walk the postings newest first until ``limit`` hits, the end, or the scan budget."""
     hits: list[Hit] = []
-    scanned, batch = 0, limit + 8
-    while scanned < SCAN_BUDGET:
-        found = rows.candidates(conn, terms, before=before, tlps=tlps, kinds=kinds, limit=batch)
-        for candidate in found:
-            scanned += 1
-            before = candidate.ingest
-            if _readable(node, candidate.party, candidate.audience, candidate.tlp) and (
-                query.matches(candidate.text)
-            ):
+    walked, batch = 0, limit + 8
+    while walked < SCAN_BUDGET:
+        ingests = rows.walk(conn, terms, before=before, limit=batch)
+        done = len(ingests) < batch  # the postings end here
+        for candidate in rows.candidates(conn, ingests, tlps=tlps, kinds=kinds):
+            if not _readable(node, candidate.party, candidate.audience, candidate.tlp):
+                continue
+            if query.matches(candidate.text):
                 hits.append(_hit(candidate, query))
                 if len(hits) == limit:
-                    last = found[-1] is candidate and len(found) < batch
+                    last = done and candidate.ingest == ingests[-1]
                     return hits, None if last else hits[-1].cursor
-        if len(found) < batch:
+        if done:
             return hits, None
+        walked, before = walked + len(ingests), ingests[-1]
         batch = min(batch * 4, SCAN_BUDGET)
     return hits, None if before is None else _encode_cursor(before)
 

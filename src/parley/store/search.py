@@ -5,10 +5,11 @@
   ``search_docs`` row (the text it was indexed with) and one ``search_terms`` row per distinct
   term (``term``, ``ingest``: the primary key, so the postings of a term are one index range
   in ingest order). An entry whose body is still pending waits in ``search_pending``.
-* **Looking up.** ``candidates`` walks the postings of one term newest first and keeps the
+* **Looking up.** ``walk`` goes down the postings of one term newest first and keeps the
   entries that also hold every other term given (an ``EXISTS`` probe of the primary key per
-  term), whose TLP and kind the caller may read and whose body is still held; ``term_counts``
-  says which term is the rarest, to walk. The caller confirms each candidate on its text.
+  term); ``term_counts`` says which term is the rarest, to walk. ``candidates`` then reads,
+  of the entries walked, those whose TLP and kind the caller may read and whose body is still
+  held, with their indexed text; the caller confirms each on its text.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sqlalchemy import (
     Dialect,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -51,6 +51,7 @@ __all__ = [
     "pending_settled",
     "set_cursor",
     "term_counts",
+    "walk",
 ]
 
 CURSOR_KEY = "search.ingest"
@@ -213,50 +214,61 @@ def term_counts(conn: Connection, terms: Sequence[str], bound: int) -> dict[str,
     return counts
 
 
-def candidates(
-    conn: Connection,
-    terms: Sequence[str],
-    *,
-    before: int | None,
-    tlps: Sequence[str],
-    kinds: Sequence[str],
-    limit: int,
-) -> list[Candidate]:
-    """Up to ``limit`` held entries holding every term, newest first, below ingest ``before``.
+def walk(conn: Connection, terms: Sequence[str], *, before: int | None, limit: int) -> list[int]:
+    """Up to ``limit`` ingests of indexed entries holding every term, newest first.
 
-    The postings of ``terms[0]`` (best the rarest) are walked in ingest order; each further
-    term is a probe of the primary key. Only entries of ``kinds`` with a TLP in ``tlps``
-    whose body this node still holds are returned.
+    The postings of ``terms[0]`` (best the rarest) are walked down from ``before``; each
+    further term is a probe of the primary key per posting walked: a scalar subquery, which
+    no planner turns into a join (PostgreSQL merged the postings lists of both terms, reading
+    all of a common term's to intersect it with a rare one's). Nothing else is joined here
+    either: PostgreSQL scanned ``search_docs`` in ingest order for a term whose frequency it
+    overestimated.
     """
     walked = search_terms.alias("walked")
-    where = [walked.c.term == terms[0], _e.tlp.in_(list(tlps)), _e.kind.in_(list(kinds))]
+    where = [walked.c.term == terms[0]]
     if before is not None:
         where.append(walked.c.ingest < before)
     for number, term in enumerate(terms[1:]):
         probe = search_terms.alias(f"probe{number}")
-        where.append(exists().where(probe.c.term == term, probe.c.ingest == walked.c.ingest))
-    where.append(_e.body.is_not(None))
-    rows = conn.execute(
-        select(
-            _e.ingest,
-            _e.party,
-            _e.seq,
-            _e.kind,
-            _e.status,
-            _e.tlp,
-            _e.audience,
-            _e.time,
-            search_docs.c.text,
-        )
-        .select_from(
-            walked.join(entries, _e.ingest == walked.c.ingest).join(
-                search_docs, search_docs.c.ingest == walked.c.ingest
-            )
-        )
-        .where(*where)
-        .order_by(walked.c.ingest.desc())
-        .limit(limit)
+        found = select(literal(1)).where(probe.c.term == term, probe.c.ingest == walked.c.ingest)
+        where.append(found.scalar_subquery().is_not(None))
+    query = select(walked.c.ingest).where(*where).order_by(walked.c.ingest.desc()).limit(limit)
+    return [int(ingest) for ingest in conn.execute(query).scalars()]
+
+
+_CANDIDATES = (
+    select(
+        _e.ingest,
+        _e.party,
+        _e.seq,
+        _e.kind,
+        _e.status,
+        _e.tlp,
+        _e.audience,
+        _e.time,
+        search_docs.c.text,
     )
+    .select_from(entries.join(search_docs, search_docs.c.ingest == _e.ingest))
+    .where(
+        _e.ingest.in_(bindparam("ingests", expanding=True)),
+        _e.tlp.in_(bindparam("tlps", expanding=True)),
+        _e.kind.in_(bindparam("kinds", expanding=True)),
+        _e.body.is_not(None),
+    )
+    .order_by(_e.ingest.desc())
+)
+
+
+def candidates(
+    conn: Connection, ingests: Sequence[int], *, tlps: Sequence[str], kinds: Sequence[str]
+) -> list[Candidate]:
+    """The entries ``ingests`` a caller may see, newest first, with their indexed text.
+
+    Only those of ``kinds``, with a TLP in ``tlps``, whose body this node still holds.
+    """
+    if not ingests:
+        return []
+    params = {"ingests": list(ingests), "tlps": list(tlps), "kinds": list(kinds)}
     return [
         Candidate(
             row.ingest,
@@ -269,5 +281,5 @@ def candidates(
             row.time,
             row.text,
         )
-        for row in rows
+        for row in conn.execute(_CANDIDATES, params)
     ]
