@@ -14,8 +14,10 @@ what is indexed and who sees what:
   pending is indexed when the body comes (``search_pending``).
 * **When.** ``index_new`` indexes the entries past the cursor, a page per call, in the
   caller's write transaction. The runtime's ``SearchIndex`` job calls it every half second;
-  ``search`` itself first catches up in short write transactions (``catch_up``) when the
-  cursor is behind, so a query right after an append finds it, whichever process appended.
+  ``search`` itself first catches up in short write transactions (``catch_up``, at most
+  ``CATCH_UP_PAGES`` pages) when the cursor is behind, so a query right after an append finds
+  it, whichever process appended. A store far behind (just migrated: some 1,000 entries a
+  second are indexed on SQLite) is the job's to catch up; meanwhile a page says ``behind``.
   Indexing commits without its own flush to disk (``durable=False``): the postings are derived
   data, and a commit lost to a power cut loses the cursor's move with them.
 * **Who sees what.** ``search`` returns only entries whose body this node still holds (the
@@ -63,7 +65,7 @@ __all__ = [
 
 SEARCHABLE_KINDS = ("notification", "hotline", "inquiry", "reply", "assistance", "roadmap")
 INDEX_PAGE = 500
-CATCH_UP_PAGES = 20  # a search indexes at most this many pages first; the job does the rest
+CATCH_UP_PAGES = 2  # a search indexes at most this many pages first; the job does the rest
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 COUNT_BOUND = 5000  # postings counted per term to find the rarest

@@ -16,12 +16,17 @@ from parley.node import search
 from parley.node.node import Node
 
 INTERVAL_S = 0.5
+PAGES = 100  # per round, each page its own short write transaction
 
 log = logging.getLogger("parley.search")
 
 
 class SearchIndex:
-    """Job, on the leader while it leads: ``search.catch_up`` every ``interval_s`` seconds."""
+    """Job, on the leader while it leads: ``search.catch_up`` every ``interval_s`` seconds.
+
+    A round indexes up to ``PAGES`` pages of 500 entries, so a store just migrated is caught
+    up at full speed, while appends still get the write lock between pages.
+    """
 
     name = "search-index"
 
@@ -32,7 +37,7 @@ class SearchIndex:
         """Index what is new, in a worker thread, until cancelled."""
         while True:
             try:
-                await anyio.to_thread.run_sync(search.catch_up, self.node)
+                await anyio.to_thread.run_sync(search.catch_up, self.node, PAGES)
             except Exception:  # noqa: BLE001 - the loop must survive anything; it retries
                 log.exception("search index round failed")
             await asyncio.sleep(self.interval_s)
