@@ -434,3 +434,34 @@ pending_releases = Table(
     Column("withdrawn_at", BigInteger, nullable=True),
 )
 Index("pending_releases_state", pending_releases.c.state, pending_releases.c.created)
+
+# Search (migration 0011): the full-text index of the entries whose body this node holds
+# (``parley.node.search``, terms from ``parley.formats.textsearch``). ``search_docs`` keeps the
+# text each entry was indexed with (to confirm a candidate and cut a snippet), ``search_terms``
+# one posting per distinct term and entry (SQLite: a table without rowid, so the postings are
+# the primary-key B-tree itself), ``search_pending`` the entries indexed once their pending body
+# arrives. All three are derived from ``entries`` and can be rebuilt from it.
+
+# SQLite: ``INTEGER PRIMARY KEY`` is the rowid itself, so a lookup by ingest is one B-tree.
+ROWID = BigInteger().with_variant(Integer, "sqlite")
+
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("ingest", ROWID, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+)
+
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("term", String(64), primary_key=True),
+    Column("ingest", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
+search_pending = Table(
+    "search_pending",
+    metadata,
+    Column("ingest", ROWID, primary_key=True, autoincrement=False),
+)

@@ -20,6 +20,7 @@ from parley.api.v1 import (
     node_routes,
     notification_routes,
     release_routes,
+    search_routes,
     session_routes,
     stream_routes,
     subscription_routes,
@@ -52,6 +53,7 @@ def create(node: Node) -> FastAPI:
     api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
     api.include_router(subscription_routes.router)
+    api.include_router(search_routes.router)
     api.include_router(messaging_routes.router)
     api.include_router(node_routes.router)
     api.include_router(release_routes.router)

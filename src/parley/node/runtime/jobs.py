@@ -11,8 +11,8 @@ leading. ``Runtime`` builds the shared state and passes it to each job explicitl
 The jobs, each a watched task (``watch``: one that dies is logged and turns health red):
 ``PinnedPeers`` (the pull loop and the announce loop of each pinned peer), the
 ``CosignatureBatcher``, the ``WitnessLoop`` (gossip), ``ExternalWitnesses``, ``Deadlines``,
-``Checks`` and ``Webhooks``. When the runtime is cancelled it cancels them, and closes the
-clients once they stopped.
+``Checks``, ``SearchIndex`` and ``Webhooks``. When the runtime is cancelled it cancels them,
+and closes the clients once they stopped.
 
 ``Runtime`` is also the leader's ``RuntimePort``: the API edge wakes pulls and hands pushes'
 receipts over through it.
@@ -38,6 +38,7 @@ from parley.node.runtime.pinned import PinnedPeers
 from parley.node.runtime.port import HandOver, LogFeed
 from parley.node.runtime.pulls import PullLoops
 from parley.node.runtime.rounds import Checks, Deadlines, Webhooks
+from parley.node.runtime.search_index import SearchIndex
 from parley.node.runtime.subscription_matcher import SubscriptionMatcher
 from parley.node.runtime.wakeups import Wakeups
 from parley.node.runtime.watch import FailedJobs, watch
@@ -79,6 +80,7 @@ class Runtime:
             Deadlines(node, self.reannounce),
             Checks(node),
             SubscriptionMatcher(node),
+            SearchIndex(node),
         ]
 
     async def run(self, failed: FailedJobs) -> None:
