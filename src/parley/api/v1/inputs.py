@@ -95,13 +95,20 @@ def created(
     principal: Principal,
     key: str | None,
     request_parts: tuple[Any, ...],
-    action: Callable[[], dict[str, Any]],
+    action: Callable[[], dict[str, Any] | tuple[int, dict[str, Any]]],
 ) -> tuple[dict[str, Any], bool]:
     """Run a create once per ``(caller, Idempotency-Key)``: its reply, and whether it is a repeat.
 
-    ``request_parts`` are the request's parsed input (path values, body); the route's path is
-    added, so one key cannot be reused for another route or another request.
+    Every create of the API goes through here. ``request_parts`` are the request's parsed input
+    (path values, body); the route's path is added, so one key cannot be reused for another
+    route or another request. ``action`` returns the reply (status 201) or ``(status, reply)``;
+    a repeat gets the first status and reply, with ``Idempotency-Replayed: true``.
     """
+
+    def run() -> tuple[int, dict[str, Any]]:
+        done = action()
+        return done if isinstance(done, tuple) else (201, done)
+
     route = getattr(request.scope.get("route"), "path", request.url.path)
     digest = idempotency.request_digest(request.method, route, *request_parts)
     kept = idempotency.once(
@@ -109,7 +116,7 @@ def created(
         principal.caller,
         key,
         digest,
-        lambda: (201, action()),
+        run,
         now_ms(),
     )
     response.status_code = kept.status

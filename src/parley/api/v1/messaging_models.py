@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from parley.api.v1.inputs import PARTY_PATTERN, REF_PATTERN
-from parley.api.v1.schemas import Strict
+from parley.api.v1.schemas import SignedHeader, Strict
 from parley.core.bodies import LONG_TEXT
 from parley.node.messaging.receipts import REPLY_MAX
 
@@ -185,34 +185,13 @@ class InboxPage(Strict):
     empty: str | None = Field(description="Why there is nothing, when there is nothing.")
 
 
-class EntryHeader(Strict):
-    """A signed entry header (docs/protocol.md §3), with its reference."""
-
-    v: int
-    network: str
-    policy: str
-    party: str
-    node: str
-    seq: int
-    time: int
-    kind: str
-    status: str
-    audience: str | list[str]
-    tlp: str
-    body_hash: str
-    body_size: int
-    kid: str
-    sig: str
-    ref: str
-
-
 class EntryView(Strict):
     """One entry read whole: header, body (or why not), and each addressee's answers."""
 
     ref: str
     leaf_hash: str
     ingest: int
-    header: EntryHeader
+    header: SignedHeader
     flag: str | None
     body: Any = Field(description="The decoded body; null when not held or `withheld`.")
     withheld: str | None

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from parley.api.v1 import inputs
 from parley.api.v1.auth import allowed, audit, node_of
 from parley.api.v1.notification_schemas import (
     Created,
@@ -122,17 +123,11 @@ def _once(
     action: Callable[[], tuple[int, dict[str, Any]]],
     detail: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> Any:
-    """Run ``action`` once per Idempotency-Key; audit it when it ran; set status and headers."""
-    node = node_of(request)
-    route = getattr(request.scope.get("route"), "path", request.url.path)
-    digest = idempotency.request_digest(request.method, route, *parts)
-    kept = idempotency.once(node.store, principal.caller, key, digest, action, now_ms())
-    response.status_code = kept.status
-    if kept.repeated:
-        response.headers["Idempotency-Replayed"] = "true"
-    else:
-        audit(request, principal, detail(kept.value))
-    return kept.value
+    """Run ``action`` once per Idempotency-Key (``inputs.created``); audit it when it ran."""
+    value, repeated = inputs.created(request, response, principal, key, parts, action)
+    if not repeated:
+        audit(request, principal, detail(value))
+    return value
 
 
 def alert_request(node: Node, new: NewNotification, now: int) -> tuple[dict[str, Any], Any]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from parley.api.v1.schemas import Strict
+from parley.api.v1.schemas import SignedHeader, Strict
 
 Severity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
 Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
@@ -161,27 +161,6 @@ class NotificationPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: end.")
 
 
-class Header(BaseModel):
-    """The signed header of an entry (docs/protocol.md)."""
-
-    ref: str
-    v: int
-    network: str
-    policy: str
-    party: str
-    node: str
-    seq: int
-    time: int
-    kind: str
-    status: str
-    audience: str | list[str]
-    tlp: str
-    body_hash: str
-    body_size: int
-    kid: str
-    sig: str
-
-
 class Receipt(BaseModel):
     """A receipt an addressee signed."""
 
@@ -284,7 +263,7 @@ class NotificationDetail(BaseModel):
 
     ref: str
     leaf_hash: str
-    header: Header
+    header: SignedHeader
     flag: str | None
     body: dict[str, Any] | None
     withheld: str | None

@@ -18,12 +18,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from parley.api.v1 import inputs
 from parley.api.v1.auth import allowed, audit, node_of
 from parley.api.v1.notification_routes import alert_request
 from parley.api.v1.notification_schemas import NewNotification, PendingView
 from parley.api.v1.schemas import PROBLEMS, Strict
 from parley.core.errors import ParleyError
-from parley.node import idempotency, officers
+from parley.node import officers
 from parley.node.access import Action, Principal
 from parley.node.node import now_ms
 from parley.node.notifications import release
@@ -128,12 +129,9 @@ def prepare(
         item = _audited(request, principal, detail, work)
         return 201, item.shown_to(principal)
 
-    digest = idempotency.request_digest("POST /pending", wanted.model_dump(mode="json"))
-    kept = idempotency.once(node.store, principal.caller, idempotency_key, digest, act, now)
-    response.status_code = kept.status
-    if kept.repeated:
-        response.headers["Idempotency-Replayed"] = "true"
-    return kept.value
+    parts = (wanted.model_dump(mode="json"),)
+    value, _repeated = inputs.created(request, response, principal, idempotency_key, parts, act)
+    return value
 
 
 @router.post("/pending/{pending_id}/release", response_model=ReleasedView)

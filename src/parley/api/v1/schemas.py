@@ -37,3 +37,24 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         429: "Too many requests (Retry-After says when to retry)",
     }.items()
 }
+
+
+class SignedHeader(BaseModel):
+    """A signed entry header (docs/protocol.md s3), with its reference ``PARTY:SEQ``."""
+
+    ref: str
+    v: int
+    network: str
+    policy: str
+    party: str
+    node: str
+    seq: int
+    time: int
+    kind: str
+    status: str
+    audience: str | list[str]
+    tlp: str
+    body_hash: str
+    body_size: int
+    kid: str
+    sig: str

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from parley.api.v1.auth import allowed, audit, node_of
@@ -24,6 +24,7 @@ from parley.node.access import Action, Principal
 from parley.node.node import now_ms
 
 FIELD_RE = re.compile(r"^[a-z_]+(\.[a-z_]+|\[[0-9]+\])*$")
+MAX_ID = 2**53  # ids are database integers; anything larger names nothing
 router = APIRouter(tags=["subscriptions"], responses=PROBLEMS)
 Subscriber = Annotated[Principal, Depends(allowed(Action.SUBSCRIBE))]
 
@@ -106,7 +107,9 @@ def subscribe(wanted: NewSubscription, request: Request, principal: Subscriber) 
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
-def unsubscribe(subscription_id: int, request: Request, principal: Subscriber) -> Response:
+def unsubscribe(
+    subscription_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, principal: Subscriber
+) -> Response:
     """Delete one of the caller's subscriptions; its matches stay."""
     subscriptions.unsubscribe(node_of(request), principal.officer, subscription_id, now_ms())
     audit(request, principal, {"subscription": subscription_id})
@@ -117,7 +120,7 @@ def unsubscribe(subscription_id: int, request: Request, principal: Subscriber) -
 def matches(
     request: Request,
     principal: Subscriber,
-    after: Annotated[int, Query(ge=0, description="The last match id seen.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="The last match id seen.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """The matches of the caller's subscriptions after match ``after``, oldest first."""
