@@ -42,5 +42,12 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q tests/store/test_crash_durability.py
 
+# Schemathesis explores the officer API at random here (make test runs a fixed, derandomized
+# budget, so that a run is reproducible): more examples and longer stateful runs.
+fuzz: $(STAMP)
+	PARLEY_SCHEMATHESIS_RANDOM=1 PARLEY_SCHEMATHESIS_EXAMPLES=$${PARLEY_SCHEMATHESIS_EXAMPLES:-300} \
+	PARLEY_SCHEMATHESIS_STEPS=$${PARLEY_SCHEMATHESIS_STEPS:-25} \
+	$(BIN)/pytest -q tests/api/v1/test_schemathesis.py tests/api/test_fed_fuzz.py
+
 clean:
 	rm -rf $(VENV) $(WVENV) .pytest_cache .mypy_cache .ruff_cache
