@@ -9,7 +9,11 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /ro
 WVENV := .venv-witness
 WSTAMP := $(WVENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench chaos fuzz clean
+# The pages' message catalogues, compiled at build (src/parley/web/i18n.py reads the .mo files).
+PO := $(wildcard src/parley/web/locale/*/LC_MESSAGES/messages.po)
+MO := $(PO:.po=.mo)
+
+.PHONY: test lint typecheck unit demo bench chaos fuzz clean catalogues
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,28 +27,33 @@ $(WSTAMP): requirements-witness.lock
 	$(WVENV)/bin/python -m pip install --quiet --require-hashes --only-binary :all: -r requirements-witness.lock
 	touch $(WSTAMP)
 
-lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
-	$(BIN)/mypy src tests bench
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@ -l $(word 5,$(subst /, ,$<)) -D messages
 
-unit: $(STAMP) $(WSTAMP)
+catalogues: $(MO)
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy src tests bench tools
+
+unit: $(STAMP) $(WSTAMP) $(MO)
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint unit
 
-demo: $(STAMP)
+demo: $(STAMP) $(MO)
 	$(BIN)/parley demo
 
-bench: $(STAMP)
+bench: $(STAMP) $(MO)
 	$(BIN)/python -m bench.run_all
 
-chaos: $(STAMP)
+chaos: $(STAMP) $(MO)
 	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q tests/store/test_crash_durability.py
 
 # Schemathesis explores the officer API at random here (make test runs a fixed, derandomized
 # budget, so that a run is reproducible): more examples and longer stateful runs.
-fuzz: $(STAMP)
+fuzz: $(STAMP) $(MO)
 	PARLEY_SCHEMATHESIS_RANDOM=1 PARLEY_SCHEMATHESIS_EXAMPLES=$${PARLEY_SCHEMATHESIS_EXAMPLES:-300} \
 	PARLEY_SCHEMATHESIS_STEPS=$${PARLEY_SCHEMATHESIS_STEPS:-25} \
 	$(BIN)/pytest -q tests/api/v1/test_schemathesis.py tests/api/test_fed_fuzz.py

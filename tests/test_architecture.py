@@ -31,8 +31,9 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 LAYERS = {"core": 0, "formats": 1, "store": 2, "node": 3}
 EDGES = {"cli", "api", "web", "exercise"}
 EDGE_RANK = 4
-# An edge that starts another: the CLI serves the API and runs the exercise network.
-EDGE_STARTS = {"cli": {"api", "exercise"}}
+# An edge that starts another: the CLI serves the API and runs the exercise network; the node's
+# server serves the pages.
+EDGE_STARTS = {"cli": {"api", "exercise"}, "api": {"web"}}
 ERRORS_MODULES = {"parley.core.errors", "parley.formats.errors"}
 HTTP_IN_NODE = {
     "parley.node.federation.peer_client",  # the one client of peers, its TLS pins and signatures

@@ -38,6 +38,7 @@ from parley.api.v1 import app as api_v1
 from parley.core.errors import ParleyError
 from parley.node.node import Node
 from parley.node.runtime import FailedJobs, NoJobs, watch
+from parley.web import app as pages
 
 WATCH_INTERVAL_S = 0.02  # a read of the log state each time (PostgreSQL: NOTIFY comes first)
 PROBE_INTERVAL_S = 0.005  # SQLite: a look at PRAGMA data_version, microseconds each
@@ -135,6 +136,7 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.mount(api_v1.PREFIX, api_v1.create(node))
+    app.mount("/", pages.create(node))  # last: every route above comes first
     app.add_middleware(peer_auth.PeerHeader)
     app.add_middleware(
         limits.BodyLimit,
