@@ -9,7 +9,7 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /ro
 WVENV := .venv-witness
 WSTAMP := $(WVENV)/.installed
 
-.PHONY: test lint typecheck unit demo bench chaos fuzz clean
+.PHONY: test lint typecheck unit chromium demo bench chaos fuzz clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src tests bench
 
-unit: $(STAMP) $(WSTAMP)
+# The browser tests (tests/web) drive Debian's chromium through Playwright: install it when it is
+# missing, with a font for real text metrics. Playwright's own browser download is never used.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+unit: $(STAMP) $(WSTAMP) chromium
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint unit
