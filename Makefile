@@ -13,7 +13,7 @@ WSTAMP := $(WVENV)/.installed
 PO := $(wildcard src/parley/web/locale/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: test lint typecheck unit demo bench chaos fuzz clean catalogues
+.PHONY: test lint typecheck unit chromium demo bench chaos fuzz clean catalogues
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,7 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy src tests bench tools
 
-unit: $(STAMP) $(WSTAMP) $(MO)
+# The browser tests (tests/web) drive Debian's chromium through Playwright: install it when it is
+# missing, with a font for real text metrics. Playwright's own browser download is never used.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+unit: $(STAMP) $(WSTAMP) $(MO) chromium
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 test: lint unit
