@@ -465,3 +465,19 @@ search_pending = Table(
     metadata,
     Column("ingest", ROWID, primary_key=True, autoincrement=False),
 )
+
+# Officer settings (migration 0012): what the pages show an officer in (language, time zone)
+# and when they sound the alarm. A row exists once its officer changed something; without one
+# the officer has the defaults of ``parley.node.settings``. None of this is in any log.
+
+officer_settings = Table(
+    "officer_settings",
+    metadata,
+    Column("officer", String(64), primary_key=True),
+    Column("lang", String(8), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("sound", Boolean, nullable=False),
+    Column("alarm_severity", String(16), nullable=False),
+    Column("alarm_exercise", Boolean, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+)

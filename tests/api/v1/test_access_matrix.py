@@ -35,6 +35,8 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("POST", "/session"): "public",
     ("DELETE", "/session"): None,
     ("GET", "/me"): None,
+    ("GET", "/me/settings"): None,
+    ("PUT", "/me/settings"): None,
     ("GET", "/tokens"): None,
     ("POST", "/tokens"): None,
     ("DELETE", "/tokens/{token_id}"): None,

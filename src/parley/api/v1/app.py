@@ -22,6 +22,7 @@ from parley.api.v1 import (
     release_routes,
     search_routes,
     session_routes,
+    settings_routes,
     stream_routes,
     subscription_routes,
 )
@@ -50,6 +51,7 @@ def create(node: Node) -> FastAPI:
     problems.install(api)
     api.openapi = lambda: _document(api)  # type: ignore[method-assign]
     api.include_router(session_routes.router)
+    api.include_router(settings_routes.router)
     api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
     api.include_router(subscription_routes.router)
