@@ -23,8 +23,10 @@ from parley.core.entry import parse_ref
 from parley.core.errors import InvalidEntryError, NotAuthenticatedError
 from parley.formats.categories import CATEGORIES
 from parley.node import sessions
+from parley.node import settings as officer_settings
 from parley.node.access import Action, Principal
 from parley.node.node import Node, now_ms
+from parley.node.settings import Settings
 from parley.web import i18n
 from parley.web.security import PageHeaders
 
@@ -45,7 +47,12 @@ class Reader:
 
     principal: Principal
     csrf: str
-    lang: str
+    settings: Settings
+
+    @property
+    def lang(self) -> str:
+        """The officer's language."""
+        return self.settings.lang
 
 
 def _environment(lang: str) -> Environment:
@@ -94,8 +101,8 @@ def create(node: Node) -> FastAPI:
             resolved = sessions.resolve(node.store, cookie, now_ms())
         except NotAuthenticatedError:
             return None
-        lang = i18n.chosen(None, request.cookies.get(LANG_COOKIE), None)
-        return Reader(resolved.principal, resolved.csrf, lang)
+        mine = officer_settings.settings_of(node.store, resolved.principal.officer)
+        return Reader(resolved.principal, resolved.csrf, mine)
 
     def to_login(request: Request) -> Response:
         target = quote(request.url.path, safe="/:")
@@ -112,6 +119,8 @@ def create(node: Node) -> FastAPI:
             officer=who.principal.officer,
             role=who.principal.role,
             csrf=who.csrf,
+            zone=who.settings.time_zone,
+            settings=who.settings,
             actions=sorted(a.value for a in who.principal.actions),
             navigation=navigation,
             **context,

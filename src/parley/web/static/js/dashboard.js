@@ -82,22 +82,22 @@
     layer.addTo(areas);
     if (!drawn.has(ref)) drawn.set(ref, []);
     drawn.get(ref).push(layer);
+    document.body.dataset.areasDrawn = String(Number(document.body.dataset.areasDrawn || 0) + 1);
   }
 
   async function loadAreas() {
     areas.clearLayers();
     drawn.clear();
+    document.body.dataset.areasDrawn = "0";
     const query = filters();
     query.set("limit", "2000");
     let next = null;
-    let count = 0;
     do {
       if (next) query.set("cursor", next);
       const answer = await api("GET", `/notifications/areas?${query}`);
-      for (const feature of answer.features) { draw(feature); count += 1; }
+      for (const feature of answer.features) draw(feature);
       next = answer.next_cursor;
     } while (next);
-    document.body.dataset.areasDrawn = String(count);
     performance.mark("parley-areas-drawn");
   }
 

@@ -1,0 +1,254 @@
+"""A duty officer at the watch desk, in a real browser, against real nodes over TLS.
+
+Two nodes (US, JP) federate over pinned TLS as in production; chromium drives the pages of
+each. The officer logs in with a TOTP code, sees a notification from the other node arrive on
+the open dashboard without a reload, acknowledges it in one click, and the sender's receipt
+matrix turns green at the sender's node; the pages speak Japanese and Russian; a peer's HTML
+and script inside its strings stays text.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pyotp
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from parley.node.federation import tlspin
+from parley.web import i18n
+from tests.integration.fleet import Fleet, FleetNode
+from tests.support import OFFICER_PASSWORD
+from tests.web.conftest import VIEWPORT
+
+pytestmark = pytest.mark.xdist_group(name="fleet")
+
+LIVE_S = 20_000  # ms: what a page may take to show what another node committed
+
+
+@dataclass
+class Desk:
+    """A node with officers whose TOTP factors this test holds."""
+
+    node: FleetNode
+    factors: dict[str, pyotp.TOTP] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
+
+    def officer(self, name: str, role: str = "duty-officer") -> str:
+        self.node.cli("user", "add", name, "--role", role, PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)
+        shown = self.node.cli("user", "totp", name).stdout
+        found = re.search(r"otpauth://\S+", shown)
+        assert found is not None, shown
+        totp = pyotp.parse_uri(found.group(0))
+        assert isinstance(totp, pyotp.TOTP)
+        self.factors[name] = totp
+        return name
+
+    def code(self, name: str) -> str:
+        """A code not used before: a TOTP code is accepted once, so wait for the next step."""
+        totp = self.factors[name]
+        step = int(time.time()) // 30
+        if self.used.get(name, -1) >= step:
+            time.sleep(30 - time.time() % 30 + 0.2)
+            step = int(time.time()) // 30
+        self.used[name] = step
+        return totp.at(step * 30)
+
+    def session(self, name: str) -> str:
+        """A session cookie for ``name``, opened through the API."""
+        with httpx.Client(
+            base_url=self.node.url, transport=tlspin.pinned_transport(self.node.pin), timeout=10
+        ) as client:
+            answer = client.post(
+                "/api/v1/session",
+                json={"name": name, "password": OFFICER_PASSWORD, "totp": self.code(name)},
+            )
+            assert answer.status_code == 201, answer.text
+            return answer.cookies["parley_session"]
+
+    def context(self, browser: Browser, name: str) -> BrowserContext:
+        """A browser context logged in as ``name``."""
+        context = browser.new_context(ignore_https_errors=True, viewport=VIEWPORT)
+        context.add_cookies(
+            [
+                {
+                    "name": "parley_session",
+                    "value": self.session(name),
+                    "url": self.node.url,
+                    "httpOnly": True,
+                    "secure": True,
+                    "sameSite": "Strict",
+                }
+            ]
+        )
+        return context
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = Fleet(tmp_path_factory.mktemp("watch-desk"), parties=("US", "JP"))
+    try:
+        fleet.setup()
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+@pytest.fixture(scope="module")
+def jp(fleet: Fleet) -> Desk:
+    return Desk(fleet["JP"])
+
+
+@pytest.fixture(scope="module")
+def us(fleet: Fleet) -> Desk:
+    return Desk(fleet["US"])
+
+
+def notify(desk: Desk, headline: str, **texts: str) -> str:
+    """Append a notification at ``desk``'s node, addressed to JP, and return its reference."""
+    extra = [arg for name, value in texts.items() for arg in (f"--{name}", value)]
+    return desk.node.cli(
+        "notify",
+        "--category",
+        "geo.earthquake",
+        "--severity",
+        "Severe",
+        "--urgency",
+        "Immediate",
+        "--certainty",
+        "Observed",
+        "--status",
+        "Exercise",
+        "--circle",
+        "35.5,139.8,40",
+        "--headline",
+        headline,
+        "--expires",
+        "+6h",
+        "--to",
+        "JP",
+        *extra,
+    ).stdout.strip()
+
+
+def open_page(context: BrowserContext, url: str) -> Page:
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=LIVE_S)
+    return page
+
+
+def test_an_officer_logs_in_with_password_and_totp_code(browser: Browser, jp: Desk) -> None:
+    name = jp.officer("login-desk")
+    context = browser.new_context(ignore_https_errors=True, viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(jp.node.url + "/")
+        expect(page).to_have_url(re.compile(r"/login\?next=/$"))
+        page.get_by_label("Officer name").fill(name)
+        page.get_by_label("Password").fill(OFFICER_PASSWORD)
+        page.get_by_label("Code from your authenticator").fill("000000")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator("#login-error")).to_be_visible()
+        page.get_by_label("Code from your authenticator").fill(jp.code(name))
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator(".officer")).to_have_text(name)
+        expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=LIVE_S)
+    finally:
+        context.close()
+
+
+def test_a_peers_notification_appears_on_the_open_dashboard_without_a_reload(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    context = jp.context(browser, jp.officer("map-desk"))
+    try:
+        page = open_page(context, jp.node.url + "/")
+        page.evaluate("window.parleyNoReload = true")
+        drawn_before = int(page.locator("body").get_attribute("data-areas-drawn") or 0)
+        ref = notify(us, "Tremor off Boso, exercise")
+        item = page.locator(f'li[data-ref="{ref}"]')
+        expect(item).to_be_visible(timeout=LIVE_S)
+        expect(item.locator(".status-banner")).to_have_text("EXERCISE")
+        expect(item.get_by_role("link")).to_have_text("Tremor off Boso, exercise")
+        expect(page.locator("body")).not_to_have_attribute(
+            "data-areas-drawn", str(drawn_before), timeout=LIVE_S
+        )
+        assert page.evaluate("window.parleyNoReload") is True
+    finally:
+        context.close()
+
+
+def test_acknowledging_turns_the_senders_receipt_matrix_green(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    ref = notify(us, "Chemical release at Kawasaki, exercise")
+    sender = us.context(browser, us.officer("us-desk"))
+    receiver = jp.context(browser, jp.officer("ack-desk"))
+    try:
+        at_jp = open_page(receiver, f"{jp.node.url}/notifications/{ref}")
+        at_us = open_page(sender, f"{us.node.url}/notifications/{ref}")
+        row = at_us.locator('#matrix tr[data-party="JP"]')
+        expect(row).to_have_attribute("data-state", "delivered", timeout=LIVE_S)
+        at_jp.get_by_label("Short reply (optional)").fill("Received, teams on standby")
+        at_jp.get_by_role("button", name="Acknowledge").click()
+        expect(at_jp.locator("#ack-result")).to_have_text("Acknowledged.", timeout=LIVE_S)
+        expect(row).to_have_attribute("data-state", "acknowledged", timeout=LIVE_S)
+        expect(row.locator(".reply")).to_have_text("Received, teams on standby")
+        colour = row.locator(".state").evaluate("e => getComputedStyle(e).backgroundColor")
+        red, green, blue = (int(v) for v in re.findall(r"\d+", colour)[:3])
+        assert green > red and green > blue, colour
+    finally:
+        sender.close()
+        receiver.close()
+
+
+@pytest.mark.parametrize("lang", ["ja", "ru"])
+def test_an_officer_switches_the_pages_to_another_language(
+    browser: Browser, jp: Desk, lang: str
+) -> None:
+    context = jp.context(browser, jp.officer(f"lang-{lang}", role="observer"))
+    try:
+        page = open_page(context, jp.node.url + "/settings")
+        page.get_by_label("Language").select_option(lang)
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("html")).to_have_attribute("lang", i18n.HTML_LANG[lang])
+        translated = i18n.translations(lang).gettext("Dashboard")
+        assert translated != "Dashboard"
+        page.goto(jp.node.url + "/")
+        expect(page.locator("nav a[aria-current=page]")).to_have_text(translated)
+        expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=LIVE_S)
+    finally:
+        context.close()
+
+
+def test_script_in_a_peers_strings_attack_stays_text(browser: Browser, jp: Desk, us: Desk) -> None:
+    headline = '<img src=x onerror="window.parleyPwned=1">'
+    texts = {
+        "description": "<script>window.parleyPwned=2</script>",
+        "instruction": '<svg onload="window.parleyPwned=3"></svg><a href="javascript:1">x</a>',
+        "area-desc": '<iframe src="javascript:window.parleyPwned=4"></iframe>',
+    }
+    ref = notify(us, headline, **texts)
+    context = jp.context(browser, jp.officer("xss-desk"))
+    try:
+        page = open_page(context, jp.node.url + "/")
+        expect(page.locator(f'li[data-ref="{ref}"] .item-head a')).to_have_text(
+            headline, timeout=LIVE_S
+        )
+        detail = open_page(context, f"{jp.node.url}/notifications/{ref}")
+        expect(detail.locator("#headline")).to_have_text(headline)
+        expect(detail.locator("#description")).to_have_text(texts["description"])
+        expect(detail.locator("#instruction")).to_have_text(texts["instruction"])
+        expect(detail.locator("#area-names li")).to_have_text(texts["area-desc"])
+        planted = ":is(img, script, svg, iframe)"
+        assert page.locator(f"#notifications {planted}").count() == 0
+        assert detail.locator(f"#notification :is(h1, .text, #area-names) {planted}").count() == 0
+        for shown in (page, detail):
+            assert shown.evaluate("window.parleyPwned") is None
+    finally:
+        context.close()
