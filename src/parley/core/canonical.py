@@ -60,7 +60,15 @@ def _in_subset(value: JSONValue, depth: int) -> bool:
                 return False
         return True
     if kind is list:
-        return all(_in_subset(item, depth + 1) for item in value)
+        if value and depth >= MAX_DEPTH:
+            return False
+        for item in value:  # strings inline, as in a dict: coordinates are lists of strings
+            if type(item) is str:
+                if not (item.isascii() or _encodable(item)):
+                    return False
+            elif not _in_subset(item, depth + 1):
+                return False
+        return True
     if kind is int:
         return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     return value is None or kind is bool

@@ -58,6 +58,7 @@ class StoredEntry:
     flag: str | None
     audience: str = ""  # as stored: "ALL" or "A,B"
     tlp: str = ""
+    status: str = ""
 
 
 # The statements of the delivery path are built once (a statement built per call costs more
@@ -261,6 +262,7 @@ def stored_entry(row: Any) -> StoredEntry:
         row.flag,
         row.audience,
         row.tlp,
+        row.status,
     )
 
 

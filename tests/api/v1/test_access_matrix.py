@@ -6,8 +6,8 @@ fails the test, so a new route cannot skip the matrix. Callers: a session of eac
 (observer, analyst, duty-officer, admin), a token of each scope (held by an administrator, and a
 narrower officer's where the role allows), and an anonymous caller. Entries: notifications marked
 TLP:GREEN (audience ALL), AMBER and RED (audience JP), each carrying a marker string in its
-headline; a caller whose clearance does not cover a TLP must never receive its marker, on any
-route, whatever the route answers.
+headline and its area's name; a caller whose clearance does not cover a TLP must never receive
+its marker, on any route, whatever the route answers.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("POST", "/notifications/{ref}/cancel"): Action.NOTIFY,
     ("POST", "/notifications/import"): Action.IMPORT,
     ("GET", "/notifications"): Action.READ,
+    ("GET", "/notifications/areas"): Action.READ,
     ("GET", "/notifications/{ref}"): Action.READ,
     ("GET", "/notifications/{ref}/cap"): Action.READ,
     ("GET", "/notifications/{ref}/stix"): Action.READ,
@@ -83,6 +84,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
 SHOWS_BODY = {
     ("GET", "/notifications/{ref}"),
     ("GET", "/notifications/{ref}/cap"),
+    ("GET", "/notifications/areas"),
     ("GET", "/entries/{ref}"),
     ("GET", "/evidence/{ref}"),
     ("GET", "/search"),
@@ -93,6 +95,7 @@ NOT_CALLED = {
     ("DELETE", "/session"): "test_auth.py (it would end the matrix's own sessions)",
     ("GET", "/stream"): "test_stream.py (it never ends; refusals are checked here)",
 }
+CIRCLE = {"center": ["139.8", "35.5"], "radius_km": "30"}  # the map draws it, marked
 MARKERS = {"GREEN": "MARK-GREEN-7f3a", "AMBER": "MARK-AMBER-7f3a", "RED": "MARK-RED-7f3a"}
 # A CN notification addressed to KR only: JP holds its signed header, never its body, so no
 # caller at JP may read it, whatever the role.
@@ -135,7 +138,7 @@ def _mark(federated: Federated) -> dict[str, str]:
             headline=f"quake {marker}",
             description=f"details {marker}",
             lang="en",
-            areas=[],
+            areas=[{"desc": f"coast {marker}", "circles": [CIRCLE]}],
             details={},
         )
         refs[tlp] = outcome.written.ref

@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from parley.api import problems
 from parley.api.v1 import (
     auth,
+    map_routes,
     messaging_routes,
     node_routes,
     notification_routes,
@@ -52,6 +53,7 @@ def create(node: Node) -> FastAPI:
     api.openapi = lambda: _document(api)  # type: ignore[method-assign]
     api.include_router(session_routes.router)
     api.include_router(settings_routes.router)
+    api.include_router(map_routes.router)  # before /notifications/{ref}
     api.include_router(notification_routes.router)
     api.include_router(stream_routes.router)
     api.include_router(subscription_routes.router)

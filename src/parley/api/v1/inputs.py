@@ -10,6 +10,8 @@
 * **Creates** (``created``) run once per ``Idempotency-Key`` (``parley.node.idempotency``): a
   repeat gets the first reply with ``Idempotency-Replayed: true``, and appends nothing.
 * **Cursors** of the inbox are opaque to a client: a direction and a local ingest sequence.
+* **Notification filters** (``notification_filters``) are the same query parameters on the
+  list and on the map of notifications, read once into ``listing.Filters``.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import binascii
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Header, Path, Request, Response
+from fastapi import Header, Path, Query, Request, Response
 
 from parley.api.v1.auth import node_of
+from parley.api.v1.notification_schemas import Severity
 from parley.core.entry import Header as EntryHeader
 from parley.core.errors import InvalidEntryError
 from parley.core.merkle import leaf_hash
 from parley.node import idempotency, members
 from parley.node.access import Principal
 from parley.node.node import Node, now_ms
+from parley.node.notifications import listing
 
 REF_PATTERN = r"^[A-Za-z][A-Za-z0-9]{1,7}:(0|[1-9][0-9]{0,15})$"
 PARTY_PATTERN = r"^[A-Za-z][A-Za-z0-9]{1,7}$"
@@ -42,6 +46,7 @@ RefPath = Annotated[
 PartyPath = Annotated[
     str, Path(pattern=PARTY_PATTERN, description="A member party's code (e.g. `CN`).")
 ]
+Status = Literal["Actual", "Exercise", "Test", "Draft"]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -148,3 +153,30 @@ def read_cursor(text: str | None) -> tuple[int | None, int | None]:
         )
     ingest = int(match.group(2))
     return (ingest, None) if match.group(1) == "a" else (None, ingest)
+
+
+def notification_filters(
+    request: Request,
+    category: Annotated[str | None, Query(max_length=64, description="geo, geo.tsunami")] = None,
+    severity: Annotated[Severity | None, Query(description="This level or above")] = None,
+    party: Annotated[str | None, Query(max_length=8, description="The author")] = None,
+    status: Status | None = None,
+    since: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
+    until: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
+    area: Annotated[
+        str | None, Query(max_length=200, description="lon1,lat1,lon2,lat2 or lon,lat,km")
+    ] = None,
+    text: Annotated[str | None, Query(max_length=listing.MAX_TEXT)] = None,
+) -> listing.Filters:
+    """The filters of a list or a map of notifications, as query parameters (a dependency)."""
+    return listing.Filters.parse(
+        node_of(request),
+        category=category,
+        severity=severity,
+        party=party,
+        status=status,
+        since=since,
+        until=until,
+        area=area,
+        text=text,
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
@@ -32,7 +32,6 @@ from parley.api.v1.notification_schemas import (
     NotificationPage,
     PendingView,
     Revision,
-    Severity,
     Tlp,
 )
 from parley.api.v1.schemas import PROBLEMS
@@ -58,7 +57,6 @@ IdempotencyKey = Annotated[
         description="A repeat with the same key returns the first reply and appends nothing.",
     ),
 ]
-Status = Literal["Actual", "Exercise", "Test", "Draft"]
 MEDIA_FORMATS = {
     "application/cap+xml": "cap",
     "application/xml": "cap",
@@ -327,7 +325,7 @@ def import_document(
     data: Annotated[bytes, Depends(_document)],
     audience: Annotated[str | None, Query(max_length=200, description="ALL or KR,US")] = None,
     tlp: Tlp | None = None,
-    status: Annotated[Status | None, Query(description="Required for STIX")] = None,
+    status: Annotated[inputs.Status | None, Query(description="Required for STIX")] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     key: IdempotencyKey = None,
 ) -> Any:
@@ -381,32 +379,12 @@ def import_document(
 def list_notifications(
     request: Request,
     principal: Reader,
-    category: Annotated[str | None, Query(max_length=64, description="geo, geo.tsunami")] = None,
-    severity: Annotated[Severity | None, Query(description="This level or above")] = None,
-    party: Annotated[str | None, Query(max_length=8, description="The author")] = None,
-    status: Status | None = None,
-    since: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
-    until: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
-    area: Annotated[
-        str | None, Query(max_length=200, description="lon1,lat1,lon2,lat2 or lon,lat,km")
-    ] = None,
-    text: Annotated[str | None, Query(max_length=listing.MAX_TEXT)] = None,
+    filters: Annotated[listing.Filters, Depends(inputs.notification_filters)],
     limit: Annotated[int, Query(ge=1, le=listing.MAX_LIMIT)] = listing.DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Any:
     """Notifications held here, newest first by local ingest; bodies as the caller may read."""
     node = node_of(request)
-    filters = listing.Filters.parse(
-        node,
-        category=category,
-        severity=severity,
-        party=party,
-        status=status,
-        since=since,
-        until=until,
-        area=area,
-        text=text,
-    )
     return listing.listing(node, principal, filters, cursor=cursor, limit=limit).to_dict()
 
 

@@ -13,7 +13,7 @@ DESIGN.md, "Federation" (every listing pages by the local ingest sequence) and i
   Its body is shown only when ``withheld`` finds no reason to keep it back: the node holds it
   (its party is in the audience, the entry is not flagged) and the reader's TLP clearance
   (``Principal.reads``) covers the entry's label. ``withheld`` is the one judgement, for the
-  list, one notification and its exports alike.
+  list, the map (``mapping``), one notification and its exports alike.
 * **Filters.** Header filters (party, status, time window on the signed header time) are
   applied by the store. Body filters (category, minimum severity, area, text) match only a body
   the reader may read: a withheld body matches none of them, so a filter cannot reveal what it
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,9 +55,11 @@ __all__ = [
     "Filters",
     "Item",
     "Page",
+    "Seen",
     "decode_cursor",
     "encode_cursor",
     "listing",
+    "walk",
     "withheld",
 ]
 
@@ -279,41 +282,53 @@ def summary(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_item(
-    node: Node, principal: Principal, stored: logs.StoredEntry
-) -> tuple[Item, dict[str, Any] | None]:
-    """A stored notification as ``principal`` sees it, with the body when it may read it."""
-    header = parse_header(stored.leaf)
-    value, unreadable = body_of(stored) if stored.flag is None else (None, None)
-    reason = withheld(principal, header.tlp, why_no_body(stored, header, node.party) or unreadable)
-    body = value if reason is None and isinstance(value, dict) else None
-    item = Item(
-        header,
-        stored.leaf_hash.hex(),
-        stored.flag,
-        None if body is None else summary(body),
-        reason,
-    )
-    return item, body
+@dataclass(frozen=True)
+class Seen:
+    """A stored notification as one reader sees it: the body only when ``withheld`` is None.
+
+    The row's columns (party, seq, time, status, TLP) are the signed header's, stored from it;
+    the header itself is parsed only when a view shows more of it (the list does, the map not).
+    """
+
+    stored: logs.StoredEntry
+    body: dict[str, Any] | None
+    withheld: str | None
+
+    @functools.cached_property
+    def header(self) -> Header:
+        """The signed header, parsed from the stored leaf."""
+        return parse_header(self.stored.leaf)
+
+    @classmethod
+    def of(cls, node: Node, principal: Principal, stored: logs.StoredEntry) -> Seen:
+        """``stored`` as ``principal`` sees it: the one ``withheld`` judgement decides."""
+        value, held = body_of(stored) if stored.flag is None else (None, None)
+        if value is None and held is None:  # flagged or header-only: ask why, by its header
+            held = why_no_body(stored, parse_header(stored.leaf), node.party)
+        reason = withheld(principal, stored.tlp, held)
+        return cls(stored, value if reason is None and isinstance(value, dict) else None, reason)
+
+    def item(self) -> Item:
+        """The list's item: the header, and the summary of the body or why it is withheld."""
+        summarised = None if self.body is None else summary(self.body)
+        return Item(
+            self.header, self.stored.leaf_hash.hex(), self.stored.flag, summarised, self.withheld
+        )
 
 
-def listing(
-    node: Node,
-    principal: Principal,
-    filters: Filters | None = None,
-    *,
-    cursor: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-) -> Page:
-    """A page of the notifications held here as ``principal`` sees them (module docstring)."""
-    filters = filters or Filters()
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidEntryError(f"limit: between 1 and {MAX_LIMIT}", field="limit")
+def walk(
+    node: Node, principal: Principal, filters: Filters, *, cursor: str | None, limit: int
+) -> tuple[list[Seen], str | None]:
+    """Up to ``limit`` notifications below ``cursor`` that pass ``filters``, and the next cursor.
+
+    Newest first by ingest; a scan stops after ``MAX_SCAN`` rows (module docstring). The list
+    and the map (``mapping``) page through this one walk.
+    """
     before = None if cursor is None else decode_cursor(cursor)
-    items: list[Item] = []
+    seen: list[Seen] = []
     scanned, ended = 0, False
     with node.store.read() as conn:
-        while len(items) < limit and scanned < MAX_SCAN and not ended:
+        while len(seen) < limit and scanned < MAX_SCAN and not ended:
             rows = notification_rows.listing_page(
                 conn,
                 KIND,
@@ -328,11 +343,26 @@ def listing(
             for index, stored in enumerate(rows):
                 scanned += 1
                 before = stored.ingest
-                item, body = read_item(node, principal, stored)
-                if filters.on_body and (body is None or not filters.matches(body)):
+                one = Seen.of(node, principal, stored)
+                if filters.on_body and (one.body is None or not filters.matches(one.body)):
                     continue
-                items.append(item)
-                if len(items) == limit:
+                seen.append(one)
+                if len(seen) == limit:
                     ended = ended and index == len(rows) - 1
                     break
-    return Page(items, None if ended or before is None else encode_cursor(before))
+    return seen, None if ended or before is None else encode_cursor(before)
+
+
+def listing(
+    node: Node,
+    principal: Principal,
+    filters: Filters | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page:
+    """A page of the notifications held here as ``principal`` sees them (module docstring)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidEntryError(f"limit: between 1 and {MAX_LIMIT}", field="limit")
+    seen, next_cursor = walk(node, principal, filters or Filters(), cursor=cursor, limit=limit)
+    return Page([one.item() for one in seen], next_cursor)
