@@ -183,7 +183,10 @@
   setInterval(tick, 1000);
   await load();
   Parley.stream({
-    receipt: (event) => { if (!event.entry || event.entry === ref || String(event.entry).startsWith(`${ref}`)) load(); },
+    receipt: (event) => {
+      const entry = event.entry && typeof event.entry === "object" ? event.entry.ref : event.entry;
+      if (!entry || entry === ref) load(); // a receipt whose body is withheld names no entry
+    },
     update: () => load(),
   });
 })();
