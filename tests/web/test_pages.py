@@ -92,3 +92,9 @@ def test_the_api_and_federation_routes_are_not_shadowed_by_the_pages(api: Api) -
     client = api.client()
     assert client.get("/api/v1/me").status_code == 401
     assert client.get("/fed/v1/get-sth").status_code in (200, 401)
+
+
+def test_an_unknown_page_is_404_and_names_no_officer(api: Api) -> None:
+    answer = api.client().get("/no-such-page", follow_redirects=False)
+    assert answer.status_code == 404
+    assert 'class="officer"' not in answer.text

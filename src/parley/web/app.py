@@ -39,6 +39,10 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/", i18n.N_("Dashboard"), Action.READ),
     ("/settings", i18n.N_("Settings"), Action.READ),
 )
+# Pages whose frame needs only its reader, at ``/<name>``: the template and the action it needs.
+FRAMES: dict[str, tuple[str, Action]] = {
+    "settings": ("settings.html", Action.READ),
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,9 @@ def create(node: Node) -> FastAPI:
     envs = {lang: _environment(lang) for lang in i18n.LANGS}
     pages.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
-    def render(request: Request, template: str, lang: str, **context: Any) -> HTMLResponse:
+    def render(
+        request: Request, template: str, lang: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         page = (
             envs[lang]
             .get_template(template)
@@ -91,7 +97,7 @@ def create(node: Node) -> FastAPI:
                 **context,
             )
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, status_code=status)
 
     def reader(request: Request) -> Reader | None:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -108,14 +114,20 @@ def create(node: Node) -> FastAPI:
         target = quote(request.url.path, safe="/:")
         return RedirectResponse(f"/login?next={target}", status_code=303)
 
-    def page(request: Request, who: Reader, template: str, **context: Any) -> HTMLResponse:
+    def page(
+        request: Request, who: Reader, template: str, status: int = 200, **context: Any
+    ) -> HTMLResponse:
         navigation = [
             (path, name) for path, name, action in NAVIGATION if action in who.principal.actions
         ]
+        categories = _categories(who.lang)
         return render(
             request,
             template,
             who.lang,
+            status,
+            categories=categories,
+            categories_by_code=dict(categories),
             officer=who.principal.officer,
             role=who.principal.role,
             csrf=who.csrf,
@@ -141,7 +153,7 @@ def create(node: Node) -> FastAPI:
         who = reader(request)
         if who is None:
             return to_login(request)
-        return page(request, who, "dashboard.html", categories=_categories(who.lang))
+        return page(request, who, "dashboard.html")
 
     @pages.get("/notifications/{ref}", response_class=HTMLResponse)
     def notification(request: Request, ref: str) -> Response:
@@ -153,21 +165,21 @@ def create(node: Node) -> FastAPI:
             party, seq = parse_ref(ref.upper())
         except InvalidEntryError:
             return page(request, who, "missing.html", ref=ref[:40])
-        return page(
-            request,
-            who,
-            "notification.html",
-            ref=f"{party}:{seq}",
-            categories_by_code=dict(_categories(who.lang)),
-        )
+        return page(request, who, "notification.html", ref=f"{party}:{seq}")
 
-    @pages.get("/settings", response_class=HTMLResponse)
-    def settings(request: Request) -> Response:
-        """The officer's own settings: language, time zone, alarm sound."""
+    @pages.get("/{name}", response_class=HTMLResponse)
+    def frame(request: Request, name: str) -> Response:
+        """A page of ``FRAMES``: settings, hotline, peers, ..."""
+        found = FRAMES.get(name)
         who = reader(request)
-        if who is None:
+        if found is not None and who is None:
             return to_login(request)
-        return page(request, who, "settings.html")
+        if found is None or who is None:
+            return render(request, "missing.html", "en" if who is None else who.lang, status=404)
+        template, action = found
+        if action not in who.principal.actions:
+            return page(request, who, "forbidden.html", status=403)
+        return page(request, who, template)
 
     pages.add_middleware(PageHeaders)
     return pages
