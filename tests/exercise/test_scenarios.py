@@ -11,8 +11,10 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from parley.core.errors import InvalidEntryError
@@ -237,6 +239,30 @@ def demo(tmp_path: Path, *args: str, timeout: float = 300) -> subprocess.Complet
     )
 
 
+def assert_the_pages_are_announced_with_logins_and_codes(stdout: str, folder: Path) -> None:
+    """Every node's pages URL and logins are printed; ``demo-code`` gives a code that logs in."""
+    words = dict(
+        w.split("=", 1)
+        for line in (folder / "logins.txt").read_text().splitlines()
+        if line.startswith("JP ")
+        for w in line.split()
+        if w.startswith("totp-")
+    )
+    assert set(words) == {"totp-admin", "totp-duty"}
+    assert "parley demo-code JP duty" in " ".join(stdout.split())
+    shown = subprocess.run(
+        [sys.executable, "-m", "parley.cli", "demo-code", "jp", "duty", "--dir", str(folder)],
+        env=cli_env(folder),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    now = time.time()
+    valid = {pyotp.TOTP(words["totp-duty"]).at(now + d) for d in (-30, 0, 30)}
+    assert shown.stdout.strip() in valid
+
+
 @pytest.mark.xdist_group("fleet")
 def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     result = demo(tmp_path)
@@ -253,6 +279,7 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     assert_nothing_else_escalates_later(tmp_path / "demo")
     logins = (tmp_path / "demo" / "logins.txt").read_text().splitlines()
     assert len(logins) == 5
+    assert_the_pages_are_announced_with_logins_and_codes(result.stdout, tmp_path / "demo")
     policy = subprocess.run(
         [sys.executable, "-m", "parley.cli", "policy", "show", "--json"],
         env=cli_env(tmp_path / "demo" / "jp"),

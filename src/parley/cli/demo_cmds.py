@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
+import pyotp
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -363,16 +364,25 @@ def _run(
     network: LocalNetwork, scenario: Scenario, scenario_path: Path, duration: float, say: Progress
 ) -> bool:
     network.peer()
-    table = Table("party", "URL (TLS 1.3)", "TLS SPKI pin", "home", "logins (officer:password)")
+    table = Table(
+        "party", "pages and API (TLS 1.3)", "TLS SPKI pin", "home", "logins (officer:password)"
+    )
     for local in network.nodes:
         table.add_row(
             local.party,
-            local.url,
+            f"{local.url}/",
             f"{(local.pin or '')[:16]}…",
             str(local.home),
             " ".join(f"{u}:{p}" for u, p in local.passwords.items()),
         )
     out.print(table)
+    folder = escape(str(network.folder))
+    say(
+        "Watch it live: open a node's pages in a browser (its certificate is self-signed: compare "
+        "the SPKI pin), log in as duty with the password above and a code from "
+        f"'parley demo-code JP duty --dir {folder}' (or add the totp- secret of logins.txt to an "
+        "authenticator app)."
+    )
     nodes = {local.party: Node.open(local.home) for local in network.nodes}
     sleep = watching(report.ReceiptFeed(nodes), say)
     run = ScenarioRun(scenario, nodes, scenario_path.parent)
@@ -414,9 +424,33 @@ def exercise_run(
         raise typer.Exit(1)
 
 
+def demo_code(
+    party: Annotated[str, typer.Argument(help="The node's party, e.g. JP.")],
+    officer: Annotated[str, typer.Argument(help="The demo officer: duty or admin.")] = "duty",
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo nodes live.")] = Path(
+        "demo-run"
+    ),
+) -> None:
+    """Print the current TOTP code of a demo officer, to log in to the demo's pages."""
+    logins = directory / "logins.txt"
+    if not logins.is_file():
+        raise ParleyError(f"{logins} does not exist", hint="run 'make demo' first")
+    wanted = f"totp-{officer}="
+    for line in logins.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0] == party.upper():
+            for word in words:
+                if word.startswith(wanted):
+                    out.print(pyotp.TOTP(word[len(wanted) :]).now())
+                    return
+            raise ParleyError(f"{logins} holds no TOTP secret of {officer} at {party.upper()}")
+    raise ParleyError(f"{logins} names no node {party.upper()}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``parley demo`` and ``parley exercise run`` to the command."""
+    """Add ``parley demo``, ``parley demo-code`` and ``parley exercise run`` to the command."""
     app.command("demo")(reports_errors(demo))
+    app.command("demo-code")(reports_errors(demo_code))
     exercise = typer.Typer(help="Exercises as data.", no_args_is_help=True)
     exercise.command("run")(reports_errors(exercise_run))
     app.add_typer(exercise, name="exercise")

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,7 @@ class LocalNode:
     home: Path
     port: int
     passwords: dict[str, str] = field(default_factory=dict)
+    totp: dict[str, str] = field(default_factory=dict)  # officer -> TOTP secret (base32)
     process: subprocess.Popen[bytes] | None = None
     pin: str | None = None  # SHA-256 of the TLS certificate's SubjectPublicKeyInfo, hex
 
@@ -123,6 +125,8 @@ class LocalNetwork:
                 password = secrets.token_urlsafe(9)
                 officers.add_officer(node.store, name, role, password, now_ms())
                 local.passwords[name] = password
+                enrolled = urllib.parse.urlparse(officers.enrol_totp(node.store, name))
+                local.totp[name] = urllib.parse.parse_qs(enrolled.query)["secret"][0]
             opened[local.party] = node
             local.pin = tlspin.ensure_certificate(local.home, f"parley {local.party}")
         self.progress(f"every member signs the network policy of {self.network}")
@@ -153,6 +157,7 @@ class LocalNetwork:
         lines = [
             f"{n.party} {n.url} tls-spki={n.pin} home={n.home} "
             + " ".join(f"{user}:{password}" for user, password in n.passwords.items())
+            + "".join(f" totp-{user}={secret}" for user, secret in n.totp.items())
             for n in self.nodes
         ]
         path = self.folder / "logins.txt"
