@@ -95,6 +95,8 @@ _CLIPPED_TEXT_JS = (
   const fields = new Set(['input', 'textarea', 'select', 'option']);
   for (const el of document.body.querySelectorAll('*')) {
     if (fields.has(el.localName)) continue;
+    // A map pans under its frame by design: its panes are larger than the frame.
+    if (el.closest('.leaflet-container') && !el.closest('.leaflet-control')) continue;
     const s = getComputedStyle(el);
     const hides = (v) => v === 'hidden' || v === 'clip';
     const hidesX = hides(s.overflowX), hidesY = hides(s.overflowY);

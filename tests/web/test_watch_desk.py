@@ -13,13 +13,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from parley.web import i18n
 from tests.integration.fleet import Fleet
 from tests.support import OFFICER_PASSWORD
 from tests.web.conftest import VIEWPORT
 from tests.web.desk import LIVE_S, Desk, notify, open_page, two_nodes
+from tests.web.support import assert_accessible, assert_no_clipped_text, assert_no_horizontal_scroll
 
 pytestmark = pytest.mark.xdist_group(name="fleet")
 
@@ -149,3 +150,87 @@ def test_script_in_a_peers_strings_attack_stays_text(browser: Browser, jp: Desk,
             assert shown.evaluate("window.parleyPwned") is None
     finally:
         context.close()
+
+
+SIZES = ({"width": 1366, "height": 768}, {"width": 3840, "height": 2160})
+
+
+def test_the_pages_pass_axe_and_fit_the_screen_at_both_sizes(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    ref = notify(us, "Typhoon No. 14 approaching Kyushu with a long headline to wrap, exercise")
+    context = jp.context(browser, jp.officer("look-desk"))
+    try:
+        pages = {
+            "dashboard": open_page(context, jp.node.url + "/"),
+            "notification": open_page(context, f"{jp.node.url}/notifications/{ref}"),
+            "settings": open_page(context, jp.node.url + "/settings"),
+        }
+        login = browser.new_page(ignore_https_errors=True)
+        login.goto(jp.node.url + "/login")
+        pages["login"] = login
+        for name, page in pages.items():
+            for size in SIZES:
+                page.set_viewport_size(size)  # type: ignore[arg-type]
+                try:
+                    assert_accessible(page)
+                    assert_no_horizontal_scroll(page)
+                    assert_no_clipped_text(page)
+                except AssertionError as failure:
+                    raise AssertionError(f"{name} at {size}: {failure}") from None
+        login.close()
+    finally:
+        context.close()
+
+
+# A few characters of each language's catalogue, distinct glyphs in any CJK font.
+CJK = {"ja": "通報受領確認", "ko": "통보수신확인", "zh": "通报确认收到"}
+
+
+def glyph_images(page: Page, text: str, family: str | None) -> list[bytes]:
+    """Each character of ``text`` drawn alone, as a screenshot; ``family`` overrides the font."""
+    page.evaluate(
+        """([text, family]) => {
+            const box = document.createElement("p");
+            box.id = "glyphs";
+            for (const ch of text) {
+                const span = document.createElement("span");
+                span.textContent = ch;
+                span.style.fontSize = "48px";
+                span.style.display = "inline-block";
+                span.style.padding = "4px";
+                if (family) span.style.fontFamily = family;
+                box.append(span);
+            }
+            document.getElementById("glyphs")?.remove();
+            document.querySelector("main").prepend(box);
+        }""",
+        [text, family],
+    )
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    spans = page.locator("#glyphs span")
+    return [spans.nth(i).screenshot() for i in range(spans.count())]
+
+
+@pytest.mark.parametrize("lang", sorted(CJK))
+def test_cjk_text_renders_with_the_shipped_fonts_never_as_tofu(
+    browser: Browser, jp: Desk, lang: str
+) -> None:
+    page = browser.new_page(ignore_https_errors=True, viewport=VIEWPORT)
+    try:
+        page.goto(f"{jp.node.url}/login?lang={lang}")
+        heading = page.locator("h1").inner_text()
+        assert any(ord(ch) > 0x2E80 for ch in heading), heading  # the page is in the language
+        shipped = glyph_images(page, CJK[lang], None)
+        assert len(set(shipped)) == len(shipped), "two characters drew the same glyph: tofu"
+        # The control: without the shipped fonts this machine has no CJK font, and every
+        # character is the same missing-glyph box, so the check above can fail.
+        bare = glyph_images(page, CJK[lang], "ParleyNoSuchFont, serif")
+        if len(set(bare)) == len(bare):
+            pytest.fail("the machine has its own CJK font: the tofu check cannot fail here")
+        loaded = page.evaluate(
+            "() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)"
+        )
+        assert any("Noto Sans" in family for family in loaded), loaded
+    finally:
+        page.close()
