@@ -111,6 +111,7 @@ def test_the_compliance_page_shows_the_acknowledgement_figures(
         expect(row.locator(".median")).to_have_text(re.compile(r"^\d+ (s|min|h)"))
         expect(row.locator(".p95")).to_have_text(re.compile(r"^\d+ (s|min|h)"))
         expect(page.locator("#scope")).to_contain_text("Members' figures")
+        assert "null" not in page.locator("#scope").inner_text()
         readable_at_both_sizes(page)
     finally:
         context.close()

@@ -15,11 +15,11 @@
   function showScope(board) {
     const scope = document.getElementById("scope");
     const forced = board.scope === "public" && !publicBox.checked;
-    scope.replaceChildren(
+    scope.replaceChildren(el("span", {},
       el("strong", {}, board.scope === "public" ? page.public : page.members),
       forced ? [" ", page.public_only] : null,
       el("br"),
-      `${page.as_of} `, Parley.timeElement(board.as_of), ` · ${page.quorum} ${board.witness_quorum}`);
+      `${page.as_of} `, Parley.timeElement(board.as_of), ` · ${page.quorum} ${board.witness_quorum}`));
     if (forced) publicBox.checked = true;
     publicBox.disabled = forced;
   }
