@@ -13,12 +13,14 @@ today, the API and the pages next) only renders, so they cannot disagree.
   moment its receipt is stored, not when the escalation loop next looks at it. An overdue
   clock shows ``missed`` with a negative ``remaining`` even before the loop escalates it.
 * **Missed and late**: escalated clocks, judged again at ``now`` (a late answer shows).
-* **Alerts**: held peers, equivocations, and this node's entries that a peer stored
-  header-only (its signed observation says why: policy-breach, over-quota, ...).
+* **Alerts**: held peers, equivocations (with the ``evidence`` entry of this node's own log
+  that tells of one, when appended), and this node's entries that a peer stored header-only
+  (its signed observation says why: policy-breach, over-quota, ...).
 * **The stored log** (``verify_stored_log``): every signature, the tree, every body against
   its hash and every checkpoint of this node's own log, read back from its store, and the
   stored log state against what was verified (``parley verify --home``, the exercise report);
-  ``log_state``: its size, root and latest checkpoint with the cosignatures held on it.
+  ``log_state``: its size, root and latest checkpoint with the cosignatures held on it;
+  ``log_entries``: its entries' headers, newest first by seq, a page at a time (``before``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parley.core.checkpoint import add_signature_lines
-from parley.core.entry import Body
+from parley.core.entry import ALL, Body, format_ref, parse_header
 from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey
 from parley.core.verify import LogReport, verify_log
@@ -41,9 +43,11 @@ from parley.store import witnessing as witness_rows
 __all__ = [
     "Alert",
     "Health",
+    "LogPage",
     "LogView",
     "PeerState",
     "health",
+    "log_entries",
     "log_state",
     "peer_states",
     "verify_stored_log",
@@ -56,7 +60,7 @@ HEADER_ONLY = "header-only"
 # the fields each type of alert carries between its party and its detail
 _ALERT_FIELDS = {
     HELD: (),
-    EQUIVOCATION: ("detected",),
+    EQUIVOCATION: ("detected", "entry"),
     HEADER_ONLY: ("entry", "observation", "time"),
 }
 
@@ -210,7 +214,10 @@ def _peer_alerts(node: Node, states: list[PeerState]) -> list[Alert]:
     alerts = [Alert(HELD, state.party, state.held) for state in states if state.held]
     with node.store.read() as conn:
         for found in witness_rows.list_equivocations(conn):
-            alerts.append(Alert(EQUIVOCATION, found.party, found.source, detected=found.detected))
+            told = None if found.entry_seq is None else format_ref(node.party, found.entry_seq)
+            alerts.append(
+                Alert(EQUIVOCATION, found.party, found.source, detected=found.detected, entry=told)
+            )
     return alerts
 
 
@@ -300,3 +307,45 @@ def log_state(node: Node) -> LogView:
         note,
         [{"witness": c.witness, "time": c.time} for c in held],
     )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """Headers of the own log's entries, newest first, and where the next older page starts."""
+
+    size: int
+    entries: list[dict[str, Any]]  # ref, seq, kind, status, audience, tlp, time, leaf_hash
+    next: int | None  # the ``before`` of the next older page; None at seq 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the page."""
+        return {"size": self.size, "entries": self.entries, "next": self.next}
+
+
+def log_entries(node: Node, before: int | None, limit: int) -> LogPage:
+    """At most ``limit`` headers of the own log with seq below ``before`` (default: its size).
+
+    Headers only: every peer receives them, so every reader may see them (never a body).
+    """
+    with node.store.read() as conn:
+        state = logs.get_state(conn, node.party)
+        size = 0 if state is None else state.size
+        end = size if before is None else min(before, size)
+        start = max(end - limit, 0)
+        stored = logs.get_range(conn, node.party, start, end)
+    entries = []
+    for row in reversed(stored):
+        header = parse_header(row.leaf)
+        entries.append(
+            {
+                "ref": header.ref,
+                "seq": header.seq,
+                "kind": header.kind,
+                "status": header.status,
+                "audience": ALL if header.audience == ALL else list(header.audience),
+                "tlp": header.tlp,
+                "time": header.time,
+                "leaf_hash": row.leaf_hash.hex(),
+            }
+        )
+    return LogPage(size, entries, start if start > 0 else None)

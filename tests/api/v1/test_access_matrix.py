@@ -66,6 +66,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("GET", "/health"): Action.READ,
     ("GET", "/compliance"): Action.READ,
     ("GET", "/log"): Action.READ,
+    ("GET", "/log/entries"): Action.READ,
     ("POST", "/log/verify"): Action.READ,
     ("GET", "/evidence/{ref}"): Action.READ,
     ("GET", "/pending"): Action.READ,

@@ -103,6 +103,27 @@ def test_the_log_state_and_its_verification(federated: Federated) -> None:
     assert (report["size"], report["root"]) == (state["size"], state["root"])
 
 
+def test_the_log_entries_page_newest_first_to_seq_zero(federated: Federated) -> None:
+    client = federated.api.token("observer", Scope.READ)
+    size = federated.jp.size()
+    assert size >= 3
+    first = client.get("/api/v1/log/entries", params={"limit": 2}).json()
+    assert first["size"] == size
+    assert [e["seq"] for e in first["entries"]] == [size - 1, size - 2]
+    assert first["entries"][0]["ref"] == f"JP:{size - 1}" and first["next"] == size - 2
+    seen = [e["seq"] for e in first["entries"]]
+    page = first
+    while page["next"] is not None:
+        page = client.get("/api/v1/log/entries", params={"limit": 2, "before": page["next"]}).json()
+        seen += [e["seq"] for e in page["entries"]]
+    assert seen == list(range(size - 1, -1, -1))
+    newest = first["entries"][0]
+    assert {"kind", "status", "audience", "tlp", "time", "leaf_hash"} <= set(newest)
+    assert "body" not in newest
+    beyond = client.get("/api/v1/log/entries", params={"before": 10**30}).json()
+    assert beyond["entries"][0]["seq"] == size - 1
+
+
 def test_an_evidence_bundle_verifies_offline_with_or_without_the_body(
     federated: Federated,
 ) -> None:
@@ -142,6 +163,9 @@ def test_an_evidence_bundle_verifies_offline_with_or_without_the_body(
         ("get", "/api/v1/compliance?public=perhaps"),
         ("post", "/api/v1/log/verify"),
         ("get", "/api/v1/log"),
+        ("get", "/api/v1/log/entries?before=-1"),
+        ("get", "/api/v1/log/entries?limit=0"),
+        ("get", "/api/v1/log/entries?before=0"),
     ],
 )
 def test_no_node_route_answers_a_500_to_odd_input(
@@ -164,6 +188,7 @@ def test_every_node_route_states_its_reply_in_the_openapi_document(federated: Fe
         "/health",
         "/compliance",
         "/log",
+        "/log/entries",
         "/log/verify",
         "/evidence/{ref}",
     ):

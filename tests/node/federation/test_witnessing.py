@@ -8,7 +8,7 @@ import pytest
 from parley.core import equivocation
 from parley.core.checkpoint import claimed_checkpoint, parse_note, witness_name_for
 from parley.core.errors import VerificationError
-from parley.node import witnessed
+from parley.node import health, witnessed
 from parley.node.federation import gossip, peers, submission, witnessing
 from parley.node.federation.pull import pull
 from parley.node.node import Node
@@ -109,6 +109,8 @@ def test_a_checkpoint_of_a_fork_at_the_same_size_is_evidence(four, kit) -> None:
         assert found.entry_seq is not None  # the evidence is in JP's own log
         entry = logs.get_entry(conn, "JP", found.entry_seq)
     assert entry is not None and entry.kind == "evidence"
+    (alert,) = [a for a in health.health(jp, T0).alerts if a.type == "equivocation"]
+    assert alert.party == "US" and alert.to_dict()["entry"] == f"JP:{found.entry_seq}"
     first, second = equivocation.verify(
         equivocation.Evidence.from_dict(orjson.loads(found.evidence))
     )

@@ -111,6 +111,27 @@ class LogView(Strict):
     cosignatures: list[Cosignature]
 
 
+class LogEntry(Strict):
+    """One entry of the own log, as its signed header shows it (never its body)."""
+
+    ref: str
+    seq: int
+    kind: str
+    status: str
+    audience: str | list[str] = Field(description="`ALL`, or the parties it is addressed to.")
+    tlp: str
+    time: int
+    leaf_hash: str
+
+
+class LogPage(Strict):
+    """Entries of the own log, newest first by seq."""
+
+    size: int
+    entries: list[LogEntry]
+    next: int | None = Field(description="Pass as `before` for the next older page; null at 0.")
+
+
 class LogVerification(Strict):
     """What verifying the stored log established, or why it failed."""
 

@@ -27,6 +27,7 @@ from parley.api.v1.inputs import PartyPath, RefPath
 from parley.api.v1.node_models import (
     EvidenceBundle,
     HealthView,
+    LogPage,
     LogVerification,
     LogView,
     PeerView,
@@ -47,6 +48,7 @@ Administrator = Annotated[Principal, Depends(allowed(Action.ADMINISTER))]
 
 BODY_HEADER = "Parley-Body"
 LEFT_OUT_HEADER = "Parley-Left-Out"
+MAX_LOG_PAGE = 500
 
 
 def _peer(state: health.PeerState, now: int) -> dict[str, Any]:
@@ -98,6 +100,19 @@ def scoreboard(
 def log_state(request: Request, principal: Reader) -> dict[str, Any]:
     """The node's own log: size, root, latest checkpoint with the cosignatures held on it."""
     return health.log_state(node_of(request)).to_dict()
+
+
+@router.get("/log/entries", response_model=LogPage)
+def log_entries(
+    request: Request,
+    principal: Reader,
+    before: Annotated[
+        int | None, Query(ge=0, description="Entries with a lower seq only (the `next` of a page).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LOG_PAGE, description="At most this many.")] = 50,
+) -> dict[str, Any]:
+    """Headers of the own log's entries, newest first (`parley log show`)."""
+    return health.log_entries(node_of(request), before, limit).to_dict()
 
 
 @router.post("/log/verify", response_model=LogVerification)
