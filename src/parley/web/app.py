@@ -37,11 +37,15 @@ LANG_COOKIE = "parley_lang"
 # The navigation: path, the page's name (a message id), and the action it needs to be shown.
 NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/", i18n.N_("Dashboard"), Action.READ),
+    ("/compose", i18n.N_("Compose"), Action.NOTIFY),
+    ("/pending", i18n.N_("Pending releases"), Action.READ),
     ("/settings", i18n.N_("Settings"), Action.READ),
 )
 # Pages whose frame needs only its reader, at ``/<name>``: the template and the action it needs.
 FRAMES: dict[str, tuple[str, Action]] = {
     "settings": ("settings.html", Action.READ),
+    "compose": ("compose.html", Action.NOTIFY),  # ?update=REF, ?cancel=REF: the page's script
+    "pending": ("pending.html", Action.READ),
 }
 
 
