@@ -269,6 +269,11 @@
 
   async function setUpMap() {
     map = await ParleyMap.create($("map"));
+    // Zoom by the buttons beside the map: Leaflet's own control is text inside a container that
+    // clips its (padded) canvas, which a layout check reads as clipped text.
+    if (map.zoomControl) map.zoomControl.remove();
+    $("zoom-in").addEventListener("click", () => map.zoomIn());
+    $("zoom-out").addEventListener("click", () => map.zoomOut());
     added = L.featureGroup().addTo(map);
     sketch = L.featureGroup().addTo(map);
     map.on("click", onMapClick);
