@@ -8,7 +8,16 @@ import pytest
 from parley.web.security import CONTENT_SECURITY_POLICY
 from tests.api.v1.conftest import Api, make_api
 
-PAGES = ("/", "/settings", "/notifications/JP:1", "/peers", "/compliance", "/log")
+PAGES = (
+    "/",
+    "/settings",
+    "/notifications/JP:1",
+    "/compose",
+    "/pending",
+    "/peers",
+    "/compliance",
+    "/log",
+)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,8 @@ LANG_COOKIE = "parley_lang"
 # The navigation: path, the page's name (a message id), and the action it needs to be shown.
 NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/", i18n.N_("Dashboard"), Action.READ),
+    ("/compose", i18n.N_("Compose"), Action.NOTIFY),
+    ("/pending", i18n.N_("Pending releases"), Action.READ),
     ("/peers", i18n.N_("Peers"), Action.READ),
     ("/compliance", i18n.N_("Compliance"), Action.READ),
     ("/log", i18n.N_("Log"), Action.READ),
@@ -45,6 +47,8 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
 # Pages whose frame needs only its reader, at ``/<name>``: the template and the action it needs.
 FRAMES: dict[str, tuple[str, Action]] = {
     "settings": ("settings.html", Action.READ),
+    "compose": ("compose.html", Action.NOTIFY),  # ?update=REF, ?cancel=REF: the page's script
+    "pending": ("pending.html", Action.READ),
     "peers": ("peers.html", Action.READ),
     "compliance": ("compliance.html", Action.READ),
     "log": ("log.html", Action.READ),

@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("DELETE", "/subscriptions/{subscription_id}"): Action.SUBSCRIBE,
     ("GET", "/subscriptions/matches"): Action.SUBSCRIBE,
     ("GET", "/search"): Action.READ,
+    ("GET", "/categories"): Action.READ,
 }
 # Routes that show a body its caller may read: the marker must reach such a caller there.
 SHOWS_BODY = {

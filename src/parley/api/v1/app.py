@@ -16,6 +16,7 @@ from fastapi.openapi.utils import get_openapi
 from parley.api import problems
 from parley.api.v1 import (
     auth,
+    category_routes,
     map_routes,
     messaging_routes,
     node_routes,
@@ -61,6 +62,7 @@ def create(node: Node) -> FastAPI:
     api.include_router(messaging_routes.router)
     api.include_router(node_routes.router)
     api.include_router(release_routes.router)
+    api.include_router(category_routes.router)
     return api
 
 

@@ -149,6 +149,14 @@
     if (acked) document.getElementById("ack-result").textContent = page.acked;
   }
 
+  /* This party's own active, latest notification: links to update or cancel it (/compose). */
+  function showOwn() {
+    const chain = (detail.incident && detail.incident.chain) || [];
+    const latest = chain.length > 0 && chain[chain.length - 1].ref === ref && detail.incident.state === "active";
+    const canNotify = (document.body.dataset.actions || "").split(" ").includes("notify");
+    document.getElementById("own-actions").hidden = !(canNotify && latest && detail.header.party === document.body.dataset.party);
+  }
+
   async function load() {
     try {
       detail = await api("GET", `/notifications/${encodeURIComponent(ref)}`);
@@ -161,6 +169,7 @@
     showMatrix();
     showChain();
     showAck();
+    showOwn();
     await drawAreas(info, info && info.severity);
     root.setAttribute("aria-busy", "false");
     document.body.dataset.ready = "true";
