@@ -77,9 +77,10 @@ def _free_ports(base: int) -> list[int]:
 class Network:
     """Five node homes, their servers and their pins."""
 
-    def __init__(self, folder: Path, tls: bool, base_port: int) -> None:
+    def __init__(self, folder: Path, tls: bool, base_port: int, ready_s: float = 30.0) -> None:
         self.folder = folder
         self.tls = tls
+        self.ready_s = ready_s  # how long each server may take to answer after it is started
         self.ports = dict(zip(PARTIES, _free_ports(base_port), strict=True))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.pins: dict[str, str | None] = {}
@@ -115,7 +116,7 @@ class Network:
                 )
             )
         for party in PARTIES:
-            _wait_ready(self.url(party))
+            _wait_ready(self.url(party), self.ready_s)
 
     def pin_all(self) -> None:
         for party in PARTIES:
@@ -152,17 +153,17 @@ def _identity(home: Path) -> str:
         node.close()
 
 
-def _wait_ready(url: str) -> None:
+def _wait_ready(url: str, within_s: float = 30.0) -> None:
     import httpx
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
             httpx.get(url + "/fed/v1/get-sth", verify=False, timeout=1)  # noqa: S501 - readiness
             return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise SystemExit(f"{url} did not start within 30 s")
+    raise SystemExit(f"{url} did not start within {within_s:.0f} s")
 
 
 def notification(i: int) -> Draft:
@@ -259,8 +260,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     network = Network(folder, not args.plain, args.base_port)
     print(machine_line(machine()))
     network.create()
-    network.start()
     try:
+        network.start()  # inside: servers that started are stopped if another one does not
         network.pin_all()
         us = Node.open(network.home(SENDER))
         probe = us.store.commit_probe()

@@ -34,6 +34,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -176,12 +177,12 @@ def batches(template: Header, count: int, batch: int, first: int, seed: int) -> 
         yield rows
 
 
-def build(args: argparse.Namespace) -> tuple[Node, float]:
-    """A node with ``--count`` notifications stored; the seconds it took."""
-    shutil.rmtree(HOME, ignore_errors=True)
-    HOME.parent.mkdir(parents=True, exist_ok=True)
+def build(args: argparse.Namespace, home: Path = HOME) -> tuple[Node, float]:
+    """A node at ``home`` with ``--count`` notifications stored; the seconds it took."""
+    shutil.rmtree(home, ignore_errors=True)
+    home.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    node = Node.create(HOME, party=PARTY, name="bench", network=NETWORK)
+    node = Node.create(home, party=PARTY, name="bench", network=NETWORK)
     written = lifecycle.notify(
         node,
         status="Exercise",

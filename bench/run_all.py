@@ -16,7 +16,8 @@ script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the forma
 100,000 subscriptions and 2,000 alerts; notifications through the officer API, ``bench_api``
 with 300; stream fan-out, ``bench_stream`` with 1,000 clients; full-text search at 50,000
 notifications, ``bench_search``; the map's areas, ``bench_map`` with 10,000 notifications and
-5,000 areas) run after them with bounded
+5,000 areas; the dashboard in chromium, ``bench_dashboard`` over the same 10,000 notifications;
+a new notification on four open dashboards, ``bench_live`` with 50) run after them with bounded
 arguments and print their own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
@@ -65,6 +66,9 @@ OTHER_BENCHES = {
     "stream": ("bench.bench_stream", ["--clients", "1000", "--rounds", "30"]),  # about a minute
     "search": ("bench.bench_search", ["--count", "50000", "--repeats", "20"]),  # about a minute
     "map": ("bench.bench_map", ["--count", "10000", "--repeats", "10"]),  # under a minute
+    # The pages in Debian's chromium (Playwright): about a minute each on an idle machine.
+    "dashboard": ("bench.bench_dashboard", ["--count", "10000", "--repeats", "10"]),
+    "live": ("bench.bench_live", ["--rounds", "50"]),
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]
@@ -173,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--only",
         default="",
         help="comma-separated steps: proofs,verify,append,cap_parse,cap_import,catchup,"
-        "latency,hop,subscriptions,api,stream,search,map",
+        "latency,hop,subscriptions,api,stream,search,map,dashboard,live",
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached logs")
     args = parser.parse_args(argv)
