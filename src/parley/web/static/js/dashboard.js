@@ -16,7 +16,7 @@
   const recent = new Map(); // ref -> {time, severity} for the timeline
   let cursor = null;
 
-  const map = await ParleyMap.create(document.getElementById("map"));
+  const { map, base } = ParleyMap.start(document.getElementById("map"));
   const areas = L.layerGroup().addTo(map);
   document.getElementById("view-region").addEventListener("click", () => map.fitBounds(ParleyMap.EAST_ASIA));
   document.getElementById("view-world").addEventListener("click", () => map.fitWorld());
@@ -98,7 +98,6 @@
       for (const feature of answer.features) draw(feature);
       next = answer.next_cursor;
     } while (next);
-    performance.mark("parley-areas-drawn");
   }
 
   async function newest() {
@@ -159,7 +158,8 @@
     await Promise.all([loadList(true), loadAreas()]);
   });
   more.addEventListener("click", () => loadList(false));
-  await Promise.all([loadList(true), loadAreas()]);
+  await Promise.all([loadList(true), loadAreas(), base]);
+  performance.mark("parley-areas-drawn"); // every area and the base map are drawn
   Parley.stream({ notification: soon, update: soon });
   document.body.dataset.ready = "true";
 })();

@@ -22,15 +22,20 @@ const ParleyMap = (() => {
     });
   }
 
-  async function create(element) {
+  /* The map at once, and the promise of its base layer: a page fetches its own data meanwhile. */
+  function start(element) {
     const map = L.map(element, {
       preferCanvas: true, attributionControl: false, worldCopyJump: true,
       minZoom: 1, maxZoom: 12, zoomSnap: 0.25,
     });
     map.getContainer().style.background = "#b9d3e6";
     map.fitBounds(EAST_ASIA);
-    (await baseLayer()).addTo(map);
-    return map;
+    const base = baseLayer().then((layer) => { layer.addTo(map); layer.bringToBack(); return map; });
+    return { map, base };
+  }
+
+  async function create(element) {
+    return start(element).base;
   }
 
   function colour(severity) {
@@ -53,5 +58,5 @@ const ParleyMap = (() => {
     return L.geoJSON(feature, { style: () => style });
   }
 
-  return { create, areaLayer, colour, EAST_ASIA };
+  return { start, create, areaLayer, colour, EAST_ASIA };
 })();
