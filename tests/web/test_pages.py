@@ -8,7 +8,7 @@ import pytest
 from parley.web.security import CONTENT_SECURITY_POLICY
 from tests.api.v1.conftest import Api, make_api
 
-PAGES = ("/", "/settings", "/notifications/JP:1")
+PAGES = ("/", "/settings", "/notifications/JP:1", "/notifications/JP:1/print")
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,11 @@ const ParleyMap = (() => {
     });
   }
 
-  async function create(element) {
+  /* A map in ``element``; ``options`` (Leaflet's) override the defaults, e.g. SVG for paper. */
+  async function create(element, options) {
     const map = L.map(element, {
       preferCanvas: true, attributionControl: false, worldCopyJump: true,
-      minZoom: 1, maxZoom: 12, zoomSnap: 0.25,
+      minZoom: 1, maxZoom: 12, zoomSnap: 0.25, ...(options || {}),
     });
     map.getContainer().style.background = "#b9d3e6";
     map.fitBounds(EAST_ASIA);
