@@ -12,6 +12,7 @@ PAGES = (
     "/",
     "/settings",
     "/notifications/JP:1",
+    "/notifications/JP:1/print",
     "/compose",
     "/pending",
     "/peers",

@@ -165,9 +165,7 @@ def create(node: Node) -> FastAPI:
             return to_login(request)
         return page(request, who, "dashboard.html")
 
-    @pages.get("/notifications/{ref}", response_class=HTMLResponse)
-    def notification(request: Request, ref: str) -> Response:
-        """One notification: message, areas, lifecycle, receipt matrix, acknowledgement."""
+    def notification_page(request: Request, ref: str, template: str) -> Response:
         who = reader(request)
         if who is None:
             return to_login(request)
@@ -175,7 +173,17 @@ def create(node: Node) -> FastAPI:
             party, seq = parse_ref(ref.upper())
         except InvalidEntryError:
             return page(request, who, "missing.html", ref=ref[:40])
-        return page(request, who, "notification.html", ref=f"{party}:{seq}")
+        return page(request, who, template, ref=f"{party}:{seq}")
+
+    @pages.get("/notifications/{ref}", response_class=HTMLResponse)
+    def notification(request: Request, ref: str) -> Response:
+        """One notification: message, areas, lifecycle, receipt matrix, acknowledgement."""
+        return notification_page(request, ref, "notification.html")
+
+    @pages.get("/notifications/{ref}/print", response_class=HTMLResponse)
+    def notification_print(request: Request, ref: str) -> Response:
+        """One notification on A4 paper: message, facts, areas' map, receipts, lifecycle."""
+        return notification_page(request, ref, "print.html")
 
     @pages.get("/{name}", response_class=HTMLResponse)
     def frame(request: Request, name: str) -> Response:

@@ -100,12 +100,16 @@ const Parley = (() => {
     return `sev-${known.includes(value) ? value : "unknown"}`;
   }
 
-  /* The live stream: one EventSource, resumed by the browser with Last-Event-ID. */
+  /* The live stream: one EventSource per page, shared by the page's script and the alarm
+     (a browser allows few connections per host), resumed by the browser with Last-Event-ID. */
+  let source = null;
   function stream(handlers) {
-    const state = document.getElementById("stream-state");
-    const source = new EventSource("/api/v1/stream");
-    source.onopen = () => { if (state) state.textContent = strings.live; };
-    source.onerror = () => { if (state) state.textContent = strings.offline; };
+    if (!source) {
+      const state = document.getElementById("stream-state");
+      source = new EventSource("/api/v1/stream");
+      source.addEventListener("open", () => { if (state) state.textContent = strings.live; });
+      source.addEventListener("error", () => { if (state) state.textContent = strings.offline; });
+    }
     for (const [name, handler] of Object.entries(handlers)) {
       source.addEventListener(name, (event) => handler(JSON.parse(event.data), event));
     }

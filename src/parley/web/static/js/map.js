@@ -22,11 +22,12 @@ const ParleyMap = (() => {
     });
   }
 
-  /* The map at once, and the promise of its base layer: a page fetches its own data meanwhile. */
-  function start(element) {
+  /* The map at once, and the promise of its base layer: a page fetches its own data meanwhile.
+     ``options`` (Leaflet's) override the defaults, e.g. SVG for paper. */
+  function start(element, options) {
     const map = L.map(element, {
       preferCanvas: true, attributionControl: false, worldCopyJump: true,
-      minZoom: 1, maxZoom: 12, zoomSnap: 0.25,
+      minZoom: 1, maxZoom: 12, zoomSnap: 0.25, ...(options || {}),
     });
     map.getContainer().style.background = "#b9d3e6";
     map.fitBounds(EAST_ASIA);
@@ -34,8 +35,8 @@ const ParleyMap = (() => {
     return { map, base };
   }
 
-  async function create(element) {
-    return start(element).base;
+  async function create(element, options) {
+    return start(element, options).base;
   }
 
   function colour(severity) {

@@ -110,14 +110,14 @@
     tick();
   }
 
-  /* Each running clock counts down to its deadline, each second. */
+  /* Each pending clock counts down to its deadline, each second. */
   function tick() {
     const now = Date.now();
     for (const line of document.querySelectorAll("#matrix .clock")) {
       const value = line.querySelector(".countdown");
       const due = Number(line.dataset.due);
       const state = line.dataset.state;
-      if (state === "running" && due) {
+      if (state === "pending" && due) {
         const left = due - now;
         value.textContent = left >= 0 ? `${page.due} ${strings.in} ${Parley.duration(left)}` : `${strings.overdue} ${Parley.duration(-left)}`;
         line.classList.toggle("overdue", left < 0);
