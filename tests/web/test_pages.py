@@ -8,7 +8,7 @@ import pytest
 from parley.web.security import CONTENT_SECURITY_POLICY
 from tests.api.v1.conftest import Api, make_api
 
-PAGES = ("/", "/settings", "/notifications/JP:1")
+PAGES = ("/", "/settings", "/hotline", "/notifications/JP:1")
 
 
 @pytest.fixture(scope="module")

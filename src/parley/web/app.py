@@ -37,11 +37,13 @@ LANG_COOKIE = "parley_lang"
 # The navigation: path, the page's name (a message id), and the action it needs to be shown.
 NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/", i18n.N_("Dashboard"), Action.READ),
+    ("/hotline", i18n.N_("Hotline"), Action.READ),
     ("/settings", i18n.N_("Settings"), Action.READ),
 )
 # Pages whose frame needs only its reader, at ``/<name>``: the template and the action it needs.
 FRAMES: dict[str, tuple[str, Action]] = {
     "settings": ("settings.html", Action.READ),
+    "hotline": ("hotline.html", Action.READ),
 }
 
 
