@@ -31,7 +31,13 @@ BIG: ViewportSize = {"width": 3840, "height": 2160}
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    fleet = Fleet(tmp_path_factory.mktemp("hotline"), parties=("JP", "CN"))
+    # Real deadlines (acknowledged within 5 minutes), not the fleet's scaled-down ones: the
+    # acknowledgement timer must still be running when CN acknowledges.
+    fleet = Fleet(
+        tmp_path_factory.mktemp("hotline"),
+        parties=("JP", "CN"),
+        policy_options=("--deadline-scale", "1"),
+    )
     try:
         fleet.setup()
         yield fleet
@@ -53,7 +59,8 @@ def hotline_in(context: BrowserContext, desk: Desk, lang: str) -> Page:
     """The hotline page of ``desk`` for the context's officer, after setting its language."""
     page = open_page(context, desk.node.url + "/settings")
     page.get_by_label("Language").select_option(lang)
-    page.get_by_role("button", name="Save").click()
+    with page.expect_navigation():  # the settings page reloads itself once saved
+        page.get_by_role("button", name="Save").click()
     expect(page.locator("html")).to_have_attribute("lang", i18n.HTML_LANG[lang])
     page.goto(desk.node.url + "/hotline")
     expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=LIVE_S)

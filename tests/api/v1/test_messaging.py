@@ -135,7 +135,11 @@ def test_a_phrase_sent_on_the_hotline_reads_in_japanese_in_the_conversation(
     book = client.get("/api/v1/hotline/phrases", params={"lang": "ja", "group": "nav"}).json()
     assert any(p["code"] == "nav.course-speed" for p in book["phrases"]) and book["lang"] == "ja"
     assert book["groups"] == [
-        {"code": "nav", "title": "針路・速力・高度", "titles": dict(phrases.catalogue().groups["nav"])}
+        {
+            "code": "nav",
+            "title": "針路・速力・高度",
+            "titles": dict(phrases.catalogue().groups["nav"]),
+        }
     ]
 
 
