@@ -190,3 +190,18 @@ def test_the_hotline_page_is_accessible_and_fits_at_both_viewports(
             assert_no_clipped_text(page)
     finally:
         context.close()
+
+
+def test_an_observer_reads_the_hotline_without_a_form_to_send_or_acknowledge(
+    browser: Browser, jp: Desk, cn: Desk
+) -> None:
+    send_from(jp, "CN", "ack.received", {}, "Observed only")
+    context = cn.context(browser, cn.officer("cn-observer", role="observer"))
+    try:
+        page = open_page(context, cn.node.url + "/hotline")
+        expect(page.locator(".hl-message").last).to_be_visible(timeout=LIVE_S)
+        expect(page.locator("#send-form")).to_be_hidden()
+        expect(page.locator("#compose-readonly")).to_be_visible()
+        expect(page.locator(".hl-ack")).to_have_count(0)
+    finally:
+        context.close()
