@@ -186,6 +186,23 @@ def test_bad_input_is_refused_naming_the_parameter_and_the_limit(
     assert words in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"unit": "x", "course": "1"}, "params.speed"),
+        ({"unit": "x", "course": "360", "speed": "2"}, "params.course"),
+        ({"unit": "", "course": "1", "speed": "2"}, "params.unit"),
+        ({"unit": "x", "course": "1", "speed": "2", "depth": "3"}, "params.depth"),
+    ],
+)
+def test_a_refused_parameter_is_named_as_the_field_at_fault(
+    params: dict[str, str], field: str
+) -> None:
+    with pytest.raises(PhraseError) as caught:
+        phrases.normalise("nav.course-speed", params)
+    assert caught.value.field == field
+
+
 def test_a_non_string_parameter_value_is_refused() -> None:
     with pytest.raises(PhraseError, match="'minutes' .*must be a string"):
         phrases.normalise("ack.wait", {"minutes": 5})  # type: ignore[dict-item]

@@ -15,6 +15,7 @@ PAGES = (
     "/notifications/JP:1/print",
     "/compose",
     "/pending",
+    "/hotline",
     "/peers",
     "/compliance",
     "/log",

@@ -297,7 +297,7 @@ class Catalogue:
         """Check ``params`` against the phrase's types; return them in canonical form.
 
         Raises ``PhraseError`` naming the parameter and the limit it breaks, a missing
-        parameter, or one the phrase does not take.
+        parameter, or one the phrase does not take; its ``field`` is ``params.NAME``.
         """
         phrase = self.phrase(code)
         names = phrase.param_names
@@ -305,7 +305,8 @@ class Catalogue:
         if unknown:
             takes = ", ".join(names) if names else "none"
             raise PhraseError(
-                f"phrase {code} takes no parameter {unknown[0]!r} (it takes: {takes})"
+                f"phrase {code} takes no parameter {unknown[0]!r} (it takes: {takes})",
+                field=f"params.{unknown[0]}",
             )
         canonical: dict[str, str] = {}
         for name, type_name in phrase.params:
@@ -314,15 +315,20 @@ class Catalogue:
                 raise PhraseError(
                     f"phrase {code} needs parameter {name!r} ({kind.doc})",
                     hint=f"for example --param {name}={kind.example}",
+                    field=f"params.{name}",
                 )
             value = params[name]
             if not isinstance(value, str):
-                raise PhraseError(f"parameter {name!r} ({type_name}): must be a string")
+                raise PhraseError(
+                    f"parameter {name!r} ({type_name}): must be a string", field=f"params.{name}"
+                )
             try:
                 canonical[name] = kind.canonical(value)
             except (ValueError, ValueFormatError) as exc:
                 raise PhraseError(
-                    f"parameter {name!r} ({type_name}): {exc}", hint=f"{type_name}: {kind.doc}"
+                    f"parameter {name!r} ({type_name}): {exc}",
+                    hint=f"{type_name}: {kind.doc}",
+                    field=f"params.{name}",
                 ) from None
         return canonical
 

@@ -39,6 +39,7 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/", i18n.N_("Dashboard"), Action.READ),
     ("/compose", i18n.N_("Compose"), Action.NOTIFY),
     ("/pending", i18n.N_("Pending releases"), Action.READ),
+    ("/hotline", i18n.N_("Hotline"), Action.READ),
     ("/peers", i18n.N_("Peers"), Action.READ),
     ("/compliance", i18n.N_("Compliance"), Action.READ),
     ("/log", i18n.N_("Log"), Action.READ),
@@ -52,6 +53,7 @@ FRAMES: dict[str, tuple[str, Action]] = {
     "peers": ("peers.html", Action.READ),
     "compliance": ("compliance.html", Action.READ),
     "log": ("log.html", Action.READ),
+    "hotline": ("hotline.html", Action.READ),
 }
 
 

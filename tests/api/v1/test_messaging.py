@@ -13,6 +13,7 @@ import pytest
 
 from parley.core.entry import ALL
 from parley.core.entry import Header as EntryHeader
+from parley.formats import phrases
 from parley.formats.notification import new_notification
 from parley.node import officers
 from parley.node.access import Scope
@@ -133,6 +134,13 @@ def test_a_phrase_sent_on_the_hotline_reads_in_japanese_in_the_conversation(
     assert english["rendering"]["text"] != message["rendering"]["text"]
     book = client.get("/api/v1/hotline/phrases", params={"lang": "ja", "group": "nav"}).json()
     assert any(p["code"] == "nav.course-speed" for p in book["phrases"]) and book["lang"] == "ja"
+    assert book["groups"] == [
+        {
+            "code": "nav",
+            "title": "針路・速力・高度",
+            "titles": dict(phrases.catalogue().groups["nav"]),
+        }
+    ]
 
 
 def test_an_observer_reads_the_hotline_without_its_words(federated: Federated) -> None:
@@ -247,7 +255,24 @@ BAD_INPUT = [
         "post",
         "/api/v1/hotline/messages",
         {"to": "CN", "status": "Exercise", "phrase": "nav.course-speed", "params": {"unit": "x"}},
-        "body.params",
+        "body.params.course",
+    ),
+    (
+        "post",
+        "/api/v1/hotline/messages",
+        {
+            "to": "CN",
+            "status": "Exercise",
+            "phrase": "nav.course-speed",
+            "params": {"unit": "x", "course": "400", "speed": "12"},
+        },
+        "body.params.course",
+    ),
+    (
+        "post",
+        "/api/v1/hotline/messages",
+        {"to": "CN", "status": "Exercise", "phrase": "identity.this-is", "params": {"no": "x"}},
+        "body.params.no",
     ),
     (
         "post",

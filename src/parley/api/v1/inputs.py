@@ -68,6 +68,17 @@ def at(field: str) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def within(prefix: str) -> Iterator[None]:
+    """Put ``prefix.`` before the field of an ``InvalidEntryError`` a service named inside."""
+    try:
+        yield
+    except InvalidEntryError as exc:
+        if exc.field is not None:
+            exc.field = f"{prefix}.{exc.field}"
+        raise
+
+
 def reference(node: Node, value: str, field: str) -> str:
     """The entry reference ``value`` as the policy writes its party, or refused at ``field``."""
     with at(field):

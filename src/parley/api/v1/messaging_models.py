@@ -308,6 +308,14 @@ class Phrase(Strict):
     texts: dict[str, str]
 
 
+class PhraseGroup(Strict):
+    """A group of phrases: the situation they are for, titled in the asked language."""
+
+    code: str
+    title: str = Field(description="The group's title in the asked language.")
+    titles: dict[str, str]
+
+
 class PhraseBook(Strict):
     """The phrase catalogue, rendered in one language."""
 
@@ -316,4 +324,5 @@ class PhraseBook(Strict):
     lang: str
     languages: list[str]
     types: dict[str, ParamType]
+    groups: list[PhraseGroup]
     phrases: list[Phrase]

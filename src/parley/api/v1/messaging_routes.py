@@ -258,7 +258,7 @@ def _outgoing(request: Request, wanted: NewHotlineMessage) -> hotline.Outgoing:
     if wanted.phrase is not None:
         with inputs.at("body.phrase"):
             phrases.catalogue().phrase(wanted.phrase)
-        with inputs.at("body.params"):
+        with inputs.at("body.params"), inputs.within("body"):  # body.params.NAME
             phrases.normalise(wanted.phrase, wanted.params)
     message = hotline.Outgoing(
         to=to,

@@ -74,7 +74,11 @@ def checked_language(lang: str) -> str:
 
 
 def phrase_book(lang: str, group: str | None = None) -> dict[str, Any]:
-    """The phrase catalogue (of one ``group``, or all) with each phrase rendered in ``lang``."""
+    """The phrase catalogue (of one ``group``, or all) with each phrase rendered in ``lang``.
+
+    The groups are the situations the phrases are for (identity, intentions, warnings, ...),
+    each with its title in ``lang`` and in every language, in catalogue order.
+    """
     catalogue = phrases.catalogue()
     lang = checked_language(lang)
     return {
@@ -85,6 +89,11 @@ def phrase_book(lang: str, group: str | None = None) -> dict[str, Any]:
         "types": {
             t.name: {"doc": t.doc, "example": t.example} for t in phrases.PARAM_TYPES.values()
         },
+        "groups": [
+            {"code": code, "title": titles[lang], "titles": dict(titles)}
+            for code, titles in catalogue.groups.items()
+            if group is None or code == group
+        ],
         "phrases": [
             {
                 "code": p.code,
