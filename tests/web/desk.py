@@ -79,9 +79,19 @@ class Desk:
         return context
 
 
-def two_nodes(folder: pytest.TempPathFactory, name: str) -> Iterator[Fleet]:
-    """US and JP federating over TLS, for a module-scoped fixture; stopped at its end."""
-    fleet = Fleet(folder.mktemp(name), parties=("US", "JP"))
+def two_nodes(
+    folder: pytest.TempPathFactory, name: str, deadline_scale: str = "0.01"
+) -> Iterator[Fleet]:
+    """US and JP federating over TLS, for a module-scoped fixture; stopped at its end.
+
+    The test policy scales the category deadlines (0.01: an acknowledgement due in 15 min is due
+    in 9 s, so that escalations happen within a test); ``"1"`` keeps the real ones.
+    """
+    fleet = Fleet(
+        folder.mktemp(name),
+        parties=("US", "JP"),
+        policy_options=("--deadline-scale", deadline_scale),
+    )
     try:
         fleet.setup()
         yield fleet

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.xdist_group(name="fleet")
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    yield from two_nodes(tmp_path_factory, "watch-desk")
+    # Real deadlines: an acknowledgement must not turn "missed" while a loaded machine runs it.
+    yield from two_nodes(tmp_path_factory, "watch-desk", deadline_scale="1")
 
 
 @pytest.fixture(scope="module")
