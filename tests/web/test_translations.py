@@ -29,7 +29,8 @@ AS_IS = frozenset({"UTC"})
 
 # Latin words a translation may carry beside its own script: codes and names that stay as they
 # are (the time scale, traffic-light protocol, CAP, the INES scale, product names, the
-# PARTY:SEQ reference form and party codes). Any other Latin word is English left behind.
+# PARTY:SEQ reference form, party codes, ISO 8601, (Geo)JSON and the h and d of a +DURATION
+# such as +1d12h, typed as they are). Any other Latin word is English left behind.
 LATIN_TERMS = frozenset(
     {
         "UTC",
@@ -47,6 +48,11 @@ LATIN_TERMS = frozenset(
         "CN",
         "RU",
         "US",
+        "ISO",
+        "JSON",
+        "GeoJSON",
+        "h",
+        "d",
     }
 )
 
