@@ -13,7 +13,7 @@ WSTAMP := $(WVENV)/.installed
 PO := $(wildcard src/parley/web/locale/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: test lint typecheck unit chromium demo bench chaos fuzz clean catalogues
+.PHONY: test lint typecheck unit chromium demo bench chaos fuzz clean catalogues screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -63,6 +63,10 @@ fuzz: $(STAMP) $(MO)
 	PARLEY_SCHEMATHESIS_RANDOM=1 PARLEY_SCHEMATHESIS_EXAMPLES=$${PARLEY_SCHEMATHESIS_EXAMPLES:-300} \
 	PARLEY_SCHEMATHESIS_STEPS=$${PARLEY_SCHEMATHESIS_STEPS:-25} \
 	$(BIN)/pytest -q tests/api/v1/test_schemathesis.py tests/api/test_fed_fuzz.py
+
+# The README's pictures of the pages: three real nodes, some exercise traffic, chromium.
+screenshots: $(STAMP) $(MO) chromium
+	$(BIN)/python -m tests.web.screenshots
 
 clean:
 	rm -rf $(VENV) $(WVENV) .pytest_cache .mypy_cache .ruff_cache

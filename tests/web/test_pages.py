@@ -3,6 +3,9 @@ session's CSRF token, and the headers that keep a page from running anything it 
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from parley.web.security import CONTENT_SECURITY_POLICY
@@ -109,3 +112,17 @@ def test_an_unknown_page_is_404_and_names_no_officer(api: Api) -> None:
     answer = api.client().get("/no-such-page", follow_redirects=False)
     assert answer.status_code == 404
     assert 'class="officer"' not in answer.text
+
+
+def test_every_data_block_of_every_page_is_json_with_the_cap_labels(api: Api) -> None:
+    client, _csrf = api.session("admin")
+    for path in ("/login", *PAGES):
+        text = client.get(path).text
+        blocks = re.findall(
+            r'<script type="application/json" id="([^"]+)">(.*?)</script>', text, re.S
+        )
+        assert blocks, path
+        for name, block in blocks:
+            data = json.loads(block)  # tojson escapes <, > and & as \u003c...: no HTML parsing
+            if name == "parley-strings":
+                assert data["cap"]["severities"]["Extreme"], path

@@ -103,6 +103,7 @@ def create(node: Node) -> FastAPI:
             .render(
                 lang=lang,
                 html_lang=i18n.HTML_LANG[lang],
+                cap_labels=i18n.cap_labels(lang),
                 langs=i18n.NAMES,
                 party=node.party,
                 request_path=request.url.path,

@@ -42,6 +42,19 @@ def N_(message: str) -> str:  # noqa: N802 (the gettext convention, read by pyba
     return message
 
 
+def cap_labels(lang: str) -> dict[str, dict[str, str]]:
+    """The CAP values the pages show, in ``lang``: one table for every page's scripts."""
+    gettext = translations(lang).gettext
+    groups = {
+        "severities": SEVERITIES,
+        "urgencies": URGENCIES,
+        "certainties": CERTAINTIES,
+        "statuses": STATUSES,
+        "msg_types": MSG_TYPES,
+    }
+    return {name: {value: gettext(value) for value in values} for name, values in groups.items()}
+
+
 def dynamic_messages() -> tuple[str, ...]:
     """Message ids that no template spells out: category titles, CAP values, role names."""
     titles = [category.title for category in CATEGORIES.values()]

@@ -105,7 +105,7 @@
     if (authorOf(event.ref) === party || !rings(event.status)) return;
     const rank = SEVERITIES.indexOf(event.severity);
     if (rank < 0 || rank < SEVERITIES.indexOf(settings.alarm_severity)) return;
-    const severity = words.severities[event.severity] || event.severity;
+    const severity = Parley.strings.cap.severities[event.severity] || event.severity;
     const headline = event.headline || event.category || "";
     raise(`notification ${event.ref}`,
       itemOf("notification", event.ref, event.status, words.notification, `${severity} · `,

@@ -36,14 +36,14 @@
     const severity = summary ? summary.severity : null;
     const title = summary ? (summary.headline || summary.event || n.ref) : strings.withheld;
     const category = summary && summary.category ? (categories[summary.category] || summary.category) : "";
-    const msgType = summary && summary.msg_type && summary.msg_type !== "Alert" ? (page.msg_types[summary.msg_type] || summary.msg_type) : null;
+    const msgType = summary && summary.msg_type && summary.msg_type !== "Alert" ? (Parley.strings.cap.msg_types[summary.msg_type] || summary.msg_type) : null;
     return el("li", { class: `item ${Parley.severityClass(severity)}`, dataset: { ref: n.ref, status: n.status } },
       Parley.statusBanner(n.status),
       el("p", { class: "item-head" },
         el("a", { href: `/notifications/${n.ref}` }, title),
         msgType ? el("span", { class: "msg-type" }, msgType) : null),
       el("p", { class: "item-meta" },
-        el("span", { class: `badge ${Parley.severityClass(severity)}` }, severity ? (page.severities[severity] || severity) : "—"),
+        el("span", { class: `badge ${Parley.severityClass(severity)}` }, severity ? (Parley.strings.cap.severities[severity] || severity) : "—"),
         " ", category, " · ", el("span", { class: "party" }, n.party), " · ", Parley.timeElement(n.time), " · ",
         el("span", { class: "tlp" }, `TLP:${n.tlp}`)),
       n.withheld ? el("p", { class: "withheld" }, n.withheld) : null);

@@ -72,7 +72,7 @@
       el("p", { class: "item-head" }, el("strong", {}, item.headline || item.withheld || item.id)),
       el("p", { class: "item-meta" },
         page.categories[item.category] || item.category, " · ",
-        fields.severity ? `${page.severities[fields.severity] || fields.severity} · ` : "",
+        fields.severity ? `${Parley.strings.cap.severities[fields.severity] || fields.severity} · ` : "",
         `${audience} · TLP:${item.tlp} · ${page.prepared_by} ${item.prepared_by} (${item.prepared_role}) · `,
         Parley.timeElement(item.created)),
       mine ? el("p", { class: "note" }, page.yours) : null,

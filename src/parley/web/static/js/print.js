@@ -44,14 +44,14 @@
     note.textContent = page.not_in_lang;
     text("headline", info && (info.headline || info.event));
     text("category", page.categories[body.category] || body.category);
-    text("severity", info && (page.severities[info.severity] || info.severity));
-    text("urgency", info && (page.urgencies[info.urgency] || info.urgency));
-    text("certainty", info && (page.certainties[info.certainty] || info.certainty));
+    text("severity", info && (Parley.strings.cap.severities[info.severity] || info.severity));
+    text("urgency", info && (Parley.strings.cap.urgencies[info.urgency] || info.urgency));
+    text("certainty", info && (Parley.strings.cap.certainties[info.certainty] || info.certainty));
     text("expires", info && info.expires ? Parley.time(info.expires) : "");
     text("description", info && info.description);
     text("instruction", info && info.instruction);
     const incident = detail.incident;
-    const type = page.msg_types[body.msg_type] || body.msg_type;
+    const type = Parley.strings.cap.msg_types[body.msg_type] || body.msg_type;
     text("state", incident ? `${page.incident[incident.state] || incident.state} · ${type}` : type);
     for (const id of ["description", "instruction", "headline"]) if (info) document.getElementById(id).lang = info.lang || "";
     return info;
@@ -92,7 +92,7 @@
       const current = link.ref === ref;
       chain.append(el("li", current ? { "aria-current": "true" } : {},
         current ? el("strong", {}, link.ref) : el("a", { href: `/notifications/${link.ref}` }, link.ref),
-        " · ", page.msg_types[link.msg_type] || link.msg_type, " · ", Parley.timeElement(link.sent)));
+        " · ", Parley.strings.cap.msg_types[link.msg_type] || link.msg_type, " · ", Parley.timeElement(link.sent)));
     }
   }
 
