@@ -25,7 +25,8 @@ from tests.web.support import (
     assert_no_horizontal_scroll,
 )
 
-pytestmark = pytest.mark.xdist_group(name="fleet")
+# The browser group: on the other worker than the five-node fleets of tests/integration.
+pytestmark = pytest.mark.xdist_group(name="browser")
 
 RELEASE = '\n[release]\ncategories = ["geo.tsunami"]\n'
 SQUARE = {

@@ -29,7 +29,8 @@ from tests.web.support import (
     assert_no_horizontal_scroll,
 )
 
-pytestmark = pytest.mark.xdist_group(name="fleet")
+# The browser group: on the other worker than the five-node fleets of tests/integration.
+pytestmark = pytest.mark.xdist_group(name="browser")
 
 LARGE = {"width": 3840, "height": 2160}
 

@@ -160,6 +160,22 @@
   more.addEventListener("click", () => loadList(false));
   await Promise.all([loadList(true), loadAreas(), base]);
   performance.mark("parley-areas-drawn"); // every area and the base map are drawn
-  Parley.stream({ notification: soon, update: soon });
+  /* A new notification's event says enough for its row: show it at once (when no filter could
+     exclude it), then let the list and the areas catch up through the API. */
+  function arrived(event) {
+    const filtered = [...new FormData(form).values()].some((value) => String(value).trim());
+    if (!filtered && event.ref && !shown.has(event.ref)) {
+      const summary = event.withheld ? null : {
+        category: event.category, msg_type: event.msg_type, severity: event.severity, headline: event.headline,
+      };
+      place({ ref: event.ref, party: event.ref.split(":")[0], time: event.time, status: event.status,
+        tlp: event.tlp, summary, withheld: event.withheld || null }, true);
+      shown.get(event.ref).classList.add("fresh");
+      drawTimeline();
+    }
+    soon();
+  }
+
+  Parley.stream({ notification: arrived, update: soon });
   document.body.dataset.ready = "true";
 })();
