@@ -136,7 +136,9 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.mount(api_v1.PREFIX, api_v1.create(node))
-    app.mount("/", pages.create(node))  # last: every route above comes first
+    site = pages.create(node)
+    problems.install(site)  # a path no route takes is a problem document, as on every route
+    app.mount("/", site)  # last: every route above comes first
     app.add_middleware(peer_auth.PeerHeader)
     app.add_middleware(
         limits.BodyLimit,

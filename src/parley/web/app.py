@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -192,11 +192,11 @@ def create(node: Node) -> FastAPI:
     def frame(request: Request, name: str) -> Response:
         """A page of ``FRAMES``: settings, hotline, peers, ..."""
         found = FRAMES.get(name)
+        if found is None:  # as every path no route takes: a problem document, no page
+            raise HTTPException(status_code=404)
         who = reader(request)
-        if found is not None and who is None:
+        if who is None:
             return to_login(request)
-        if found is None or who is None:
-            return render(request, "missing.html", "en" if who is None else who.lang, status=404)
         template, action = found
         if action not in who.principal.actions:
             return page(request, who, "forbidden.html", status=403)
