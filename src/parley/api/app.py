@@ -32,6 +32,8 @@ from pathlib import Path
 import anyio
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
 from parley.api.v1 import app as api_v1
@@ -89,6 +91,24 @@ async def _watch_rounds(
             await asyncio.wait_for(app.state.poked.wait(), interval)
 
 
+class PagesMount(Mount):
+    """The pages at ``/``: only GET and HEAD outside ``/fed/`` and ``/api/``.
+
+    A catch-all mount would take every path, so a wrong method on a federation or API route
+    would be the pages' 404 instead of that route's 405; the pages change nothing themselves
+    (their scripts act through ``/api/v1``), so they need no other method.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        """No match for another method or a path the node's other routers own."""
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
+            return Match.NONE, {}
+        if path.startswith(("/fed/", "/api/")):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def create_app(node: Node) -> FastAPI:
     """The ASGI app of ``node``; its lifespan runs the log watcher and the worker election."""
 
@@ -138,7 +158,7 @@ def create_app(node: Node) -> FastAPI:
     app.mount(api_v1.PREFIX, api_v1.create(node))
     site = pages.create(node)
     problems.install(site)  # a path no route takes is a problem document, as on every route
-    app.mount("/", site)  # last: every route above comes first
+    app.router.routes.append(PagesMount("/", app=site))  # last: every route above comes first
     app.add_middleware(peer_auth.PeerHeader)
     app.add_middleware(
         limits.BodyLimit,
