@@ -200,7 +200,11 @@ def test_no_epoch_milliseconds_where_an_officer_reads(node_home: Path, args: lis
 
 def test_status_and_receipts_show_times_in_the_officers_zone_and_utc(node_home: Path) -> None:
     status = settled(invoke(["status"], environment(node_home)))
-    assert re.search(r"JP at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST \(\d\d:\d\d:\d\dZ\)", status)
+    # The UTC time carries its own date when it falls on another day than the zone's.
+    assert re.search(
+        r"JP at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d JST \((\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\dZ\)",
+        status,
+    ), status
     receipts = settled(invoke(["receipts", "JP:2"], environment(node_home)))
     assert re.search(r"JP:2 notification Exercise sent \S+ \S+ JST \(", receipts), receipts
 
@@ -342,6 +346,7 @@ NO_NODE = {
     "verify bundle",
     "policy draft",
     "exercise run",
+    "demo-code",
 }
 
 
