@@ -2,7 +2,10 @@
 
 One node runs as a real ``parley serve`` process on 127.0.0.1 (plain HTTP: the clients' TLS
 would cost this process more than the server's fan-out). ``--clients`` connections, opened by
-this process with asyncio, each read ``GET /api/v1/stream`` with a read token. Then, ``--rounds``
+this process with asyncio, each read ``GET /api/v1/stream`` with a read token. They come as
+``--rooms`` watch rooms, each its own loopback address (127.0.0.2, 127.0.0.3, ...) and its own
+token, so that no room exceeds the API's rate limits per address and per caller (a burst of 300
+and of 120 requests), which the node keeps as it would in service. Then, ``--rounds``
 times, this process appends one notification (a durable append by another process than the
 server, as an officer's CLI command) and waits until every client has its event. The latency of
 a round runs from the return of the append (the commit) to the moment the last client received
@@ -49,6 +52,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__)
     parser.add_argument("--clients", type=int, default=1000, help="stream clients (default 1000)")
     parser.add_argument("--rounds", type=int, default=30, help="notifications (default 30)")
+    parser.add_argument(
+        "--rooms", type=int, default=20, help="client addresses and tokens (default 20)"
+    )
     parser.add_argument("--port", type=int, default=8791)
     return parser.parse_args(argv)
 
@@ -68,8 +74,10 @@ class Client:
         self.received: dict[str, float] = {}
         self.connected = asyncio.Event()
 
-    async def run(self, port: int, token: str) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+    async def run(self, port: int, token: str, address: str) -> None:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, limit=1 << 20, local_addr=(address, 0)
+        )
         writer.write(
             (
                 "GET /api/v1/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -110,12 +118,31 @@ def append(node: Node, marker: str) -> float:
     return time.monotonic()
 
 
-async def fan_out(args: argparse.Namespace, node: Node, token: str, pid: int) -> dict[str, float]:
+async def connected(clients: list[Client], tasks: list[asyncio.Task[None]]) -> None:
+    """Wait until every client reads its stream; a refused or failed client stops the run."""
+    deadline = time.monotonic() + 120
+    while not all(c.connected.is_set() for c in clients):
+        failed = [t for t in tasks if t.done()]
+        if failed:
+            raise SystemExit(f"{len(failed)} stream clients failed, first: {failed[0].exception()}")
+        if time.monotonic() > deadline:
+            waiting = sum(not c.connected.is_set() for c in clients)
+            raise SystemExit(f"{waiting} stream clients not connected within 120 s")
+        await asyncio.sleep(0.05)
+
+
+async def fan_out(
+    args: argparse.Namespace, node: Node, tokens: list[str], pid: int
+) -> dict[str, float]:
     clients = [Client() for _ in range(args.clients)]
     before = rss_kib(pid)
-    tasks = [asyncio.create_task(c.run(args.port, token)) for c in clients]
-    for chunk in range(0, len(clients), 100):
-        await asyncio.gather(*(c.connected.wait() for c in clients[chunk : chunk + 100]))
+    tasks = [
+        asyncio.create_task(
+            c.run(args.port, tokens[n % len(tokens)], f"127.0.0.{2 + n % len(tokens)}")
+        )
+        for n, c in enumerate(clients)
+    ]
+    await connected(clients, tasks)
     rounds: list[float] = []
     for number in range(args.rounds + 1):
         marker = f"bench-round-{number:06d}"
@@ -147,7 +174,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     folder.mkdir(parents=True)
     node = open_network({"JP": folder / "jp"}, NETWORK)["JP"]
     officers.add_officer(node.store, "watch", "observer", "bench-password", now_ms())
-    token, _info = officers.issue_token(node.store, "watch", Scope.READ, now_ms())
+    tokens = [
+        officers.issue_token(node.store, "watch", Scope.READ, now_ms())[0]
+        for _room in range(args.rooms)
+    ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
     server = subprocess.Popen(  # noqa: S603 - our own command
         [sys.executable, "-m", "parley.cli", "serve", "--port", str(args.port)],
@@ -157,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     try:
         _wait_ready(f"http://127.0.0.1:{args.port}")
-        figures = asyncio.run(fan_out(args, node, token, server.pid))
+        figures = asyncio.run(fan_out(args, node, tokens, server.pid))
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -178,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             ]
         ],
     )
-    params = {"clients": args.clients, "rounds": args.rounds}
+    params = {"clients": args.clients, "rounds": args.rounds, "rooms": args.rooms}
     record("stream_fan_out", result("stream_fan_out", MODULE, argv or [], params, figures))
 
 
