@@ -19,6 +19,7 @@ PAGES = (
     "/compose",
     "/pending",
     "/hotline",
+    "/inquiries",
     "/peers",
     "/compliance",
     "/log",

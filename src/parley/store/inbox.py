@@ -87,6 +87,18 @@ def receipts_by(
     return found
 
 
+def own_page(conn: Connection, party: str, kinds: Sequence[str], limit: int) -> list[StoredEntry]:
+    """``party``'s own entries of ``kinds``, newest first (its log order), at most ``limit``."""
+    c = entries.c
+    rows = conn.execute(
+        select(entries)
+        .where(c.party == party, c.kind.in_(list(kinds)))
+        .order_by(c.seq.desc())
+        .limit(limit)
+    )
+    return [stored_entry(row) for row in rows]
+
+
 def peer_observations(conn: Connection, party: str, limit: int = 1000) -> list[StoredEntry]:
     """Other parties' ``observation`` entries held with their body, newest first."""
     c = entries.c

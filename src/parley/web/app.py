@@ -40,6 +40,7 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/compose", i18n.N_("Compose"), Action.NOTIFY),
     ("/pending", i18n.N_("Pending releases"), Action.READ),
     ("/hotline", i18n.N_("Hotline"), Action.READ),
+    ("/inquiries", i18n.N_("Inquiries"), Action.READ),
     ("/peers", i18n.N_("Peers"), Action.READ),
     ("/compliance", i18n.N_("Compliance"), Action.READ),
     ("/log", i18n.N_("Log"), Action.READ),
@@ -54,6 +55,7 @@ FRAMES: dict[str, tuple[str, Action]] = {
     "compliance": ("compliance.html", Action.READ),
     "log": ("log.html", Action.READ),
     "hotline": ("hotline.html", Action.READ),
+    "inquiries": ("inquiries.html", Action.READ),
 }
 
 

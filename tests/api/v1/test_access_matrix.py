@@ -53,6 +53,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("GET", "/inbox"): Action.READ,
     ("GET", "/entries/{ref}"): Action.READ,
     ("POST", "/entries/{ref}/acknowledgement"): Action.ACKNOWLEDGE,
+    ("GET", "/inquiries"): Action.READ,
     ("POST", "/inquiries"): Action.INQUIRE,
     ("POST", "/inquiries/{ref}/reply"): Action.INQUIRE,
     ("GET", "/hotline/phrases"): Action.READ,

@@ -177,6 +177,52 @@ def test_an_inquiry_is_sent_and_an_inquiry_from_a_peer_is_answered(federated: Fe
     assert answered.json()["kind"] == "reply" and answered.json()["answers"] == question.ref
 
 
+def test_the_inquiries_list_shows_both_ways_with_their_reply_clocks_and_replies(
+    federated: Federated,
+) -> None:
+    (about,) = from_cn(federated, notification("Landslide inland", ("JP",), tlp="AMBER"))
+    client = federated.api.token("duty-officer", Scope.NOTIFY)
+    asked = client.post(
+        "/api/v1/inquiries", json={"ref": about.ref, "text": "Roads closed?", "reply_within": "1h"}
+    ).json()
+    federated.deliver(federated.jp, federated.cn)
+    question = inquiries.inquire(federated.cn, asked["ref"], "Who asks?", None, now_ms())
+    federated.deliver(federated.cn, federated.jp)
+
+    shown = client.get("/api/v1/inquiries").json()
+    assert shown["party"] == "JP"
+    ours = next(i for i in shown["asked"] if i["ref"] == asked["ref"])
+    assert ours["direction"] == "asked" and ours["asker"] == "JP" and ours["addressee"] == "CN"
+    assert ours["question"] == "Roads closed?" and ours["replies"] == []
+    assert ours["about"] == {
+        "ref": about.ref,
+        "kind": "notification",
+        "summary": ours["about"]["summary"],
+        "matches": True,
+    }
+    assert "Landslide inland" in ours["about"]["summary"]
+    assert ours["clock"]["state"] == "pending" and ours["clock"]["within"] == 3_600_000
+    theirs = shown["received"][0]
+    assert theirs["ref"] == question.ref and theirs["addressee"] == "JP"
+    assert theirs["question"] == "Who asks?" and theirs["about"]["ref"] == asked["ref"]
+    assert theirs["clock"]["clock"] == "acknowledged" and theirs["clock"]["state"] == "pending"
+
+    client.post(f"/api/v1/inquiries/{question.ref}/reply", json={"text": "The JP desk."})
+    answer = inquiries.reply(federated.cn, asked["ref"], "Two roads are closed.", now_ms())
+    federated.deliver(federated.cn, federated.jp)
+    shown = client.get("/api/v1/inquiries", params={"limit": 1}).json()
+    (theirs,), (ours,) = shown["received"], shown["asked"]
+    assert theirs["clock"]["state"] == "met" and theirs["replies"][0]["text"] == "The JP desk."
+    assert ours["clock"]["state"] == "met" and ours["clock"]["answer"]["ref"] == answer.ref
+    assert [r["text"] for r in ours["replies"]] == ["Two roads are closed."]
+
+    observer = federated.api.token("observer", Scope.READ).get("/api/v1/inquiries").json()
+    (hidden,) = [i for i in observer["asked"] if i["ref"] == asked["ref"]]
+    assert hidden["question"] is None and hidden["about"] is None
+    assert "TLP:AMBER" in hidden["withheld"] and hidden["clock"]["state"] == "met"
+    assert hidden["replies"][0]["text"] is None and hidden["replies"][0]["withheld"]
+
+
 def test_the_inbox_pages_by_an_opaque_cursor_and_polls_for_what_arrives(
     federated: Federated,
 ) -> None:
@@ -287,6 +333,7 @@ BAD_INPUT = [
         "body.acknowledged_within",
     ),
     ("post", "/api/v1/inquiries", {"ref": "CN:1", "text": ""}, "body.text"),
+    ("get", "/api/v1/inquiries?limit=0", None, "limit"),
     (
         "post",
         "/api/v1/inquiries",
@@ -349,6 +396,7 @@ EVERY_ROUTE = [
     ("get", "/api/v1/inbox?unacknowledged=maybe"),
     ("get", f"/api/v1/entries/{UNKNOWN}"),
     ("post", f"/api/v1/entries/{UNKNOWN}/acknowledgement"),
+    ("get", "/api/v1/inquiries?limit=100000"),
     ("post", "/api/v1/inquiries"),
     ("post", f"/api/v1/inquiries/{UNKNOWN}/reply"),
     ("post", "/api/v1/inquiries/JP:0/reply"),

@@ -231,6 +231,51 @@ class Escalations(Strict):
     missed: list[ClockRow]
 
 
+class AskedAbout(Strict):
+    """The entry an inquiry asks about, as this node holds it."""
+
+    ref: str
+    kind: str | None = Field(description="Its kind; null when this node does not hold it.")
+    summary: str | None = Field(description="One line of what it says, if the reader may read it.")
+    matches: bool | None = Field(description="Whether the inquiry names its leaf hash.")
+
+
+class InquiryAnswer(Strict):
+    """A reply of the addressee that names an inquiry."""
+
+    ref: str
+    claimed: int
+    witnessed: int | None
+    text: str | None
+    withheld: str | None
+
+
+class Inquiry(Strict):
+    """One inquiry, addressed to this node (`received`) or asked by it (`asked`)."""
+
+    ref: str
+    leaf_hash: str
+    direction: Literal["received", "asked"]
+    asker: str
+    addressee: str
+    status: str
+    tlp: str
+    time: int
+    about: AskedAbout | None
+    question: str | None
+    withheld: str | None
+    clock: Clock | None = Field(description="The addressee's reply clock (`acknowledged`).")
+    replies: list[InquiryAnswer] = Field(description="The first one stops the clock.")
+
+
+class Inquiries(Strict):
+    """The inquiries addressed to this node and those it asked, each newest first."""
+
+    party: str
+    received: list[Inquiry]
+    asked: list[Inquiry]
+
+
 class Rendering(Strict):
     """A phrase in one language."""
 

@@ -31,6 +31,7 @@ from parley.api.v1.messaging_models import (
     Escalations,
     HotlineMessage,
     InboxPage,
+    Inquiries,
     InquiryReply,
     NewHotlineMessage,
     NewInquiry,
@@ -144,6 +145,23 @@ def acknowledge(
 
 
 # Inquiries ----------------------------------------------------------------------------------
+
+
+@router.get("/inquiries", response_model=Inquiries)
+def inquiry_list(
+    request: Request,
+    principal: Reader,
+    limit: Annotated[
+        int, Query(ge=1, le=inquiries.MAX_LIMIT, description="At most this many of each.")
+    ] = inquiries.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """The inquiries addressed to this node and those it asked, newest first.
+
+    Each with the entry it asks about, the question, the addressee's reply clock judged now,
+    and the replies that name it (the first stops the clock).
+    """
+    node = node_of(request)
+    return inquiries.listing(node, now_ms(), limit=limit, clearance=principal.clearance).to_dict()
 
 
 @router.post("/inquiries", status_code=201, response_model=Appended)

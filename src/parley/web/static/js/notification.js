@@ -1,5 +1,6 @@
 /* One notification: its message in the reader's language, its areas, its lifecycle, and the
-   receipt matrix with live countdowns; an addressed officer acknowledges it in one click. */
+   receipt matrix with live countdowns; an addressed officer acknowledges it in one click, and an
+   officer of another party asks its author about it (POST /api/v1/inquiries). */
 "use strict";
 
 (async () => {
@@ -149,6 +150,76 @@
     if (acked) document.getElementById("ack-result").textContent = page.acked;
   }
 
+  /* Another party's notification: the form to ask its author about it. */
+  function showAsk() {
+    const mayAsk = (document.body.dataset.actions || "").split(" ").includes("inquire");
+    document.getElementById("ask-section").hidden = !(mayAsk && detail.header.party !== document.body.dataset.party);
+  }
+
+  const askFields = { "body.text": "ask-text", "body.reply_within": "ask-within" };
+
+  function askProblem(id, message) {
+    const error = document.getElementById(`${id}-error`);
+    error.textContent = message;
+    error.hidden = false;
+    document.getElementById(id).setAttribute("aria-invalid", "true");
+  }
+
+  function clearAskProblems() {
+    for (const id of Object.values(askFields)) {
+      const error = document.getElementById(`${id}-error`);
+      error.textContent = "";
+      error.hidden = true;
+      document.getElementById(id).removeAttribute("aria-invalid");
+    }
+    const general = document.getElementById("ask-error");
+    general.textContent = "";
+    general.hidden = true;
+  }
+
+  /* The API's problem names the field at fault (body.text, body.reply_within): shown beside it. */
+  function showAskFailure(failure) {
+    const problem = failure.problem || {};
+    const message = problem.detail || problem.title || failure.message;
+    const id = askFields[problem.field];
+    if (id) {
+      askProblem(id, message);
+      document.getElementById(id).focus();
+    } else {
+      const general = document.getElementById("ask-error");
+      general.textContent = message;
+      general.hidden = false;
+    }
+  }
+
+  async function ask(event) {
+    event.preventDefault();
+    clearAskProblems();
+    const result = document.getElementById("ask-result");
+    result.replaceChildren();
+    const textInput = document.getElementById("ask-text");
+    const within = document.getElementById("ask-within").value.trim();
+    if (!textInput.value.trim()) {
+      askProblem("ask-text", page.required);
+      textInput.focus();
+      return;
+    }
+    const body = { ref, text: textInput.value };
+    if (within) body.reply_within = within;
+    const button = document.getElementById("ask-button");
+    button.disabled = true;
+    try {
+      const sent = await api("POST", "/inquiries", body, { "Idempotency-Key": `inquiry-${ref}-${crypto.randomUUID()}` });
+      result.append(`${page.asked} ${sent.ref} · `, el("a", { href: "/inquiries" }, page.see_inquiries));
+      textInput.value = "";
+      document.getElementById("ask-within").value = "";
+    } catch (failure) {
+      showAskFailure(failure);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   /* This party's own active, latest notification: links to update or cancel it (/compose). */
   function showOwn() {
     const chain = (detail.incident && detail.incident.chain) || [];
@@ -169,6 +240,7 @@
     showMatrix();
     showChain();
     showAck();
+    showAsk();
     showOwn();
     await drawAreas(info, info && info.severity);
     root.setAttribute("aria-busy", "false");
@@ -188,6 +260,8 @@
       result.textContent = failure.message;
     }
   });
+
+  document.getElementById("ask-form").addEventListener("submit", ask);
 
   setInterval(tick, 1000);
   await load();
