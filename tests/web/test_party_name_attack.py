@@ -9,11 +9,11 @@ only (``PARTY_RE``: 2-8 capital letters and digits), and the print page adds the
 
 So US here names itself with an image whose error handler and a script both set
 ``window.__pwned``. JP's officer opens every page where a party shows: the dashboard's list and
-its party filter, the notification's receipt matrix, its print form, the hotline, the peers and
-the compliance pages. The name does reach the browser, and on none of them does anything run or
-any planted element appear; the party shows as its code, as text. Markup in a party code is
-refused where a code enters (``parley init``, the API) with a message saying what a code is, and
-a page that echoes a code from its path shows it as text.
+its party filter, the notification's receipt matrix, its print form, the hotline, the peers,
+the compliance and the inquiries pages. The name does reach the browser, and on none of them
+does anything run or any planted element appear; the party shows as its code, as text. Markup
+in a party code is refused where a code enters (``parley init``, the API) with a message saying
+what is wrong, and a page that echoes a code from its path shows it as text.
 """
 
 from __future__ import annotations
@@ -129,6 +129,14 @@ def test_markup_in_a_peers_party_name_renders_as_text_and_never_runs(
     for party in compliance.locator("#scoreboard tbody th").all_inner_texts():
         assert re.fullmatch(r"[A-Z][A-Z0-9]{1,7}", party), party
     nothing_ran(compliance, "compliance")
+
+    asked = (
+        fleet["JP"].cli("inquire", crossed, "--question", "Any damage ashore?").stdout.split()[1]
+    )
+    inquiries = open_page(desk, jp + "/inquiries")
+    meta = inquiries.locator(f'li[data-ref="{asked}"] .inq-meta strong')
+    expect(meta).to_have_text(["JP", "US"], timeout=LIVE_S)
+    nothing_ran(inquiries, "inquiries")
 
 
 def test_markup_in_a_party_code_is_refused_where_it_enters_and_echoed_as_text(
