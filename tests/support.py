@@ -74,16 +74,21 @@ def officer_vars(name: str = "admin") -> dict[str, str]:
 
 
 def init_node(
-    home: Path, party: str = "JP", *, database: str | None = None, network: str = "parley-test"
+    home: Path,
+    party: str = "JP",
+    *,
+    database: str | None = None,
+    network: str = "parley-test",
+    name: str | None = None,
 ) -> Path:
-    """``parley init`` plus an admin officer, through the real CLI."""
+    """``parley init`` plus an admin officer, through the real CLI; ``name``: the party's name."""
     args = [
         "init",
         str(home),
         "--party",
         party,
         "--name",
-        f"{party} crisis centre",
+        name or f"{party} crisis centre",
         "--network",
         network,
     ]

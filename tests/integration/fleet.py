@@ -116,9 +116,11 @@ class Fleet:
         server_env: dict[str, str] | None = None,
         parties: tuple[str, ...] = PARTIES,
         policy_options: tuple[str, ...] = (),
+        names: dict[str, str] | None = None,
     ) -> None:
         self.folder = folder
         self.policy_options = policy_options  # more 'parley policy draft' options
+        self.names = dict(names or {})  # a party's name as it gives it, else "XX crisis centre"
         self.nodes = {
             p: FleetNode(p, folder / p.lower(), free_port(), server_env=dict(server_env or {}))
             for p in parties
@@ -133,7 +135,11 @@ class Fleet:
 
     def setup(self) -> None:
         """Init, serve, then agree on the policy (CLI) and pin every peer (library, in parallel)."""
-        self.each(lambda node: init_node(node.home, node.party, network=NETWORK))
+        self.each(
+            lambda node: init_node(
+                node.home, node.party, network=NETWORK, name=self.names.get(node.party)
+            )
+        )
         if "JP" in self.nodes:
             run_cli(
                 "user",

@@ -10,13 +10,15 @@ import json
 
 from sqlalchemy import select
 
-from parley.core.checkpoint import Checkpoint, parse_note, witness_name_for
+from parley.core.checkpoint import Checkpoint, claimed_checkpoint, parse_note, witness_name_for
 from parley.node import health, webhooks
 from parley.node.federation import peers, witnessing
 from parley.node.federation.pull import pull
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, hotline, receipts
 from parley.node.node import Node, now_ms
+from parley.store import logs
+from parley.store import peers as peer_rows
 from parley.store import witnessing as witness_rows
 from parley.store.schema import webhook_outbox
 from tests.node.conftest import Kit, Network
@@ -127,3 +129,28 @@ def test_peers_show_the_witnessing_both_ways_and_the_log_its_cosigned_checkpoint
     assert state.root == checkpoint.root.hex() and state.origin == us.log.origin
     assert state.cosignatures == [{"witness": name, "time": at}]
     assert state.note is not None and line in state.note
+
+
+def test_a_peers_state_carries_its_checkpoints_own_time_not_the_time_of_the_pull(
+    network: Network, kit: type[Kit]
+) -> None:
+    nodes = network("US", "JP")
+    us, jp = nodes["US"], nodes["JP"]
+    us.append([kit.hotline("JP", "first")])
+    sync(kit, jp, us)
+    size, note = us.checkpoint() or (0, "")
+    with us.store.read() as conn:
+        own = logs.checkpoint_time(conn, "US", size)  # as the author keeps it
+    (seen,) = health.peer_states(jp)
+    assert (seen.checkpoint, seen.checkpoint_time) == (size, own)
+    assert own is not None
+    assert seen.to_dict()["checkpoint_time"] == own
+
+    us.append([kit.hotline("JP", "second")])
+    ahead, note = us.checkpoint() or (0, "")
+    with jp.store.write() as tx:  # seen at the peer, its last entry not pulled yet
+        peer_rows.record_remote(tx, "US", ahead, note)
+    (behind,) = health.peer_states(jp)
+    assert behind.checkpoint == ahead and behind.lag == ahead - size
+    # A time line says it; an extension-free checkpoint's time waits for its last entry.
+    assert behind.checkpoint_time == claimed_checkpoint(note).time_ms

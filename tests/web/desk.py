@@ -61,14 +61,14 @@ class Desk:
             assert answer.status_code == 201, answer.text
             return answer.cookies["parley_session"]
 
-    def context(self, browser: Browser, name: str) -> BrowserContext:
-        """A browser context logged in as ``name``."""
+    def context(self, browser: Browser, name: str, session: str | None = None) -> BrowserContext:
+        """A browser context logged in as ``name``, in ``session`` if given (no new login)."""
         context = browser.new_context(ignore_https_errors=True, viewport=VIEWPORT)
         context.add_cookies(
             [
                 {
                     "name": "parley_session",
-                    "value": self.session(name),
+                    "value": session or self.session(name),
                     "url": self.node.url,
                     "httpOnly": True,
                     "secure": True,
@@ -80,17 +80,23 @@ class Desk:
 
 
 def two_nodes(
-    folder: pytest.TempPathFactory, name: str, deadline_scale: str = "0.01"
+    folder: pytest.TempPathFactory,
+    name: str,
+    deadline_scale: str = "0.01",
+    names: dict[str, str] | None = None,
 ) -> Iterator[Fleet]:
     """US and JP federating over TLS, for a module-scoped fixture; stopped at its end.
 
     The test policy scales the category deadlines (0.01: an acknowledgement due in 15 min is due
-    in 9 s, so that escalations happen within a test); ``"1"`` keeps the real ones.
+    in 9 s, so that escalations happen within a test); ``"1"`` keeps the real ones. ``names``:
+    a party's own name (``parley init --name``), which its member file and its notifications'
+    ``sender_name`` carry.
     """
     fleet = Fleet(
         folder.mktemp(name),
         parties=("US", "JP"),
         policy_options=("--deadline-scale", deadline_scale),
+        names=names,
     )
     try:
         fleet.setup()

@@ -4,7 +4,7 @@ US and JP federate with deadlines scaled by 0.01, so an unanswered notification 
 seconds. An officer with a page open hears the alarm (a desktop notification and a beep, until
 acknowledged on the page) for an escalation, a hotline message to their party, and a new
 notification at their severity; Exercise traffic only when they asked for it; no oscillator
-when their sound is off. A notification prints on A4 in every language with its areas' map.
+when their sound is off; settings saved in another tab rule an open page's alarm at once. A notification prints on A4 in every language with its areas' map.
 """
 
 from __future__ import annotations
@@ -341,5 +341,49 @@ def test_with_the_sound_off_the_alarm_starts_no_oscillator(
         page.wait_for_timeout(2500)
         assert page.evaluate("window.parleyOscillators") == 0
         assert page.locator("body").get_attribute("data-alarm-beeps") is None
+    finally:
+        context.close()
+
+
+def test_settings_saved_in_another_tab_rule_the_open_pages_alarm_without_a_reload(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    context = alarm_desk(browser, jp, "two-tab-desk")
+    try:
+        watching = armed(context, jp, sound=True, alarm_exercise=True, alarm_severity="Severe")
+        watching.evaluate("window.parleyNoReload = true")
+        watching.locator("main").click(position={"x": 5, "y": 5})  # a gesture: the audio may start
+        ringing = hotline(us, "JP", "Radio check, exercise", "Exercise")
+        expect(alarm_item(watching, "hotline", ringing)).to_be_visible(timeout=LIVE_S)
+        shown = watching.locator("body")
+        expect(shown).to_have_attribute("data-alarm-sound", "playing")
+
+        other = open_page(context, jp.node.url + "/settings")  # the second tab
+        other.get_by_label("Sound an alarm").uncheck()
+        other.get_by_label("Alarm for new Actual notifications at or above").select_option(
+            "Extreme"
+        )
+        other.get_by_role("button", name="Save").click()
+        expect(shown).to_have_attribute("data-alarm-sound-setting", "off", timeout=LIVE_S)
+        expect(shown).to_have_attribute("data-alarm-severity", "Extreme")
+        expect(shown).to_have_attribute("data-alarm-sound", "off")  # the beeping stopped
+        expect(watching.locator("#alarm-sound-note")).to_be_visible()
+        started = watching.evaluate("window.parleyOscillators")
+        watching.wait_for_timeout(2500)
+        assert watching.evaluate("window.parleyOscillators") == started
+
+        below = notify(us, "Tremor off Mito, exercise")  # Severe: below the new threshold
+        expect(watching.locator(f'#notifications li[data-ref="{below}"]')).to_be_visible(
+            timeout=LIVE_S
+        )
+        watching.wait_for_timeout(1000)
+        assert alarm_item(watching, "notification", below).count() == 0
+
+        # Saved where no page tells the others (the API): read when the window gets the focus.
+        other.evaluate("Parley.api('PUT', '/me/settings', {sound: true})")
+        watching.evaluate("window.dispatchEvent(new Event('focus'))")
+        expect(shown).to_have_attribute("data-alarm-sound-setting", "on", timeout=LIVE_S)
+        expect(shown).to_have_attribute("data-alarm-sound", "playing")  # the alarm still shows
+        assert watching.evaluate("window.parleyNoReload") is True
     finally:
         context.close()

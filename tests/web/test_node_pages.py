@@ -70,17 +70,35 @@ def readable_at_both_sizes(page: Page) -> None:
 
 
 def test_the_peers_page_shows_a_peers_lag_checkpoint_and_cosignature_age(
-    browser: Browser, jp: Desk, crossed: str
+    browser: Browser, jp: Desk, us: Desk, crossed: str
 ) -> None:
     context = jp.context(browser, jp.officer("peers-desk"))
     try:
         page = open_page(context, jp.node.url + "/peers")
+        page.evaluate("Parley.api('PUT', '/me/settings', {time_zone: 'Asia/Tokyo'})")
+        page.reload()
         card = page.locator('#peer-list li[data-party="US"]')
         expect(card).to_have_attribute("data-health", "ok", timeout=LIVE_S)
         expect(card.locator(".lag")).to_have_text("0 entries", timeout=LIVE_S)
         seq = int(crossed.split(":")[1])
-        checkpoint = card.locator("dd").nth(2).inner_text()
-        assert int(re.fullmatch(r"size (\d+)", checkpoint).group(1)) > seq  # type: ignore[union-attr]
+        shown = card.locator(".checkpoint").inner_text()
+        size = int(re.match(r"size (\d+) · ", shown).group(1))  # type: ignore[union-attr]
+        assert size > seq
+        # The checkpoint's own time (the log's, as its author keeps it), not the pull's.
+        stamp = card.locator(".checkpoint-time time")
+        opened = us.node.open()
+        try:
+            with opened.store.read() as conn:
+                own = logs.checkpoint_time(conn, "US", size)
+        finally:
+            opened.close()
+        assert own is not None
+        iso = page.evaluate("ms => new Date(ms).toISOString()", own)
+        expect(stamp).to_have_attribute("datetime", iso)
+        expect(stamp).to_have_text(page.evaluate("ms => Parley.time(ms)", own))
+        assert page.evaluate("Parley.zone") == "Asia/Tokyo" and "UTC)" in stamp.inner_text()
+        pulled = card.locator("dd").nth(3).locator("time").get_attribute("datetime")
+        assert pulled != iso
         # US cosigns JP's log within a few witnessing rounds; the page refreshes every 10 s
         expect(card.locator(".cosignature-age")).to_have_text(
             re.compile(r"^\d+ s.* ago$|^\d+ min .* ago$"), timeout=3 * LIVE_S

@@ -3,8 +3,10 @@
 DESIGN.md, "Services and edges": computed here once, as value types that every edge (the CLI
 today, the API and the pages next) only renders, so they cannot disagree.
 
-* **Peers** (``peer_states``): each pinned peer's pin, sync health, last checkpoint seen,
-  synced size, lag behind that checkpoint, failures, last success and last error, and the
+* **Peers** (``peer_states``): each pinned peer's pin, sync health, last checkpoint seen and
+  the log's own time at it (protocol s6: its ``time`` line, else its last entry's time, when
+  that entry is here), synced size, lag behind that checkpoint, failures, last success and last
+  error, and the
   witnessing both ways: the latest checkpoint of this node's log the peer cosigned (and when),
   and the latest of the peer's log this node cosigned. A peer whose cosignature grows old has
   stopped witnessing this log, whatever its pulls say.
@@ -28,7 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from parley.core.checkpoint import add_signature_lines
+from sqlalchemy import Connection
+
+from parley.core.checkpoint import add_signature_lines, claimed_checkpoint
 from parley.core.entry import ALL, Body, format_ref, parse_header
 from parley.core.errors import VerificationError
 from parley.core.keys import PublicKey
@@ -87,6 +91,7 @@ class PeerState:
     cosigned: int | None = None  # when (ms; cosignature times are whole seconds)
     witnessed_size: int | None = None  # the largest checkpoint of its log this node cosigned
     witnessed: int | None = None  # when (ms)
+    checkpoint_time: int | None = None  # the log's time at that checkpoint (ms), when known
 
     @property
     def lag(self) -> int | None:
@@ -106,6 +111,7 @@ class PeerState:
             "fingerprint": self.fingerprint,
             "tls_spki": self.tls_spki,
             "checkpoint": self.checkpoint,
+            "checkpoint_time": self.checkpoint_time,
             "synced": self.synced,
             "lag": self.lag,
             "health": self.health,
@@ -193,6 +199,7 @@ def peer_states(node: Node) -> list[PeerState]:
                     fingerprint=peer.fingerprints()["identity"],
                     tls_spki=peer.tls_spki,
                     checkpoint=status.remote_size,
+                    checkpoint_time=_checkpoint_time(conn, status),
                     synced=peers.synced_size(conn, peer.party),
                     health=status.health(),
                     failures=status.failures,
@@ -208,6 +215,25 @@ def peer_states(node: Node) -> list[PeerState]:
                 )
             )
     return states
+
+
+def _checkpoint_time(conn: Connection, status: peers.PeerStatus) -> int | None:
+    """The log's own time at the peer's last checkpoint seen (protocol s6), when known here.
+
+    The note was verified when it was recorded. Its ``time`` line says it; an extension-free
+    checkpoint takes the time of its last entry, known once that entry is synced (or from the
+    checkpoint held with its time when the pull reached it). The time of our last pull is not it.
+    """
+    if status.remote_size is None or status.remote_note is None:
+        return None
+    claimed = claimed_checkpoint(status.remote_note)
+    if claimed.time_ms is not None or not claimed.size:
+        return claimed.log_time(0)
+    held = logs.checkpoint_time(conn, status.party, claimed.size)
+    if held is not None:
+        return held
+    last = logs.get_entry(conn, status.party, claimed.size - 1)
+    return None if last is None else claimed.log_time(last.time)
 
 
 def _peer_alerts(node: Node, states: list[PeerState]) -> list[Alert]:

@@ -15,6 +15,7 @@ from parley.node import officers
 from parley.node.access import Scope
 from parley.node.federation import peers, witnessing
 from parley.node.node import now_ms
+from parley.store import logs
 from parley.store import witnessing as witness_rows
 from tests.api.v1.federated import Federated, federated_pair
 from tests.node.conftest import hotline
@@ -57,6 +58,9 @@ def test_peers_show_lag_checkpoint_cosignature_age_and_a_hold_an_admin_releases(
     (cn,) = reader.get("/api/v1/peers").json()
     assert cn["party"] == "CN" and cn["held"] == "equivocation: two roots at size 3"
     assert cn["synced"] == federated.cn.size() and cn["lag"] == 0
+    with federated.cn.store.read() as conn:  # the log's time at it, as its author keeps it
+        own_time = logs.checkpoint_time(conn, "CN", cn["checkpoint"])
+    assert own_time is not None and cn["checkpoint_time"] == own_time
     assert cn["cosigned"] == cosigned and cn["cosignature_age"] >= 0
     assert cn["cosigned_size"] == (federated.jp.checkpoint() or (0, ""))[0]
 

@@ -21,6 +21,10 @@ class PeerView(Strict):
     fingerprint: str
     tls_spki: str | None
     checkpoint: int | None = Field(description="The size of its last checkpoint seen.")
+    checkpoint_time: int | None = Field(
+        description="The log's own time at that checkpoint (ms UTC, protocol s6): its `time` "
+        "line, else its last entry's time; null until that entry is here."
+    )
     synced: int
     lag: int | None = Field(description="Entries of that checkpoint not yet synced here.")
     health: str

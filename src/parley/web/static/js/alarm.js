@@ -10,7 +10,13 @@
    Web Audio API every two seconds, until the officer acknowledges the alarm in the banner. That
    acknowledgement belongs to this page: it sends no receipt. The body's data-alarm-sound says
    what the sound does (playing; blocked by the browser until a click or a key on the page; off;
-   stopped) and data-alarm-beeps how many tones were started. */
+   stopped) and data-alarm-beeps how many tones were started.
+
+   The settings are read when the page loads, again when the settings page saves them in another
+   tab or window of this browser (Parley.onSettingsSaved), and whenever this window gets the
+   focus back: an officer who turns the sound off or raises the threshold there is obeyed here
+   without a reload, a sound already beeping included. data-alarm-sound-setting and
+   data-alarm-severity say what the page holds. */
 "use strict";
 
 (() => {
@@ -236,9 +242,37 @@
     }
   });
   offerDesktop();
-  api("GET", "/me/settings").catch(() => DEFAULTS).then((mine) => {
+
+  /* The sound follows a changed setting: it stops when the setting is off now, and starts for
+     an alarm still showing when it is on now. */
+  function followSound() {
+    if (beeping && !settings.sound) {
+      clearInterval(beeping);
+      beeping = null;
+      startSound();
+    } else if (!beeping && settings.sound && !root.hidden) {
+      startSound();
+    }
+  }
+
+  let reads = 0; // the newest read wins: an older one may answer after it
+  async function readSettings() {
+    const ticket = ++reads;
+    const mine = await api("GET", "/me/settings").catch(() => settings || DEFAULTS);
+    if (ticket !== reads) return;
+    const first = settings === null;
     settings = { ...DEFAULTS, ...mine };
-    for (const [name, event] of heard.splice(0)) handle(name, event);
-    armed();
-  });
+    body.dataset.alarmSoundSetting = settings.sound ? "on" : "off";
+    body.dataset.alarmSeverity = settings.alarm_severity;
+    if (first) {
+      for (const [name, event] of heard.splice(0)) handle(name, event);
+      armed();
+    } else {
+      followSound();
+    }
+  }
+
+  Parley.onSettingsSaved(readSettings);
+  window.addEventListener("focus", () => { if (settings) readSettings(); });
+  readSettings();
 })();

@@ -116,6 +116,17 @@ const Parley = (() => {
     return source;
   }
 
+  /* The officer's settings saved on one page, told to the others open in this browser: the
+     alarm of every page re-reads them (alarm.js). Same origin only; no data travels, only the
+     news, so a page reads the settings from the API, never from another page's message. */
+  const settingsNews = "BroadcastChannel" in window ? new BroadcastChannel("parley-settings") : null;
+  function settingsSaved() {
+    if (settingsNews) settingsNews.postMessage("saved");
+  }
+  function onSettingsSaved(handler) {
+    if (settingsNews) settingsNews.addEventListener("message", () => handler());
+  }
+
   function tickClock() {
     const clock = document.getElementById("clock");
     if (clock) clock.textContent = time(Date.now());
@@ -130,5 +141,8 @@ const Parley = (() => {
   tickClock();
   setInterval(tickClock, 1000);
 
-  return { strings, page, el, api, ApiError, time, timeElement, duration, statusBanner, severityClass, stream, lang, zone };
+  return {
+    strings, page, el, api, ApiError, time, timeElement, duration, statusBanner, severityClass, stream, lang, zone,
+    settingsSaved, onSettingsSaved,
+  };
 })();

@@ -1,6 +1,6 @@
-/* The pinned peers: pulling, last checkpoint, cosignatures both ways, held and failing peers,
-   and the equivocation evidence this node holds, from /api/v1/peers and /api/v1/health. An
-   administrator releases a held peer here. Refreshed on the stream's peer events and every
+/* The pinned peers: pulling, last checkpoint and the log's own time at it, cosignatures both
+   ways, held and failing peers, and the equivocation evidence this node holds, from
+   /api/v1/peers and /api/v1/health. An administrator releases a held peer here. Refreshed on the stream's peer events and every
    10 s, one load at a time. Every string from a peer (its errors, why it is held) is text. */
 "use strict";
 
@@ -17,12 +17,21 @@
   const fact = (name, ...value) => [el("dt", {}, name), el("dd", {}, ...value)];
   const ago = (ms) => `${Parley.duration(ms)} ${strings.ago}`;
 
+  /* The checkpoint's size and the log's own time at it (its time line, or its last entry's),
+     never the time this node pulled it: that is "last successful pull". */
+  function checkpointSeen(peer) {
+    const at = peer.checkpoint_time === null
+      ? el("span", { class: "checkpoint-time checkpoint-time-unknown" }, page.checkpoint_time_unknown)
+      : el("span", { class: "checkpoint-time" }, Parley.timeElement(peer.checkpoint_time));
+    return el("span", { class: "checkpoint" }, `${page.size} ${peer.checkpoint} · `, at);
+  }
+
   function pulling(peer) {
     const lag = peer.lag === null ? "—" : `${peer.lag} ${page.entries}`;
     return [
       ...fact(page.pull, `${peer.synced} ${page.synced_of} ${peer.checkpoint === null ? "—" : peer.checkpoint}`),
       ...fact(page.lag, el("span", { class: peer.lag ? "lag lag-behind" : "lag" }, lag)),
-      ...fact(page.checkpoint, peer.checkpoint === null ? page.no_checkpoint : `${page.size} ${peer.checkpoint}`),
+      ...fact(page.checkpoint, peer.checkpoint === null ? page.no_checkpoint : checkpointSeen(peer)),
       ...fact(page.last_success, peer.last_success === null ? page.never : Parley.timeElement(peer.last_success)),
       ...(peer.pending_bodies ? fact(page.pending_bodies, String(peer.pending_bodies)) : []),
     ];

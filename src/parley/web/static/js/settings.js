@@ -1,4 +1,5 @@
-/* The officer's own settings, read and saved through /api/v1/me/settings. */
+/* The officer's own settings, read and saved through /api/v1/me/settings; a save is told to the
+   other pages open in this browser, whose alarms re-read them. */
 "use strict";
 
 (async () => {
@@ -24,6 +25,7 @@
         alarm_severity: form.elements.alarm_severity.value,
         alarm_exercise: form.elements.alarm_exercise.checked,
       });
+      Parley.settingsSaved(); // the other open pages' alarms follow at once
       window.location.reload();
       result.textContent = page.saved;
     } catch (failure) {
