@@ -17,6 +17,8 @@ PG_ADMIN_URL = os.environ.get(
     "PARLEY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 PARLEY = [sys.executable, "-m", "parley.cli"]
+# How long a started server may take to answer: several start at once on two cores.
+START_S = 90
 OFFICER_PASSWORD = "correct-horse-battery"
 
 
@@ -130,7 +132,7 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
@@ -140,7 +142,7 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.1)
         self.stop()
-        raise AssertionError("server did not start within 30 s")
+        raise AssertionError(f"server did not start within {START_S} s")
 
     def stop(self) -> None:
         stop_process(self.process)

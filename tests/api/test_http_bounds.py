@@ -24,7 +24,7 @@ from parley.node.federation import push, submission, tlspin
 from parley.node.federation.submission import build_body as add_checkpoint_body
 from tests.integration.fleet import Fleet, FleetNode
 
-pytestmark = pytest.mark.xdist_group(name="http-bounds")
+pytestmark = pytest.mark.fleet
 
 MB = 1024 * 1024
 RSS_GROWTH_LIMIT = 50 * MB

@@ -17,7 +17,7 @@ from parley.node.federation import tlspin
 from tests.integration.fleet import Fleet
 from tests.support import PARLEY, Server, cli_env, free_port, init_node
 
-pytestmark = pytest.mark.xdist_group(name="serve-guards")
+pytestmark = pytest.mark.fleet
 
 REFUSE_WITHIN_S = 20
 

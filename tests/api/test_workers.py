@@ -270,7 +270,7 @@ def _two_workers_one_leader(answer: dict[str, Any]) -> bool:
     return len(rows) == 2 and [row["leading"] for row in rows].count(True) == 1
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_killing_the_leader_worker_hands_the_jobs_to_another(fleet: Fleet) -> None:
     answer = fleet.wait(_two_workers_one_leader, 30)
     leader = answer["leader"]
@@ -282,7 +282,7 @@ def test_killing_the_leader_worker_hands_the_jobs_to_another(fleet: Fleet) -> No
     fleet.wait(_two_workers_one_leader, 30)  # uvicorn starts a new worker in its place
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def _connection_to_every_worker(fleet: Fleet, workers: set[int]) -> dict[int, httpx.Client]:
     """One kept-alive connection per worker: the kernel hands a new connection to any worker."""
     pinned: dict[int, httpx.Client] = {}
@@ -365,7 +365,7 @@ def test_a_cli_append_is_published_by_every_worker_within_a_second(
             client.close()
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_workers_serve_tls_with_the_node_certificate(fleet_home: Path) -> None:
     fleet = Fleet(fleet_home, tls=True)
     try:
@@ -383,7 +383,7 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
     assert "--workers 2 needs a PostgreSQL database" in message
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_a_stream_event_reaches_its_clients_on_every_worker(fleet: Fleet, fleet_home: Path) -> None:
     """Each worker runs its own stream hub over the shared tables: a client of either worker
     gets an event committed by another process."""

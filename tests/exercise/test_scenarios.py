@@ -263,7 +263,7 @@ def assert_the_pages_are_announced_with_logins_and_codes(stdout: str, folder: Pa
     assert shown.stdout.strip() in valid
 
 
-@pytest.mark.xdist_group("fleet")
+@pytest.mark.fleet
 def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     result = demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -418,7 +418,7 @@ def assert_receipts_and_the_missed_deadline(folder: Path) -> None:
             node.close()
 
 
-@pytest.mark.xdist_group("fleet")
+@pytest.mark.fleet
 def test_headless_demo_fails_naming_what_did_not_come_back(tmp_path: Path) -> None:
     scenario = tmp_path / "unmet.yaml"
     scenario.write_text(
@@ -449,7 +449,7 @@ steps:
 """
 
 
-@pytest.mark.xdist_group("fleet")
+@pytest.mark.fleet
 def test_interactive_demo_keeps_nodes_until_ctrl_c_then_stops_them_all(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the whole foreground group) stops every server within seconds.
 

@@ -24,7 +24,16 @@ from parley.node.federation import tlspin
 from parley.node.federation.http_signatures import RequestSigner
 from parley.node.federation.peers import pin_peer
 from parley.node.node import Node, now_ms
-from tests.support import PARLEY, cli_env, free_port, init_node, officer_env, run_cli, stop_process
+from tests.support import (
+    PARLEY,
+    START_S,
+    cli_env,
+    free_port,
+    init_node,
+    officer_env,
+    run_cli,
+    stop_process,
+)
 
 PARTIES = ("US", "JP", "KR", "CN", "RU")
 NETWORK = "parley-test"
@@ -71,7 +80,7 @@ class FleetNode:
         )
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_S
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"{self.party} server exited: {self.process.stdout.read()}")  # type: ignore[union-attr]
@@ -80,7 +89,7 @@ class FleetNode:
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise AssertionError(f"{self.party} server did not start within 30 s")
+        raise AssertionError(f"{self.party} server did not start within {START_S} s")
 
     def stop(self) -> None:
         if self.process is None:

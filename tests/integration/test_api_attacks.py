@@ -56,7 +56,7 @@ def jp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FleetNode]:
         fleet.stop()
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_cross_site_request_attack_on_a_session_is_refused(jp: FleetNode) -> None:
     totp = _totp(jp, "watch")
     with _client(jp) as browser:
@@ -79,7 +79,7 @@ def test_cross_site_request_attack_on_a_session_is_refused(jp: FleetNode) -> Non
         assert real.status_code == 201, real.text
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_replayed_totp_code_attack_is_refused(jp: FleetNode) -> None:
     totp = _totp(jp, "duty")
     code = totp.now()
@@ -90,7 +90,7 @@ def test_replayed_totp_code_attack_is_refused(jp: FleetNode) -> None:
     assert replayed.status_code == 401 and "wrong or used" in replayed.json()["detail"]
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_deactivated_officers_token_attack_is_refused(jp: FleetNode) -> None:
     jp.cli("user", "add", "leaver", "--role", "analyst", PARLEY_NEW_PASSWORD=OFFICER_PASSWORD)
     token = _token(jp, "leaver", "analyst")
@@ -101,7 +101,7 @@ def test_deactivated_officers_token_attack_is_refused(jp: FleetNode) -> None:
     assert refused.status_code == 401 and "deactivated" in refused.json()["detail"]
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_pre_scope_script_token_attack_is_refused(jp: FleetNode) -> None:
     with _client(jp, authorization="Bearer admin.c2VjcmV0LWZyb20tYmVmb3Jl") as old:
         answer = old.get("/api/v1/notifications")
@@ -109,7 +109,7 @@ def test_pre_scope_script_token_attack_is_refused(jp: FleetNode) -> None:
     assert "revoked on upgrade" in answer.json()["detail"]
 
 
-@pytest.mark.xdist_group(name="fleet")
+@pytest.mark.fleet
 def test_observer_reading_an_amber_body_attack_gets_nothing(jp: FleetNode) -> None:
     duty = _token(jp, "admin", "notify")
     watch = _token(jp, "watch", "read")

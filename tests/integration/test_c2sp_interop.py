@@ -46,7 +46,7 @@ from tests.support import (
     stop_process,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="c2sp-interop")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 REPO = Path(__file__).resolve().parents[2]
 WITNESS_BIN = REPO / ".venv-witness" / "bin"

@@ -22,7 +22,7 @@ from parley.node.node import Node, now_ms
 from parley.store import logs
 from tests.integration.fleet import Fleet, FleetNode, append, eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 PARTIES = ("US", "JP", "KR")
 NETWORK = "parley-test"

@@ -23,7 +23,7 @@ from parley.store import witnessing as rows
 from tests.integration.fleet import Fleet, FleetNode, eventually
 from tests.support import free_port, run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 INTERVAL_S = 1.5
 

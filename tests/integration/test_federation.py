@@ -24,7 +24,7 @@ from parley.store.schema import entries
 from tests.integration.fleet import append
 from tests.support import OfficerEnv
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 OTHERS = ("JP", "KR", "CN", "RU")
 

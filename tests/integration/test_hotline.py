@@ -17,7 +17,7 @@ from parley.node.messaging import receipts
 from parley.node.node import Node
 from parley.store import logs
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 COURSE = [
     "--phrase",

@@ -27,7 +27,7 @@ from parley.node.home import no_passphrase, read_key_file
 from parley.store import logs
 from tests.integration.fleet import append
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 
 def check_body(n: int) -> dict[str, Any]:

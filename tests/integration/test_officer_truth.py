@@ -25,7 +25,7 @@ from parley.store.schema import deadline_clocks
 from tests.integration.fleet import Fleet, FleetNode, eventually
 from tests.support import OfficerEnv
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 HOTLINE_MAX_MS = 4 * 5 * 60 * 1000  # the policy's bound at --deadline-scale 1: 4 x 5 min
 

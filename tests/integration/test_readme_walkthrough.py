@@ -21,7 +21,7 @@ from parley.core.entry import parse_ref
 from parley.store import logs
 from tests.integration.fleet import Fleet, eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADING = "## A duty officer's first minutes"

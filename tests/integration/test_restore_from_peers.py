@@ -24,7 +24,7 @@ from parley.store.engine import Store
 from tests.integration.fleet import Fleet, FleetNode, append, eventually
 from tests.support import OFFICER_PASSWORD, run_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="fleet")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 
 class SmallFleet(Fleet):

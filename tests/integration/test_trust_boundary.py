@@ -32,7 +32,7 @@ from parley.store import logs
 from tests.integration.fleet import Fleet, FleetNode, append, eventually
 from tests.support import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group(name="trust-boundary")]
+pytestmark = [pytest.mark.slow, pytest.mark.fleet]
 
 MARKER = "AMBER-ONLY-FOR-JP-relay-probe"
 

@@ -24,7 +24,7 @@ from tests.web.desk import LIVE_S, Desk, notify, open_page, two_nodes
 from tests.web.support import assert_accessible, assert_no_clipped_text, assert_no_horizontal_scroll
 
 # The browser group: on the other worker than the five-node fleets of tests/integration.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 ESCALATION_S = 60_000  # ms: a nuclear acknowledgement deadline (9 s here), then the loop's round
 BIG: dict[str, int] = {"width": 3840, "height": 2160}

@@ -25,7 +25,7 @@ from tests.web.support import (
     serious_axe_violations,
 )
 
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 
 def _doc(title: str, body: str, style: str = "") -> str:

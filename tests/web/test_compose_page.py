@@ -26,7 +26,7 @@ from tests.web.support import (
 )
 
 # The browser group: on the other worker than the five-node fleets of tests/integration.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 RELEASE = '\n[release]\ncategories = ["geo.tsunami"]\n'
 SQUARE = {

@@ -23,7 +23,7 @@ from tests.web.desk import LIVE_S, Desk, open_page
 from tests.web.support import assert_accessible, assert_no_clipped_text, assert_no_horizontal_scroll
 
 # The browser group: on the other worker than the five-node fleets of tests/integration.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 PHRASE = "nav.course-speed"
 PARAMS = {"unit": "Kirishima", "course": "45", "speed": "12"}

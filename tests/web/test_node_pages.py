@@ -30,7 +30,7 @@ from tests.web.support import (
 )
 
 # The browser group: on the other worker than the five-node fleets of tests/integration.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 LARGE = {"width": 3840, "height": 2160}
 

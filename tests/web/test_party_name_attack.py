@@ -29,7 +29,7 @@ from tests.integration.fleet import Fleet, eventually
 from tests.support import run_cli
 from tests.web.desk import LIVE_S, Desk, notify, open_page, two_nodes
 
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "<script>window.__pwned=1</script>"

@@ -23,7 +23,7 @@ from tests.web.desk import LIVE_S, Desk, notify, open_page, two_nodes
 from tests.web.support import assert_accessible, assert_no_clipped_text, assert_no_horizontal_scroll
 
 # The browser group: on the other worker than the five-node fleets of tests/integration.
-pytestmark = pytest.mark.xdist_group(name="browser")
+pytestmark = pytest.mark.fleet
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,8 @@ PARTIES = {
     "RU": "Russia, EMERCOM National Crisis Management Center",
 }
 OFFICERS = (("admin", "admin"), ("duty", "duty-officer"))
-START_TIMEOUT_S = 30
+# Five servers starting at once on a small machine (each imports and builds its API first).
+START_TIMEOUT_S = 90
 STOP_TIMEOUT_S = 5.0  # one shared grace period for every server, then SIGKILL
 PREVIOUS_SUFFIX = ".prev"
 
