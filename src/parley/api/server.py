@@ -13,7 +13,9 @@ Invariants:
   (closing at once would reset the connection and lose it), not long enough to matter.
 * **Bounded connections.** At most ``MAX_CONNECTIONS`` connections or requests at once per
   process (more are answered 503), headers of at most ``MAX_HEADER_BYTES``; bodies are bounded
-  per route by ``parley.api.limits``.
+  per route by ``parley.api.limits``. The bound leaves room for a thousand open pages, each
+  holding one live stream, beside the requests of those pages and of the peers; the process
+  raises its own limit on open files to match (``ensure_file_limit``).
 * **TLS 1.3 only** (``tlspin.server_context``), as the client side already insists.
 * **One server per home.** ``hold_serve_lock`` takes an exclusive ``flock`` on
   ``HOME/serve.lock`` for the life of the process; a second ``parley serve`` on the same home
@@ -27,6 +29,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import resource
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +46,8 @@ HEADER_TIMEOUT_S = 10.0
 BODY_IDLE_S = 10.0
 LINGER_S = 2.0
 KEEP_ALIVE_S = 5
-MAX_CONNECTIONS = 1000
+MAX_CONNECTIONS = 2048
+FILE_HEADROOM = 256  # the database, the logs and keys, connections out to peers and webhooks
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request line and headers
 GRACEFUL_SHUTDOWN_S = 10
 LOCK_NAME = "serve.lock"
@@ -144,6 +148,31 @@ def tls_context_factory(config: Config, _default: Callable[[], ssl.SSLContext]) 
     """Uvicorn's ``ssl_context_factory``: the node's certificate, TLS 1.3 only."""
     assert config.ssl_keyfile is not None and config.ssl_certfile is not None  # noqa: S101
     return tlspin.server_context(Path(config.ssl_keyfile), Path(config.ssl_certfile))
+
+
+def ensure_file_limit() -> int:
+    """Raise this process's soft limit on open files to what ``MAX_CONNECTIONS`` needs.
+
+    Within the hard limit, which only the system's administrator can raise; returns the soft
+    limit now in force (inherited by ``--workers`` processes).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_CONNECTIONS + FILE_HEADROOM
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return soft
+    raised = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if raised > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+        log.info("raised the limit on open files from %d to %d", soft, raised)
+    if raised < wanted:
+        log.warning(
+            "this process may open %d files (hard limit), fewer than the %d that %d connections "
+            "need: raise it (ulimit -Hn, or LimitNOFILE in a systemd unit)",
+            raised,
+            wanted,
+            MAX_CONNECTIONS,
+        )
+    return raised
 
 
 def uvicorn_options(home: Path, *, tls: bool) -> dict[str, Any]:

@@ -210,6 +210,7 @@ def serve(
         + (f" with {workers} workers" if workers > 1 else "")
     )
     target: Any = create_app(node) if workers == 1 else _worker_factory(node, typed)
+    server.ensure_file_limit()
     try:
         uvicorn.run(
             target,
