@@ -17,7 +17,7 @@ one, the stream starts at the newest event (``?from=start`` replays everything).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -46,11 +46,12 @@ router = APIRouter(tags=["stream"], responses=PROBLEMS)
 class Hub:
     """The worker's one reader of new events, and the window its clients read from."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, position: Cursor) -> None:
         self.node = node
-        self.position = live.head(node.store)
+        self.position = position
         self.floor = self.position  # the position just before the oldest event in ``recent``
         self.recent: deque[Event] = deque()
+        self.appended = 0  # events ever put in ``recent``: the number of the next one to come
         self.arrived = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -77,20 +78,35 @@ class Hub:
             found, position = await anyio.to_thread.run_sync(read_after, self.node, self.position)
             if not found:
                 return
-            self.position = position
-            self.recent.extend(found)
-            while len(self.recent) > RECENT:
-                self.floor = advanced(self.floor, self.recent.popleft())
-            self.arrived.set()
-            self.arrived = asyncio.Event()
+            self.take(found, position)
+
+    def take(self, found: list[Event], position: Cursor) -> None:
+        """Put new events in the window, drop the oldest past ``RECENT``, wake the clients."""
+        self.position = position
+        self.recent.extend(found)
+        self.appended += len(found)
+        while len(self.recent) > RECENT:
+            self.floor = advanced(self.floor, self.recent.popleft())
+        self.arrived.set()
+        self.arrived = asyncio.Event()
 
     def covers(self, position: Cursor) -> bool:
         """Whether the window holds every event past ``position``."""
         return self.floor.ingest <= position.ingest and self.floor.event <= position.event
 
     def since(self, position: Cursor) -> list[Event]:
-        """The events of the window past ``position``."""
+        """The events of the window past ``position`` (a walk of the whole window)."""
         return [event for event in list(self.recent) if is_after(event, position)]
+
+    def from_number(self, number: int) -> list[Event] | None:
+        """The events of the window from the one numbered ``number`` on, or None once it left.
+
+        Events are numbered as ``appended`` counts them.
+        """
+        oldest = self.appended - len(self.recent)
+        if number < oldest:
+            return None
+        return list(itertools.islice(self.recent, number - oldest, None))
 
 
 def read_after(node: Node, position: Cursor) -> tuple[list[Event], Cursor]:
@@ -121,18 +137,30 @@ def hub_of(request: Request) -> Hub:
     state = request.app.state
     hub: Hub | None = getattr(state, "stream_hub", None)
     if hub is None:
-        hub = state.stream_hub = Hub(node_of(request))
+        node = node_of(request)
+        hub = state.stream_hub = Hub(node, live.head(node.store))
     hub.start()
     return hub
 
 
 async def _events(
-    request: Request, hub: Hub, principal: Principal, position: Cursor
+    hub: Hub, principal: Principal, position: Cursor
 ) -> AsyncIterator[ServerSentEvent]:
-    while not await request.is_disconnected():
+    """The events past ``position`` that ``principal`` may see, as they arrive.
+
+    It ends only by cancellation: ``EventSourceResponse`` cancels it when the client
+    disconnects or does not take an event within ``SEND_TIMEOUT_S``, and it pings meanwhile. A
+    thousand clients wake together on each new event, so a client's wait costs no task or timer.
+    """
+    number: int | None = None  # the hub's number of the next event, once this client is in step
+    while True:
         arrived = hub.arrived
-        if hub.covers(position):
-            batch = hub.since(position)
+        stepped = None if number is None else hub.from_number(number)
+        batch: list[Event]
+        if stepped is not None:
+            batch, number = stepped, hub.appended  # in step: the new events, no walk of the window
+        elif hub.covers(position):
+            batch, number = hub.since(position), hub.appended
         else:
             batch, _end = await anyio.to_thread.run_sync(read_after, hub.node, position)
         for event in batch:
@@ -143,8 +171,7 @@ async def _events(
                     data=orjson.dumps(seen).decode(), event=event.name, id=str(position)
                 )
         if not batch:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrived.wait(), PING_S)
+            await arrived.wait()
 
 
 @router.get(
@@ -173,7 +200,7 @@ async def stream(
     else:
         position = hub.position
     return EventSourceResponse(
-        _events(request, hub, principal, position),
+        _events(hub, principal, position),
         ping=PING_S,
         send_timeout=SEND_TIMEOUT_S,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
