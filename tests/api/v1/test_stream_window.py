@@ -7,6 +7,7 @@ that fell out of the window is the same list of events, read past the client's p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import pytest
@@ -25,7 +26,8 @@ DUTY = Principal("duty", "duty-officer")
 
 def history(kinds: list[bool]) -> list[Event]:
     """Events in the order the store gives them: True an entry (ingest), False a live event."""
-    made, ingest, event = [], 0, 0
+    made: list[Event] = []
+    ingest = event = 0
     for is_entry in kinds:
         if is_entry:
             ingest += 1
@@ -55,11 +57,11 @@ async def client_reads(hub: Hub, start: Cursor, want: int, pause_every: int) -> 
     stream = stream_routes._events(hub, DUTY, start)
     while len(received) < want:
         sent = await asyncio.wait_for(anext(stream), 5)
-        received.append(int(sent.data.split(":")[1].rstrip("}")))
+        received.append(int(str(sent.data).split(":")[1].rstrip("}")))
         if pause_every and len(received) % pause_every == 0:
             for _ in range(3):  # fall behind while the hub takes the next batches
                 await asyncio.sleep(0)
-    await stream.aclose()
+    await cast(AsyncGenerator[Any, None], stream).aclose()
     return received
 
 
