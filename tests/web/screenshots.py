@@ -20,21 +20,24 @@ from tests.web.desk import Desk, open_page
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-NOTICES = (  # (author, category, severity, circle LAT,LON,KM, headline)
-    ("US", "met.tropical-cyclone", "Severe", "26.2,127.7,300", "Typhoon approaching Okinawa"),
-    ("CN", "met.heavy-rain", "Moderate", "30.6,114.3,150", "Heavy rain in Hubei province"),
-    ("US", "geo.earthquake", "Extreme", "38.3,142.4,200", "M7.4 earthquake off Miyagi"),
+NOTICES = (  # (author, category, severity, circle LAT,LON,KM, headline, details NAME=VALUE)
+    ("US", "met.tropical-cyclone", "Severe", "26.2,127.7,300", "Typhoon approaching Okinawa", ()),
+    ("CN", "met.heavy-rain", "Moderate", "30.6,114.3,150", "Heavy rain in Hubei province", ()),
+    ("US", "geo.earthquake", "Extreme", "38.3,142.4,200", "M7.4 earthquake off Miyagi", ()),
     (
         "CN",
         "industrial.chemical-release",
         "Minor",
         "31.2,121.5,20",
         "Solvent leak at Shanghai port",
+        ("substance=toluene", "release=yes"),
     ),
 )
 
 
-def notify(desk: Desk, category: str, severity: str, circle: str, headline: str) -> str:
+def notify(
+    desk: Desk, category: str, severity: str, circle: str, headline: str, details: tuple[str, ...]
+) -> str:
     """An exercise notification from ``desk`` to everyone."""
     return desk.node.cli(
         "notify",
@@ -58,6 +61,7 @@ def notify(desk: Desk, category: str, severity: str, circle: str, headline: str)
         "Acknowledge receipt and report assistance needs.",
         "--expires",
         "+12h",
+        *(arg for detail in details for arg in ("--detail", detail)),
     ).stdout.strip()
 
 
@@ -71,7 +75,7 @@ def main() -> None:
         try:
             fleet.setup()
             desks = {party: Desk(fleet[party]) for party in ("US", "JP", "CN")}
-            refs = [notify(desks[a], c, s, circle, h) for a, c, s, circle, h in NOTICES]
+            refs = [notify(desks[notice[0]], *notice[1:]) for notice in NOTICES]
             jp = desks["JP"]
             jp.node.cli("sync")
             jp.node.cli("ack", refs[0], "--reply", "Coast guard on standby", check=False)
@@ -102,10 +106,12 @@ def shoot(jp: Desk, ref: str) -> None:
                 page.get_by_label(i18n.translations("en").gettext("Language")).select_option(lang)
                 with page.expect_navigation():
                     page.locator("#settings-form button[type=submit]").click()
+                page.close()
                 for shot, path in pages.items():
                     page = open_page(context, jp.node.url + path)
                     page.wait_for_timeout(800)  # the map's canvas settles
                     page.screenshot(path=str(OUT / f"{shot}-{lang}.png"))
+                    page.close()  # its live stream holds one of chromium's 6 connections
                     print(f"docs/screenshots/{shot}-{lang}.png", file=sys.stderr)
                 context.close()
         finally:

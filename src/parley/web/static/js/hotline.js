@@ -53,7 +53,7 @@
 
   function rendering(kind, label, rendered) {
     return el("div", { class: `hl-rendering hl-rendering-${kind}` },
-      el("p", { class: "hl-rendering-label" }, label, " · ", langName(rendered.lang)),
+      el("p", { class: "hl-rendering-label" }, label, " · ", el("span", { lang: htmlLang(rendered.lang) }, langName(rendered.lang))),
       el("p", { class: "hl-rendering-text", lang: htmlLang(rendered.lang) }, rendered.text));
   }
 
