@@ -88,6 +88,21 @@ const Parley = (() => {
     return `${Math.floor(hours / 24)} ${strings.d} ${hours % 24} ${strings.h}`;
   }
 
+  /* What a deadline's clock reads now: a countdown while it runs, "missed: overdue by" once it
+     has run out unmet, "late by" for a deadline met late. words names the page's own terms
+     (due, missed, late, late_by); a clock in any other state (met, none) is the caller's to
+     name, so this answers null for it. */
+  function clockText(state, due, lateBy, words, now = Date.now()) {
+    if (state === "pending" && due && due >= now) {
+      return { state, text: `${words.due} ${strings.in} ${duration(due - now)}` };
+    }
+    if (state === "pending" || state === "missed") {
+      return { state: "missed", text: due ? `${words.missed}: ${strings.overdue} ${duration(now - due)}` : words.missed };
+    }
+    if (state === "late") return { state, text: lateBy ? `${words.late_by} ${duration(lateBy)}` : words.late };
+    return null;
+  }
+
   /* The EXERCISE / TEST / DRAFT banner of an entry's signed status, or null for Actual. */
   function statusBanner(status) {
     if (!status || status === "Actual") return null;
@@ -142,7 +157,7 @@ const Parley = (() => {
   setInterval(tickClock, 1000);
 
   return {
-    strings, page, el, api, ApiError, time, timeElement, duration, statusBanner, severityClass, stream, lang, zone,
+    strings, page, el, api, ApiError, time, timeElement, duration, clockText, statusBanner, severityClass, stream, lang, zone,
     settingsSaved, onSettingsSaved,
   };
 })();

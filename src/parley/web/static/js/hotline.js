@@ -109,27 +109,16 @@
       el("p", { class: "hl-ack-line" }, ackButton(message), el("span", { class: "hl-ack-result", role: "status" })));
   }
 
+  const words = { due: page.due, missed: page.missed, late: page.late, late_by: `${page.late} ${page.by}` };
+
   /* Each clock counts down to its deadline each second, then reads acknowledged, late or missed. */
   function tick() {
-    const now = Date.now();
     for (const line of list.querySelectorAll(".hl-clock")) {
       const timer = line.querySelector(".hl-timer");
       const { clock, state } = line.dataset;
-      const due = Number(line.dataset.due);
-      let shownState = state;
-      let text;
-      if (state === "pending" && due && due >= now) {
-        text = `${page.due} ${strings.in} ${Parley.duration(due - now)}`;
-      } else if (state === "pending" || state === "missed") {
-        shownState = "missed";
-        text = due ? `${page.missed}: ${strings.overdue} ${Parley.duration(now - due)}` : page.missed;
-      } else if (state === "late") {
-        const by = Number(line.dataset.lateBy);
-        text = by ? `${page.late} ${page.by} ${Parley.duration(by)}` : page.late;
-      } else {
-        shownState = state === "met" ? clock : state;
-        text = (state === "met" && page.met[clock]) || state;
-      }
+      const shown = Parley.clockText(state, Number(line.dataset.due), Number(line.dataset.lateBy), words);
+      const shownState = shown ? shown.state : state === "met" ? clock : state;
+      const text = shown ? shown.text : (state === "met" && page.met[clock]) || state;
       if (timer.textContent !== text) timer.textContent = text;
       line.dataset.shown = shownState;
     }

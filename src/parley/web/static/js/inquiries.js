@@ -81,26 +81,12 @@
   /* Each clock counts down to its deadline each second; then it reads missed (overdue by), or
      answered, or answered late. */
   function tick() {
-    const now = Date.now();
     for (const line of root.querySelectorAll(".inq-clock")) {
       const timer = line.querySelector(".inq-timer");
       const { state } = line.dataset;
-      const due = Number(line.dataset.due);
-      let shownState = state;
-      let text;
-      if (state === "pending" && due && due >= now) {
-        text = `${page.due} ${strings.in} ${Parley.duration(due - now)}`;
-      } else if (state === "pending" || state === "missed") {
-        shownState = "missed";
-        text = due ? `${page.missed}: ${strings.overdue} ${Parley.duration(now - due)}` : page.missed;
-      } else if (state === "late") {
-        const by = Number(line.dataset.lateBy);
-        text = by ? `${page.late_by} ${Parley.duration(by)}` : page.late;
-      } else if (state === "met") {
-        text = page.answered;
-      } else {
-        text = page.no_clock;
-      }
+      const clock = Parley.clockText(state, Number(line.dataset.due), Number(line.dataset.lateBy), page);
+      const shownState = clock ? clock.state : state;
+      const text = clock ? clock.text : state === "met" ? page.answered : page.no_clock;
       if (timer.textContent !== text) timer.textContent = text;
       line.dataset.shown = shownState;
     }

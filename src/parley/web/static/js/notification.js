@@ -111,20 +111,16 @@
     tick();
   }
 
-  /* Each pending clock counts down to its deadline, each second. */
+  const words = { due: page.due, missed: page.states.missed, late: page.states.late, late_by: page.states.late };
+
+  /* Each pending clock counts down to its deadline, each second; past it, it reads missed. */
   function tick() {
-    const now = Date.now();
     for (const line of document.querySelectorAll("#matrix .clock")) {
       const value = line.querySelector(".countdown");
-      const due = Number(line.dataset.due);
       const state = line.dataset.state;
-      if (state === "pending" && due) {
-        const left = due - now;
-        value.textContent = left >= 0 ? `${page.due} ${strings.in} ${Parley.duration(left)}` : `${strings.overdue} ${Parley.duration(-left)}`;
-        line.classList.toggle("overdue", left < 0);
-      } else {
-        value.textContent = page.states[state] || page[state] || state;
-      }
+      const clock = state === "pending" ? Parley.clockText(state, Number(line.dataset.due), 0, words) : null;
+      value.textContent = clock ? clock.text : page.states[state] || page[state] || state;
+      line.classList.toggle("overdue", Boolean(clock) && clock.state === "missed");
     }
   }
 
