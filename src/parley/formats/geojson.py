@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from parley.core.canonical import canonical_bytes
-from parley.formats.areas import circle_ring, float_ring, geometry_rings
+from parley.formats.areas import circle_ring, geometry_rings
 from parley.formats.notification import (
     is_active,
     is_all_clear,
@@ -102,6 +102,14 @@ def _areas(body: dict[str, Any], lang: str | None) -> list[dict[str, Any]]:
     return out
 
 
+def _polygon_coordinates(area: dict[str, Any]) -> list[list[list[list[float]]]]:
+    """An area's polygons as GeoJSON Polygon coordinates: one exterior ring each, as numbers."""
+    return [
+        [[[float(lon), float(lat)] for lon, lat in ring]]
+        for ring in geometry_rings(area.get("geometry"))
+    ]
+
+
 def _features(
     ref: str, header: Mapping[str, Any], body: dict[str, Any], circles: CircleMode, lang: str | None
 ) -> list[dict[str, Any]]:
@@ -111,9 +119,7 @@ def _features(
         props = dict(base, area=area["desc"], area_index=index)
         if area.get("geocodes"):
             props["geocodes"] = [dict(g) for g in area["geocodes"]]
-        polygons = [
-            [[list(p) for p in float_ring(r)]] for r in geometry_rings(area.get("geometry"))
-        ]
+        polygons = _polygon_coordinates(area)
         points = []
         for circle in area.get("circles", []):
             lon, lat = (float(c) for c in circle["center"])
@@ -181,9 +187,7 @@ def map_features(ref: str, header: Mapping[str, Any], body: dict[str, Any]) -> l
             area=area["desc"],
             radius_km=None,
         )
-        polygons = [
-            [[list(p) for p in float_ring(r)]] for r in geometry_rings(area.get("geometry"))
-        ]
+        polygons = _polygon_coordinates(area)
         circles = area.get("circles", [])
         if polygons or not circles:
             geometry = _geometry(polygons)

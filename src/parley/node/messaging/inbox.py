@@ -45,6 +45,7 @@ from parley.core.entry import (
 from parley.core.errors import InvalidEntryError, NotFoundError, ParleyError
 from parley.core.policy import PolicyDocument
 from parley.formats.notification import render_headline
+from parley.node import checked_bodies
 from parley.node.access import withheld_from
 from parley.node.messaging import clock_views, deadlines, hotline, receipts
 from parley.node.node import Node
@@ -183,7 +184,7 @@ def body_of(stored: logs.StoredEntry) -> tuple[Any, str | None]:
     if stored.body is None or stored.salt is None:
         return None, None
     try:
-        return Body(stored.salt, stored.body).value(), None
+        return checked_bodies.value_of(Body(stored.salt, stored.body)), None
     except ParleyError as exc:
         return None, f"its body is not readable: {exc.message}"
 

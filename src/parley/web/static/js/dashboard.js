@@ -73,31 +73,43 @@
     drawTimeline();
   }
 
-  function draw(feature) {
+  /* A notification's areas as map layers, with their label and link; not yet on the map. */
+  function layerOf(feature) {
     const ref = feature.properties.ref;
     const layer = ParleyMap.areaLayer(feature);
     const label = `${ref} · ${feature.properties.headline || ""} · ${feature.properties.area || ""}`;
     layer.bindTooltip(label);
     layer.on("click", () => window.location.assign(`/notifications/${ref}`));
-    layer.addTo(areas);
     if (!drawn.has(ref)) drawn.set(ref, []);
     drawn.get(ref).push(layer);
-    document.body.dataset.areasDrawn = String(Number(document.body.dataset.areasDrawn || 0) + 1);
+    return layer;
   }
 
+  /* Each page of areas goes onto the map at once, and the count of drawn areas once a page. */
+  function draw(features) {
+    for (const feature of features) layerOf(feature).addTo(areas);
+    document.body.dataset.areasDrawn = String(Number(document.body.dataset.areasDrawn || 0) + features.length);
+  }
+
+  /* The areas page by page, newest first: the next page is asked for before this one is drawn,
+     so that the node prepares it while the browser draws. */
   async function loadAreas() {
     areas.clearLayers();
     drawn.clear();
     document.body.dataset.areasDrawn = "0";
     const query = filters();
     query.set("limit", "2000");
-    let next = null;
-    do {
-      if (next) query.set("cursor", next);
-      const answer = await api("GET", `/notifications/areas?${query}`);
-      for (const feature of answer.features) draw(feature);
-      next = answer.next_cursor;
-    } while (next);
+    const pageAt = (cursor) => {
+      if (cursor) query.set("cursor", cursor);
+      return api("GET", `/notifications/areas?${query}`);
+    };
+    let answer = await pageAt(null);
+    for (;;) {
+      const following = answer.next_cursor ? pageAt(answer.next_cursor) : null;
+      draw(answer.features);
+      if (!following) break;
+      answer = await following;
+    }
   }
 
   async function newest() {
@@ -112,7 +124,7 @@
       place(n, !known);
       if (!known) shown.get(n.ref).classList.add("fresh");
     }
-    for (const feature of features.features) if (!drawn.has(feature.properties.ref)) draw(feature);
+    draw(features.features.filter((feature) => !drawn.has(feature.properties.ref)));
     drawTimeline();
   }
 
