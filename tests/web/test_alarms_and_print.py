@@ -327,6 +327,33 @@ def test_a_hotline_message_to_this_party_rings_the_alarm(
         context.close()
 
 
+def test_an_inquiry_to_this_party_rings_the_alarm_with_its_question(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    context = alarm_desk(browser, jp, "inquiry-desk")
+    try:
+        page = armed(context, jp, "/settings")
+        about = hotline(jp, "US", "Unit Kongo on station", "Actual")
+        question = "Which station, and until when?"
+        deadline = time.monotonic() + LIVE_S / 1000
+        while True:  # US asks once it holds JP's message
+            answer = us.node.cli("inquire", about, "--question", question, check=False)
+            if answer.returncode == 0 or time.monotonic() > deadline:
+                assert answer.returncode == 0, answer.stderr
+                break
+            time.sleep(0.5)
+        asked = answer.stdout.split()[1]
+        item = alarm_item(page, "inquiry", asked)
+        expect(item).to_be_visible(timeout=LIVE_S)
+        expect(item.locator("q")).to_have_text(question)
+        expect(item).to_contain_text(f"about {about}")
+        expect(item.get_by_role("link", name=asked)).to_have_attribute("href", "/inquiries")
+        assert any(question in notice["body"] for notice in notices(page)), notices(page)
+        check_layout(page)
+    finally:
+        context.close()
+
+
 def test_with_the_sound_off_the_alarm_starts_no_oscillator(
     browser: Browser, jp: Desk, us: Desk
 ) -> None:

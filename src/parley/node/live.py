@@ -162,4 +162,10 @@ def _said(kind: str, value: dict[str, Any]) -> dict[str, Any]:
         return {k: value.get(k) for k in ("type", "entry", "reply") if k in value}
     if kind == "hotline":
         return {k: value.get(k) for k in ("to", "phrase", "text", "lang") if k in value}
+    if kind == "inquiry":
+        about = value.get("about")
+        return {
+            "about": about.get("ref") if isinstance(about, dict) else None,
+            "question": value.get("question"),
+        }
     return {}

@@ -1,6 +1,6 @@
 /* The alarm, on every page of a logged-in officer. It rings for what needs a person now: an
-   escalation (deadline.missed, deadline.late), a hotline message another party addressed to this
-   party, or a new notification from another party at or above the officer's alarm_severity.
+   escalation (deadline.missed, deadline.late), a hotline message or an inquiry another party
+   addressed to this party, or a new notification from another party at or above the officer's alarm_severity.
    Only Actual traffic rings, and Exercise and Test too when the officer's alarm_exercise is on;
    Draft never does. Only what the stream brings after the page opened rings: the stream starts
    at the newest event, so the history raises nothing.
@@ -53,12 +53,13 @@
   function entryLink(ref, kind) {
     if (kind === "notification") return el("a", { href: `/notifications/${ref}` }, ref);
     if (kind === "hotline") return el("a", { href: "/hotline" }, ref);
+    if (kind === "inquiry") return el("a", { href: "/inquiries" }, ref);
     return ref;
   }
 
   function hrefOf(ref, kind) {
     if (kind === "notification") return `/notifications/${ref}`;
-    return kind === "hotline" ? "/hotline" : null;
+    return { hotline: "/hotline", inquiry: "/inquiries" }[kind] || null;
   }
 
   /* One line in the banner and one desktop notification; the sound starts if it is not on. */
@@ -105,6 +106,19 @@
       itemOf("hotline", event.ref, event.status, words.hotline, `${words.from} ${author} `,
         entryLink(event.ref, "hotline"), said ? " · " : null, said ? el("q", {}, said) : null),
       `${words.hotline} ${words.from} ${author}: ${said}`, "/hotline");
+  }
+
+  /* Another party asks this party about an entry: its reply clock runs from now. */
+  function inquiry(event) {
+    const author = authorOf(event.ref);
+    const addressed = Array.isArray(event.audience) ? event.audience.includes(party) : event.audience === "ALL";
+    if (author === party || !addressed || !rings(event.status)) return;
+    const asked = event.question || "";
+    raise(`inquiry ${event.ref}`,
+      itemOf("inquiry", event.ref, event.status, words.inquiry, `${words.from} ${author} `,
+        entryLink(event.ref, "inquiry"), event.about ? ` · ${words.about} ${event.about}` : null,
+        asked ? " · " : null, asked ? el("q", {}, asked) : null),
+      `${words.inquiry} ${words.from} ${author}: ${asked}`, "/inquiries");
   }
 
   function notification(event) {
@@ -218,6 +232,7 @@
     }
     if (name === "notification") notification(event);
     else if (name === "hotline") hotline(event);
+    else if (name === "inquiry") inquiry(event);
     else escalation(name, event);
   }
 
@@ -228,6 +243,7 @@
   const source = Parley.stream({
     notification: (event) => handle("notification", event),
     hotline: (event) => handle("hotline", event),
+    inquiry: (event) => handle("inquiry", event),
     "deadline.missed": (event) => handle("deadline.missed", event),
     "deadline.late": (event) => handle("deadline.late", event),
   });
