@@ -142,6 +142,43 @@ def test_a_phrase_sent_from_jp_appears_in_chinese_at_cn_and_its_acknowledgement_
         receiver.close()
 
 
+def test_cn_acknowledges_with_a_short_reply_and_answers_a_message_that_jp_sees_as_its_reply(
+    browser: Browser, jp: Desk, cn: Desk
+) -> None:
+    asked = send_from(jp, "CN", "ack.received", {}, "Do you read the exercise traffic?")
+    receiver = cn.context(browser, cn.officer("cn-replier"))
+    sender = jp.context(browser, jp.officer("jp-reader"))
+    try:
+        at_cn = open_page(receiver, cn.node.url + "/hotline")
+        at_jp = open_page(sender, jp.node.url + "/hotline")
+        theirs = at_cn.locator(f'.hl-message[data-ref="{asked}"]')
+        expect(theirs).to_be_visible(timeout=LIVE_S)
+        theirs.get_by_label("Short reply (optional)").fill("Reading you loud and clear")
+        theirs.locator(".hl-ack").click()
+        ours = at_jp.locator(f'.hl-message[data-ref="{asked}"]')
+        expect(ours.locator(".hl-acked q")).to_have_text(
+            "Reading you loud and clear", timeout=LIVE_S
+        )
+
+        theirs.locator(".hl-reply").click()
+        expect(at_cn.locator("#hl-reply-to")).to_contain_text(f"In reply to {asked}")
+        at_cn.locator("#hl-text").fill("Exercise traffic received on channel 16")
+        at_cn.get_by_label("Status").select_option("Exercise")
+        at_cn.get_by_role("button", name="Send", exact=True).click()
+        expect(at_cn.locator("#send-result")).to_contain_text("Sent:", timeout=LIVE_S)
+        expect(at_cn.locator("#hl-reply-to")).to_be_hidden()
+        answer = (at_cn.locator("#send-result").text_content() or "").split()[-1]
+        reply = at_jp.locator(f'.hl-message[data-ref="{answer}"]')
+        expect(reply).to_be_visible(timeout=LIVE_S)
+        expect(reply).to_contain_text(f"In reply to {asked}")
+        expect(reply.locator(".hl-free-text")).to_have_text(
+            "Exercise traffic received on channel 16"
+        )
+    finally:
+        sender.close()
+        receiver.close()
+
+
 def test_script_in_hotline_text_attack_stays_text(browser: Browser, jp: Desk, cn: Desk) -> None:
     text = '<img src=x onerror="window.parleyPwned=1"><svg onload="window.parleyPwned=3"></svg>'
     station = "<script>window.parleyPwned=2</script>"
@@ -204,5 +241,6 @@ def test_an_observer_reads_the_hotline_without_a_form_to_send_or_acknowledge(
         expect(page.locator("#send-form")).to_be_hidden()
         expect(page.locator("#compose-readonly")).to_be_visible()
         expect(page.locator(".hl-ack")).to_have_count(0)
+        expect(page.locator(".hl-reply")).to_have_count(0)
     finally:
         context.close()

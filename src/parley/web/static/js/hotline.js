@@ -22,6 +22,8 @@
   let shown = new Set(); // refs on the page
   let loading = null;
   let again = false;
+  let answering = null; // the ref of the message the form replies to, or null
+  const REPLY_MAX = 500; // an acknowledgement's reply, as the API takes it
 
   const htmlLang = (lang) => HTML_LANG[lang] || lang || "";
   const langName = (lang) => page.langs[lang] || lang;
@@ -42,6 +44,7 @@
 
   partySelect.addEventListener("change", () => {
     peer = partySelect.value;
+    replyTo(null); // a reply stays between the same two parties
     const url = new URL(window.location.href);
     url.searchParams.set("party", peer);
     window.history.replaceState(null, "", url);
@@ -82,11 +85,22 @@
       acked.reply ? el("q", { class: "reply" }, acked.reply) : null);
   }
 
-  function ackButton(message) {
+  /* Acknowledge in one click, with an optional short reply that travels in the receipt. */
+  function ackForm(message) {
     const addressed = message.direction === "received" && message.body_held && !message.withheld;
     if (!addressed || !actions.includes("acknowledge") || message.answer.acknowledged) return null;
+    const id = `hl-ack-reply-${message.ref.replace(":", "-")}`;
+    const reply = el("input", { id, class: "hl-ack-reply", maxlength: REPLY_MAX, autocomplete: "off", dataset: { ref: message.ref } });
     const button = el("button", { type: "button", class: "hl-ack", dataset: { ref: message.ref } }, page.acknowledge);
-    button.addEventListener("click", () => acknowledge(message.ref, button));
+    button.addEventListener("click", () => acknowledge(message.ref, button, reply));
+    return el("span", { class: "hl-ack-form" }, el("label", { for: id }, page.ack_reply), " ", reply, " ", button);
+  }
+
+  /* Answer a message: the form then sends with reply_to naming it. */
+  function replyButton(message) {
+    if (!actions.includes("hotline")) return null;
+    const button = el("button", { type: "button", class: "hl-reply quiet", dataset: { ref: message.ref } }, page.reply);
+    button.addEventListener("click", () => replyTo(message.ref));
     return button;
   }
 
@@ -106,7 +120,7 @@
         el("p", { class: "hl-free-text text" }, message.text)) : null,
       el("ul", { class: "hl-clocks" }, message.clocks.map(clockLine)),
       receiptLine(message),
-      el("p", { class: "hl-ack-line" }, ackButton(message), el("span", { class: "hl-ack-result", role: "status" })));
+      el("p", { class: "hl-ack-line" }, ackForm(message), " ", replyButton(message), el("span", { class: "hl-ack-result", role: "status" })));
   }
 
   const words = { due: page.due, missed: page.missed, late: page.late, late_by: `${page.late} ${page.by}` };
@@ -129,13 +143,17 @@
     const answer = await api("GET", `/hotline/conversations/${encodeURIComponent(peer)}?lang=${Parley.lang}`);
     if (answer.peer !== peer) return; // the officer chose another party meanwhile
     document.getElementById("conversation-peer").textContent = `· ${peer}`;
-    const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.ref : null;
+    const active = document.activeElement;
+    const focused = active && active.dataset ? active.dataset.ref : null;
+    const focusedClass = active && active.classList.contains("hl-ack-reply") ? "hl-ack-reply" : "hl-ack";
+    const typed = new Map([...list.querySelectorAll(".hl-ack-reply")].filter((i) => i.value).map((i) => [i.dataset.ref, i.value]));
     const fresh = answer.messages.filter((m) => shown.size && !shown.has(m.ref));
     list.replaceChildren(...answer.messages.map(messageItem));
+    for (const input of list.querySelectorAll(".hl-ack-reply")) input.value = typed.get(input.dataset.ref) || "";
     document.getElementById("messages-empty").hidden = answer.messages.length > 0;
     shown = new Set(answer.messages.map((m) => m.ref));
     tick();
-    const refocus = focused && list.querySelector(`.hl-ack[data-ref="${CSS.escape(focused)}"]`);
+    const refocus = focused && list.querySelector(`.${focusedClass}[data-ref="${CSS.escape(focused)}"]`);
     if (refocus) refocus.focus();
     for (const m of fresh) list.querySelector(`[data-ref="${CSS.escape(m.ref)}"]`).classList.add("fresh");
     if (fresh.length) list.lastElementChild.scrollIntoView({ block: "nearest" });
@@ -154,11 +172,12 @@
     return loading;
   }
 
-  async function acknowledge(ref, button) {
-    const result = button.parentElement.querySelector(".hl-ack-result");
+  async function acknowledge(ref, button, replyInput) {
+    const result = button.closest(".hl-ack-line").querySelector(".hl-ack-result");
+    const reply = replyInput.value.trim();
     button.disabled = true;
     try {
-      await api("POST", `/entries/${encodeURIComponent(ref)}/acknowledgement`, {},
+      await api("POST", `/entries/${encodeURIComponent(ref)}/acknowledgement`, reply ? { reply } : {},
         { "Idempotency-Key": `ack-${ref}-${crypto.randomUUID()}` });
       result.textContent = page.acked;
       await refresh();
@@ -166,6 +185,14 @@
       button.disabled = false;
       result.textContent = failure.message;
     }
+  }
+
+  function replyTo(ref) {
+    answering = ref;
+    const line = document.getElementById("hl-reply-to");
+    document.getElementById("hl-reply-to-ref").textContent = ref || "";
+    line.hidden = !ref;
+    if (ref) search.focus();
   }
 
   /* The phrase picker ---------------------------------------------------------------------- */
@@ -284,6 +311,7 @@
     const body = { to: peer, status };
     if (chosen) Object.assign(body, { phrase: chosen.code, params });
     if (text.trim()) body.text = text;
+    if (answering) body.reply_to = answering;
     return complete ? body : null;
   }
 
@@ -301,6 +329,7 @@
       result.textContent = `${page.sent} ${sent.ref}`;
       document.getElementById("hl-text").value = "";
       for (const input of form.querySelectorAll("#param-fields input")) input.value = "";
+      replyTo(null);
       await refresh();
     } catch (failure) {
       problemAt(failure);
@@ -319,6 +348,7 @@
     search.addEventListener("input", filter);
     picker.addEventListener("change", (event) => { if (event.target.name === "phrase") choose(event.target.value); });
     document.getElementById("phrase-clear").addEventListener("click", () => { choose(null); search.focus(); });
+    document.getElementById("hl-reply-clear").addEventListener("click", () => { replyTo(null); search.focus(); });
   }
 
   /* Live ----------------------------------------------------------------------------------- */
