@@ -1,8 +1,9 @@
 """The pages in five languages: Babel catalogues, one per language, and the choice among them.
 
 Every string of the pages is an English message id in the templates (``{{ _("...") }}``) or a
-name the formats layer defines (a category's title, a CAP value), translated by the gettext
-catalogue of the reader's language under ``locale/<lang>/LC_MESSAGES/messages.po``; the build
+name the formats layer defines (a category's title, its detail fields' docs and hints, a CAP
+value), translated by the gettext catalogue of the reader's language under
+``locale/<lang>/LC_MESSAGES/messages.po``; the build
 compiles them (``pybabel compile``, run by the Makefile) and the pages read the compiled ``.mo``.
 ``tests/web/test_translations.py`` fails a message that is missing, not in its language's
 script, or left in English.
@@ -24,6 +25,7 @@ from parley.core.errors import ConfigurationError
 from parley.formats.body_schema import CERTAINTIES, SEVERITIES, URGENCIES
 from parley.formats.categories import CATEGORIES
 from parley.node.access import ROLES
+from parley.node.notifications import categories as category_forms
 
 LANGS = ("en", "ja", "ko", "zh", "ru")
 NAMES = {"en": "English", "ja": "日本語", "ko": "한국어", "zh": "中文", "ru": "Русский"}
@@ -56,10 +58,14 @@ def cap_labels(lang: str) -> dict[str, dict[str, str]]:
 
 
 def dynamic_messages() -> tuple[str, ...]:
-    """Message ids that no template spells out: category titles, CAP values, role names."""
+    """Message ids that no template spells out: category titles, CAP values, role names.
+
+    And the docs and ``typed_as`` hints of the categories' detail fields, which the compose
+    page shows from ``GET /api/v1/categories?lang=``.
+    """
     titles = [category.title for category in CATEGORIES.values()]
     values = [*SEVERITIES, *URGENCIES, *CERTAINTIES, *STATUSES, *MSG_TYPES, *ROLES]
-    return tuple(dict.fromkeys([*titles, *values]))
+    return tuple(dict.fromkeys([*titles, *category_forms.messages(), *values]))
 
 
 @functools.cache

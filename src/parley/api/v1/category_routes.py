@@ -3,21 +3,34 @@
 A thin route over ``parley.node.notifications.categories``: each category's code, domain,
 title and typed detail fields (``details`` of a create is checked against them), and whether
 this node keeps an Actual notification of it for a second officer (two-person release).
+
+Titles, field docs and ``typed_as`` hints come in the ``lang`` the request asks for (default
+``en``, for tools), from the pages' catalogues, as hotline phrases do; codes, names, kinds and
+choices stay as they are, since a request is written with them.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from parley.api.v1.auth import allowed, node_of
 from parley.api.v1.schemas import PROBLEMS
 from parley.node.access import Action, Principal
 from parley.node.notifications.categories import category_forms
+from parley.web import i18n
 
 router = APIRouter(tags=["notifications"], responses=PROBLEMS)
+
+Lang = Annotated[
+    str,
+    Query(
+        pattern="^(" + "|".join(i18n.LANGS) + ")$",
+        description="The language of titles, field docs and typed_as hints.",
+    ),
+]
 
 FieldKind = Literal[
     "text",
@@ -66,7 +79,10 @@ class CategoryView(BaseModel):
 
 @router.get("/categories", response_model=list[CategoryView])
 def categories(
-    request: Request, principal: Annotated[Principal, Depends(allowed(Action.READ))]
+    request: Request,
+    principal: Annotated[Principal, Depends(allowed(Action.READ))],
+    lang: Lang = "en",
 ) -> list[dict[str, Any]]:
-    """Every category, in the order of docs/formats.md, with its detail fields."""
-    return [form.to_dict() for form in category_forms(node_of(request))]
+    """Every category, in the order of docs/formats.md, with its detail fields, in ``lang``."""
+    translate = i18n.translations(lang).gettext
+    return [form.to_dict(translate) for form in category_forms(node_of(request))]

@@ -6,10 +6,16 @@ request (``input.request_details`` reads a string by the ``--detail NAME=VALUE``
 whether this node keeps an Actual notification of it for a second officer (``[release]
 categories``, ``release.needs_release``). The table itself is the same on every node; only the
 two-person flag is this node's.
+
+The English texts a person reads (title, each field's ``doc``, each kind's ``typed_as`` hint)
+are message ids of the pages' catalogues, listed by ``messages``: an edge that knows the
+reader's language passes its ``gettext`` to ``CategoryForm.to_dict`` (the API's ``lang``
+query, as for the hotline phrases); English, the default, is the ids themselves.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,29 @@ TYPED_AS: dict[str, str] = {
     "objects": "a JSON list of objects",
 }
 
+Translate = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def messages() -> tuple[str, ...]:
+    """Every English text of the table for a reader: field docs (nested too), typed_as hints."""
+    return tuple(
+        dict.fromkeys(
+            [*_docs(f for c in CATEGORIES.values() for f in c.details), *TYPED_AS.values()]
+        )
+    )
+
+
+def _docs(fields: Iterable[DetailField]) -> list[str]:
+    found: list[str] = []
+    for field in fields:
+        found.append(field.doc)
+        found.extend(_docs(field.fields))
+    return found
+
 
 @dataclass(frozen=True)
 class CategoryForm:
@@ -40,32 +69,35 @@ class CategoryForm:
     category: Category
     two_person: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        """The category as data: code, domain, title, CAP categories, details, two_person."""
+    def to_dict(self, translate: Translate = _english) -> dict[str, Any]:
+        """The category as data: code, domain, title, CAP categories, details, two_person.
+
+        ``translate`` renders the title, the docs and the hints in the reader's language.
+        """
         c = self.category
         return {
             "code": c.code,
             "domain": c.code.split(".", 1)[0],
-            "title": c.title,
+            "title": translate(c.title),
             "cap_categories": list(c.cap_categories),
             "human_ack": c.human_ack,
             "two_person": self.two_person,
-            "details": [_field(f) for f in c.details],
+            "details": [_field(f, translate) for f in c.details],
         }
 
 
-def _field(field: DetailField) -> dict[str, Any]:
+def _field(field: DetailField, translate: Translate) -> dict[str, Any]:
     return {
         "name": field.name,
         "kind": field.kind,
-        "doc": field.doc,
-        "typed_as": TYPED_AS[field.kind],
+        "doc": translate(field.doc),
+        "typed_as": translate(TYPED_AS[field.kind]),
         "required": field.required,
         "choices": list(field.choices),
         "minimum": field.minimum,
         "maximum": field.maximum,
         "pattern": field.pattern,
-        "fields": [_field(f) for f in field.fields],
+        "fields": [_field(f, translate) for f in field.fields],
     }
 
 

@@ -2,7 +2,8 @@
    gathers what the officer gives: every check is the API's, and each RFC 9457 problem's `field`
    (body.details.magnitude, body.areas.0.circle, ...) is shown next to the input it names.
    Areas are drawn on the map with a few clicks (polygon corners, or a circle's centre) or
-   pasted as GeoJSON; Leaflet draws them, no drawing plugin. */
+   pasted as GeoJSON; Leaflet draws them, no drawing plugin. A category's detail fields come from
+   GET /categories?lang= with their labels and hints in the officer's language. */
 "use strict";
 
 (async () => {
@@ -454,7 +455,7 @@
   }
   form.addEventListener("submit", submit);
   try {
-    for (const category of await api("GET", "/categories")) categories[category.code] = category;
+    for (const category of await api("GET", `/categories?lang=${Parley.lang}`)) categories[category.code] = category;
     if (cancelling) await confirmCancel(cancelling);
     else if (updating) await prefill(updating);
     else {
