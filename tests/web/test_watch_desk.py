@@ -83,6 +83,28 @@ def test_a_peers_notification_appears_on_the_open_dashboard_without_a_reload(
         context.close()
 
 
+def test_eight_open_pages_of_one_node_all_go_live_on_one_shared_stream(
+    browser: Browser, jp: Desk, us: Desk
+) -> None:
+    # A browser opens at most six HTTP/1.1 connections to a host: with a stream per page, the
+    # seventh page would wait for a connection that never frees.
+    context = jp.context(browser, jp.officer("eight-desk"))
+    try:
+        pages = [open_page(context, jp.node.url + "/") for _ in range(8)]
+        for page in pages:
+            expect(page.locator("#stream-state")).to_have_text("Live", timeout=LIVE_S)
+        ref = notify(us, "Aftershock off Boso, exercise")
+        for page in pages:
+            expect(page.locator(f'li[data-ref="{ref}"]')).to_be_visible(timeout=LIVE_S)
+            streams = page.evaluate(
+                "performance.getEntriesByType('resource')"
+                ".filter((e) => e.name.endsWith('/api/v1/stream')).length"
+            )
+            assert streams == 0, "a page opened its own stream"
+    finally:
+        context.close()
+
+
 def test_acknowledging_turns_the_senders_receipt_matrix_green(
     browser: Browser, jp: Desk, us: Desk
 ) -> None:
@@ -212,6 +234,25 @@ def glyph_images(page: Page, text: str, family: str | None) -> list[bytes]:
     page.evaluate("() => document.fonts.ready.then(() => true)")
     spans = page.locator("#glyphs span")
     return [spans.nth(i).screenshot() for i in range(spans.count())]
+
+
+@pytest.mark.parametrize("lang", sorted(CJK))
+def test_cjk_text_a_peer_wrote_renders_untagged_on_an_english_page_never_as_tofu(
+    browser: Browser, jp: Desk, lang: str
+) -> None:
+    # A peer's headline in Japanese on an English page carries no lang of its own: the body's
+    # font stack must still reach the shipped fonts for it.
+    page = browser.new_page(ignore_https_errors=True, viewport=VIEWPORT)
+    try:
+        page.goto(f"{jp.node.url}/login?lang=en")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        drawn = glyph_images(page, CJK[lang], None)
+        assert len(set(drawn)) == len(drawn), "two characters drew the same glyph: tofu"
+        bare = glyph_images(page, CJK[lang], "ParleyNoSuchFont, serif")
+        if len(set(bare)) == len(bare):
+            pytest.fail("the machine has its own CJK font: the tofu check cannot fail here")
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("lang", sorted(CJK))

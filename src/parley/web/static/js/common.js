@@ -115,17 +115,49 @@ const Parley = (() => {
     return `sev-${known.includes(value) ? value : "unknown"}`;
   }
 
-  /* The live stream: one EventSource per page, shared by the page's script and the alarm
-     (a browser allows few connections per host), resumed by the browser with Last-Event-ID. */
+  /* The live stream. Every page of this node open in the browser shares one EventSource, held
+     by a SharedWorker (static/js/stream-worker.js): a browser allows few connections per host,
+     and each stream holds one for good. What a page gets looks like an EventSource: events by
+     name (handlers get the parsed data), "open" and "error", and readyState. Without
+     SharedWorker the page opens its own EventSource. */
   let source = null;
+
+  function sharedStream() {
+    const target = new EventTarget();
+    target.readyState = EventSource.CONNECTING;
+    const worker = new SharedWorker("/static/js/stream-worker.js", { name: "parley-stream" });
+    worker.port.addEventListener("message", ({ data }) => {
+      if (data.kind === "state") {
+        const was = target.readyState;
+        target.readyState = data.readyState;
+        if (data.readyState === EventSource.OPEN && was !== EventSource.OPEN) target.dispatchEvent(new Event("open"));
+        if (was === EventSource.OPEN || data.readyState === EventSource.CLOSED) target.dispatchEvent(new Event("error"));
+      } else if (data.kind === "event") {
+        target.dispatchEvent(new MessageEvent(data.type, { data: data.data, lastEventId: data.id }));
+      }
+    });
+    worker.port.start();
+    window.addEventListener("pagehide", () => worker.port.postMessage("bye"));
+    window.addEventListener("pageshow", (event) => { if (event.persisted) worker.port.postMessage("back"); });
+    target.listen = (name) => worker.port.postMessage({ listen: name });
+    return target;
+  }
+
+  function pageStream() {
+    const own = new EventSource("/api/v1/stream");
+    own.listen = () => {};
+    return own;
+  }
+
   function stream(handlers) {
     if (!source) {
+      source = "SharedWorker" in window ? sharedStream() : pageStream();
       const state = document.getElementById("stream-state");
-      source = new EventSource("/api/v1/stream");
       source.addEventListener("open", () => { if (state) state.textContent = strings.live; });
       source.addEventListener("error", () => { if (state) state.textContent = strings.offline; });
     }
     for (const [name, handler] of Object.entries(handlers)) {
+      source.listen(name);
       source.addEventListener(name, (event) => handler(JSON.parse(event.data), event));
     }
     return source;
