@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
+from parley.api import fed_api, feeds_api, limits, log_api, peer_auth, problems, workers
 from parley.api.v1 import app as api_v1
 from parley.core.errors import ParleyError
 from parley.node.node import Node
@@ -155,7 +155,10 @@ def create_app(node: Node) -> FastAPI:
         """The OpenAPI document, rate-limited for anonymous callers like every route."""
         return JSONResponse(app.openapi())
 
-    app.mount(api_v1.PREFIX, api_v1.create(node))
+    api = api_v1.create(node)
+    app.state.api_limits = api.state.api_limits  # the feeds draw on the API's rate limits
+    app.include_router(feeds_api.router)
+    app.mount(api_v1.PREFIX, api)
     site = pages.create(node)
     problems.install(site)  # a path no route takes is a problem document, as on every route
     app.router.routes.append(PagesMount("/", app=site))  # last: every route above comes first
