@@ -181,15 +181,20 @@ def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
+def refuse_unless(request: Request, principal: Principal, action: Action) -> None:
+    """Refuse (403, audited) unless ``principal``'s role and scope grant ``action``."""
+    try:
+        principal.require(action)
+    except NotAuthorizedError as exc:
+        _refuse(node_of(request), principal.officer, request, exc.message)
+        raise
+
+
 def allowed(action: Action) -> Callable[..., Principal]:
     """A dependency: the caller, if its role and scope grant ``action`` (else 403, audited)."""
 
     def check(request: Request, principal: Caller) -> Principal:
-        try:
-            principal.require(action)
-        except NotAuthorizedError as exc:
-            _refuse(node_of(request), principal.officer, request, exc.message)
-            raise
+        refuse_unless(request, principal, action)
         return principal
 
     check.__name__ = f"may_{action.value.replace('-', '_')}"
