@@ -43,6 +43,7 @@ SECRET_TEXT = re.compile(
     r"|otpauth://\S+"
 )
 REDACTED = "[redacted]"
+HANDLER_NAME = "parley-json"
 KEEP = frozenset({"event", "level", "logger", "time", "exc_info", "stack_info"})
 
 __all__ = ["configure", "redact", "request_log"]
@@ -97,9 +98,13 @@ def configure() -> None:
     )
     handler = logging.StreamHandler(_stream())
     handler.setFormatter(formatter)
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+        stream = getattr(old, "stream", None)
+        if old.get_name() == HANDLER_NAME and stream is not sys.stderr:
+            old.close()  # a file this module opened before
     root.addHandler(handler)
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
