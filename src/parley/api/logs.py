@@ -46,7 +46,7 @@ REDACTED = "[redacted]"
 HANDLER_NAME = "parley-json"
 KEEP = frozenset({"event", "level", "logger", "time", "exc_info", "stack_info"})
 
-__all__ = ["configure", "redact", "request_log"]
+__all__ = ["configure", "redact"]
 
 
 def _masked(value: Any) -> Any:
@@ -120,6 +120,3 @@ def configure() -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-
-
-request_log = structlog.get_logger("parley.request")

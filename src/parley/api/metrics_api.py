@@ -22,6 +22,7 @@ method, status, milliseconds; never the path, query or headers): ``parley.api.lo
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -39,7 +40,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from parley.api.logs import request_log
 from parley.api.v1.auth import node_of, refuse_unless, token_reader
 from parley.core.errors import NotAuthenticatedError
 from parley.node import metrics
@@ -47,6 +47,7 @@ from parley.node.access import Action
 from parley.node.node import Node, now_ms
 
 router = APIRouter()
+request_log = logging.getLogger("parley.request")
 PROCESS = CollectorRegistry(auto_describe=True)
 REQUEST_SECONDS = Histogram(
     "parley_request_duration_seconds",
@@ -103,13 +104,9 @@ class RequestTimer:
             seconds = time.perf_counter() - started
             route = route_template(scope)
             REQUEST_SECONDS.labels(route, scope["method"], str(status)).observe(seconds)
-            request_log.debug(
-                "request",
-                route=route,
-                method=scope["method"],
-                status=status,
-                ms=round(seconds * 1000, 2),
-            )
+            if request_log.isEnabledFor(logging.DEBUG):
+                fields = {"route": route, "method": scope["method"], "status": status}
+                request_log.debug("request", extra={**fields, "ms": round(seconds * 1000, 2)})
 
 
 class FiguresCollector(Collector):
