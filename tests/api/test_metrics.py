@@ -92,6 +92,7 @@ def test_scrape_and_admin_tokens_read_the_figures_of_the_health_services(
     assert found[("parley_peer_lag_entries", (("peer", "CN"),))] == cn.lag
     assert found[("parley_peer_held", (("peer", "CN"),))] == 0
     assert found[("parley_peers_held", ())] == 0
+    assert found[("parley_log_size", ())] == federated.jp.size()
     assert found[("parley_webhook_events", (("status", "failed"),))] == 0
     assert ("parley_deadlines_overdue", ()) in found
     timed = {labels for name, labels in found if name == "parley_request_duration_seconds_count"}

@@ -41,6 +41,7 @@ class Run:
     ref: str
     logs: dict[str, list[str]]
     metrics: str
+    kr_metrics: str
 
 
 def _client(node: FleetNode, **headers: str) -> httpx.Client:
@@ -126,10 +127,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             answer = prometheus.get("/metrics")
         assert answer.status_code == 200, answer.text
         metrics = answer.text
+        kr = fleet["KR"]
+        with _client(kr, authorization=f"Bearer {_token(kr, 'admin', 'scrape')}") as prometheus:
+            kr_answer = prometheus.get("/metrics")
+        assert kr_answer.status_code == 200, kr_answer.text
     finally:
         fleet.stop()
     logs = {p: (folder / f"{p}.log").read_text().splitlines() for p in fleet.nodes}
-    yield Run(fleet, secrets, ref, logs, metrics)
+    yield Run(fleet, secrets, ref, logs, metrics, kr_answer.text)
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -155,7 +160,11 @@ def test_metrics_after_real_federation_report_entries_peers_and_routes(run: Run)
         assert found[("parley_peer_held", (("peer", peer),))] == 0
         assert found[("parley_peer_lag_entries", (("peer", peer),))] >= 0
     assert found[("parley_peers_held", ())] == 0
+    assert found[("parley_log_size", ())] == own  # JP's log: every entry of party JP
     assert found[("parley_webhook_failed_attempts", ())] == 0
+    at_kr = _samples(run.kr_metrics)  # KR pulled JP's log, the notification's body included
+    assert at_kr[("parley_entries", (("kind", "notification"), ("party", "JP")))] == 1
+    assert at_kr[("parley_peer_lag_entries", (("peer", "JP"),))] <= own
     routes = {
         dict(labels)["route"]
         for name, labels in found

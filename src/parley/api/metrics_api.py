@@ -124,6 +124,9 @@ class FiguresCollector(Collector):
         for (party, kind), count in sorted(found.entries.items()):
             entries.add_metric([party, kind], count)
         yield entries
+        yield GaugeMetricFamily(
+            "parley_log_size", "Entries in this node's own log.", value=found.log_size
+        )
         yield from _peer_metrics(found)
         missed = GaugeMetricFamily(
             "parley_deadlines_missed",
@@ -168,6 +171,11 @@ def _peer_metrics(found: metrics.Figures) -> Iterator[Metric]:
             "Age of the peer's latest cosignature of this node's log.",
             labels=["peer"],
         ),
+        "cosigned_size": GaugeMetricFamily(
+            "parley_peer_cosigned_size",
+            "Size of the largest checkpoint of this node's log the peer cosigned.",
+            labels=["peer"],
+        ),
         "held": GaugeMetricFamily(
             "parley_peer_held", "1 when the peer's new entries are held.", labels=["peer"]
         ),
@@ -180,6 +188,7 @@ def _peer_metrics(found: metrics.Figures) -> Iterator[Metric]:
             "lag": peer.lag_entries,
             "since": peer.since_success_s,
             "cosigned": peer.cosignature_age_s,
+            "cosigned_size": peer.cosigned_size,
             "held": int(peer.held),
             "failures": peer.failures,
         }

@@ -31,6 +31,7 @@ class PeerFigures:
     lag_entries: int | None
     since_success_s: float | None
     cosignature_age_s: float | None
+    cosigned_size: int | None  # the largest checkpoint of this node's log the peer cosigned
     held: bool
     failures: int
 
@@ -40,6 +41,7 @@ class Figures:
     """The node's database-derived figures at one moment (module docstring)."""
 
     party: str
+    log_size: int  # this node's own log
     entries: dict[tuple[str, str], int]  # (party, kind) -> count
     peers: list[PeerFigures]
     deadlines_missed: dict[str, int]  # kind -> clocks missed or answered late
@@ -63,6 +65,7 @@ def figures(node: Node, now: int) -> Figures:
                 None if peer.last_success is None else _seconds(max(now - peer.last_success, 0))
             ),
             cosignature_age_s=_seconds(peer.cosignature_age(now)),
+            cosigned_size=peer.cosigned_size,
             held=peer.held is not None,
             failures=peer.failures,
         )
@@ -77,6 +80,7 @@ def figures(node: Node, now: int) -> Figures:
         outbox = webhook_rows.outbox_counts(conn)
     return Figures(
         party=node.party,
+        log_size=node.size(),
         entries=counts,
         peers=peers,
         deadlines_missed=missed,
