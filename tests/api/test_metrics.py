@@ -6,13 +6,14 @@ import base64
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from parley.api.metrics_api import route_template
 from parley.core.entry import ALL
 from parley.core.errors import NotAuthorizedError
-from parley.node import officers
+from parley.node import officers, webhooks
 from parley.node.access import Scope
 from parley.node.health import peer_states
 from parley.node.node import now_ms
@@ -110,3 +111,26 @@ def test_route_template_names_the_mount_and_the_route() -> None:
         "/api/v1/notifications/{ref}"
     )
     assert route_template({}) == "unmatched"
+
+
+def test_webhook_failures_are_scraped_from_the_outbox(tmp_path: Path) -> None:
+    built = make_federated(tmp_path)
+    try:
+        jp = built.jp
+        webhooks.add(jp.store, "https://hooks.example/parley", ["*"], now_ms())
+        with jp.store.write() as tx:
+            webhooks.emit(tx, jp.party, "test.event", {"n": 1}, now_ms())
+        refusing = httpx.Client(transport=httpx.MockTransport(lambda _r: httpx.Response(500)))
+        key = jp.log.key("http")
+        now = now_ms()
+        for attempt in range(2):  # the second after the first's backoff
+            webhooks.deliver_due(jp.store, key, refusing, now + attempt * 3_600_000)
+        scrape = token(built, "admin", Scope.SCRAPE)
+        answer = built.api.client(authorization=f"Bearer {scrape}").get("/metrics")
+        found = samples(answer.text)
+        assert found[("parley_webhook_events", (("status", "pending"),))] == 1
+        assert found[("parley_webhook_failed_attempts", ())] == 2
+        assert webhooks.outbox(jp.store)[0]["attempts"] == 2  # what 'parley webhooks' shows
+    finally:
+        built.jp.close()
+        built.cn.close()

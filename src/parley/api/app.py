@@ -135,6 +135,7 @@ def create_app(node: Node) -> FastAPI:
             yield
         finally:
             app.state.authenticator.verifier.flush()  # the replay cache, written behind
+            metrics_api.process_ends()
             for task in (election, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

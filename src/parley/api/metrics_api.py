@@ -23,6 +23,7 @@ method, status, milliseconds; never the path, query or headers): ``parley.api.lo
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 
@@ -36,7 +37,7 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +68,16 @@ STREAM_CLIENTS = Gauge(
 def multiprocess() -> bool:
     """Whether this process writes its metrics to the shared directory (several workers)."""
     return str(values.ValueClass.__name__) != "MutexValue"
+
+
+def process_ends() -> None:
+    """Drop this worker's live gauges (stream clients) from the shared directory as it stops.
+
+    A worker killed with SIGKILL cannot: its last count stays in the sum until the next
+    ``parley serve`` empties the directory (docs/operations.md).
+    """
+    if multiprocess():
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def route_template(scope: Scope) -> str:
