@@ -25,10 +25,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from parley.node.federation import tlspin
-from tests.integration.fleet import Fleet, FleetNode, eventually
+from tests.integration.fleet import Fleet, FleetNode, append, eventually
 
 PASSWORD_MARKER = "pw-MARKER-9d41c7"
 BODY_MARKER = "BODY-MARKER-3e8a55"
+QUICK = {"delivered_within": 3000, "acknowledged_within": 3600}  # the check class minimums
 FORGED_TOKEN = "parley_0123456789ab_FORGEDMARKER" + "x" * 31
 
 
@@ -123,10 +124,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         for party in ("KR", "US"):
             eventually(partial(fleet.synced, party, "JP", seq + 1), 60, f"{party} pulls JP")
         jp = fleet["JP"]
+        append(jp, "check", {"nonce": "5e" * 16, "deadlines": QUICK}, "KR")  # KR never answers
         with _client(jp, authorization=f"Bearer {secrets['scrape token']}") as prometheus:
-            answer = prometheus.get("/metrics")
-        assert answer.status_code == 200, answer.text
-        metrics = answer.text
+            metrics = eventually(partial(_scraped_missed, prometheus), 60, "a missed deadline")
         kr = fleet["KR"]
         with _client(kr, authorization=f"Bearer {_token(kr, 'admin', 'scrape')}") as prometheus:
             kr_answer = prometheus.get("/metrics")
@@ -135,6 +135,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         fleet.stop()
     logs = {p: (folder / f"{p}.log").read_text().splitlines() for p in fleet.nodes}
     yield Run(fleet, secrets, ref, logs, metrics, kr_answer.text)
+
+
+def _scraped_missed(prometheus: httpx.Client) -> str | None:
+    """JP's metrics once they count a missed deadline of a check, else None."""
+    answer = prometheus.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    missed = _samples(answer.text).get(("parley_deadlines_missed", (("kind", "check"),)), 0)
+    return answer.text if missed >= 1 else None
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -162,6 +170,7 @@ def test_metrics_after_real_federation_report_entries_peers_and_routes(run: Run)
     assert found[("parley_peers_held", ())] == 0
     assert found[("parley_log_size", ())] == own  # JP's log: every entry of party JP
     assert found[("parley_webhook_failed_attempts", ())] == 0
+    assert found[("parley_deadlines_missed", (("kind", "check"),))] >= 1  # KR never acknowledged
     at_kr = _samples(run.kr_metrics)  # KR pulled JP's log, the notification's body included
     assert at_kr[("parley_entries", (("kind", "notification"), ("party", "JP")))] == 1
     assert at_kr[("parley_peer_lag_entries", (("peer", "JP"),))] <= own
