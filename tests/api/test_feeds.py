@@ -290,3 +290,13 @@ def test_walking_next_sees_every_item_once_while_items_arrive(
         pages += 1
     assert url is None
     assert seen == everything  # every item once, newest first, none twice
+
+
+def test_host_header_injection_attack_cannot_move_the_feeds_links(fleet: Fleet) -> None:
+    own = fleet.federated.jp.config.urls
+    answer = fleet.client().get("/feeds/cap.atom", headers={"host": "evil.example"})
+    document = parsed(answer)
+    hrefs = [link.href for entry in document.entries for link in entry.links]
+    hrefs += [link.href for link in document.feed.links]
+    assert hrefs and all(href.startswith(own[0] + "/feeds/") for href in hrefs)
+    assert "evil.example" not in answer.text

@@ -76,7 +76,7 @@ def cap_feed(
         exercise=exercise,
         cursor=cursor,
     )
-    base = str(request.base_url).rstrip("/")
+    base = feeds.base_for(node, str(request.base_url).rstrip("/"))
     feed = feeds.feed(node, reader, query, base, _cache(request), now_ms())
     headers = {
         **VARY,

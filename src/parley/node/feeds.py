@@ -17,6 +17,9 @@ What the edge at ``/feeds/cap.atom`` serves (docs/api.md, "CAP Atom feed"):
   a ``next`` link (RFC 5005) carries the cursor of the last ingest number the page covered
   (``listing.encode_cursor``), so walking ``next`` sees every item once, however many arrive
   meanwhile, and never depends on a claimed time.
+* **Links.** Absolute, under one of the node's own URLs (``[server] url``): the one the request
+  was addressed to when it is one of them, else the first, never whatever a ``Host`` header
+  says (``base_for``), so no caller can make the feed link elsewhere.
 * **Caching.** The answer depends on the reader, the query and the store's ``feed_state`` (the
   newest ingest number and the count of held bodies). Its ETag hashes those three, so it is
   known before the feed is built: ``If-None-Match`` costs one indexed read. Each process keeps
@@ -46,7 +49,7 @@ from parley.node.notifications.reading import export
 from parley.store import logs
 from parley.store import notifications as notification_rows
 
-__all__ = ["MAX_ITEMS", "Feed", "FeedCache", "FeedQuery", "cap_document", "feed"]
+__all__ = ["MAX_ITEMS", "Feed", "FeedCache", "FeedQuery", "base_for", "cap_document", "feed"]
 
 MAX_ITEMS = 500
 SCAN_BATCH = 1000
@@ -139,6 +142,18 @@ class FeedCache:
                 known = max(-(-now // 1000) * 1000, latest + 1000)
                 self._seen = {state: known}  # an older state never comes back
             return known
+
+
+def base_for(node: Node, requested: str) -> str:
+    """The base of the feed's links (module docstring, "Links").
+
+    ``requested`` if it is one of the node's URLs, else the node's first URL; ``requested``
+    only when the node has none configured.
+    """
+    urls = node.config.urls
+    if requested in urls or not urls:
+        return requested
+    return urls[0]
 
 
 def etag_of(reader: Principal, query: FeedQuery, base: str, state: tuple[int, int]) -> str:
