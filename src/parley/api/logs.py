@@ -6,7 +6,8 @@ with ``time`` (RFC 3339 UTC), ``level``, ``logger`` and ``event``, plus the even
 ``parley serve`` calls it before uvicorn starts, and each ``--workers`` process again when it
 builds its app (``app.create_app_from_env``). Settings, read from the environment:
 
-* ``PARLEY_LOG_LEVEL``: ``debug``, ``info`` (default), ``warning`` or ``error``. One
+* ``PARLEY_LOG_LEVEL``: ``debug``, ``info``, ``warning`` (default: what the node printed
+  before it logged JSON, so a supervisor's pipe fills no faster) or ``error``. One
   ``request`` event per HTTP request (route template, method, status, milliseconds) is logged at
   ``debug``;
 * ``PARLEY_LOG_FILE``: append to this file (0600) instead of writing to standard error.
@@ -80,7 +81,8 @@ def _stream() -> TextIO:
 
 def configure() -> None:
     """Send every log record of this process through the JSON pipeline (module docstring)."""
-    level = LEVELS.get(os.environ.get("PARLEY_LOG_LEVEL", "info").lower(), logging.INFO)
+    wanted = os.environ.get("PARLEY_LOG_LEVEL", "warning").lower()
+    level = LEVELS.get(wanted, logging.WARNING)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
