@@ -35,7 +35,17 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
+from parley.api import (
+    fed_api,
+    feeds_api,
+    limits,
+    log_api,
+    logs,
+    metrics_api,
+    peer_auth,
+    problems,
+    workers,
+)
 from parley.api.v1 import app as api_v1
 from parley.core.errors import ParleyError
 from parley.node.node import Node
@@ -125,6 +135,7 @@ def create_app(node: Node) -> FastAPI:
             yield
         finally:
             app.state.authenticator.verifier.flush()  # the replay cache, written behind
+            metrics_api.process_ends()
             for task in (election, watcher):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -155,11 +166,16 @@ def create_app(node: Node) -> FastAPI:
         """The OpenAPI document, rate-limited for anonymous callers like every route."""
         return JSONResponse(app.openapi())
 
-    app.mount(api_v1.PREFIX, api_v1.create(node))
+    api = api_v1.create(node)
+    app.state.api_limits = api.state.api_limits  # the feeds draw on the API's rate limits
+    app.include_router(feeds_api.router)
+    app.include_router(metrics_api.router)
+    app.mount(api_v1.PREFIX, api)
     site = pages.create(node)
     problems.install(site)  # a path no route takes is a problem document, as on every route
     app.router.routes.append(PagesMount("/", app=site))  # last: every route above comes first
     app.add_middleware(peer_auth.PeerHeader)
+    app.add_middleware(metrics_api.RequestTimer)
     app.add_middleware(
         limits.BodyLimit,
         limits=fed_api.BODY_LIMITS | api_v1.BODY_LIMITS,
@@ -174,6 +190,7 @@ def create_app_from_env() -> FastAPI:
     Keys are decrypted with ``PARLEY_PASSPHRASE`` when they are encrypted (``serve`` passes on a
     passphrase typed at its prompt this way).
     """
+    logs.configure()
     home = os.environ.get("PARLEY_HOME")
     if not home:
         raise ParleyError("PARLEY_HOME is not set", hint="run the workers with 'parley serve'")

@@ -103,17 +103,26 @@ def require_peer(request: Request, what: str) -> str:
     )
 
 
+# Feed readers and Prometheus send a token as an HTTP Basic password (``api.feeds_api``).
+BASIC_PATHS = ("/feeds/", "/metrics")
+BASIC_CHALLENGE = 'Basic realm="parley", charset="UTF-8", Bearer realm="parley"'
+
+
 def install(app: FastAPI) -> None:
     """Answer every error of ``app`` as a problem: ParleyError, validation, routing, the rest."""
 
     @app.exception_handler(ParleyError)
-    async def _parley_error(_request: Request, exc: ParleyError) -> JSONResponse:
+    async def _parley_error(request: Request, exc: ParleyError) -> JSONResponse:
         detail = exc.message if exc.hint is None else f"{exc.message} (hint: {exc.hint})"
         answer = problem(
             exc.http_status, exc.title, detail, exc.problem, field=exc.field, hint=exc.hint
         )
         if exc.http_status == 401:
-            answer.headers["WWW-Authenticate"] = 'Bearer realm="parley"'
+            answer.headers["WWW-Authenticate"] = (
+                BASIC_CHALLENGE
+                if request.url.path.startswith(BASIC_PATHS)
+                else 'Bearer realm="parley"'
+            )
         retry_after = getattr(exc, "retry_after_s", None)
         if retry_after is not None:
             answer.headers["Retry-After"] = str(retry_after)

@@ -21,6 +21,10 @@ Invariants:
   ``HOME/serve.lock`` for the life of the process; a second ``parley serve`` on the same home
   is refused and names the pid that holds it. The lock is not inherited by ``--workers``
   processes, which uvicorn spawns afresh; the parent holds it for them.
+* **Metrics of every worker.** With ``--workers``, ``metrics_directory`` empties
+  ``HOME/metrics`` and names it in ``PROMETHEUS_MULTIPROC_DIR`` before the workers start, so
+  each worker writes its per-process metrics there and any worker's ``/metrics`` sums them all
+  (``parley.api.metrics_api``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ FILE_HEADROOM = 256  # the database, the logs and keys, connections out to peers
 MAX_HEADER_BYTES = 16 * 1024  # h11's limit on an incomplete request line and headers
 GRACEFUL_SHUTDOWN_S = 10
 LOCK_NAME = "serve.lock"
+METRICS_DIR = "metrics"
 
 log = logging.getLogger("parley.server")
 
@@ -184,6 +189,7 @@ def uvicorn_options(home: Path, *, tls: bool) -> dict[str, Any]:
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "log_level": "warning",
+        "log_config": None,  # every logger goes through parley.api.logs, as JSON
     }
     if tls:
         key_file, cert_file = tlspin.tls_paths(home)
@@ -215,3 +221,13 @@ def hold_serve_lock(home: Path) -> int:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode("ascii"))
     return fd
+
+
+def metrics_directory(home: Path) -> Path:
+    """Empty ``HOME/metrics`` and name it for prometheus-client's multiprocess mode."""
+    folder = home / METRICS_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    for stale in folder.glob("*.db"):  # the files of a previous run's workers
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder

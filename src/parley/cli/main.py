@@ -185,9 +185,10 @@ def serve(
     """
     import uvicorn
 
-    from parley.api import server
+    from parley.api import logs, server
     from parley.api.app import create_app
 
+    logs.configure()
     typed: list[bytes] = []
     node = Node.open(home, functools.partial(_remember_passphrase, typed))
     if workers > 1 and node.store.dialect != "postgresql":
@@ -211,6 +212,8 @@ def serve(
     )
     target: Any = create_app(node) if workers == 1 else _worker_factory(node, typed)
     server.ensure_file_limit()
+    if workers > 1:
+        server.metrics_directory(node.home.path)
     try:
         uvicorn.run(
             target,

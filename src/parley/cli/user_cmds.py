@@ -70,7 +70,9 @@ def _self_or_admin(node: Node, as_officer: str | None, action: str, name: str) -
 def token(
     name: str,
     home: HomeOption,
-    scope: Annotated[str, typer.Option(help="read, ack, analyst, notify or admin.")],
+    scope: Annotated[
+        str, typer.Option(help="read, ack, analyst, notify, admin or scrape (metrics only).")
+    ],
     expires: Annotated[
         str | None, typer.Option(help="Lifetime, e.g. 30d or 12h (default: until revoked).")
     ] = None,

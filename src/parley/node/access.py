@@ -10,6 +10,13 @@ clearance: an observer reads TLP:CLEAR and GREEN, an analyst up to AMBER+STRICT,
 and an administrator everything the node holds, RED included (TLP:RED is for the named
 recipients: the party's duty desk). Headers are never restricted: every peer gets them anyway.
 
+What anyone may read without credentials (the public CAP feed) is ``publicly_released``: audience
+ALL, TLP:CLEAR, status Actual. The anonymous reader is ``PUBLIC``, a principal of role
+``public`` whose clearance is TLP:CLEAR alone and which may do nothing else.
+
+A token of scope ``scrape`` reads the node's Prometheus metrics and nothing more (``/metrics``,
+docs/operations.md); only an administrator may hold one.
+
 docs/api.md lists the table, scope by scope and role by role.
 """
 
@@ -35,6 +42,7 @@ class Action(StrEnum):
     RELEASE = "release"  # release another officer's pending release
     BREAK_GLASS = "break-glass"  # release one's own pending release alone, with a reason
     ADMINISTER = "administer"  # officers, peers, webhooks, witnesses, keys, policy, log append
+    SCRAPE = "scrape"  # the node's Prometheus metrics (/metrics)
 
 
 class Scope(StrEnum):
@@ -45,6 +53,7 @@ class Scope(StrEnum):
     ANALYST = "analyst"
     NOTIFY = "notify"
     ADMIN = "admin"
+    SCRAPE = "scrape"
 
 
 ROLES = ("duty-officer", "analyst", "admin", "observer")
@@ -63,7 +72,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     "observer": _READING,
     "analyst": _READING | {Action.IMPORT},
     "duty-officer": _DUTY,
-    "admin": _DUTY | {Action.ADMINISTER},
+    "admin": _DUTY | {Action.ADMINISTER, Action.SCRAPE},
 }
 SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
     Scope.READ: _READING,
@@ -71,13 +80,16 @@ SCOPE_ACTIONS: dict[Scope, frozenset[Action]] = {
     Scope.ANALYST: _READING | {Action.IMPORT},
     Scope.NOTIFY: _DUTY,
     Scope.ADMIN: frozenset(Action),
+    Scope.SCRAPE: frozenset({Action.SCRAPE}),
 }
 CLEARANCE: dict[str, frozenset[str]] = {
     "observer": frozenset({"CLEAR", "GREEN"}),
     "analyst": frozenset({"CLEAR", "GREEN", "AMBER", "AMBER+STRICT"}),
     "duty-officer": frozenset(TLP_LABELS),
     "admin": frozenset(TLP_LABELS),
+    "public": frozenset({"CLEAR"}),
 }
+PUBLIC_STATUS = "Actual"
 
 
 def roles_for(action: Action) -> tuple[str, ...]:
@@ -160,6 +172,17 @@ class Principal:
     def reads(self, tlp: str) -> bool:
         """Whether this principal may read a body marked ``tlp``."""
         return tlp in self.clearance
+
+
+PUBLIC = Principal(officer="(public)", role="public")
+
+
+def publicly_released(audience: str, tlp: str, status: str) -> bool:
+    """Whether anyone may read an entry: audience ALL, TLP:CLEAR, status Actual.
+
+    ``audience`` as stored (``"ALL"`` or ``"A,B"``). The one rule of what is public.
+    """
+    return audience == "ALL" and tlp == "CLEAR" and status == PUBLIC_STATUS
 
 
 def withheld(principal: Principal, tlp: str, held: str | None) -> str | None:

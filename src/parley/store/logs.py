@@ -368,3 +368,13 @@ def iter_kinds(
         for row in rows:
             yield stored_entry(row)
         start = rows[-1].seq + 1
+
+
+def entry_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """How many entries are held, by (party, kind): the node's own log and every mirror."""
+    rows = conn.execute(
+        select(entries.c.party, entries.c.kind, func.count()).group_by(
+            entries.c.party, entries.c.kind
+        )
+    )
+    return {(row[0], row[1]): int(row[2]) for row in rows}

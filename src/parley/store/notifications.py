@@ -6,7 +6,8 @@ of its chain) it belongs to. Rows are inserted in the write transaction that app
 entries, so a key never points at an entry that is not stored.
 
 ``listing_page`` reads the notifications held here (own and mirrored, with or without a body)
-newest first by the local ingest sequence, for ``parley.node.notifications.listing``.
+newest first by the local ingest sequence, for ``parley.node.notifications.listing``;
+``feed_page`` and ``feed_state`` do the same for the CAP Atom feed (``parley.node.feeds``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from parley.store.engine import Writing
 from parley.store.logs import StoredEntry, stored_entry
@@ -27,6 +28,8 @@ __all__ = [
     "find_key",
     "incident_of",
     "incident_seqs",
+    "feed_page",
+    "feed_state",
     "insert_keys",
     "leaf_hash_of",
     "listing_page",
@@ -155,3 +158,38 @@ def listing_page(
         where.append(c.time <= until)
     rows = conn.execute(select(entries).where(*where).order_by(c.ingest.desc()).limit(limit))
     return [stored_entry(row) for row in rows]
+
+
+def feed_page(
+    conn: Connection,
+    kind: str,
+    *,
+    before: int | None,
+    limit: int,
+    statuses: Sequence[str],
+    public: bool,
+) -> list[StoredEntry]:
+    """Entries of ``kind`` with a body, newest first by ingest, below ``before``.
+
+    Only the signed ``statuses``; ``public`` keeps the entries marked audience ALL and
+    TLP:CLEAR alone (``parley.node.access.publicly_released`` is the rule; this narrows the scan).
+    """
+    c = entries.c
+    where = [c.kind == kind, c.body.is_not(None), c.status.in_(list(statuses))]
+    if before is not None:
+        where.append(c.ingest < before)
+    if public:
+        where.extend([c.audience == "ALL", c.tlp == "CLEAR"])
+    rows = conn.execute(select(entries).where(*where).order_by(c.ingest.desc()).limit(limit))
+    return [stored_entry(row) for row in rows]
+
+
+def feed_state(conn: Connection, kind: str) -> tuple[int, int]:
+    """What a feed's answer depends on: the newest ingest, and how many ``kind`` bodies are held.
+
+    A new entry moves the first; a body attached to a held header, or erased, moves the second.
+    """
+    newest, bodies = conn.execute(
+        select(func.max(entries.c.ingest), func.count(entries.c.body)).where(entries.c.kind == kind)
+    ).one()
+    return (-1 if newest is None else int(newest)), int(bodies)

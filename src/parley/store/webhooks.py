@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from parley.store.engine import Writing
 from parley.store.schema import webhook_outbox, webhooks
@@ -150,3 +150,17 @@ def outbox(conn: Connection, status: OutboxStatus | None, limit: int) -> list[De
     if status is not None:
         query = query.where(webhook_outbox.c.status == status)
     return [_delivery(r) for r in conn.execute(query)]
+
+
+def outbox_counts(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Per outbox status: how many events, and how many failed attempts they took in all.
+
+    A delivered event's failed attempts are its attempts but the last.
+    """
+    c = webhook_outbox.c
+    rows = conn.execute(select(c.status, func.count(), func.sum(c.attempts)).group_by(c.status))
+    found = {}
+    for status, count, attempts in rows:
+        failed = int(attempts or 0) - (int(count) if status == OutboxStatus.DELIVERED else 0)
+        found[str(status)] = (int(count), failed)
+    return found

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from starlette.testclient import TestClient
 
+from parley.api import feeds_api, metrics_api
 from parley.core.entry import ALL
 from parley.node.access import ROLES, Action, Principal, Scope, scopes_for
 from parley.node.notifications import lifecycle
@@ -269,5 +271,72 @@ def test_route_role_audience_matrix(matrix: Matrix, tlp: str) -> None:
                 failures.append(f"{what}: the {tlp} body reached a caller who may not read it")
             shown = expected == "allowed" and (method, path) in SHOWS_BODY
             if readable and shown and MARKERS[tlp] not in text:
+                failures.append(f"{what}: a caller who may read the body did not get it")
+    assert failures == []
+
+
+# Routes of the node outside /api/v1 that officers' tools read with a token (Basic password or
+# Bearer; a session cookie counts for nothing there). "public": anyone, the rest by action.
+ROOT_ROUTES: dict[tuple[str, str], Action | str] = {
+    ("GET", "/feeds/cap.atom"): "public",
+    ("GET", "/feeds/cap/{party}/{seq}.xml"): "public",
+    ("GET", "/metrics"): Action.SCRAPE,
+}
+
+
+def test_every_feed_and_metrics_route_is_in_the_matrix() -> None:
+    served = {
+        (method, route.path)
+        for router in (feeds_api.router, metrics_api.router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or set()
+    }
+    assert served == set(ROOT_ROUTES)
+
+
+def _token_of(caller: Caller) -> Principal | None:
+    """The caller's principal when it calls with a token (the matrix's tokens have a scope)."""
+    principal = caller.principal
+    return principal if principal is not None and principal.scope is not None else None
+
+
+def _root_expected(path: str, caller: Caller, tlp: str) -> int:
+    """The status a caller gets: sessions are the public here, and every marked entry is an
+    exercise, so none is public."""
+    token = _token_of(caller)
+    if path == "/metrics":
+        if token is None:
+            return 401
+        return 200 if token.may(Action.SCRAPE) else 403
+    if token is None:
+        return 200 if path == "/feeds/cap.atom" else 404
+    if not token.may(Action.READ):
+        return 403
+    if path == "/feeds/cap.atom":
+        return 200
+    return 200 if tlp != OTHER and token.reads(tlp) else 403
+
+
+@pytest.mark.parametrize("tlp", list(MARKERS))
+def test_feed_and_metrics_route_role_audience_matrix(matrix: Matrix, tlp: str) -> None:
+    failures = []
+    party, seq = matrix.refs[tlp].split(":")
+    for caller in matrix.callers:
+        token = _token_of(caller)
+        for _method, path in ROOT_ROUTES:
+            url = path.replace("{party}", party).replace("{seq}", seq)
+            if path == "/feeds/cap.atom" and token is not None:
+                url += "?exercise=true"  # the marked entries are exercises
+            answer = caller.client.get(url)
+            what = f"GET {path} as {caller.label} ({tlp})"
+            wanted = _root_expected(path, caller, tlp)
+            if answer.status_code != wanted:
+                failures.append(f"{what}: {answer.status_code}, wanted {wanted}")
+            readable = tlp != OTHER and token is not None and token.reads(tlp)
+            if not readable and MARKERS[tlp] in answer.text:
+                failures.append(f"{what}: the {tlp} body reached a caller who may not read it")
+            shows = wanted == 200 and path != "/metrics"
+            if readable and shows and MARKERS[tlp] not in answer.text:
                 failures.append(f"{what}: a caller who may read the body did not get it")
     assert failures == []

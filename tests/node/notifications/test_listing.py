@@ -112,7 +112,13 @@ def test_filters_parse_query_text_and_refuse_bad_values(node: Node) -> None:
     assert filters.party == "JP" and filters.until == 1_700_000_000_000
     assert filters.since == 1_798_729_200_000 and filters.text == "chiba"
     assert filters.on_body and not listing.Filters.parse(node, party="JP").on_body
-    for name, value in (("area", "1,2"), ("since", "soon"), ("severity", "Bad"), ("party", "?")):
+    for name, value in (
+        ("area", "1,2,3,4,5"),
+        ("area", "200,1"),
+        ("since", "soon"),
+        ("severity", "Bad"),
+        ("party", "?"),
+    ):
         with pytest.raises(InvalidEntryError) as caught:
             listing.Filters.parse(node, **{name: value})
         assert caught.value.field == name
@@ -125,6 +131,8 @@ def test_an_area_filter_intersects_the_notification_areas(node: Node) -> None:
     body = {"category": "geo.earthquake", "info": [{"areas": TOKYO}]}
     assert box.matches(body) and not far.matches(body)
     assert not box.matches({"info": [{"areas": [{"desc": "broken", "circles": [{}]}]}]})
+    inside, outside = (listing.Filters.parse(node, area=p) for p in ("139.8,35.5", "-9,38.5"))
+    assert inside.matches(body) and not outside.matches(body)  # a point in the circle, or not
 
 
 def test_request_areas_and_details_read_as_the_cli_reads_them() -> None:

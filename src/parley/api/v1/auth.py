@@ -7,7 +7,10 @@ A caller is a ``Principal`` (``parley.node.access``), from exactly one of:
   must echo the session's CSRF token in ``X-CSRF-Token`` (the cookie is ``SameSite=Strict`` as
   well: two guards, not one).
 
-Anything else is 401. Every request draws on a token bucket per client address before its
+Anything else is 401. The CAP feeds and ``/metrics`` (``token_reader``) take a token alone, as a
+Bearer token or as the password of HTTP Basic (what feed readers and Prometheus send), never a
+session cookie and never an officer's password; with no ``Authorization`` at all the feeds
+answer the public. Every request draws on a token bucket per client address before its
 credentials are checked and on one per token (or officer) after: 429 with ``Retry-After``.
 A refusal (bad credentials, a role or scope that may not, a missing CSRF token) is written to
 the audit trail with its reason before the caller hears of it.
@@ -15,6 +18,8 @@ the audit trail with its reason before the caller hears of it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import secrets
 from collections.abc import Callable
 from typing import Annotated
@@ -38,7 +43,8 @@ CALLER_RATE, CALLER_BURST = 20.0, 120.0  # per token or officer, after it
 bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="token",
-    description="A scoped token: `parley user token NAME --scope read|ack|analyst|notify|admin`.",
+    description="A scoped token: `parley user token NAME --scope "
+    "read|ack|analyst|notify|admin|scrape`.",
 )
 cookie_scheme = APIKeyCookie(
     name=SESSION_COOKIE,
@@ -113,6 +119,54 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
+def _basic_password(credentials: str) -> str:
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    _user, colon, password = decoded.partition(":")
+    if not colon or not password:
+        raise NotAuthenticatedError(
+            "Basic credentials must be base64 of 'NAME:TOKEN'",
+            hint="send an API token as the password ('parley user token NAME --scope read')",
+        )
+    return password
+
+
+def token_reader(request: Request) -> Principal | None:
+    """The caller of a feed or ``/metrics``: a token (Bearer, or the Basic password), or None.
+
+    None means no ``Authorization`` header (the public). Bad credentials are 401, audited.
+    """
+    _limits(request).by_address.take(f"api:{_address(request)}")
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    node = node_of(request)
+    scheme, _, credentials = header.partition(" ")
+    try:
+        if scheme.lower() == "basic":
+            token = _basic_password(credentials)
+        elif scheme.lower() == "bearer" and credentials.strip():
+            token = credentials.strip()
+        else:
+            raise NotAuthenticatedError(
+                "Authorization must be Basic (a token as the password) or Bearer",
+                hint="send 'Authorization: Bearer TOKEN'",
+            )
+        principal = officers.token_principal(node.store, token, now_ms())
+    except NotAuthorizedError as exc:
+        _refuse(node, None, request, exc.message)
+        raise
+    _limits(request).by_caller.take(f"api:{principal.caller}")
+    request.state.principal = principal
+    return principal
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def caller(
     request: Request,
     _token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
@@ -127,15 +181,20 @@ def caller(
 Caller = Annotated[Principal, Depends(caller)]
 
 
+def refuse_unless(request: Request, principal: Principal, action: Action) -> None:
+    """Refuse (403, audited) unless ``principal``'s role and scope grant ``action``."""
+    try:
+        principal.require(action)
+    except NotAuthorizedError as exc:
+        _refuse(node_of(request), principal.officer, request, exc.message)
+        raise
+
+
 def allowed(action: Action) -> Callable[..., Principal]:
     """A dependency: the caller, if its role and scope grant ``action`` (else 403, audited)."""
 
     def check(request: Request, principal: Caller) -> Principal:
-        try:
-            principal.require(action)
-        except NotAuthorizedError as exc:
-            _refuse(node_of(request), principal.officer, request, exc.message)
-            raise
+        refuse_unless(request, principal, action)
         return principal
 
     check.__name__ = f"may_{action.value.replace('-', '_')}"

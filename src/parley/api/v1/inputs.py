@@ -175,7 +175,7 @@ def notification_filters(
     since: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
     until: Annotated[str | None, Query(max_length=40, description="ms or ISO 8601")] = None,
     area: Annotated[
-        str | None, Query(max_length=200, description="lon1,lat1,lon2,lat2 or lon,lat,km")
+        str | None, Query(max_length=200, description="lon,lat, lon1,lat1,lon2,lat2 or lon,lat,km")
     ] = None,
     text: Annotated[str | None, Query(max_length=listing.MAX_TEXT)] = None,
 ) -> listing.Filters:

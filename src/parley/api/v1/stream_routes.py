@@ -28,6 +28,7 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from parley.api.metrics_api import STREAM_CLIENTS
 from parley.api.v1.auth import allowed, node_of
 from parley.api.v1.schemas import PROBLEMS
 from parley.node import live
@@ -143,6 +144,16 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
+async def _counted(events: AsyncIterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+    """``events``, counted in ``parley_stream_clients`` while the client is connected."""
+    STREAM_CLIENTS.inc()
+    try:
+        async for event in events:
+            yield event
+    finally:
+        STREAM_CLIENTS.dec()
+
+
 async def _events(
     hub: Hub, principal: Principal, position: Cursor
 ) -> AsyncIterator[ServerSentEvent]:
@@ -200,7 +211,7 @@ async def stream(
     else:
         position = hub.position
     return EventSourceResponse(
-        _events(hub, principal, position),
+        _counted(_events(hub, principal, position)),
         ping=PING_S,
         send_timeout=SEND_TIMEOUT_S,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -18,7 +18,8 @@ DESIGN.md, "Federation" (every listing pages by the local ingest sequence) and i
   applied by the store. Body filters (category, minimum severity, area, text) match only a body
   the reader may read: a withheld body matches none of them, so a filter cannot reveal what it
   says. ``text`` is a case-insensitive substring of headline, description or instruction;
-  ``area`` is a bounding box ``lon1,lat1,lon2,lat2`` or a circle ``lon,lat,km`` intersected
+  ``area`` is a point ``lon,lat``, a bounding box ``lon1,lat1,lon2,lat2`` or a circle
+  ``lon,lat,km`` intersected
   (shapely) with each area of the notification, circles as geodesic polygons
   (``parley.formats.areas``).
 """
@@ -31,6 +32,8 @@ import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from shapely.geometry import Point
 
 from parley.core.entry import STATUSES, Header, parse_header
 from parley.core.errors import InvalidEntryError, ParleyError
@@ -114,9 +117,17 @@ def parse_instant(text: str, name: str) -> int:
 
 
 def parse_area(text: str) -> BaseGeometry:
-    """An area filter: a box ``lon1,lat1,lon2,lat2`` or a circle ``lon,lat,km``."""
+    """An area filter: a point ``lon,lat``, box or circle (module docstring).
+
+    A point is a shapely Point; the other two are areas ``area_shape`` turns into shapes.
+    """
     parts = [part.strip() for part in text.split(",")]
     try:
+        if len(parts) == 2:
+            lon, lat = (float(p) for p in parts)
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise InvalidEntryError("a point is lon,lat within -180..180 and -90..90")
+            return Point(lon, lat)
         if len(parts) == 4:
             lon1, lat1, lon2, lat2 = (float(p) for p in parts)
             if not (lon1 < lon2 and lat1 < lat2):
@@ -128,12 +139,13 @@ def parse_area(text: str) -> BaseGeometry:
         elif len(parts) == 3:
             area = circle_area(parts[1], parts[0], parts[2], "filter")
         else:
-            raise InvalidEntryError("neither lon1,lat1,lon2,lat2 nor lon,lat,km")
+            raise InvalidEntryError("neither lon,lat nor lon1,lat1,lon2,lat2 nor lon,lat,km")
     except (ValueError, ParleyError) as exc:
         message = exc.message if isinstance(exc, ParleyError) else str(exc)
         raise InvalidEntryError(
             f"area {text!r}: {message}",
-            hint="a box lon1,lat1,lon2,lat2 (e.g. 129,31,146,46) or a circle lon,lat,km",
+            hint="a point lon,lat, a box lon1,lat1,lon2,lat2 (e.g. 129,31,146,46) or a circle "
+            "lon,lat,km",
             field="area",
         ) from exc
     shape = area_shape(area)
