@@ -35,7 +35,7 @@ from fastapi.responses import JSONResponse
 from starlette.routing import Match, Mount
 from starlette.types import Scope
 
-from parley.api import fed_api, limits, log_api, peer_auth, problems, workers
+from parley.api import fed_api, limits, log_api, peer_auth, problems, taxii_routes, workers
 from parley.api.v1 import app as api_v1
 from parley.core.errors import ParleyError
 from parley.node.node import Node
@@ -92,7 +92,7 @@ async def _watch_rounds(
 
 
 class PagesMount(Mount):
-    """The pages at ``/``: only GET and HEAD outside ``/fed/`` and ``/api/``.
+    """The pages at ``/``: only GET and HEAD outside ``/fed/``, ``/api/`` and ``/taxii2``.
 
     A catch-all mount would take every path, so a wrong method on a federation or API route
     would be the pages' 404 instead of that route's 405; the pages change nothing themselves
@@ -104,7 +104,7 @@ class PagesMount(Mount):
         path = scope.get("path", "")
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             return Match.NONE, {}
-        if path.startswith(("/fed/", "/api/")):
+        if path.startswith(("/fed/", "/api/", taxii_routes.PREFIX)):
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -156,6 +156,7 @@ def create_app(node: Node) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.mount(api_v1.PREFIX, api_v1.create(node))
+    app.mount(taxii_routes.PREFIX, taxii_routes.create(node))
     site = pages.create(node)
     problems.install(site)  # a path no route takes is a problem document, as on every route
     app.router.routes.append(PagesMount("/", app=site))  # last: every route above comes first
@@ -163,7 +164,10 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(
         limits.BodyLimit,
         limits=fed_api.BODY_LIMITS | api_v1.BODY_LIMITS,
-        prefixes={api_v1.PREFIX: api_v1.API_LIMIT},
+        prefixes={
+            api_v1.PREFIX: api_v1.API_LIMIT,
+            taxii_routes.PREFIX: taxii_routes.MAX_CONTENT_LENGTH,
+        },
     )
     return app
 
