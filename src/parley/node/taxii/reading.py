@@ -6,8 +6,9 @@ body of that TLP. The index (``index``) holds only bodies this node holds, which
 gives only to the parties of an entry's audience (invariant 4), so a collection whose audience
 leaves this party out never exists here.
 
-Collections (s5.1): one per (audience, status) pair held here that the caller can read at
-least one object of, titled by its audience ("shared with all", "JP+US") and, unless Actual,
+Collections (s5.1): one per (audience, status) pair held here that the caller can read: its
+clearance covers the audience's default TLP (GREEN shared with all, AMBER for named parties) or
+at least one object in it, titled by its audience ("shared with all", "JP+US") and, unless Actual,
 its status; writable ones (``Action.IMPORT``) are those, plus "shared with all" (Actual and
 Exercise) and this party with each other member of the network. A collection the caller can
 neither read nor write is not found (404), as if it did not exist.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from parley.core.entry import ALL, TLP_LABELS
+from parley.core.entry import ALL, TLP_LABELS, resolve_sharing
 from parley.core.errors import NotAuthorizedError, NotFoundError
 from parley.formats.taxii import (
     VersionMatch,
@@ -31,6 +32,7 @@ from parley.formats.taxii import (
 )
 from parley.node.access import Action, Principal, withheld
 from parley.node.node import Node
+from parley.node.notifications.appending import KIND
 from parley.node.taxii.index import collection_id
 from parley.store import taxii as rows
 
@@ -114,6 +116,12 @@ def readable_tlps(principal: Principal) -> tuple[str, ...]:
     return tuple(label for label in TLP_LABELS if withheld(principal, label, None) is None)
 
 
+def default_tlp(audience: str) -> str:
+    """The TLP of a collection's writes when the objects carry none (DESIGN.md defaults)."""
+    parties = ALL if audience == ALL else tuple(audience.split(","))
+    return resolve_sharing(KIND, parties, None)[1]
+
+
 def _writable_pairs(node: Node) -> list[tuple[str, str]]:
     members = sorted(m.party for m in node.context().policy.document.members)
     pairs = [(ALL, status) for status in WRITABLE_STATUSES]
@@ -128,14 +136,17 @@ def collections_for(node: Node, principal: Principal) -> list[Collection]:
     found: dict[str, Collection] = {}
     with node.store.read() as conn:
         for ident, audience, status in rows.collections(conn):
-            can_read = bool(tlps) and rows.readable_in(conn, ident, tlps)
+            can_read = bool(tlps) and (
+                default_tlp(audience) in tlps or rows.readable_in(conn, ident, tlps)
+            )
             can_write = writer and status in WRITABLE_STATUSES
             if can_read or can_write:
                 found[ident] = Collection(ident, audience, status, can_read, can_write)
     if writer:
         for audience, status in _writable_pairs(node):
             ident = collection_id(audience, status)
-            found.setdefault(ident, Collection(ident, audience, status, False, True))
+            can_read = default_tlp(audience) in tlps
+            found.setdefault(ident, Collection(ident, audience, status, can_read, True))
     return list(found.values())
 
 

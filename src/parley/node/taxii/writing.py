@@ -29,16 +29,15 @@ from typing import Any
 
 import orjson
 
-from parley.core.entry import TLP_LABELS, resolve_sharing
+from parley.core.entry import TLP_LABELS
 from parley.core.errors import InvalidEntryError, NotAuthorizedError, NotFoundError
 from parley.formats.errors import StixError
 from parley.formats.stix import bundle_tlp, parse_bundle
 from parley.formats.taxii import format_timestamp_us
 from parley.node.access import Action, Principal
 from parley.node.node import Node
-from parley.node.notifications.appending import KIND
 from parley.node.notifications.importing import ImportOptions, Source, import_sources
-from parley.node.taxii.reading import Collection
+from parley.node.taxii.reading import Collection, default_tlp
 from parley.store import taxii as rows
 
 __all__ = ["StatusResource", "add_envelope", "status_for"]
@@ -124,7 +123,7 @@ def _failure(obj: Any, message: str) -> dict[str, str]:
 
 def _sharing(collection: Collection, bundle: dict[str, Any]) -> tuple[Any, str]:
     audience = collection.audience_parties
-    default = resolve_sharing(KIND, audience, None)[1]
+    default = default_tlp(collection.audience)
     marked = bundle_tlp(bundle)
     tlp = default if marked is None else max(default, marked, key=TLP_LABELS.index)
     if tlp == "RED" and collection.audience == "ALL":
