@@ -224,6 +224,7 @@ def test_delete_answers_405_because_the_log_is_append_only(served: Served) -> No
     with pytest.raises(requests.HTTPError) as refused:
         collection.delete_object(some["id"])
     answer = refused.value.response
+    assert answer is not None
     assert answer.status_code == 405
     assert answer.headers["content-type"] == TAXII
     assert answer.json()["http_status"] == "405"
