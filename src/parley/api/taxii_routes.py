@@ -161,8 +161,7 @@ async def add_objects(request: Request, principal: Caller, collection_id: str) -
     data = await request.body()
 
     def write() -> dict[str, Any]:
-        found = reading.collection_for(node, principal, collection_id)
-        return writing.add_envelope(node, principal, found, data, now_ms()).to_json()
+        return writing.add_to(node, principal, collection_id, data, now_ms()).to_json()
 
     resource = await anyio.to_thread.run_sync(write)
     taxii_http.audit(

@@ -37,10 +37,10 @@ from parley.formats.taxii import format_timestamp_us
 from parley.node.access import Action, Principal
 from parley.node.node import Node
 from parley.node.notifications.importing import ImportOptions, Source, import_sources
-from parley.node.taxii.reading import Collection, default_tlp
+from parley.node.taxii.reading import Collection, collection_for, default_tlp
 from parley.store import taxii as rows
 
-__all__ = ["StatusResource", "add_envelope", "status_for"]
+__all__ = ["StatusResource", "add_envelope", "add_to", "status_for"]
 
 MAX_OBJECTS = 10_000
 _ID = re.compile(
@@ -198,6 +198,14 @@ def add_envelope(
     with node.store.write() as tx:
         rows.insert_status(tx, status.id, principal.officer, now, resource)
     return status
+
+
+def add_to(
+    node: Node, principal: Principal, collection_id: str, data: bytes, now: int
+) -> StatusResource:
+    """``add_envelope`` to the collection named ``collection_id``: the right first, then it."""
+    principal.require(Action.IMPORT)
+    return add_envelope(node, principal, collection_for(node, principal, collection_id), data, now)
 
 
 def status_for(node: Node, principal: Principal, ident: str) -> dict[str, Any]:
