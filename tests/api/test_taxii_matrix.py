@@ -102,7 +102,7 @@ def client_of(node: Node, token: str | None) -> TestClient:
         encoded = base64.b64encode(f"taxii:{token}".encode()).decode()
         headers["authorization"] = f"Basic {encoded}"
     return TestClient(
-        app,  # type: ignore[arg-type]
+        app,
         base_url="http://127.0.0.1",
         raise_server_exceptions=False,
         headers=headers,
@@ -155,7 +155,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
 
 def test_every_taxii_route_is_in_the_matrix() -> None:
     routes = {
-        (method, route.path)
+        (method, getattr(route, "path", ""))
         for route in taxii_routes.router.routes
         for method in getattr(route, "methods", set())
         if method != "HEAD"
