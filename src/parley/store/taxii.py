@@ -100,6 +100,13 @@ def collections(conn: Connection) -> list[tuple[str, str, str]]:
     return [(str(r.id), str(r.audience), str(r.status)) for r in rows]
 
 
+def collection(conn: Connection, ident: str) -> tuple[str, str] | None:
+    """(audience, status) of the collection ``ident``, or None if none is held here."""
+    c = taxii_collections.c
+    row = conn.execute(select(c.audience, c.status).where(c.id == ident)).first()
+    return None if row is None else (str(row.audience), str(row.status))
+
+
 def readable_in(conn: Connection, collection: str, tlps: Sequence[str]) -> bool:
     """Whether the collection holds any object marked with one of ``tlps``."""
     c = taxii_objects.c

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from parley.core.entry import ALL, TLP_LABELS, resolve_sharing
 from parley.core.errors import NotAuthorizedError, NotFoundError
 from parley.formats.taxii import (
@@ -129,33 +131,49 @@ def _writable_pairs(node: Node) -> list[tuple[str, str]]:
     return pairs
 
 
-def collections_for(node: Node, principal: Principal) -> list[Collection]:
-    """The collections ``principal`` can read or write, readable ones first."""
+def _collection(
+    conn: Connection, ident: str, audience: str, status: str, principal: Principal
+) -> Collection:
+    """The collection with what ``principal`` may do in it (neither: the caller cannot see it)."""
     tlps = readable_tlps(principal)
-    writer = principal.may(Action.IMPORT)
+    can_read = bool(tlps) and (default_tlp(audience) in tlps or rows.readable_in(conn, ident, tlps))
+    can_write = principal.may(Action.IMPORT) and status in WRITABLE_STATUSES
+    return Collection(ident, audience, status, can_read, can_write)
+
+
+def collections_for(node: Node, principal: Principal) -> list[Collection]:
+    """The collections ``principal`` can read or write, those held here first."""
     found: dict[str, Collection] = {}
     with node.store.read() as conn:
         for ident, audience, status in rows.collections(conn):
-            can_read = bool(tlps) and (
-                default_tlp(audience) in tlps or rows.readable_in(conn, ident, tlps)
-            )
-            can_write = writer and status in WRITABLE_STATUSES
-            if can_read or can_write:
-                found[ident] = Collection(ident, audience, status, can_read, can_write)
-    if writer:
-        for audience, status in _writable_pairs(node):
-            ident = collection_id(audience, status)
-            can_read = default_tlp(audience) in tlps
-            found.setdefault(ident, Collection(ident, audience, status, can_read, True))
+            collection = _collection(conn, ident, audience, status, principal)
+            if collection.can_read or collection.can_write:
+                found[ident] = collection
+        if principal.may(Action.IMPORT):
+            for audience, status in _writable_pairs(node):
+                ident = collection_id(audience, status)
+                if ident not in found:
+                    found[ident] = _collection(conn, ident, audience, status, principal)
     return list(found.values())
 
 
 def collection_for(node: Node, principal: Principal, ident: str) -> Collection:
-    """The collection ``ident`` if ``principal`` may see it; else not found (s5.2)."""
+    """The collection ``ident`` if ``principal`` may see it; else not found (s5.2).
+
+    A collection held here is looked up by its id alone; the network policy is read only for
+    one that is not held yet, which only a writer can see.
+    """
     principal.require(Action.READ)
-    for collection in collections_for(node, principal):
-        if collection.id == ident:
-            return collection
+    with node.store.read() as conn:
+        held = rows.collection(conn, ident)
+        if held is not None:
+            found = _collection(conn, ident, held[0], held[1], principal)
+            if found.can_read or found.can_write:
+                return found
+    if held is None and principal.may(Action.IMPORT):
+        for collection in collections_for(node, principal):
+            if collection.id == ident:
+                return collection
     raise NotFoundError(f"no collection {ident[:64]!r} that this caller may read or write")
 
 
