@@ -15,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from parley.store.engine import Writing
-from parley.store.schema import taxii_collections, taxii_objects, taxii_status
+from parley.store.schema import entries, meta, taxii_collections, taxii_objects, taxii_status
+
+BACKFILL_KEY = "taxii.backfill"  # "after,through": entries stored before migration 0013
 
 
 @dataclass(frozen=True)
@@ -190,3 +192,42 @@ def status_of(conn: Connection, ident: str) -> tuple[str, str] | None:
     c = taxii_status.c
     row = conn.execute(select(c.officer, c.resource).where(c.id == ident)).first()
     return None if row is None else (str(row.officer), str(row.resource))
+
+
+def backfill_state(conn: Connection) -> tuple[int, int] | None:
+    """(after, through): the ingest range still to index after migration 0013, or None."""
+    value = conn.execute(select(meta.c.value).where(meta.c.key == BACKFILL_KEY)).scalar()
+    if value is None:
+        return None
+    after, _, through = str(value).partition(",")
+    return int(after), int(through)
+
+
+def set_backfill_state(tx: Writing, state: tuple[int, int] | None) -> None:
+    """Move the backfill on (``state``), or end it (None)."""
+    if state is None:
+        tx.execute(delete(meta).where(meta.c.key == BACKFILL_KEY))
+        return
+    value = f"{state[0]},{state[1]}"
+    moved = tx.execute(update(meta).where(meta.c.key == BACKFILL_KEY).values(value=value))
+    if moved.rowcount == 0:
+        tx.execute(insert(meta).values(key=BACKFILL_KEY, value=value))
+
+
+def held_notifications(
+    conn: Connection, after: int, through: int, limit: int
+) -> list[dict[str, Any]]:
+    """Notification rows with a body, ``after < ingest <= through``, in ingest order."""
+    c = entries.c
+    statement = (
+        select(c.ingest, c.party, c.seq, c.kind, c.status, c.audience, c.tlp, c.body)
+        .where(
+            c.ingest > after,
+            c.ingest <= through,
+            c.kind == "notification",
+            c.body.is_not(None),
+        )
+        .order_by(c.ingest)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in conn.execute(statement)]

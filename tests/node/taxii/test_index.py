@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import delete, func, inspect, select
 
 from parley.node.access import Principal, Scope
 from parley.node.federation.pull import pull
 from parley.node.node import Node
 from parley.node.taxii import index, reading, writing
 from parley.store import taxii as rows
-from parley.store.schema import taxii_collections, taxii_objects, taxii_status
+from parley.store.schema import entries, taxii_collections, taxii_objects, taxii_status
 from tests.node.conftest import MemoryLog, pin
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "stix"
@@ -102,3 +102,25 @@ def test_a_peer_indexes_objects_with_their_entries_never_outside_the_audience(ne
     wanted = {o["id"] for o in objects("infrastructure.json")}
     assert {row.stix_id for row in all_rows(us, shared)} == wanted
     assert all_rows(kr, shared) == []
+
+
+def test_notifications_stored_before_the_migration_are_indexed_when_taxii_first_looks(  # type: ignore[no-untyped-def]
+    network, database
+) -> None:
+    node = network("JP", databases={} if database is None else {"JP": database})["JP"]
+    post(node, "ALL", objects("apt1.json"), 1_700_000_000_000)
+    post(node, "ALL", objects("poisonivy.json"), 1_700_000_000_001)
+    shared = index.collection_id("ALL", "Actual")
+    before = [row.stix_id for row in all_rows(node, shared)]
+    with node.store.write() as tx:  # the store as migration 0013 finds an older one
+        tx.execute(delete(taxii_objects))
+        tx.execute(delete(taxii_collections))
+        through = tx.execute(select(func.max(entries.c.ingest))).scalar()
+        rows.set_backfill_state(tx, (-1, int(through)))
+    assert all_rows(node, shared) == []
+    reading.collections_for(node, ANALYST)  # TAXII looks: the backfill finishes first
+    with node.store.read() as conn:
+        assert rows.backfill_state(conn) is None
+    after = all_rows(node, shared)
+    assert [row.stix_id for row in after] == before
+    assert after[0].date_added > 1_700_000_000_001 * 1000  # new to a TAXII client

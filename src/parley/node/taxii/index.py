@@ -14,6 +14,9 @@ the index exactly when its body is held, and its place is fixed under the single
   collection with real traffic, and a body readable by a set of parties stays with them;
 * an object version (id and ``modified``, else ``created``, else ``date_added``) a collection
   already holds is not added twice (the parts of a split bundle repeat their markings).
+
+Notifications stored before migration 0013 are indexed by ``catch_up``, which the TAXII reading
+service calls before it looks (a no-op once done).
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ from parley.formats.stix import from_signed_json
 from parley.formats.taxii import SPEC_VERSION, parse_timestamp_us
 from parley.store import logs
 from parley.store import taxii as rows
-from parley.store.engine import Writing
+from parley.store.engine import Store, Writing
 
-__all__ = ["collection_id", "index_entries", "index_stored"]
+__all__ = ["BACKFILL_PAGE", "catch_up", "collection_id", "index_entries", "index_stored"]
 
+BACKFILL_PAGE = 200  # notifications per write transaction of a backfill
 _COLLECTIONS = uuid.UUID("0b6f3c1e-5d2a-4f7b-9c8e-1a2b3c4d5e6f")
 _MARKERS = (b'"$float"', b'"$int"')
 
@@ -138,3 +142,27 @@ def index_stored(tx: Writing, party: str, seq: int, now: int) -> int:
         "body": stored.body,
     }
     return index_entries(tx, [row], now)
+
+
+def catch_up(store: Store, now: int, pages: int = 50) -> bool:
+    """Index the cyber notifications stored before migration 0013; True once none is left.
+
+    The migration records the ingest range the node held (``store.taxii.BACKFILL_KEY``); each
+    page is its own short write transaction, so appends still get the lock between pages. The
+    objects get today's sequence and ``date_added``: to a TAXII client they are new.
+    """
+    for _ in range(pages):
+        with store.read() as conn:
+            if rows.backfill_state(conn) is None:
+                return True
+        with store.write() as tx:
+            state = rows.backfill_state(tx)
+            if state is None:
+                return True
+            after, through = state
+            found = rows.held_notifications(tx, after, through, BACKFILL_PAGE)
+            index_entries(tx, found, now)
+            done = len(found) < BACKFILL_PAGE
+            rows.set_backfill_state(tx, None if done else (found[-1]["ingest"], through))
+    with store.read() as conn:
+        return rows.backfill_state(conn) is None

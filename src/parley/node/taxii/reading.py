@@ -33,8 +33,9 @@ from parley.formats.taxii import (
     split_match,
 )
 from parley.node.access import Action, Principal, withheld
-from parley.node.node import Node
+from parley.node.node import Node, now_ms
 from parley.node.notifications.appending import KIND
+from parley.node.taxii import index
 from parley.node.taxii.index import collection_id
 from parley.store import taxii as rows
 
@@ -143,6 +144,7 @@ def _collection(
 
 def collections_for(node: Node, principal: Principal) -> list[Collection]:
     """The collections ``principal`` can read or write, those held here first."""
+    index.catch_up(node.store, now_ms())
     found: dict[str, Collection] = {}
     with node.store.read() as conn:
         for ident, audience, status in rows.collections(conn):
@@ -164,6 +166,7 @@ def collection_for(node: Node, principal: Principal, ident: str) -> Collection:
     one that is not held yet, which only a writer can see.
     """
     principal.require(Action.READ)
+    index.catch_up(node.store, now_ms())
     with node.store.read() as conn:
         held = rows.collection(conn, ident)
         if held is not None:

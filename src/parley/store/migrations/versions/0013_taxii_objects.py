@@ -4,8 +4,9 @@
 body this node holds, in the local object sequence ``seq`` by which TAXII pages (keyset, never
 OFFSET); ``taxii_collections`` names each (audience, status) pair; ``taxii_status`` keeps the
 status resource of each TAXII write. All of it is derived from ``entries`` and from TAXII
-requests; nothing here is in any log. Cyber notifications stored before this migration are not
-indexed (see docs/api.md, TAXII).
+requests; nothing here is in any log. Cyber notifications stored before this migration are
+indexed afterwards, page by page, by ``parley.node.taxii.index.catch_up``: the migration records
+the range of ingest sequences to go through in ``meta`` (``taxii.backfill``).
 
 Revision ID: 0013
 Revises: 0012
@@ -54,9 +55,14 @@ def upgrade() -> None:
         sa.Column("created", sa.BigInteger, nullable=False),
         sa.Column("resource", sa.Text, nullable=False),
     )
+    op.execute(
+        "INSERT INTO meta (key, value) SELECT 'taxii.backfill', '-1,' || CAST(MAX(ingest) AS "
+        "VARCHAR(20)) FROM entries HAVING MAX(ingest) IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM meta WHERE key = 'taxii.backfill'")
     op.drop_table("taxii_status")
     op.drop_table("taxii_collections")
     op.drop_table("taxii_objects")
