@@ -8,12 +8,16 @@ STAMP := $(VENV)/.installed
 PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 WVENV := .venv-witness
 WSTAMP := $(WVENV)/.installed
+# medallion, the OASIS TAXII 2.1 reference server that bench/bench_taxii.py runs beside Parley's
+# TAXII server: its own virtualenv, pinned in requirements-medallion.lock, never in .venv.
+MVENV := .venv-medallion
+MSTAMP := $(MVENV)/.installed
 
 # The pages' message catalogues, compiled at build (src/parley/web/i18n.py reads the .mo files).
 PO := $(wildcard src/parley/web/locale/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: test lint typecheck unit chromium demo bench chaos fuzz clean catalogues screenshots
+.PHONY: test lint typecheck unit chromium demo bench bench-taxii chaos fuzz clean catalogues screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +30,11 @@ $(WSTAMP): requirements-witness.lock
 	test -x $(WVENV)/bin/python || $(PY312) -m venv $(WVENV)
 	$(WVENV)/bin/python -m pip install --quiet --require-hashes --only-binary :all: -r requirements-witness.lock
 	touch $(WSTAMP)
+
+$(MSTAMP): requirements-medallion.lock
+	test -x $(MVENV)/bin/python || $(PY) -m venv $(MVENV)
+	$(MVENV)/bin/python -m pip install --quiet --require-hashes -r requirements-medallion.lock
+	touch $(MSTAMP)
 
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -i $< -o $@ -l $(word 5,$(subst /, ,$<)) -D messages
@@ -56,8 +65,12 @@ test: lint unit
 demo: $(STAMP) $(MO)
 	$(BIN)/parley demo
 
-bench: $(STAMP) $(MO)
+bench: $(STAMP) $(MO) $(MSTAMP)
 	$(BIN)/python -m bench.run_all
+
+# TAXII writes and paged reads beside medallion (docs/benchmarks.md, TAXII).
+bench-taxii: $(STAMP) $(MO) $(MSTAMP)
+	$(BIN)/python -m bench.bench_taxii --medallion $(MVENV)/bin/python
 
 chaos: $(STAMP) $(MO)
 	PARLEY_CRASH_ROUNDS=$${PARLEY_CRASH_ROUNDS:-200} $(BIN)/pytest -q tests/store/test_crash_durability.py

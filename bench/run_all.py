@@ -17,7 +17,8 @@ script then prints a summary. The benches listed in ``OTHER_BENCHES`` (the forma
 with 300; stream fan-out, ``bench_stream`` with 1,000 clients; full-text search at 50,000
 notifications, ``bench_search``; the map's areas, ``bench_map`` with 10,000 notifications and
 5,000 areas; the dashboard in chromium, ``bench_dashboard`` over the same 10,000 notifications;
-a new notification on four open dashboards, ``bench_live`` with 50) run after them with bounded
+a new notification on four open dashboards, ``bench_live`` with 50; TAXII beside medallion,
+``bench_taxii``) run after them with bounded
 arguments and print their own figures. Benches measure and report: nothing here fails on a
 slow figure (a step that crashes makes the exit status non-zero).
 """
@@ -69,6 +70,9 @@ OTHER_BENCHES = {
     # The pages in Debian's chromium (Playwright): about a minute each on an idle machine.
     "dashboard": ("bench.bench_dashboard", ["--count", "10000", "--repeats", "10"]),
     "live": ("bench.bench_live", ["--rounds", "50"]),
+    # TAXII beside medallion (.venv-medallion, which make bench builds): a few minutes, the
+    # 100,000-object store built once (about five minutes) and cached under bench/out/taxii/.
+    "taxii": ("bench.bench_taxii", ["--medallion", ".venv-medallion/bin/python"]),
 }
 """Benches of other parts of Parley that ``run_all`` also runs, with bounded arguments."""
 DEFAULT_RSS = [20_000, 60_000, 200_000]

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from parley.api import feeds_api, metrics_api
+from parley.api import feeds_api, metrics_api, taxii_routes
 from parley.api.app import create_app
 from parley.api.peer_auth import AnonymousLimiter
 from parley.api.v1 import app as api_v1
@@ -264,6 +264,10 @@ def _routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
         elif isinstance(route, Mount) and route.path == api_v1.PREFIX:
             # The officer API: fuzzed from its OpenAPI document (tests/api/v1/
             # test_schemathesis.py), every route in the access matrix (test_access_matrix.py).
+            continue
+        elif isinstance(route, Mount) and route.path == taxii_routes.PREFIX:
+            # TAXII 2.1: fuzzed in tests/api/test_taxii_fuzz.py, every route in its matrix
+            # (tests/api/test_taxii_matrix.py).
             continue
         elif isinstance(route, Mount) and route.path == "":
             # The watch desk's pages: fuzzed in tests/web/test_pages.py.

@@ -44,6 +44,7 @@ from parley.api import (
     metrics_api,
     peer_auth,
     problems,
+    taxii_routes,
     workers,
 )
 from parley.api.v1 import app as api_v1
@@ -102,7 +103,7 @@ async def _watch_rounds(
 
 
 class PagesMount(Mount):
-    """The pages at ``/``: only GET and HEAD outside ``/fed/`` and ``/api/``.
+    """The pages at ``/``: only GET and HEAD outside ``/fed/``, ``/api/`` and ``/taxii2``.
 
     A catch-all mount would take every path, so a wrong method on a federation or API route
     would be the pages' 404 instead of that route's 405; the pages change nothing themselves
@@ -114,7 +115,7 @@ class PagesMount(Mount):
         path = scope.get("path", "")
         if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             return Match.NONE, {}
-        if path.startswith(("/fed/", "/api/")):
+        if path.startswith(("/fed/", "/api/", taxii_routes.PREFIX)):
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -171,6 +172,7 @@ def create_app(node: Node) -> FastAPI:
     app.include_router(feeds_api.router)
     app.include_router(metrics_api.router)
     app.mount(api_v1.PREFIX, api)
+    app.mount(taxii_routes.PREFIX, taxii_routes.create(node))
     site = pages.create(node)
     problems.install(site)  # a path no route takes is a problem document, as on every route
     app.router.routes.append(PagesMount("/", app=site))  # last: every route above comes first
@@ -179,7 +181,10 @@ def create_app(node: Node) -> FastAPI:
     app.add_middleware(
         limits.BodyLimit,
         limits=fed_api.BODY_LIMITS | api_v1.BODY_LIMITS,
-        prefixes={api_v1.PREFIX: api_v1.API_LIMIT},
+        prefixes={
+            api_v1.PREFIX: api_v1.API_LIMIT,
+            taxii_routes.PREFIX: taxii_routes.MAX_CONTENT_LENGTH,
+        },
     )
     return app
 

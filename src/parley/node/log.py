@@ -23,6 +23,7 @@ from parley.core.entry import SALT_SIZE, Audience, Body, Header, resolve_sharing
 from parley.core.errors import StoreError
 from parley.core.keys import KeyStatement, SigningKey
 from parley.core.policy import SignedPolicy
+from parley.node.taxii import index as taxii_index
 from parley.store import logs
 from parley.store.engine import Store, Writing
 
@@ -198,6 +199,7 @@ class LocalLog:
         checkpoint = Checkpoint(origin, new_size, root, time if policy.document.time_line else None)
         note = sign_checkpoint(checkpoint, origin, log_key.private)
         logs.insert_entries(tx, rows)
+        taxii_index.index_entries(tx, rows, time)
         logs.insert_nodes(tx, self.party, new_nodes)
         logs.insert_checkpoint(tx, self.party, new_size, note, root, time)
         logs.put_state(

@@ -481,3 +481,52 @@ officer_settings = Table(
     Column("alarm_exercise", Boolean, nullable=False),
     Column("updated", BigInteger, nullable=False),
 )
+
+# TAXII 2.1 (migration 0013): the STIX objects of the cyber notifications whose body this node
+# holds (``parley.node.taxii.index``), one row per object and version, derived from ``entries``.
+# ``seq`` is the local object sequence, assigned under the single-writer lock when the body is
+# stored, by which every TAXII listing pages; ``date_added`` (microseconds) grows strictly with
+# it. A collection is an (audience, status) pair of the entries (``taxii_collections``);
+# ``taxii_status`` keeps the status resource of each TAXII write.
+
+taxii_objects = Table(
+    "taxii_objects",
+    metadata,
+    Column("seq", ROWID, primary_key=True, autoincrement=False),
+    Column("date_added", BigInteger, nullable=False),
+    Column("collection", String(36), nullable=False),
+    Column("party", String(8), nullable=False),
+    Column("entry_seq", BigInteger, nullable=False),
+    Column("tlp", String(16), nullable=False),
+    Column("stix_id", String(300), nullable=False),
+    Column("type", String(250), nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("spec_version", String(8), nullable=False),
+    Column("object", LargeBinary, nullable=False),
+)
+Index("taxii_objects_collection", taxii_objects.c.collection, taxii_objects.c.seq)
+Index(
+    "taxii_objects_versions",
+    taxii_objects.c.collection,
+    taxii_objects.c.stix_id,
+    taxii_objects.c.version,
+)
+Index("taxii_objects_date_added", taxii_objects.c.date_added)
+
+taxii_collections = Table(
+    "taxii_collections",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("audience", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+
+taxii_status = Table(
+    "taxii_status",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("officer", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("resource", Text, nullable=False),
+)

@@ -15,6 +15,7 @@ from parley.node.federation import ingest, peers
 from parley.node.federation.peer_client import PAGE, Fetched, LogSource
 from parley.node.messaging import receipts
 from parley.node.node import Node, now_ms
+from parley.node.taxii import index as taxii_index
 from parley.store import entries as entry_rows
 from parley.store import logs
 from parley.store import peers as peer_rows
@@ -75,6 +76,7 @@ def _fill(node: Node, party: str, start: int, fetched: Sequence[Fetched], refuse
             else:
                 header.check_body(item.body)
                 logs.put_body(tx, party, header.seq, item.body.data, item.body.salt)
+                taxii_index.index_stored(tx, party, header.seq, now)
                 filled, flag = filled + 1, None
             verified = ingest.Verified(header, stored.leaf_hash, item.body)
             drafts.extend(ingest.answers(tx, node, verified, flag, now))

@@ -59,6 +59,7 @@ from parley.node.federation.quotas import QuotaWindow
 from parley.node.log import Draft
 from parley.node.messaging import deadlines, receipts
 from parley.node.node import Node
+from parley.node.taxii import index as taxii_index
 from parley.store import logs
 from parley.store import peers as peer_rows
 from parley.store.engine import Writing
@@ -429,6 +430,7 @@ def _store_rows(
             _observed_ours(conn, node, header, item.body, now)
     drafts = receipts.not_yet_answered(conn, drafts, node.party)
     logs.insert_entries(conn, rows)
+    taxii_index.index_entries(conn, rows, now)
     receipts.index_rows(conn, indexed)
     pending = sum(row["flag"] == EntryFlag.BODY_PENDING for row in rows)
     if pending:

@@ -73,6 +73,7 @@ from parley.node.federation.restore_contacts import (
 )
 from parley.node.home import NodeHome, PassphraseSource, no_passphrase
 from parley.node.node import Node, now_ms
+from parley.node.taxii import index as taxii_index
 from parley.store import logs
 from parley.store.engine import Writing
 from parley.store.entries import EntryFlag
@@ -243,6 +244,7 @@ def _copy(
         next_ingest += len(rows)
         lost += [item.header for item in page.entries if item.body is None]
         logs.insert_entries(tx, rows)
+        taxii_index.index_entries(tx, rows, now)
         logs.insert_nodes(tx, cursor.party, page.nodes)
         if progress is not None:
             progress(cursor.size, target.size)
@@ -359,6 +361,7 @@ def _bodies_from(tx: Writing, party: str, source: LogSource, wanted: Sequence[He
             if item.body is not None:
                 header.check_body(item.body)
                 logs.put_body(tx, party, header.seq, item.body.data, item.body.salt)
+                taxii_index.index_stored(tx, party, header.seq, now_ms())
                 found.add(header.seq)
     return found
 
