@@ -214,3 +214,10 @@ def test_board_groups_entries_by_request() -> None:
     states = board([us, REQUEST, other])
     assert [s.entry.ref for s in states] == ["JP:5", "KR:1"]
     assert list(states[0].offers) == ["US:7"] and states[1].offers == {}
+
+
+def test_a_refusal_names_the_state_the_entitled_party_made() -> None:
+    kr = offer("KR", 3, "2")
+    done = [kr, act("KR", 4, "CommitResource", kr, "2")]
+    with pytest.raises(ConflictError, match="offer KR:3 is commitment-pending: CommitResource"):
+        check_step(REQUEST, done, act("JP", 9, "CommitResource", kr, "1"))

@@ -152,10 +152,6 @@ class RequestState:
         return "open" if any(self.still_needed(line) > 0 for line in self.lines) else "filled"
 
 
-class _Refused(Exception):  # noqa: N818 - internal control flow, never leaves this module
-    pass
-
-
 def request_state(request: Signed, related: Iterable[Signed]) -> RequestState:
     """The state of ``request`` given the entries that name it (module docstring)."""
     if request.body.type != "RequestResource":
@@ -165,18 +161,27 @@ def request_state(request: Signed, related: Iterable[Signed]) -> RequestState:
     for entry in ordered:
         if entry.body.type in OFFER_TYPES:
             _judge(state, entry, _offer)
-    for entry in ordered:
+    # Within a phase, the entitled party's entries come first, so a refusal of anyone else's
+    # step names the state that the entitled party's entries made.
+    for entry in sorted(ordered, key=lambda e: not _by_offerer(state, e)):
         if entry.body.type in PHASE_A:
             _judge(state, entry, _phase_a)
-    for entry in ordered:
+    for entry in sorted(ordered, key=lambda e: e.party != state.requester):
         if entry.body.type in PHASE_B:
             _judge(state, entry, _phase_b)
-    for entry in ordered:
+    for entry in sorted(ordered, key=lambda e: not _by_offerer(state, e)):
         if entry.body.type == "ReportResourceDeploymentStatus":
             _judge(state, entry, _deployment)
         elif entry.body.type in NOTES:
             state.notes.append(entry)
     return state
+
+
+def _by_offerer(state: RequestState, entry: Signed) -> bool:
+    """Whether ``entry`` is written by the author of the offer it names."""
+    target = entry.body.refers_to
+    offer = state.offers.get(target.ref) if target is not None else None
+    return offer is not None and offer.party == entry.party
 
 
 def check_step(request: Signed, related: Iterable[Signed], draft: Signed) -> RequestState:
@@ -193,14 +198,14 @@ def _judge(state: RequestState, entry: Signed, rule: object) -> None:
         return
     try:
         if entry.body.request.leaf_hash != state.entry.leaf_hash:
-            raise _Refused(f"{entry.ref} names {state.entry.ref} with another leaf hash")
+            raise ConflictError(f"{entry.ref} names {state.entry.ref} with another leaf hash")
         rule(state, entry)  # type: ignore[operator]
-    except _Refused as refused:
+    except ConflictError as refused:
         state.refused.append((entry.ref, str(refused)))
 
 
-def _refuse(what: str, phase: str, step: str, reason: str) -> _Refused:
-    return _Refused(f"{what} is {phase}: {step} refused ({reason})")
+def _refuse(what: str, phase: str, step: str, reason: str) -> ConflictError:
+    return ConflictError(f"{what} is {phase}: {step} refused ({reason})")
 
 
 def _offer(state: RequestState, entry: Signed) -> None:
@@ -214,7 +219,9 @@ def _offer(state: RequestState, entry: Signed) -> None:
     lines = {line.id: line for line in entry.body.resources}
     for line in lines.values():
         if line.fills is not None and line.fills not in state.lines:
-            raise _Refused(f"{entry.ref}: line {line.id} fills {line.fills}, not a request line")
+            raise ConflictError(
+                f"{entry.ref}: line {line.id} fills {line.fills}, not a request line"
+            )
     state.offers[entry.ref] = OfferState(entry, lines)
 
 
@@ -223,7 +230,9 @@ def _target(state: RequestState, entry: Signed) -> OfferState:
     offer = state.offers.get(target.ref) if target is not None else None
     if offer is None or target is None or target.leaf_hash != offer.entry.leaf_hash:
         name = target.ref if target is not None else "nothing"
-        raise _Refused(f"{entry.ref}: {entry.body.type} names {name}, not an offer on this request")
+        raise ConflictError(
+            f"{entry.ref}: {entry.body.type} names {name}, not an offer on this request"
+        )
     return offer
 
 
