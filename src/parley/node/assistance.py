@@ -58,6 +58,9 @@ class Held:
     def add(self, party: str, seq: int, leaf_hash: str, value: Any) -> None:
         """File one decoded body under the version it claims."""
         ref = f"{party}:{seq}"
+        if isinstance(value, dict) and "v" in value and not is_version_2(value):
+            self.unreadable.append((ref, f"body version {value['v']!r} is not known here"))
+            return
         if not is_version_2(value):
             self.version_1.append((ref, value if isinstance(value, dict) else {}))
             return
