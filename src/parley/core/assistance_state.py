@@ -46,9 +46,17 @@ PHASE_B = frozenset(
     }
 )
 NOTES = frozenset({"ResponseToRequestQuote", "RequestInformation", "ResponseToRequestInformation"})
+PHASE_OF = {
+    **dict.fromkeys(OFFER_TYPES, "offer"),
+    **dict.fromkeys(PHASE_A, "A"),
+    **dict.fromkeys(PHASE_B, "B"),
+    "ReportResourceDeploymentStatus": "C",
+    **dict.fromkeys(NOTES, "note"),
+    "RequestResource": "note",  # a request naming another request takes no part in it
+}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Signed:
     """A verified version 2 entry: where it stands (``party:seq``), its leaf hash and body."""
 
@@ -56,11 +64,10 @@ class Signed:
     seq: int
     leaf_hash: str
     body: AssistanceV2
+    ref: str = field(init=False, compare=False)  # ``PARTY:SEQ``, computed once
 
-    @property
-    def ref(self) -> str:
-        """``PARTY:SEQ``."""
-        return f"{self.party}:{self.seq}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ref", f"{self.party}:{self.seq}")
 
 
 @dataclass
@@ -76,6 +83,10 @@ class OfferState:
     released: bool = False
     return_requested: bool = False
     return_answer: str | None = None
+    offered: dict[str, Decimal] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.offered = {line.id: Decimal(line.quantity) for line in self.lines.values()}
 
     @property
     def party(self) -> str:
@@ -124,6 +135,10 @@ class RequestState:
     beyond: dict[str, Decimal] = field(default_factory=dict)
     notes: list[Signed] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    requested: dict[str, Decimal] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requested = {line.id: Decimal(line.quantity) for line in self.lines.values()}
 
     @property
     def requester(self) -> str:
@@ -132,7 +147,7 @@ class RequestState:
 
     def still_needed(self, line: str) -> Decimal:
         """What of a request line no requisition has taken up yet."""
-        return max(ZERO, Decimal(self.lines[line].quantity) - self.taken.get(line, ZERO))
+        return max(ZERO, self.requested[line] - self.taken.get(line, ZERO))
 
     def counted(self, line: str) -> Decimal:
         """What of a request line is committed and taken up, over all offers."""
@@ -157,23 +172,20 @@ def request_state(request: Signed, related: Iterable[Signed]) -> RequestState:
     if request.body.type != "RequestResource":
         raise ConflictError(f"{request.ref} is a {request.body.type}, not a RequestResource")
     state = RequestState(request, {line.id: line for line in request.body.resources})
-    ordered = sorted(related, key=lambda e: (e.party, e.seq))
-    for entry in ordered:
-        if entry.body.type in OFFER_TYPES:
-            _judge(state, entry, _offer)
-    # Within a phase, the entitled party's entries come first, so a refusal of anyone else's
-    # step names the state that the entitled party's entries made.
-    for entry in sorted(ordered, key=lambda e: not _by_offerer(state, e)):
-        if entry.body.type in PHASE_A:
-            _judge(state, entry, _phase_a)
-    for entry in sorted(ordered, key=lambda e: e.party != state.requester):
-        if entry.body.type in PHASE_B:
-            _judge(state, entry, _phase_b)
-    for entry in sorted(ordered, key=lambda e: not _by_offerer(state, e)):
-        if entry.body.type == "ReportResourceDeploymentStatus":
-            _judge(state, entry, _deployment)
-        elif entry.body.type in NOTES:
-            state.notes.append(entry)
+    phases: dict[str, list[Signed]] = {"offer": [], "A": [], "B": [], "C": [], "note": []}
+    for entry in sorted(related, key=lambda e: (e.party, e.seq)):
+        phases[PHASE_OF[entry.body.type]].append(entry)
+    for entry in phases["offer"]:
+        _judge(state, entry, _offer)
+    # Within a phase, the entitled party's entries come first (the sort is stable), so a
+    # refusal of anyone else's step names the state that the entitled party's entries made.
+    for entry in sorted(phases["A"], key=lambda e: not _by_offerer(state, e)):
+        _judge(state, entry, _phase_a)
+    for entry in sorted(phases["B"], key=lambda e: e.party != state.requester):
+        _judge(state, entry, _phase_b)
+    for entry in sorted(phases["C"], key=lambda e: not _by_offerer(state, e)):
+        _judge(state, entry, _deployment)
+    state.notes.extend(phases["note"])
     return state
 
 
@@ -253,7 +265,7 @@ def _phase_a(state: RequestState, entry: Signed) -> None:
     what = f"offer {offer.entry.ref}"
     if entry.party != offer.party:
         raise _refuse(what, offer.phase, step, f"only {offer.party}, the offering party, may")
-    if offer.phase == "declined":
+    if offer.entry.body.answer == "decline":
         raise _refuse(what, offer.phase, step, "a declined offer cannot be acted on")
     if step == "RequestReturn":
         if offer.commit is None:
@@ -264,7 +276,7 @@ def _phase_a(state: RequestState, entry: Signed) -> None:
         raise _refuse(what, offer.phase, step, f"already committed by {offer.commit}")
     quantities = _quantities(entry, offer, step)
     for line, quantity in quantities.items():
-        if quantity > Decimal(offer.lines[line].quantity):
+        if quantity > offer.offered[line]:
             raise _refuse(what, offer.phase, step, f"line {line}: {quantity} is more than offered")
     offer.committed = quantities
     offer.commit = entry.ref
@@ -284,7 +296,7 @@ def _phase_b(state: RequestState, entry: Signed) -> None:
         return
     offer = _target(state, entry)
     what = f"offer {offer.entry.ref}"
-    if offer.phase == "declined":
+    if offer.entry.body.answer == "decline":
         raise _refuse(what, offer.phase, step, "a declined offer cannot be acted on")
     if step == "RequisitionResource":
         _requisition(state, offer, entry)
@@ -307,7 +319,7 @@ def _requisition(state: RequestState, offer: OfferState, entry: Signed) -> None:
         raise _refuse(what, offer.phase, step, "it is released")
     quantities = _quantities(entry, offer, step)
     for line, quantity in quantities.items():
-        if offer.taken.get(line, ZERO) + quantity > Decimal(offer.lines[line].quantity):
+        if offer.taken.get(line, ZERO) + quantity > offer.offered[line]:
             raise _refuse(what, offer.phase, step, f"line {line}: more than offered")
         fills = offer.lines[line].fills
         room = state.still_needed(fills) if fills is not None else ZERO
