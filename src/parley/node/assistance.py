@@ -173,7 +173,10 @@ def step(
 ) -> Header:
     """Check and sign one version 2 step (module docstring); return its header."""
     policy = node.context().policy.document
-    body = {"v": 2, **body, "deadlines": deadlines_for(policy, KIND)}
+    deadlines = deadlines_for(policy, KIND)
+    if body.get("type") != "RequestResource":  # see docs/protocol.md §7.1, Deadlines
+        deadlines = {k: v for k, v in deadlines.items() if k == "delivered_within"}
+    body = {"v": 2, **body, "deadlines": deadlines}
     parsed = _parsed(body)
     for line in parsed.resources:
         check_line(line)
