@@ -35,7 +35,7 @@ from parley.node.assistance import Held, board_of
 
 MODULE = "bench.bench_assistance"
 OFFERERS = ("US", "KR", "CN", "RU")
-PER_REQUEST = 1 + 4 * 6 + 1  # request, 4 x (offer, commit, requisition, report, release, return)
+PER_REQUEST = 1 + 4 * 6  # the request, 4 x (offer, commit, requisition, report, release, return)
 
 
 def _leaf(party: str, seq: int) -> str:

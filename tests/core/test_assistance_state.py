@@ -221,3 +221,13 @@ def test_a_refusal_names_the_state_the_entitled_party_made() -> None:
     done = [kr, act("KR", 4, "CommitResource", kr, "2")]
     with pytest.raises(ConflictError, match="offer KR:3 is commitment-pending: CommitResource"):
         check_step(REQUEST, done, act("JP", 9, "CommitResource", kr, "1"))
+
+
+def test_a_requisition_beyond_the_request_counts_only_when_the_requester_says_so() -> None:
+    us = offer("US", 7, "4")
+    plain = act("JP", 6, "RequisitionResource", us, "4")
+    state = request_state(REQUEST, [us, plain])
+    assert state.refused and "say beyond_request to take more" in state.refused[0][1]
+    explicit = act("JP", 6, "RequisitionResource", us, "4", beyond_request=True)
+    state = request_state(REQUEST, [us, explicit])
+    assert state.refused == [] and state.taken["l1"] == 3 and state.beyond["o1"] == 1

@@ -218,3 +218,42 @@ def test_bad_assistance_input_gets_a_clear_error_and_signs_nothing(five: Fleet) 
         jp, *base[:2], "--incident", "JP:9999", "--type", "usar.heavy", "--quantity", "1", *EX
     )
     assert jp.open().size() == size
+
+
+def test_verify_refuses_an_export_whose_assistance_body_was_rewritten_attack(
+    five: Fleet, tmp_path: Path
+) -> None:
+    """A forged body (more teams requested) in an export is caught before any state is shown."""
+    import base64
+
+    jp = five["JP"]
+    quake = ref_of(jp, *QUAKE)
+    request = ref_of(
+        jp,
+        "assistance",
+        "request",
+        "--incident",
+        quake,
+        "--type",
+        "usar.medium",
+        "--quantity",
+        "1",
+        *EX,
+    )
+    path = tmp_path / "jp.jsonl"
+    jp.cli("log", "export", str(path))
+    lines = path.read_text().splitlines()
+    seq = parse_ref(request)[1]
+    forged = []
+    for line in lines:
+        record = json.loads(line)
+        if record.get("type") == "entry" and record.get("seq") == seq:
+            body = json.loads(base64.b64decode(record["body"]))
+            body["resources"][0]["quantity"] = "9"
+            record["body"] = base64.b64encode(json.dumps(body).encode()).decode()
+        forged.append(json.dumps(record))
+    path.write_text("\n".join(forged) + "\n")
+    result = jp.cli("assistance", "verify", str(path), check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "body" in result.stderr.lower()
+    assert "usar.medium" not in result.stdout
