@@ -17,6 +17,11 @@ from parley.formats.assistance_match import LineMatch
 from parley.node.assistance import Board
 
 
+def _text(value: Any) -> str | None:
+    """A peer's version 1 field as text, or None: version 1 bodies are kept as they came."""
+    return value if isinstance(value, str) else None
+
+
 def _q(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
@@ -104,7 +109,7 @@ def board_dict(board: Board) -> dict[str, Any]:
         "requests": [request_dict(s, board.matches.get(s.entry.ref, [])) for s in board.requests],
         "unsolicited": [e.ref for e in board.unsolicited],
         "version_1": [
-            {"ref": ref, "type": body.get("type"), "text": body.get("text")}
+            {"ref": ref, "type": _text(body.get("type")), "text": _text(body.get("text"))}
             for ref, body in board.version_1
         ],
         "unreadable": [{"ref": ref, "reason": why} for ref, why in board.unreadable],
