@@ -26,6 +26,7 @@ from parley.cli.common import (
     err_console,
     open_node,
     print_json,
+    read_json,
     reading,
     ref_option,
     reports_errors,
@@ -50,6 +51,26 @@ Window = Annotated[str | None, typer.Option(help="Window START/END: ISO 8601 or 
 Text = Annotated[str | None, typer.Option(help="Free text.")]
 Take = Annotated[str | None, typer.Option("--quantity", help="Quantity (default: all).")]
 Line = Annotated[str, typer.Option("--line", help="The offer line, e.g. o1.")]
+LinesFile = Annotated[
+    Path | None,
+    typer.Option("--lines", help="A JSON list of resource lines (docs/protocol.md §7.1)."),
+]
+
+
+def _lines(
+    path: Path | None, type_: str | None, quantity: str | None, options: dict[str, Any]
+) -> list[Any]:
+    """The resource lines: from a JSON file, or the one line the options describe."""
+    if path is not None:
+        if type_ is not None or quantity is not None:
+            raise InvalidEntryError("give --lines or --type and --quantity, not both")
+        value = read_json(path, "--lines")
+        if not isinstance(value, list):
+            raise InvalidEntryError(f"{path}: expected a JSON list of resource lines")
+        return value
+    if type_ is None or quantity is None:
+        raise InvalidEntryError("a request needs --type and --quantity, or --lines FILE")
+    return [_line("l1", type_, quantity, options)]
 
 
 def _place(text: str | None) -> dict[str, str] | None:
@@ -96,8 +117,9 @@ def _send(
 def request(
     home: HomeOption,
     incident: Annotated[str, typer.Option(help="The notification or incident, e.g. JP:12.")],
-    type_: Type,
-    quantity: Quantity,
+    type_: Annotated[str | None, typer.Option("--type", help="Catalogue type.")] = None,
+    quantity: Annotated[str | None, typer.Option(help="Decimal quantity.")] = None,
+    lines: LinesFile = None,
     unit: Unit = None,
     product: Product = None,
     doses: Doses = None,
@@ -121,7 +143,7 @@ def request(
     body = {
         "type": "RequestResource",
         "incident": assistance.any_reference(node, ref_option(node, incident)),
-        "resources": [_line("l1", type_, quantity, options)],
+        "resources": _lines(lines, type_, quantity, options),
     }
     if text:
         body["text"] = text
@@ -143,6 +165,7 @@ def offer(
     customs: Annotated[str | None, typer.Option(help="Customs conditions.")] = None,
     self_sufficient: Annotated[bool, typer.Option(help="Self-sufficient on arrival.")] = False,
     cost: Annotated[str | None, typer.Option(help="Cost terms.")] = None,
+    fills: Annotated[str, typer.Option(help="The request line it fills.")] = "l1",
     decline: Annotated[bool, typer.Option(help="Decline the request instead.")] = False,
     provisional: Annotated[bool, typer.Option(help="A provisional offer.")] = False,
     text: Text = None,
@@ -167,7 +190,7 @@ def offer(
             "origin": _place(origin),
             "window": _window(window, now_ms()),
             "conditions": conditions or None,
-            "fills": "l1",
+            "fills": fills,
         }
         body["resources"] = [_line("o1", type_, quantity, options)]
     if text:
