@@ -185,8 +185,14 @@ def request_state(request: Signed, related: Iterable[Signed]) -> RequestState:
         _judge(state, entry, _phase_b)
     for entry in sorted(phases["C"], key=lambda e: not _by_offerer(state, e)):
         _judge(state, entry, _deployment)
-    state.notes.extend(phases["note"])
+    for entry in phases["note"]:
+        _judge(state, entry, _note)
     return state
+
+
+def _note(state: RequestState, entry: Signed) -> None:
+    """Quotes and information: shown with the request, part of no quantity."""
+    state.notes.append(entry)
 
 
 def _by_offerer(state: RequestState, entry: Signed) -> bool:

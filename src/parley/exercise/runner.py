@@ -20,7 +20,7 @@ from typing import Any
 from parley.core import merkle
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header
-from parley.core.errors import InvalidEntryError, ParleyError
+from parley.core.errors import ConflictError, InvalidEntryError, ParleyError
 from parley.exercise import actions
 from parley.exercise import scenario as sc
 from parley.node import assistance
@@ -170,7 +170,16 @@ class ScenarioRun:
         if step.beyond_request:
             body["beyond_request"] = True
         to = None if step.to == "ALL" else ",".join(sorted({*step.to, step.party}))
-        return assistance.step(node, body, STATUS, to=to, tlp=step.tlp)
+        # A step may rest on another party's entry that is still on its way (a report needs the
+        # requester's requisition): the lifecycle refuses it until then, so wait, bounded.
+        deadline = time.monotonic() + actions.HELD_TIMEOUT_S
+        while True:
+            try:
+                return assistance.step(node, body, STATUS, to=to, tlp=step.tlp)
+            except ConflictError:
+                if time.monotonic() > deadline:
+                    raise
+                self.sleep(actions.POLL_S)
 
     def _entry_ref(self, step_id: str) -> dict[str, str]:
         if step_id not in self.produced:

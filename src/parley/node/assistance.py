@@ -13,9 +13,12 @@ the board page) calls these functions; none judges a step itself.
 * **Offline** (``verify_exports``): the same board from log exports alone, after every export
   verifies (``parley.core.verify.verify_log``: signatures, body hashes, checkpoints).
 * **Writing** (``step``): a body is checked against the schema, the resource catalogue and the
-  lifecycle (``check_step``, with this node as author) before it is signed, so a node never signs
-  a step its peers would refuse. Follow-up steps inherit the request's audience and TLP, so every
-  party that sees a request sees its whole lifecycle.
+  lifecycle (``check_step``, with this node as author, against what it holds) before it is
+  signed, so a node does not sign a step its peers would refuse. Two officers of one party who
+  sign at the same instant may still both pass the check; the lifecycle then counts the earlier
+  of the two in the party's own log and refuses the later, alike at every node. Follow-up
+  steps inherit the request's audience and TLP, so every party that sees a request sees its
+  whole lifecycle.
 """
 
 from __future__ import annotations
