@@ -167,7 +167,9 @@ def histories(draw: st.DrawFn) -> list[Signed]:
         kind = draw(st.sampled_from(["CommitResource", "RequisitionResource"]))
         author = draw(st.sampled_from([target.party, "JP", "CN"]))
         seqs[author] += 1
-        entries.append(act(author, seqs[author], kind, target, str(draw(st.integers(1, 3)))))
+        quantity = str(draw(st.integers(1, 3)))
+        more = {"beyond_request": True} if kind != "CommitResource" and draw(st.booleans()) else {}
+        entries.append(act(author, seqs[author], kind, target, quantity, **more))
     return entries
 
 
@@ -185,10 +187,15 @@ def test_state_does_not_depend_on_arrival_order(entries: list[Signed], random) -
 
 @settings(max_examples=150, deadline=None)
 @given(histories())
-def test_never_more_counted_than_requested(entries: list[Signed]) -> None:
+def test_never_more_counted_than_requested_unless_the_requester_said_so(
+    entries: list[Signed],
+) -> None:
     state = request_state(REQUEST, entries)
-    assert state.counted("l1") <= Decimal(3)
+    explicit = any(e.body.beyond_request for e in entries if e.party == "JP")
     assert sum(state.taken.values()) <= Decimal(3)
+    assert state.counted("l1") <= Decimal(3) + sum(state.beyond.values(), Decimal(0))
+    if not explicit:
+        assert state.beyond == {} and state.counted("l1") <= Decimal(3)
     for offer_state in state.offers.values():
         for line_id, taken in offer_state.taken.items():
             assert taken <= Decimal(offer_state.lines[line_id].quantity)
