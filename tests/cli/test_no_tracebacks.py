@@ -41,6 +41,7 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("verify proof", ["verify", "proof", "{F}"], JSON_INPUT),
     ("verify equivocation", ["verify", "equivocation", "{F}"], JSON_INPUT),
     ("verify bundle", ["verify", "bundle", "{F}"], JSON_INPUT),
+    ("assistance verify", ["assistance", "verify", "{F}"], JSON_INPUT),
     ("verify log --home", ["verify", "log", "--home", "{F}"], (MISSING, EMPTY)),
     (
         "log append --body-file",

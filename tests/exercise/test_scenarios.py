@@ -55,7 +55,7 @@ def test_the_packaged_demo_scenario_is_valid() -> None:
         "expect-miss",
         "inquiry",
         "reply",
-        "assistance",
+        "assist",
     }
     assert 50 <= scenario.steps[-1].at <= 90
     for step in scenario.steps:
@@ -267,7 +267,7 @@ def assert_the_pages_are_announced_with_logins_and_codes(stdout: str, folder: Pa
 def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     result = demo(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "45 of 45 steps done" in result.stdout and "FAILED" not in result.stdout
+    assert "69 of 69 steps done" in result.stdout and "FAILED" not in result.stdout
     assert "Every expected receipt and missed deadline is in." in result.stdout
     assert result.stdout.count("OK, ") == 5
     assert "https://127.0.0.1:" in result.stdout and "http://" not in result.stdout
@@ -277,6 +277,7 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     assert_the_summary_agrees_with_itself(tmp_path / "demo")
     assert_receipts_and_the_missed_deadline(tmp_path / "demo")
     assert_nothing_else_escalates_later(tmp_path / "demo")
+    assert_the_assistance_lifecycles_resolve_alike(tmp_path / "demo")
     logins = (tmp_path / "demo" / "logins.txt").read_text().splitlines()
     assert len(logins) == 5
     assert_the_pages_are_announced_with_logins_and_codes(result.stdout, tmp_path / "demo")
@@ -290,6 +291,37 @@ def test_demo_runs_headless_and_every_log_verifies(tmp_path: Path) -> None:
     document = json.loads(policy.stdout)
     assert [s["party"] for s in document["signatures"]] == ["CN", "JP", "KR", "RU", "US"]
     assert document["document"]["network"] == "parley-demo"
+
+
+def assert_the_assistance_lifecycles_resolve_alike(folder: Path) -> None:
+    """The USAR and vaccine requests end filled, with the same board at every node that sees them."""
+    from parley.node.assistance import node_board
+    from parley.node.assistance_view import board_dict
+    from parley.node.node import Node
+
+    boards = {}
+    for party in ("jp", "cn", "us", "kr", "ru"):
+        node = Node.open(folder / party)
+        try:
+            boards[party] = board_dict(node_board(node))
+        finally:
+            node.close()
+    usar = {
+        p: [r for r in b["requests"] if r["lines"][0]["type"] == "usar.heavy"]
+        for p, b in boards.items()
+    }
+    assert all(len(found) == 1 for found in usar.values()), usar
+    assert len({json.dumps(found, sort_keys=True) for found in usar.values()}) == 1
+    (quake,) = usar["jp"]
+    assert quake["phase"] == "filled" and quake["refused"] == []
+    assert sorted((o["party"], o["phase"]) for o in quake["offers"]) == [
+        ("KR", "deployed"),
+        ("US", "returned"),
+    ]
+    (vaccine,) = [r for r in boards["cn"]["requests"] if r["lines"][0]["type"] == "health.vaccine"]
+    assert vaccine["phase"] == "filled" and vaccine["lines"][0]["counted"] == "20000"
+    assert [o["phase"] for o in vaccine["offers"]] == ["deployed"]
+    assert not [r for r in boards["ru"]["requests"] if r["lines"][0]["type"] == "health.vaccine"]
 
 
 def assert_progress_lines_carry_their_elapsed_time(stdout: str) -> None:
@@ -329,10 +361,9 @@ def assert_the_summary_agrees_with_itself(folder: Path) -> None:
     assert all(row["delivered"]["late"] == 0 for row in record["compliance"].values())
     assert record["converged"] is True and record["behind"] == []
     assert len({held["held"] for held in record["logs"].values()}) == 1, record["logs"]
-    offer = [e for e in record["entries"] if e["kind"] == "assistance"][0]
-    (cn,) = offer["answers"]
-    assert cn["party"] == "CN" and cn["clocks"]["acknowledged"]["state"] == "met"
-    assert cn["clocks"]["acknowledged"]["answer"]["ref"].startswith("CN:")
+    request = [e for e in record["entries"] if e["kind"] == "assistance"][0]
+    (jp,) = request["answers"]
+    assert jp["party"] == "JP" and jp["clocks"]["acknowledged"]["state"] == "met"
 
 
 def assert_nothing_else_escalates_later(folder: Path) -> None:

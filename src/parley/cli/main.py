@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from parley.cli import (
+    assistance_cmds,  # noqa: I001 - its own line, for merges
     category_cmds,
     deadline_cmds,
     demo_cmds,
@@ -67,6 +68,7 @@ restore_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 category_cmds.register(app)
+assistance_cmds.register(app)
 
 
 @app.command()

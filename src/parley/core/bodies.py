@@ -185,9 +185,18 @@ SCHEMAS: dict[str, type[_Strict]] = {
 }
 
 
+def _versioned(kind: str, body: Any) -> type[BaseModel] | None:
+    """The schema of a later body version that ``body`` claims (its ``v``), if any."""
+    if kind == "assistance" and isinstance(body, dict) and "v" in body:
+        from parley.core.assistance import AssistanceV2
+
+        return AssistanceV2
+    return None
+
+
 def validate_body(kind: str, body: Any) -> None:
     """Check ``body`` against the schema of ``kind``; raise naming the first bad field."""
-    schema = SCHEMAS.get(kind)
+    schema = _versioned(kind, body) or SCHEMAS.get(kind)
     if schema is None:
         raise InvalidEntryError(f"kind {kind!r} has no body schema in this module")
     try:

@@ -20,9 +20,10 @@ from typing import Any
 from parley.core import merkle
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header
-from parley.core.errors import InvalidEntryError, ParleyError
+from parley.core.errors import ConflictError, InvalidEntryError, ParleyError
 from parley.exercise import actions
 from parley.exercise import scenario as sc
+from parley.node import assistance
 from parley.node.log import Draft
 from parley.node.messaging.drafting import check_draft
 from parley.node.node import Node
@@ -101,6 +102,8 @@ class ScenarioRun:
             return actions.ack(node, step, self._held_ref(node, step.of))
         if isinstance(step, sc.Reply):
             return actions.reply(node, step, self._held_ref(node, step.of))
+        if isinstance(step, sc.Assist):
+            return [_ref(self._assist(node, step))]
         return [_ref(header) for header in node.append(self._drafts(node, step))]
 
     def _held_ref(self, node: Node, step_id: str) -> str:
@@ -146,6 +149,37 @@ class ScenarioRun:
             tlp=step.tlp,
             category=step.category,
         )
+
+    def _assist(self, node: Node, step: sc.Assist) -> Header:
+        """One lifecycle step through the assistance service, once its references are held."""
+        body: dict[str, Any] = {
+            "type": step.type,
+            "resources": [line.model_dump(exclude_none=True) for line in step.resources],
+            "takes": [take.model_dump() for take in step.takes],
+        }
+        for name, target in (
+            ("incident", step.incident),
+            ("request", step.request),
+            ("refers_to", step.offer),
+        ):
+            if target is not None:
+                self._held_ref(node, target)
+                body[name] = self._entry_ref(target)
+        extra = {"answer": step.answer, "deployment": step.deployment, "text": step.text}
+        body.update({k: v for k, v in extra.items() if v is not None})
+        if step.beyond_request:
+            body["beyond_request"] = True
+        to = None if step.to == "ALL" else ",".join(sorted({*step.to, step.party}))
+        # A step may rest on another party's entry that is still on its way (a report needs the
+        # requester's requisition): the lifecycle refuses it until then, so wait, bounded.
+        deadline = time.monotonic() + actions.HELD_TIMEOUT_S
+        while True:
+            try:
+                return assistance.step(node, body, STATUS, to=to, tlp=step.tlp)
+            except ConflictError:
+                if time.monotonic() > deadline:
+                    raise
+                self.sleep(actions.POLL_S)
 
     def _entry_ref(self, step_id: str) -> dict[str, str]:
         if step_id not in self.produced:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from parley.core.assistance import Line, MessageType, Take
 from parley.core.entry import PARTY_RE, TLP_LABELS
 from parley.core.errors import InvalidEntryError, ParleyError
 
@@ -265,6 +266,26 @@ class Assistance(_Step):
     text: str | None = None
 
 
+class Assist(_Step):
+    """A step of the assistance lifecycle (version 2, EDXL-RM 1.0; docs/protocol.md §7.1).
+
+    ``request`` and ``offer`` name earlier steps; the runner waits until the acting node holds
+    them, and the node service checks the step against the catalogue and the lifecycle.
+    """
+
+    action: Literal["assist"]
+    type: MessageType
+    incident: str | None = Field(default=None, pattern=STEP_ID)
+    request: str | None = Field(default=None, pattern=STEP_ID)
+    offer: str | None = Field(default=None, pattern=STEP_ID)
+    resources: list[Line] = Field(default_factory=list)
+    takes: list[Take] = Field(default_factory=list)
+    answer: Literal["accept", "decline", "provisional"] | None = None
+    deployment: str | None = None
+    beyond_request: bool = False
+    text: str | None = None
+
+
 Step = Annotated[
     ImportCap
     | ImportStix
@@ -276,7 +297,8 @@ Step = Annotated[
     | ExpectMiss
     | Reply
     | Inquiry
-    | Assistance,
+    | Assistance
+    | Assist,
     Field(discriminator="action"),
 ]
 ANSWERS = (Update, Cancel, Ack, ExpectMiss, Reply)
@@ -293,6 +315,7 @@ ACTIONS = frozenset(
         "reply",
         "inquiry",
         "assistance",
+        "assist",
     }
 )
 NO_ENTRY = (ExpectMiss,)
@@ -317,7 +340,7 @@ class Scenario(BaseModel):
             for party in parties:
                 if party not in self.parties:
                     raise ValueError(f"{where}: party {party} is not in the scenario's parties")
-            for name in ("about", "incident", "refers_to", "of", "reply_to"):
+            for name in ("about", "incident", "refers_to", "of", "reply_to", "request", "offer"):
                 target = getattr(step, name, None)
                 if target is not None and target not in known:
                     raise ValueError(f"{where}: {name} names unknown or later step {target!r}")

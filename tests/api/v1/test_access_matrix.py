@@ -43,6 +43,7 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("POST", "/tokens"): None,
     ("DELETE", "/tokens/{token_id}"): None,
     ("GET", "/stream"): Action.READ,
+    ("GET", "/assistance/board"): Action.READ,
     ("POST", "/notifications"): Action.NOTIFY,
     ("POST", "/notifications/{ref}/update"): Action.NOTIFY,
     ("POST", "/notifications/{ref}/cancel"): Action.NOTIFY,

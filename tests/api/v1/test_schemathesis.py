@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import checks
 
-from parley.node import officers
+from parley.node import assistance, officers
 from parley.node.access import Scope
 from parley.node.node import now_ms
 from parley.node.notifications import lifecycle
@@ -61,6 +61,10 @@ def _seed(api: Api) -> None:
         areas=AREAS,
     )
     lifecycle.answer(api.node, alert.written.ref, msg_type="Cancel")
+    incident = assistance.any_reference(api.node, alert.written.ref)
+    line = {"id": "l1", "type": "usar.heavy", "quantity": "2", "unit": "{team}"}
+    request = {"type": "RequestResource", "incident": incident, "resources": [line]}
+    assistance.step(api.node, request, "Exercise")  # the board carries a request's shape
 
 
 @pytest.fixture(scope="module")

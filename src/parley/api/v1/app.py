@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 
 from parley.api import problems
 from parley.api.v1 import (
+    assistance_routes,
     auth,
     category_routes,
     map_routes,
@@ -63,6 +64,7 @@ def create(node: Node) -> FastAPI:
     api.include_router(node_routes.router)
     api.include_router(release_routes.router)
     api.include_router(category_routes.router)
+    api.include_router(assistance_routes.router)
     return api
 
 
