@@ -27,7 +27,9 @@ def ref(entry: Signed) -> dict[str, str]:
     return {"ref": entry.ref, "leaf_hash": entry.leaf_hash}
 
 
-def line(id: str, quantity: str, fills: str | None = None, type: str = "usar.heavy") -> dict:
+def line(
+    id: str, quantity: str, fills: str | None = None, type: str = "usar.heavy"
+) -> dict[str, Any]:
     out = {"id": id, "type": type, "quantity": quantity, "unit": "{team}"}
     return out if fills is None else {**out, "fills": fills}
 
@@ -46,7 +48,9 @@ def offer(party: str, seq: int, teams: str) -> Signed:
     )
 
 
-def act(party: str, seq: int, kind: str, target: Signed, quantity: str | None = None, **more: Any):
+def act(
+    party: str, seq: int, kind: str, target: Signed, quantity: str | None = None, **more: Any
+) -> Signed:
     takes = [] if quantity is None else [{"line": "o1", "quantity": quantity}]
     return signed(
         party, seq, type=kind, request=ref(REQUEST), refers_to=ref(target), takes=takes, **more
@@ -129,9 +133,11 @@ def test_a_party_cannot_offer_on_its_own_request() -> None:
 def test_a_reference_with_another_leaf_hash_is_refused() -> None:
     us = offer("US", 7, "2")
     forged = act("JP", 6, "RequisitionResource", us, "2")
+    named = forged.body.refers_to
+    assert named is not None
     body = forged.body.model_copy(
-        update={"refers_to": forged.body.refers_to.model_copy(update={"leaf_hash": "b" * 64})}
-    )  # type: ignore[union-attr]
+        update={"refers_to": named.model_copy(update={"leaf_hash": "b" * 64})}
+    )
     state = request_state(REQUEST, [us, Signed("JP", 6, forged.leaf_hash, body)])
     assert state.refused and "not an offer on this request" in state.refused[0][1]
 

@@ -27,7 +27,7 @@ def signed(party: str, seq: int, **body: Any) -> Signed:
     return Signed(party, seq, leaf, AssistanceV2.model_validate({"v": 2, **body}))
 
 
-def request(teams: str, window: dict | None = None) -> Signed:
+def request(teams: str, window: dict[str, Any] | None = None) -> Signed:
     need = {
         "id": "l1",
         "type": "usar.heavy",
@@ -46,7 +46,7 @@ def request(teams: str, window: dict | None = None) -> Signed:
     )
 
 
-def offer(req: Signed, party: str, teams: str, origin: dict, **line: Any) -> Signed:
+def offer(req: Signed, party: str, teams: str, origin: dict[str, Any], **line: Any) -> Signed:
     return signed(
         party,
         3,
@@ -149,6 +149,8 @@ def test_catalogue_carries_ranet_usar_emt_and_vaccines() -> None:
         ({"type": "health.vaccine", "unit": "{dose}"}, "l1.product: a health.vaccine line"),
     ],
 )
-def test_a_line_off_the_catalogue_is_refused_naming_the_field(line: dict, message: str) -> None:
+def test_a_line_off_the_catalogue_is_refused_naming_the_field(
+    line: dict[str, Any], message: str
+) -> None:
     with pytest.raises(FormatError, match=message):
         check_line(Line.model_validate({"id": "l1", "quantity": "1", **line}))

@@ -10,6 +10,7 @@ from the three log exports. Illegal steps and bad input get clear errors and cha
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -68,11 +69,16 @@ def holds(node: FleetNode, *refs: str) -> bool:
 
 def wait_all(fleet: Fleet, *refs: str) -> None:
     for node in fleet.nodes.values():
-        eventually(lambda node=node: holds(node, *refs) or None, 60, f"{node.party} holds {refs}")
+        eventually(functools.partial(_holds_or_none, node, refs), 60, f"{node.party} holds {refs}")
+
+
+def _holds_or_none(node: FleetNode, refs: tuple[str, ...]) -> bool | None:
+    return holds(node, *refs) or None
 
 
 def board(node: FleetNode) -> dict[str, Any]:
-    return json.loads(node.cli("assistance", "board", "--json").stdout)
+    answer: dict[str, Any] = json.loads(node.cli("assistance", "board", "--json").stdout)
+    return answer
 
 
 def refused(node: FleetNode, *args: str) -> str:
@@ -179,7 +185,7 @@ def test_full_assistance_lifecycle_across_five_nodes(five: Fleet, tmp_path: Path
     us_pending = [o for o in item["offers"] if o["ref"] == us_offer][0]["lines"][0]["pending"]
     assert us_pending == "1"  # US committed two; JP took up one
     for watcher in (cn, ru, us, kr):
-        eventually(lambda w=watcher: board(w) == seen or None, 60, f"{watcher.party} board")
+        eventually(functools.partial(_board_is, watcher, seen), 60, f"{watcher.party} board")
 
     exports = []
     for node in (jp, us, kr):
@@ -257,3 +263,7 @@ def test_verify_refuses_an_export_whose_assistance_body_was_rewritten_attack(
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "body" in result.stderr.lower()
     assert "usar.medium" not in result.stdout
+
+
+def _board_is(node: FleetNode, seen: dict[str, Any]) -> bool | None:
+    return board(node) == seen or None
