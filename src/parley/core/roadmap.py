@@ -1,0 +1,510 @@
+"""The state of a road map, computed from signed entries and witnessed times alone.
+
+docs/protocol.md §7.1 (Road maps). Pure: no I/O, no clock read; ``now`` is passed in. Anyone
+holding the entries (a member node, a neutral verifier, ``parley roadmap verify`` over log
+exports) gets the same state from ``roadmap_state``.
+
+Rules, in the order an independent implementation applies them:
+
+1. Only version 2 bodies (``parley.core.roadmap_body``) of entries witnessed at or before
+   ``now`` count. Witnessed time, never a party's own claimed time, places an entry: nobody can
+   backdate a claim to beat a due date. Entries are applied in order of witnessed time; entries
+   witnessed in the same millisecond are applied in (party, seq) order, repeating the pass while
+   one of them becomes applicable, so the result does not depend on the order they are given in.
+2. The road map is named by its first version's document (``PARTY:SEQ``). A later version
+   names the version it replaces (ref and leaf hash) and carries its number plus one. A version
+   is in force once every member party it lists has signed it (a ``sign`` entry in its own
+   log); until then the earlier version rules. A version older than the one in force can no
+   longer be signed.
+3. ``attest`` (a claim that a step is done) comes from the step's party, or for a party
+   outside the network from one of the step's verifiers, under an adopted version, for a step
+   of the version in force that is unlocked (or disputed: a new claim answers a dispute). It
+   carries evidence of each kind the step accepts. A verifier who attests counts as confirming.
+4. ``confirm`` and ``dispute`` come from the step's verifiers and name the step's current
+   attestation; ``answer`` comes from the attesting side and names a dispute. A step is verified
+   when every verifier has confirmed the current attestation, disputed while any verifier's last
+   word on it is a dispute, claimed otherwise. A verified step is final.
+5. A step is locked until its requirements hold (steps done or verified, milestones reached,
+   pacing rules) and its window opens (``not_before``); overdue when ``by`` has passed with no
+   claim witnessed by then. A milestone is reached when every one of its steps is verified.
+
+An entry that breaks a rule changes nothing; it is listed in ``refused`` with the reason,
+naming the step and its state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from parley.core import roadmap_body as rb
+from parley.core.entry import parse_ref
+from parley.core.errors import InvalidEntryError
+
+LOCKED, UNLOCKED, CLAIMED, VERIFIED, DISPUTED, OVERDUE = (
+    "locked",
+    "unlocked",
+    "claimed",
+    "verified",
+    "disputed",
+    "overdue",
+)
+
+
+@dataclass(frozen=True)
+class RoadmapEntry:
+    """One signed ``roadmap`` entry as the state reads it."""
+
+    ref: str
+    leaf_hash: str  # hex
+    witnessed: int | None  # ms; None while not witnessed
+    body: rb.Body
+
+    @property
+    def party(self) -> str:
+        """The author."""
+        return self.ref.split(":", 1)[0]
+
+    @property
+    def order(self) -> tuple[str, int]:
+        """(party, seq): the tie-break among entries witnessed in the same millisecond."""
+        return parse_ref(self.ref)
+
+    @classmethod
+    def read(
+        cls, ref: str, leaf_hash: str, witnessed: int | None, body: Any
+    ) -> RoadmapEntry | None:
+        """The entry, or None for a version 1 body; a malformed version 2 body is refused."""
+        if not rb.is_v2(body):
+            return None
+        return cls(ref, leaf_hash, witnessed, rb.parse_body(body))
+
+
+@dataclass
+class StepState:
+    """Where one step stands."""
+
+    id: str
+    party: str
+    status: str = LOCKED
+    waits_for: list[str] = field(default_factory=list)
+    attestation: str | None = None
+    claimed_at: int | None = None
+    verified_at: int | None = None
+    late: bool = False
+    stances: dict[str, str] = field(default_factory=dict)  # verifier -> confirm/dispute
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form shown by ``parley roadmap show`` and ``verify``."""
+        return {
+            "id": self.id,
+            "party": self.party,
+            "status": self.status,
+            "waits_for": self.waits_for,
+            "attestation": self.attestation,
+            "claimed_at": self.claimed_at,
+            "verified_at": self.verified_at,
+            "late": self.late,
+            "stances": dict(sorted(self.stances.items())),
+            "history": self.history,
+        }
+
+
+@dataclass
+class Version:
+    """A document version and who has signed it."""
+
+    ref: str
+    leaf_hash: str
+    document: rb.Document
+    signed: set[str] = field(default_factory=set)
+    adopted_at: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ref, number, signers, who is still missing, when it took effect."""
+        return {
+            "ref": self.ref,
+            "version": self.document.version,
+            "signed": sorted(self.signed),
+            "missing": sorted(self.document.members - self.signed),
+            "adopted_at": self.adopted_at,
+        }
+
+
+@dataclass
+class RoadmapState:
+    """The state of one road map at ``now`` (module docstring)."""
+
+    root: str
+    now: int
+    versions: dict[str, Version] = field(default_factory=dict)
+    in_force: str | None = None
+    steps: dict[str, StepState] = field(default_factory=dict)
+    attestations: dict[str, tuple[str, str]] = field(default_factory=dict)  # ref -> (step, hash)
+    disputes: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # ref -> step,hash,by
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    unwitnessed: list[str] = field(default_factory=list)
+
+    @property
+    def document(self) -> rb.Document | None:
+        """The version in force, if any has been adopted."""
+        return None if self.in_force is None else self.versions[self.in_force].document
+
+    def milestones(self) -> dict[str, bool]:
+        """Each milestone of the version in force: reached or not."""
+        doc = self.document
+        if doc is None:
+            return {}
+        return {m.id: all(self._status(s) == VERIFIED for s in m.steps) for m in doc.milestones}
+
+    def _status(self, step_id: str) -> str:
+        found = self.steps.get(step_id)
+        return LOCKED if found is None else found.status
+
+    def scoreboard(self) -> dict[str, dict[str, int]]:
+        """Per responsible party, how many of its steps are in each status."""
+        board: dict[str, dict[str, int]] = {}
+        for step in self.steps.values():
+            row = board.setdefault(step.party, {})
+            row[step.status] = row.get(step.status, 0) + 1
+        return dict(sorted(board.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the whole state."""
+        doc = self.document
+        return {
+            "roadmap": self.root,
+            "at": self.now,
+            "in_force": None if self.in_force is None else self.versions[self.in_force].to_dict(),
+            "title": None if doc is None else dict(doc.title),
+            "versions": [v.to_dict() for v in self.versions.values()],
+            "steps": [s.to_dict() for s in self.steps.values()],
+            "milestones": self.milestones(),
+            "scoreboard": self.scoreboard(),
+            "refused": [{"ref": r, "reason": why} for r, why in self.refused],
+            "unwitnessed": self.unwitnessed,
+        }
+
+
+class Refused(Exception):
+    """An entry that breaks a rule; its message names the step and its state."""
+
+
+def roadmap_state(entries: Iterable[RoadmapEntry], root: str, now: int) -> RoadmapState:
+    """The state of the road map whose first version is ``root``, as of ``now`` (ms)."""
+    state = RoadmapState(root, now)
+    mine = _belonging(list(entries), root)
+    counted = []
+    for entry in mine:
+        if entry.witnessed is None or entry.witnessed > now:
+            state.unwitnessed.append(entry.ref)
+        else:
+            counted.append(entry)
+    state.unwitnessed.sort(key=lambda ref: parse_ref(ref))
+    counted.sort(key=lambda e: (e.witnessed, e.order))
+    for _, group in groupby(counted, key=lambda e: e.witnessed):
+        _apply_bucket(state, list(group))
+    _settle(state, now)
+    return state
+
+
+def _belonging(entries: list[RoadmapEntry], root: str) -> list[RoadmapEntry]:
+    """The entries of this road map: its versions, and what refers to them, transitively."""
+    docs = {e.ref: e for e in entries if isinstance(e.body, rb.Document)}
+    chain: set[str] = set()
+    for ref in docs:
+        seen, cursor = [], docs.get(ref)
+        while cursor is not None and cursor.ref not in seen:
+            seen.append(cursor.ref)
+            if cursor.ref == root:
+                chain.update(seen)
+                break
+            replaces = cursor.body.replaces  # type: ignore[union-attr]
+            cursor = None if replaces is None else docs.get(replaces.ref)
+    refs = set(chain)
+    grown = True
+    while grown:
+        before = len(refs)
+        refs.update(e.ref for e in entries if _target(e.body) in refs)
+        grown = len(refs) > before
+    return [e for e in entries if e.ref in refs]
+
+
+def _target(body: rb.Body) -> str | None:
+    if isinstance(body, (rb.Sign, rb.Attest)):
+        return body.document.ref
+    if isinstance(body, (rb.Confirm, rb.Dispute)):
+        return body.attestation.ref
+    if isinstance(body, rb.Answer):
+        return body.dispute.ref
+    return None
+
+
+def _apply_bucket(state: RoadmapState, group: list[RoadmapEntry]) -> None:
+    """Apply entries of one witnessed millisecond, retrying while any becomes applicable."""
+    pending = group
+    while pending:
+        left: list[tuple[RoadmapEntry, str]] = []
+        for entry in pending:
+            try:
+                apply(state, entry)
+            except Refused as exc:
+                left.append((entry, str(exc)))
+        if len(left) == len(pending):
+            state.refused.extend((e.ref, why) for e, why in left)
+            return
+        pending = [e for e, _ in left]
+
+
+def apply(state: RoadmapState, entry: RoadmapEntry) -> None:
+    """Apply one witnessed entry to ``state``; raise ``Refused`` and change nothing if illegal."""
+    body = entry.body
+    if isinstance(body, rb.Document):
+        _document(state, entry, body)
+    elif isinstance(body, rb.Sign):
+        _sign(state, entry, body)
+    elif isinstance(body, rb.Attest):
+        _attest(state, entry, body)
+    elif isinstance(body, (rb.Confirm, rb.Dispute)):
+        _stance(state, entry, body)
+    else:
+        _answer(state, entry, body)
+    _settle(state, entry.witnessed or 0)
+
+
+def _document(state: RoadmapState, entry: RoadmapEntry, doc: rb.Document) -> None:
+    if entry.party not in doc.members:
+        raise Refused(
+            f"{entry.ref}: {entry.party} drafts no version of a road map it is no member of"
+        )
+    if doc.replaces is not None:
+        earlier = state.versions.get(doc.replaces.ref)
+        if earlier is None or earlier.leaf_hash != doc.replaces.leaf_hash:
+            raise Refused(
+                f"{entry.ref}: replaces {doc.replaces.ref}, not a version of this road map"
+            )
+        if doc.version != earlier.document.version + 1 or doc.roadmap != earlier.document.roadmap:
+            raise Refused(
+                f"{entry.ref}: version {doc.version} cannot replace"
+                f" version {earlier.document.version}"
+            )
+    elif entry.ref != state.root:
+        raise Refused(f"{entry.ref}: a second first version of road map {state.root}")
+    state.versions[entry.ref] = Version(entry.ref, entry.leaf_hash, doc)
+
+
+def _sign(state: RoadmapState, entry: RoadmapEntry, body: rb.Sign) -> None:
+    version = state.versions.get(body.document.ref)
+    if version is None or version.leaf_hash != body.document.leaf_hash:
+        raise Refused(
+            f"{entry.ref}: signs {body.document.ref}, not a known version of this road map"
+        )
+    doc = version.document
+    if entry.party not in doc.members:
+        raise Refused(f"{entry.ref}: {entry.party} is not a member party of version {doc.version}")
+    current = state.document
+    if current is not None and doc.version <= current.version:
+        raise Refused(
+            f"{entry.ref}: version {doc.version} is superseded by"
+            f" version {current.version} in force"
+        )
+    if entry.party in version.signed:
+        raise Refused(f"{entry.ref}: {entry.party} has already signed version {doc.version}")
+    version.signed.add(entry.party)
+    if version.signed >= doc.members:
+        version.adopted_at = entry.witnessed
+        state.in_force = version.ref
+        _take_steps(state, doc)
+
+
+def _take_steps(state: RoadmapState, doc: rb.Document) -> None:
+    """The steps of a newly adopted version; a step's record carries over by its id."""
+    kept = state.steps
+    state.steps = {s.id: kept.get(s.id) or StepState(s.id, s.party) for s in doc.steps}
+    for step in doc.steps:
+        state.steps[step.id].party = step.party
+
+
+def _adopted(state: RoadmapState, ref: rb.Ref) -> bool:
+    version = state.versions.get(ref.ref)
+    return (
+        version is not None
+        and version.leaf_hash == ref.leaf_hash
+        and version.adopted_at is not None
+    )
+
+
+def _attesters(step: rb.Step, doc: rb.Document) -> set[str]:
+    return {step.party} if step.party in doc.members else set(step.verifiers)
+
+
+def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
+    doc = state.document
+    if doc is None or not _adopted(state, body.document):
+        raise Refused(
+            f"{entry.ref}: attests under {body.document.ref}, which is not an adopted version"
+        )
+    step = doc.step(body.step)
+    if step is None:
+        raise Refused(f"{entry.ref}: the version in force has no step {body.step}")
+    allowed = _attesters(step, doc)
+    if entry.party not in allowed:
+        raise Refused(
+            f"{entry.ref}: {entry.party} cannot attest step {step.id}, which is {step.party}'s"
+            f" (attested by {', '.join(sorted(allowed))})"
+        )
+    record = state.steps[step.id]
+    if record.waits_for and record.attestation is None:
+        raise Refused(
+            f"{entry.ref}: step {step.id} is locked: it waits for {', '.join(record.waits_for)}"
+        )
+    if record.status not in (UNLOCKED, DISPUTED, OVERDUE):
+        raise Refused(f"{entry.ref}: step {step.id} is {record.status}; it cannot be attested now")
+    when = entry.witnessed or 0
+    if step.due is not None and step.due.not_before is not None and when < step.due.not_before:
+        raise Refused(
+            f"{entry.ref}: step {step.id} is locked: its window opens at {step.due.not_before}"
+        )
+    missing = [k for k in step.evidence if k not in {e.kind for e in body.evidence}]
+    if missing:
+        raise Refused(f"{entry.ref}: step {step.id} needs evidence by {', '.join(missing)}")
+    record.attestation = entry.ref
+    record.claimed_at = record.claimed_at if record.claimed_at is not None else when
+    record.late = record.late or (
+        step.due is not None and step.due.by is not None and when > step.due.by
+    )
+    record.stances = {entry.party: "confirm"} if entry.party in step.verifiers else {}
+    record.history.append({"ref": entry.ref, "type": "attest", "by": entry.party, "at": when})
+    state.attestations[entry.ref] = (step.id, entry.leaf_hash)
+
+
+def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Dispute) -> None:
+    found = state.attestations.get(body.attestation.ref)
+    if found is None or found[1] != body.attestation.leaf_hash:
+        raise Refused(f"{entry.ref}: {body.attestation.ref} is not an attestation of this road map")
+    doc = state.document
+    step = None if doc is None else doc.step(found[0])
+    if step is None:
+        raise Refused(f"{entry.ref}: the version in force has no step {found[0]}")
+    record = state.steps[step.id]
+    if entry.party not in step.verifiers:
+        raise Refused(f"{entry.ref}: {entry.party} is not a verifier of step {step.id}")
+    if record.status == VERIFIED:
+        raise Refused(f"{entry.ref}: step {step.id} is verified")
+    if record.attestation != body.attestation.ref:
+        raise Refused(
+            f"{entry.ref}: {body.attestation.ref} is not the current attestation of step"
+            f" {step.id} ({record.attestation} is)"
+        )
+    word = body.type
+    if record.stances.get(entry.party) == word:
+        raise Refused(
+            f"{entry.ref}: {entry.party} has already {word}ed step {step.id},"
+            f" which is {record.status}"
+        )
+    record.stances[entry.party] = word
+    item: dict[str, Any] = {
+        "ref": entry.ref,
+        "type": word,
+        "by": entry.party,
+        "at": entry.witnessed,
+    }
+    if isinstance(body, rb.Dispute):
+        item["reason"] = dict(body.reason)
+        state.disputes[entry.ref] = (step.id, entry.leaf_hash, entry.party)
+    record.history.append(item)
+    if all(record.stances.get(v) == "confirm" for v in step.verifiers):
+        record.verified_at = entry.witnessed
+
+
+def _answer(state: RoadmapState, entry: RoadmapEntry, body: rb.Answer) -> None:
+    found = state.disputes.get(body.dispute.ref)
+    if found is None or found[1] != body.dispute.leaf_hash:
+        raise Refused(f"{entry.ref}: {body.dispute.ref} is not a dispute of this road map")
+    doc = state.document
+    step = None if doc is None else doc.step(found[0])
+    if step is None or doc is None:
+        raise Refused(f"{entry.ref}: the version in force has no step {found[0]}")
+    allowed = _attesters(step, doc) - {found[2]}
+    if entry.party not in allowed:
+        raise Refused(
+            f"{entry.ref}: {entry.party} cannot answer a dispute of step {step.id},"
+            f" which is {step.party}'s"
+        )
+    state.steps[step.id].history.append(
+        {
+            "ref": entry.ref,
+            "type": "answer",
+            "by": entry.party,
+            "at": entry.witnessed,
+            "dispute": body.dispute.ref,
+            "text": dict(body.text),
+        }
+    )
+
+
+def _settle(state: RoadmapState, now: int) -> None:
+    """Recompute every step's status at ``now`` from its record and the version in force."""
+    doc = state.document
+    if doc is None:
+        return
+    graph = rb.waits(doc)
+    done: dict[str, str] = {}
+    for step_id in _topological(graph):
+        step = doc.step(step_id)
+        record = state.steps[step_id]
+        assert step is not None  # noqa: S101 (the graph's keys are the document's steps)
+        record.waits_for = sorted(
+            other for other, level in graph[step_id].items() if not _met(level, done[other])
+        )
+        record.status = _status(record, step, now)
+        done[step_id] = record.status
+
+
+def _met(level: str, status: str) -> bool:
+    """Whether a wait at ``level`` (done or verified) on a step in ``status`` is over."""
+    return status == VERIFIED or (level == "done" and status in (CLAIMED, DISPUTED))
+
+
+def _status(record: StepState, step: rb.Step, now: int) -> str:
+    if record.attestation is not None:
+        if record.verified_at is not None:
+            return VERIFIED
+        return DISPUTED if "dispute" in record.stances.values() else CLAIMED
+    if step.due is not None and step.due.by is not None and now > step.due.by:
+        return OVERDUE
+    opened = step.due is None or step.due.not_before is None or now >= step.due.not_before
+    return UNLOCKED if opened and not record.waits_for else LOCKED
+
+
+def _topological(graph: dict[str, dict[str, str]]) -> list[str]:
+    """Steps ordered so that each comes after the steps it waits for (the graph is acyclic)."""
+    order: list[str] = []
+    placed: set[str] = set()
+    for start in graph:
+        stack = [(start, iter(sorted(graph[start])))]
+        if start in placed:
+            continue
+        while stack:
+            node, todo = stack[-1]
+            nxt = next((n for n in todo if n not in placed), None)
+            if nxt is None:
+                stack.pop()
+                if node not in placed:
+                    placed.add(node)
+                    order.append(node)
+            else:
+                stack.append((nxt, iter(sorted(graph[nxt]))))
+    return order
+
+
+def check(entries: Iterable[RoadmapEntry], root: str, candidate: RoadmapEntry, now: int) -> None:
+    """Refuse ``candidate`` (to be witnessed at ``now``) if the state at ``now`` refuses it."""
+    state = roadmap_state(entries, root, now)
+    try:
+        apply(state, candidate)
+    except Refused as exc:
+        raise InvalidEntryError(str(exc).split(": ", 1)[1]) from exc
