@@ -24,6 +24,7 @@ from parley.cli import (
     policy_cmds,
     release_cmds,
     restore_cmds,
+    roadmap_cmds,
     user_cmds,
     verify_cmds,
     witness_cmds,
@@ -67,6 +68,7 @@ restore_cmds.register(app)
 node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
 category_cmds.register(app)
+roadmap_cmds.register(app)
 
 
 @app.command()

@@ -189,10 +189,6 @@ class RoadmapState:
         }
 
 
-class Refused(Exception):
-    """An entry that breaks a rule; its message names the step and its state."""
-
-
 def roadmap_state(entries: Iterable[RoadmapEntry], root: str, now: int) -> RoadmapState:
     """The state of the road map whose first version is ``root``, as of ``now`` (ms)."""
     state = RoadmapState(root, now)
@@ -251,8 +247,8 @@ def _apply_bucket(state: RoadmapState, group: list[RoadmapEntry]) -> None:
         for entry in pending:
             try:
                 apply(state, entry)
-            except Refused as exc:
-                left.append((entry, str(exc)))
+            except InvalidEntryError as exc:
+                left.append((entry, exc.message))
         if len(left) == len(pending):
             state.refused.extend((e.ref, why) for e, why in left)
             return
@@ -260,7 +256,7 @@ def _apply_bucket(state: RoadmapState, group: list[RoadmapEntry]) -> None:
 
 
 def apply(state: RoadmapState, entry: RoadmapEntry) -> None:
-    """Apply one witnessed entry to ``state``; raise ``Refused`` and change nothing if illegal."""
+    """Apply one witnessed entry to ``state``; raise ``InvalidEntryError`` and change nothing if illegal."""
     body = entry.body
     if isinstance(body, rb.Document):
         _document(state, entry, body)
@@ -277,42 +273,42 @@ def apply(state: RoadmapState, entry: RoadmapEntry) -> None:
 
 def _document(state: RoadmapState, entry: RoadmapEntry, doc: rb.Document) -> None:
     if entry.party not in doc.members:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: {entry.party} drafts no version of a road map it is no member of"
         )
     if doc.replaces is not None:
         earlier = state.versions.get(doc.replaces.ref)
         if earlier is None or earlier.leaf_hash != doc.replaces.leaf_hash:
-            raise Refused(
+            raise InvalidEntryError(
                 f"{entry.ref}: replaces {doc.replaces.ref}, not a version of this road map"
             )
         if doc.version != earlier.document.version + 1 or doc.roadmap != earlier.document.roadmap:
-            raise Refused(
+            raise InvalidEntryError(
                 f"{entry.ref}: version {doc.version} cannot replace"
                 f" version {earlier.document.version}"
             )
     elif entry.ref != state.root:
-        raise Refused(f"{entry.ref}: a second first version of road map {state.root}")
+        raise InvalidEntryError(f"{entry.ref}: a second first version of road map {state.root}")
     state.versions[entry.ref] = Version(entry.ref, entry.leaf_hash, doc)
 
 
 def _sign(state: RoadmapState, entry: RoadmapEntry, body: rb.Sign) -> None:
     version = state.versions.get(body.document.ref)
     if version is None or version.leaf_hash != body.document.leaf_hash:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: signs {body.document.ref}, not a known version of this road map"
         )
     doc = version.document
     if entry.party not in doc.members:
-        raise Refused(f"{entry.ref}: {entry.party} is not a member party of version {doc.version}")
+        raise InvalidEntryError(f"{entry.ref}: {entry.party} is not a member party of version {doc.version}")
     current = state.document
     if current is not None and doc.version <= current.version:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: version {doc.version} is superseded by"
             f" version {current.version} in force"
         )
     if entry.party in version.signed:
-        raise Refused(f"{entry.ref}: {entry.party} has already signed version {doc.version}")
+        raise InvalidEntryError(f"{entry.ref}: {entry.party} has already signed version {doc.version}")
     version.signed.add(entry.party)
     if version.signed >= doc.members:
         version.adopted_at = entry.witnessed
@@ -344,33 +340,33 @@ def _attesters(step: rb.Step, doc: rb.Document) -> set[str]:
 def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
     doc = state.document
     if doc is None or not _adopted(state, body.document):
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: attests under {body.document.ref}, which is not an adopted version"
         )
     step = doc.step(body.step)
     if step is None:
-        raise Refused(f"{entry.ref}: the version in force has no step {body.step}")
+        raise InvalidEntryError(f"{entry.ref}: the version in force has no step {body.step}")
     allowed = _attesters(step, doc)
     if entry.party not in allowed:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: {entry.party} cannot attest step {step.id}, which is {step.party}'s"
             f" (attested by {', '.join(sorted(allowed))})"
         )
     record = state.steps[step.id]
     if record.waits_for and record.attestation is None:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: step {step.id} is locked: it waits for {', '.join(record.waits_for)}"
         )
     if record.status not in (UNLOCKED, DISPUTED, OVERDUE):
-        raise Refused(f"{entry.ref}: step {step.id} is {record.status}; it cannot be attested now")
+        raise InvalidEntryError(f"{entry.ref}: step {step.id} is {record.status}; it cannot be attested now")
     when = entry.witnessed or 0
     if step.due is not None and step.due.not_before is not None and when < step.due.not_before:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: step {step.id} is locked: its window opens at {step.due.not_before}"
         )
     missing = [k for k in step.evidence if k not in {e.kind for e in body.evidence}]
     if missing:
-        raise Refused(f"{entry.ref}: step {step.id} needs evidence by {', '.join(missing)}")
+        raise InvalidEntryError(f"{entry.ref}: step {step.id} needs evidence by {', '.join(missing)}")
     record.attestation = entry.ref
     record.claimed_at = record.claimed_at if record.claimed_at is not None else when
     record.late = record.late or (
@@ -384,24 +380,24 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
 def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Dispute) -> None:
     found = state.attestations.get(body.attestation.ref)
     if found is None or found[1] != body.attestation.leaf_hash:
-        raise Refused(f"{entry.ref}: {body.attestation.ref} is not an attestation of this road map")
+        raise InvalidEntryError(f"{entry.ref}: {body.attestation.ref} is not an attestation of this road map")
     doc = state.document
     step = None if doc is None else doc.step(found[0])
     if step is None:
-        raise Refused(f"{entry.ref}: the version in force has no step {found[0]}")
+        raise InvalidEntryError(f"{entry.ref}: the version in force has no step {found[0]}")
     record = state.steps[step.id]
     if entry.party not in step.verifiers:
-        raise Refused(f"{entry.ref}: {entry.party} is not a verifier of step {step.id}")
+        raise InvalidEntryError(f"{entry.ref}: {entry.party} is not a verifier of step {step.id}")
     if record.status == VERIFIED:
-        raise Refused(f"{entry.ref}: step {step.id} is verified")
+        raise InvalidEntryError(f"{entry.ref}: step {step.id} is verified")
     if record.attestation != body.attestation.ref:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: {body.attestation.ref} is not the current attestation of step"
             f" {step.id} ({record.attestation} is)"
         )
     word = body.type
     if record.stances.get(entry.party) == word:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: {entry.party} has already {word}ed step {step.id},"
             f" which is {record.status}"
         )
@@ -423,14 +419,14 @@ def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Disp
 def _answer(state: RoadmapState, entry: RoadmapEntry, body: rb.Answer) -> None:
     found = state.disputes.get(body.dispute.ref)
     if found is None or found[1] != body.dispute.leaf_hash:
-        raise Refused(f"{entry.ref}: {body.dispute.ref} is not a dispute of this road map")
+        raise InvalidEntryError(f"{entry.ref}: {body.dispute.ref} is not a dispute of this road map")
     doc = state.document
     step = None if doc is None else doc.step(found[0])
     if step is None or doc is None:
-        raise Refused(f"{entry.ref}: the version in force has no step {found[0]}")
+        raise InvalidEntryError(f"{entry.ref}: the version in force has no step {found[0]}")
     allowed = _attesters(step, doc) - {found[2]}
     if entry.party not in allowed:
-        raise Refused(
+        raise InvalidEntryError(
             f"{entry.ref}: {entry.party} cannot answer a dispute of step {step.id},"
             f" which is {step.party}'s"
         )
@@ -506,5 +502,5 @@ def check(entries: Iterable[RoadmapEntry], root: str, candidate: RoadmapEntry, n
     state = roadmap_state(entries, root, now)
     try:
         apply(state, candidate)
-    except Refused as exc:
-        raise InvalidEntryError(str(exc).split(": ", 1)[1]) from exc
+    except InvalidEntryError as exc:
+        raise InvalidEntryError(exc.message.split(": ", 1)[1]) from exc
