@@ -9,9 +9,11 @@ exports. Every wait is bounded in time; a road map entry is used only once it is
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,7 +79,7 @@ def witnessed_at(node: FleetNode, ref: str) -> bool:
 
 def everywhere(fleet: Fleet, ref: str) -> str:
     for node in fleet.nodes.values():
-        eventually(lambda n=node: witnessed_at(n, ref), 60, f"{ref} witnessed at {node.party}")
+        eventually(functools.partial(witnessed_at, node, ref), 60, f"{ref} at {node.party}")
     return ref
 
 
@@ -115,7 +117,9 @@ def adopted(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return refs
 
 
-def test_adoption_needs_every_member_partys_signature(fleet, adopted) -> None:  # type: ignore[no-untyped-def]
+def test_adoption_needs_every_member_partys_signature(
+    fleet: Fleet, adopted: dict[str, str]
+) -> None:
     assert json.loads(adopted["half"]) is None  # US alone had signed
     for node in fleet.nodes.values():
         doc = state(node, adopted["root"])
@@ -124,7 +128,7 @@ def test_adoption_needs_every_member_partys_signature(fleet, adopted) -> None:  
     assert "KR is not a member party of version 1" in adopted["kr_sign"]
 
 
-def test_a_party_cannot_attest_another_partys_step(fleet, adopted) -> None:  # type: ignore[no-untyped-def]
+def test_a_party_cannot_attest_another_partys_step(fleet: Fleet, adopted: dict[str, str]) -> None:
     jp = fleet["JP"]
     message = refused(jp, "attest", adopted["root"], "freeze", "--evidence", "ab" * 32)
     assert "JP cannot attest step freeze, which is KP's (attested by KR, US)" in message
@@ -133,8 +137,8 @@ def test_a_party_cannot_attest_another_partys_step(fleet, adopted) -> None:  # t
 
 
 def test_illegal_transitions_are_refused_and_a_verified_step_unlocks_the_next(
-    fleet, adopted, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Fleet, adopted: dict[str, str], tmp_path: Path
+) -> None:
     us, jp, kr = fleet["US"], fleet["JP"], fleet["KR"]
     root = adopted["root"]
     assert "step relief is locked: it waits for freeze" in refused(us, "attest", root, "relief")
@@ -156,7 +160,9 @@ def test_illegal_transitions_are_refused_and_a_verified_step_unlocks_the_next(
     assert [item.sha256 for item in attested.body.evidence] == [digest]  # type: ignore[union-attr]
 
 
-def test_an_amendment_without_every_signature_has_no_effect(fleet, adopted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_amendment_without_every_signature_has_no_effect(
+    fleet: Fleet, adopted: dict[str, str], tmp_path: Path
+) -> None:
     us, jp = fleet["US"], fleet["JP"]
     changed = document(now_ms() + 20_000)
     changed["steps"].append(
@@ -187,8 +193,8 @@ def test_an_amendment_without_every_signature_has_no_effect(fleet, adopted, tmp_
 
 
 def test_a_verifier_who_is_not_a_party_reads_the_state_as_the_audience_allows(
-    fleet, adopted, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Fleet, adopted: dict[str, str], tmp_path: Path
+) -> None:
     us, kr = fleet["US"], fleet["KR"]
     assert statuses(state(kr, adopted["root"])) == statuses(state(us, adopted["root"]))
     path = tmp_path / "private.json"
@@ -205,8 +211,8 @@ def test_a_verifier_who_is_not_a_party_reads_the_state_as_the_audience_allows(
 
 
 def test_overdue_and_verify_over_exports_equals_what_every_node_shows(
-    fleet, adopted, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    fleet: Fleet, adopted: dict[str, str], tmp_path: Path
+) -> None:
     eventually(
         lambda: statuses(state(fleet["US"], adopted["root"]))["review"] == "overdue", 60, "overdue"
     )
@@ -229,7 +235,9 @@ def test_overdue_and_verify_over_exports_equals_what_every_node_shows(
         assert shown["milestones"] == offline["milestones"]
 
 
-def test_a_tampered_export_fails_verification(fleet, adopted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_tampered_export_fails_verification(
+    fleet: Fleet, adopted: dict[str, str], tmp_path: Path
+) -> None:
     us = fleet["US"]
     path = tmp_path / "us.jsonl"
     us.cli("log", "export", str(path))
