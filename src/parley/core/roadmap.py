@@ -34,7 +34,7 @@ naming the step and its state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -61,16 +61,13 @@ class RoadmapEntry:
     leaf_hash: str  # hex
     witnessed: int | None  # ms; None while not witnessed
     body: rb.Body
+    party: str = field(init=False)  # the author
+    order: tuple[str, int] = field(init=False)  # (party, seq): the tie-break within one ms
 
-    @property
-    def party(self) -> str:
-        """The author."""
-        return self.ref.split(":", 1)[0]
-
-    @property
-    def order(self) -> tuple[str, int]:
-        """(party, seq): the tie-break among entries witnessed in the same millisecond."""
-        return parse_ref(self.ref)
+    def __post_init__(self) -> None:
+        order = parse_ref(self.ref)
+        object.__setattr__(self, "order", order)
+        object.__setattr__(self, "party", order[0])
 
     @classmethod
     def read(
@@ -147,6 +144,8 @@ class RoadmapState:
     disputes: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # ref -> step,hash,by
     refused: list[tuple[str, str]] = field(default_factory=list)
     unwitnessed: list[str] = field(default_factory=list)
+    graph: dict[str, dict[str, str]] = field(default_factory=dict)  # of the version in force
+    defined: dict[str, rb.Step] = field(default_factory=dict)  # the steps of that version
 
     @property
     def document(self) -> rb.Document | None:
@@ -199,7 +198,7 @@ def roadmap_state(entries: Iterable[RoadmapEntry], root: str, now: int) -> Roadm
             state.unwitnessed.append(entry.ref)
         else:
             counted.append(entry)
-    state.unwitnessed.sort(key=lambda ref: parse_ref(ref))
+    state.unwitnessed.sort(key=parse_ref)
     counted.sort(key=lambda e: (e.witnessed, e.order))
     for _, group in groupby(counted, key=lambda e: e.witnessed):
         _apply_bucket(state, list(group))
@@ -220,23 +219,28 @@ def _belonging(entries: list[RoadmapEntry], root: str) -> list[RoadmapEntry]:
                 break
             replaces = cursor.body.replaces  # type: ignore[union-attr]
             cursor = None if replaces is None else docs.get(replaces.ref)
-    refs = set(chain)
-    grown = True
-    while grown:
-        before = len(refs)
-        refs.update(e.ref for e in entries if _target(e.body) in refs)
-        grown = len(refs) > before
+    naming: dict[str, list[str]] = {}
+    for entry in entries:
+        target = _target(entry.body)
+        if target is not None:
+            naming.setdefault(target, []).append(entry.ref)
+    refs, todo = set(chain), list(chain)
+    while todo:
+        for ref in naming.get(todo.pop(), ()):
+            if ref not in refs:
+                refs.add(ref)
+                todo.append(ref)
     return [e for e in entries if e.ref in refs]
 
 
+NAMED_BY = {"sign": "document", "attest": "document", "confirm": "attestation"}
+NAMED_BY |= {"dispute": "attestation", "answer": "dispute"}
+
+
 def _target(body: rb.Body) -> str | None:
-    if isinstance(body, (rb.Sign, rb.Attest)):
-        return body.document.ref
-    if isinstance(body, (rb.Confirm, rb.Dispute)):
-        return body.attestation.ref
-    if isinstance(body, rb.Answer):
-        return body.dispute.ref
-    return None
+    """The entry a body names (its document, attestation or dispute); None for a document."""
+    name = NAMED_BY.get(body.type)
+    return None if name is None else getattr(body, name).ref
 
 
 def _apply_bucket(state: RoadmapState, group: list[RoadmapEntry]) -> None:
@@ -256,19 +260,8 @@ def _apply_bucket(state: RoadmapState, group: list[RoadmapEntry]) -> None:
 
 
 def apply(state: RoadmapState, entry: RoadmapEntry) -> None:
-    """Apply one witnessed entry to ``state``; raise ``InvalidEntryError`` and change nothing if illegal."""
-    body = entry.body
-    if isinstance(body, rb.Document):
-        _document(state, entry, body)
-    elif isinstance(body, rb.Sign):
-        _sign(state, entry, body)
-    elif isinstance(body, rb.Attest):
-        _attest(state, entry, body)
-    elif isinstance(body, (rb.Confirm, rb.Dispute)):
-        _stance(state, entry, body)
-    else:
-        _answer(state, entry, body)
-    _settle(state, entry.witnessed or 0)
+    """Apply one witnessed entry; raise ``InvalidEntryError`` (changing nothing) if illegal."""
+    RULES[entry.body.type](state, entry, entry.body)
 
 
 def _document(state: RoadmapState, entry: RoadmapEntry, doc: rb.Document) -> None:
@@ -300,7 +293,9 @@ def _sign(state: RoadmapState, entry: RoadmapEntry, body: rb.Sign) -> None:
         )
     doc = version.document
     if entry.party not in doc.members:
-        raise InvalidEntryError(f"{entry.ref}: {entry.party} is not a member party of version {doc.version}")
+        raise InvalidEntryError(
+            f"{entry.ref}: {entry.party} is not a member party of version {doc.version}"
+        )
     current = state.document
     if current is not None and doc.version <= current.version:
         raise InvalidEntryError(
@@ -308,7 +303,9 @@ def _sign(state: RoadmapState, entry: RoadmapEntry, body: rb.Sign) -> None:
             f" version {current.version} in force"
         )
     if entry.party in version.signed:
-        raise InvalidEntryError(f"{entry.ref}: {entry.party} has already signed version {doc.version}")
+        raise InvalidEntryError(
+            f"{entry.ref}: {entry.party} has already signed version {doc.version}"
+        )
     version.signed.add(entry.party)
     if version.signed >= doc.members:
         version.adopted_at = entry.witnessed
@@ -322,6 +319,8 @@ def _take_steps(state: RoadmapState, doc: rb.Document) -> None:
     state.steps = {s.id: kept.get(s.id) or StepState(s.id, s.party) for s in doc.steps}
     for step in doc.steps:
         state.steps[step.id].party = step.party
+    state.graph = rb.waits(doc)
+    state.defined = {s.id: s for s in doc.steps}
 
 
 def _adopted(state: RoadmapState, ref: rb.Ref) -> bool:
@@ -343,7 +342,7 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
         raise InvalidEntryError(
             f"{entry.ref}: attests under {body.document.ref}, which is not an adopted version"
         )
-    step = doc.step(body.step)
+    step = state.defined.get(body.step)
     if step is None:
         raise InvalidEntryError(f"{entry.ref}: the version in force has no step {body.step}")
     allowed = _attesters(step, doc)
@@ -353,12 +352,16 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
             f" (attested by {', '.join(sorted(allowed))})"
         )
     record = state.steps[step.id]
-    if record.waits_for and record.attestation is None:
+    recorded = _recorded(record)
+    if recorded in (VERIFIED, CLAIMED):
         raise InvalidEntryError(
-            f"{entry.ref}: step {step.id} is locked: it waits for {', '.join(record.waits_for)}"
+            f"{entry.ref}: step {step.id} is {recorded}; it cannot be attested now"
         )
-    if record.status not in (UNLOCKED, DISPUTED, OVERDUE):
-        raise InvalidEntryError(f"{entry.ref}: step {step.id} is {record.status}; it cannot be attested now")
+    waiting = _waiting(state, step.id)
+    if recorded is None and waiting:
+        raise InvalidEntryError(
+            f"{entry.ref}: step {step.id} is locked: it waits for {', '.join(waiting)}"
+        )
     when = entry.witnessed or 0
     if step.due is not None and step.due.not_before is not None and when < step.due.not_before:
         raise InvalidEntryError(
@@ -366,7 +369,9 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
         )
     missing = [k for k in step.evidence if k not in {e.kind for e in body.evidence}]
     if missing:
-        raise InvalidEntryError(f"{entry.ref}: step {step.id} needs evidence by {', '.join(missing)}")
+        raise InvalidEntryError(
+            f"{entry.ref}: step {step.id} needs evidence by {', '.join(missing)}"
+        )
     record.attestation = entry.ref
     record.claimed_at = record.claimed_at if record.claimed_at is not None else when
     record.late = record.late or (
@@ -380,15 +385,16 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
 def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Dispute) -> None:
     found = state.attestations.get(body.attestation.ref)
     if found is None or found[1] != body.attestation.leaf_hash:
-        raise InvalidEntryError(f"{entry.ref}: {body.attestation.ref} is not an attestation of this road map")
-    doc = state.document
-    step = None if doc is None else doc.step(found[0])
+        raise InvalidEntryError(
+            f"{entry.ref}: {body.attestation.ref} is not an attestation of this road map"
+        )
+    step = state.defined.get(found[0])
     if step is None:
         raise InvalidEntryError(f"{entry.ref}: the version in force has no step {found[0]}")
     record = state.steps[step.id]
     if entry.party not in step.verifiers:
         raise InvalidEntryError(f"{entry.ref}: {entry.party} is not a verifier of step {step.id}")
-    if record.status == VERIFIED:
+    if record.verified_at is not None:
         raise InvalidEntryError(f"{entry.ref}: step {step.id} is verified")
     if record.attestation != body.attestation.ref:
         raise InvalidEntryError(
@@ -399,7 +405,7 @@ def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Disp
     if record.stances.get(entry.party) == word:
         raise InvalidEntryError(
             f"{entry.ref}: {entry.party} has already {word}ed step {step.id},"
-            f" which is {record.status}"
+            f" which is {_recorded(record)}"
         )
     record.stances[entry.party] = word
     item: dict[str, Any] = {
@@ -412,16 +418,18 @@ def _stance(state: RoadmapState, entry: RoadmapEntry, body: rb.Confirm | rb.Disp
         item["reason"] = dict(body.reason)
         state.disputes[entry.ref] = (step.id, entry.leaf_hash, entry.party)
     record.history.append(item)
-    if all(record.stances.get(v) == "confirm" for v in step.verifiers):
-        record.verified_at = entry.witnessed
+    if len(record.stances) == len(step.verifiers) and "dispute" not in record.stances.values():
+        record.verified_at = entry.witnessed  # every verifier's last word is confirm
 
 
 def _answer(state: RoadmapState, entry: RoadmapEntry, body: rb.Answer) -> None:
     found = state.disputes.get(body.dispute.ref)
     if found is None or found[1] != body.dispute.leaf_hash:
-        raise InvalidEntryError(f"{entry.ref}: {body.dispute.ref} is not a dispute of this road map")
+        raise InvalidEntryError(
+            f"{entry.ref}: {body.dispute.ref} is not a dispute of this road map"
+        )
     doc = state.document
-    step = None if doc is None else doc.step(found[0])
+    step = state.defined.get(found[0])
     if step is None or doc is None:
         raise InvalidEntryError(f"{entry.ref}: the version in force has no step {found[0]}")
     allowed = _attesters(step, doc) - {found[2]}
@@ -443,21 +451,29 @@ def _answer(state: RoadmapState, entry: RoadmapEntry, body: rb.Answer) -> None:
 
 
 def _settle(state: RoadmapState, now: int) -> None:
-    """Recompute every step's status at ``now`` from its record and the version in force."""
-    doc = state.document
-    if doc is None:
-        return
-    graph = rb.waits(doc)
-    done: dict[str, str] = {}
-    for step_id in _topological(graph):
-        step = doc.step(step_id)
+    """Every step's status at ``now``, from its record and the version in force."""
+    for step_id, step in state.defined.items():
         record = state.steps[step_id]
-        assert step is not None  # noqa: S101 (the graph's keys are the document's steps)
-        record.waits_for = sorted(
-            other for other, level in graph[step_id].items() if not _met(level, done[other])
-        )
+        record.waits_for = _waiting(state, step_id)
         record.status = _status(record, step, now)
-        done[step_id] = record.status
+
+
+def _recorded(record: StepState) -> str | None:
+    """The status an attested step has whatever the time; None while it is not attested."""
+    if record.attestation is None:
+        return None
+    if record.verified_at is not None:
+        return VERIFIED
+    return DISPUTED if "dispute" in record.stances.values() else CLAIMED
+
+
+def _waiting(state: RoadmapState, step_id: str) -> list[str]:
+    """The steps ``step_id`` still waits for, judged on what has been attested and verified."""
+    return sorted(
+        other
+        for other, level in state.graph[step_id].items()
+        if not _met(level, _recorded(state.steps[other]) or LOCKED)
+    )
 
 
 def _met(level: str, status: str) -> bool:
@@ -466,35 +482,23 @@ def _met(level: str, status: str) -> bool:
 
 
 def _status(record: StepState, step: rb.Step, now: int) -> str:
-    if record.attestation is not None:
-        if record.verified_at is not None:
-            return VERIFIED
-        return DISPUTED if "dispute" in record.stances.values() else CLAIMED
+    recorded = _recorded(record)
+    if recorded is not None:
+        return recorded
     if step.due is not None and step.due.by is not None and now > step.due.by:
         return OVERDUE
     opened = step.due is None or step.due.not_before is None or now >= step.due.not_before
     return UNLOCKED if opened and not record.waits_for else LOCKED
 
 
-def _topological(graph: dict[str, dict[str, str]]) -> list[str]:
-    """Steps ordered so that each comes after the steps it waits for (the graph is acyclic)."""
-    order: list[str] = []
-    placed: set[str] = set()
-    for start in graph:
-        stack = [(start, iter(sorted(graph[start])))]
-        if start in placed:
-            continue
-        while stack:
-            node, todo = stack[-1]
-            nxt = next((n for n in todo if n not in placed), None)
-            if nxt is None:
-                stack.pop()
-                if node not in placed:
-                    placed.add(node)
-                    order.append(node)
-            else:
-                stack.append((nxt, iter(sorted(graph[nxt]))))
-    return order
+RULES: dict[str, Callable[[RoadmapState, RoadmapEntry, Any], None]] = {
+    "document": _document,
+    "sign": _sign,
+    "attest": _attest,
+    "confirm": _stance,
+    "dispute": _stance,
+    "answer": _answer,
+}
 
 
 def check(entries: Iterable[RoadmapEntry], root: str, candidate: RoadmapEntry, now: int) -> None:
