@@ -277,3 +277,26 @@ def test_no_step_is_verified_before_what_it_waits_for(picked, times) -> None:  #
         for other in needed:
             assert state.steps[other].claimed_at is not None
             assert state.steps[other].claimed_at <= step_state.claimed_at  # type: ignore[operator]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.permutations(range(len(SCRIPT))),
+    st.lists(st.sampled_from([150, 250, 350]), min_size=len(SCRIPT), max_size=len(SCRIPT)),
+)
+def test_entries_witnessed_in_the_same_millisecond_give_one_state_in_any_order(
+    order: list[int], times: list[int]
+) -> None:
+    timed = [
+        RoadmapEntry(e.ref, e.leaf_hash, max(t, 100), e.body)
+        for e, t in zip(SCRIPT, times, strict=True)
+    ]
+    expected = roadmap_state(timed, "US:1", 1_000).to_dict()
+    assert roadmap_state([timed[i] for i in order], "US:1", 1_000).to_dict() == expected
+
+
+def test_backdating_a_claim_in_its_header_changes_nothing() -> None:
+    """Only the witnessed time places an entry: a claim witnessed late is late, whatever it says."""
+    late = attest("US:3", "US:1", "freeze", 12_000, text={"en": "done on time, honestly"})
+    state = roadmap_state([*adopted(), late], "US:1", 13_000)
+    assert state.steps["freeze"].late and state.steps["freeze"].claimed_at == 12_000
