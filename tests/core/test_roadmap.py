@@ -300,3 +300,10 @@ def test_backdating_a_claim_in_its_header_changes_nothing() -> None:
     late = attest("US:3", "US:1", "freeze", 12_000, text={"en": "done on time, honestly"})
     state = roadmap_state([*adopted(), late], "US:1", 13_000)
     assert state.steps["freeze"].late and state.steps["freeze"].claimed_at == 12_000
+
+
+def test_an_outside_partys_step_attested_by_its_only_verifier_is_verified() -> None:
+    doc = document()
+    doc["steps"][0]["verifiers"] = ["US"]
+    entries = [entry("US:1", doc, 100), *adopted()[1:], attest("US:3", "US:1", "freeze", 200)]
+    assert statuses(entries)["freeze"] == "verified"

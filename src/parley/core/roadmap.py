@@ -261,6 +261,8 @@ def _attest(state: RoadmapState, entry: RoadmapEntry, body: rb.Attest) -> None:
         step.due is not None and step.due.by is not None and when > step.due.by
     )
     record.stances = {entry.party: "confirm"} if entry.party in step.verifiers else {}
+    if len(record.stances) == len(step.verifiers):
+        record.verified_at = when  # its only verifier attested it
     record.history.append({"ref": entry.ref, "type": "attest", "by": entry.party, "at": when})
     state.attestations[entry.ref] = (step.id, entry.leaf_hash)
 
