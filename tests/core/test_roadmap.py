@@ -205,6 +205,10 @@ def test_a_document_whose_steps_wait_for_each_other_in_a_cycle_is_refused() -> N
         (lambda d: d["steps"][1].update(type="gift"), "steps.1.type"),
         (lambda d: d.update(version=2), "replaces"),
         (lambda d: d["milestones"][0].update(steps=["nope"]), "no step nope"),
+        (
+            lambda d: d["pacing"].append({"mode": "parallel", "steps": ["freeze", "relief"]}),
+            "pacing.1: step relief waits for a step it runs with",
+        ),
     ],
 )
 def test_bad_documents_are_refused_naming_the_field(change, words) -> None:  # type: ignore[no-untyped-def]

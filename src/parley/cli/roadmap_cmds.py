@@ -45,6 +45,7 @@ from parley.node.notifications.listing import parse_instant
 
 WRITE_ROLES = roles_for(Action.NOTIFY)
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+STATUSES = ("locked", "unlocked", "claimed", "disputed", "verified", "overdue")
 
 app = typer.Typer(
     help="Road maps: reciprocal steps co-signed by every member party, attested and verified.",
@@ -289,7 +290,16 @@ def print_state(state: RoadmapState, as_json: bool) -> None:
             format_time(v["adopted_at"]),
         )
     out.print(versions)
-    steps = grid("step", "party", "status", "waits for", "attestation", "claimed", "verified")
+    steps = grid(
+        "step",
+        "party",
+        "status",
+        "waits for",
+        "attestation",
+        "claimed",
+        "verified",
+        whole=("step", "attestation"),
+    )
     for s in doc["steps"]:
         steps.add_row(
             s["id"],
@@ -301,6 +311,10 @@ def print_state(state: RoadmapState, as_json: bool) -> None:
             format_time(s["verified_at"]),
         )
     out.print(steps)
+    board = grid("party", *STATUSES, title="scoreboard")
+    for party, counts in doc["scoreboard"].items():
+        board.add_row(party, *(str(counts.get(status, 0)) for status in STATUSES))
+    out.print(board)
     for name, reached in doc["milestones"].items():
         out.print(f"milestone {name}: {'reached' if reached else 'not reached'}", markup=False)
     for item in doc["refused"]:

@@ -286,7 +286,13 @@ def check_document(doc: Document) -> None:
         for step_id in [*rule.steps, *rule.after]:
             if step_id not in steps:
                 raise ValueError(f"pacing.{number}: no step {step_id}")
-    cycle = find_cycle(waits(doc))
+    graph = waits(doc)
+    for number, rule in enumerate(doc.pacing):
+        together = set(rule.steps) if rule.mode == "parallel" else set()
+        for step_id in together:
+            if together & set(graph[step_id]):
+                raise ValueError(f"pacing.{number}: step {step_id} waits for a step it runs with")
+    cycle = find_cycle(graph)
     if cycle:
         raise ValueError(f"steps wait for each other in a cycle: {' -> '.join(cycle)}")
 

@@ -92,3 +92,19 @@ def test_an_observer_may_read_but_not_write_road_maps(api: Api) -> None:
     assert observer.get("/api/v1/roadmaps").status_code == 200
     answer = post(observer, "/roadmaps", {"document": DOCUMENT, "status": "Exercise"})
     assert answer.status_code == 403
+
+
+def test_parties_and_verifiers_are_checked_against_the_network(api: Api) -> None:
+    duty = api.token("duty-officer", Scope.NOTIFY)
+    document = {**DOCUMENT, "steps": DOCUMENT["steps"][:1]}
+    claims_kr = {**document, "parties": [*document["parties"], {"code": "KR", "member": True}]}
+    answer = post(duty, "/roadmaps", {"document": claims_kr, "status": "Exercise"})
+    assert answer.status_code == 400
+    assert "KR is not a member of the network; set member accordingly" in answer.text
+    outside = {**document["steps"][0], "verifiers": ["JP", "CN"]}
+    answer = post(
+        duty, "/roadmaps", {"document": {**document, "steps": [outside]}, "status": "Exercise"}
+    )
+    assert (
+        answer.status_code == 400 and "verifiers: CN is not a member of the network" in answer.text
+    )
