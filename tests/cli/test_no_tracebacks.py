@@ -42,6 +42,9 @@ CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
     ("verify equivocation", ["verify", "equivocation", "{F}"], JSON_INPUT),
     ("verify bundle", ["verify", "bundle", "{F}"], JSON_INPUT),
     ("assistance verify", ["assistance", "verify", "{F}"], JSON_INPUT),
+    ("roadmap verify", ["roadmap", "verify", "{F}"], JSON_INPUT),
+    ("roadmap draft", ["roadmap", "draft", "{F}", "--status", "Exercise"], JSON_INPUT),
+    ("roadmap attest --evidence", ["roadmap", "attest", "JP:2", "a", "--evidence", "{F}"], INPUT),
     ("verify log --home", ["verify", "log", "--home", "{F}"], (MISSING, EMPTY)),
     (
         "log append --body-file",

@@ -30,7 +30,7 @@ from parley.exercise import report
 from parley.exercise.network import STOP_TIMEOUT_S, LocalNetwork
 from parley.exercise.runner import ScenarioRun, StepResult
 from parley.exercise.scenario import ExpectMiss, Scenario, load_scenario
-from parley.node import convergence
+from parley.node import convergence, roadmaps
 from parley.node.node import Node, now_ms
 from parley.node.policies import WITNESSED_FLOOR_MS
 
@@ -267,6 +267,33 @@ def logs_summary(record: dict[str, Any]) -> None:
         out.print(f"  not converged: {escape(lag)}")
 
 
+def roadmaps_summary(nodes: dict[str, Node], now: int) -> None:
+    """One line per road map a node holds: version in force, each step, each milestone."""
+    if not nodes:
+        return
+    node = next(iter(nodes.values()))
+    for item in roadmaps.listing(node):
+        state = roadmaps.show(node, item["roadmap"], now).to_dict()
+        force = state["in_force"]
+        held = (
+            "not in force"
+            if force is None
+            else f"version {force['version']} in force ({force['ref']}, signed by "
+            f"{', '.join(force['signed'])})"
+        )
+        steps = ", ".join(f"{s['id']} {s['status']}" for s in state["steps"])
+        reached = ", ".join(
+            f"{name} {'reached' if done else 'not reached'}"
+            for name, done in state["milestones"].items()
+        )
+        out.print(
+            f"Road map {item['roadmap']} ({item['id']}): {held}; steps: {steps}; "
+            f"milestones: {reached or 'none'}",
+            markup=False,
+            highlight=False,
+        )
+
+
 def summary(
     scenario: Scenario,
     results: list[StepResult],
@@ -288,6 +315,7 @@ def summary(
     misses_summary(record)
     compliance_summary(record)
     logs_summary(record)
+    roadmaps_summary(nodes, now_ms())
     failed = [r for r in results if r.error]
     out.print(f"{scenario.name}: {len(results) - len(failed)} of {len(results)} steps done")
     for item in left or []:

@@ -25,6 +25,7 @@ from parley.cli import (
     policy_cmds,
     release_cmds,
     restore_cmds,
+    roadmap_cmds,
     user_cmds,
     verify_cmds,
     witness_cmds,
@@ -69,6 +70,7 @@ node_app = typer.Typer(help="This node's identity and state.", no_args_is_help=T
 app.add_typer(node_app, name="node")
 category_cmds.register(app)
 assistance_cmds.register(app)
+roadmap_cmds.register(app)
 
 
 @app.command()

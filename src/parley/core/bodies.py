@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from parley.core import roadmap_body
 from parley.core.entry import HEX64_RE, PARTY_RE, REF_RE
 from parley.core.errors import InvalidEntryError
 
@@ -137,7 +138,11 @@ class Step(_Strict):
 
 
 class Roadmap(_Strict):
-    """Body of a ``roadmap`` entry: a plan of steps, or an attestation that a step is done."""
+    """Body of a version 1 ``roadmap`` entry (no ``v`` field): a plan, or an attestation.
+
+    Version 2 bodies (``"v": 2``) are ``parley.core.roadmap_body``; docs/protocol.md §7.2 says
+    how version 1 entries read under version 2 (as history, outside every version 2 state).
+    """
 
     type: Literal["roadmap", "attest"]
     title: str | None = Field(default=None, max_length=SHORT_TEXT)
@@ -196,6 +201,9 @@ def _versioned(kind: str, body: Any) -> type[BaseModel] | None:
 
 def validate_body(kind: str, body: Any) -> None:
     """Check ``body`` against the schema of ``kind``; raise naming the first bad field."""
+    if kind == "roadmap" and roadmap_body.is_v2(body):
+        roadmap_body.parse_body(body)  # version 2 (docs/protocol.md §7.2)
+        return
     schema = _versioned(kind, body) or SCHEMAS.get(kind)
     if schema is None:
         raise InvalidEntryError(f"kind {kind!r} has no body schema in this module")

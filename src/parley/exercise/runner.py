@@ -21,7 +21,7 @@ from parley.core import merkle
 from parley.core.deadlines import deadlines_for
 from parley.core.entry import Header
 from parley.core.errors import ConflictError, InvalidEntryError, ParleyError
-from parley.exercise import actions
+from parley.exercise import actions, roadmap_steps
 from parley.exercise import scenario as sc
 from parley.node import assistance
 from parley.node.log import Draft
@@ -104,6 +104,9 @@ class ScenarioRun:
             return actions.reply(node, step, self._held_ref(node, step.of))
         if isinstance(step, sc.Assist):
             return [_ref(self._assist(node, step))]
+        if isinstance(step, sc.Roadmap):
+            named = None if step.of is None else self._entry_ref(step.of)["ref"]
+            return [roadmap_steps.perform(node, step, named, self.base_dir, self.sleep)]
         return [_ref(header) for header in node.append(self._drafts(node, step))]
 
     def _held_ref(self, node: Node, step_id: str) -> str:

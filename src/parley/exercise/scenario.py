@@ -13,6 +13,7 @@ expected to go unacknowledged is never acknowledged by the party that misses it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -286,6 +287,40 @@ class Assist(_Step):
     text: str | None = None
 
 
+class Roadmap(_Step):
+    """A road map step (docs/protocol.md §7.2): draft, sign, attest, confirm, dispute, answer.
+
+    ``of`` names the step whose entry it acts on: for ``draft`` the version it amends (none for
+    a first version), for ``sign`` and ``attest`` a version, for ``confirm`` and ``dispute`` an
+    attestation, for ``answer`` a dispute. ``due`` sets step ids' due times, in seconds after
+    the draft.
+    """
+
+    action: Literal["roadmap"]
+    do: Literal["draft", "sign", "attest", "confirm", "dispute", "answer"]
+    of: str | None = Field(default=None, pattern=STEP_ID)
+    document: str | None = Field(default=None, min_length=1)
+    due: dict[str, float] = Field(default_factory=dict)
+    step: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    text: Text | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Roadmap:
+        if (self.do == "draft") != (self.document is not None):
+            raise ValueError("document: a draft step, and only a draft, names its document file")
+        if self.do != "draft" and self.of is None:
+            raise ValueError(f"of: a {self.do} step names the step whose entry it acts on")
+        if (self.do == "attest") != (self.step is not None):
+            raise ValueError("step: an attest step, and only an attest, names the step attested")
+        if self.do in ("dispute", "answer") and not self.text:
+            raise ValueError(f"text: a {self.do} step says why")
+        for digest in self.evidence:
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError(f"evidence: {digest!r} is not a SHA-256 in hex")
+        return self
+
+
 Step = Annotated[
     ImportCap
     | ImportStix
@@ -298,7 +333,8 @@ Step = Annotated[
     | Reply
     | Inquiry
     | Assistance
-    | Assist,
+    | Assist
+    | Roadmap,
     Field(discriminator="action"),
 ]
 ANSWERS = (Update, Cancel, Ack, ExpectMiss, Reply)
@@ -316,6 +352,7 @@ ACTIONS = frozenset(
         "inquiry",
         "assistance",
         "assist",
+        "roadmap",
     }
 )
 NO_ENTRY = (ExpectMiss,)

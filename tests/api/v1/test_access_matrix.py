@@ -85,6 +85,14 @@ ROUTES: dict[tuple[str, str], Action | str | None] = {
     ("GET", "/subscriptions/matches"): Action.SUBSCRIBE,
     ("GET", "/search"): Action.READ,
     ("GET", "/categories"): Action.READ,
+    ("GET", "/roadmaps"): Action.READ,
+    ("GET", "/roadmaps/{ref}"): Action.READ,
+    ("POST", "/roadmaps"): Action.NOTIFY,
+    ("POST", "/roadmaps/{ref}/sign"): Action.NOTIFY,
+    ("POST", "/roadmaps/{ref}/attest"): Action.NOTIFY,
+    ("POST", "/roadmaps/{ref}/confirm"): Action.NOTIFY,
+    ("POST", "/roadmaps/{ref}/dispute"): Action.NOTIFY,
+    ("POST", "/roadmaps/{ref}/answer"): Action.NOTIFY,
 }
 # Routes that show a body its caller may read: the marker must reach such a caller there.
 SHOWS_BODY = {

@@ -23,6 +23,7 @@ from parley.api.v1 import (
     node_routes,
     notification_routes,
     release_routes,
+    roadmap_routes,
     search_routes,
     session_routes,
     settings_routes,
@@ -36,6 +37,7 @@ API_LIMIT = 64 * 1024
 BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", f"{PREFIX}/notifications"): 1024 * 1024,
     ("POST", f"{PREFIX}/notifications/import"): 16 * 1024 * 1024,
+    ("POST", f"{PREFIX}/roadmaps"): 4 * 1024 * 1024,
 }
 
 
@@ -65,6 +67,7 @@ def create(node: Node) -> FastAPI:
     api.include_router(release_routes.router)
     api.include_router(category_routes.router)
     api.include_router(assistance_routes.router)
+    api.include_router(roadmap_routes.router)
     return api
 
 
