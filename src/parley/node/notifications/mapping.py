@@ -20,8 +20,12 @@ as a Point with ``radius_km``, coordinates as numbers).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from parley.core.entry import format_ref
 from parley.core.errors import InvalidEntryError
@@ -30,7 +34,7 @@ from parley.node.access import Principal
 from parley.node.node import Node
 from parley.node.notifications.listing import Filters, Seen, walk
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "AreaPage", "areas", "features_of"]
+__all__ = ["DEFAULT_LIMIT", "ENCODED", "MAX_LIMIT", "AreaPage", "areas", "features_of"]
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 2000
@@ -38,11 +42,22 @@ MAX_LIMIT = 2000
 
 @dataclass(frozen=True)
 class AreaPage:
-    """A page of the map: the Features of ``notifications`` notifications, newest first."""
+    """A page of the map: the Features of ``notifications`` notifications, newest first.
 
-    features: list[dict[str, Any]]
+    ``encoded`` holds each notification's Features as JSON (the items of an array, without its
+    brackets; none for a notification that places nothing): the page is written out by joining
+    them (``to_json``), with no Feature decoded or encoded again.
+    """
+
+    encoded: tuple[bytes, ...]
     notifications: int
     next_cursor: str | None
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The page's Features, decoded."""
+        decoded: list[dict[str, Any]] = orjson.loads(b"[" + b",".join(self.encoded) + b"]")
+        return decoded
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: a GeoJSON FeatureCollection with the paging fields beside it."""
@@ -53,6 +68,20 @@ class AreaPage:
             "next_cursor": self.next_cursor,
         }
 
+    def to_json(self) -> bytes:
+        """``to_dict`` as JSON bytes, joined from the encoded Features."""
+        return b"".join(
+            (
+                b'{"type":"FeatureCollection","features":[',
+                b",".join(self.encoded),
+                b'],"notifications":',
+                str(self.notifications).encode(),
+                b',"next_cursor":',
+                orjson.dumps(self.next_cursor),
+                b"}",
+            )
+        )
+
 
 def features_of(seen: Seen) -> list[dict[str, Any]]:
     """The Features of one notification as its reader sees it: none when the body is withheld."""
@@ -61,6 +90,45 @@ def features_of(seen: Seen) -> list[dict[str, Any]]:
     row = seen.stored  # the signed header's fields, as stored: no header to parse
     header = {"party": row.party, "status": row.status, "time": row.time}
     return map_features(format_ref(row.party, row.seq), header, seen.body)
+
+
+class _EncodedFeatures:
+    """Each readable notification's Features as JSON, kept by its leaf hash (least recent out).
+
+    The Features are a function of the signed header (ref, party, status, time) and the body,
+    and the leaf hash commits to both (the header holds the body's salted hash): a cached answer
+    is right for any reader who may read the body, which ``Seen`` decides before the cache is
+    asked. At most ``max_bytes`` of JSON are kept; the threads of one process share it.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[bytes, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def of(self, seen: Seen) -> bytes:
+        """``features_of(seen)`` as the items of a JSON array (empty when it has none)."""
+        if seen.body is None:
+            return b""
+        key = seen.stored.leaf_hash
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        encoded = orjson.dumps(features_of(seen))[1:-1]
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = encoded
+                self._size += len(encoded)
+            while self._size > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self._size -= len(dropped)
+        return encoded
+
+
+ENCODED = _EncodedFeatures(max_bytes=64 * 1024 * 1024)
 
 
 def areas(
@@ -75,5 +143,5 @@ def areas(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidEntryError(f"limit: between 1 and {MAX_LIMIT}", field="limit")
     seen, next_cursor = walk(node, principal, filters or Filters(), cursor=cursor, limit=limit)
-    features = [feature for one in seen for feature in features_of(one)]
-    return AreaPage(features, len(seen), next_cursor)
+    encoded = tuple(part for part in map(ENCODED.of, seen) if part)
+    return AreaPage(encoded, len(seen), next_cursor)
