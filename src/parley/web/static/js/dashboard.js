@@ -12,12 +12,12 @@
   const form = document.getElementById("filters");
   const timeline = document.getElementById("timeline");
   const shown = new Map(); // ref -> list item
-  const drawn = new Map(); // ref -> Leaflet layers
+  const drawn = new Set(); // the refs whose areas are on the map
   const recent = new Map(); // ref -> {time, severity} for the timeline
   let cursor = null;
 
   const { map, base } = ParleyMap.start(document.getElementById("map"));
-  const areas = L.layerGroup().addTo(map);
+  const areas = L.featureGroup().addTo(map);
   document.getElementById("view-region").addEventListener("click", () => map.fitBounds(ParleyMap.EAST_ASIA));
   document.getElementById("view-world").addEventListener("click", () => map.fitWorld());
 
@@ -73,21 +73,24 @@
     drawTimeline();
   }
 
-  /* A notification's areas as map layers, with their label and link; not yet on the map. */
-  function layerOf(feature) {
-    const ref = feature.properties.ref;
-    const layer = ParleyMap.areaLayer(feature);
-    const label = `${ref} · ${feature.properties.headline || ""} · ${feature.properties.area || ""}`;
-    layer.bindTooltip(label);
-    layer.on("click", () => window.location.assign(`/notifications/${ref}`));
-    if (!drawn.has(ref)) drawn.set(ref, []);
-    drawn.get(ref).push(layer);
-    return layer;
-  }
+  /* One tooltip and one click handler for every area: a layer and a tooltip each would cost
+     the drawing of thousands of areas more than their shapes do. */
+  areas.bindTooltip((layer) => {
+    const props = layer.feature.properties;
+    return `${props.ref} · ${props.headline || ""} · ${props.area || ""}`;
+  });
+  areas.on("click", (event) => {
+    const feature = event.layer && event.layer.feature;
+    if (feature) window.location.assign(`/notifications/${feature.properties.ref}`);
+  });
 
   /* Each page of areas goes onto the map at once, and the count of drawn areas once a page. */
   function draw(features) {
-    for (const feature of features) layerOf(feature).addTo(areas);
+    for (const feature of features) {
+      drawn.add(feature.properties.ref);
+      const layer = ParleyMap.areaLayer(feature);
+      if (layer) areas.addLayer(layer);
+    }
     document.body.dataset.areasDrawn = String(Number(document.body.dataset.areasDrawn || 0) + features.length);
   }
 

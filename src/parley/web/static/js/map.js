@@ -53,10 +53,17 @@ const ParleyMap = (() => {
     };
     if (feature.geometry && feature.geometry.type === "Point") {
       const [lon, lat] = feature.geometry.coordinates;
-      if (props.radius_km) return L.circle([lat, lon], { ...style, radius: props.radius_km * 1000 });
-      return L.circleMarker([lat, lon], { ...style, radius: 6 });
+      const point = props.radius_km
+        ? L.circle([lat, lon], { ...style, radius: props.radius_km * 1000 })
+        : L.circleMarker([lat, lon], { ...style, radius: 6 });
+      point.feature = feature;
+      return point;
     }
-    return L.geoJSON(feature, { style: () => style });
+    if (!feature.geometry) return null; // an area of geocodes only: nothing to draw
+    const layer = L.GeoJSON.geometryToLayer(feature); // one Polygon, without a group around it
+    layer.setStyle(style);
+    layer.feature = feature;
+    return layer;
   }
 
   return { start, create, areaLayer, colour, EAST_ASIA };
