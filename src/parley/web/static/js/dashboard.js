@@ -16,6 +16,8 @@
   const recent = new Map(); // ref -> {time, severity} for the timeline
   let cursor = null;
 
+  // The first page of areas is asked for before the map is built: the node prepares it meanwhile.
+  const firstAreas = api("GET", `/notifications/areas?${areaQuery()}`);
   const { map, base } = ParleyMap.start(document.getElementById("map"));
   const areas = L.featureGroup().addTo(map);
   document.getElementById("view-region").addEventListener("click", () => map.fitBounds(ParleyMap.EAST_ASIA));
@@ -96,17 +98,22 @@
 
   /* The areas page by page, newest first: the next page is asked for before this one is drawn,
      so that the node prepares it while the browser draws. */
-  async function loadAreas() {
+  function areaQuery() {
+    const query = filters();
+    query.set("limit", "2000");
+    return query;
+  }
+
+  async function loadAreas(first) {
     areas.clearLayers();
     drawn.clear();
     document.body.dataset.areasDrawn = "0";
-    const query = filters();
-    query.set("limit", "2000");
+    const query = areaQuery();
     const pageAt = (cursor) => {
       if (cursor) query.set("cursor", cursor);
       return api("GET", `/notifications/areas?${query}`);
     };
-    let answer = await pageAt(null);
+    let answer = await (first || pageAt(null));
     for (;;) {
       const following = answer.next_cursor ? pageAt(answer.next_cursor) : null;
       draw(answer.features);
@@ -173,7 +180,7 @@
     await Promise.all([loadList(true), loadAreas()]);
   });
   more.addEventListener("click", () => loadList(false));
-  await Promise.all([loadList(true), loadAreas(), base]);
+  await Promise.all([loadList(true), loadAreas(firstAreas), base]);
   performance.mark("parley-areas-drawn"); // every area and the base map are drawn
   /* A new notification's event says enough for its row: show it at once (when no filter could
      exclude it), then let the list and the areas catch up through the API. */
