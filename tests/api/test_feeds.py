@@ -26,6 +26,9 @@ from parley.node.notifications import lifecycle
 from tests.api.v1.federated import Federated, make_federated
 from tests.support import OFFICER_PASSWORD
 
+# Real `parley serve` processes: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.fleet
+
 TOKYO = {"center": ["139.7", "35.7"], "radius_km": "20"}
 OSAKA = {"center": ["135.5", "34.7"], "radius_km": "20"}
 

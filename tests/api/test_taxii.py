@@ -26,6 +26,9 @@ from tests.node.conftest import make_network
 from tests.support import OFFICER_PASSWORD
 from tests.support import Server as NodeServer
 
+# Real `parley serve` processes: scheduled first (tests/conftest.py).
+pytestmark = pytest.mark.fleet
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "stix"
 ICS = DATA / "mitre_attack" / "ics-attack-18.1.json"
 RED_EXAMPLE = DATA / "oasis_examples" / "interop-objectmarking-test.json"  # marked TLP:RED
